@@ -1,0 +1,12 @@
+import type { Migration } from 'kysely';
+import * as m0001 from './0001_users.js';
+import * as m0002 from './0002_token_revocations.js';
+
+/**
+ * Every migration, in order. Listed statically (not read from the folder) so they load the same
+ * under tsx, vitest and a compiled build. Add new files here.
+ */
+export const migrations: Record<string, Migration> = {
+  '0001_users': m0001,
+  '0002_token_revocations': m0002,
+};

@@ -1,0 +1,43 @@
+import express, { type Express } from 'express';
+import type { Logger } from 'pino';
+import { errorHandler, notFoundHandler } from './http/error-handler.js';
+import { authRoutes, type AuthService, type TokenService } from './modules/auth/index.js';
+import { usersRoutes, type UsersService } from './modules/users/index.js';
+import { healthRoutes, type HealthDeps } from './ops/health.routes.js';
+import type { Metrics } from './ops/metrics.js';
+
+export interface AppDeps {
+  log: Logger;
+  bodyLimitBytes: number;
+  trustProxyHops: number;
+  metrics: Metrics;
+  health: Omit<HealthDeps, 'registry'>;
+  tokens: TokenService;
+  auth: AuthService;
+  users: UsersService;
+}
+
+/** The Express app. It never listens itself: the caller owns the HTTP server (tests use port 0). */
+export function createApp(deps: AppDeps): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', deps.trustProxyHops);
+  app.use(deps.metrics.httpTimer);
+  app.use(healthRoutes({ ...deps.health, registry: deps.metrics.registry }));
+
+  const api = express.Router();
+  api.use(express.json({ limit: deps.bodyLimitBytes, strict: true }));
+  api.use(express.urlencoded({ limit: deps.bodyLimitBytes, extended: false, parameterLimit: 100 }));
+  api.use((_req, res, next) => {
+    res.setHeader('Cache-Control', 'no-store');
+    res.setHeader('Access-Control-Expose-Headers', 'Login-Token');
+    next();
+  });
+  api.use(authRoutes(deps.auth, deps.tokens));
+  api.use(usersRoutes(deps.users, deps.tokens));
+  app.use('/api/v1', api);
+
+  app.use(notFoundHandler);
+  app.use(errorHandler(deps.log));
+  return app;
+}

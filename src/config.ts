@@ -1,0 +1,145 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import { z } from 'zod';
+
+/** Secrets shipped in config.yml for development; production refuses to start with them. */
+export const DEV_JWT_SECRET = 'weim-dev-secret-change-me';
+export const DEV_ID_CARD_SECRET = 'weim-dev-id-card-secret-change-me';
+
+const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+
+const configSchema = z
+  .object({
+    /** Directory of the embedded database and local attachments. */
+    data_dir: z.string().min(1).default('./data'),
+    server: z
+      .object({
+        host: z.string().min(1).default('0.0.0.0'),
+        port: int(0, 65535).default(8080),
+        body_limit_bytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
+        trust_proxy_hops: int(0, 10).default(0),
+        shutdown_timeout_ms: int(0, 600_000).default(10_000),
+      })
+      .strict()
+      .prefault({}),
+    db: z
+      .object({
+        dialect: z.enum(['sqlite', 'mysql']).default('sqlite'),
+        url: z.string().default(''),
+        pool_size: int(1, 500).default(10),
+        migrate_on_start: z.enum(['auto', 'true', 'false']).default('auto'),
+      })
+      .strict()
+      .prefault({}),
+    auth: z
+      .object({
+        jwt_secret: z.string().min(1).default(DEV_JWT_SECRET),
+        token_ttl_seconds: int(60).default(7 * 24 * 3600),
+        bcrypt_cost: int(4, 15).default(10),
+        login_max_per_user: int(1).default(10),
+        login_max_per_ip: int(1).default(50),
+        login_window_seconds: int(1).default(900),
+        register_max_per_ip: int(1).default(20),
+      })
+      .strict()
+      .prefault({}),
+    realname: z
+      .object({ id_card_secret: z.string().min(1).default(DEV_ID_CARD_SECRET) })
+      .strict()
+      .prefault({}),
+    log: z
+      .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
+      .strict()
+      .prefault({}),
+  })
+  .strict();
+
+export type Config = z.infer<typeof configSchema> & { readonly production: boolean };
+
+/** Thrown for any configuration problem; the message names the key. */
+export class ConfigError extends Error {}
+
+type Env = Record<string, string | undefined>;
+
+/** Overlays PORT, WEIM_DATA_DIR and WEIM_<SECTION>_<KEY> onto the file's values. */
+function applyEnv(raw: Record<string, unknown>, env: Env): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...raw };
+  if (env.WEIM_DATA_DIR) out.data_dir = env.WEIM_DATA_DIR;
+  const sections = Object.keys(configSchema.shape).filter((k) => k !== 'data_dir');
+  for (const section of sections) {
+    const shape = (configSchema.shape as Record<string, unknown>)[section];
+    const inner = unwrapObject(shape);
+    const current = out[section];
+    const merged: Record<string, unknown> =
+      current && typeof current === 'object' ? { ...(current as Record<string, unknown>) } : {};
+    for (const key of Object.keys(inner)) {
+      const value = env[`WEIM_${section.toUpperCase()}_${key.toUpperCase()}`];
+      if (value !== undefined) merged[key] = value;
+    }
+    if (section === 'server' && env.PORT) merged.port = env.PORT;
+    if (Object.keys(merged).length > 0 || current !== undefined) out[section] = merged;
+  }
+  return out;
+}
+
+function unwrapObject(schema: unknown): Record<string, unknown> {
+  let s = schema as { shape?: Record<string, unknown>; def?: { innerType?: unknown } };
+  while (!s.shape && s.def?.innerType) s = s.def.innerType as typeof s;
+  return s.shape ?? {};
+}
+
+/**
+ * Reads the config file (WEIM_CONFIG or ./config.yml; missing = defaults), applies environment
+ * overrides and validates everything once. Throws ConfigError naming the offending key.
+ */
+export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonly<Config> {
+  const path = resolve(cwd, env.WEIM_CONFIG ?? 'config.yml');
+  let fileValues: unknown = {};
+  if (existsSync(path)) {
+    try {
+      fileValues = parseYaml(readFileSync(path, 'utf8')) ?? {};
+    } catch (err) {
+      throw new ConfigError(`config: cannot parse ${path}: ${(err as Error).message}`);
+    }
+  } else if (env.WEIM_CONFIG) {
+    throw new ConfigError(`config: WEIM_CONFIG names ${path}, which does not exist`);
+  }
+  if (typeof fileValues !== 'object' || Array.isArray(fileValues)) {
+    throw new ConfigError(`config: ${path} must hold a mapping of sections`);
+  }
+  const result = configSchema.safeParse(applyEnv(fileValues as Record<string, unknown>, env));
+  if (!result.success) {
+    const issue = result.error.issues[0]!;
+    const key = issue.path.join('.') || '(root)';
+    const detail = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.join(', ')}` : issue.message;
+    throw new ConfigError(`config: ${key}: ${detail}`);
+  }
+  const production = env.NODE_ENV === 'production';
+  const config: Config = { ...result.data, production, data_dir: resolve(cwd, result.data.data_dir) };
+  checkProduction(config);
+  if (config.db.dialect === 'mysql' && !config.db.url) {
+    throw new ConfigError('config: db.url: required when db.dialect is mysql (WEIM_DB_URL)');
+  }
+  return Object.freeze(config);
+}
+
+function checkProduction(config: Config): void {
+  if (!config.production) return;
+  if (config.auth.jwt_secret === DEV_JWT_SECRET || config.auth.jwt_secret.length < 32) {
+    throw new ConfigError(
+      'config: auth.jwt_secret: production (NODE_ENV=production) needs a secret of 32+ characters that is not the default (WEIM_AUTH_JWT_SECRET)',
+    );
+  }
+  if (config.realname.id_card_secret === DEV_ID_CARD_SECRET || config.realname.id_card_secret.length < 32) {
+    throw new ConfigError(
+      'config: realname.id_card_secret: production needs a secret of 32+ characters that is not the default (WEIM_REALNAME_ID_CARD_SECRET)',
+    );
+  }
+}
+
+/** Whether pending migrations run at start. */
+export function migratesOnStart(config: Config): boolean {
+  if (config.db.migrate_on_start === 'auto') return config.db.dialect === 'sqlite';
+  return config.db.migrate_on_start === 'true';
+}

@@ -1,0 +1,66 @@
+import { mkdirSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import SqliteDatabase from 'better-sqlite3';
+import { Kysely, MysqlDialect, SqliteDialect, sql } from 'kysely';
+import { createPool } from 'mysql2';
+import type { Config } from '../config.js';
+import type { Database, Db } from './database.js';
+import type { Dialect } from './migration-kit.js';
+
+export interface DbOptions {
+  dialect: Dialect;
+  /** SQLite: file path or ':memory:'. MySQL: mysql:// URL. */
+  location: string;
+  poolSize?: number;
+}
+
+export interface DbHandle {
+  db: Db;
+  dialect: Dialect;
+  /** Cheap round trip used by /readyz. */
+  ping(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Opens a Kysely instance over SQLite (better-sqlite3) or MySQL/MariaDB (mysql2 pool). */
+export function openDatabase(options: DbOptions): DbHandle {
+  const db = options.dialect === 'mysql' ? openMysql(options) : openSqlite(options.location);
+  return {
+    db,
+    dialect: options.dialect,
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
+}
+
+function openSqlite(location: string): Db {
+  if (location !== ':memory:') mkdirSync(dirname(location), { recursive: true });
+  const database = new SqliteDatabase(location);
+  database.pragma('journal_mode = WAL');
+  database.pragma('synchronous = NORMAL');
+  database.pragma('foreign_keys = ON');
+  database.pragma('busy_timeout = 5000');
+  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+}
+
+function openMysql(options: DbOptions): Db {
+  const pool = createPool({
+    uri: options.location,
+    connectionLimit: options.poolSize ?? 10,
+    timezone: 'Z',
+    charset: 'utf8mb4_unicode_ci',
+    decimalNumbers: true,
+    supportBigNumbers: true,
+    bigNumberStrings: false,
+  });
+  return new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
+}
+
+/** The database the config names: MySQL at db.url, or SQLite at <data_dir>/weim.sqlite. */
+export function openConfiguredDatabase(config: Pick<Config, 'db' | 'data_dir'>, poolSize = config.db.pool_size): DbHandle {
+  return config.db.dialect === 'mysql'
+    ? openDatabase({ dialect: 'mysql', location: config.db.url, poolSize })
+    : openDatabase({ dialect: 'sqlite', location: join(config.data_dir, 'weim.sqlite') });
+}

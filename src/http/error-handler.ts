@@ -1,0 +1,45 @@
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+import type { Logger } from 'pino';
+import { AppError, errorCatalog } from '../errors.js';
+import { sendError } from './envelope.js';
+
+/** Unknown routes: 404 / 1002. */
+export const notFoundHandler: RequestHandler = (_req, res) => {
+  sendError(res, 404, errorCatalog.NOT_FOUND.code, 'no such route');
+};
+
+/**
+ * The one place HTTP errors become envelopes. AppErrors map through the catalog; body-parser
+ * errors map by type; anything else is logged and answered 500 / 1500 with nothing leaked.
+ */
+export function errorHandler(log: Logger): ErrorRequestHandler {
+  return (err, req, res, next) => {
+    if (res.headersSent) {
+      next(err);
+      return;
+    }
+    if (err instanceof AppError) {
+      if (err.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(err.retryAfterSeconds));
+      sendError(res, err.status, err.code, err.message);
+      return;
+    }
+    const type = (err as { type?: unknown }).type;
+    const status = (err as { status?: unknown }).status;
+    if (type === 'entity.too.large') {
+      // The rest of the body is never read: close the connection instead of draining it.
+      res.setHeader('Connection', 'close');
+      sendError(res, 413, errorCatalog.PAYLOAD_TOO_LARGE.code, errorCatalog.PAYLOAD_TOO_LARGE.msg);
+      return;
+    }
+    if (type === 'entity.parse.failed') {
+      sendError(res, 400, errorCatalog.BAD_REQUEST.code, 'malformed request body');
+      return;
+    }
+    if (typeof status === 'number' && status >= 400 && status < 500) {
+      sendError(res, status === 404 ? 404 : 400, status === 404 ? errorCatalog.NOT_FOUND.code : errorCatalog.BAD_REQUEST.code, 'bad request');
+      return;
+    }
+    log.error({ err, method: req.method, url: req.originalUrl }, 'unhandled error');
+    sendError(res, 500, errorCatalog.INTERNAL.code, errorCatalog.INTERNAL.msg);
+  };
+}

@@ -1,0 +1,27 @@
+import { z } from 'zod';
+import { AppError } from '../errors.js';
+
+/**
+ * Parses a request body (form-encoded values arrive as strings; JSON may carry numbers) with a zod
+ * schema. Unknown fields are ignored. A failure becomes BAD_REQUEST naming the first bad field.
+ */
+export function parseInput<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
+  const result = schema.safeParse(body ?? {});
+  if (result.success) return result.data;
+  const issue = result.error.issues[0]!;
+  const field = issue.path.join('.');
+  throw new AppError('BAD_REQUEST', field ? `${field}: ${issue.message}` : issue.message);
+}
+
+/** A positive integer id, from a string or number. */
+export const idField = z.coerce.number({ error: 'must be a positive integer' }).int().positive().max(Number.MAX_SAFE_INTEGER);
+
+/** Text without control characters, trimmed, with its length counted in characters (code points). */
+export function textField(min: number, max: number) {
+  return z
+    .string({ error: 'is required' })
+    .transform((s) => s.trim())
+    .refine((s) => !/\p{Cc}/u.test(s), 'must not contain control characters')
+    .refine((s) => [...s].length >= min, `must be at least ${min} character(s)`)
+    .refine((s) => [...s].length <= max, `must be at most ${max} characters`);
+}

@@ -1,0 +1,67 @@
+import bcrypt from 'bcrypt';
+import type { Db } from '../../db/database.js';
+import { AppError, isUniqueViolation } from '../../errors.js';
+import type { RateLimiter } from '../../http/rate-limiter.js';
+import { findUserByUsername, insertUser, type PublicUser, toPublicUser } from '../users/index.js';
+import type { TokenClaims, TokenService } from './tokens.js';
+
+export interface AuthLimits {
+  loginPerUser: RateLimiter;
+  loginPerIp: RateLimiter;
+  registerPerIp: RateLimiter;
+}
+
+export interface Session {
+  t: string;
+  user: PublicUser;
+}
+
+/** Register, login, logout. Passwords are bcrypt hashes; sessions are JWTs. */
+export class AuthService {
+  /** Compared against when the username does not exist, so both paths cost one bcrypt. */
+  private readonly dummyHash: Promise<string>;
+
+  constructor(
+    private readonly db: Db,
+    private readonly tokens: TokenService,
+    private readonly limits: AuthLimits,
+    private readonly bcryptCost: number,
+    private readonly clock: () => number = Date.now,
+  ) {
+    this.dummyHash = bcrypt.hash('weim-dummy-password', bcryptCost);
+  }
+
+  async register(username: string, password: string, ip: string): Promise<Session> {
+    await this.limits.registerPerIp.consume(ip);
+    const passwordHash = await bcrypt.hash(password, this.bcryptCost);
+    const now = this.clock();
+    let id: number;
+    try {
+      id = await insertUser(this.db, {
+        username,
+        password_hash: passwordHash,
+        nickname: username,
+        created_at: now,
+        updated_at: now,
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new AppError('USERNAME_TAKEN');
+      throw err;
+    }
+    return { t: this.tokens.issue(id), user: toPublicUser({ id, username, nickname: username, avatar: '', sex: 0 }) };
+  }
+
+  async login(username: string, password: string, ip: string): Promise<Session> {
+    await this.limits.loginPerIp.consume(ip);
+    await this.limits.loginPerUser.consume(username);
+    const user = await findUserByUsername(this.db, username);
+    const matches = await bcrypt.compare(password, user?.password_hash ?? (await this.dummyHash));
+    if (!user || !matches) throw new AppError('BAD_CREDENTIALS');
+    await this.limits.loginPerUser.reset(username);
+    return { t: this.tokens.issue(user.id), user: toPublicUser(user) };
+  }
+
+  async logout(claims: TokenClaims): Promise<void> {
+    await this.tokens.revoke(claims);
+  }
+}

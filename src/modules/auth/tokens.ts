@@ -1,0 +1,73 @@
+import { randomUUID } from 'node:crypto';
+import jwt from 'jsonwebtoken';
+import type { Db } from '../../db/database.js';
+import { AppError } from '../../errors.js';
+import { insertRevocation, isRevoked } from './revocations.repo.js';
+
+const ISSUER = 'weim';
+
+/** What a verified token says. Times in epoch seconds, as in the JWT. */
+export interface TokenClaims {
+  userId: number;
+  jti: string;
+  iat: number;
+  exp: number;
+}
+
+export interface TokenServiceOptions {
+  secret: string;
+  ttlSeconds: number;
+}
+
+/** Issues, verifies and revokes HS256 JWTs. Revocations live in the database (all nodes see them). */
+export class TokenService {
+  private readonly revokedListeners: Array<(claims: TokenClaims) => void> = [];
+
+  constructor(
+    private readonly db: Db,
+    private readonly options: TokenServiceOptions,
+  ) {}
+
+  issue(userId: number): string {
+    return jwt.sign({ jti: randomUUID() }, this.options.secret, {
+      algorithm: 'HS256',
+      expiresIn: this.options.ttlSeconds,
+      issuer: ISSUER,
+      subject: String(userId),
+    });
+  }
+
+  /** Throws TOKEN_INVALID for a malformed, forged, expired or revoked token. */
+  async verify(token: string): Promise<TokenClaims> {
+    let payload: jwt.JwtPayload;
+    try {
+      const decoded = jwt.verify(token, this.options.secret, { algorithms: ['HS256'], issuer: ISSUER });
+      if (typeof decoded === 'string') throw new Error('string payload');
+      payload = decoded;
+    } catch {
+      throw new AppError('TOKEN_INVALID');
+    }
+    const userId = Number(payload.sub);
+    const { jti, iat, exp } = payload;
+    if (!Number.isSafeInteger(userId) || userId <= 0 || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') {
+      throw new AppError('TOKEN_INVALID');
+    }
+    if (await isRevoked(this.db, jti)) throw new AppError('TOKEN_INVALID');
+    return { userId, jti, iat, exp };
+  }
+
+  /** True once a token has lived past half its life: time to hand the client a fresh one. */
+  needsRefresh(claims: TokenClaims, nowMs = Date.now()): boolean {
+    return nowMs / 1000 > claims.iat + (claims.exp - claims.iat) / 2;
+  }
+
+  async revoke(claims: TokenClaims): Promise<void> {
+    await insertRevocation(this.db, { jti: claims.jti, user_id: claims.userId, expires_at: claims.exp * 1000 });
+    for (const listener of this.revokedListeners) listener(claims);
+  }
+
+  /** Called after a token is revoked on this node (the gateway closes that token's sockets). */
+  onRevoked(listener: (claims: TokenClaims) => void): void {
+    this.revokedListeners.push(listener);
+  }
+}

@@ -1,0 +1,56 @@
+import type { Db } from '../../db/database.js';
+import { AppError, isUniqueViolation } from '../../errors.js';
+import { checkIdCard, hashIdCard, maskIdCard } from './id-card.js';
+import { findUserById, setRealName, updateUser } from './users.repo.js';
+import { type PublicUser, type SelfUser, toPublicUser, toSelfUser } from './users.table.js';
+
+/** Profile reads and edits. */
+export class UsersService {
+  constructor(
+    private readonly db: Db,
+    private readonly idCardSecret: string,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Self when `userId` is absent or equal to `selfId` (with private fields), else the public shape. */
+  async info(selfId: number, userId?: number): Promise<SelfUser | PublicUser> {
+    const id = userId ?? selfId;
+    const row = await findUserById(this.db, id);
+    if (!row) throw new AppError('NOT_FOUND', 'user not found');
+    return id === selfId ? toSelfUser(row) : toPublicUser(row);
+  }
+
+  async updateNickname(selfId: number, nickname: string): Promise<SelfUser> {
+    if (!(await updateUser(this.db, selfId, { nickname, updated_at: this.clock() }))) throw new AppError('NOT_FOUND', 'user not found');
+    return this.self(selfId);
+  }
+
+  /** Verifies a real name once: the ID number is checked, its HMAC and masked form stored, sex derived. */
+  async updateRealName(selfId: number, realName: string, idCard: string): Promise<SelfUser> {
+    const check = checkIdCard(idCard, new Date(this.clock()));
+    if (!check.ok) throw new AppError('BAD_REQUEST', check.reason);
+    const now = this.clock();
+    let updated: boolean;
+    try {
+      updated = await setRealName(this.db, selfId, {
+        real_name: realName,
+        id_card_hmac: hashIdCard(check.facts.number, this.idCardSecret),
+        id_card_masked: maskIdCard(check.facts.number),
+        sex: check.facts.sex,
+        realname_verified_at: now,
+        updated_at: now,
+      });
+    } catch (err) {
+      if (isUniqueViolation(err)) throw new AppError('ID_CARD_TAKEN');
+      throw err;
+    }
+    if (!updated) throw new AppError('ALREADY_VERIFIED');
+    return this.self(selfId);
+  }
+
+  private async self(id: number): Promise<SelfUser> {
+    const row = await findUserById(this.db, id);
+    if (!row) throw new AppError('NOT_FOUND', 'user not found');
+    return toSelfUser(row);
+  }
+}

@@ -1,0 +1,60 @@
+import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+
+/** `users`: one row per account. Times are epoch milliseconds. */
+export interface UsersTable {
+  id: Generated<number>;
+  /** Lower-cased, unique, 6–20 of [a-z0-9_]. */
+  username: string;
+  password_hash: string;
+  nickname: string;
+  avatar: Generated<string>;
+  /** 0 unknown, 1 male, 2 female. */
+  sex: Generated<number>;
+  real_name: string | null;
+  /** HMAC-SHA256 of the ID-card number; the number itself is never stored. */
+  id_card_hmac: string | null;
+  /** The ID-card number with all but the first 3 and last 4 characters masked. */
+  id_card_masked: string | null;
+  realname_verified_at: number | null;
+  longitude: number | null;
+  latitude: number | null;
+  location_updated_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export type UserRow = Selectable<UsersTable>;
+export type NewUser = Insertable<UsersTable>;
+export type UserUpdate = Updateable<UsersTable>;
+
+/** The public user shape of API.md. */
+export interface PublicUser {
+  id: number;
+  username: string;
+  nickname: string;
+  avatar: string;
+  sex: number;
+}
+
+/** What a user sees about themself (`/user/info` without user_id). */
+export interface SelfUser extends PublicUser {
+  real_name_verified: boolean;
+  /** Masked, e.g. 110***********1234; null until verified. */
+  id_card_masked: string | null;
+  location_updated_at: number | null;
+  created_at: number;
+}
+
+export function toPublicUser(row: Pick<UserRow, 'id' | 'username' | 'nickname' | 'avatar' | 'sex'>): PublicUser {
+  return { id: Number(row.id), username: row.username, nickname: row.nickname, avatar: row.avatar, sex: Number(row.sex) };
+}
+
+export function toSelfUser(row: UserRow): SelfUser {
+  return {
+    ...toPublicUser(row),
+    real_name_verified: row.realname_verified_at !== null,
+    id_card_masked: row.id_card_masked,
+    location_updated_at: row.location_updated_at === null ? null : Number(row.location_updated_at),
+    created_at: Number(row.created_at),
+  };
+}

@@ -1,0 +1,97 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import { createApp } from './app.js';
+import { type Config, migratesOnStart } from './config.js';
+import { openConfiguredDatabase, type DbHandle } from './db/connect.js';
+import { migrateToLatest } from './db/migrate.js';
+import { createRateLimiter, type RateLimitStore } from './http/rate-limiter.js';
+import { AuthService, pruneRevocations, TokenService } from './modules/auth/index.js';
+import { UsersService } from './modules/users/index.js';
+import { createMetrics } from './ops/metrics.js';
+
+export interface NodeOptions {
+  /** Open this database instead of the one the config names (tests share one per file). */
+  database?: DbHandle;
+  /** Collect process-wide default metrics (only one node per process should). */
+  processMetrics?: boolean;
+}
+
+export interface WeimNode {
+  server: Server;
+  dbh: DbHandle;
+  tokens: TokenService;
+  /** Listens on the configured host/port (0 = ephemeral); resolves to the base URL. */
+  listen(port?: number, host?: string): Promise<string>;
+  /** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes pools. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Builds one weim node from config: database (migrated when configured), services, the Express
+ * app and its HTTP server. The process entry point (main.ts) and the tests both use this.
+ */
+export async function createNode(config: Config, log: Logger, options: NodeOptions = {}): Promise<WeimNode> {
+  const ownsDatabase = options.database === undefined;
+  const dbh = options.database ?? openConfiguredDatabase(config);
+  if (ownsDatabase && migratesOnStart(config)) await migrateToLatest(dbh.db, log);
+
+  const store: RateLimitStore = { kind: 'memory' };
+  const window = config.auth.login_window_seconds;
+  const tokens = new TokenService(dbh.db, { secret: config.auth.jwt_secret, ttlSeconds: config.auth.token_ttl_seconds });
+  const auth = new AuthService(
+    dbh.db,
+    tokens,
+    {
+      loginPerUser: createRateLimiter(store, { name: 'login-user', points: config.auth.login_max_per_user, windowSeconds: window }),
+      loginPerIp: createRateLimiter(store, { name: 'login-ip', points: config.auth.login_max_per_ip, windowSeconds: window }),
+      registerPerIp: createRateLimiter(store, { name: 'register-ip', points: config.auth.register_max_per_ip, windowSeconds: window }),
+    },
+    config.auth.bcrypt_cost,
+  );
+  const users = new UsersService(dbh.db, config.realname.id_card_secret);
+
+  let draining = false;
+  const app = createApp({
+    log,
+    bodyLimitBytes: config.server.body_limit_bytes,
+    trustProxyHops: config.server.trust_proxy_hops,
+    metrics: createMetrics({ processMetrics: options.processMetrics ?? false }),
+    health: { checkReady: () => dbh.ping(), isDraining: () => draining },
+    tokens,
+    auth,
+    users,
+  });
+  const server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000 }, app);
+  const pruner = setInterval(() => {
+    pruneRevocations(dbh.db, Date.now()).catch((err: unknown) => log.warn({ err }, 'pruning token revocations failed'));
+  }, 3600_000);
+  pruner.unref();
+
+  return {
+    server,
+    dbh,
+    tokens,
+    listen(port = config.server.port, host = config.server.host) {
+      return new Promise((resolve, reject) => {
+        server.once('error', reject);
+        server.listen(port, host, () => {
+          server.off('error', reject);
+          const address = server.address() as AddressInfo;
+          const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+          resolve(`http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${address.port}`);
+        });
+      });
+    },
+    async stop() {
+      draining = true;
+      clearInterval(pruner);
+      const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      server.closeIdleConnections();
+      const timer = setTimeout(() => server.closeAllConnections(), config.server.shutdown_timeout_ms);
+      await closed;
+      clearTimeout(timer);
+      if (ownsDatabase) await dbh.close();
+    },
+  };
+}

@@ -1,0 +1,49 @@
+import { Router } from 'express';
+import type { Registry } from 'prom-client';
+
+export interface HealthDeps {
+  /** Throws when a dependency the node needs is unreachable. */
+  checkReady(): Promise<void>;
+  /** True once shutdown has begun: the node stops advertising readiness. */
+  isDraining(): boolean;
+  registry: Registry;
+}
+
+/** `/healthz` (process up), `/readyz` (dependencies reachable, not draining), `/metrics`. */
+export function healthRoutes(deps: HealthDeps): Router {
+  const router = Router();
+  router.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  router.get('/readyz', async (_req, res) => {
+    if (deps.isDraining()) {
+      res.status(503).json({ status: 'draining' });
+      return;
+    }
+    try {
+      await withTimeout(deps.checkReady(), 2000);
+      res.json({ status: 'ready' });
+    } catch {
+      res.status(503).json({ status: 'unavailable' });
+    }
+  });
+  router.get('/metrics', async (_req, res) => {
+    res.setHeader('Content-Type', deps.registry.contentType);
+    res.send(await deps.registry.metrics());
+  });
+  return router;
+}
+
+async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error('timeout')), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

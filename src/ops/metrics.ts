@@ -1,0 +1,30 @@
+import type { RequestHandler } from 'express';
+import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export interface Metrics {
+  registry: Registry;
+  /** Times every HTTP request by method, matched route and status. */
+  httpTimer: RequestHandler;
+}
+
+/** A registry of its own (tests run several apps in one process); process metrics when asked. */
+export function createMetrics(options: { processMetrics: boolean }): Metrics {
+  const registry = new Registry();
+  if (options.processMetrics) collectDefaultMetrics({ register: registry, prefix: 'weim_' });
+  const duration = new Histogram({
+    name: 'weim_http_request_duration_seconds',
+    help: 'HTTP request duration by method, route and status',
+    labelNames: ['method', 'route', 'status'] as const,
+    buckets: [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const httpTimer: RequestHandler = (req, res, next) => {
+    const end = duration.startTimer({ method: req.method });
+    res.on('finish', () => {
+      const route = req.route ? `${req.baseUrl}${String(req.route.path)}` : 'unmatched';
+      end({ route, status: String(res.statusCode) });
+    });
+    next();
+  };
+  return { registry, httpTimer };
+}
