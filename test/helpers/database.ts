@@ -1,0 +1,55 @@
+import { randomBytes } from 'node:crypto';
+import { createConnection } from 'mysql2/promise';
+import { inject } from 'vitest';
+import { openDatabase, type DbHandle } from '../../src/db/connect.js';
+import { migrateToLatest } from '../../src/db/migrate.js';
+import type { Dialect } from '../../src/db/migration-kit.js';
+
+const quiet = { info: () => {} };
+
+/**
+ * The dialects a dual-dialect suite runs on: SQLite always, MariaDB when the global setup started
+ * (or was given) one. Under CI a missing MariaDB already failed the run in the global setup.
+ */
+export function testDialects(): Dialect[] {
+  if (inject('mysqlUrl')) return ['sqlite', 'mysql'];
+  console.warn('!!! MariaDB unavailable: running this suite on SQLite only (CI would fail instead)');
+  return ['sqlite'];
+}
+
+/** A fresh, migrated database: in-memory SQLite, or a new MariaDB schema dropped by `close()`. */
+export async function openTestDatabase(dialect: Dialect): Promise<DbHandle> {
+  if (dialect === 'sqlite') {
+    const dbh = openDatabase({ dialect: 'sqlite', location: ':memory:' });
+    await migrateToLatest(dbh.db, quiet);
+    return dbh;
+  }
+  const adminUrl = inject('mysqlUrl');
+  if (!adminUrl) throw new Error('MariaDB is not available to this test run');
+  const name = `weim_t_${randomBytes(6).toString('hex')}`;
+  const admin = await createConnection({ uri: adminUrl });
+  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const dbh = openDatabase({ dialect: 'mysql', location: url.toString(), poolSize: 20 });
+  await migrateToLatest(dbh.db, quiet);
+  return {
+    ...dbh,
+    async close() {
+      await dbh.close();
+      const cleanup = await createConnection({ uri: adminUrl });
+      await cleanup.query(`DROP DATABASE IF EXISTS \`${name}\``);
+      await cleanup.end();
+    },
+  };
+}
+
+/** The MariaDB URL of a test database handle's schema (for tests that start a node on MySQL). */
+export function mysqlUrlFor(databaseName: string): string {
+  const adminUrl = inject('mysqlUrl');
+  if (!adminUrl) throw new Error('MariaDB is not available to this test run');
+  const url = new URL(adminUrl);
+  url.pathname = `/${databaseName}`;
+  return url.toString();
+}

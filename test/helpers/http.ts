@@ -1,0 +1,47 @@
+/** A parsed API response: HTTP status, envelope and headers. */
+export interface ApiResponse<T = any> {
+  status: number;
+  code: number;
+  msg: string;
+  data: T;
+  headers: Headers;
+}
+
+export interface PostOptions {
+  token?: string;
+  /** Send as application/x-www-form-urlencoded (what weIm-go clients send) instead of JSON. */
+  form?: boolean;
+  headers?: Record<string, string>;
+}
+
+/** POSTs to an API route the way a client does and returns the envelope. */
+export async function post<T = any>(api: string, path: string, body: Record<string, unknown> = {}, options: PostOptions = {}): Promise<ApiResponse<T>> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers['Login-Token'] = options.token;
+  let payload: string;
+  if (options.form) {
+    headers['Content-Type'] = 'application/x-www-form-urlencoded';
+    payload = new URLSearchParams(Object.entries(body).map(([k, v]) => [k, String(v)])).toString();
+  } else {
+    headers['Content-Type'] = 'application/json';
+    payload = JSON.stringify(body);
+  }
+  const response = await fetch(`${api}${path}`, { method: 'POST', headers, body: payload });
+  const envelope = (await response.json()) as { code: number; msg: string; data: T };
+  return { status: response.status, ...envelope, headers: response.headers };
+}
+
+let counter = 0;
+
+/** A unique valid username for this test process. */
+export function uniqueUsername(prefix = 'user'): string {
+  counter += 1;
+  return `${prefix}_${process.pid}_${counter}`.slice(0, 20);
+}
+
+/** Registers a user and returns its token and public user. */
+export async function registerUser(api: string, username = uniqueUsername(), password = 'secret123') {
+  const response = await post<{ t: string; user: { id: number; username: string } }>(api, '/register', { username, password });
+  if (response.code !== 0) throw new Error(`register ${username} failed: ${response.status} ${response.msg}`);
+  return { token: response.data.t, user: response.data.user, username, password };
+}

@@ -1,0 +1,136 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
+import { Socket } from 'node:net';
+import { createConnection } from 'mysql2/promise';
+import type { TestProject } from 'vitest/node';
+import { findBinary, freePort, startProcess, stopProcess, waitUntil } from './processes.js';
+
+/**
+ * Vitest global setup: private MariaDB, Redis and etcd on loopback (ephemeral ports, temp data
+ * dirs, stopped after the run), unless WEIM_TEST_MYSQL_URL / WEIM_TEST_REDIS_URL /
+ * WEIM_TEST_ETCD_URL name running ones. A missing binary fails the run under CI=true; elsewhere
+ * it is reported loudly and the suites that need the service say they are skipped.
+ */
+declare module 'vitest' {
+  export interface ProvidedContext {
+    mysqlUrl: string | null;
+    redisUrl: string | null;
+    etcdUrl: string | null;
+  }
+}
+
+interface Started {
+  url: string;
+  child?: ChildProcess;
+  dir?: string;
+}
+
+const started: Started[] = [];
+const ci = process.env.CI === 'true' || process.env.CI === '1';
+
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const [mysql, redis, etcd] = await Promise.all([
+    provideService('MariaDB', 'WEIM_TEST_MYSQL_URL', 'mariadbd', startMariadb),
+    provideService('Redis', 'WEIM_TEST_REDIS_URL', 'redis-server', startRedis),
+    provideService('etcd', 'WEIM_TEST_ETCD_URL', 'etcd', startEtcd),
+  ]);
+  project.provide('mysqlUrl', mysql);
+  project.provide('redisUrl', redis);
+  project.provide('etcdUrl', etcd);
+  return async () => {
+    await Promise.all(started.map((s) => (s.child ? stopProcess(s.child) : undefined)));
+    for (const s of started) if (s.dir) rmSync(s.dir, { recursive: true, force: true });
+  };
+}
+
+async function provideService(
+  label: string,
+  envName: string,
+  binaryName: string,
+  start: (binary: string) => Promise<Started>,
+): Promise<string | null> {
+  const given = process.env[envName];
+  if (given) return given;
+  const binary = findBinary(binaryName);
+  if (!binary) {
+    const message = `${label}: '${binaryName}' not found. Install it (apt-get install -y mariadb-server redis-server etcd-server) or set ${envName}.`;
+    if (ci) throw new Error(`CI=true and a test service is missing. ${message}`);
+    console.warn(`\n!!! ${message} Suites that need ${label} will be SKIPPED (this would fail under CI).\n`);
+    return null;
+  }
+  const s = await start(binary);
+  started.push(s);
+  return s.url;
+}
+
+async function startMariadb(binary: string): Promise<Started> {
+  const dir = mkdtempSync(join(tmpdir(), 'weim-mariadb-'));
+  const port = await freePort();
+  const install = findBinary('mariadb-install-db') ?? findBinary('mysql_install_db');
+  if (!install) throw new Error('MariaDB: mariadb-install-db not found next to mariadbd');
+  const init = startProcess('mariadb-install-db', install, [
+    '--no-defaults', '--user=root', `--datadir=${dir}/data`, '--auth-root-authentication-method=socket', '--skip-test-db',
+  ]);
+  const code = await new Promise<number | null>((resolve) => init.child.once('exit', resolve));
+  if (code !== 0) throw new Error(`mariadb-install-db failed (${code}):\n${init.output()}`);
+  writeFileSync(
+    `${dir}/init.sql`,
+    "CREATE USER IF NOT EXISTS 'weim'@'127.0.0.1' IDENTIFIED BY 'weim';\nGRANT ALL PRIVILEGES ON *.* TO 'weim'@'127.0.0.1' WITH GRANT OPTION;\n",
+  );
+  const server = startProcess('mariadbd', binary, [
+    '--no-defaults', '--user=root', `--datadir=${dir}/data`, '--bind-address=127.0.0.1', `--port=${port}`,
+    `--socket=${dir}/s.sock`, `--pid-file=${dir}/mariadb.pid`, `--init-file=${dir}/init.sql`,
+    '--character-set-server=utf8mb4', '--collation-server=utf8mb4_unicode_ci', '--skip-name-resolve',
+    '--skip-log-bin', '--innodb-flush-log-at-trx-commit=2', '--innodb-buffer-pool-size=256M', '--max-connections=1000',
+  ]);
+  const url = `mysql://weim:weim@127.0.0.1:${port}/mysql`;
+  await waitUntil('MariaDB', async () => {
+    const connection = await createConnection({ uri: url });
+    await connection.end();
+    return true;
+  }, 60_000, server.output);
+  return { url, child: server.child, dir };
+}
+
+async function startRedis(binary: string): Promise<Started> {
+  const dir = mkdtempSync(join(tmpdir(), 'weim-redis-'));
+  const port = await freePort();
+  const server = startProcess('redis-server', binary, [
+    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
+  ]);
+  await waitUntil('Redis', () => redisPing(port), 20_000, server.output);
+  return { url: `redis://127.0.0.1:${port}`, child: server.child, dir };
+}
+
+async function startEtcd(binary: string): Promise<Started> {
+  const dir = mkdtempSync(join(tmpdir(), 'weim-etcd-'));
+  const [client, peer] = [await freePort(), await freePort()];
+  const server = startProcess('etcd', binary, [
+    '--name', 'n1', '--data-dir', `${dir}/data`,
+    '--listen-client-urls', `http://127.0.0.1:${client}`, '--advertise-client-urls', `http://127.0.0.1:${client}`,
+    '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
+    '--initial-cluster', `n1=http://127.0.0.1:${peer}`, '--log-level', 'error',
+  ]);
+  const url = `http://127.0.0.1:${client}`;
+  await waitUntil('etcd', async () => {
+    const response = await fetch(`${url}/health`);
+    return response.ok && ((await response.json()) as { health?: string }).health === 'true';
+  }, 30_000, server.output);
+  return { url, child: server.child, dir };
+}
+
+function redisPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = new Socket();
+    socket.setTimeout(1000, () => socket.destroy());
+    socket.once('error', () => resolve(false));
+    socket.once('close', () => resolve(false));
+    socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
+    socket.once('data', (data) => {
+      resolve(data.toString().startsWith('+PONG'));
+      socket.destroy();
+    });
+  });
+}
