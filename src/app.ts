@@ -1,5 +1,6 @@
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
+import { bodyLimitGuard } from './http/body-limit.js';
 import { errorHandler, notFoundHandler } from './http/error-handler.js';
 import { authRoutes, type AuthService, type TokenService } from './modules/auth/index.js';
 import { usersRoutes, type UsersService } from './modules/users/index.js';
@@ -26,6 +27,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(healthRoutes({ ...deps.health, registry: deps.metrics.registry }));
 
   const api = express.Router();
+  api.use(bodyLimitGuard(deps.bodyLimitBytes));
   api.use(express.json({ limit: deps.bodyLimitBytes, strict: true }));
   api.use(express.urlencoded({ limit: deps.bodyLimitBytes, extended: false, parameterLimit: 100 }));
   api.use((_req, res, next) => {

@@ -26,8 +26,6 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     const type = (err as { type?: unknown }).type;
     const status = (err as { status?: unknown }).status;
     if (type === 'entity.too.large') {
-      // The rest of the body is never read: close the connection instead of draining it.
-      res.setHeader('Connection', 'close');
       sendError(res, 413, errorCatalog.PAYLOAD_TOO_LARGE.code, errorCatalog.PAYLOAD_TOO_LARGE.msg);
       return;
     }

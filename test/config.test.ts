@@ -1,0 +1,69 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEV_JWT_SECRET, loadConfig, migratesOnStart } from '../src/config.js';
+
+const repoConfig = fileURLToPath(new URL('../config.yml', import.meta.url));
+const emptyDir = () => mkdtempSync(join(tmpdir(), 'weim-config-'));
+
+function fileWith(text: string): string {
+  const path = join(emptyDir(), 'config.yml');
+  writeFileSync(path, text);
+  return path;
+}
+
+describe('config', () => {
+  it('the documented config.yml equals the built-in defaults', () => {
+    const cwd = emptyDir();
+    const fromFile = loadConfig({ WEIM_CONFIG: repoConfig }, cwd);
+    const defaults = loadConfig({}, cwd);
+    expect(fromFile).toEqual(defaults);
+    expect(defaults.server.port).toBe(8080);
+    expect(defaults.db.dialect).toBe('sqlite');
+    expect(defaults.data_dir).toBe(resolve(cwd, 'data'));
+    expect(defaults.auth.token_ttl_seconds).toBe(7 * 24 * 3600);
+    expect(migratesOnStart(defaults)).toBe(true);
+  });
+
+  it('environment variables override the file', () => {
+    const config = loadConfig({
+      WEIM_CONFIG: fileWith('server:\n  port: 9000\ndb:\n  pool_size: 3\n'),
+      PORT: '9100',
+      WEIM_DATA_DIR: '/tmp/weim-x',
+      WEIM_DB_DIALECT: 'mysql',
+      WEIM_DB_URL: 'mysql://u:p@127.0.0.1:3306/weim',
+      WEIM_AUTH_TOKEN_TTL_SECONDS: '3600',
+    });
+    expect(config.server.port).toBe(9100);
+    expect(config.data_dir).toBe('/tmp/weim-x');
+    expect(config.db).toMatchObject({ dialect: 'mysql', pool_size: 3, url: 'mysql://u:p@127.0.0.1:3306/weim' });
+    expect(config.auth.token_ttl_seconds).toBe(3600);
+    expect(migratesOnStart(config)).toBe(false);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('a bad value stops with a message naming the key', () => {
+    const cwd = emptyDir();
+    expect(() => loadConfig({ PORT: 'eighty' }, cwd)).toThrow(/server\.port/);
+    expect(() => loadConfig({ WEIM_DB_DIALECT: 'postgres' }, cwd)).toThrow(/db\.dialect/);
+    expect(() => loadConfig({ WEIM_AUTH_BCRYPT_COST: '40' }, cwd)).toThrow(/auth\.bcrypt_cost/);
+    expect(() => loadConfig({ WEIM_CONFIG: fileWith('server:\n  prot: 1\n') })).toThrow(/server.*prot/);
+    expect(() => loadConfig({ WEIM_CONFIG: fileWith('sever:\n  port: 1\n') })).toThrow(/sever/);
+    expect(() => loadConfig({ WEIM_CONFIG: fileWith('server: [1\n') })).toThrow(ConfigError);
+    expect(() => loadConfig({ WEIM_CONFIG: '/nonexistent/weim.yml' })).toThrow(/does not exist/);
+    expect(() => loadConfig({ WEIM_DB_DIALECT: 'mysql' }, cwd)).toThrow(/db\.url/);
+  });
+
+  it('production refuses missing or default secrets', () => {
+    const cwd = emptyDir();
+    const strong = 'x'.repeat(40);
+    expect(() => loadConfig({ NODE_ENV: 'production' }, cwd)).toThrow(/auth\.jwt_secret/);
+    expect(() => loadConfig({ NODE_ENV: 'production', WEIM_AUTH_JWT_SECRET: DEV_JWT_SECRET }, cwd)).toThrow(/auth\.jwt_secret/);
+    expect(() => loadConfig({ NODE_ENV: 'production', WEIM_AUTH_JWT_SECRET: 'short' }, cwd)).toThrow(/auth\.jwt_secret/);
+    expect(() => loadConfig({ NODE_ENV: 'production', WEIM_AUTH_JWT_SECRET: strong }, cwd)).toThrow(/realname\.id_card_secret/);
+    const config = loadConfig({ NODE_ENV: 'production', WEIM_AUTH_JWT_SECRET: strong, WEIM_REALNAME_ID_CARD_SECRET: strong }, cwd);
+    expect(config.production).toBe(true);
+  });
+});

@@ -1,0 +1,114 @@
+import { once } from 'node:events';
+import { request } from 'node:http';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { post, registerUser } from './helpers/http.js';
+import { startTestNode, type TestNode } from './helpers/node.js';
+
+interface RawResult {
+  status: number;
+  body: string;
+  sentBytes: number;
+}
+
+/**
+ * Streams `total` bytes of a JSON string body at the server in 64 KB chunks and stops sending as
+ * soon as a response arrives, reporting how much was sent by then.
+ */
+function streamBody(url: string, total: number, withLength: boolean): Promise<RawResult> {
+  return new Promise((resolve, reject) => {
+    let sentBytes = 0;
+    let done = false;
+    const headers: Record<string, string | number> = { 'Content-Type': 'application/json' };
+    if (withLength) headers['Content-Length'] = total;
+    const req = request(url, { method: 'POST', headers }, (res) => {
+      done = true;
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, sentBytes }));
+    });
+    req.on('error', (err) => {
+      if (!done) reject(err);
+    });
+    const chunk = Buffer.alloc(64 * 1024, 'a');
+    const pump = async () => {
+      // Yield after every chunk: before the socket connects, writes only fill the client's memory.
+      while (!done && sentBytes < total) {
+        sentBytes += chunk.length;
+        if (!req.write(chunk)) await once(req, 'drain');
+        else await new Promise((r) => setImmediate(r));
+      }
+      if (!done) req.end();
+    };
+    pump().catch(() => {}); // EPIPE once the server has answered and cut the connection
+  });
+}
+
+describe('HTTP layer', () => {
+  let t: TestNode;
+  beforeAll(async () => {
+    t = await startTestNode('sqlite');
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('a 5 MB body with Content-Length gets 413 / 1004', async () => {
+    const res = await streamBody(`${t.api}/login`, 5 * 1024 * 1024, true);
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body)).toEqual({ code: 1004, msg: 'payload too large', data: null });
+  });
+
+  it('a 200 MB declared body is refused before the upload finishes', async () => {
+    const total = 200 * 1024 * 1024;
+    const res = await streamBody(`${t.api}/register`, total, true);
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body).code).toBe(1004);
+    expect(res.sentBytes).toBeLessThan(total / 4);
+  });
+
+  it('a chunked oversized body (no length) gets 413 / 1004 and the node keeps serving', async () => {
+    const res = await streamBody(`${t.api}/register`, 5 * 1024 * 1024, false);
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body).code).toBe(1004);
+    expect((await fetch(`${t.url}/healthz`)).status).toBe(200);
+  });
+
+  it('malformed JSON gets 400 / 1000 with no parser internals', async () => {
+    const response = await fetch(`${t.api}/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"username": ' });
+    expect(response.status).toBe(400);
+    const body = await response.text();
+    expect(JSON.parse(body)).toEqual({ code: 1000, msg: 'malformed request body', data: null });
+  });
+
+  it('unknown routes and methods get 404 / 1002', async () => {
+    for (const [method, path] of [['POST', '/api/v1/nope'], ['GET', '/api/v1/login'], ['GET', '/nothing']] as const) {
+      const response = await fetch(`${t.url}${path}`, { method });
+      expect(response.status, path).toBe(404);
+      expect(await response.json()).toEqual({ code: 1002, msg: 'no such route', data: null });
+    }
+  });
+
+  it('serves health, readiness and Prometheus metrics', async () => {
+    await registerUser(t.api);
+    expect(await (await fetch(`${t.url}/healthz`)).json()).toEqual({ status: 'ok' });
+    const ready = await fetch(`${t.url}/readyz`);
+    expect([ready.status, await ready.json()]).toEqual([200, { status: 'ready' }]);
+    const metrics = await fetch(`${t.url}/metrics`);
+    expect(metrics.headers.get('content-type')).toContain('text/plain');
+    expect(await metrics.text()).toMatch(/weim_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/register",status="200"\} [1-9]/);
+  });
+});
+
+describe('HTTP layer when the database is gone', () => {
+  it('answers 500 / 1500 without internals and /readyz turns 503', async () => {
+    const t = await startTestNode('sqlite');
+    const { token } = await registerUser(t.api);
+    await t.dbh.db.destroy();
+    const res = await post(t.api, '/user/info', {}, { token });
+    expect([res.status, res.code, res.msg, res.data]).toEqual([500, 1500, 'internal error', null]);
+    const ready = await fetch(`${t.url}/readyz`);
+    expect(ready.status).toBe(503);
+    await t.node.stop();
+  });
+});
