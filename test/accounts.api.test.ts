@@ -90,7 +90,8 @@ describe.each(testDialects())('accounts API on %s', (dialect) => {
     expect(bearer.data.id).toBe(user.id);
     const forged = jwt.sign({ jti: 'x' }, 'not-the-secret', { subject: String(user.id), issuer: 'weim', expiresIn: 60 });
     const expired = jwt.sign({ jti: 'y', iat: Math.floor(Date.now() / 1000) - 100 }, t.config.auth.jwt_secret, { subject: String(user.id), issuer: 'weim', expiresIn: 10 });
-    for (const headers of [{}, { 'Login-Token': 'garbage' }, { 'Login-Token': forged }, { 'Login-Token': expired }, { Authorization: 'Basic abc' }]) {
+    const headerSets: Array<Record<string, string>> = [{}, { 'Login-Token': 'garbage' }, { 'Login-Token': forged }, { 'Login-Token': expired }, { Authorization: 'Basic abc' }];
+    for (const headers of headerSets) {
       const res = await post(t.api, '/user/info', {}, { headers });
       expect([res.status, res.code, res.data]).toEqual([401, 1001, null]);
     }

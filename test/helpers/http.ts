@@ -21,7 +21,7 @@ export async function post<T = any>(api: string, path: string, body: Record<stri
   let payload: string;
   if (options.form) {
     headers['Content-Type'] = 'application/x-www-form-urlencoded';
-    payload = new URLSearchParams(Object.entries(body).map(([k, v]) => [k, String(v)])).toString();
+    payload = new URLSearchParams(Object.entries(body).map(([k, v]): [string, string] => [k, String(v)])).toString();
   } else {
     headers['Content-Type'] = 'application/json';
     payload = JSON.stringify(body);
