@@ -9,3 +9,18 @@ create unique index `users_id_card_hmac_uq` on `users` (`id_card_hmac`);
 -- 0002_token_revocations
 create table `token_revocations` (`jti` varchar(36) primary key, `user_id` bigint unsigned not null, `expires_at` bigint not null) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
 create index `token_revocations_expires_at_idx` on `token_revocations` (`expires_at`);
+
+-- 0003_friends
+create table `friends` (`user_id` bigint unsigned not null, `friend_id` bigint unsigned not null, `created_at` bigint not null, constraint `friends_pk` primary key (`user_id`, `friend_id`)) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
+create table `friend_requests` (`id` bigint unsigned primary key auto_increment, `user_lo` bigint unsigned not null, `user_hi` bigint unsigned not null, `from_uid` bigint unsigned not null, `to_uid` bigint unsigned not null, `channel` varchar(32) default '' not null, `reason` varchar(200) default '' not null, `status` smallint default 0 not null, `created_at` bigint not null, `updated_at` bigint not null) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
+create unique index `friend_requests_pair_uq` on `friend_requests` (`user_lo`, `user_hi`);
+create index `friend_requests_to_status_idx` on `friend_requests` (`to_uid`, `status`, `id`);
+
+-- 0004_groups
+create table `groups` (`id` bigint unsigned primary key auto_increment, `name` varchar(30) not null, `owner_id` bigint unsigned not null, `member_count` integer default 0 not null, `created_at` bigint not null, `updated_at` bigint not null) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
+create index `groups_owner_idx` on `groups` (`owner_id`);
+create table `group_members` (`group_id` bigint unsigned not null, `user_id` bigint unsigned not null, `role` smallint default 0 not null, `joined_at` bigint not null, constraint `group_members_pk` primary key (`group_id`, `user_id`)) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
+create index `group_members_user_idx` on `group_members` (`user_id`, `group_id`);
+create table `group_join_requests` (`id` bigint unsigned primary key auto_increment, `group_id` bigint unsigned not null, `user_id` bigint unsigned not null, `reason` varchar(200) default '' not null, `status` smallint default 0 not null, `handled_by` bigint unsigned, `created_at` bigint not null, `updated_at` bigint not null) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
+create unique index `group_join_requests_pair_uq` on `group_join_requests` (`group_id`, `user_id`);
+create index `group_join_requests_status_idx` on `group_join_requests` (`group_id`, `status`, `id`);

@@ -1,6 +1,8 @@
 import type { Migration } from 'kysely';
 import * as m0001 from './0001_users.js';
 import * as m0002 from './0002_token_revocations.js';
+import * as m0003 from './0003_friends.js';
+import * as m0004 from './0004_groups.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder) so they load the same
@@ -9,4 +11,6 @@ import * as m0002 from './0002_token_revocations.js';
 export const migrations: Record<string, Migration> = {
   '0001_users': m0001,
   '0002_token_revocations': m0002,
+  '0003_friends': m0003,
+  '0004_groups': m0004,
 };

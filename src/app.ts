@@ -3,6 +3,8 @@ import type { Logger } from 'pino';
 import { bodyLimitGuard } from './http/body-limit.js';
 import { errorHandler, notFoundHandler } from './http/error-handler.js';
 import { authRoutes, type AuthService, type TokenService } from './modules/auth/index.js';
+import { friendsRoutes, type FriendsService } from './modules/friends/index.js';
+import { groupsRoutes, type GroupsService } from './modules/groups/index.js';
 import { usersRoutes, type UsersService } from './modules/users/index.js';
 import { healthRoutes, type HealthDeps } from './ops/health.routes.js';
 import type { Metrics } from './ops/metrics.js';
@@ -16,6 +18,8 @@ export interface AppDeps {
   tokens: TokenService;
   auth: AuthService;
   users: UsersService;
+  friends: FriendsService;
+  groups: GroupsService;
 }
 
 /** The Express app. It never listens itself: the caller owns the HTTP server (tests use port 0). */
@@ -37,6 +41,8 @@ export function createApp(deps: AppDeps): Express {
   });
   api.use(authRoutes(deps.auth, deps.tokens));
   api.use(usersRoutes(deps.users, deps.tokens));
+  api.use(friendsRoutes(deps.friends, deps.tokens));
+  api.use(groupsRoutes(deps.groups, deps.tokens));
   app.use('/api/v1', api);
 
   app.use(notFoundHandler);

@@ -44,6 +44,14 @@ const configSchema = z
       })
       .strict()
       .prefault({}),
+    groups: z
+      .object({
+        max_members: int(2, 1_000_000).default(10_000),
+        members_page_size: int(1, 500).default(50),
+        create_max_per_hour: int(1).default(20),
+      })
+      .strict()
+      .prefault({}),
     realname: z
       .object({ id_card_secret: z.string().min(1).default(DEV_ID_CARD_SECRET) })
       .strict()

@@ -7,7 +7,10 @@ import { openConfiguredDatabase, type DbHandle } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createRateLimiter, type RateLimitStore } from './http/rate-limiter.js';
 import { AuthService, pruneRevocations, TokenService } from './modules/auth/index.js';
+import { FriendsService } from './modules/friends/index.js';
+import { GroupsService } from './modules/groups/index.js';
 import { UsersService } from './modules/users/index.js';
+import { RecordingNotifier } from './notify/notifier.recording.js';
 import { createMetrics } from './ops/metrics.js';
 
 export interface NodeOptions {
@@ -21,6 +24,8 @@ export interface WeimNode {
   server: Server;
   dbh: DbHandle;
   tokens: TokenService;
+  /** Where post-commit events go (recorded in memory until the gateway delivers them). */
+  notifier: RecordingNotifier;
   /** Listens on the configured host/port (0 = ephemeral); resolves to the base URL. */
   listen(port?: number, host?: string): Promise<string>;
   /** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes pools. */
@@ -50,6 +55,14 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     config.auth.bcrypt_cost,
   );
   const users = new UsersService(dbh.db, config.realname.id_card_secret);
+  const notifier = new RecordingNotifier();
+  const friends = new FriendsService(dbh.db, notifier);
+  const groups = new GroupsService(
+    dbh.db,
+    notifier,
+    createRateLimiter(store, { name: 'group-create', points: config.groups.create_max_per_hour, windowSeconds: 3600 }),
+    { maxMembers: config.groups.max_members, membersPageSize: config.groups.members_page_size },
+  );
 
   let draining = false;
   const app = createApp({
@@ -61,6 +74,8 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     tokens,
     auth,
     users,
+    friends,
+    groups,
   });
   const server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000 }, app);
   const pruner = setInterval(() => {
@@ -72,6 +87,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     server,
     dbh,
     tokens,
+    notifier,
     listen(port = config.server.port, host = config.server.host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);

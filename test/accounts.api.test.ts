@@ -172,3 +172,19 @@ describe.each(testDialects())('accounts API on %s', (dialect) => {
     expect([row.realname_verified_at, row.id_card_hmac, row.sex]).toEqual([null, null, 0]);
   });
 });
+
+describe('registration rate limit', () => {
+  it('limits registrations per client IP, storing nothing past the cap', async () => {
+    const t = await startTestNode('sqlite', { WEIM_AUTH_REGISTER_MAX_PER_IP: '2' });
+    try {
+      await registerUser(t.api);
+      await registerUser(t.api);
+      const third = await post(t.api, '/register', { username: uniqueUsername(), password: 'secret123' });
+      expect([third.status, third.code]).toEqual([429, 1005]);
+      const n = await t.dbh.db.selectFrom('users').select(({ fn }) => fn.countAll().as('n')).executeTakeFirstOrThrow();
+      expect(Number(n.n)).toBe(2);
+    } finally {
+      await t.stop();
+    }
+  });
+});

@@ -1,11 +1,18 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { UsersTable } from '../modules/users/index.js';
 import type { TokenRevocationsTable } from '../modules/auth/index.js';
+import type { FriendRequestsTable, FriendsTable } from '../modules/friends/index.js';
+import type { GroupJoinRequestsTable, GroupMembersTable, GroupsTable } from '../modules/groups/index.js';
 
 /** The whole schema, composed from the tables each feature module owns. */
 export interface Database {
   users: UsersTable;
   token_revocations: TokenRevocationsTable;
+  friends: FriendsTable;
+  friend_requests: FriendRequestsTable;
+  groups: GroupsTable;
+  group_members: GroupMembersTable;
+  group_join_requests: GroupJoinRequestsTable;
 }
 
 export type Db = Kysely<Database>;

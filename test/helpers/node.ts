@@ -30,6 +30,8 @@ export async function startTestNode(dialect: Dialect, env: Record<string, string
     WEIM_CONFIG: repoConfig,
     WEIM_DATA_DIR: dataDir,
     WEIM_AUTH_BCRYPT_COST: '4',
+    WEIM_AUTH_REGISTER_MAX_PER_IP: '100000',
+    WEIM_AUTH_LOGIN_MAX_PER_IP: '100000',
     WEIM_LOG_LEVEL: 'silent',
     ...env,
   });

@@ -1,0 +1,11 @@
+import type { SelectQueryBuilder } from 'kysely';
+import type { Executor } from './database.js';
+import { dialectOf } from './migration-kit.js';
+
+/**
+ * `SELECT … FOR UPDATE` on MySQL/MariaDB; unchanged on SQLite, which has no row locks and
+ * serialises writers (Kysely runs SQLite transactions on its single connection one at a time).
+ */
+export function forUpdate<DB, TB extends keyof DB, O>(db: Executor, query: SelectQueryBuilder<DB, TB, O>): SelectQueryBuilder<DB, TB, O> {
+  return dialectOf(db) === 'mysql' ? query.forUpdate() : query;
+}

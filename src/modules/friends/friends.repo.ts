@@ -1,0 +1,90 @@
+import type { Executor } from '../../db/database.js';
+import { forUpdate } from '../../db/locking.js';
+import { RequestStatus } from './friends.table.js';
+
+const publicColumns = ['users.id', 'users.username', 'users.nickname', 'users.avatar', 'users.sex'] as const;
+
+export async function areFriends(db: Executor, userId: number, friendId: number): Promise<boolean> {
+  const row = await db.selectFrom('friends').select('user_id').where('user_id', '=', userId).where('friend_id', '=', friendId).executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Writes both directions; idempotent. */
+export async function insertFriendship(db: Executor, a: number, b: number, now: number): Promise<void> {
+  await db.insertInto('friends').values([
+    { user_id: a, friend_id: b, created_at: now },
+    { user_id: b, friend_id: a, created_at: now },
+  ]).orIgnore().execute();
+}
+
+/** Deletes both directions; returns how many rows went (0 when they were not friends). */
+export async function deleteFriendship(db: Executor, a: number, b: number): Promise<number> {
+  const result = await db
+    .deleteFrom('friends')
+    .where((eb) => eb.or([
+      eb.and([eb('user_id', '=', a), eb('friend_id', '=', b)]),
+      eb.and([eb('user_id', '=', b), eb('friend_id', '=', a)]),
+    ]))
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}
+
+export async function listFriends(db: Executor, userId: number, limit: number) {
+  return db
+    .selectFrom('friends')
+    .innerJoin('users', 'users.id', 'friends.friend_id')
+    .select(publicColumns)
+    .where('friends.user_id', '=', userId)
+    .orderBy('friends.friend_id')
+    .limit(limit)
+    .execute();
+}
+
+/** The pair's request row, locked on MySQL for the rest of the transaction. */
+export async function findPairRequestForUpdate(db: Executor, a: number, b: number) {
+  const [lo, hi] = a < b ? [a, b] : [b, a];
+  return forUpdate(db, db.selectFrom('friend_requests').selectAll().where('user_lo', '=', lo).where('user_hi', '=', hi)).executeTakeFirst();
+}
+
+/** Inserts the pair's first request; throws a unique violation if a concurrent one won. */
+export async function insertRequest(db: Executor, r: { from: number; to: number; channel: string; reason: string; now: number }): Promise<number> {
+  const [lo, hi] = r.from < r.to ? [r.from, r.to] : [r.to, r.from];
+  const result = await db
+    .insertInto('friend_requests')
+    .values({ user_lo: lo, user_hi: hi, from_uid: r.from, to_uid: r.to, channel: r.channel, reason: r.reason, status: RequestStatus.Pending, created_at: r.now, updated_at: r.now })
+    .executeTakeFirstOrThrow();
+  return Number(result.insertId);
+}
+
+/** Reuses the pair's row for a new request in this direction. */
+export async function renewRequest(db: Executor, id: number, r: { from: number; to: number; channel: string; reason: string; now: number }): Promise<void> {
+  await db
+    .updateTable('friend_requests')
+    .set({ from_uid: r.from, to_uid: r.to, channel: r.channel, reason: r.reason, status: RequestStatus.Pending, created_at: r.now, updated_at: r.now })
+    .where('id', '=', id)
+    .execute();
+}
+
+export async function setRequestStatus(db: Executor, id: number, status: number, now: number): Promise<void> {
+  await db.updateTable('friend_requests').set({ status, updated_at: now }).where('id', '=', id).execute();
+}
+
+/** A pending request addressed to `toUid`, by id or by requester; locked on MySQL. */
+export async function findPendingIncomingForUpdate(db: Executor, toUid: number, by: { requestId?: number; fromUid?: number }) {
+  let query = db.selectFrom('friend_requests').selectAll().where('to_uid', '=', toUid).where('status', '=', RequestStatus.Pending);
+  if (by.requestId !== undefined) query = query.where('id', '=', by.requestId);
+  if (by.fromUid !== undefined) query = query.where('from_uid', '=', by.fromUid);
+  return forUpdate(db, query).executeTakeFirst();
+}
+
+export async function listPendingIncoming(db: Executor, toUid: number, limit: number) {
+  return db
+    .selectFrom('friend_requests')
+    .innerJoin('users', 'users.id', 'friend_requests.from_uid')
+    .select([...publicColumns, 'friend_requests.id as request_id', 'friend_requests.channel', 'friend_requests.reason', 'friend_requests.created_at'])
+    .where('friend_requests.to_uid', '=', toUid)
+    .where('friend_requests.status', '=', RequestStatus.Pending)
+    .orderBy('friend_requests.id', 'desc')
+    .limit(limit)
+    .execute();
+}

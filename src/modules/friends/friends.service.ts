@@ -1,0 +1,102 @@
+import type { Db } from '../../db/database.js';
+import { transact } from '../../db/transaction.js';
+import { AppError } from '../../errors.js';
+import { Cmd, type Notification, type Notifier, Ope } from '../../notify/notifier.js';
+import { findUserById, findUserByUsername, type PublicUser, toPublicUser } from '../users/index.js';
+import {
+  areFriends, deleteFriendship, findPairRequestForUpdate, findPendingIncomingForUpdate, insertFriendship,
+  insertRequest, listFriends, listPendingIncoming, renewRequest, setRequestStatus,
+} from './friends.repo.js';
+import { RequestStatus } from './friends.table.js';
+
+export interface IncomingRequest {
+  id: number;
+  from: PublicUser;
+  channel: string;
+  reason: string;
+  created_at: number;
+}
+
+/** Most friends or pending requests one call returns. */
+const LIST_CAP = 5000;
+
+function frame(cmd: number, from: number, to: number, body = ''): Notification {
+  return { userIds: [to], frame: { Cmd: cmd, FromId: from, ToId: to, Ope: Ope.Friend, Type: 0, Body: body } };
+}
+
+/** Friend requests, acceptance, listing and removal. Notifications go out after commit. */
+export class FriendsService {
+  constructor(
+    private readonly db: Db,
+    private readonly notifier: Notifier,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /**
+   * Asks `target` to be friends. A repeated pending request returns the same id; if `target` had
+   * already asked us, this accepts their request instead (`accepted: true`).
+   */
+  async request(selfId: number, target: { username?: string; fUid?: number }, channel: string, reason: string) {
+    const targetRow = target.fUid !== undefined ? await findUserById(this.db, target.fUid) : await findUserByUsername(this.db, target.username ?? '');
+    if (!targetRow) throw new AppError('NOT_FOUND', 'user not found');
+    const targetId = Number(targetRow.id);
+    if (targetId === selfId) throw new AppError('BAD_REQUEST', 'cannot add yourself');
+    const now = this.clock();
+    const outcome = await transact(
+      this.db,
+      async (trx) => {
+        if (await areFriends(trx, selfId, targetId)) throw new AppError('CONFLICT', 'already friends');
+        const row = await findPairRequestForUpdate(trx, selfId, targetId);
+        const fields = { from: selfId, to: targetId, channel, reason, now };
+        if (row && row.status === RequestStatus.Pending && Number(row.from_uid) === targetId) {
+          await insertFriendship(trx, selfId, targetId, now);
+          await setRequestStatus(trx, row.id, RequestStatus.Accepted, now);
+          return { id: Number(row.id), kind: 'accepted' as const };
+        }
+        if (row && row.status === RequestStatus.Pending) return { id: Number(row.id), kind: 'duplicate' as const };
+        if (row) {
+          await renewRequest(trx, row.id, fields);
+          return { id: Number(row.id), kind: 'requested' as const };
+        }
+        return { id: await insertRequest(trx, fields), kind: 'requested' as const };
+      },
+      { retryOnUnique: true },
+    );
+    if (outcome.kind === 'requested') this.notifier.notify(frame(Cmd.FriendRequest, selfId, targetId, reason));
+    if (outcome.kind === 'accepted') this.notifier.notify(frame(Cmd.FriendAccepted, selfId, targetId));
+    return { request_id: outcome.id, accepted: outcome.kind === 'accepted' };
+  }
+
+  async incoming(selfId: number): Promise<IncomingRequest[]> {
+    const rows = await listPendingIncoming(this.db, selfId, LIST_CAP);
+    return rows.map((r) => ({ id: Number(r.request_id), from: toPublicUser(r), channel: r.channel, reason: r.reason, created_at: Number(r.created_at) }));
+  }
+
+  /** Accepts (writes both sides in one transaction) or rejects a pending request addressed to us. */
+  async handle(selfId: number, by: { requestId?: number; fromUid?: number }, accept: boolean): Promise<void> {
+    const now = this.clock();
+    const requester = await transact(this.db, async (trx) => {
+      const row = await findPendingIncomingForUpdate(trx, selfId, by);
+      if (!row) throw new AppError('NOT_FOUND', 'no such pending friend request');
+      if (accept) await insertFriendship(trx, selfId, Number(row.from_uid), now);
+      await setRequestStatus(trx, row.id, accept ? RequestStatus.Accepted : RequestStatus.Rejected, now);
+      return Number(row.from_uid);
+    });
+    if (accept) this.notifier.notify(frame(Cmd.FriendAccepted, selfId, requester));
+  }
+
+  async list(selfId: number): Promise<PublicUser[]> {
+    return (await listFriends(this.db, selfId, LIST_CAP)).map(toPublicUser);
+  }
+
+  /** Ends the friendship on both sides. */
+  async remove(selfId: number, friendId: number): Promise<void> {
+    const deleted = await transact(this.db, (trx) => deleteFriendship(trx, selfId, friendId));
+    if (deleted === 0) throw new AppError('NOT_FOUND', 'not friends');
+  }
+
+  /** Whether two users are friends (messages between them are allowed). */
+  areFriends(a: number, b: number): Promise<boolean> {
+    return areFriends(this.db, a, b);
+  }
+}

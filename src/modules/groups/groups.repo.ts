@@ -1,0 +1,87 @@
+import type { Executor } from '../../db/database.js';
+import { forUpdate } from '../../db/locking.js';
+import { Role } from './groups.table.js';
+
+const groupColumns = ['groups.id', 'groups.name', 'groups.owner_id', 'groups.member_count', 'groups.created_at'] as const;
+
+export async function insertGroup(db: Executor, g: { name: string; ownerId: number; now: number }): Promise<number> {
+  const result = await db
+    .insertInto('groups')
+    .values({ name: g.name, owner_id: g.ownerId, member_count: 1, created_at: g.now, updated_at: g.now })
+    .executeTakeFirstOrThrow();
+  return Number(result.insertId);
+}
+
+export async function findGroup(db: Executor, id: number) {
+  return db.selectFrom('groups').select(groupColumns).where('id', '=', id).executeTakeFirst();
+}
+
+export async function groupsOfUser(db: Executor, userId: number, limit: number) {
+  return db
+    .selectFrom('group_members')
+    .innerJoin('groups', 'groups.id', 'group_members.group_id')
+    .select(groupColumns)
+    .where('group_members.user_id', '=', userId)
+    .orderBy('groups.id')
+    .limit(limit)
+    .execute();
+}
+
+/** Takes one place if fewer than `cap` members; returns whether it did (atomic on both dialects). */
+export async function takePlace(db: Executor, groupId: number, cap: number, now: number): Promise<boolean> {
+  const result = await db
+    .updateTable('groups')
+    .set((eb) => ({ member_count: eb('member_count', '+', 1), updated_at: now }))
+    .where('id', '=', groupId)
+    .where('member_count', '<', cap)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
+export async function releasePlace(db: Executor, groupId: number, now: number): Promise<void> {
+  await db
+    .updateTable('groups')
+    .set((eb) => ({ member_count: eb('member_count', '-', 1), updated_at: now }))
+    .where('id', '=', groupId)
+    .where('member_count', '>', 0)
+    .execute();
+}
+
+export async function memberRole(db: Executor, groupId: number, userId: number): Promise<number | undefined> {
+  const row = await db.selectFrom('group_members').select('role').where('group_id', '=', groupId).where('user_id', '=', userId).executeTakeFirst();
+  return row === undefined ? undefined : Number(row.role);
+}
+
+export async function insertMember(db: Executor, m: { groupId: number; userId: number; role?: number; now: number }): Promise<void> {
+  await db.insertInto('group_members').values({ group_id: m.groupId, user_id: m.userId, role: m.role ?? Role.Member, joined_at: m.now }).execute();
+}
+
+/** Returns whether a member row was removed. */
+export async function deleteMember(db: Executor, groupId: number, userId: number): Promise<boolean> {
+  const result = await db.deleteFrom('group_members').where('group_id', '=', groupId).where('user_id', '=', userId).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}
+
+export async function listMembers(db: Executor, groupId: number, offset: number, limit: number) {
+  return db
+    .selectFrom('group_members')
+    .innerJoin('users', 'users.id', 'group_members.user_id')
+    .select(['users.id', 'users.username', 'users.nickname', 'users.avatar', 'users.sex', 'group_members.role', 'group_members.joined_at'])
+    .where('group_members.group_id', '=', groupId)
+    .orderBy('group_members.role', 'desc')
+    .orderBy('group_members.user_id')
+    .offset(offset)
+    .limit(limit)
+    .execute();
+}
+
+/** Ids of every member (for group fan-out). */
+export async function memberIds(db: Executor, groupId: number): Promise<number[]> {
+  const rows = await db.selectFrom('group_members').select('user_id').where('group_id', '=', groupId).execute();
+  return rows.map((r) => Number(r.user_id));
+}
+
+/** Locks the group row on MySQL so membership changes of one group run one at a time. */
+export async function lockGroup(db: Executor, groupId: number) {
+  return forUpdate(db, db.selectFrom('groups').select(['id', 'owner_id', 'member_count']).where('id', '=', groupId)).executeTakeFirst();
+}

@@ -1,0 +1,48 @@
+import { Router } from 'express';
+import { type AuthedRequest, requireAuth } from '../../http/auth.middleware.js';
+import { sendOk } from '../../http/envelope.js';
+import { parseInput } from '../../http/validate.js';
+import type { TokenService } from '../auth/index.js';
+import { groupCreateInput, groupIdInput, groupMembersInput, joinHandleInput, joinListInput, joinRequestInput, kickInput } from './groups.schema.js';
+import type { GroupsService } from './groups.service.js';
+
+export function groupsRoutes(groups: GroupsService, tokens: TokenService): Router {
+  const router = Router();
+  const auth = requireAuth(tokens);
+  const me = (req: unknown) => (req as AuthedRequest).auth.userId;
+  router.post('/im/group/create', auth, async (req, res) => {
+    sendOk(res, { group: await groups.create(me(req), parseInput(groupCreateInput, req.body).name) });
+  });
+  router.post('/im/group/my', auth, async (req, res) => {
+    sendOk(res, { list: await groups.mine(me(req)) });
+  });
+  router.post('/im/group/info', auth, async (req, res) => {
+    sendOk(res, { group: await groups.info(parseInput(groupIdInput, req.body).group_id) });
+  });
+  router.post('/im/group/members', auth, async (req, res) => {
+    const input = parseInput(groupMembersInput, req.body);
+    sendOk(res, await groups.members(me(req), input.group_id, input.page));
+  });
+  router.post('/im/group/join/request', auth, async (req, res) => {
+    const input = parseInput(joinRequestInput, req.body);
+    sendOk(res, await groups.requestJoin(me(req), input.group_id, input.reason));
+  });
+  router.post('/im/group/join/list', auth, async (req, res) => {
+    sendOk(res, { list: await groups.pendingJoins(me(req), parseInput(joinListInput, req.body).group_id) });
+  });
+  router.post('/im/group/join/handle', auth, async (req, res) => {
+    const input = parseInput(joinHandleInput, req.body);
+    await groups.handleJoin(me(req), input.join_id, input.status === 1);
+    sendOk(res, {});
+  });
+  router.post('/im/group/leave', auth, async (req, res) => {
+    await groups.leave(me(req), parseInput(groupIdInput, req.body).group_id);
+    sendOk(res, {});
+  });
+  router.post('/im/group/shot', auth, async (req, res) => {
+    const input = parseInput(kickInput, req.body);
+    await groups.kick(me(req), input.group_id, input.user_id);
+    sendOk(res, {});
+  });
+  return router;
+}

@@ -1,0 +1,49 @@
+import type { Generated } from 'kysely';
+
+/** `groups`. `member_count` is kept in step with `group_members` inside each transaction. */
+export interface GroupsTable {
+  id: Generated<number>;
+  name: string;
+  owner_id: number;
+  member_count: Generated<number>;
+  created_at: number;
+  updated_at: number;
+}
+
+/** Member roles as stored; the API shows them as names. */
+export const Role = { Member: 0, Admin: 1, Owner: 2 } as const;
+export const roleNames: Record<number, 'member' | 'admin' | 'owner'> = { 0: 'member', 1: 'admin', 2: 'owner' };
+
+export interface GroupMembersTable {
+  group_id: number;
+  user_id: number;
+  role: Generated<number>;
+  joined_at: number;
+}
+
+export const JoinStatus = { Pending: 0, Accepted: 1, Rejected: 2 } as const;
+
+/** `group_join_requests`: the latest request of one user to one group. */
+export interface GroupJoinRequestsTable {
+  id: Generated<number>;
+  group_id: number;
+  user_id: number;
+  reason: Generated<string>;
+  status: Generated<number>;
+  handled_by: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+/** The group shape of the API. */
+export interface Group {
+  id: number;
+  name: string;
+  owner_id: number;
+  member_count: number;
+  created_at: number;
+}
+
+export function toGroup(row: { id: number; name: string; owner_id: number; member_count: number; created_at: number }): Group {
+  return { id: Number(row.id), name: row.name, owner_id: Number(row.owner_id), member_count: Number(row.member_count), created_at: Number(row.created_at) };
+}

@@ -1,0 +1,4 @@
+export type { GroupsTable, GroupMembersTable, GroupJoinRequestsTable, Group } from './groups.table.js';
+export { GroupsService, type GroupsOptions } from './groups.service.js';
+export { groupsRoutes } from './groups.routes.js';
+export { memberIds, memberRole } from './groups.repo.js';

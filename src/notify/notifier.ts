@@ -1,0 +1,48 @@
+/**
+ * weIm-go's server → client commands (API.md §3). Numbers from 15 up are weim's own; every new
+ * one is documented in docs/protocol.md.
+ */
+export const Cmd = {
+  Fail: 2,
+  Sign: 3,
+  SignSuccess: 4,
+  FriendMessage: 6,
+  FriendMessageWithdrawn: 7,
+  FriendRequest: 8,
+  FriendAccepted: 9,
+  GroupMessage: 10,
+  GroupMessageWithdrawn: 11,
+  GroupJoinRequest: 12,
+  GroupJoinAccepted: 13,
+  GroupKicked: 14,
+} as const;
+
+/** Ope: the channel a frame belongs to. */
+export const Ope = { Friend: 0, Group: 1, System: 2 } as const;
+
+/** A frame as weIm-go clients read it; servers may add fields, clients ignore unknown ones. */
+export interface Frame {
+  Cmd: number;
+  FromId: number;
+  ToId: number;
+  Ope: number;
+  Type: number;
+  Body: string;
+  Id?: number;
+  Seq?: number;
+  Time?: number;
+}
+
+/** "Deliver this frame to every device of these users." */
+export interface Notification {
+  userIds: number[];
+  frame: Frame;
+}
+
+/**
+ * Where services hand events after their transaction commits. Delivery is best effort (the sync
+ * API is the guarantee), so `notify` never throws into the caller.
+ */
+export interface Notifier {
+  notify(notification: Notification): void;
+}
