@@ -24,3 +24,10 @@ create index `group_members_user_idx` on `group_members` (`user_id`, `group_id`)
 create table `group_join_requests` (`id` bigint unsigned primary key auto_increment, `group_id` bigint unsigned not null, `user_id` bigint unsigned not null, `reason` varchar(200) default '' not null, `status` smallint default 0 not null, `handled_by` bigint unsigned, `created_at` bigint not null, `updated_at` bigint not null) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
 create unique index `group_join_requests_pair_uq` on `group_join_requests` (`group_id`, `user_id`);
 create index `group_join_requests_status_idx` on `group_join_requests` (`group_id`, `status`, `id`);
+
+-- 0005_messages
+create table `conversations` (`id` bigint unsigned primary key auto_increment, `conv_key` varchar(48) not null, `kind` smallint not null, `user_lo` bigint unsigned, `user_hi` bigint unsigned, `group_id` bigint unsigned, `last_seq` bigint default 0 not null, `last_message_at` bigint default 0 not null) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
+create unique index `conversations_key_uq` on `conversations` (`conv_key`);
+create table `messages` (`id` bigint unsigned primary key auto_increment, `conversation_id` bigint unsigned not null, `seq` bigint not null, `sender_id` bigint unsigned not null, `ope` smallint not null, `to_id` bigint unsigned not null, `type` smallint not null, `body` text not null, `client_msg_id` varchar(64), `created_at` bigint not null, `withdrawn_at` bigint) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
+create unique index `messages_conversation_seq_uq` on `messages` (`conversation_id`, `seq`);
+create unique index `messages_sender_client_uq` on `messages` (`sender_id`, `client_msg_id`);

@@ -5,6 +5,7 @@ import { errorHandler, notFoundHandler } from './http/error-handler.js';
 import { authRoutes, type AuthService, type TokenService } from './modules/auth/index.js';
 import { friendsRoutes, type FriendsService } from './modules/friends/index.js';
 import { groupsRoutes, type GroupsService } from './modules/groups/index.js';
+import { messagesRoutes, type MessagesService } from './modules/messages/index.js';
 import { usersRoutes, type UsersService } from './modules/users/index.js';
 import { healthRoutes, type HealthDeps } from './ops/health.routes.js';
 import type { Metrics } from './ops/metrics.js';
@@ -20,6 +21,7 @@ export interface AppDeps {
   users: UsersService;
   friends: FriendsService;
   groups: GroupsService;
+  messages: MessagesService;
 }
 
 /** The Express app. It never listens itself: the caller owns the HTTP server (tests use port 0). */
@@ -43,6 +45,7 @@ export function createApp(deps: AppDeps): Express {
   api.use(usersRoutes(deps.users, deps.tokens));
   api.use(friendsRoutes(deps.friends, deps.tokens));
   api.use(groupsRoutes(deps.groups, deps.tokens));
+  api.use(messagesRoutes(deps.messages, deps.tokens));
   app.use('/api/v1', api);
 
   app.use(notFoundHandler);

@@ -52,6 +52,29 @@ const configSchema = z
       })
       .strict()
       .prefault({}),
+    gateway: z
+      .object({
+        sign_in_timeout_ms: int(100, 600_000).default(15_000),
+        ping_interval_ms: int(100, 600_000).default(25_000),
+        max_frame_bytes: int(1024, 16 * 1024 * 1024).default(64 * 1024),
+        max_buffered_bytes: int(16 * 1024, 1024 * 1024 * 1024).default(1024 * 1024),
+        allowed_origins: z.string().default(''),
+        max_bad_frames: int(1, 10_000).default(20),
+      })
+      .strict()
+      .prefault({}),
+    messages: z
+      .object({
+        max_body_chars: int(1, 1_000_000).default(5000),
+        withdraw_window_seconds: int(0, 86_400 * 365).default(120),
+        send_max_per_10s: int(1).default(100),
+      })
+      .strict()
+      .prefault({}),
+    cluster: z
+      .object({ node_id: z.string().regex(/^[A-Za-z0-9_.:-]{0,64}$/, 'letters, digits and _.:- only').default('') })
+      .strict()
+      .prefault({}),
     realname: z
       .object({ id_card_secret: z.string().min(1).default(DEV_ID_CARD_SECRET) })
       .strict()

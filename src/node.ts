@@ -1,68 +1,65 @@
 import { createServer, type Server } from 'node:http';
+import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createApp } from './app.js';
+import { MemoryBus } from './cluster/bus.memory.js';
+import { Delivery } from './cluster/delivery.js';
+import { MemoryDirectory } from './cluster/directory.memory.js';
 import { type Config, migratesOnStart } from './config.js';
 import { openConfiguredDatabase, type DbHandle } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
-import { createRateLimiter, type RateLimitStore } from './http/rate-limiter.js';
-import { AuthService, pruneRevocations, TokenService } from './modules/auth/index.js';
-import { FriendsService } from './modules/friends/index.js';
-import { GroupsService } from './modules/groups/index.js';
-import { UsersService } from './modules/users/index.js';
+import { Gateway } from './gateway/gateway.js';
+import { Hub } from './gateway/hub.js';
+import { pruneRevocations } from './modules/auth/index.js';
+import type { Notifier } from './notify/notifier.js';
 import { RecordingNotifier } from './notify/notifier.recording.js';
 import { createMetrics } from './ops/metrics.js';
+import { createServices, type Services } from './services.js';
 
 export interface NodeOptions {
   /** Open this database instead of the one the config names (tests share one per file). */
   database?: DbHandle;
   /** Collect process-wide default metrics (only one node per process should). */
   processMetrics?: boolean;
+  /** Keep the recent notifications in memory (`recorder`), for tests. */
+  recordNotifications?: boolean;
 }
 
 export interface WeimNode {
+  nodeId: string;
   server: Server;
   dbh: DbHandle;
-  tokens: TokenService;
-  /** Where post-commit events go (recorded in memory until the gateway delivers them). */
-  notifier: RecordingNotifier;
+  services: Services;
+  gateway: Gateway;
+  hub: Hub;
+  /** Recent notifications, when `recordNotifications` was set. */
+  recorder: RecordingNotifier | undefined;
   /** Listens on the configured host/port (0 = ephemeral); resolves to the base URL. */
   listen(port?: number, host?: string): Promise<string>;
-  /** Stops accepting, lets in-flight requests finish (up to the shutdown timeout), closes pools. */
+  /** Stops accepting, closes sockets, lets in-flight requests and writes finish, closes pools. */
   stop(): Promise<void>;
 }
 
 /**
- * Builds one weim node from config: database (migrated when configured), services, the Express
- * app and its HTTP server. The process entry point (main.ts) and the tests both use this.
+ * Builds one weim node from config: database (migrated when configured), delivery (directory,
+ * bus, hub), services, the Express app, the WebSocket gateway and the HTTP server they share.
+ * The process entry point (main.ts) and the tests both use this.
  */
 export async function createNode(config: Config, log: Logger, options: NodeOptions = {}): Promise<WeimNode> {
   const ownsDatabase = options.database === undefined;
   const dbh = options.database ?? openConfiguredDatabase(config);
   if (ownsDatabase && migratesOnStart(config)) await migrateToLatest(dbh.db, log);
 
-  const store: RateLimitStore = { kind: 'memory' };
-  const window = config.auth.login_window_seconds;
-  const tokens = new TokenService(dbh.db, { secret: config.auth.jwt_secret, ttlSeconds: config.auth.token_ttl_seconds });
-  const auth = new AuthService(
-    dbh.db,
-    tokens,
-    {
-      loginPerUser: createRateLimiter(store, { name: 'login-user', points: config.auth.login_max_per_user, windowSeconds: window }),
-      loginPerIp: createRateLimiter(store, { name: 'login-ip', points: config.auth.login_max_per_ip, windowSeconds: window }),
-      registerPerIp: createRateLimiter(store, { name: 'register-ip', points: config.auth.register_max_per_ip, windowSeconds: window }),
-    },
-    config.auth.bcrypt_cost,
-  );
-  const users = new UsersService(dbh.db, config.realname.id_card_secret);
-  const notifier = new RecordingNotifier();
-  const friends = new FriendsService(dbh.db, notifier);
-  const groups = new GroupsService(
-    dbh.db,
-    notifier,
-    createRateLimiter(store, { name: 'group-create', points: config.groups.create_max_per_hour, windowSeconds: 3600 }),
-    { maxMembers: config.groups.max_members, membersPageSize: config.groups.members_page_size },
-  );
+  const nodeId = config.cluster.node_id || `${hostname()}-${process.pid}`;
+  const hub = new Hub();
+  const directory = new MemoryDirectory(nodeId);
+  const bus = new MemoryBus(nodeId);
+  const delivery = new Delivery(nodeId, directory, bus, hub, log);
+  await delivery.start();
+  const recorder = options.recordNotifications ? new RecordingNotifier(delivery) : undefined;
+  const notifier: Notifier = recorder ?? delivery;
+  const services = createServices(config, dbh.db, { kind: 'memory' }, notifier);
 
   let draining = false;
   const app = createApp({
@@ -71,27 +68,38 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     trustProxyHops: config.server.trust_proxy_hops,
     metrics: createMetrics({ processMetrics: options.processMetrics ?? false }),
     health: { checkReady: () => dbh.ping(), isDraining: () => draining },
-    tokens,
-    auth,
-    users,
-    friends,
-    groups,
+    ...services,
   });
   const server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000 }, app);
+  const gateway = new Gateway(
+    { tokens: services.tokens, messages: services.messages, directory, hub, log },
+    {
+      signInTimeoutMs: config.gateway.sign_in_timeout_ms,
+      pingIntervalMs: config.gateway.ping_interval_ms,
+      maxFrameBytes: config.gateway.max_frame_bytes,
+      maxBufferedBytes: config.gateway.max_buffered_bytes,
+      allowedOrigins: config.gateway.allowed_origins.split(',').map((o) => o.trim()).filter(Boolean),
+      maxBadFrames: config.gateway.max_bad_frames,
+    },
+  );
+  gateway.attach(server);
   const pruner = setInterval(() => {
     pruneRevocations(dbh.db, Date.now()).catch((err: unknown) => log.warn({ err }, 'pruning token revocations failed'));
   }, 3600_000);
   pruner.unref();
 
   return {
+    nodeId,
     server,
     dbh,
-    tokens,
-    notifier,
+    services,
+    gateway,
+    hub,
+    recorder,
     listen(port = config.server.port, host = config.server.host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
-        server.listen(port, host, () => {
+        server.listen({ port, host, backlog: 4096 }, () => {
           server.off('error', reject);
           const address = server.address() as AddressInfo;
           const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
@@ -103,10 +111,13 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       draining = true;
       clearInterval(pruner);
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+      await gateway.close();
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), config.server.shutdown_timeout_ms);
       await closed;
       clearTimeout(timer);
+      await services.writer.idle();
+      await Promise.all([directory.close(), bus.close()]);
       if (ownsDatabase) await dbh.close();
     },
   };

@@ -12,7 +12,7 @@ describe.each(testDialects())('friends API on %s', (dialect) => {
     await t?.stop();
   });
 
-  const framesTo = (userId: number, cmd: number) => t.node.notifier.recent.filter((n) => n.userIds.includes(userId) && n.frame.Cmd === cmd);
+  const framesTo = (userId: number, cmd: number) => t.node.recorder!.recent.filter((n) => n.userIds.includes(userId) && n.frame.Cmd === cmd);
   const friendRows = (a: number, b: number) =>
     t.dbh.db.selectFrom('friends').selectAll().where((eb) => eb.or([
       eb.and([eb('user_id', '=', a), eb('friend_id', '=', b)]),

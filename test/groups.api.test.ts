@@ -12,7 +12,7 @@ describe.each(testDialects())('groups API on %s', (dialect) => {
     await t?.stop();
   });
 
-  const framesTo = (userId: number, cmd: number) => t.node.notifier.recent.filter((n) => n.userIds.includes(userId) && n.frame.Cmd === cmd);
+  const framesTo = (userId: number, cmd: number) => t.node.recorder!.recent.filter((n) => n.userIds.includes(userId) && n.frame.Cmd === cmd);
   const members = (groupId: number) => t.dbh.db.selectFrom('group_members').selectAll().where('group_id', '=', groupId).orderBy('user_id').execute();
   const countOf = async (groupId: number) =>
     Number((await t.dbh.db.selectFrom('groups').select('member_count').where('id', '=', groupId).executeTakeFirstOrThrow()).member_count);

@@ -1,4 +1,5 @@
 import type { Kysely, Transaction } from 'kysely';
+import type { ConversationsTable, MessagesTable } from '../modules/messages/index.js';
 import type { UsersTable } from '../modules/users/index.js';
 import type { TokenRevocationsTable } from '../modules/auth/index.js';
 import type { FriendRequestsTable, FriendsTable } from '../modules/friends/index.js';
@@ -13,6 +14,8 @@ export interface Database {
   groups: GroupsTable;
   group_members: GroupMembersTable;
   group_join_requests: GroupJoinRequestsTable;
+  conversations: ConversationsTable;
+  messages: MessagesTable;
 }
 
 export type Db = Kysely<Database>;

@@ -1,16 +1,20 @@
 import type { Notification, Notifier } from './notifier.js';
 
 /**
- * Keeps the most recent notifications in memory. The single-node default until the gateway
- * delivers them to sockets; tests read `recent` to assert what would have been pushed.
+ * Passes every notification on to `next` and keeps the most recent ones in memory, so tests can
+ * assert what was pushed without a socket. Enabled by `NodeOptions.recordNotifications`.
  */
 export class RecordingNotifier implements Notifier {
   readonly recent: Notification[] = [];
 
-  constructor(private readonly capacity = 10_000) {}
+  constructor(
+    private readonly next: Notifier,
+    private readonly capacity = 10_000,
+  ) {}
 
   notify(notification: Notification): void {
     this.recent.push(notification);
     if (this.recent.length > this.capacity) this.recent.splice(0, this.recent.length - this.capacity);
+    this.next.notify(notification);
   }
 }

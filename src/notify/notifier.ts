@@ -37,6 +37,8 @@ export interface Frame {
 export interface Notification {
   userIds: number[];
   frame: Frame;
+  /** The sending device, which already knows: a socket id, or every socket of the sending token. */
+  except?: { connectionId?: string; jti?: string };
 }
 
 /**

@@ -45,3 +45,20 @@ export async function registerUser(api: string, username = uniqueUsername(), pas
   if (response.code !== 0) throw new Error(`register ${username} failed: ${response.status} ${response.msg}`);
   return { token: response.data.t, user: response.data.user, username, password };
 }
+
+/** Two registered users who are friends. */
+export async function makeFriends(api: string) {
+  const a = await registerUser(api);
+  const b = await registerUser(api);
+  await post(api, '/im/friend/add/request', { f_uid: b.user.id }, { token: a.token });
+  const accepted = await post(api, '/im/friend/add/handle', { f_uid: a.user.id, status: 1 }, { token: b.token });
+  if (accepted.code !== 0) throw new Error(`friendship failed: ${accepted.msg}`);
+  return { a, b };
+}
+
+/** Logs in again: a second session (device) of the same user. */
+export async function login(api: string, username: string, password = 'secret123'): Promise<string> {
+  const response = await post<{ t: string }>(api, '/login', { username, password });
+  if (response.code !== 0) throw new Error(`login failed: ${response.msg}`);
+  return response.data.t;
+}

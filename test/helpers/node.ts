@@ -36,7 +36,7 @@ export async function startTestNode(dialect: Dialect, env: Record<string, string
     ...env,
   });
   const dbh = await openTestDatabase(dialect);
-  const node = await createNode(config, pino({ level: config.log.level }), { database: dbh });
+  const node = await createNode(config, pino({ level: config.log.level }), { database: dbh, recordNotifications: true });
   const url = await node.listen(0, '127.0.0.1');
   return {
     url,

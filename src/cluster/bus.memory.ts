@@ -1,0 +1,21 @@
+import type { Batch, Bus } from './bus.js';
+
+/** Single-node bus: batches for this node go straight to its handler; there are no other nodes. */
+export class MemoryBus implements Bus {
+  private handler: ((batch: Batch) => void) | undefined;
+
+  constructor(private readonly nodeId: string) {}
+
+  async publish(nodeId: string, batch: Batch): Promise<void> {
+    if (nodeId !== this.nodeId) throw new Error(`memory bus has no node ${nodeId}`);
+    this.handler?.(batch);
+  }
+
+  async subscribe(handler: (batch: Batch) => void): Promise<void> {
+    this.handler = handler;
+  }
+
+  async close(): Promise<void> {
+    this.handler = undefined;
+  }
+}

@@ -1,0 +1,43 @@
+import type { Logger } from 'pino';
+import type { Hub } from '../gateway/hub.js';
+import type { Notification, Notifier } from '../notify/notifier.js';
+import type { Bus } from './bus.js';
+import type { Directory } from './directory.js';
+
+/**
+ * The notifier of a running node: serialises each frame once, asks the directory which nodes hold
+ * the recipients, delivers this node's share to its hub and publishes one batch per other node.
+ * Best effort: failures are logged, never thrown (the sync API is the guarantee).
+ */
+export class Delivery implements Notifier {
+  constructor(
+    private readonly nodeId: string,
+    private readonly directory: Directory,
+    private readonly bus: Bus,
+    private readonly hub: Hub,
+    private readonly log: Logger,
+  ) {}
+
+  /** Wires the bus to this node's hub. */
+  async start(): Promise<void> {
+    await this.bus.subscribe((batch) => {
+      this.hub.deliver(batch.userIds, batch.payload, batch.except).catch((err: unknown) => this.log.warn({ err }, 'local delivery failed'));
+    });
+  }
+
+  notify(notification: Notification): void {
+    this.deliver(notification).catch((err: unknown) => this.log.warn({ err, cmd: notification.frame.Cmd }, 'delivery failed'));
+  }
+
+  async deliver(notification: Notification): Promise<void> {
+    if (notification.userIds.length === 0) return;
+    const payload = JSON.stringify(notification.frame);
+    const nodes = await this.directory.locate(notification.userIds);
+    const sends: Promise<unknown>[] = [];
+    for (const [nodeId, userIds] of nodes) {
+      if (nodeId === this.nodeId) sends.push(this.hub.deliver(userIds, payload, notification.except));
+      else sends.push(this.bus.publish(nodeId, { userIds, payload, except: notification.except }));
+    }
+    await Promise.all(sends);
+  }
+}

@@ -1,0 +1,12 @@
+/**
+ * Which nodes hold which users' signed-in sockets. A node registers a user when the user's first
+ * socket signs in there and unregisters after the last one closes. Entries of a dead node must
+ * vanish by themselves (Redis TTL / etcd lease) in the cluster implementations.
+ */
+export interface Directory {
+  register(userId: number): Promise<void>;
+  unregister(userId: number): Promise<void>;
+  /** The nodes holding any of `userIds`, each with the subset it holds. Offline users are absent. */
+  locate(userIds: readonly number[]): Promise<Map<string, number[]>>;
+  close(): Promise<void>;
+}

@@ -1,0 +1,141 @@
+import type { IncomingMessage, Server } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { Connection } from './connection.js';
+import { createHandlers, type HandlerDeps, type Handlers } from './handlers.js';
+import type { Hub } from './hub.js';
+import { CloseCode, failFrame, parseClientFrame, type ClientFrame } from './protocol.js';
+
+export interface GatewayOptions {
+  signInTimeoutMs: number;
+  pingIntervalMs: number;
+  /** Frames above this get Cmd 2; above 4× it the socket is closed by ws (1009). */
+  maxFrameBytes: number;
+  maxBufferedBytes: number;
+  /** Browser origins allowed to connect; empty = any. Requests without Origin are not browsers. */
+  allowedOrigins: string[];
+  /** Consecutive refused frames after which the socket is closed (4009). */
+  maxBadFrames: number;
+}
+
+export type GatewayDeps = Omit<HandlerDeps, 'onSignedIn'> & { hub: Hub; log: Logger };
+
+/** The WebSocket side of a node: `/ws` on the HTTP server's port. */
+export class Gateway {
+  private readonly wss: WebSocketServer;
+  private readonly handlers: Handlers;
+  private readonly connections = new Set<Connection>();
+  private readonly signInTimers = new Map<Connection, NodeJS.Timeout>();
+  private readonly heartbeat: NodeJS.Timeout;
+  private closing = false;
+
+  constructor(
+    private readonly deps: GatewayDeps,
+    private readonly options: GatewayOptions,
+  ) {
+    this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes * 4, perMessageDeflate: false, clientTracking: true });
+    this.handlers = createHandlers({ ...deps, onSignedIn: (c) => this.clearSignInTimer(c) });
+    this.heartbeat = setInterval(() => this.beat(), options.pingIntervalMs);
+    this.heartbeat.unref();
+    deps.tokens.onRevoked((claims) => {
+      for (const c of deps.hub.connectionsOf(claims.userId)) if (c.jti === claims.jti) c.close(CloseCode.SessionEnded, 'session ended');
+    });
+  }
+
+  attach(server: Server): void {
+    server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
+  }
+
+  get socketCount(): number {
+    return this.connections.size;
+  }
+
+  private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
+    const path = (req.url ?? '').split('?')[0];
+    const refuse = (status: string) => {
+      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    };
+    if (path !== '/ws') return refuse('404 Not Found');
+    if (this.closing) return refuse('503 Service Unavailable');
+    const origin = req.headers.origin;
+    if (origin && this.options.allowedOrigins.length > 0 && !this.options.allowedOrigins.includes(origin)) return refuse('403 Forbidden');
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+  }
+
+  private accept(ws: WebSocket): void {
+    const connection = new Connection(ws, this.options.maxBufferedBytes);
+    this.connections.add(connection);
+    this.signInTimers.set(connection, setTimeout(() => connection.close(CloseCode.SignInTimeout, 'sign-in timeout'), this.options.signInTimeoutMs));
+    ws.on('pong', () => {
+      connection.alive = true;
+    });
+    ws.on('message', (data, isBinary) => this.receive(connection, data, isBinary));
+    ws.on('error', (err) => this.deps.log.debug({ err }, 'socket error'));
+    ws.on('close', () => {
+      this.connections.delete(connection);
+      this.clearSignInTimer(connection);
+      if (this.deps.hub.remove(connection)) {
+        this.deps.directory.unregister(connection.userId!).catch((err: unknown) => this.deps.log.warn({ err }, 'directory unregister failed'));
+      }
+    });
+  }
+
+  private receive(connection: Connection, data: RawData, isBinary: boolean): void {
+    connection.alive = true;
+    const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;
+    if (isBinary) return this.refuse(connection, 'text frames only');
+    if (size > this.options.maxFrameBytes) return this.refuse(connection, `frame too large (max ${this.options.maxFrameBytes} bytes)`);
+    const parsed = parseClientFrame(data.toString());
+    if (!parsed.ok) return this.refuse(connection, parsed.reason, parsed.clientMsgId);
+    if (!connection.signedIn && parsed.frame.Cmd !== 3) return this.refuse(connection, 'sign in first (Cmd 3)');
+    connection.badFrames = 0;
+    this.dispatch(connection, parsed.frame).catch((err: unknown) => {
+      this.deps.log.error({ err, cmd: parsed.frame.Cmd }, 'frame handler failed');
+      connection.send(failFrame('internal error', 'ClientMsgId' in parsed.frame ? parsed.frame.ClientMsgId : undefined));
+    });
+  }
+
+  private dispatch(connection: Connection, frame: ClientFrame): Promise<void> {
+    const handler = this.handlers[frame.Cmd] as (c: Connection, f: ClientFrame) => Promise<void>;
+    return handler(connection, frame);
+  }
+
+  private refuse(connection: Connection, reason: string, clientMsgId?: string): void {
+    connection.send(failFrame(reason, clientMsgId));
+    if (++connection.badFrames >= this.options.maxBadFrames) connection.close(CloseCode.TooManyBadFrames, 'too many bad frames');
+  }
+
+  private clearSignInTimer(connection: Connection): void {
+    const timer = this.signInTimers.get(connection);
+    if (timer) clearTimeout(timer);
+    this.signInTimers.delete(connection);
+  }
+
+  /** Pings every socket; one that did not answer the last ping, or whose token expired, is closed. */
+  private beat(): void {
+    const nowSeconds = Date.now() / 1000;
+    for (const connection of this.connections) {
+      if (!connection.alive) {
+        connection.ws.terminate();
+        continue;
+      }
+      if (connection.expiresAt > 0 && nowSeconds > connection.expiresAt) {
+        connection.close(CloseCode.SessionEnded, 'token expired');
+        continue;
+      }
+      connection.alive = false;
+      connection.ws.ping();
+    }
+  }
+
+  /** Stops accepting sockets and closes the open ones (1001 going away). */
+  async close(): Promise<void> {
+    this.closing = true;
+    clearInterval(this.heartbeat);
+    for (const timer of this.signInTimers.values()) clearTimeout(timer);
+    for (const ws of this.wss.clients) ws.close(CloseCode.GoingAway, 'server shutting down');
+    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    for (const ws of this.wss.clients) ws.terminate();
+  }
+}

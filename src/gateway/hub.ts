@@ -1,0 +1,72 @@
+import type { Connection } from './connection.js';
+
+/** Recipients delivered per event-loop turn: a huge fan-out is sent in slices, not one long block. */
+const SLICE = 2000;
+
+/** What to skip when delivering: the device that sent the message. */
+export interface Except {
+  connectionId?: string;
+  jti?: string;
+}
+
+/** This node's signed-in sockets, by user. */
+export class Hub {
+  private readonly byUser = new Map<number, Set<Connection>>();
+
+  /** Returns true when this is the user's first socket on this node. */
+  add(connection: Connection): boolean {
+    const userId = connection.userId!;
+    let set = this.byUser.get(userId);
+    const first = set === undefined;
+    if (!set) {
+      set = new Set();
+      this.byUser.set(userId, set);
+    }
+    set.add(connection);
+    return first;
+  }
+
+  /** Returns true when that was the user's last socket on this node. */
+  remove(connection: Connection): boolean {
+    const userId = connection.userId;
+    if (userId === undefined) return false;
+    const set = this.byUser.get(userId);
+    if (!set?.delete(connection)) return false;
+    if (set.size > 0) return false;
+    this.byUser.delete(userId);
+    return true;
+  }
+
+  has(userId: number): boolean {
+    return this.byUser.has(userId);
+  }
+
+  connectionsOf(userId: number): ReadonlySet<Connection> {
+    return this.byUser.get(userId) ?? new Set();
+  }
+
+  get userCount(): number {
+    return this.byUser.size;
+  }
+
+  *all(): Iterable<Connection> {
+    for (const set of this.byUser.values()) yield* set;
+  }
+
+  /** Sends one serialised frame to every socket of each user, skipping `except`. */
+  async deliver(userIds: readonly number[], payload: string, except?: Except): Promise<number> {
+    let sent = 0;
+    for (let start = 0; start < userIds.length; start += SLICE) {
+      if (start > 0) await new Promise((r) => setImmediate(r));
+      for (const userId of userIds.slice(start, start + SLICE)) {
+        const set = this.byUser.get(userId);
+        if (!set) continue;
+        for (const connection of set) {
+          if (except && (connection.id === except.connectionId || (except.jti !== undefined && connection.jti === except.jti))) continue;
+          if (connection.send(payload)) sent++;
+        }
+      }
+    }
+    return sent;
+  }
+}

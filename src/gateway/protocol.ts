@@ -1,0 +1,70 @@
+import { z } from 'zod';
+import { Cmd } from '../notify/notifier.js';
+
+/** Commands weim adds to weIm-go's (documented in docs/protocol.md). */
+export const WeimCmd = {
+  /** client → server: application-level ping (browsers cannot send WebSocket pings). */
+  Ping: 15,
+  /** server → client: answer to Ping. */
+  Pong: 16,
+  /** client → server: send a message over the socket. */
+  Send: 17,
+  /** server → client: the message of a Send was stored; carries Id, Seq, Time, ClientMsgId. */
+  SendAck: 18,
+} as const;
+
+/** Close codes weim uses (4000–4999 are the application's). */
+export const CloseCode = {
+  GoingAway: 1001,
+  SignInTimeout: 4001,
+  SignInFailed: 4002,
+  SessionEnded: 4003,
+  SlowConsumer: 4008,
+  TooManyBadFrames: 4009,
+} as const;
+
+const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+
+const signFrame = z.object({ Cmd: z.literal(Cmd.Sign), Body: z.string().min(1).max(4096) });
+const pingFrame = z.object({ Cmd: z.literal(WeimCmd.Ping) });
+const sendFrame = z.object({
+  Cmd: z.literal(WeimCmd.Send),
+  ToId: id,
+  Ope: z.union([z.literal(0), z.literal(1)]),
+  Type: z.number().int(),
+  Body: z.string(),
+  ClientMsgId: z.string().min(1).max(64).optional(),
+});
+
+/** Every frame a client may send, discriminated on `Cmd`. */
+export const clientFrame = z.discriminatedUnion('Cmd', [signFrame, pingFrame, sendFrame]);
+export type ClientFrame = z.infer<typeof clientFrame>;
+export type ClientCmd = ClientFrame['Cmd'];
+
+/** Parses one text frame; returns the reason on failure (for the Cmd 2 reply). */
+export function parseClientFrame(text: string): { ok: true; frame: ClientFrame } | { ok: false; reason: string; clientMsgId?: string } {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch {
+    return { ok: false, reason: 'malformed frame: not JSON' };
+  }
+  const result = clientFrame.safeParse(raw);
+  if (result.success) return { ok: true, frame: result.data };
+  const clientMsgId = typeof (raw as { ClientMsgId?: unknown })?.ClientMsgId === 'string' ? (raw as { ClientMsgId: string }).ClientMsgId.slice(0, 64) : undefined;
+  const cmd = (raw as { Cmd?: unknown } | null)?.Cmd;
+  if (typeof cmd !== 'number' || ![Cmd.Sign, WeimCmd.Ping, WeimCmd.Send].includes(cmd as never)) {
+    return { ok: false, reason: `unknown command ${JSON.stringify(cmd ?? null).slice(0, 20)}`, clientMsgId };
+  }
+  const issue = result.error.issues[0]!;
+  return { ok: false, reason: `invalid frame: ${issue.path.join('.') || 'frame'}: ${issue.message}`, clientMsgId };
+}
+
+/** A Cmd 2 frame. */
+export function failFrame(reason: string, clientMsgId?: string): string {
+  return JSON.stringify({ Cmd: Cmd.Fail, FromId: 0, ToId: 0, Ope: 2, Type: 0, Body: reason, ...(clientMsgId ? { ClientMsgId: clientMsgId } : {}) });
+}
+
+export function systemFrame(cmd: number, body: string, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({ Cmd: cmd, FromId: 0, ToId: 0, Ope: 2, Type: 0, Body: body, ...extra });
+}

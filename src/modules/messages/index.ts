@@ -1,0 +1,4 @@
+export type { ConversationsTable, MessagesTable, StoredMessage } from './messages.table.js';
+export { MessageWriter } from './message-writer.js';
+export { MessagesService, type MessagesOptions, type SendInput } from './messages.service.js';
+export { messagesRoutes } from './messages.routes.js';

@@ -1,0 +1,32 @@
+import { Router } from 'express';
+import { type AuthedRequest, requireAuth } from '../../http/auth.middleware.js';
+import { sendOk } from '../../http/envelope.js';
+import { parseInput } from '../../http/validate.js';
+import type { TokenService } from '../auth/index.js';
+import { sendGroupInput, sendUserInput, withdrawInput } from './messages.schema.js';
+import type { MessagesService } from './messages.service.js';
+
+export function messagesRoutes(messages: MessagesService, tokens: TokenService): Router {
+  const router = Router();
+  const auth = requireAuth(tokens);
+  const claims = (req: unknown) => (req as AuthedRequest).auth;
+  router.post('/im/chat/send/user', auth, async (req, res) => {
+    const input = parseInput(sendUserInput, req.body);
+    const { userId, jti } = claims(req);
+    sendOk(res, await messages.sendToUser(userId, input.to_uid, { type: input.type, body: input.body, clientMsgId: input.client_msg_id, except: { jti } }));
+  });
+  router.post('/im/chat/send/group', auth, async (req, res) => {
+    const input = parseInput(sendGroupInput, req.body);
+    const { userId, jti } = claims(req);
+    sendOk(res, await messages.sendToGroup(userId, input.group_id, { type: input.type, body: input.body, clientMsgId: input.client_msg_id, except: { jti } }));
+  });
+  router.post('/im/chat/withdraw/user', auth, async (req, res) => {
+    await messages.withdraw(claims(req).userId, parseInput(withdrawInput, req.body).message_id, 0);
+    sendOk(res, {});
+  });
+  router.post('/im/chat/withdraw/group', auth, async (req, res) => {
+    await messages.withdraw(claims(req).userId, parseInput(withdrawInput, req.body).message_id, 1);
+    sendOk(res, {});
+  });
+  return router;
+}

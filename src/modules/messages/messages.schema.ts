@@ -1,0 +1,47 @@
+import { z } from 'zod';
+import { idField } from '../../http/validate.js';
+
+/** Message types of weIm-go: 0 text, 1 picture, 2 voice, 3 video, 4 geo, 6 file, 10 prompt. */
+export const MessageType = { Text: 0, Picture: 1, Voice: 2, Video: 3, Geo: 4, File: 6, Prompt: 10 } as const;
+const types = new Set<number>(Object.values(MessageType));
+
+const typeField = z.coerce.number({ error: 'must be a message type' }).int().refine((t) => types.has(t), 'must be 0, 1, 2, 3, 4, 6 or 10');
+const clientMsgIdField = z.string().min(1).max(64, 'must be at most 64 characters').optional();
+
+export const sendUserInput = z.object({ to_uid: idField, type: typeField, body: z.string({ error: 'is required' }), client_msg_id: clientMsgIdField });
+export const sendGroupInput = z.object({ group_id: idField, type: typeField, body: z.string({ error: 'is required' }), client_msg_id: clientMsgIdField });
+export const withdrawInput = z.object({ message_id: idField });
+
+const mediaUrl = /^(https?:\/\/[^\s]+|\/[^\s]*)$/;
+
+/**
+ * Checks a body against its type: text and prompts are 1..maxChars characters; pictures, voice,
+ * video and files carry the URL of an upload; geo is a JSON object with longitude and latitude.
+ * Returns the reason it is refused, or undefined.
+ */
+export function bodyProblem(type: number, body: string, maxChars: number): string | undefined {
+  if (!types.has(type)) return 'type must be 0, 1, 2, 3, 4, 6 or 10';
+  switch (type) {
+    case MessageType.Text:
+    case MessageType.Prompt: {
+      if (body.trim().length === 0) return 'body must not be empty';
+      let chars = 0;
+      for (const _ of body) if (++chars > maxChars) return `body must be at most ${maxChars} characters`;
+      return undefined;
+    }
+    case MessageType.Geo: {
+      if (body.length > 1000) return 'geo body must be at most 1000 characters';
+      let value: unknown;
+      try {
+        value = JSON.parse(body);
+      } catch {
+        return 'geo body must be JSON {"longitude", "latitude"}';
+      }
+      const { longitude, latitude } = (value ?? {}) as { longitude?: unknown; latitude?: unknown };
+      const ok = typeof longitude === 'number' && typeof latitude === 'number' && Math.abs(longitude) <= 180 && Math.abs(latitude) <= 90;
+      return ok ? undefined : 'geo body needs longitude (-180..180) and latitude (-90..90)';
+    }
+    default:
+      return body.length <= 2048 && mediaUrl.test(body) ? undefined : 'body must be the URL of an upload';
+  }
+}

@@ -1,0 +1,101 @@
+import type { Db } from '../../db/database.js';
+import { transact } from '../../db/transaction.js';
+import { AppError } from '../../errors.js';
+import type { RateLimiter } from '../../http/rate-limiter.js';
+import { Cmd, type Notification, type Notifier, Ope } from '../../notify/notifier.js';
+import { areFriends } from '../friends/index.js';
+import { memberIds, memberRole } from '../groups/index.js';
+import type { MessageWriter } from './message-writer.js';
+import { findMessageForUpdate, markWithdrawn } from './messages.repo.js';
+import { bodyProblem } from './messages.schema.js';
+import { ConversationKind, friendConversationKey, groupConversationKey, type StoredMessage } from './messages.table.js';
+
+export interface MessagesOptions {
+  maxBodyChars: number;
+  withdrawWindowMs: number;
+}
+
+export interface SendInput {
+  type: number;
+  body: string;
+  clientMsgId?: string;
+  /** The sending device: it gets the ack, not the frame. */
+  except?: Notification['except'];
+}
+
+/** Friend and group messages: checked, stored (with seq) first, then pushed. */
+export class MessagesService {
+  constructor(
+    private readonly db: Db,
+    private readonly writer: MessageWriter,
+    private readonly notifier: Notifier,
+    private readonly sendLimit: RateLimiter,
+    private readonly options: MessagesOptions,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /** Friends only. Cmd 6 goes to every device of both users except the sending one. */
+  async sendToUser(senderId: number, toUid: number, input: SendInput): Promise<StoredMessage> {
+    this.check(input);
+    await this.sendLimit.consume(String(senderId));
+    if (toUid === senderId || !(await areFriends(this.db, senderId, toUid))) throw new AppError('FORBIDDEN', 'you can only message your friends');
+    const stored = await this.writer.write({
+      convKey: friendConversationKey(senderId, toUid), kind: ConversationKind.Friend,
+      userLo: Math.min(senderId, toUid), userHi: Math.max(senderId, toUid), groupId: null,
+      senderId, toId: toUid, type: input.type, body: input.body, clientMsgId: input.clientMsgId ?? null,
+    });
+    if (stored.fresh) {
+      this.notifier.notify({
+        userIds: [toUid, senderId],
+        frame: { Cmd: Cmd.FriendMessage, FromId: senderId, ToId: toUid, Ope: Ope.Friend, Type: input.type, Body: input.body, Id: stored.id, Seq: stored.seq, Time: stored.created_at },
+        except: input.except,
+      });
+    }
+    return { id: stored.id, seq: stored.seq, created_at: stored.created_at };
+  }
+
+  /** Members only. Cmd 10 goes to every member device except the sending one. */
+  async sendToGroup(senderId: number, groupId: number, input: SendInput): Promise<StoredMessage> {
+    this.check(input);
+    await this.sendLimit.consume(String(senderId));
+    if ((await memberRole(this.db, groupId, senderId)) === undefined) throw new AppError('FORBIDDEN', 'you are not a member of this group');
+    const stored = await this.writer.write({
+      convKey: groupConversationKey(groupId), kind: ConversationKind.Group, userLo: null, userHi: null, groupId,
+      senderId, toId: groupId, type: input.type, body: input.body, clientMsgId: input.clientMsgId ?? null,
+    });
+    if (stored.fresh) {
+      this.notifier.notify({
+        userIds: await memberIds(this.db, groupId),
+        frame: { Cmd: Cmd.GroupMessage, FromId: senderId, ToId: groupId, Ope: Ope.Group, Type: input.type, Body: input.body, Id: stored.id, Seq: stored.seq, Time: stored.created_at },
+        except: input.except,
+      });
+    }
+    return { id: stored.id, seq: stored.seq, created_at: stored.created_at };
+  }
+
+  /** The sender withdraws their own message within the window; Cmd 7 / 11 tells everyone. */
+  async withdraw(senderId: number, messageId: number, ope: 0 | 1): Promise<void> {
+    const now = this.clock();
+    const message = await transact(this.db, async (trx) => {
+      const row = await findMessageForUpdate(trx, messageId);
+      if (!row || Number(row.ope) !== ope) throw new AppError('NOT_FOUND', 'message not found');
+      if (Number(row.sender_id) !== senderId) throw new AppError('FORBIDDEN', 'only the sender can withdraw a message');
+      if (row.withdrawn_at !== null) return undefined;
+      if (now - Number(row.created_at) > this.options.withdrawWindowMs) throw new AppError('CONFLICT', 'too late to withdraw this message');
+      await markWithdrawn(trx, messageId, now);
+      return { toId: Number(row.to_id) };
+    });
+    if (!message) return;
+    const frame = { FromId: senderId, ToId: message.toId, Type: 0, Body: String(messageId) };
+    if (ope === Ope.Friend) {
+      this.notifier.notify({ userIds: [message.toId, senderId], frame: { ...frame, Cmd: Cmd.FriendMessageWithdrawn, Ope: Ope.Friend } });
+    } else {
+      this.notifier.notify({ userIds: await memberIds(this.db, message.toId), frame: { ...frame, Cmd: Cmd.GroupMessageWithdrawn, Ope: Ope.Group } });
+    }
+  }
+
+  private check(input: SendInput): void {
+    const problem = bodyProblem(input.type, input.body, this.options.maxBodyChars);
+    if (problem) throw new AppError('BAD_REQUEST', problem);
+  }
+}

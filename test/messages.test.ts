@@ -1,0 +1,187 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDialects } from './helpers/database.js';
+import { login, makeFriends, post, registerUser } from './helpers/http.js';
+import { startTestNode, type TestNode } from './helpers/node.js';
+import { settle, signedInSocket, type TestSocket } from './helpers/ws.js';
+
+describe.each(testDialects())('messages and delivery on %s', (dialect) => {
+  let t: TestNode;
+  const sockets: TestSocket[] = [];
+  const socket = async (token: string) => {
+    const s = await signedInSocket(t.url, token);
+    sockets.push(s);
+    return s;
+  };
+  beforeAll(async () => {
+    t = await startTestNode(dialect, { WEIM_MESSAGES_MAX_BODY_CHARS: '50', WEIM_MESSAGES_SEND_MAX_PER_10S: '100000' });
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.ws.terminate();
+    await t?.stop();
+  });
+
+  const storedMessages = (senderId: number) => t.dbh.db.selectFrom('messages').selectAll().where('sender_id', '=', senderId).orderBy('id').execute();
+
+  /** A group of owner + n members, each with one signed-in socket. */
+  async function groupWithSockets(n: number) {
+    const owner = await registerUser(t.api);
+    const group = (await post(t.api, '/im/group/create', { name: 'team' }, { token: owner.token })).data.group;
+    const members = [owner];
+    for (let i = 0; i < n; i++) {
+      const u = await registerUser(t.api);
+      const join = await post(t.api, '/im/group/join/request', { group_id: group.id }, { token: u.token });
+      await post(t.api, '/im/group/join/handle', { join_id: join.data.join_id, status: 1 }, { token: owner.token });
+      members.push(u);
+    }
+    return { group, members, sockets: await Promise.all(members.map((m) => socket(m.token))) };
+  }
+
+  it('HTTP send: stored first, Cmd 6 to every device of both users except the sending one, nobody else', async () => {
+    const { a, b } = await makeFriends(t.api);
+    const stranger = await registerUser(t.api);
+    const a1 = await socket(a.token);
+    const a2 = await socket(await login(t.api, a.username));
+    const b1 = await socket(b.token);
+    const b2 = await socket(await login(t.api, b.username));
+    const s = await socket(stranger.token);
+    const res = await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: '你好 👋', client_msg_id: 'm-1' }, { token: a.token, form: true });
+    expect(res.code).toBe(0);
+    expect(res.data).toEqual({ id: expect.any(Number), seq: 1, created_at: expect.any(Number) });
+    const expected = { Cmd: 6, FromId: a.user.id, ToId: b.user.id, Ope: 0, Type: 0, Body: '你好 👋', Id: res.data.id, Seq: 1, Time: res.data.created_at };
+    for (const d of [a2, b1, b2]) expect(await d.next((f) => f.Cmd === 6)).toEqual(expected);
+    await settle();
+    expect(a1.of(6)).toEqual([]);
+    expect(s.of(6)).toEqual([]);
+    const rows = await storedMessages(a.user.id);
+    expect(rows).toEqual([expect.objectContaining({ id: res.data.id, seq: 1, to_id: b.user.id, ope: 0, type: 0, body: '你好 👋', client_msg_id: 'm-1', withdrawn_at: null })]);
+  });
+
+  it('socket send (Cmd 17) is acked with the stored id (Cmd 18); others get Cmd 6', async () => {
+    const { a, b } = await makeFriends(t.api);
+    const a1 = await socket(a.token);
+    const a2 = await socket(await login(t.api, a.username));
+    const b1 = await socket(b.token);
+    a1.send({ Cmd: 17, ToId: b.user.id, Ope: 0, Type: 0, Body: 'over the socket', ClientMsgId: 'c-1' });
+    const ack = await a1.next((f) => f.Cmd === 18);
+    expect(ack).toMatchObject({ Cmd: 18, FromId: a.user.id, ToId: b.user.id, Ope: 0, ClientMsgId: 'c-1', Seq: 1, Id: expect.any(Number), Time: expect.any(Number) });
+    expect(await b1.next((f) => f.Cmd === 6)).toMatchObject({ Id: ack.Id, Seq: 1, Body: 'over the socket' });
+    expect(await a2.next((f) => f.Cmd === 6)).toMatchObject({ Id: ack.Id });
+    await settle();
+    expect(a1.of(6)).toEqual([]);
+  });
+
+  it('a resend with the same client_msg_id returns the first result, is stored once and pushed once', async () => {
+    const { a, b } = await makeFriends(t.api);
+    const b1 = await socket(b.token);
+    const first = await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: 'once', client_msg_id: 'dup' }, { token: a.token });
+    const again = await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: 'once', client_msg_id: 'dup' }, { token: a.token });
+    const a1 = await socket(a.token);
+    a1.send({ Cmd: 17, ToId: b.user.id, Ope: 0, Type: 0, Body: 'once', ClientMsgId: 'dup' });
+    const ack = await a1.next((f) => f.Cmd === 18);
+    const parallel = await Promise.all([1, 2, 3].map(() => post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: 'p', client_msg_id: 'par' }, { token: a.token })));
+    expect(again.data).toEqual(first.data);
+    expect(ack.Id).toBe(first.data.id);
+    expect(new Set(parallel.map((p) => p.data.id)).size).toBe(1);
+    expect(await storedMessages(a.user.id)).toHaveLength(2);
+    await settle();
+    expect(b1.of(6).map((f) => f.Body)).toEqual(['once', 'p']);
+  });
+
+  it('seq is gap-free per conversation under concurrent sends from both sides', async () => {
+    const { a, b } = await makeFriends(t.api);
+    const sends = Array.from({ length: 30 }, (_, i) =>
+      post(t.api, '/im/chat/send/user', { to_uid: i % 2 ? a.user.id : b.user.id, type: 0, body: `n${i}` }, { token: i % 2 ? b.token : a.token }));
+    const results = await Promise.all(sends);
+    expect(results.map((r) => r.data.seq).sort((x, y) => x - y)).toEqual(Array.from({ length: 30 }, (_, i) => i + 1));
+    const { c } = { c: await makeFriends(t.api) };
+    const other = await post(t.api, '/im/chat/send/user', { to_uid: c.b.user.id, type: 0, body: 'x' }, { token: c.a.token });
+    expect(other.data.seq).toBe(1);
+  });
+
+  it('refuses strangers, non-members, bad types and bodies, storing nothing', async () => {
+    const a = await registerUser(t.api);
+    const stranger = await registerUser(t.api);
+    const a1 = await socket(a.token);
+    const notFriend = await post(t.api, '/im/chat/send/user', { to_uid: stranger.user.id, type: 0, body: 'hi' }, { token: a.token });
+    expect([notFriend.status, notFriend.code]).toEqual([403, 1003]);
+    a1.send({ Cmd: 17, ToId: stranger.user.id, Ope: 0, Type: 0, Body: 'hi', ClientMsgId: 'x-1' });
+    expect(await a1.next((f) => f.Cmd === 2)).toMatchObject({ Body: 'you can only message your friends', ClientMsgId: 'x-1' });
+    const { group } = await groupWithSockets(0);
+    const notMember = await post(t.api, '/im/chat/send/group', { group_id: group.id, type: 0, body: 'hi' }, { token: a.token });
+    expect([notMember.status, notMember.code]).toEqual([403, 1003]);
+    const { a: f1, b: f2 } = await makeFriends(t.api);
+    for (const body of [
+      { type: 5, body: 'x' },
+      { type: 0, body: '' },
+      { type: 0, body: 'y'.repeat(51) },
+      { type: 1, body: 'not a url' },
+      { type: 4, body: '{"longitude": 200, "latitude": 0}' },
+      { type: 0, body: 'ok', client_msg_id: 'z'.repeat(65) },
+    ]) {
+      const r = await post(t.api, '/im/chat/send/user', { to_uid: f2.user.id, ...body }, { token: f1.token });
+      expect([r.status, r.code], JSON.stringify(body)).toEqual([400, 1000]);
+    }
+    const ok = await post(t.api, '/im/chat/send/user', { to_uid: f2.user.id, type: 4, body: '{"longitude":116.4,"latitude":39.9}' }, { token: f1.token });
+    expect(ok.code).toBe(0);
+    expect(await storedMessages(a.user.id)).toHaveLength(0);
+    expect(await storedMessages(f1.user.id)).toHaveLength(1);
+  });
+
+  it('withdraw (user): sender only, within the window; Cmd 7 to both users', async () => {
+    const { a, b } = await makeFriends(t.api);
+    const b1 = await socket(b.token);
+    const sent = await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: 'oops' }, { token: a.token });
+    const byOther = await post(t.api, '/im/chat/withdraw/user', { message_id: sent.data.id }, { token: b.token });
+    expect([byOther.status, byOther.code]).toEqual([403, 1003]);
+    const wrongKind = await post(t.api, '/im/chat/withdraw/group', { message_id: sent.data.id }, { token: a.token });
+    expect([wrongKind.status, wrongKind.code]).toEqual([404, 1002]);
+    expect((await post(t.api, '/im/chat/withdraw/user', { message_id: sent.data.id }, { token: a.token, form: true })).code).toBe(0);
+    expect(await b1.next((f) => f.Cmd === 7)).toEqual({ Cmd: 7, FromId: a.user.id, ToId: b.user.id, Ope: 0, Type: 0, Body: String(sent.data.id) });
+    const row = (await storedMessages(a.user.id))[0]!;
+    expect([row.body, row.withdrawn_at]).toEqual(['', expect.any(Number)]);
+    const old = await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: 'old' }, { token: a.token });
+    await t.dbh.db.updateTable('messages').set({ created_at: Date.now() - 121_000 }).where('id', '=', old.data.id).execute();
+    const late = await post(t.api, '/im/chat/withdraw/user', { message_id: old.data.id }, { token: a.token });
+    expect([late.status, late.code]).toEqual([409, 1000]);
+    expect((await storedMessages(a.user.id))[1]!.withdrawn_at).toBeNull();
+  });
+
+  it('group send: stored once, Cmd 10 to every member device except the sender; withdraw → Cmd 11', async () => {
+    const { group, members, sockets: ss } = await groupWithSockets(3);
+    const outsider = await registerUser(t.api);
+    const o = await socket(outsider.token);
+    const sender = members[1]!;
+    const senderSecond = await socket(await login(t.api, sender.username));
+    const res = await post(t.api, '/im/chat/send/group', { group_id: group.id, type: 0, body: 'hello team' }, { token: sender.token });
+    expect(res.code).toBe(0);
+    const expected = { Cmd: 10, FromId: sender.user.id, ToId: group.id, Ope: 1, Type: 0, Body: 'hello team', Id: res.data.id, Seq: 1, Time: res.data.created_at };
+    for (const [i, s] of ss.entries()) if (i !== 1) expect(await s.next((f) => f.Cmd === 10)).toEqual(expected);
+    expect(await senderSecond.next((f) => f.Cmd === 10)).toEqual(expected);
+    await settle();
+    expect(ss[1]!.of(10)).toEqual([]);
+    expect(o.of(10)).toEqual([]);
+    expect(await storedMessages(sender.user.id)).toHaveLength(1);
+    expect((await post(t.api, '/im/chat/withdraw/group', { message_id: res.data.id }, { token: sender.token })).code).toBe(0);
+    for (const s of ss) expect(await s.next((f) => f.Cmd === 11)).toMatchObject({ FromId: sender.user.id, ToId: group.id, Ope: 1, Body: String(res.data.id) });
+  });
+
+  it('social notifications reach sockets: Cmd 8, 9, 12, 13, 14', async () => {
+    const a = await registerUser(t.api);
+    const b = await registerUser(t.api);
+    const sa = await socket(a.token);
+    const sb = await socket(b.token);
+    await post(t.api, '/im/friend/add/request', { f_uid: b.user.id, reason: 'hey' }, { token: a.token });
+    expect(await sb.next((f) => f.Cmd === 8)).toMatchObject({ FromId: a.user.id, ToId: b.user.id, Body: 'hey' });
+    await post(t.api, '/im/friend/add/handle', { f_uid: a.user.id, status: 1 }, { token: b.token });
+    expect(await sa.next((f) => f.Cmd === 9)).toMatchObject({ FromId: b.user.id, ToId: a.user.id });
+    const group = (await post(t.api, '/im/group/create', { name: 'n' }, { token: a.token })).data.group;
+    const join = await post(t.api, '/im/group/join/request', { group_id: group.id, reason: 'me' }, { token: b.token });
+    expect(await sa.next((f) => f.Cmd === 12)).toMatchObject({ FromId: b.user.id, ToId: group.id, Ope: 1, Body: 'me' });
+    await post(t.api, '/im/group/join/handle', { join_id: join.data.join_id, status: 1 }, { token: a.token });
+    expect(await sb.next((f) => f.Cmd === 13)).toMatchObject({ FromId: a.user.id, ToId: group.id });
+    await post(t.api, '/im/group/shot', { group_id: group.id, user_id: b.user.id }, { token: a.token });
+    expect(await sb.next((f) => f.Cmd === 14)).toMatchObject({ FromId: a.user.id, ToId: group.id });
+    await settle();
+    expect(sa.frames.filter((f) => [8, 13, 14].includes(f.Cmd))).toEqual([]);
+  });
+});
