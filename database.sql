@@ -31,3 +31,14 @@ create unique index `conversations_key_uq` on `conversations` (`conv_key`);
 create table `messages` (`id` bigint unsigned primary key auto_increment, `conversation_id` bigint unsigned not null, `seq` bigint not null, `sender_id` bigint unsigned not null, `ope` smallint not null, `to_id` bigint unsigned not null, `type` smallint not null, `body` text not null, `client_msg_id` varchar(64), `created_at` bigint not null, `withdrawn_at` bigint) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
 create unique index `messages_conversation_seq_uq` on `messages` (`conversation_id`, `seq`);
 create unique index `messages_sender_client_uq` on `messages` (`sender_id`, `client_msg_id`);
+
+-- 0006_sync
+alter table `messages` add column `withdraw_seq` bigint;
+create index `messages_conversation_withdraw_idx` on `messages` (`conversation_id`, `withdraw_seq`);
+alter table `users` add column `event_seq` bigint default 0 not null;
+alter table `group_members` add column `joined_seq` bigint default 0 not null;
+create index `conversations_user_lo_idx` on `conversations` (`user_lo`);
+create index `conversations_user_hi_idx` on `conversations` (`user_hi`);
+create index `conversations_group_idx` on `conversations` (`group_id`);
+create table `user_events` (`user_id` bigint unsigned not null, `seq` bigint not null, `cmd` smallint not null, `from_id` bigint unsigned not null, `to_id` bigint unsigned not null, `ope` smallint not null, `body` varchar(400) default '' not null, `created_at` bigint not null, constraint `user_events_pk` primary key (`user_id`, `seq`)) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
+create table `read_cursors` (`user_id` bigint unsigned not null, `conversation_id` bigint unsigned not null, `read_seq` bigint default 0 not null, `updated_at` bigint not null, constraint `read_cursors_pk` primary key (`user_id`, `conversation_id`)) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;

@@ -4,6 +4,7 @@ import * as m0002 from './0002_token_revocations.js';
 import * as m0003 from './0003_friends.js';
 import * as m0004 from './0004_groups.js';
 import * as m0005 from './0005_messages.js';
+import * as m0006 from './0006_sync.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder) so they load the same
@@ -15,4 +16,5 @@ export const migrations: Record<string, Migration> = {
   '0003_friends': m0003,
   '0004_groups': m0004,
   '0005_messages': m0005,
+  '0006_sync': m0006,
 };

@@ -49,6 +49,7 @@ const configSchema = z
         max_members: int(2, 1_000_000).default(10_000),
         members_page_size: int(1, 500).default(50),
         create_max_per_hour: int(1).default(20),
+        history_from_join: z.enum(['true', 'false']).default('true'),
       })
       .strict()
       .prefault({}),

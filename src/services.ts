@@ -42,6 +42,7 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
     groups: new GroupsService(db, notifier, limit('group-create', config.groups.create_max_per_hour, 3600), {
       maxMembers: config.groups.max_members,
       membersPageSize: config.groups.members_page_size,
+      historyFromJoin: config.groups.history_from_join === 'true',
     }),
     writer,
     messages: new MessagesService(db, writer, notifier, limit('message-send', config.messages.send_max_per_10s, 10), {

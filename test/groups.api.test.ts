@@ -33,7 +33,7 @@ describe.each(testDialects())('groups API on %s', (dialect) => {
     const id = created.data.group.id;
     expect((await post(t.api, '/im/group/info', { group_id: id }, { token: owner.token })).data.group).toEqual(created.data.group);
     expect((await post(t.api, '/im/group/my', {}, { token: owner.token })).data.list).toEqual([created.data.group]);
-    expect(await members(id)).toEqual([{ group_id: id, user_id: owner.user.id, role: 2, joined_at: expect.any(Number) }]);
+    expect(await members(id)).toEqual([{ group_id: id, user_id: owner.user.id, role: 2, joined_at: expect.any(Number), joined_seq: 0 }]);
     for (const name of ['', 'x'.repeat(31)]) {
       const bad = await post(t.api, '/im/group/create', { name }, { token: owner.token });
       expect([bad.status, bad.code]).toEqual([400, 1000]);
@@ -48,7 +48,7 @@ describe.each(testDialects())('groups API on %s', (dialect) => {
     const group = (await post(t.api, '/im/group/create', { name: 'g1' }, { token: owner.token })).data.group;
     const join = await post(t.api, '/im/group/join/request', { group_id: group.id, reason: 'let me in' }, { token: user.token, form: true });
     expect(join.data.join_id).toEqual(expect.any(Number));
-    expect(framesTo(owner.user.id, 12).at(-1)?.frame).toEqual({ Cmd: 12, FromId: user.user.id, ToId: group.id, Ope: 1, Type: 0, Body: 'let me in' });
+    expect(framesTo(owner.user.id, 12).at(-1)?.frame).toEqual({ Cmd: 12, FromId: user.user.id, ToId: group.id, Ope: 1, Type: 0, Body: 'let me in', EventSeq: 1 });
     const again = await post(t.api, '/im/group/join/request', { group_id: group.id }, { token: user.token });
     expect(again.data.join_id).toBe(join.data.join_id);
     expect(framesTo(owner.user.id, 12)).toHaveLength(1);

@@ -47,7 +47,7 @@ describe.each(testDialects())('messages and delivery on %s', (dialect) => {
     const res = await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: '你好 👋', client_msg_id: 'm-1' }, { token: a.token, form: true });
     expect(res.code).toBe(0);
     expect(res.data).toEqual({ id: expect.any(Number), seq: 1, created_at: expect.any(Number) });
-    const expected = { Cmd: 6, FromId: a.user.id, ToId: b.user.id, Ope: 0, Type: 0, Body: '你好 👋', Id: res.data.id, Seq: 1, Time: res.data.created_at };
+    const expected = { Cmd: 6, FromId: a.user.id, ToId: b.user.id, Ope: 0, Type: 0, Body: '你好 👋', Id: res.data.id, ConvId: expect.any(Number), Seq: 1, Time: res.data.created_at };
     for (const d of [a2, b1, b2]) expect(await d.next((f) => f.Cmd === 6)).toEqual(expected);
     await settle();
     expect(a1.of(6)).toEqual([]);
@@ -136,7 +136,9 @@ describe.each(testDialects())('messages and delivery on %s', (dialect) => {
     const wrongKind = await post(t.api, '/im/chat/withdraw/group', { message_id: sent.data.id }, { token: a.token });
     expect([wrongKind.status, wrongKind.code]).toEqual([404, 1002]);
     expect((await post(t.api, '/im/chat/withdraw/user', { message_id: sent.data.id }, { token: a.token, form: true })).code).toBe(0);
-    expect(await b1.next((f) => f.Cmd === 7)).toEqual({ Cmd: 7, FromId: a.user.id, ToId: b.user.id, Ope: 0, Type: 0, Body: String(sent.data.id) });
+    expect(await b1.next((f) => f.Cmd === 7)).toEqual({
+      Cmd: 7, FromId: a.user.id, ToId: b.user.id, Ope: 0, Type: 0, Body: String(sent.data.id), Id: sent.data.id, ConvId: expect.any(Number), Seq: 2, Time: expect.any(Number),
+    });
     const row = (await storedMessages(a.user.id))[0]!;
     expect([row.body, row.withdrawn_at]).toEqual(['', expect.any(Number)]);
     const old = await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: 'old' }, { token: a.token });
@@ -154,7 +156,7 @@ describe.each(testDialects())('messages and delivery on %s', (dialect) => {
     const senderSecond = await socket(await login(t.api, sender.username));
     const res = await post(t.api, '/im/chat/send/group', { group_id: group.id, type: 0, body: 'hello team' }, { token: sender.token });
     expect(res.code).toBe(0);
-    const expected = { Cmd: 10, FromId: sender.user.id, ToId: group.id, Ope: 1, Type: 0, Body: 'hello team', Id: res.data.id, Seq: 1, Time: res.data.created_at };
+    const expected = { Cmd: 10, FromId: sender.user.id, ToId: group.id, Ope: 1, Type: 0, Body: 'hello team', Id: res.data.id, ConvId: expect.any(Number), Seq: 1, Time: res.data.created_at };
     for (const [i, s] of ss.entries()) if (i !== 1) expect(await s.next((f) => f.Cmd === 10)).toEqual(expected);
     expect(await senderSecond.next((f) => f.Cmd === 10)).toEqual(expected);
     await settle();
@@ -162,7 +164,7 @@ describe.each(testDialects())('messages and delivery on %s', (dialect) => {
     expect(o.of(10)).toEqual([]);
     expect(await storedMessages(sender.user.id)).toHaveLength(1);
     expect((await post(t.api, '/im/chat/withdraw/group', { message_id: res.data.id }, { token: sender.token })).code).toBe(0);
-    for (const s of ss) expect(await s.next((f) => f.Cmd === 11)).toMatchObject({ FromId: sender.user.id, ToId: group.id, Ope: 1, Body: String(res.data.id) });
+    for (const s of ss) expect(await s.next((f) => f.Cmd === 11)).toMatchObject({ FromId: sender.user.id, ToId: group.id, Ope: 1, Body: String(res.data.id), Seq: 2 });
   });
 
   it('social notifications reach sockets: Cmd 8, 9, 12, 13, 14', async () => {

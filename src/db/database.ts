@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { ConversationsTable, MessagesTable } from '../modules/messages/index.js';
+import type { ReadCursorsTable, UserEventsTable } from '../modules/sync/index.js';
 import type { UsersTable } from '../modules/users/index.js';
 import type { TokenRevocationsTable } from '../modules/auth/index.js';
 import type { FriendRequestsTable, FriendsTable } from '../modules/friends/index.js';
@@ -16,6 +17,8 @@ export interface Database {
   group_join_requests: GroupJoinRequestsTable;
   conversations: ConversationsTable;
   messages: MessagesTable;
+  user_events: UserEventsTable;
+  read_cursors: ReadCursorsTable;
 }
 
 export type Db = Kysely<Database>;

@@ -29,8 +29,13 @@ export interface Frame {
   Type: number;
   Body: string;
   Id?: number;
+  /** Position in the conversation stream (Cmd 6, 7, 10, 11). */
   Seq?: number;
+  ConvId?: number;
+  /** Position in the recipient's event stream (Cmd 8, 9, 12, 13, 14). */
+  EventSeq?: number;
   Time?: number;
+  Withdrawn?: boolean;
 }
 
 /** "Deliver this frame to every device of these users." */
@@ -39,6 +44,13 @@ export interface Notification {
   frame: Frame;
   /** The sending device, which already knows: a socket id, or every socket of the sending token. */
   except?: { connectionId?: string; jti?: string };
+  /** Where the frame sits in a stream: `c<conversation id>` or `e` (the recipient's events), and its seq. */
+  stream?: StreamPosition;
+}
+
+export interface StreamPosition {
+  key: string;
+  seq: number;
 }
 
 /**

@@ -1,7 +1,8 @@
 import type { Db } from '../../db/database.js';
 import { transact } from '../../db/transaction.js';
 import { AppError } from '../../errors.js';
-import { Cmd, type Notification, type Notifier, Ope } from '../../notify/notifier.js';
+import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
+import { recordUserEvent } from '../sync/index.js';
 import { findUserById, findUserByUsername, type PublicUser, toPublicUser } from '../users/index.js';
 import {
   areFriends, deleteFriendship, findPairRequestForUpdate, findPendingIncomingForUpdate, insertFriendship,
@@ -20,8 +21,8 @@ export interface IncomingRequest {
 /** Most friends or pending requests one call returns. */
 const LIST_CAP = 5000;
 
-function frame(cmd: number, from: number, to: number, body = ''): Notification {
-  return { userIds: [to], frame: { Cmd: cmd, FromId: from, ToId: to, Ope: Ope.Friend, Type: 0, Body: body } };
+function frame(cmd: number, from: number, to: number, body = '') {
+  return { Cmd: cmd, FromId: from, ToId: to, Ope: Ope.Friend, Type: 0, Body: body };
 }
 
 /** Friend requests, acceptance, listing and removal. Notifications go out after commit. */
@@ -51,20 +52,19 @@ export class FriendsService {
         if (row && row.status === RequestStatus.Pending && Number(row.from_uid) === targetId) {
           await insertFriendship(trx, selfId, targetId, now);
           await setRequestStatus(trx, row.id, RequestStatus.Accepted, now);
-          return { id: Number(row.id), kind: 'accepted' as const };
+          const event = await recordUserEvent(trx, targetId, frame(Cmd.FriendAccepted, selfId, targetId), now);
+          return { id: Number(row.id), accepted: true, event };
         }
-        if (row && row.status === RequestStatus.Pending) return { id: Number(row.id), kind: 'duplicate' as const };
-        if (row) {
-          await renewRequest(trx, row.id, fields);
-          return { id: Number(row.id), kind: 'requested' as const };
-        }
-        return { id: await insertRequest(trx, fields), kind: 'requested' as const };
+        if (row && row.status === RequestStatus.Pending) return { id: Number(row.id), accepted: false, event: undefined };
+        const id = row ? Number(row.id) : await insertRequest(trx, fields);
+        if (row) await renewRequest(trx, row.id, fields);
+        const event = await recordUserEvent(trx, targetId, frame(Cmd.FriendRequest, selfId, targetId, reason), now);
+        return { id, accepted: false, event };
       },
       { retryOnUnique: true },
     );
-    if (outcome.kind === 'requested') this.notifier.notify(frame(Cmd.FriendRequest, selfId, targetId, reason));
-    if (outcome.kind === 'accepted') this.notifier.notify(frame(Cmd.FriendAccepted, selfId, targetId));
-    return { request_id: outcome.id, accepted: outcome.kind === 'accepted' };
+    if (outcome.event) this.notifier.notify(outcome.event);
+    return { request_id: outcome.id, accepted: outcome.accepted };
   }
 
   async incoming(selfId: number): Promise<IncomingRequest[]> {
@@ -75,14 +75,16 @@ export class FriendsService {
   /** Accepts (writes both sides in one transaction) or rejects a pending request addressed to us. */
   async handle(selfId: number, by: { requestId?: number; fromUid?: number }, accept: boolean): Promise<void> {
     const now = this.clock();
-    const requester = await transact(this.db, async (trx) => {
+    const event = await transact(this.db, async (trx) => {
       const row = await findPendingIncomingForUpdate(trx, selfId, by);
       if (!row) throw new AppError('NOT_FOUND', 'no such pending friend request');
-      if (accept) await insertFriendship(trx, selfId, Number(row.from_uid), now);
       await setRequestStatus(trx, row.id, accept ? RequestStatus.Accepted : RequestStatus.Rejected, now);
-      return Number(row.from_uid);
+      if (!accept) return undefined;
+      const requester = Number(row.from_uid);
+      await insertFriendship(trx, selfId, requester, now);
+      return recordUserEvent(trx, requester, frame(Cmd.FriendAccepted, selfId, requester), now);
     });
-    if (accept) this.notifier.notify(frame(Cmd.FriendAccepted, selfId, requester));
+    if (event) this.notifier.notify(event);
   }
 
   async list(selfId: number): Promise<PublicUser[]> {

@@ -1,5 +1,6 @@
 import type { Executor } from '../../db/database.js';
 import { forUpdate } from '../../db/locking.js';
+import { groupConversationKey } from '../messages/index.js';
 import { Role } from './groups.table.js';
 
 const groupColumns = ['groups.id', 'groups.name', 'groups.owner_id', 'groups.member_count', 'groups.created_at'] as const;
@@ -52,8 +53,17 @@ export async function memberRole(db: Executor, groupId: number, userId: number):
   return row === undefined ? undefined : Number(row.role);
 }
 
-export async function insertMember(db: Executor, m: { groupId: number; userId: number; role?: number; now: number }): Promise<void> {
-  await db.insertInto('group_members').values({ group_id: m.groupId, user_id: m.userId, role: m.role ?? Role.Member, joined_at: m.now }).execute();
+export async function insertMember(db: Executor, m: { groupId: number; userId: number; role?: number; now: number; joinedSeq?: number }): Promise<void> {
+  await db
+    .insertInto('group_members')
+    .values({ group_id: m.groupId, user_id: m.userId, role: m.role ?? Role.Member, joined_at: m.now, joined_seq: m.joinedSeq ?? 0 })
+    .execute();
+}
+
+/** The group conversation's current seq (0 before its first message). */
+export async function groupSeq(db: Executor, groupId: number): Promise<number> {
+  const row = await db.selectFrom('conversations').select('last_seq').where('conv_key', '=', groupConversationKey(groupId)).executeTakeFirst();
+  return Number(row?.last_seq ?? 0);
 }
 
 /** Returns whether a member row was removed. */

@@ -2,10 +2,11 @@ import type { Db } from '../../db/database.js';
 import { transact } from '../../db/transaction.js';
 import { AppError } from '../../errors.js';
 import type { RateLimiter } from '../../http/rate-limiter.js';
-import { Cmd, type Notification, type Notifier, Ope } from '../../notify/notifier.js';
+import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
+import { recordUserEvent } from '../sync/index.js';
 import { toPublicUser } from '../users/index.js';
 import {
-  deleteMember, findGroup, groupsOfUser, insertGroup, insertMember, listMembers, lockGroup, memberRole, releasePlace, takePlace,
+  deleteMember, findGroup, groupSeq, groupsOfUser, insertGroup, insertMember, listMembers, lockGroup, memberRole, releasePlace, takePlace,
 } from './groups.repo.js';
 import { type Group, JoinStatus, Role, roleNames, toGroup } from './groups.table.js';
 import { closeJoinRequest, findJoinRequestByIdForUpdate, findJoinRequestForUpdate, insertJoinRequest, listPendingJoins, renewJoinRequest } from './join-requests.repo.js';
@@ -14,12 +15,14 @@ export interface GroupsOptions {
   /** Most members a group may have (join approvals past it are refused). */
   maxMembers: number;
   membersPageSize: number;
+  /** New members see group history only from when they joined. */
+  historyFromJoin: boolean;
 }
 
 const LIST_CAP = 5000;
 
-function frame(cmd: number, from: number, groupId: number, to: number, body = ''): Notification {
-  return { userIds: [to], frame: { Cmd: cmd, FromId: from, ToId: groupId, Ope: Ope.Group, Type: 0, Body: body } };
+function frame(cmd: number, from: number, groupId: number, body = '') {
+  return { Cmd: cmd, FromId: from, ToId: groupId, Ope: Ope.Group, Type: 0, Body: body };
 }
 
 /** Groups: creation, membership and join requests. Only owners approve and kick. */
@@ -71,16 +74,14 @@ export class GroupsService {
       this.db,
       async (trx) => {
         const row = await findJoinRequestForUpdate(trx, groupId, selfId);
-        if (row && row.status === JoinStatus.Pending) return { id: Number(row.id), fresh: false };
-        if (row) {
-          await renewJoinRequest(trx, row.id, reason, now);
-          return { id: Number(row.id), fresh: true };
-        }
-        return { id: await insertJoinRequest(trx, { groupId, userId: selfId, reason, now }), fresh: true };
+        if (row && row.status === JoinStatus.Pending) return { id: Number(row.id), event: undefined };
+        const id = row ? Number(row.id) : await insertJoinRequest(trx, { groupId, userId: selfId, reason, now });
+        if (row) await renewJoinRequest(trx, row.id, reason, now);
+        return { id, event: await recordUserEvent(trx, group.owner_id, frame(Cmd.GroupJoinRequest, selfId, groupId, reason), now) };
       },
       { retryOnUnique: true },
     );
-    if (outcome.fresh) this.notifier.notify(frame(Cmd.GroupJoinRequest, selfId, groupId, group.owner_id, reason));
+    if (outcome.event) this.notifier.notify(outcome.event);
     return { join_id: outcome.id };
   }
 
@@ -93,7 +94,7 @@ export class GroupsService {
   /** The owner accepts (atomically, within the size cap) or rejects a pending request. */
   async handleJoin(selfId: number, joinId: number, accept: boolean): Promise<void> {
     const now = this.clock();
-    const result = await transact(this.db, async (trx) => {
+    const event = await transact(this.db, async (trx) => {
       const request = await findJoinRequestByIdForUpdate(trx, joinId);
       if (!request) throw new AppError('NOT_FOUND', 'no such join request');
       const groupId = Number(request.group_id);
@@ -102,14 +103,15 @@ export class GroupsService {
       if (Number(group.owner_id) !== selfId) throw new AppError('FORBIDDEN', 'only the owner handles join requests');
       if (request.status !== JoinStatus.Pending) throw new AppError('CONFLICT', 'join request already handled');
       const applicant = Number(request.user_id);
-      if (accept && (await memberRole(trx, groupId, applicant)) === undefined) {
-        if (!(await takePlace(trx, groupId, this.options.maxMembers, now))) throw new AppError('CONFLICT', 'group is full');
-        await insertMember(trx, { groupId, userId: applicant, now });
-      }
       await closeJoinRequest(trx, request.id, accept ? JoinStatus.Accepted : JoinStatus.Rejected, selfId, now);
-      return { groupId, applicant };
+      if (!accept) return undefined;
+      if ((await memberRole(trx, groupId, applicant)) === undefined) {
+        if (!(await takePlace(trx, groupId, this.options.maxMembers, now))) throw new AppError('CONFLICT', 'group is full');
+        await insertMember(trx, { groupId, userId: applicant, now, joinedSeq: this.options.historyFromJoin ? await groupSeq(trx, groupId) : 0 });
+      }
+      return recordUserEvent(trx, applicant, frame(Cmd.GroupJoinAccepted, selfId, groupId), now);
     });
-    if (accept) this.notifier.notify(frame(Cmd.GroupJoinAccepted, selfId, result.groupId, result.applicant));
+    if (event) this.notifier.notify(event);
   }
 
   /** A member leaves; the owner cannot. */
@@ -128,13 +130,15 @@ export class GroupsService {
   /** The owner removes a member (not themself); the removed user is told (Cmd 14). */
   async kick(selfId: number, groupId: number, userId: number): Promise<void> {
     if (userId === selfId) throw new AppError('BAD_REQUEST', 'cannot remove yourself');
-    await transact(this.db, async (trx) => {
+    const now = this.clock();
+    const event = await transact(this.db, async (trx) => {
       const group = await lockGroup(trx, groupId);
       if (!group) throw new AppError('NOT_FOUND', 'group not found');
       if (Number(group.owner_id) !== selfId) throw new AppError('FORBIDDEN', 'only the owner removes members');
       if (!(await deleteMember(trx, groupId, userId))) throw new AppError('NOT_FOUND', 'not a member of this group');
-      await releasePlace(trx, groupId, this.clock());
+      await releasePlace(trx, groupId, now);
+      return recordUserEvent(trx, userId, frame(Cmd.GroupKicked, selfId, groupId), now);
     });
-    this.notifier.notify(frame(Cmd.GroupKicked, selfId, groupId, userId));
+    this.notifier.notify(event);
   }
 }

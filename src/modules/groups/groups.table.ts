@@ -19,6 +19,8 @@ export interface GroupMembersTable {
   user_id: number;
   role: Generated<number>;
   joined_at: number;
+  /** The group conversation's seq when the member joined: history starts after it. */
+  joined_seq: Generated<number>;
 }
 
 export const JoinStatus = { Pending: 0, Accepted: 1, Rejected: 2 } as const;

@@ -1,4 +1,5 @@
 export type { ConversationsTable, MessagesTable, StoredMessage } from './messages.table.js';
+export { ConversationKind, friendConversationKey, groupConversationKey } from './messages.table.js';
 export { MessageWriter } from './message-writer.js';
 export { MessagesService, type MessagesOptions, type SendInput } from './messages.service.js';
 export { messagesRoutes } from './messages.routes.js';

@@ -18,6 +18,7 @@ export interface PendingMessage {
 }
 
 export interface WriteResult extends StoredMessage {
+  conversationId: number;
   /** False when `clientMsgId` matched an earlier message: nothing new was stored. */
   fresh: boolean;
 }
@@ -129,7 +130,7 @@ export class MessageWriter {
     const idOf = new Map(ids.map((r) => [`${r.conversation_id}:${r.seq}`, Number(r.id)]));
     for (const i of fresh) {
       const { conversationId, seq } = seqOf.get(i)!;
-      results[i] = { id: idOf.get(`${conversationId}:${seq}`)!, seq, created_at: now, fresh: true };
+      results[i] = { id: idOf.get(`${conversationId}:${seq}`)!, conversationId, seq, created_at: now, fresh: true };
     }
     // Resends of a message that is itself in this batch share its result.
     for (let i = 0; i < batch.length; i++) if (!results[i]) results[i] = { ...results[this.firstOf(batch, i)]!, fresh: false };
@@ -143,11 +144,13 @@ export class MessageWriter {
     if (withId.length > 0) {
       const found = await trx
         .selectFrom('messages')
-        .select(['id', 'seq', 'created_at', 'sender_id', 'client_msg_id'])
+        .select(['id', 'conversation_id', 'seq', 'created_at', 'sender_id', 'client_msg_id'])
         .where('sender_id', 'in', [...new Set(withId.map((m) => m.senderId))])
         .where('client_msg_id', 'in', [...new Set(withId.map((m) => m.clientMsgId!))])
         .execute();
-      for (const r of found) earlier.set(`${r.sender_id}:${r.client_msg_id}`, { id: Number(r.id), seq: Number(r.seq), created_at: Number(r.created_at), fresh: false });
+      for (const r of found) earlier.set(`${r.sender_id}:${r.client_msg_id}`, {
+        id: Number(r.id), conversationId: Number(r.conversation_id), seq: Number(r.seq), created_at: Number(r.created_at), fresh: false,
+      });
     }
     const fresh: number[] = [];
     batch.forEach((m, i) => {

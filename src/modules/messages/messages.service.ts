@@ -47,8 +47,12 @@ export class MessagesService {
     if (stored.fresh) {
       this.notifier.notify({
         userIds: [toUid, senderId],
-        frame: { Cmd: Cmd.FriendMessage, FromId: senderId, ToId: toUid, Ope: Ope.Friend, Type: input.type, Body: input.body, Id: stored.id, Seq: stored.seq, Time: stored.created_at },
+        frame: {
+          Cmd: Cmd.FriendMessage, FromId: senderId, ToId: toUid, Ope: Ope.Friend, Type: input.type, Body: input.body,
+          Id: stored.id, ConvId: stored.conversationId, Seq: stored.seq, Time: stored.created_at,
+        },
         except: input.except,
+        stream: { key: `c${stored.conversationId}`, seq: stored.seq },
       });
     }
     return { id: stored.id, seq: stored.seq, created_at: stored.created_at };
@@ -66,14 +70,21 @@ export class MessagesService {
     if (stored.fresh) {
       this.notifier.notify({
         userIds: await memberIds(this.db, groupId),
-        frame: { Cmd: Cmd.GroupMessage, FromId: senderId, ToId: groupId, Ope: Ope.Group, Type: input.type, Body: input.body, Id: stored.id, Seq: stored.seq, Time: stored.created_at },
+        frame: {
+          Cmd: Cmd.GroupMessage, FromId: senderId, ToId: groupId, Ope: Ope.Group, Type: input.type, Body: input.body,
+          Id: stored.id, ConvId: stored.conversationId, Seq: stored.seq, Time: stored.created_at,
+        },
         except: input.except,
+        stream: { key: `c${stored.conversationId}`, seq: stored.seq },
       });
     }
     return { id: stored.id, seq: stored.seq, created_at: stored.created_at };
   }
 
-  /** The sender withdraws their own message within the window; Cmd 7 / 11 tells everyone. */
+  /**
+   * The sender withdraws their own message within the window. The withdraw takes the next seq of
+   * the conversation (so sync replays it in order); Cmd 7 / 11 tells everyone.
+   */
   async withdraw(senderId: number, messageId: number, ope: 0 | 1): Promise<void> {
     const now = this.clock();
     const message = await transact(this.db, async (trx) => {
@@ -82,15 +93,16 @@ export class MessagesService {
       if (Number(row.sender_id) !== senderId) throw new AppError('FORBIDDEN', 'only the sender can withdraw a message');
       if (row.withdrawn_at !== null) return undefined;
       if (now - Number(row.created_at) > this.options.withdrawWindowMs) throw new AppError('CONFLICT', 'too late to withdraw this message');
-      await markWithdrawn(trx, messageId, now);
-      return { toId: Number(row.to_id) };
+      const seq = await markWithdrawn(trx, messageId, Number(row.conversation_id), now);
+      return { toId: Number(row.to_id), conversationId: Number(row.conversation_id), seq };
     });
     if (!message) return;
-    const frame = { FromId: senderId, ToId: message.toId, Type: 0, Body: String(messageId) };
+    const frame = { FromId: senderId, ToId: message.toId, Type: 0, Body: String(messageId), Id: messageId, ConvId: message.conversationId, Seq: message.seq, Time: now };
+    const stream = { key: `c${message.conversationId}`, seq: message.seq };
     if (ope === Ope.Friend) {
-      this.notifier.notify({ userIds: [message.toId, senderId], frame: { ...frame, Cmd: Cmd.FriendMessageWithdrawn, Ope: Ope.Friend } });
+      this.notifier.notify({ userIds: [message.toId, senderId], frame: { ...frame, Cmd: Cmd.FriendMessageWithdrawn, Ope: Ope.Friend }, stream });
     } else {
-      this.notifier.notify({ userIds: await memberIds(this.db, message.toId), frame: { ...frame, Cmd: Cmd.GroupMessageWithdrawn, Ope: Ope.Group } });
+      this.notifier.notify({ userIds: await memberIds(this.db, message.toId), frame: { ...frame, Cmd: Cmd.GroupMessageWithdrawn, Ope: Ope.Group }, stream });
     }
   }
 

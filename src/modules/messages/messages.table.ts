@@ -30,6 +30,8 @@ export interface MessagesTable {
   client_msg_id: string | null;
   created_at: number;
   withdrawn_at: number | null;
+  /** The conversation seq the withdraw took (a withdraw is an event of the conversation stream). */
+  withdraw_seq: number | null;
 }
 
 /** What a stored send returns (and what the ack frame carries). */

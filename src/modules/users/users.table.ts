@@ -21,6 +21,8 @@ export interface UsersTable {
   location_updated_at: number | null;
   created_at: number;
   updated_at: number;
+  /** Last seq of this user's event stream (user_events). */
+  event_seq: Generated<number>;
 }
 
 export type UserRow = Selectable<UsersTable>;

@@ -1,0 +1,27 @@
+import type { Executor } from '../../db/database.js';
+import type { Frame, Notification } from '../../notify/notifier.js';
+
+/**
+ * Appends a notification to `userId`'s event stream inside the caller's transaction and returns
+ * it ready to push after commit. The user row is the per-user sequence counter: its row lock
+ * (MySQL) orders concurrent events, so seqs are gap-free and committed in order.
+ */
+export async function recordUserEvent(db: Executor, userId: number, frame: Frame, now: number): Promise<Notification> {
+  await db.updateTable('users').set((eb) => ({ event_seq: eb('event_seq', '+', 1) })).where('id', '=', userId).execute();
+  const { event_seq } = await db.selectFrom('users').select('event_seq').where('id', '=', userId).executeTakeFirstOrThrow();
+  const seq = Number(event_seq);
+  await db
+    .insertInto('user_events')
+    .values({ user_id: userId, seq, cmd: frame.Cmd, from_id: frame.FromId, to_id: frame.ToId, ope: frame.Ope, body: frame.Body.slice(0, 400), created_at: now })
+    .execute();
+  return { userIds: [userId], frame: { ...frame, EventSeq: seq }, stream: { key: 'e', seq } };
+}
+
+export async function userEventsAfter(db: Executor, userId: number, after: number, limit: number) {
+  return db.selectFrom('user_events').selectAll().where('user_id', '=', userId).where('seq', '>', after).orderBy('seq').limit(limit).execute();
+}
+
+export async function lastUserEventSeq(db: Executor, userId: number): Promise<number> {
+  const row = await db.selectFrom('users').select('event_seq').where('id', '=', userId).executeTakeFirst();
+  return Number(row?.event_seq ?? 0);
+}
