@@ -1,14 +1,19 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { createApp } from './app.js';
 import { type Config, migratesOnStart } from './config.js';
 import { openConfiguredDatabase, type DbHandle } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { createRateLimiter, type RateLimitStore } from './http/rate-limiter.js';
+import { AttachmentsService } from './modules/attachments/index.js';
 import { AuthService, pruneRevocations, TokenService } from './modules/auth/index.js';
 import { UsersService } from './modules/users/index.js';
 import { createMetrics } from './ops/metrics.js';
+import type { BlobStore } from './storage/blob-store.js';
+import { LocalBlobStore } from './storage/blob-store.local.js';
+import { QiniuBlobStore } from './storage/blob-store.qiniu.js';
 
 export interface NodeOptions {
   /** Open this database instead of the one the config names (tests share one per file). */
@@ -48,8 +53,21 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       registerPerIp: createRateLimiter(store, { name: 'register-ip', points: config.auth.register_max_per_ip, windowSeconds: window }),
     },
     config.auth.bcrypt_cost,
+    config.uploads.default_avatar,
   );
   const users = new UsersService(dbh.db, config.realname.id_card_secret);
+  const blobs = createBlobStore(config);
+  const uploads = config.uploads;
+  const attachments = new AttachmentsService(
+    dbh.db,
+    blobs,
+    users,
+    createRateLimiter(store, { name: 'upload-user', points: uploads.max_per_user, windowSeconds: uploads.window_seconds }),
+    {
+      perType: { 1: uploads.picture_max_bytes, 2: uploads.voice_max_bytes, 3: uploads.video_max_bytes, 6: uploads.file_max_bytes },
+      avatar: uploads.avatar_max_bytes,
+    },
+  );
 
   let draining = false;
   const app = createApp({
@@ -61,6 +79,8 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     tokens,
     auth,
     users,
+    attachments,
+    localFiles: blobs instanceof LocalBlobStore ? { publicPath: uploads.public_path, store: blobs } : undefined,
   });
   const server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000 }, app);
   const pruner = setInterval(() => {
@@ -94,4 +114,25 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       if (ownsDatabase) await dbh.close();
     },
   };
+}
+
+/** The configured attachment store: files under the data directory, or Qiniu. */
+function createBlobStore(config: Config): BlobStore {
+  const kind = config.uploads.store;
+  switch (kind) {
+    case 'local':
+      return new LocalBlobStore(join(config.data_dir, 'blobs'), config.uploads.public_path);
+    case 'qiniu':
+      return new QiniuBlobStore({
+        accessKey: config.qiniu.access_key,
+        secretKey: config.qiniu.secret_key,
+        bucket: config.qiniu.bucket,
+        domain: config.qiniu.domain,
+        private: config.qiniu.private,
+        urlTtlSeconds: config.qiniu.url_ttl_seconds,
+        uploadUrl: config.qiniu.upload_url,
+      });
+    default:
+      throw new Error(`unknown uploads.store ${String(kind satisfies never)}`);
+  }
 }

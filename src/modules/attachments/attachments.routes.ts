@@ -1,0 +1,49 @@
+import { type NextFunction, type Request, type Response, Router } from 'express';
+import { type AuthedRequest, requireAuth } from '../../http/auth.middleware.js';
+import { bodyLimitGuard } from '../../http/body-limit.js';
+import { sendOk } from '../../http/envelope.js';
+import { parseInput } from '../../http/validate.js';
+import type { TokenService } from '../auth/tokens.js';
+import { chatUploadInput } from './attachments.schema.js';
+import type { AttachmentsService } from './attachments.service.js';
+import { UPLOAD_TYPES } from './media-types.js';
+import { MULTIPART_OVERHEAD_BYTES, storedFile, uploadParser } from './upload.middleware.js';
+
+/**
+ * The multipart routes. Mounted before the JSON/form parsers and the API-wide body limit: each has
+ * its own limit (a declared Content-Length past it is refused unread), auth and the per-user rate
+ * limit run before a byte of the body is read.
+ */
+export function attachmentsRoutes(attachments: AttachmentsService, tokens: TokenService): Router {
+  const router = Router();
+  const auth = requireAuth(tokens);
+  const admit = async (req: Request, _res: Response, next: NextFunction) => {
+    await attachments.admit((req as AuthedRequest).auth.userId);
+    next();
+  };
+  const chatCap = Math.max(...UPLOAD_TYPES.map((t) => attachments.caps.perType[t]));
+  const avatarCap = attachments.caps.avatar;
+
+  router.post(
+    '/im/chat/upload',
+    bodyLimitGuard(chatCap + MULTIPART_OVERHEAD_BYTES),
+    auth,
+    admit,
+    uploadParser(attachments, 'chat', 'file', chatCap),
+    async (req, res) => {
+      const input = parseInput(chatUploadInput, req.body);
+      sendOk(res, await attachments.completeChatUpload((req as AuthedRequest).auth.userId, input.type, storedFile(req, 'file')));
+    },
+  );
+  router.post(
+    '/user/update/avatar',
+    bodyLimitGuard(avatarCap + MULTIPART_OVERHEAD_BYTES),
+    auth,
+    admit,
+    uploadParser(attachments, 'avatar', 'avatar', avatarCap),
+    async (req, res) => {
+      sendOk(res, { user: await attachments.completeAvatar((req as AuthedRequest).auth.userId, storedFile(req, 'avatar')) });
+    },
+  );
+  return router;
+}
