@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from './helpers/database.js';
 import { post, postMultipart, registerUser } from './helpers/http.js';
 import * as samples from './helpers/media-samples.js';
+import { type ChildNode, startChildNode } from './helpers/child-node.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
 import { streamUpload } from './helpers/upload-stream.js';
 
@@ -222,5 +223,34 @@ describe.each(testDialects())('uploads API on %s', (dialect) => {
     expect([limited.status, limited.code]).toEqual([429, 1005]);
     expect(Number(limited.headers.get('retry-after'))).toBeGreaterThan(0);
     expect((await postMultipart(t.api, '/im/chat/upload', [['type', '1'], part], b.token)).code).toBe(0);
+  });
+});
+
+describe('a 200 MB upload against a node in its own process', () => {
+  let node: ChildNode;
+  beforeAll(async () => {
+    node = await startChildNode({ WEIM_LOG_LEVEL: 'silent' });
+  });
+  afterAll(async () => {
+    await node?.stop();
+  });
+
+  it('is refused past the video cap (100 MB) with 413 / 1004 while the server memory stays flat', async () => {
+    const { token } = await registerUser(node.api);
+    await postMultipart(node.api, '/im/chat/upload', [['type', '1'], ['file', { data: samples.png(), filename: 'warm.png' }]], token);
+    const before = node.rss();
+    let peak = before;
+    const sampler = setInterval(() => (peak = Math.max(peak, node.rss())), 10);
+    const total = 200 * 1024 * 1024;
+    // Chunked, no Content-Length: nothing can refuse it early, only the cap while streaming.
+    const res = await streamUpload(`${node.api}/im/chat/upload`, { token, fields: { type: '3' }, head: samples.isoMedia('isom'), fileBytes: total });
+    clearInterval(sampler);
+    expect(res.status).toBe(413);
+    expect(JSON.parse(res.body).code).toBe(1004);
+    expect(res.sentBytes).toBeLessThan(total);
+    // The server read about 100 MB of it before refusing: holding that would show here (measured: ~35 MB of churn).
+    expect(peak - before, `RSS ${before >> 20} MB → peak ${peak >> 20} MB`).toBeLessThan(64 * 1024 * 1024);
+    expect(readdirSync(join(node.dataDir, 'blobs', '.tmp'))).toEqual([]);
+    expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
   });
 });

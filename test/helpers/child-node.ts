@@ -41,20 +41,17 @@ export async function startChildNode(env: Record<string, string> = {}): Promise<
   let output = '';
   child.stdout!.on('data', (c: Buffer) => (output += c.toString()));
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`weim did not start:\n${output}`)), 30_000);
-    const check = () => {
-      if (!output.includes('weim listening')) return;
-      clearTimeout(timer);
-      resolve();
-    };
-    child.stdout!.on('data', check);
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`weim exited with ${code}:\n${output}`));
-    });
-  });
   const url = `http://127.0.0.1:${port}`;
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    if (exited) throw new Error(`weim exited at start:\n${output}`);
+    if (Date.now() > deadline) throw new Error(`weim did not start:\n${output}`);
+    const up = await fetch(`${url}/healthz`).then((r) => r.ok, () => false);
+    if (up) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   return {
     url,
     api: `${url}/api/v1`,
