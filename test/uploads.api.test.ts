@@ -6,6 +6,7 @@ import { testDialects } from './helpers/database.js';
 import { post, postMultipart, registerUser } from './helpers/http.js';
 import * as samples from './helpers/media-samples.js';
 import { type ChildNode, startChildNode } from './helpers/child-node.js';
+import { type FakeQiniu, startFakeQiniu } from './helpers/fake-qiniu.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
 import { streamUpload } from './helpers/upload-stream.js';
 
@@ -252,5 +253,39 @@ describe('a 200 MB upload against a node in its own process', () => {
     expect(peak - before, `RSS ${before >> 20} MB → peak ${peak >> 20} MB`).toBeLessThan(64 * 1024 * 1024);
     expect(readdirSync(join(node.dataDir, 'blobs', '.tmp'))).toEqual([]);
     expect((await fetch(`${node.url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('uploads with uploads.store = qiniu (local fake endpoint)', () => {
+  let fake: FakeQiniu;
+  let t: TestNode;
+  beforeAll(async () => {
+    fake = await startFakeQiniu({ accessKey: 'node-ak', secretKey: 'node-sk', bucket: 'weim', private: true });
+    t = await startTestNode('sqlite', {
+      WEIM_UPLOADS_STORE: 'qiniu',
+      WEIM_QINIU_ACCESS_KEY: 'node-ak',
+      WEIM_QINIU_SECRET_KEY: 'node-sk',
+      WEIM_QINIU_BUCKET: 'weim',
+      WEIM_QINIU_DOMAIN: fake.url,
+      WEIM_QINIU_UPLOAD_URL: fake.url,
+      WEIM_QINIU_PRIVATE: 'true',
+    });
+  });
+  afterAll(async () => {
+    await t?.stop();
+    await fake?.close();
+  });
+
+  it('stores chat files in the bucket under chat/<uid>/<random>.<ext> and answers a signed URL', async () => {
+    const { token, user } = await registerUser(t.api);
+    const data = samples.webm();
+    const res = await postMultipart(t.api, '/im/chat/upload', [['type', '3'], ['file', { data, filename: 'v.webm' }]], token);
+    expect(res.code).toBe(0);
+    expect(res.data.url).toMatch(new RegExp(`^${fake.url}/chat/${user.id}/[A-Za-z0-9_-]{22}\\.webm\\?e=\\d+&token=node-ak:`));
+    expect(Buffer.from(await (await fetch(res.data.url)).arrayBuffer()).equals(data)).toBe(true);
+    const row = await t.dbh.db.selectFrom('uploads').selectAll().where('user_id', '=', user.id).executeTakeFirstOrThrow();
+    expect([row.store, row.mime, fake.objects.get(row.object_key)?.mime]).toEqual(['qiniu', 'video/webm', 'video/webm']);
+    // No local file route in this mode.
+    expect((await fetch(`${t.url}/files/${row.object_key}`)).status).toBe(404);
   });
 });
