@@ -6,6 +6,7 @@ import { parseInput } from '../../http/validate.js';
 import type { TokenService } from '../auth/tokens.js';
 import { chatUploadInput } from './attachments.schema.js';
 import type { AttachmentsService } from './attachments.service.js';
+import type { UploadPurpose } from './attachments.table.js';
 import { UPLOAD_TYPES } from './media-types.js';
 import { MULTIPART_OVERHEAD_BYTES, storedFile, uploadParser } from './upload.middleware.js';
 
@@ -21,29 +22,21 @@ export function attachmentsRoutes(attachments: AttachmentsService, tokens: Token
     await attachments.admit((req as AuthedRequest).auth.userId);
     next();
   };
+  /** Limit on the declared length, auth, rate limit, then the streaming parser. */
+  const receiving = (purpose: UploadPurpose, field: string, cap: number) => [
+    bodyLimitGuard(cap + MULTIPART_OVERHEAD_BYTES),
+    auth,
+    admit,
+    uploadParser(attachments, purpose, field, cap),
+  ];
   const chatCap = Math.max(...UPLOAD_TYPES.map((t) => attachments.caps.perType[t]));
-  const avatarCap = attachments.caps.avatar;
 
-  router.post(
-    '/im/chat/upload',
-    bodyLimitGuard(chatCap + MULTIPART_OVERHEAD_BYTES),
-    auth,
-    admit,
-    uploadParser(attachments, 'chat', 'file', chatCap),
-    async (req, res) => {
-      const input = parseInput(chatUploadInput, req.body);
-      sendOk(res, await attachments.completeChatUpload((req as AuthedRequest).auth.userId, input.type, storedFile(req, 'file')));
-    },
-  );
-  router.post(
-    '/user/update/avatar',
-    bodyLimitGuard(avatarCap + MULTIPART_OVERHEAD_BYTES),
-    auth,
-    admit,
-    uploadParser(attachments, 'avatar', 'avatar', avatarCap),
-    async (req, res) => {
-      sendOk(res, { user: await attachments.completeAvatar((req as AuthedRequest).auth.userId, storedFile(req, 'avatar')) });
-    },
-  );
+  router.post('/im/chat/upload', ...receiving('chat', 'file', chatCap), async (req, res) => {
+    const input = parseInput(chatUploadInput, req.body);
+    sendOk(res, await attachments.completeChatUpload((req as AuthedRequest).auth.userId, input.type, storedFile(req, 'file')));
+  });
+  router.post('/user/update/avatar', ...receiving('avatar', 'avatar', attachments.caps.avatar), async (req, res) => {
+    sendOk(res, { user: await attachments.completeAvatar((req as AuthedRequest).auth.userId, storedFile(req, 'avatar')) });
+  });
   return router;
 }
