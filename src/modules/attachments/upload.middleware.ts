@@ -1,4 +1,4 @@
-import type { NextFunction, Request, RequestHandler, Response } from 'express';
+import type { ErrorRequestHandler, NextFunction, Request, RequestHandler, Response } from 'express';
 import multer, { type StorageEngine } from 'multer';
 import { AppError } from '../../errors.js';
 import type { AuthedRequest } from '../../http/auth.middleware.js';
@@ -52,9 +52,10 @@ class BlobStorageEngine implements StorageEngine {
 
 /**
  * Parses a multipart body with one file in `field` (at most `maxBytes`) into `req.file` (a
- * StoredUpload) and the text fields into `req.body`. Mount it after auth and before nothing that
- * reads the body. A failure answers at once and cuts the connection instead of reading the rest of
- * the upload. A stored file whose request then fails is deleted (it was never recorded).
+ * StoredUpload) and the text fields into `req.body`. Mount it after auth, followed by
+ * `closeOnRefusal`. A failure of the storage engine (over the cap, wrong content) is passed on at
+ * once, without waiting for multer to read the rest of the upload. A stored file whose request
+ * then fails is deleted (it was never recorded).
  */
 export function uploadParser(attachments: AttachmentsService, purpose: UploadPurpose, field: string, maxBytes: number): RequestHandler {
   const parse = multer({
@@ -67,7 +68,6 @@ export function uploadParser(attachments: AttachmentsService, purpose: UploadPur
       if (settled) return;
       settled = true;
       if (err) {
-        if (!req.complete) closeAfterResponse(req, res);
         next(fromEngine || err instanceof AppError || err instanceof multer.MulterError ? err : malformed(err));
         return;
       }
@@ -84,6 +84,15 @@ export function uploadParser(attachments: AttachmentsService, purpose: UploadPur
     parse(req, res, (err?: unknown) => settle(err, false));
   };
 }
+
+/**
+ * Ends the upload chain's refusals (too large, no token, rate limited, bad content): when the body
+ * was not read to its end, the answer closes the connection instead of letting Node drain the rest.
+ */
+export const closeOnRefusal: ErrorRequestHandler = (err, req, res, next) => {
+  if (!req.complete) closeAfterResponse(req, res);
+  next(err);
+};
 
 /** The stored file of a parsed upload; BAD_REQUEST when the request carried none. */
 export function storedFile(req: Request, field: string): StoredUpload {
