@@ -42,3 +42,8 @@ create index `conversations_user_hi_idx` on `conversations` (`user_hi`);
 create index `conversations_group_idx` on `conversations` (`group_id`);
 create table `user_events` (`user_id` bigint unsigned not null, `seq` bigint not null, `cmd` smallint not null, `from_id` bigint unsigned not null, `to_id` bigint unsigned not null, `ope` smallint not null, `body` varchar(400) default '' not null, `created_at` bigint not null, constraint `user_events_pk` primary key (`user_id`, `seq`)) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
 create table `read_cursors` (`user_id` bigint unsigned not null, `conversation_id` bigint unsigned not null, `read_seq` bigint default 0 not null, `updated_at` bigint not null, constraint `read_cursors_pk` primary key (`user_id`, `conversation_id`)) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
+
+-- 0010_uploads
+create table `uploads` (`id` bigint unsigned primary key auto_increment, `user_id` bigint unsigned not null, `purpose` varchar(16) not null, `type` smallint not null, `store` varchar(16) not null, `object_key` varchar(255) character set ascii collate ascii_bin not null, `size` bigint not null, `mime` varchar(100) not null, `created_at` bigint not null) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
+create unique index `uploads_object_key_uq` on `uploads` (`object_key`);
+create index `uploads_user_created_idx` on `uploads` (`user_id`, `created_at`);

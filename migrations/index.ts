@@ -5,6 +5,7 @@ import * as m0003 from './0003_friends.js';
 import * as m0004 from './0004_groups.js';
 import * as m0005 from './0005_messages.js';
 import * as m0006 from './0006_sync.js';
+import * as m0010 from './0010_uploads.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder) so they load the same
@@ -17,4 +18,5 @@ export const migrations: Record<string, Migration> = {
   '0004_groups': m0004,
   '0005_messages': m0005,
   '0006_sync': m0006,
+  '0010_uploads': m0010,
 };

@@ -2,6 +2,7 @@ import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import { bodyLimitGuard } from './http/body-limit.js';
 import { errorHandler, notFoundHandler } from './http/error-handler.js';
+import { attachmentsRoutes, type AttachmentsService, filesRoutes } from './modules/attachments/index.js';
 import { authRoutes, type AuthService, type TokenService } from './modules/auth/index.js';
 import { friendsRoutes, type FriendsService } from './modules/friends/index.js';
 import { groupsRoutes, type GroupsService } from './modules/groups/index.js';
@@ -9,6 +10,7 @@ import { messagesRoutes, type MessagesService } from './modules/messages/index.j
 import { usersRoutes, type UsersService } from './modules/users/index.js';
 import { healthRoutes, type HealthDeps } from './ops/health.routes.js';
 import type { Metrics } from './ops/metrics.js';
+import type { LocalBlobStore } from './storage/blob-store.local.js';
 
 export interface AppDeps {
   log: Logger;
@@ -22,6 +24,9 @@ export interface AppDeps {
   friends: FriendsService;
   groups: GroupsService;
   messages: MessagesService;
+  attachments: AttachmentsService;
+  /** Set when attachments live on local disk: weim serves them under `publicPath`. */
+  localFiles: { publicPath: string; store: LocalBlobStore } | undefined;
 }
 
 /** The Express app. It never listens itself: the caller owns the HTTP server (tests use port 0). */
@@ -32,15 +37,19 @@ export function createApp(deps: AppDeps): Express {
   app.use(deps.metrics.httpTimer);
   app.use(healthRoutes({ ...deps.health, registry: deps.metrics.registry }));
 
+  if (deps.localFiles) app.use(deps.localFiles.publicPath, filesRoutes(deps.attachments, deps.localFiles.store));
+
   const api = express.Router();
-  api.use(bodyLimitGuard(deps.bodyLimitBytes));
-  api.use(express.json({ limit: deps.bodyLimitBytes, strict: true }));
-  api.use(express.urlencoded({ limit: deps.bodyLimitBytes, extended: false, parameterLimit: 100 }));
   api.use((_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
     res.setHeader('Access-Control-Expose-Headers', 'Login-Token');
     next();
   });
+  // Multipart routes first: they carry their own, larger limits and stream the body themselves.
+  api.use(attachmentsRoutes(deps.attachments, deps.tokens));
+  api.use(bodyLimitGuard(deps.bodyLimitBytes));
+  api.use(express.json({ limit: deps.bodyLimitBytes, strict: true }));
+  api.use(express.urlencoded({ limit: deps.bodyLimitBytes, extended: false, parameterLimit: 100 }));
   api.use(authRoutes(deps.auth, deps.tokens));
   api.use(usersRoutes(deps.users, deps.tokens));
   api.use(friendsRoutes(deps.friends, deps.tokens));

@@ -8,6 +8,9 @@ export const DEV_JWT_SECRET = 'weim-dev-secret-change-me';
 export const DEV_ID_CARD_SECRET = 'weim-dev-id-card-secret-change-me';
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+/** A boolean from YAML (true/false) or an environment string ("true"/"false"; z.coerce would read "false" as true). */
+const bool = () => z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
+const MB = 1024 * 1024;
 
 const configSchema = z
   .object({
@@ -80,6 +83,44 @@ const configSchema = z
       .object({ id_card_secret: z.string().min(1).default(DEV_ID_CARD_SECRET) })
       .strict()
       .prefault({}),
+    uploads: z
+      .object({
+        /** Where attachments live: `local` (files under data_dir, served by weim) or `qiniu`. */
+        store: z.enum(['local', 'qiniu']).default('local'),
+        /** URL path prefix under which the local store serves files. */
+        public_path: z
+          .string()
+          .regex(/^(\/[a-z0-9_-]+)+$/, 'must look like /files')
+          .default('/files'),
+        /** Caps per message type, enforced while the upload streams in. */
+        picture_max_bytes: int(1024, 1024 * MB).default(10 * MB),
+        voice_max_bytes: int(1024, 1024 * MB).default(10 * MB),
+        video_max_bytes: int(1024, 1024 * MB).default(100 * MB),
+        file_max_bytes: int(1024, 1024 * MB).default(20 * MB),
+        avatar_max_bytes: int(1024, 100 * MB).default(2 * MB),
+        /** The avatar URL new users get ('' = none; clients show their own placeholder). */
+        default_avatar: z.string().max(512).default(''),
+        /** Uploads (chat files and avatars) one user may make per window. */
+        max_per_user: int(1).default(60),
+        window_seconds: int(1).default(60),
+      })
+      .strict()
+      .prefault({}),
+    qiniu: z
+      .object({
+        access_key: z.string().default(''),
+        secret_key: z.string().default(''),
+        bucket: z.string().default(''),
+        /** Download domain bound to the bucket, with scheme, e.g. https://cdn.example.com. */
+        domain: z.string().default(''),
+        /** Private bucket: download URLs are signed and expire after url_ttl_seconds. */
+        private: bool().default(false),
+        url_ttl_seconds: int(60).default(3600),
+        /** Upload host override (e.g. https://up-z2.qiniup.com); '' = ask Qiniu for the bucket's region. */
+        upload_url: z.string().default(''),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()
@@ -150,6 +191,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
   const production = env.NODE_ENV === 'production';
   const config: Config = { ...result.data, production, data_dir: resolve(cwd, result.data.data_dir) };
   checkProduction(config);
+  checkQiniu(config);
   if (config.db.dialect === 'mysql' && !config.db.url) {
     throw new ConfigError('config: db.url: required when db.dialect is mysql (WEIM_DB_URL)');
   }
@@ -167,6 +209,22 @@ function checkProduction(config: Config): void {
     throw new ConfigError(
       'config: realname.id_card_secret: production needs a secret of 32+ characters that is not the default (WEIM_REALNAME_ID_CARD_SECRET)',
     );
+  }
+}
+
+/** store=qiniu cannot work without credentials, a bucket and its download domain. */
+function checkQiniu(config: Config): void {
+  if (config.uploads.store !== 'qiniu') return;
+  for (const key of ['access_key', 'secret_key', 'bucket', 'domain'] as const) {
+    if (!config.qiniu[key]) {
+      throw new ConfigError(`config: qiniu.${key}: required when uploads.store is qiniu (WEIM_QINIU_${key.toUpperCase()})`);
+    }
+  }
+  for (const key of ['domain', 'upload_url'] as const) {
+    const value = config.qiniu[key];
+    if (value && !/^https?:\/\/[^/?#]+$/.test(value)) {
+      throw new ConfigError(`config: qiniu.${key}: must be scheme://host[:port] with no path`);
+    }
   }
 }
 

@@ -16,6 +16,7 @@ import type { Notifier } from './notify/notifier.js';
 import { RecordingNotifier } from './notify/notifier.recording.js';
 import { createMetrics } from './ops/metrics.js';
 import { createServices, type Services } from './services.js';
+import { LocalBlobStore } from './storage/blob-store.local.js';
 
 export interface NodeOptions {
   /** Open this database instead of the one the config names (tests share one per file). */
@@ -69,6 +70,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     metrics: createMetrics({ processMetrics: options.processMetrics ?? false }),
     health: { checkReady: () => dbh.ping(), isDraining: () => draining },
     ...services,
+    localFiles: services.blobs instanceof LocalBlobStore ? { publicPath: config.uploads.public_path, store: services.blobs } : undefined,
   });
   const server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000 }, app);
   const gateway = new Gateway(

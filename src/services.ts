@@ -1,12 +1,17 @@
+import { join } from 'node:path';
 import type { Config } from './config.js';
 import type { Db } from './db/database.js';
 import { createRateLimiter, type RateLimitStore } from './http/rate-limiter.js';
+import { AttachmentsService } from './modules/attachments/index.js';
 import { AuthService, TokenService } from './modules/auth/index.js';
 import { FriendsService } from './modules/friends/index.js';
 import { GroupsService } from './modules/groups/index.js';
 import { MessagesService, MessageWriter } from './modules/messages/index.js';
 import { UsersService } from './modules/users/index.js';
 import type { Notifier } from './notify/notifier.js';
+import type { BlobStore } from './storage/blob-store.js';
+import { LocalBlobStore } from './storage/blob-store.local.js';
+import { QiniuBlobStore } from './storage/blob-store.qiniu.js';
 
 export interface Services {
   tokens: TokenService;
@@ -16,6 +21,8 @@ export interface Services {
   groups: GroupsService;
   writer: MessageWriter;
   messages: MessagesService;
+  blobs: BlobStore;
+  attachments: AttachmentsService;
 }
 
 /** Constructs every feature service from config, the database, a rate-limit store and the notifier. */
@@ -32,12 +39,21 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
       registerPerIp: limit('register-ip', config.auth.register_max_per_ip, window),
     },
     config.auth.bcrypt_cost,
+    config.uploads.default_avatar,
   );
   const writer = new MessageWriter(db);
+  const users = new UsersService(db, config.realname.id_card_secret);
+  const blobs = createBlobStore(config);
+  const uploads = config.uploads;
   return {
     tokens,
     auth,
-    users: new UsersService(db, config.realname.id_card_secret),
+    users,
+    blobs,
+    attachments: new AttachmentsService(db, blobs, users, limit('upload-user', uploads.max_per_user, uploads.window_seconds), {
+      perType: { 1: uploads.picture_max_bytes, 2: uploads.voice_max_bytes, 3: uploads.video_max_bytes, 6: uploads.file_max_bytes },
+      avatar: uploads.avatar_max_bytes,
+    }),
     friends: new FriendsService(db, notifier),
     groups: new GroupsService(db, notifier, limit('group-create', config.groups.create_max_per_hour, 3600), {
       maxMembers: config.groups.max_members,
@@ -50,4 +66,25 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
       withdrawWindowMs: config.messages.withdraw_window_seconds * 1000,
     }),
   };
+}
+
+/** The configured attachment store: files under the data directory, or Qiniu. */
+function createBlobStore(config: Config): BlobStore {
+  const kind = config.uploads.store;
+  switch (kind) {
+    case 'local':
+      return new LocalBlobStore(join(config.data_dir, 'blobs'), config.uploads.public_path);
+    case 'qiniu':
+      return new QiniuBlobStore({
+        accessKey: config.qiniu.access_key,
+        secretKey: config.qiniu.secret_key,
+        bucket: config.qiniu.bucket,
+        domain: config.qiniu.domain,
+        private: config.qiniu.private,
+        urlTtlSeconds: config.qiniu.url_ttl_seconds,
+        uploadUrl: config.qiniu.upload_url,
+      });
+    default:
+      throw new Error(`unknown uploads.store ${String(kind satisfies never)}`);
+  }
 }

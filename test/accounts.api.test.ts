@@ -12,7 +12,7 @@ const ID_FEMALE = '440305199912310126';
 describe.each(testDialects())('accounts API on %s', (dialect) => {
   let t: TestNode;
   beforeAll(async () => {
-    t = await startTestNode(dialect, { WEIM_AUTH_LOGIN_MAX_PER_USER: '3' });
+    t = await startTestNode(dialect, { WEIM_AUTH_LOGIN_MAX_PER_USER: '3', WEIM_UPLOADS_DEFAULT_AVATAR: 'https://cdn.example.test/default-avatar.png' });
   });
   afterAll(async () => {
     await t?.stop();
@@ -23,7 +23,8 @@ describe.each(testDialects())('accounts API on %s', (dialect) => {
     const reg = await post(t.api, '/register', { username, password: 'secret123' }, { form: true });
     expect(reg.status).toBe(200);
     expect(reg.code).toBe(0);
-    expect(reg.data.user).toEqual({ id: expect.any(Number), username: username.toLowerCase(), nickname: username.toLowerCase(), avatar: '', sex: 0 });
+    expect(t.config.uploads.default_avatar).toBe('https://cdn.example.test/default-avatar.png');
+    expect(reg.data.user).toEqual({ id: expect.any(Number), username: username.toLowerCase(), nickname: username.toLowerCase(), avatar: t.config.uploads.default_avatar, sex: 0 });
     const login = await post(t.api, '/login', { username, password: 'secret123' }, { form: true });
     expect(login.code).toBe(0);
     expect(login.data.user.id).toBe(reg.data.user.id);
@@ -115,7 +116,7 @@ describe.each(testDialects())('accounts API on %s', (dialect) => {
     const a = await registerUser(t.api);
     const b = await registerUser(t.api);
     const other = await post(t.api, '/user/info', { user_id: b.user.id }, { token: a.token, form: true });
-    expect(other.data).toEqual({ id: b.user.id, username: b.username, nickname: b.username, avatar: '', sex: 0 });
+    expect(other.data).toEqual({ id: b.user.id, username: b.username, nickname: b.username, avatar: t.config.uploads.default_avatar, sex: 0 });
     const missing = await post(t.api, '/user/info', { user_id: 99_999_999 }, { token: a.token });
     expect([missing.status, missing.code]).toEqual([404, 1002]);
     const bad = await post(t.api, '/user/info', { user_id: 'abc' }, { token: a.token });

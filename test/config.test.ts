@@ -66,4 +66,20 @@ describe('config', () => {
     const config = loadConfig({ NODE_ENV: 'production', WEIM_AUTH_JWT_SECRET: strong, WEIM_REALNAME_ID_CARD_SECRET: strong }, cwd);
     expect(config.production).toBe(true);
   });
+
+  it('uploads: caps and booleans from env; store=qiniu needs its keys and a bare domain', () => {
+    const cwd = emptyDir();
+    const defaults = loadConfig({}, cwd);
+    expect(defaults.uploads).toMatchObject({ store: 'local', public_path: '/files', video_max_bytes: 100 * 1024 * 1024, avatar_max_bytes: 2 * 1024 * 1024 });
+    expect(defaults.qiniu.private).toBe(false);
+    expect(loadConfig({ WEIM_QINIU_PRIVATE: 'false' }, cwd).qiniu.private).toBe(false);
+    expect(loadConfig({ WEIM_QINIU_PRIVATE: 'true' }, cwd).qiniu.private).toBe(true);
+    expect(() => loadConfig({ WEIM_QINIU_PRIVATE: 'yes' }, cwd)).toThrow(/qiniu\.private/);
+    expect(() => loadConfig({ WEIM_UPLOADS_PUBLIC_PATH: '../x' }, cwd)).toThrow(/uploads\.public_path/);
+    expect(() => loadConfig({ WEIM_UPLOADS_STORE: 'qiniu' }, cwd)).toThrow(/qiniu\.access_key/);
+    const qiniu = { WEIM_UPLOADS_STORE: 'qiniu', WEIM_QINIU_ACCESS_KEY: 'ak', WEIM_QINIU_SECRET_KEY: 'sk', WEIM_QINIU_BUCKET: 'b' };
+    expect(() => loadConfig(qiniu, cwd)).toThrow(/qiniu\.domain/);
+    expect(() => loadConfig({ ...qiniu, WEIM_QINIU_DOMAIN: 'https://cdn.example.com/path' }, cwd)).toThrow(/qiniu\.domain/);
+    expect(loadConfig({ ...qiniu, WEIM_QINIU_DOMAIN: 'https://cdn.example.com' }, cwd).uploads.store).toBe('qiniu');
+  });
 });

@@ -1,8 +1,7 @@
-import { once } from 'node:events';
-import { request } from 'node:http';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { post, registerUser } from './helpers/http.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
+import { streamPost } from './helpers/upload-stream.js';
 
 interface RawResult {
   status: number;
@@ -14,34 +13,19 @@ interface RawResult {
  * Streams `total` bytes of a JSON string body at the server in 64 KB chunks and stops sending as
  * soon as a response arrives, reporting how much was sent by then.
  */
-function streamBody(url: string, total: number, withLength: boolean): Promise<RawResult> {
-  return new Promise((resolve, reject) => {
-    let sentBytes = 0;
-    let done = false;
-    const headers: Record<string, string | number> = { 'Content-Type': 'application/json' };
-    if (withLength) headers['Content-Length'] = total;
-    const req = request(url, { method: 'POST', headers }, (res) => {
-      done = true;
-      let body = '';
-      res.setEncoding('utf8');
-      res.on('data', (c: string) => (body += c));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body, sentBytes }));
-    });
-    req.on('error', (err) => {
-      if (!done) reject(err);
-    });
-    const chunk = Buffer.alloc(64 * 1024, 'a');
-    const pump = async () => {
-      // Yield after every chunk: before the socket connects, writes only fill the client's memory.
-      while (!done && sentBytes < total) {
-        sentBytes += chunk.length;
-        if (!req.write(chunk)) await once(req, 'drain');
-        else await new Promise((r) => setImmediate(r));
-      }
-      if (!done) req.end();
-    };
-    pump().catch(() => {}); // EPIPE once the server has answered and cut the connection
+async function streamBody(url: string, total: number, withLength: boolean): Promise<RawResult> {
+  let sentBytes = 0;
+  const headers: Record<string, string | number> = { 'Content-Type': 'application/json' };
+  if (withLength) headers['Content-Length'] = total;
+  const chunk = Buffer.alloc(64 * 1024, 'a');
+  const res = await streamPost(url, headers, async (write, answered) => {
+    while (!answered() && sentBytes < total) {
+      sentBytes += chunk.length;
+      await write(chunk);
+    }
+    return undefined;
   });
+  return { ...res, sentBytes };
 }
 
 describe('HTTP layer', () => {

@@ -5,6 +5,7 @@ import type { UsersTable } from '../modules/users/index.js';
 import type { TokenRevocationsTable } from '../modules/auth/index.js';
 import type { FriendRequestsTable, FriendsTable } from '../modules/friends/index.js';
 import type { GroupJoinRequestsTable, GroupMembersTable, GroupsTable } from '../modules/groups/index.js';
+import type { UploadsTable } from '../modules/attachments/index.js';
 
 /** The whole schema, composed from the tables each feature module owns. */
 export interface Database {
@@ -19,6 +20,7 @@ export interface Database {
   messages: MessagesTable;
   user_events: UserEventsTable;
   read_cursors: ReadCursorsTable;
+  uploads: UploadsTable;
 }
 
 export type Db = Kysely<Database>;

@@ -1,4 +1,4 @@
-import type { RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 import { errorCatalog } from '../errors.js';
 import { sendError } from './envelope.js';
 
@@ -18,13 +18,21 @@ export function bodyLimitGuard(limitBytes: number): RequestHandler {
       next();
       return;
     }
-    res.setHeader('Connection', 'close');
-    res.once('finish', () => {
-      const socket = req.socket;
-      const timer = setTimeout(() => socket.destroy(), LINGER_MS);
-      timer.unref();
-      socket.once('close', () => clearTimeout(timer));
-    });
+    closeAfterResponse(req, res);
     sendError(res, 413, errorCatalog.PAYLOAD_TOO_LARGE.code, errorCatalog.PAYLOAD_TOO_LARGE.msg);
   };
+}
+
+/**
+ * For an answer sent before the request body was read (a refused upload): `Connection: close`,
+ * then the socket is cut after a short linger instead of draining whatever the client still sends.
+ */
+export function closeAfterResponse(req: Request, res: Response): void {
+  res.setHeader('Connection', 'close');
+  res.once('finish', () => {
+    const socket = req.socket;
+    const timer = setTimeout(() => socket.destroy(), LINGER_MS);
+    timer.unref();
+    socket.once('close', () => clearTimeout(timer));
+  });
 }

@@ -1,4 +1,5 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { MulterError } from 'multer';
 import type { Logger } from 'pino';
 import { AppError, errorCatalog } from '../errors.js';
 import { sendError } from './envelope.js';
@@ -10,7 +11,7 @@ export const notFoundHandler: RequestHandler = (_req, res) => {
 
 /**
  * The one place HTTP errors become envelopes. AppErrors map through the catalog; body-parser
- * errors map by type; anything else is logged and answered 500 / 1500 with nothing leaked.
+ * errors map by type, multer's by code (file too large: 413 / 1004; the rest 400 / 1000); anything else is logged and answered 500 / 1500 with nothing leaked.
  */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, next) => {
@@ -23,6 +24,14 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       sendError(res, err.status, err.code, err.message);
       return;
     }
+    if (err instanceof MulterError) {
+      if (err.code === 'LIMIT_FILE_SIZE') {
+        sendError(res, 413, errorCatalog.PAYLOAD_TOO_LARGE.code, errorCatalog.PAYLOAD_TOO_LARGE.msg);
+      } else {
+        sendError(res, 400, errorCatalog.BAD_REQUEST.code, `upload refused: ${err.message}${err.field ? ` (${err.field})` : ''}`);
+      }
+      return;
+    }
     const type = (err as { type?: unknown }).type;
     const status = (err as { status?: unknown }).status;
     if (type === 'entity.too.large') {
@@ -31,6 +40,13 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
     }
     if (type === 'entity.parse.failed') {
       sendError(res, 400, errorCatalog.BAD_REQUEST.code, 'malformed request body');
+      return;
+    }
+    if (status === 416) {
+      // A file download's Range lies outside the file (send tells the size in Content-Range).
+      const range = (err as { headers?: Record<string, string> }).headers?.['Content-Range'];
+      if (range) res.setHeader('Content-Range', range);
+      sendError(res, 416, errorCatalog.BAD_REQUEST.code, 'range not satisfiable');
       return;
     }
     if (typeof status === 'number' && status >= 400 && status < 500) {

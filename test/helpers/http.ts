@@ -62,3 +62,23 @@ export async function login(api: string, username: string, password = 'secret123
   if (response.code !== 0) throw new Error(`login failed: ${response.msg}`);
   return response.data.t;
 }
+
+/** A file part of a multipart upload. */
+export interface FilePart {
+  data: Uint8Array;
+  filename: string;
+  /** What the client claims (weim ignores it). */
+  type?: string;
+}
+
+/** POSTs multipart/form-data (fields and files in the given order) and returns the envelope. */
+export async function postMultipart<T = any>(api: string, path: string, parts: Array<[string, string | FilePart]>, token?: string): Promise<ApiResponse<T>> {
+  const form = new FormData();
+  for (const [name, value] of parts) {
+    if (typeof value === 'string') form.append(name, value);
+    else form.append(name, new Blob([value.data], { type: value.type ?? 'application/octet-stream' }), value.filename);
+  }
+  const response = await fetch(`${api}${path}`, { method: 'POST', headers: token ? { 'Login-Token': token } : {}, body: form });
+  const envelope = (await response.json()) as { code: number; msg: string; data: T };
+  return { status: response.status, ...envelope, headers: response.headers };
+}

@@ -26,6 +26,8 @@ export class AuthService {
     private readonly tokens: TokenService,
     private readonly limits: AuthLimits,
     private readonly bcryptCost: number,
+    /** Avatar URL new users get (`uploads.default_avatar`). */
+    private readonly defaultAvatar: string,
     private readonly clock: () => number = Date.now,
   ) {
     this.dummyHash = bcrypt.hash('weim-dummy-password', bcryptCost);
@@ -41,6 +43,7 @@ export class AuthService {
         username,
         password_hash: passwordHash,
         nickname: username,
+        avatar: this.defaultAvatar,
         created_at: now,
         updated_at: now,
       });
@@ -48,7 +51,7 @@ export class AuthService {
       if (isUniqueViolation(err)) throw new AppError('USERNAME_TAKEN');
       throw err;
     }
-    return { t: this.tokens.issue(id), user: toPublicUser({ id, username, nickname: username, avatar: '', sex: 0 }) };
+    return { t: this.tokens.issue(id), user: toPublicUser({ id, username, nickname: username, avatar: this.defaultAvatar, sex: 0 }) };
   }
 
   async login(username: string, password: string, ip: string): Promise<Session> {

@@ -1,4 +1,4 @@
-import type { Db } from '../../db/database.js';
+import type { Db, Executor } from '../../db/database.js';
 import { AppError, isUniqueViolation } from '../../errors.js';
 import { checkIdCard, hashIdCard, maskIdCard } from './id-card.js';
 import { findUserById, setRealName, updateUser } from './users.repo.js';
@@ -25,6 +25,12 @@ export class UsersService {
     return this.self(selfId);
   }
 
+  /** Sets the avatar URL (stored by the attachments module); `db` may be the caller's transaction. */
+  async updateAvatar(selfId: number, url: string, db: Executor = this.db): Promise<SelfUser> {
+    if (!(await updateUser(db, selfId, { avatar: url, updated_at: this.clock() }))) throw new AppError('NOT_FOUND', 'user not found');
+    return this.self(selfId, db);
+  }
+
   /** Verifies a real name once: the ID number is checked, its HMAC and masked form stored, sex derived. */
   async updateRealName(selfId: number, realName: string, idCard: string): Promise<SelfUser> {
     const check = checkIdCard(idCard, new Date(this.clock()));
@@ -48,8 +54,8 @@ export class UsersService {
     return this.self(selfId);
   }
 
-  private async self(id: number): Promise<SelfUser> {
-    const row = await findUserById(this.db, id);
+  private async self(id: number, db: Executor = this.db): Promise<SelfUser> {
+    const row = await findUserById(db, id);
     if (!row) throw new AppError('NOT_FOUND', 'user not found');
     return toSelfUser(row);
   }
