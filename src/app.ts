@@ -7,6 +7,8 @@ import { authRoutes, type AuthService, type TokenService } from './modules/auth/
 import { friendsRoutes, type FriendsService } from './modules/friends/index.js';
 import { groupsRoutes, type GroupsService } from './modules/groups/index.js';
 import { messagesRoutes, type MessagesService } from './modules/messages/index.js';
+import { presenceRoutes, type PresenceService } from './modules/presence/index.js';
+import { type ConversationsService, syncRoutes, type SyncService } from './modules/sync/index.js';
 import { usersRoutes, type UsersService } from './modules/users/index.js';
 import { healthRoutes, type HealthDeps } from './ops/health.routes.js';
 import type { Metrics } from './ops/metrics.js';
@@ -24,6 +26,9 @@ export interface AppDeps {
   friends: FriendsService;
   groups: GroupsService;
   messages: MessagesService;
+  sync: SyncService;
+  conversations: ConversationsService;
+  presence: PresenceService;
   attachments: AttachmentsService;
   /** Set when attachments live on local disk: weim serves them under `publicPath`. */
   localFiles: { publicPath: string; store: LocalBlobStore } | undefined;
@@ -55,6 +60,8 @@ export function createApp(deps: AppDeps): Express {
   api.use(friendsRoutes(deps.friends, deps.tokens));
   api.use(groupsRoutes(deps.groups, deps.tokens));
   api.use(messagesRoutes(deps.messages, deps.tokens));
+  api.use(syncRoutes(deps.sync, deps.conversations, deps.tokens));
+  api.use(presenceRoutes(deps.presence, deps.tokens));
   app.use('/api/v1', api);
 
   app.use(notFoundHandler);

@@ -72,7 +72,13 @@ const configSchema = z
         max_body_chars: int(1, 1_000_000).default(5000),
         withdraw_window_seconds: int(0, 86_400 * 365).default(120),
         send_max_per_10s: int(1).default(100),
+        read_notices: z.enum(['true', 'false']).default('true'),
+        sync_page_size: int(10, 10_000).default(1000),
       })
+      .strict()
+      .prefault({}),
+    presence: z
+      .object({ coalesce_ms: int(0, 60_000).default(1000), max_fanout: int(1, 100_000).default(5000) })
       .strict()
       .prefault({}),
     cluster: z

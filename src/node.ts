@@ -12,6 +12,7 @@ import { migrateToLatest } from './db/migrate.js';
 import { Gateway } from './gateway/gateway.js';
 import { Hub } from './gateway/hub.js';
 import { pruneRevocations } from './modules/auth/index.js';
+import { PresenceService } from './modules/presence/index.js';
 import type { Notifier } from './notify/notifier.js';
 import { RecordingNotifier } from './notify/notifier.recording.js';
 import { createMetrics } from './ops/metrics.js';
@@ -61,6 +62,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   const recorder = options.recordNotifications ? new RecordingNotifier(delivery) : undefined;
   const notifier: Notifier = recorder ?? delivery;
   const services = createServices(config, dbh.db, { kind: 'memory' }, notifier);
+  const presence = new PresenceService(dbh.db, notifier, directory, { coalesceMs: config.presence.coalesce_ms, maxFanout: config.presence.max_fanout });
 
   let draining = false;
   const app = createApp({
@@ -70,11 +72,12 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     metrics: createMetrics({ processMetrics: options.processMetrics ?? false }),
     health: { checkReady: () => dbh.ping(), isDraining: () => draining },
     ...services,
+    presence,
     localFiles: services.blobs instanceof LocalBlobStore ? { publicPath: config.uploads.public_path, store: services.blobs } : undefined,
   });
   const server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000 }, app);
   const gateway = new Gateway(
-    { tokens: services.tokens, messages: services.messages, directory, hub, log },
+    { tokens: services.tokens, messages: services.messages, sync: services.sync, conversations: services.conversations, presence, directory, hub, log },
     {
       signInTimeoutMs: config.gateway.sign_in_timeout_ms,
       pingIntervalMs: config.gateway.ping_interval_ms,
@@ -118,6 +121,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       const timer = setTimeout(() => server.closeAllConnections(), config.server.shutdown_timeout_ms);
       await closed;
       clearTimeout(timer);
+      presence.stop();
       await services.writer.idle();
       await Promise.all([directory.close(), bus.close()]);
       if (ownsDatabase) await dbh.close();

@@ -8,6 +8,7 @@ import { FriendsService } from './modules/friends/index.js';
 import { GroupsService } from './modules/groups/index.js';
 import { MessagesService, MessageWriter } from './modules/messages/index.js';
 import { UsersService } from './modules/users/index.js';
+import { ConversationsService, SyncService } from './modules/sync/index.js';
 import type { Notifier } from './notify/notifier.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { LocalBlobStore } from './storage/blob-store.local.js';
@@ -23,6 +24,8 @@ export interface Services {
   messages: MessagesService;
   blobs: BlobStore;
   attachments: AttachmentsService;
+  sync: SyncService;
+  conversations: ConversationsService;
 }
 
 /** Constructs every feature service from config, the database, a rate-limit store and the notifier. */
@@ -61,6 +64,8 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
       historyFromJoin: config.groups.history_from_join === 'true',
     }),
     writer,
+    sync: new SyncService(db, config.messages.sync_page_size),
+    conversations: new ConversationsService(db, notifier, { readNotices: config.messages.read_notices === 'true' }),
     messages: new MessagesService(db, writer, notifier, limit('message-send', config.messages.send_max_per_10s, 10), {
       maxBodyChars: config.messages.max_body_chars,
       withdrawWindowMs: config.messages.withdraw_window_seconds * 1000,

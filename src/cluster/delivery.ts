@@ -21,7 +21,7 @@ export class Delivery implements Notifier {
   /** Wires the bus to this node's hub. */
   async start(): Promise<void> {
     await this.bus.subscribe((batch) => {
-      this.hub.deliver(batch.userIds, batch.payload, batch.except).catch((err: unknown) => this.log.warn({ err }, 'local delivery failed'));
+      this.hub.deliver(batch.userIds, batch.payload, batch.except, batch.stream).catch((err: unknown) => this.log.warn({ err }, 'local delivery failed'));
     });
   }
 
@@ -35,8 +35,8 @@ export class Delivery implements Notifier {
     const nodes = await this.directory.locate(notification.userIds);
     const sends: Promise<unknown>[] = [];
     for (const [nodeId, userIds] of nodes) {
-      if (nodeId === this.nodeId) sends.push(this.hub.deliver(userIds, payload, notification.except));
-      else sends.push(this.bus.publish(nodeId, { userIds, payload, except: notification.except }));
+      if (nodeId === this.nodeId) sends.push(this.hub.deliver(userIds, payload, notification.except, notification.stream));
+      else sends.push(this.bus.publish(nodeId, { userIds, payload, except: notification.except, stream: notification.stream }));
     }
     await Promise.all(sends);
   }

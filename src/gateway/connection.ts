@@ -1,11 +1,23 @@
 import type { WebSocket } from 'ws';
+import type { StreamPosition } from '../notify/notifier.js';
 import { CloseCode } from './protocol.js';
 
 let nextId = 0;
 
+/** Live frames held while a sync runs; past this the socket is closed and must sync again. */
+const MAX_HELD = 10_000;
+/** Live stream frames remembered between sign-in and a first standalone sync (Cmd 23). */
+const MAX_PRESYNC = 1000;
+/** …and for at most this long after sign-in (clients sync right after signing in, or never). */
+const PRESYNC_MS = 30_000;
+
 /**
  * One socket. Sends never block: a socket whose unsent bytes would pass `maxBufferedBytes` is a
  * slow consumer and is cut off (close code 4008), so it cannot hold memory or stall anyone else.
+ *
+ * Sync: while a sync runs, live frames of conversation/event streams are held and sent after it,
+ * skipping those the sync already sent (`marks`: the highest seq sent per stream), so a frame
+ * reaches the socket once and in seq order per stream.
  */
 export class Connection {
   readonly id = `c${++nextId}`;
@@ -15,6 +27,11 @@ export class Connection {
   expiresAt = 0;
   alive = true;
   badFrames = 0;
+  private held: Array<[string, StreamPosition]> | undefined;
+  private marks: Map<string, number> | undefined;
+  /** Stream frames sent live before the first sync, so that sync does not send them again. */
+  private presync: Set<string> | undefined;
+  private presyncUntil = 0;
 
   constructor(
     readonly ws: WebSocket,
@@ -23,6 +40,10 @@ export class Connection {
 
   get signedIn(): boolean {
     return this.userId !== undefined;
+  }
+
+  get syncing(): boolean {
+    return this.held !== undefined;
   }
 
   /** Sends a serialised frame; returns false if the socket was closed instead. */
@@ -34,6 +55,63 @@ export class Connection {
     }
     this.ws.send(payload);
     return true;
+  }
+
+  /** A live frame from the hub: held during a sync, dropped if a sync already sent it. */
+  deliver(payload: string, stream?: StreamPosition): boolean {
+    if (!stream) return this.send(payload);
+    if (this.held) {
+      if (this.held.push([payload, stream]) > MAX_HELD) this.close(CloseCode.SlowConsumer, 'too much traffic during sync');
+      return true;
+    }
+    const mark = this.marks?.get(stream.key);
+    if (mark !== undefined) {
+      if (stream.seq <= mark) return false;
+      this.marks!.set(stream.key, stream.seq);
+    }
+    if (this.presync) {
+      if (this.presync.size >= MAX_PRESYNC || Date.now() > this.presyncUntil) this.presync = undefined;
+      else this.presync.add(`${stream.key}:${stream.seq}`);
+    }
+    return this.send(payload);
+  }
+
+  /** Starts remembering live stream frames until the first sync (for a standalone Cmd 23). */
+  watchBeforeSync(): void {
+    this.presync = new Set();
+    this.presyncUntil = Date.now() + PRESYNC_MS;
+  }
+
+  /** Begins a sync: live stream frames are held from now on. */
+  beginSync(): void {
+    this.held ??= [];
+    this.marks ??= new Map();
+  }
+
+  /** Whether the sync should skip this frame (sent live before the first sync). */
+  sentBeforeSync(stream: StreamPosition): boolean {
+    return this.presync?.has(`${stream.key}:${stream.seq}`) ?? false;
+  }
+
+  /** Records that the sync sent a stream frame. */
+  synced(stream: StreamPosition): void {
+    const mark = this.marks!.get(stream.key) ?? 0;
+    if (stream.seq > mark) this.marks!.set(stream.key, stream.seq);
+  }
+
+  /** Ends a sync: sends the held live frames the sync did not already send. */
+  endSync(): void {
+    const held = this.held ?? [];
+    this.held = undefined;
+    this.presync = undefined;
+    for (const [payload, stream] of held) this.deliver(payload, stream);
+  }
+
+  /** Resolves once the socket's unsent bytes are below half the cap (used between sync pages). */
+  async drain(): Promise<void> {
+    while (this.ws.readyState === this.ws.OPEN && this.ws.bufferedAmount > this.maxBufferedBytes / 2) {
+      await new Promise((r) => setTimeout(r, 5));
+    }
   }
 
   /** Closes with a code; a socket that does not finish the closing handshake soon is terminated. */

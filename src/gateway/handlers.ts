@@ -3,14 +3,20 @@ import type { Directory } from '../cluster/directory.js';
 import { AppError } from '../errors.js';
 import type { TokenService } from '../modules/auth/index.js';
 import type { MessagesService } from '../modules/messages/index.js';
+import type { PresenceService } from '../modules/presence/index.js';
+import { type ConversationsService, cursorsFrom, type SyncService } from '../modules/sync/index.js';
 import { Cmd } from '../notify/notifier.js';
 import type { Connection } from './connection.js';
 import type { Hub } from './hub.js';
 import { type ClientCmd, type ClientFrame, CloseCode, failFrame, systemFrame, WeimCmd } from './protocol.js';
+import { runSync } from './sync-runner.js';
 
 export interface HandlerDeps {
   tokens: TokenService;
   messages: MessagesService;
+  sync: SyncService;
+  conversations: ConversationsService;
+  presence: PresenceService;
   directory: Directory;
   hub: Hub;
   log: Logger;
@@ -38,12 +44,40 @@ export function createHandlers(deps: HandlerDeps): Handlers {
         return;
       }
       if (connection.ws.readyState !== connection.ws.OPEN) return;
+      // Cursors are checked before the socket joins the hub, so a bad one changes nothing.
+      const cursors = frame.Sync ? cursorsOrFail(connection, frame.Sync) : undefined;
+      if (frame.Sync && !cursors) return;
       connection.userId = claims.userId;
       connection.jti = claims.jti;
       connection.expiresAt = claims.exp;
       deps.onSignedIn(connection);
-      if (deps.hub.add(connection)) await deps.directory.register(claims.userId);
+      // With a Sync in the sign-in, live frames are held from the moment the socket can get any.
+      if (cursors) connection.beginSync();
+      else connection.watchBeforeSync();
+      if (deps.hub.add(connection)) {
+        await deps.directory.register(claims.userId);
+        deps.presence.changed(claims.userId, true);
+      }
       connection.send(systemFrame(Cmd.SignSuccess, String(claims.userId)));
+      if (cursors) await runSync(connection, deps.sync, cursors);
+    },
+
+    [WeimCmd.Sync]: async (connection, frame) => {
+      if (connection.syncing) {
+        connection.send(failFrame('a sync is already running'));
+        return;
+      }
+      const cursors = cursorsOrFail(connection, frame);
+      if (cursors) await runSync(connection, deps.sync, cursors);
+    },
+
+    [WeimCmd.Read]: async (connection, frame) => {
+      try {
+        await deps.conversations.markRead(connection.userId!, { conversationId: frame.ConvId }, frame.Seq, connection.id);
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        connection.send(failFrame(err.message));
+      }
     },
 
     [WeimCmd.Ping]: async (connection) => {
@@ -66,4 +100,14 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       }
     },
   };
+}
+
+function cursorsOrFail(connection: Connection, spec: Parameters<typeof cursorsFrom>[0]) {
+  try {
+    return cursorsFrom(spec);
+  } catch (err) {
+    if (!(err instanceof AppError)) throw err;
+    connection.send(failFrame(err.message));
+    return undefined;
+  }
 }

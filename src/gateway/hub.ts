@@ -1,3 +1,4 @@
+import type { StreamPosition } from '../notify/notifier.js';
 import type { Connection } from './connection.js';
 
 /** Recipients delivered per event-loop turn: a huge fan-out is sent in slices, not one long block. */
@@ -54,7 +55,7 @@ export class Hub {
   }
 
   /** Sends one serialised frame to every socket of each user, skipping `except`. */
-  async deliver(userIds: readonly number[], payload: string, except?: Except): Promise<number> {
+  async deliver(userIds: readonly number[], payload: string, except?: Except, stream?: StreamPosition): Promise<number> {
     let sent = 0;
     for (let start = 0; start < userIds.length; start += SLICE) {
       if (start > 0) await new Promise((r) => setImmediate(r));
@@ -63,7 +64,7 @@ export class Hub {
         if (!set) continue;
         for (const connection of set) {
           if (except && (connection.id === except.connectionId || (except.jti !== undefined && connection.jti === except.jti))) continue;
-          if (connection.send(payload)) sent++;
+          if (connection.deliver(payload, stream)) sent++;
         }
       }
     }

@@ -11,6 +11,12 @@ export const WeimCmd = {
   Send: 17,
   /** server → client: the message of a Send was stored; carries Id, Seq, Time, ClientMsgId. */
   SendAck: 18,
+  /** client → server: mark a conversation read up to `Seq` (`ConvId`). */
+  Read: 20,
+  /** client → server: send me what I missed since these cursors (`Token` or `Cursors` + `EventSeq`). */
+  Sync: 22,
+  /** server → client: the sync is complete; Body = token of the cursors after it. */
+  SyncDone: 23,
 } as const;
 
 /** Close codes weim uses (4000–4999 are the application's). */
@@ -25,7 +31,18 @@ export const CloseCode = {
 
 const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 
-const signFrame = z.object({ Cmd: z.literal(Cmd.Sign), Body: z.string().min(1).max(4096) });
+const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+/** Where a client is: the token of a previous SyncDone, or cursors per conversation plus its event seq. */
+const syncSpec = {
+  Token: z.string().max(1_000_000).optional(),
+  Cursors: z.record(z.string().regex(/^\d{1,16}$/, 'keys must be conversation ids'), seq).optional(),
+  EventSeq: seq.optional(),
+};
+export type SyncSpec = { Token?: string; Cursors?: Record<string, number>; EventSeq?: number };
+
+const signFrame = z.object({ Cmd: z.literal(Cmd.Sign), Body: z.string().min(1).max(4096), Sync: z.object(syncSpec).optional() });
+const syncFrame = z.object({ Cmd: z.literal(22), ...syncSpec });
+const readFrame = z.object({ Cmd: z.literal(20), ConvId: id, Seq: seq });
 const pingFrame = z.object({ Cmd: z.literal(WeimCmd.Ping) });
 const sendFrame = z.object({
   Cmd: z.literal(WeimCmd.Send),
@@ -37,7 +54,7 @@ const sendFrame = z.object({
 });
 
 /** Every frame a client may send, discriminated on `Cmd`. */
-export const clientFrame = z.discriminatedUnion('Cmd', [signFrame, pingFrame, sendFrame]);
+export const clientFrame = z.discriminatedUnion('Cmd', [signFrame, pingFrame, sendFrame, readFrame, syncFrame]);
 export type ClientFrame = z.infer<typeof clientFrame>;
 export type ClientCmd = ClientFrame['Cmd'];
 
@@ -53,7 +70,7 @@ export function parseClientFrame(text: string): { ok: true; frame: ClientFrame }
   if (result.success) return { ok: true, frame: result.data };
   const clientMsgId = typeof (raw as { ClientMsgId?: unknown })?.ClientMsgId === 'string' ? (raw as { ClientMsgId: string }).ClientMsgId.slice(0, 64) : undefined;
   const cmd = (raw as { Cmd?: unknown } | null)?.Cmd;
-  if (typeof cmd !== 'number' || ![Cmd.Sign, WeimCmd.Ping, WeimCmd.Send].includes(cmd as never)) {
+  if (typeof cmd !== 'number' || ![Cmd.Sign, WeimCmd.Ping, WeimCmd.Send, WeimCmd.Read, WeimCmd.Sync].includes(cmd as never)) {
     return { ok: false, reason: `unknown command ${JSON.stringify(cmd ?? null).slice(0, 20)}`, clientMsgId };
   }
   const issue = result.error.issues[0]!;

@@ -15,6 +15,10 @@ export const Cmd = {
   GroupJoinRequest: 12,
   GroupJoinAccepted: 13,
   GroupKicked: 14,
+  /** weim: a friend's first device came online or last went offline (Body "online" / "offline"). */
+  Presence: 19,
+  /** weim: someone read a conversation up to `Seq` (the peer in 1:1 chats, and the reader's other devices). */
+  ReadNotice: 21,
 } as const;
 
 /** Ope: the channel a frame belongs to. */

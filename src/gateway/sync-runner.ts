@@ -1,0 +1,35 @@
+import { type Cursors, encodeCursors, type SyncService } from '../modules/sync/index.js';
+import type { Connection } from './connection.js';
+import { systemFrame, WeimCmd } from './protocol.js';
+
+/** Most pages one sync sends before answering SyncDone with More (the client asks again). */
+const MAX_PAGES = 50;
+
+/**
+ * Sends a signed-in socket everything it missed since `cursors`, page by page, then SyncDone
+ * with the token of where it now is. Live stream frames are held meanwhile and sent afterwards
+ * unless the sync already sent them, so each frame arrives once and in seq order per stream.
+ */
+export async function runSync(connection: Connection, sync: SyncService, cursors: Cursors): Promise<void> {
+  connection.beginSync();
+  try {
+    let current = cursors;
+    let more = false;
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const result = await sync.page(connection.userId!, current);
+      for (const item of result.items) {
+        if (connection.sentBeforeSync(item.stream)) continue;
+        if (!connection.send(JSON.stringify(item.frame))) return;
+        if (connection.ws.bufferedAmount > 0) await connection.drain();
+      }
+      for (const [id, seq] of result.next.conversations) connection.synced({ key: `c${id}`, seq });
+      connection.synced({ key: 'e', seq: result.next.events });
+      current = result.next;
+      more = result.more;
+      if (!more) break;
+    }
+    connection.send(systemFrame(WeimCmd.SyncDone, encodeCursors(current), { More: more }));
+  } finally {
+    connection.endSync();
+  }
+}

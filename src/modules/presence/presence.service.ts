@@ -1,0 +1,68 @@
+import type { Directory } from '../../cluster/directory.js';
+import type { Db } from '../../db/database.js';
+import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
+
+export interface PresenceOptions {
+  /** Changes within this window are announced once, as the state at its end. */
+  coalesceMs: number;
+  /** Most friends one change is announced to. */
+  maxFanout: number;
+}
+
+/**
+ * Tells a user's friends when the user's first device comes online and the last goes offline
+ * (Cmd 19). A user flapping within `coalesceMs` produces at most one notice per window, and only
+ * when the state at its end differs from the last one announced.
+ */
+export class PresenceService {
+  private readonly current = new Map<number, boolean>();
+  private readonly announced = new Set<number>();
+  private readonly timers = new Map<number, NodeJS.Timeout>();
+
+  constructor(
+    private readonly db: Db,
+    private readonly notifier: Notifier,
+    private readonly directory: Directory,
+    private readonly options: PresenceOptions,
+  ) {}
+
+  changed(userId: number, online: boolean): void {
+    this.current.set(userId, online);
+    if (this.timers.has(userId)) return;
+    const timer = setTimeout(() => void this.announce(userId), this.options.coalesceMs);
+    timer.unref();
+    this.timers.set(userId, timer);
+  }
+
+  private async announce(userId: number): Promise<void> {
+    this.timers.delete(userId);
+    const online = this.current.get(userId) ?? false;
+    this.current.delete(userId);
+    if (online === this.announced.has(userId)) return;
+    if (online) this.announced.add(userId);
+    else this.announced.delete(userId);
+    const friends = await this.friendIds(userId, this.options.maxFanout);
+    this.notifier.notify({ userIds: friends, frame: { Cmd: Cmd.Presence, FromId: userId, ToId: 0, Ope: Ope.System, Type: 0, Body: online ? 'online' : 'offline' } });
+  }
+
+  /** Which of the user's friends (or of `ids` among them) are online now. */
+  async onlineFriends(userId: number, ids?: number[]): Promise<Array<{ id: number; online: boolean }>> {
+    let friends = await this.friendIds(userId, 5000);
+    if (ids) {
+      const wanted = new Set(ids);
+      friends = friends.filter((id) => wanted.has(id));
+    }
+    const online = new Set([...(await this.directory.locate(friends)).values()].flat());
+    return friends.map((id) => ({ id, online: online.has(id) }));
+  }
+
+  stop(): void {
+    for (const timer of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+  }
+
+  private async friendIds(userId: number, limit: number): Promise<number[]> {
+    const rows = await this.db.selectFrom('friends').select('friend_id').where('user_id', '=', userId).orderBy('friend_id').limit(limit).execute();
+    return rows.map((r) => Number(r.friend_id));
+  }
+}

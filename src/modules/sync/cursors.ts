@@ -1,0 +1,41 @@
+import { z } from 'zod';
+import { AppError } from '../../errors.js';
+
+/** How far a client has got: a seq per conversation, and its event-stream seq. */
+export interface Cursors {
+  conversations: Map<number, number>;
+  events: number;
+}
+
+const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
+const tokenShape = z.object({ c: z.record(z.string().regex(/^\d{1,16}$/), seq), e: seq }).strict();
+/** At most this many conversations in one set of cursors. */
+const MAX_CONVERSATIONS = 20_000;
+
+/** The compact token a sync hands back: base64url of `{"c": {convId: seq}, "e": eventSeq}`. */
+export function encodeCursors(cursors: Cursors): string {
+  const c: Record<string, number> = {};
+  for (const [id, s] of cursors.conversations) c[String(id)] = s;
+  return Buffer.from(JSON.stringify({ c, e: cursors.events })).toString('base64url');
+}
+
+export function decodeCursors(token: string): Cursors {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+  } catch {
+    throw new AppError('BAD_REQUEST', 'sync token is malformed');
+  }
+  const parsed = tokenShape.safeParse(raw);
+  if (!parsed.success) throw new AppError('BAD_REQUEST', 'sync token is malformed');
+  return fromRecord(parsed.data.c, parsed.data.e);
+}
+
+/** Cursors given explicitly: `{convId: seq}` plus the event seq. */
+export function fromRecord(conversations: Record<string, number>, events: number): Cursors {
+  const entries = Object.entries(conversations);
+  if (entries.length > MAX_CONVERSATIONS) throw new AppError('BAD_REQUEST', `at most ${MAX_CONVERSATIONS} cursors`);
+  return { conversations: new Map(entries.map(([id, s]) => [Number(id), s])), events };
+}
+
+export const cursorRecord = z.record(z.string().regex(/^\d{1,16}$/, 'keys must be conversation ids'), seq);

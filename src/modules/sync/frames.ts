@@ -1,0 +1,39 @@
+import { Cmd, type Frame, Ope } from '../../notify/notifier.js';
+import type { MessageRow } from './sync.repo.js';
+
+/** A message as a Cmd 6 / 10 frame (withdrawn ones carry no body and `Withdrawn: true`). */
+export function messageFrame(row: MessageRow, conversationId: number): Frame {
+  const group = Number(row.ope) === Ope.Group;
+  return {
+    Cmd: group ? Cmd.GroupMessage : Cmd.FriendMessage,
+    FromId: Number(row.sender_id), ToId: Number(row.to_id), Ope: Number(row.ope), Type: Number(row.type), Body: row.withdrawn_at === null ? row.body : '',
+    Id: Number(row.id), ConvId: conversationId, Seq: Number(row.seq), Time: Number(row.created_at),
+    ...(row.withdrawn_at === null ? {} : { Withdrawn: true }),
+  };
+}
+
+/** The withdraw of a message as a Cmd 7 / 11 frame at the withdraw's own seq. */
+export function withdrawFrame(row: MessageRow, conversationId: number): Frame {
+  const group = Number(row.ope) === Ope.Group;
+  return {
+    Cmd: group ? Cmd.GroupMessageWithdrawn : Cmd.FriendMessageWithdrawn,
+    FromId: Number(row.sender_id), ToId: Number(row.to_id), Ope: Number(row.ope), Type: 0, Body: String(row.id),
+    Id: Number(row.id), ConvId: conversationId, Seq: Number(row.withdraw_seq), Time: Number(row.withdrawn_at),
+  };
+}
+
+/** A stored user event as the frame that was pushed for it. */
+export function eventFrame(row: { seq: number; cmd: number; from_id: number; to_id: number; ope: number; body: string; created_at: number }): Frame {
+  return {
+    Cmd: Number(row.cmd), FromId: Number(row.from_id), ToId: Number(row.to_id), Ope: Number(row.ope), Type: 0, Body: row.body,
+    EventSeq: Number(row.seq), Time: Number(row.created_at),
+  };
+}
+
+/** A message as history shows it. */
+export function historyItem(row: MessageRow) {
+  return {
+    id: Number(row.id), seq: Number(row.seq), from_id: Number(row.sender_id), to_id: Number(row.to_id), ope: Number(row.ope), type: Number(row.type),
+    body: row.withdrawn_at === null ? row.body : '', withdrawn: row.withdrawn_at !== null, created_at: Number(row.created_at),
+  };
+}

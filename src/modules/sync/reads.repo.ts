@@ -1,0 +1,44 @@
+import type { Executor } from '../../db/database.js';
+
+/** Raises the read cursor to `seq` (never lowers it). */
+export async function raiseReadCursor(db: Executor, userId: number, conversationId: number, seq: number, now: number): Promise<void> {
+  await db.insertInto('read_cursors').values({ user_id: userId, conversation_id: conversationId, read_seq: 0, updated_at: now }).orIgnore().execute();
+  await db
+    .updateTable('read_cursors')
+    .set({ read_seq: seq, updated_at: now })
+    .where('user_id', '=', userId)
+    .where('conversation_id', '=', conversationId)
+    .where('read_seq', '<', seq)
+    .execute();
+}
+
+export async function readCursorsOf(db: Executor, userId: number): Promise<Map<number, number>> {
+  const rows = await db.selectFrom('read_cursors').select(['conversation_id', 'read_seq']).where('user_id', '=', userId).execute();
+  return new Map(rows.map((r) => [Number(r.conversation_id), Number(r.read_seq)]));
+}
+
+/** Unread messages from others after `after`, counted up to `cap`. */
+export async function countUnread(db: Executor, conversationId: number, userId: number, after: number, cap: number): Promise<number> {
+  const rows = await db
+    .selectFrom('messages')
+    .select('id')
+    .where('conversation_id', '=', conversationId)
+    .where('seq', '>', after)
+    .where('sender_id', '!=', userId)
+    .where('withdrawn_at', 'is', null)
+    .limit(cap)
+    .execute();
+  return rows.length;
+}
+
+/** The newest message of a conversation after `startSeq`. */
+export async function lastMessage(db: Executor, conversationId: number, startSeq: number) {
+  return db
+    .selectFrom('messages')
+    .select(['id', 'seq', 'sender_id', 'ope', 'to_id', 'type', 'body', 'created_at', 'withdrawn_at', 'withdraw_seq'])
+    .where('conversation_id', '=', conversationId)
+    .where('seq', '>', startSeq)
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+}

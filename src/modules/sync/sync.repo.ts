@@ -1,0 +1,70 @@
+import type { Executor } from '../../db/database.js';
+
+/** Every conversation `userId` takes part in (or just `onlyId`), with where it starts for them (group join seq). */
+export async function conversationsOf(db: Executor, userId: number, onlyId?: number) {
+  let friends = db
+    .selectFrom('conversations')
+    .select(['id', 'kind', 'user_lo', 'user_hi', 'group_id', 'last_seq', 'last_message_at'])
+    .select((eb) => eb.val(0).as('start_seq'))
+    .where((eb) => eb.or([eb('user_lo', '=', userId), eb('user_hi', '=', userId)]));
+  let groups = db
+    .selectFrom('group_members')
+    .innerJoin('conversations', 'conversations.group_id', 'group_members.group_id')
+    .select(['conversations.id', 'conversations.kind', 'conversations.user_lo', 'conversations.user_hi', 'conversations.group_id', 'conversations.last_seq', 'conversations.last_message_at'])
+    .select('group_members.joined_seq as start_seq')
+    .where('group_members.user_id', '=', userId);
+  if (onlyId !== undefined) {
+    friends = friends.where('id', '=', onlyId);
+    groups = groups.where('conversations.id', '=', onlyId);
+  }
+  const rows = await friends.unionAll(groups).execute();
+  return rows.map((r) => ({
+    id: Number(r.id), kind: Number(r.kind), userLo: r.user_lo === null ? null : Number(r.user_lo), userHi: r.user_hi === null ? null : Number(r.user_hi),
+    groupId: r.group_id === null ? null : Number(r.group_id), lastSeq: Number(r.last_seq), lastMessageAt: Number(r.last_message_at), startSeq: Number(r.start_seq),
+  }));
+}
+
+export type ConversationRef = Awaited<ReturnType<typeof conversationsOf>>[number];
+
+const messageColumns = ['id', 'seq', 'sender_id', 'ope', 'to_id', 'type', 'body', 'created_at', 'withdrawn_at', 'withdraw_seq'] as const;
+
+/** Messages with `after < seq <= upTo`, oldest first. */
+export async function messagesBetween(db: Executor, conversationId: number, after: number, upTo: number, limit: number) {
+  return db
+    .selectFrom('messages')
+    .select(messageColumns)
+    .where('conversation_id', '=', conversationId)
+    .where('seq', '>', after)
+    .where('seq', '<=', upTo)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+}
+
+/** Withdraws whose own seq is in `(after, upTo]`. */
+export async function withdrawsBetween(db: Executor, conversationId: number, after: number, upTo: number, limit: number) {
+  return db
+    .selectFrom('messages')
+    .select(messageColumns)
+    .where('conversation_id', '=', conversationId)
+    .where('withdraw_seq', '>', after)
+    .where('withdraw_seq', '<=', upTo)
+    .orderBy('withdraw_seq')
+    .limit(limit)
+    .execute();
+}
+
+/** Messages before `beforeSeq` (newest first) but after `startSeq`. */
+export async function historyPage(db: Executor, conversationId: number, startSeq: number, beforeSeq: number, limit: number) {
+  return db
+    .selectFrom('messages')
+    .select(messageColumns)
+    .where('conversation_id', '=', conversationId)
+    .where('seq', '>', startSeq)
+    .where('seq', '<', beforeSeq)
+    .orderBy('seq', 'desc')
+    .limit(limit)
+    .execute();
+}
+
+export type MessageRow = Awaited<ReturnType<typeof messagesBetween>>[number];

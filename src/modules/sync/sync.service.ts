@@ -1,0 +1,71 @@
+import type { Db } from '../../db/database.js';
+import type { Frame, StreamPosition } from '../../notify/notifier.js';
+import type { Cursors } from './cursors.js';
+import { lastUserEventSeq, userEventsAfter } from './events.repo.js';
+import { eventFrame, messageFrame, withdrawFrame } from './frames.js';
+import { conversationsOf, messagesBetween, withdrawsBetween } from './sync.repo.js';
+
+export interface SyncItem {
+  frame: Frame;
+  stream: StreamPosition;
+}
+
+export interface SyncPage {
+  /** Per conversation in seq order, then the user's events in seq order. */
+  items: SyncItem[];
+  /** Cursors after this page (pass them back for the next page). */
+  next: Cursors;
+  /** More was missed than one page holds. */
+  more: boolean;
+}
+
+/**
+ * Everything a user missed since their cursors: messages and withdraws of every conversation
+ * they are in (groups only from their join), and their own events. Reads only conversations
+ * whose last seq is past the cursor, and within them only the missed range, so the cost follows
+ * what was missed, not history or group size.
+ */
+export class SyncService {
+  constructor(
+    private readonly db: Db,
+    private readonly pageSize = 1000,
+  ) {}
+
+  async page(userId: number, cursors: Cursors, limit = this.pageSize): Promise<SyncPage> {
+    const items: SyncItem[] = [];
+    const next: Cursors = { conversations: new Map(), events: cursors.events };
+    let more = false;
+    for (const c of await conversationsOf(this.db, userId)) {
+      const from = Math.max(cursors.conversations.get(c.id) ?? 0, c.startSeq);
+      next.conversations.set(c.id, from);
+      if (c.lastSeq <= from) continue;
+      const room = limit - items.length;
+      if (room <= 0) {
+        more = true;
+        continue;
+      }
+      const upTo = Math.min(c.lastSeq, from + room);
+      const [messages, withdraws] = await Promise.all([
+        messagesBetween(this.db, c.id, from, upTo, room),
+        withdrawsBetween(this.db, c.id, from, upTo, room),
+      ]);
+      const merged = [
+        ...messages.map((m) => ({ frame: messageFrame(m, c.id), stream: { key: `c${c.id}`, seq: Number(m.seq) } })),
+        ...withdraws.map((w) => ({ frame: withdrawFrame(w, c.id), stream: { key: `c${c.id}`, seq: Number(w.withdraw_seq) } })),
+      ].sort((a, b) => a.stream.seq - b.stream.seq);
+      items.push(...merged);
+      next.conversations.set(c.id, upTo);
+      if (upTo < c.lastSeq) more = true;
+    }
+    const room = limit - items.length;
+    if (room > 0) {
+      const events = await userEventsAfter(this.db, userId, cursors.events, room);
+      for (const e of events) items.push({ frame: eventFrame(e), stream: { key: 'e', seq: Number(e.seq) } });
+      if (events.length > 0) next.events = Number(events.at(-1)!.seq);
+      if (events.length === room && (await lastUserEventSeq(this.db, userId)) > next.events) more = true;
+    } else if ((await lastUserEventSeq(this.db, userId)) > cursors.events) {
+      more = true;
+    }
+    return { items, next, more };
+  }
+}
