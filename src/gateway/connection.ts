@@ -16,7 +16,7 @@ const PRESYNC_MS = 30_000;
  * slow consumer and is cut off (close code 4008), so it cannot hold memory or stall anyone else.
  *
  * Sync: while a sync runs, live frames of conversation/event streams are held and sent after it,
- * skipping those the sync already sent (`marks`: the highest seq sent per stream), so a frame
+ * skipping those the sync already covered (`marks`: the cursor per stream after the sync), so a frame
  * reaches the socket once and in seq order per stream.
  */
 export class Connection {
@@ -64,11 +64,9 @@ export class Connection {
       if (this.held.push([payload, stream]) > MAX_HELD) this.close(CloseCode.SlowConsumer, 'too much traffic during sync');
       return true;
     }
-    const mark = this.marks?.get(stream.key);
-    if (mark !== undefined) {
-      if (stream.seq <= mark) return false;
-      this.marks!.set(stream.key, stream.seq);
-    }
+    // Drop what a sync already covered; live frames past it pass (in whatever order they come).
+    const covered = this.marks?.get(stream.key);
+    if (covered !== undefined && stream.seq <= covered) return false;
     if (this.presync) {
       if (this.presync.size >= MAX_PRESYNC || Date.now() > this.presyncUntil) this.presync = undefined;
       else this.presync.add(`${stream.key}:${stream.seq}`);

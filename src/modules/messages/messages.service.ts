@@ -63,13 +63,16 @@ export class MessagesService {
     this.check(input);
     await this.sendLimit.consume(String(senderId));
     if ((await memberRole(this.db, groupId, senderId)) === undefined) throw new AppError('FORBIDDEN', 'you are not a member of this group');
+    // Recipients are read before the write so that frames leave in seq order (nothing awaits
+    // between the write resolving and the push). A member joining meanwhile gets it by sync.
+    const recipients = await memberIds(this.db, groupId);
     const stored = await this.writer.write({
       convKey: groupConversationKey(groupId), kind: ConversationKind.Group, userLo: null, userHi: null, groupId,
       senderId, toId: groupId, type: input.type, body: input.body, clientMsgId: input.clientMsgId ?? null,
     });
     if (stored.fresh) {
       this.notifier.notify({
-        userIds: await memberIds(this.db, groupId),
+        userIds: recipients,
         frame: {
           Cmd: Cmd.GroupMessage, FromId: senderId, ToId: groupId, Ope: Ope.Group, Type: input.type, Body: input.body,
           Id: stored.id, ConvId: stored.conversationId, Seq: stored.seq, Time: stored.created_at,
@@ -87,6 +90,8 @@ export class MessagesService {
    */
   async withdraw(senderId: number, messageId: number, ope: 0 | 1): Promise<void> {
     const now = this.clock();
+    const target = await findMessageForUpdate(this.db, messageId);
+    const recipients = target && Number(target.ope) === Ope.Group ? await memberIds(this.db, Number(target.to_id)) : [];
     const message = await transact(this.db, async (trx) => {
       const row = await findMessageForUpdate(trx, messageId);
       if (!row || Number(row.ope) !== ope) throw new AppError('NOT_FOUND', 'message not found');
@@ -102,7 +107,7 @@ export class MessagesService {
     if (ope === Ope.Friend) {
       this.notifier.notify({ userIds: [message.toId, senderId], frame: { ...frame, Cmd: Cmd.FriendMessageWithdrawn, Ope: Ope.Friend }, stream });
     } else {
-      this.notifier.notify({ userIds: await memberIds(this.db, message.toId), frame: { ...frame, Cmd: Cmd.GroupMessageWithdrawn, Ope: Ope.Group }, stream });
+      this.notifier.notify({ userIds: recipients, frame: { ...frame, Cmd: Cmd.GroupMessageWithdrawn, Ope: Ope.Group }, stream });
     }
   }
 
