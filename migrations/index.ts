@@ -3,6 +3,8 @@ import * as m0001 from './0001_users.js';
 import * as m0002 from './0002_token_revocations.js';
 import * as m0003 from './0003_friends.js';
 import * as m0004 from './0004_groups.js';
+import * as m0020 from './0020_search_index.js';
+import * as m0021 from './0021_users_location.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder) so they load the same
@@ -13,4 +15,6 @@ export const migrations: Record<string, Migration> = {
   '0002_token_revocations': m0002,
   '0003_friends': m0003,
   '0004_groups': m0004,
+  '0020_search_index': m0020,
+  '0021_users_location': m0021,
 };

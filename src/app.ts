@@ -4,7 +4,9 @@ import { bodyLimitGuard } from './http/body-limit.js';
 import { errorHandler, notFoundHandler } from './http/error-handler.js';
 import { authRoutes, type AuthService, type TokenService } from './modules/auth/index.js';
 import { friendsRoutes, type FriendsService } from './modules/friends/index.js';
+import { geoRoutes, type GeoService } from './modules/geo/index.js';
 import { groupsRoutes, type GroupsService } from './modules/groups/index.js';
+import { searchRoutes, type SearchService } from './modules/search/index.js';
 import { usersRoutes, type UsersService } from './modules/users/index.js';
 import { healthRoutes, type HealthDeps } from './ops/health.routes.js';
 import type { Metrics } from './ops/metrics.js';
@@ -20,6 +22,8 @@ export interface AppDeps {
   users: UsersService;
   friends: FriendsService;
   groups: GroupsService;
+  search: SearchService;
+  geo: GeoService;
 }
 
 /** The Express app. It never listens itself: the caller owns the HTTP server (tests use port 0). */
@@ -43,6 +47,8 @@ export function createApp(deps: AppDeps): Express {
   api.use(usersRoutes(deps.users, deps.tokens));
   api.use(friendsRoutes(deps.friends, deps.tokens));
   api.use(groupsRoutes(deps.groups, deps.tokens));
+  api.use(searchRoutes(deps.search, deps.tokens));
+  api.use(geoRoutes(deps.geo, deps.tokens));
   app.use('/api/v1', api);
 
   app.use(notFoundHandler);

@@ -3,6 +3,7 @@ import type { UsersTable } from '../modules/users/index.js';
 import type { TokenRevocationsTable } from '../modules/auth/index.js';
 import type { FriendRequestsTable, FriendsTable } from '../modules/friends/index.js';
 import type { GroupJoinRequestsTable, GroupMembersTable, GroupsTable } from '../modules/groups/index.js';
+import type { SearchDocsTable, SearchGramsTable, SearchOutboxTable } from '../search/index.js';
 
 /** The whole schema, composed from the tables each feature module owns. */
 export interface Database {
@@ -13,6 +14,9 @@ export interface Database {
   groups: GroupsTable;
   group_members: GroupMembersTable;
   group_join_requests: GroupJoinRequestsTable;
+  search_docs: SearchDocsTable;
+  search_grams: SearchGramsTable;
+  search_outbox: SearchOutboxTable;
 }
 
 export type Db = Kysely<Database>;
