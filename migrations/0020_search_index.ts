@@ -8,7 +8,7 @@ function binaryText(db: Kysely<any>, length: number) {
 
 /**
  * The SQL search index: one normalised text per user or group (`search_docs`, for the exact
- * substring check) and its character bigrams (`search_grams`, walked in entity order to find
+ * substring check) and its character bigrams and trigrams (`search_grams`, walked in entity order to find
  * candidates). `search_outbox` holds index updates waiting for delivery to Elasticsearch.
  */
 export async function up(db: Kysely<any>): Promise<void> {

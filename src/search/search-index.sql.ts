@@ -6,7 +6,7 @@ import { countEntities, entitiesAfter, groupsByIds, loadEntities, publicUsersByI
 import type { IndexChange, PageWindow, SearchIndex } from './search-index.js';
 import { clearKind, countGrams, idsContaining, idsWithGram, insertDocuments, writeDocument } from './search.repo.js';
 import { type IndexedKind, kindCodes } from './search.table.js';
-import { bigrams, documentText, normalise } from './search-text.js';
+import { documentText, normalise, trigrams } from './search-text.js';
 
 /** Grams counted no further than this when choosing which one drives a lookup. */
 const COUNT_CAP = 2000;
@@ -15,10 +15,10 @@ const PROBES = 2;
 const REBUILD_BATCH = 1000;
 
 /**
- * Search by the database itself (SQLite and MySQL/MariaDB alike): a bigram postings table kept in
- * step inside each writing transaction. A word of two characters is one bigram, so its postings
- * are the answer; a longer word is looked up through its rarest bigram, filtered by the next
- * rarest, then checked exactly against the stored text. Every step walks an index in id order
+ * Search by the database itself (SQLite and MySQL/MariaDB alike): a postings table of bigrams and
+ * trigrams kept in step inside each writing transaction. A word of two or three characters is
+ * its own gram, so its postings are the answer; a longer word is looked up through its rarest
+ * trigram, filtered by the next rarest, then checked exactly against the stored text. Every step walks an index in id order
  * and stops at the page's LIMIT, so the cost follows the page, not the table.
  */
 export class SqlSearchIndex implements SearchIndex {
@@ -60,10 +60,11 @@ export class SqlSearchIndex implements SearchIndex {
 
   private async matchingIds(kind: IndexedKind, word: string, page: PageWindow): Promise<number[]> {
     const text = normalise(word);
-    const grams = bigrams(text);
+    const length = [...text].length;
     const code = kindCodes[kind];
-    if (grams.length === 0) return [];
-    if (grams.length === 1 && [...text].length === 2) return idsWithGram(this.db, code, grams[0]!, page.offset, page.limit);
+    if (length < 2) return [];
+    if (length <= 3) return idsWithGram(this.db, code, text, page.offset, page.limit);
+    const grams = trigrams(text);
     const counts = await countGrams(this.db, code, grams, COUNT_CAP);
     if (counts.some((n) => n === 0)) return [];
     const ranked = grams.map((gram, i) => ({ gram, n: counts[i]! })).sort((a, b) => a.n - b.n);

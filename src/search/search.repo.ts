@@ -1,19 +1,19 @@
 import { sql } from 'kysely';
 import type { Executor } from '../db/database.js';
 import { dialectOf } from '../db/migration-kit.js';
-import { bigrams } from './search-text.js';
+import { grams } from './search-text.js';
 
 /** Queries on the SQL search index tables. Each takes the executor first. */
 
 /** Rows per multi-row INSERT (3 bound values each; SQLite allows 32,766 per statement). */
 const INSERT_CHUNK = 2000;
 
-/** Writes (or, with `text` null, removes) one entity's document and its bigrams; a no-op when unchanged. */
+/** Writes (or, with `text` null, removes) one entity's document and its grams; a no-op when unchanged. */
 export async function writeDocument(db: Executor, kind: number, entityId: number, text: string | null): Promise<void> {
   const old = await db.selectFrom('search_docs').select('text').where('kind', '=', kind).where('entity_id', '=', entityId).executeTakeFirst();
   if (old?.text === text) return;
   if (old) {
-    const stale = bigrams(old.text);
+    const stale = grams(old.text);
     if (stale.length > 0) {
       await db.deleteFrom('search_grams').where('kind', '=', kind).where('entity_id', '=', entityId).where('gram', 'in', stale).execute();
     }
@@ -26,7 +26,7 @@ export async function writeDocument(db: Executor, kind: number, entityId: number
     if (text === null) return;
     await db.insertInto('search_docs').values({ kind, entity_id: entityId, text }).execute();
   }
-  await insertGrams(db, bigrams(text).map((gram) => ({ kind, gram, entity_id: entityId })));
+  await insertGrams(db, grams(text).map((gram) => ({ kind, gram, entity_id: entityId })));
 }
 
 /** Bulk-inserts documents of entities not yet indexed (rebuilds and seeding). */
@@ -35,7 +35,7 @@ export async function insertDocuments(db: Executor, kind: number, docs: Array<{ 
     const chunk = docs.slice(i, i + INSERT_CHUNK);
     await db.insertInto('search_docs').values(chunk.map((d) => ({ kind, entity_id: d.id, text: d.text }))).execute();
   }
-  await insertGrams(db, docs.flatMap((d) => bigrams(d.text).map((gram) => ({ kind, gram, entity_id: d.id }))));
+  await insertGrams(db, docs.flatMap((d) => grams(d.text).map((gram) => ({ kind, gram, entity_id: d.id }))));
 }
 
 async function insertGrams(db: Executor, rows: Array<{ kind: number; gram: string; entity_id: number }>): Promise<void> {
@@ -63,7 +63,7 @@ export async function countGrams(db: Executor, kind: number, grams: string[], ca
   return grams.map((_, i) => Number(row[`c${i}`]));
 }
 
-/** Ids of entities holding the one gram (a 2-character word), in id order. */
+/** Ids of entities holding the one gram (a 2- or 3-character word is its own gram), in id order. */
 export async function idsWithGram(db: Executor, kind: number, gram: string, offset: number, limit: number): Promise<number[]> {
   const rows = await db
     .selectFrom('search_grams')

@@ -14,7 +14,7 @@ export interface SearchDocsTable {
   text: string;
 }
 
-/** `search_grams`: one row per distinct character bigram of an entity's text. */
+/** `search_grams`: one row per distinct character bigram and trigram of an entity's text. */
 export interface SearchGramsTable {
   kind: number;
   gram: string;
