@@ -27,7 +27,7 @@ create index `group_join_requests_status_idx` on `group_join_requests` (`group_i
 
 -- 0020_search_index
 create table `search_docs` (`kind` smallint not null, `entity_id` bigint unsigned not null, `text` varchar(64) character set utf8mb4 collate utf8mb4_bin not null, constraint `search_docs_pk` primary key (`kind`, `entity_id`)) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
-create table `search_grams` (`kind` smallint not null, `gram` varchar(4) character set utf8mb4 collate utf8mb4_bin not null, `entity_id` bigint unsigned not null, constraint `search_grams_pk` primary key (`kind`, `gram`, `entity_id`)) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
+create table `search_grams` (`kind` smallint not null, `gram` varbinary(12) not null, `entity_id` bigint unsigned not null, constraint `search_grams_pk` primary key (`kind`, `gram`, `entity_id`)) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
 create table `search_outbox` (`id` bigint unsigned primary key auto_increment, `kind` smallint not null, `entity_id` bigint unsigned not null, `attempts` integer default 0 not null, `next_attempt_at` bigint not null, `created_at` bigint not null) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
 create index `search_outbox_due_idx` on `search_outbox` (`next_attempt_at`, `id`);
 

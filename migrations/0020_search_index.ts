@@ -26,7 +26,8 @@ export async function up(db: Kysely<any>): Promise<void> {
     db.schema
       .createTable('search_grams')
       .addColumn('kind', 'smallint', (c) => c.notNull())
-      .addColumn('gram', binaryText(db, 4), (c) => c.notNull())
+      // varbinary on MySQL: binary *collations* there pad with spaces, so 'ab ' would equal 'ab'.
+      .addColumn('gram', dialectOf(db) === 'mysql' ? sql`varbinary(12)` : sql`varchar(3)`, (c) => c.notNull())
       .addColumn('entity_id', idType(db), (c) => c.notNull())
       .addPrimaryKeyConstraint('search_grams_pk', ['kind', 'gram', 'entity_id']),
   ).execute();
