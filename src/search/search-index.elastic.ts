@@ -157,6 +157,7 @@ export class ElasticSearchIndex implements SearchIndex {
   }
 
   private async matchingIds(kind: IndexedKind, word: string, page: PageWindow): Promise<number[]> {
+    if ([...word].length < 2) return [];
     const response = await this.client.search({
       index: this.indexName(kind),
       from: page.offset,
