@@ -47,3 +47,12 @@ create table `read_cursors` (`user_id` bigint unsigned not null, `conversation_i
 create table `uploads` (`id` bigint unsigned primary key auto_increment, `user_id` bigint unsigned not null, `purpose` varchar(16) not null, `type` smallint not null, `store` varchar(16) not null, `object_key` varchar(255) character set ascii collate ascii_bin not null, `size` bigint not null, `mime` varchar(100) not null, `created_at` bigint not null) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
 create unique index `uploads_object_key_uq` on `uploads` (`object_key`);
 create index `uploads_user_created_idx` on `uploads` (`user_id`, `created_at`);
+
+-- 0020_search_index
+create table `search_docs` (`kind` smallint not null, `entity_id` bigint unsigned not null, `text` varchar(64) character set utf8mb4 collate utf8mb4_bin not null, constraint `search_docs_pk` primary key (`kind`, `entity_id`)) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
+create table `search_grams` (`kind` smallint not null, `gram` varbinary(12) not null, `entity_id` bigint unsigned not null, constraint `search_grams_pk` primary key (`kind`, `gram`, `entity_id`)) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
+create table `search_outbox` (`id` bigint unsigned primary key auto_increment, `kind` smallint not null, `entity_id` bigint unsigned not null, `attempts` integer default 0 not null, `next_attempt_at` bigint not null, `created_at` bigint not null) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
+create index `search_outbox_due_idx` on `search_outbox` (`next_attempt_at`, `id`);
+
+-- 0021_users_location
+create index `users_location_idx` on `users` (`latitude`, `longitude`, `location_updated_at`);

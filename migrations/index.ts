@@ -6,6 +6,8 @@ import * as m0004 from './0004_groups.js';
 import * as m0005 from './0005_messages.js';
 import * as m0006 from './0006_sync.js';
 import * as m0010 from './0010_uploads.js';
+import * as m0020 from './0020_search_index.js';
+import * as m0021 from './0021_users_location.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder) so they load the same
@@ -19,4 +21,6 @@ export const migrations: Record<string, Migration> = {
   '0005_messages': m0005,
   '0006_sync': m0006,
   '0010_uploads': m0010,
+  '0020_search_index': m0020,
+  '0021_users_location': m0021,
 };

@@ -5,10 +5,12 @@ import { errorHandler, notFoundHandler } from './http/error-handler.js';
 import { attachmentsRoutes, type AttachmentsService, filesRoutes } from './modules/attachments/index.js';
 import { authRoutes, type AuthService, type TokenService } from './modules/auth/index.js';
 import { friendsRoutes, type FriendsService } from './modules/friends/index.js';
+import { geoRoutes, type GeoService } from './modules/geo/index.js';
 import { groupsRoutes, type GroupsService } from './modules/groups/index.js';
 import { messagesRoutes, type MessagesService } from './modules/messages/index.js';
 import { presenceRoutes, type PresenceService } from './modules/presence/index.js';
 import { type ConversationsService, syncRoutes, type SyncService } from './modules/sync/index.js';
+import { searchRoutes, type SearchService } from './modules/search/index.js';
 import { usersRoutes, type UsersService } from './modules/users/index.js';
 import { healthRoutes, type HealthDeps } from './ops/health.routes.js';
 import type { Metrics } from './ops/metrics.js';
@@ -32,6 +34,8 @@ export interface AppDeps {
   attachments: AttachmentsService;
   /** Set when attachments live on local disk: weim serves them under `publicPath`. */
   localFiles: { publicPath: string; store: LocalBlobStore } | undefined;
+  search: SearchService;
+  geo: GeoService;
 }
 
 /** The Express app. It never listens itself: the caller owns the HTTP server (tests use port 0). */
@@ -62,6 +66,8 @@ export function createApp(deps: AppDeps): Express {
   api.use(messagesRoutes(deps.messages, deps.tokens));
   api.use(syncRoutes(deps.sync, deps.conversations, deps.tokens));
   api.use(presenceRoutes(deps.presence, deps.tokens));
+  api.use(searchRoutes(deps.search, deps.tokens));
+  api.use(geoRoutes(deps.geo, deps.tokens));
   app.use('/api/v1', api);
 
   app.use(notFoundHandler);

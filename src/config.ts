@@ -85,6 +85,34 @@ const configSchema = z
       .object({ node_id: z.string().regex(/^[A-Za-z0-9_.:-]{0,64}$/, 'letters, digits and _.:- only').default('') })
       .strict()
       .prefault({}),
+    search: z
+      .object({
+        /** Where user and group search runs: `sql` (the database itself) or `elastic`. */
+        backend: z.enum(['sql', 'elastic']).default('sql'),
+        /** Results per page of /im/friend/search and /im/group/search. */
+        page_size: int(1, 100).default(20),
+        /** elastic only: the cluster URL, e.g. http://127.0.0.1:9200. */
+        elastic_url: z.string().default(''),
+        /** elastic only: index names are <prefix>_users and <prefix>_groups. */
+        elastic_index_prefix: z.string().regex(/^[a-z0-9_-]+$/).default('weim'),
+        /** elastic only: how often the outbox worker looks for index updates to deliver. */
+        outbox_interval_ms: int(10, 600_000).default(500),
+        /** elastic only: longest wait between retries of an undeliverable update. */
+        outbox_max_backoff_ms: int(100, 3_600_000).default(60_000),
+      })
+      .strict()
+      .prefault({}),
+    geo: z
+      .object({
+        /** Only locations reported within this many days are shown by /geo/users. */
+        window_days: int(1, 365).default(7),
+        /** Results per page of /geo/users. */
+        page_size: int(1, 100).default(20),
+        /** Location updates one user may make per minute. */
+        update_max_per_minute: int(1).default(6),
+      })
+      .strict()
+      .prefault({}),
     realname: z
       .object({ id_card_secret: z.string().min(1).default(DEV_ID_CARD_SECRET) })
       .strict()
@@ -198,6 +226,9 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
   const config: Config = { ...result.data, production, data_dir: resolve(cwd, result.data.data_dir) };
   checkProduction(config);
   checkQiniu(config);
+  if (config.search.backend === 'elastic' && !config.search.elastic_url) {
+    throw new ConfigError('config: search.elastic_url: required when search.backend is elastic (WEIM_SEARCH_ELASTIC_URL)');
+  }
   if (config.db.dialect === 'mysql' && !config.db.url) {
     throw new ConfigError('config: db.url: required when db.dialect is mysql (WEIM_DB_URL)');
   }

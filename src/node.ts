@@ -14,6 +14,8 @@ import { Hub } from './gateway/hub.js';
 import { pruneRevocations } from './modules/auth/index.js';
 import { PresenceService } from './modules/presence/index.js';
 import type { Notifier } from './notify/notifier.js';
+import { createSearchBackend, type SearchBackend } from './search/backend.js';
+import type { Client as ElasticClient } from '@elastic/elasticsearch';
 import { RecordingNotifier } from './notify/notifier.recording.js';
 import { createMetrics } from './ops/metrics.js';
 import { createServices, type Services } from './services.js';
@@ -26,6 +28,8 @@ export interface NodeOptions {
   processMetrics?: boolean;
   /** Keep the recent notifications in memory (`recorder`), for tests. */
   recordNotifications?: boolean;
+  /** The Elasticsearch client to use when search.backend is elastic (tests pass one over a mock). */
+  elasticClient?: ElasticClient;
 }
 
 export interface WeimNode {
@@ -37,6 +41,8 @@ export interface WeimNode {
   hub: Hub;
   /** Recent notifications, when `recordNotifications` was set. */
   recorder: RecordingNotifier | undefined;
+  /** The configured search and nearby indexes. */
+  search: SearchBackend;
   /** Listens on the configured host/port (0 = ephemeral); resolves to the base URL. */
   listen(port?: number, host?: string): Promise<string>;
   /** Stops accepting, closes sockets, lets in-flight requests and writes finish, closes pools. */
@@ -61,7 +67,9 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   await delivery.start();
   const recorder = options.recordNotifications ? new RecordingNotifier(delivery) : undefined;
   const notifier: Notifier = recorder ?? delivery;
-  const services = createServices(config, dbh.db, { kind: 'memory' }, notifier);
+  const search = createSearchBackend(config, dbh.db, log, options.elasticClient);
+  await search.index.start();
+  const services = createServices(config, dbh.db, { kind: 'memory' }, notifier, search);
   const presence = new PresenceService(dbh.db, notifier, directory, { coalesceMs: config.presence.coalesce_ms, maxFanout: config.presence.max_fanout });
 
   let draining = false;
@@ -101,6 +109,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     gateway,
     hub,
     recorder,
+    search,
     listen(port = config.server.port, host = config.server.host) {
       return new Promise((resolve, reject) => {
         server.once('error', reject);
@@ -123,6 +132,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       clearTimeout(timer);
       presence.stop();
       await services.writer.idle();
+      await search.index.stop();
       await Promise.all([directory.close(), bus.close()]);
       if (ownsDatabase) await dbh.close();
     },

@@ -5,11 +5,14 @@ import { createRateLimiter, type RateLimitStore } from './http/rate-limiter.js';
 import { AttachmentsService } from './modules/attachments/index.js';
 import { AuthService, TokenService } from './modules/auth/index.js';
 import { FriendsService } from './modules/friends/index.js';
+import { GeoService } from './modules/geo/index.js';
+import { SearchService } from './modules/search/index.js';
 import { GroupsService } from './modules/groups/index.js';
 import { MessagesService, MessageWriter } from './modules/messages/index.js';
 import { UsersService } from './modules/users/index.js';
 import { ConversationsService, SyncService } from './modules/sync/index.js';
 import type { Notifier } from './notify/notifier.js';
+import type { SearchBackend } from './search/backend.js';
 import type { BlobStore } from './storage/blob-store.js';
 import { LocalBlobStore } from './storage/blob-store.local.js';
 import { QiniuBlobStore } from './storage/blob-store.qiniu.js';
@@ -26,10 +29,12 @@ export interface Services {
   attachments: AttachmentsService;
   sync: SyncService;
   conversations: ConversationsService;
+  search: SearchService;
+  geo: GeoService;
 }
 
 /** Constructs every feature service from config, the database, a rate-limit store and the notifier. */
-export function createServices(config: Config, db: Db, store: RateLimitStore, notifier: Notifier): Services {
+export function createServices(config: Config, db: Db, store: RateLimitStore, notifier: Notifier, search: SearchBackend): Services {
   const limit = (name: string, points: number, windowSeconds: number) => createRateLimiter(store, { name, points, windowSeconds });
   const window = config.auth.login_window_seconds;
   const tokens = new TokenService(db, { secret: config.auth.jwt_secret, ttlSeconds: config.auth.token_ttl_seconds });
@@ -43,9 +48,10 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
     },
     config.auth.bcrypt_cost,
     config.uploads.default_avatar,
+    search.index,
   );
   const writer = new MessageWriter(db);
-  const users = new UsersService(db, config.realname.id_card_secret);
+  const users = new UsersService(db, config.realname.id_card_secret, search.index);
   const blobs = createBlobStore(config);
   const uploads = config.uploads;
   return {
@@ -62,9 +68,14 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
       maxMembers: config.groups.max_members,
       membersPageSize: config.groups.members_page_size,
       historyFromJoin: config.groups.history_from_join === 'true',
-    }),
+    }, search.index),
     writer,
     sync: new SyncService(db, config.messages.sync_page_size),
+    search: new SearchService(search.index, config.search.page_size),
+    geo: new GeoService(db, search.index, search.nearby, limit('location-update', config.geo.update_max_per_minute, 60), {
+      windowDays: config.geo.window_days,
+      pageSize: config.geo.page_size,
+    }),
     conversations: new ConversationsService(db, notifier, { readNotices: config.messages.read_notices === 'true' }),
     messages: new MessagesService(db, writer, notifier, limit('message-send', config.messages.send_max_per_10s, 10), {
       maxBodyChars: config.messages.max_body_chars,

@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { loadConfig, type Config } from '../../src/config.js';
 import type { DbHandle } from '../../src/db/connect.js';
 import type { Dialect } from '../../src/db/migration-kit.js';
-import { createNode, type WeimNode } from '../../src/node.js';
+import { createNode, type NodeOptions, type WeimNode } from '../../src/node.js';
 import { openTestDatabase } from './database.js';
 
 const repoConfig = fileURLToPath(new URL('../../config.yml', import.meta.url));
@@ -24,7 +24,7 @@ export interface TestNode {
  * A real weim node on 127.0.0.1:0 over a fresh database of `dialect`, configured from the
  * repository's config.yml plus `env` (WEIM_* overrides). bcrypt runs at cost 4 to keep tests quick.
  */
-export async function startTestNode(dialect: Dialect, env: Record<string, string> = {}): Promise<TestNode> {
+export async function startTestNode(dialect: Dialect, env: Record<string, string> = {}, options: Omit<NodeOptions, 'database'> = {}): Promise<TestNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'weim-test-'));
   const config = loadConfig({
     WEIM_CONFIG: repoConfig,
@@ -36,7 +36,7 @@ export async function startTestNode(dialect: Dialect, env: Record<string, string
     ...env,
   });
   const dbh = await openTestDatabase(dialect);
-  const node = await createNode(config, pino({ level: config.log.level }), { database: dbh, recordNotifications: true });
+  const node = await createNode(config, pino({ level: config.log.level }), { recordNotifications: true, ...options, database: dbh });
   const url = await node.listen(0, '127.0.0.1');
   return {
     url,

@@ -21,7 +21,7 @@ declare module 'vitest' {
   }
 }
 
-interface Started {
+export interface Started {
   url: string;
   child?: ChildProcess;
   dir?: string;
@@ -65,7 +65,8 @@ async function provideService(
   return s.url;
 }
 
-async function startMariadb(binary: string): Promise<Started> {
+/** A private MariaDB on loopback (also used by the search benchmark). */
+export async function startMariadb(binary: string): Promise<Started> {
   const dir = mkdtempSync(join(tmpdir(), 'weim-mariadb-'));
   const port = await freePort();
   const install = findBinary('mariadb-install-db') ?? findBinary('mysql_install_db');

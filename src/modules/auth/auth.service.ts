@@ -1,7 +1,9 @@
 import bcrypt from 'bcrypt';
 import type { Db } from '../../db/database.js';
+import { transact } from '../../db/transaction.js';
 import { AppError, isUniqueViolation } from '../../errors.js';
 import type { RateLimiter } from '../../http/rate-limiter.js';
+import type { IndexHook } from '../../search/index.js';
 import { findUserByUsername, insertUser, type PublicUser, toPublicUser } from '../users/index.js';
 import type { TokenClaims, TokenService } from './tokens.js';
 
@@ -28,6 +30,7 @@ export class AuthService {
     private readonly bcryptCost: number,
     /** Avatar URL new users get (`uploads.default_avatar`). */
     private readonly defaultAvatar: string,
+    private readonly index: IndexHook,
     private readonly clock: () => number = Date.now,
   ) {
     this.dummyHash = bcrypt.hash('weim-dummy-password', bcryptCost);
@@ -39,13 +42,17 @@ export class AuthService {
     const now = this.clock();
     let id: number;
     try {
-      id = await insertUser(this.db, {
-        username,
-        password_hash: passwordHash,
-        nickname: username,
-        avatar: this.defaultAvatar,
-        created_at: now,
-        updated_at: now,
+      id = await transact(this.db, async (trx) => {
+        const newId = await insertUser(trx, {
+          username,
+          password_hash: passwordHash,
+          nickname: username,
+          avatar: this.defaultAvatar,
+          created_at: now,
+          updated_at: now,
+        });
+        await this.index.onChange(trx, { kind: 'user', id: newId });
+        return newId;
       });
     } catch (err) {
       if (isUniqueViolation(err)) throw new AppError('USERNAME_TAKEN');

@@ -3,6 +3,7 @@ import { transact } from '../../db/transaction.js';
 import { AppError } from '../../errors.js';
 import type { RateLimiter } from '../../http/rate-limiter.js';
 import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
+import type { IndexHook } from '../../search/index.js';
 import { recordUserEvent } from '../sync/index.js';
 import { toPublicUser } from '../users/index.js';
 import {
@@ -32,6 +33,7 @@ export class GroupsService {
     private readonly notifier: Notifier,
     private readonly createLimit: RateLimiter,
     private readonly options: GroupsOptions,
+    private readonly index: IndexHook,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -41,6 +43,7 @@ export class GroupsService {
     const id = await transact(this.db, async (trx) => {
       const groupId = await insertGroup(trx, { name, ownerId: selfId, now });
       await insertMember(trx, { groupId, userId: selfId, role: Role.Owner, now });
+      await this.index.onChange(trx, { kind: 'group', id: groupId });
       return groupId;
     });
     return { id, name, owner_id: selfId, member_count: 1, created_at: now };

@@ -1,5 +1,7 @@
 import type { Db, Executor } from '../../db/database.js';
+import { transact } from '../../db/transaction.js';
 import { AppError, isUniqueViolation } from '../../errors.js';
+import type { IndexHook } from '../../search/index.js';
 import { checkIdCard, hashIdCard, maskIdCard } from './id-card.js';
 import { findUserById, setRealName, updateUser } from './users.repo.js';
 import { type PublicUser, type SelfUser, toPublicUser, toSelfUser } from './users.table.js';
@@ -9,6 +11,7 @@ export class UsersService {
   constructor(
     private readonly db: Db,
     private readonly idCardSecret: string,
+    private readonly index: IndexHook,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -21,7 +24,12 @@ export class UsersService {
   }
 
   async updateNickname(selfId: number, nickname: string): Promise<SelfUser> {
-    if (!(await updateUser(this.db, selfId, { nickname, updated_at: this.clock() }))) throw new AppError('NOT_FOUND', 'user not found');
+    const updated = await transact(this.db, async (trx) => {
+      if (!(await updateUser(trx, selfId, { nickname, updated_at: this.clock() }))) return false;
+      await this.index.onChange(trx, { kind: 'user', id: selfId });
+      return true;
+    });
+    if (!updated) throw new AppError('NOT_FOUND', 'user not found');
     return this.self(selfId);
   }
 

@@ -1,0 +1,146 @@
+/**
+ * Search and nearby-people benchmark (not a test). Seeds 100,000 users straight into the database
+ * (batched inserts, then the SQL index's rebuild), starts a node on 127.0.0.1, and drives 50
+ * concurrent keep-alive clients (on a worker thread) at /im/friend/search and then /geo/users for
+ * a fixed time each, printing p50/p95/p99 and requests per second. Loopback only; bounded in
+ * count and time.
+ *
+ *   npx tsx bench/search.ts --dialect sqlite|mysql [--users 100000] [--seconds 20] [--concurrency 50]
+ *
+ * MariaDB: uses WEIM_DB_URL when set, else starts a private mariadbd like the test rig does.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import { Worker } from 'node:worker_threads';
+import { createConnection } from 'mysql2/promise';
+import { pino } from 'pino';
+import { loadConfig } from '../src/config.js';
+import { openDatabase, type DbHandle } from '../src/db/connect.js';
+import { migrateToLatest } from '../src/db/migrate.js';
+import { createNode } from '../src/node.js';
+import { SqlSearchIndex } from '../src/search/search-index.sql.js';
+import { findBinary, stopProcess } from '../test/setup/processes.js';
+import { startMariadb, type Started } from '../test/setup/services.js';
+import { CITIES, random, seedUsers } from './seed.js';
+
+const { values: args } = parseArgs({
+  options: {
+    dialect: { type: 'string', default: 'sqlite' },
+    users: { type: 'string', default: '100000' },
+    seconds: { type: 'string', default: '20' },
+    concurrency: { type: 'string', default: '50' },
+  },
+});
+const dialect = args.dialect === 'mysql' ? 'mysql' : 'sqlite';
+const userCount = Math.min(1_000_000, Number(args.users));
+const seconds = Math.min(120, Number(args.seconds));
+const concurrency = Math.min(500, Number(args.concurrency));
+const log = (msg: string) => console.log(`[bench ${dialect}] ${msg}`);
+
+async function openBenchDatabase(dataDir: string): Promise<{ dbh: DbHandle; url: string; server?: Started }> {
+  if (dialect === 'sqlite') {
+    const location = join(dataDir, 'weim.sqlite');
+    return { dbh: openDatabase({ dialect: 'sqlite', location }), url: '' };
+  }
+  let server: Started | undefined;
+  let adminUrl = process.env.WEIM_DB_URL;
+  if (!adminUrl) {
+    const binary = findBinary('mariadbd');
+    if (!binary) throw new Error('mariadbd not found: install mariadb-server or set WEIM_DB_URL');
+    log('starting a private mariadbd');
+    server = await startMariadb(binary);
+    adminUrl = server.url;
+  }
+  const name = `weim_bench_${Date.now()}`;
+  const admin = await createConnection({ uri: adminUrl });
+  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return { dbh: openDatabase({ dialect: 'mysql', location: url.toString(), poolSize: 20 }), url: url.toString(), server };
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
+}
+
+async function drive(origin: string, path: string, bodies: string[], tokens: string[], runSeconds: number) {
+  const worker = new Worker(new URL('./load-worker.mjs', import.meta.url), {
+    workerData: { origin, path, bodies, tokens, concurrency, seconds: runSeconds },
+  });
+  const result = await new Promise<{ latencies: number[]; failures: number }>((resolve, reject) => {
+    worker.once('message', resolve);
+    worker.once('error', reject);
+  });
+  await worker.terminate();
+  const sorted = result.latencies.sort((a, b) => a - b);
+  return {
+    requests: sorted.length,
+    failures: result.failures,
+    rps: Math.round(sorted.length / runSeconds),
+    p50: percentile(sorted, 50).toFixed(1),
+    p95: percentile(sorted, 95).toFixed(1),
+    p99: percentile(sorted, 99).toFixed(1),
+  };
+}
+
+async function main(): Promise<void> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'weim-bench-'));
+  const { dbh, url, server } = await openBenchDatabase(dataDir);
+  try {
+    await migrateToLatest(dbh.db, { info: () => {} });
+    let started = Date.now();
+    const people = await seedUsers(dbh.db, userCount, (done) => {
+      if (done % 20_000 === 0 || done === userCount) log(`seeded ${done}/${userCount} users`);
+    });
+    log(`seeding took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    started = Date.now();
+    await new SqlSearchIndex(dbh.db).rebuild((message) => {
+      if (/ (\d*0000|\d+)\/\1$|0000\//.test(message)) log(message);
+    });
+    log(`index rebuild took ${((Date.now() - started) / 1000).toFixed(1)} s`);
+
+    const config = loadConfig({ WEIM_DATA_DIR: dataDir, WEIM_LOG_LEVEL: 'silent', WEIM_DB_DIALECT: dialect, WEIM_DB_URL: url }, dataDir);
+    const node = await createNode(config, pino({ level: 'silent' }), { database: dbh });
+    const origin = await node.listen(0, '127.0.0.1');
+    const tokens = Array.from({ length: 200 }, (_, i) => node.services.tokens.issue(1 + i * Math.floor(userCount / 200)));
+
+    const rnd = random(7);
+    const words = Array.from({ length: 5000 }, () => {
+      const person = people[Math.floor(rnd() * people.length)]!;
+      const source = [...(rnd() < 0.5 ? person.nickname : person.username)];
+      const length = Math.min(source.length, 2 + Math.floor(rnd() * 3));
+      const at = Math.floor(rnd() * (source.length - length + 1));
+      return JSON.stringify({ word: source.slice(at, at + length).join('') });
+    }).filter((body) => JSON.parse(body).word.trim().length >= 2);
+    const places = Array.from({ length: 5000 }, () => {
+      const city = CITIES[Math.floor(rnd() * CITIES.length)]!;
+      return JSON.stringify({ latitude: city.latitude + (rnd() - 0.5) * 0.4, longitude: city.longitude + (rnd() - 0.5) * 0.4 });
+    });
+
+    if (process.env.BENCH_BASELINE) {
+      const info = await drive(origin, '/api/v1/user/info', ['{}'], tokens, seconds);
+      log(`/user/info (baseline): ${JSON.stringify(info)}`);
+    }
+    log(`warming up, then ${seconds} s per route at ${concurrency} concurrent clients`);
+    await drive(origin, '/api/v1/im/friend/search', words, tokens, 2);
+    const search = await drive(origin, '/api/v1/im/friend/search', words, tokens, seconds);
+    log(`/im/friend/search: ${JSON.stringify(search)}`);
+    await drive(origin, '/api/v1/geo/users', places, tokens, 2);
+    const nearby = await drive(origin, '/api/v1/geo/users', places, tokens, seconds);
+    log(`/geo/users:        ${JSON.stringify(nearby)}`);
+    await node.stop();
+  } finally {
+    await dbh.close();
+    if (server?.child) await stopProcess(server.child);
+    if (server?.dir) rmSync(server.dir, { recursive: true, force: true });
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

@@ -1,0 +1,2 @@
+export { GeoService, type GeoOptions } from './geo.service.js';
+export { geoRoutes } from './geo.routes.js';

@@ -1,0 +1,192 @@
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DbHandle } from '../src/db/connect.js';
+import type { Executor } from '../src/db/database.js';
+import { transact } from '../src/db/transaction.js';
+import { distanceMetres } from '../src/search/geo.js';
+import type { NearbyIndex, SearchIndex } from '../src/search/index.js';
+import { ElasticNearbyIndex } from '../src/search/nearby-index.elastic.js';
+import { SqlNearbyIndex } from '../src/search/nearby-index.sql.js';
+import { ElasticSearchIndex } from '../src/search/search-index.elastic.js';
+import { SqlSearchIndex } from '../src/search/search-index.sql.js';
+import { openTestDatabase, testDialects } from './helpers/database.js';
+import { ElasticMock } from './helpers/elastic-mock.js';
+
+/**
+ * One contract for every SearchIndex / NearbyIndex: the SQL implementations on real SQLite and
+ * MariaDB, the Elasticsearch ones against @elastic/elasticsearch-mock (see its emulation's limits
+ * in test/helpers/elastic-mock.ts). Entities are written the way the services write them: the
+ * row and the index hook in one transaction; `settle` waits for what happens after commit.
+ */
+interface Subject {
+  dbh: DbHandle;
+  index: SearchIndex;
+  nearby: NearbyIndex;
+  settle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const quiet = pino({ level: 'silent' });
+const subjects: Array<[string, () => Promise<Subject>]> = testDialects().map((dialect) => [
+  `sql on ${dialect}`,
+  async () => {
+    const dbh = await openTestDatabase(dialect);
+    return { dbh, index: new SqlSearchIndex(dbh.db), nearby: new SqlNearbyIndex(dbh.db), settle: async () => {}, close: () => dbh.close() };
+  },
+]);
+subjects.push([
+  'elasticsearch (mock) on sqlite',
+  async () => {
+    const dbh = await openTestDatabase('sqlite');
+    const mock = new ElasticMock();
+    const index = new ElasticSearchIndex(dbh.db, mock.client, { indexPrefix: 'c', outboxIntervalMs: 60_000, outboxMaxBackoffMs: 60_000, log: quiet });
+    await index.start();
+    const settle = async () => {
+      while ((await index.worker.runOnce()).delivered > 0);
+    };
+    return { dbh, index, nearby: new ElasticNearbyIndex(dbh.db, mock.client, index.indexName('user')), settle, close: async () => (await index.stop(), await dbh.close()) };
+  },
+]);
+
+describe.each(subjects)('search index contract: %s', (_name, make) => {
+  let s: Subject;
+  let serial = 0;
+  const now = Date.now();
+  beforeAll(async () => {
+    s = await make();
+  });
+  afterAll(async () => {
+    await s?.close();
+  });
+
+  async function write(work: (trx: Executor) => Promise<{ kind: 'user' | 'group'; id: number }>) {
+    const change = await transact(s.dbh.db, async (trx) => {
+      const c = await work(trx);
+      await s.index.onChange(trx, c);
+      return c;
+    });
+    await s.settle();
+    return change.id;
+  }
+  const addUser = (nickname: string, username = `u${now % 100000}_${++serial}`, at?: { latitude: number; longitude: number; when?: number }) =>
+    write(async (trx) => {
+      const r = await trx
+        .insertInto('users')
+        .values({ username, nickname, password_hash: 'x', created_at: now, updated_at: now, latitude: at?.latitude ?? null, longitude: at?.longitude ?? null, location_updated_at: at ? (at.when ?? now) : null })
+        .executeTakeFirstOrThrow();
+      return { kind: 'user', id: Number(r.insertId) };
+    });
+  const addGroup = (name: string) =>
+    write(async (trx) => {
+      const r = await trx.insertInto('groups').values({ name, owner_id: 1, member_count: 1, created_at: now, updated_at: now }).executeTakeFirstOrThrow();
+      return { kind: 'group', id: Number(r.insertId) };
+    });
+  const ids = async (word: string, offset = 0, limit = 20) => (await s.index.searchUsers(word, { offset, limit })).map((u) => u.id);
+
+  it('finds 2-, 3- and 4+-character substrings of nicknames and usernames, CJK and Latin, any case', async () => {
+    const a = await addUser('欧阳娜娜同学', 'nana_ouyang_01');
+    const b = await addUser('Nana Ouyang', 'ny_fan_2024');
+    const c = await addUser('阳光娜娜', 'sunny_day_99');
+    expect(await ids('欧阳')).toEqual([a]);
+    expect(await ids('娜娜')).toEqual([a, c]);
+    expect(await ids('阳娜娜')).toEqual([a]);
+    expect(await ids('欧阳娜娜同')).toEqual([a]);
+    expect(await ids('NANA')).toEqual([a, b]);
+    expect(await ids('na ou')).toEqual([b]);
+    expect(await ids('uyang_0')).toEqual([a]);
+    expect(await ids('娜娜娜')).toEqual([]);
+    const [user] = await s.index.searchUsers('ny_fan', { offset: 0, limit: 20 });
+    expect(user).toEqual({ id: b, username: 'ny_fan_2024', nickname: 'Nana Ouyang', avatar: '', sex: 0 });
+  });
+
+  it('pages in id order and never matches across two fields', async () => {
+    const made = [];
+    for (let i = 0; i < 5; i++) made.push(await addUser(`页码${i}测试`, `pager_x${i}_${now % 1000}`));
+    expect(await ids('码')).toEqual([]);
+    expect([...(await ids('页码', 0, 2)), ...(await ids('页码', 2, 2)), ...(await ids('页码', 4, 2))]).toEqual(made);
+    const edge = await addUser('zq开头', `endszq_${now % 1000}`);
+    expect(await ids(`${now % 1000}zq`)).toEqual([]);
+    expect(await ids('zq开')).toEqual([edge]);
+  });
+
+  it('treats wildcard and LIKE characters literally', async () => {
+    const star = await addUser('a*b%c_d?e\\f', `lit_${now % 1000}_${serial}`);
+    expect(await ids('a*b')).toEqual([star]);
+    expect(await ids('%c_d')).toEqual([star]);
+    expect(await ids('d?e\\')).toEqual([star]);
+    expect(await ids('a?b')).toEqual([]);
+  });
+
+  it('follows changes and removals, and ignores rolled-back writes', async () => {
+    const id = await addUser('旧名字啊');
+    await write(async (trx) => {
+      await trx.updateTable('users').set({ nickname: '新名字呀' }).where('id', '=', id).execute();
+      return { kind: 'user', id };
+    });
+    expect(await ids('旧名字')).toEqual([]);
+    expect(await ids('新名字')).toEqual([id]);
+    await expect(
+      transact(s.dbh.db, async (trx) => {
+        await trx.updateTable('users').set({ nickname: '回滚名字' }).where('id', '=', id).execute();
+        await s.index.onChange(trx, { kind: 'user', id });
+        throw new Error('roll back');
+      }),
+    ).rejects.toThrow('roll back');
+    await s.settle();
+    expect(await ids('回滚')).toEqual([]);
+    expect(await ids('新名字')).toEqual([id]);
+    await write(async (trx) => {
+      await trx.deleteFrom('users').where('id', '=', id).execute();
+      return { kind: 'user', id };
+    });
+    expect(await ids('新名字')).toEqual([]);
+  });
+
+  it('finds groups by name, with their current row', async () => {
+    const g1 = await addGroup('周末读书会');
+    const g2 = await addGroup('读书 & hiking');
+    const found = await s.index.searchGroups('读书', { offset: 0, limit: 20 });
+    expect(found.map((g) => g.id)).toEqual([g1, g2]);
+    expect(found[0]).toEqual({ id: g1, name: '周末读书会', owner_id: 1, member_count: 1, created_at: now });
+    expect((await s.index.searchGroups('HIKING', { offset: 0, limit: 1 })).map((g) => g.id)).toEqual([g2]);
+  });
+
+  it('nearby: nearest first with distance_m, self excluded before paging, window and radius honoured', async () => {
+    const centre = { latitude: 35 + serial / 1000, longitude: -40 };
+    const north = (km: number, when?: number) => ({ latitude: centre.latitude + km / 111.195, longitude: centre.longitude, when });
+    const me = await addUser('me', undefined, north(0));
+    const far = await addUser('far', undefined, north(60));
+    const near = await addUser('near', undefined, north(1));
+    const mid = await addUser('mid', undefined, north(5));
+    await addUser('stale', undefined, north(2, now - 9 * 86_400_000));
+    await addUser('outside', undefined, north(150));
+    const query = (page: { offset: number; limit: number }, distanceKm = 100) =>
+      s.nearby.nearbyUsers({ ...centre, distanceKm, since: now - 7 * 86_400_000, excludeUserId: me, page });
+    const all = await query({ offset: 0, limit: 20 });
+    expect(all.map((u) => u.id)).toEqual([near, mid, far]);
+    for (const [i, km] of [1, 5, 60].entries()) {
+      const exact = distanceMetres(centre.latitude, centre.longitude, north(km).latitude, north(km).longitude);
+      expect(Math.abs(all[i]!.distance_m - exact)).toBeLessThanOrEqual(1);
+    }
+    expect(all[0]).toEqual({ id: near, username: expect.any(String), nickname: 'near', avatar: '', sex: 0, distance_m: all[0]!.distance_m });
+    expect((await query({ offset: 0, limit: 2 })).map((u) => u.id)).toEqual([near, mid]);
+    expect((await query({ offset: 2, limit: 2 })).map((u) => u.id)).toEqual([far]);
+    expect((await query({ offset: 0, limit: 20 }, 10)).map((u) => u.id)).toEqual([near, mid]);
+  });
+
+  it('nearby across the antimeridian', async () => {
+    const west = await addUser('west', undefined, { latitude: -17, longitude: 179.99 });
+    const east = await addUser('east', undefined, { latitude: -17, longitude: -179.98 });
+    const found = await s.nearby.nearbyUsers({ latitude: -17, longitude: 179.995, distanceKm: 20, since: 0, excludeUserId: 0, page: { offset: 0, limit: 20 } });
+    expect(found.map((u) => u.id)).toEqual([west, east]);
+  });
+
+  it('rebuild reproduces the index from the database', async () => {
+    const id = await addUser('重建之后', `rebuild_${now % 1000}`);
+    const messages: string[] = [];
+    await s.index.rebuild((m) => messages.push(m));
+    expect(messages.length).toBeGreaterThan(0);
+    expect(await ids('重建之后')).toEqual([id]);
+    expect(await ids('娜娜')).toHaveLength(2);
+  });
+});
