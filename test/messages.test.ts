@@ -46,7 +46,7 @@ describe.each(testDialects())('messages and delivery on %s', (dialect) => {
     const s = await socket(stranger.token);
     const res = await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: '你好 👋', client_msg_id: 'm-1' }, { token: a.token, form: true });
     expect(res.code).toBe(0);
-    expect(res.data).toEqual({ id: expect.any(Number), seq: 1, created_at: expect.any(Number) });
+    expect(res.data).toEqual({ id: expect.any(Number), seq: 1, created_at: expect.any(Number), conversation_id: expect.any(Number) });
     const expected = { Cmd: 6, FromId: a.user.id, ToId: b.user.id, Ope: 0, Type: 0, Body: '你好 👋', Id: res.data.id, ConvId: expect.any(Number), Seq: 1, Time: res.data.created_at };
     for (const d of [a2, b1, b2]) expect(await d.next((f) => f.Cmd === 6)).toEqual(expected);
     await settle();

@@ -3,7 +3,7 @@ import { testDialects } from './helpers/database.js';
 import { makeFriends, post, registerUser } from './helpers/http.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
 import { SyncDevice } from './helpers/sync-client.js';
-import { settle } from './helpers/ws.js';
+import { settle, signedInSocket } from './helpers/ws.js';
 
 describe.each(testDialects())('sync after reconnect on %s', (dialect) => {
   let t: TestNode;
@@ -40,7 +40,7 @@ describe.each(testDialects())('sync after reconnect on %s', (dialect) => {
     const early = await sendFriend(f, a.user.id, 'before');
     const convF = `c${(await t.dbh.db.selectFrom('messages').select('conversation_id').where('id', '=', early.data.id).executeTakeFirstOrThrow()).conversation_id}`;
     await d.waitFor(convF, 1);
-    const eventsBefore = d.cursors.get('e') ?? 0;
+    const eventsBefore = d.cursor('e');
     d.disconnect();
 
     for (let i = 0; i < 50; i++) await sendFriend(f, a.user.id, `f${i}`);
@@ -105,6 +105,23 @@ describe.each(testDialects())('sync after reconnect on %s', (dialect) => {
     for (const c of conversations) {
       expect(byStream.get(`c${c.id}`), `conversation ${c.id}`).toEqual(Array.from({ length: Number(c.last_seq) }, (_, i) => i + 1));
     }
+  });
+
+  it('a standalone sync (Cmd 22) after a plain sign-in does not resend frames already delivered live', async () => {
+    const { a, f } = await scene();
+    const missed = await sendFriend(f, a.user.id, 'missed');
+    const s = await signedInSocket(t.url, a.token);
+    const live = await sendFriend(f, a.user.id, 'live before sync');
+    await s.next((fr) => fr.Cmd === 6 && fr.Body === 'live before sync');
+    s.send({ Cmd: 22, Cursors: {}, EventSeq: 0 });
+    const done = await s.next((fr) => fr.Cmd === 23);
+    const bodies = s.of(6).map((fr) => fr.Body);
+    expect(bodies).toEqual(['live before sync', 'missed']);
+    expect(done.Body).toEqual(expect.any(String));
+    const after = await sendFriend(f, a.user.id, 'after sync');
+    await s.next((fr) => fr.Cmd === 6 && fr.Body === 'after sync');
+    expect(s.of(6).map((fr) => fr.Seq)).toEqual([live.data.seq, missed.data.seq, after.data.seq]);
+    s.close();
   });
 
   it('a kicked member cannot read later group history, and sync stops at the kick', async () => {

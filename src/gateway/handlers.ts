@@ -92,7 +92,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
           : await deps.messages.sendToGroup(connection.userId!, frame.ToId, input);
         connection.send(JSON.stringify({
           Cmd: WeimCmd.SendAck, FromId: connection.userId, ToId: frame.ToId, Ope: frame.Ope, Type: frame.Type, Body: '',
-          Id: stored.id, Seq: stored.seq, Time: stored.created_at, ClientMsgId: frame.ClientMsgId,
+          Id: stored.id, ConvId: stored.conversation_id, Seq: stored.seq, Time: stored.created_at, ClientMsgId: frame.ClientMsgId,
         }));
       } catch (err) {
         if (!(err instanceof AppError)) throw err;

@@ -17,7 +17,7 @@ export interface PendingMessage {
   clientMsgId: string | null;
 }
 
-export interface WriteResult extends StoredMessage {
+export interface WriteResult extends Omit<StoredMessage, 'conversation_id'> {
   conversationId: number;
   /** False when `clientMsgId` matched an earlier message: nothing new was stored. */
   fresh: boolean;

@@ -55,7 +55,7 @@ export class MessagesService {
         stream: { key: `c${stored.conversationId}`, seq: stored.seq },
       });
     }
-    return { id: stored.id, seq: stored.seq, created_at: stored.created_at };
+    return { id: stored.id, seq: stored.seq, created_at: stored.created_at, conversation_id: stored.conversationId };
   }
 
   /** Members only. Cmd 10 goes to every member device except the sending one. */
@@ -81,7 +81,7 @@ export class MessagesService {
         stream: { key: `c${stored.conversationId}`, seq: stored.seq },
       });
     }
-    return { id: stored.id, seq: stored.seq, created_at: stored.created_at };
+    return { id: stored.id, seq: stored.seq, created_at: stored.created_at, conversation_id: stored.conversationId };
   }
 
   /**

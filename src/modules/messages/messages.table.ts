@@ -37,6 +37,8 @@ export interface MessagesTable {
 /** What a stored send returns (and what the ack frame carries). */
 export interface StoredMessage {
   id: number;
+  /** The conversation the seq belongs to (clients keep one cursor per conversation). */
+  conversation_id: number;
   seq: number;
   created_at: number;
 }
