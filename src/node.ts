@@ -17,7 +17,7 @@ import type { Notifier } from './notify/notifier.js';
 import { createSearchBackend, type SearchBackend } from './search/backend.js';
 import type { Client as ElasticClient } from '@elastic/elasticsearch';
 import { RecordingNotifier } from './notify/notifier.recording.js';
-import { createMetrics } from './ops/metrics.js';
+import { createMetrics, watchGauge } from './ops/metrics.js';
 import { createServices, type Services } from './services.js';
 import { LocalBlobStore } from './storage/blob-store.local.js';
 
@@ -73,11 +73,12 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   const presence = new PresenceService(dbh.db, notifier, directory, { coalesceMs: config.presence.coalesce_ms, maxFanout: config.presence.max_fanout });
 
   let draining = false;
+  const metrics = createMetrics({ processMetrics: options.processMetrics ?? false });
   const app = createApp({
     log,
     bodyLimitBytes: config.server.body_limit_bytes,
     trustProxyHops: config.server.trust_proxy_hops,
-    metrics: createMetrics({ processMetrics: options.processMetrics ?? false }),
+    metrics,
     health: { checkReady: () => dbh.ping(), isDraining: () => draining },
     ...services,
     presence,
@@ -96,6 +97,8 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     },
   );
   gateway.attach(server);
+  watchGauge(metrics.registry, 'weim_ws_sockets', 'Open WebSocket connections on this node', () => gateway.socketCount);
+  watchGauge(metrics.registry, 'weim_ws_users', 'Users with a signed-in socket on this node', () => hub.userCount);
   const pruner = setInterval(() => {
     pruneRevocations(dbh.db, Date.now()).catch((err: unknown) => log.warn({ err }, 'pruning token revocations failed'));
   }, 3600_000);

@@ -1,16 +1,16 @@
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDialects } from './helpers/database.js';
 import { makeFriends, post, registerUser } from './helpers/http.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
 import { openSocket, settle, signedInSocket, type TestSocket, wsUrl } from './helpers/ws.js';
 
-/** Socket behaviour that does not depend on the dialect (runs on SQLite). */
-describe('gateway', () => {
+describe.each(testDialects())('gateway on %s', (dialect) => {
   let t: TestNode;
   const sockets: TestSocket[] = [];
   const track = (s: TestSocket) => (sockets.push(s), s);
   beforeAll(async () => {
-    t = await startTestNode('sqlite', {
+    t = await startTestNode(dialect, {
       WEIM_GATEWAY_SIGN_IN_TIMEOUT_MS: '400',
       WEIM_GATEWAY_PING_INTERVAL_MS: '250',
       WEIM_GATEWAY_MAX_FRAME_BYTES: '4096',

@@ -1,5 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { post, registerUser } from './helpers/http.js';
+import { signedInSocket } from './helpers/ws.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
 import { streamPost } from './helpers/upload-stream.js';
 
@@ -74,13 +75,18 @@ describe('HTTP layer', () => {
   });
 
   it('serves health, readiness and Prometheus metrics', async () => {
-    await registerUser(t.api);
+    const { token } = await registerUser(t.api);
+    const socket = await signedInSocket(t.url, token);
     expect(await (await fetch(`${t.url}/healthz`)).json()).toEqual({ status: 'ok' });
     const ready = await fetch(`${t.url}/readyz`);
     expect([ready.status, await ready.json()]).toEqual([200, { status: 'ready' }]);
     const metrics = await fetch(`${t.url}/metrics`);
     expect(metrics.headers.get('content-type')).toContain('text/plain');
-    expect(await metrics.text()).toMatch(/weim_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/register",status="200"\} [1-9]/);
+    const text = await metrics.text();
+    expect(text).toMatch(/weim_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/register",status="200"\} [1-9]/);
+    expect(text).toMatch(/^weim_ws_sockets 1$/m);
+    expect(text).toMatch(/^weim_ws_users 1$/m);
+    socket.close();
   });
 });
 

@@ -1,5 +1,5 @@
 import type { RequestHandler } from 'express';
-import { Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 export interface Metrics {
   registry: Registry;
@@ -27,4 +27,16 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
     next();
   };
   return { registry, httpTimer };
+}
+
+/** A gauge read from live state each time /metrics is scraped. */
+export function watchGauge(registry: Registry, name: string, help: string, read: () => number): void {
+  new Gauge({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      this.set(read());
+    },
+  });
 }
