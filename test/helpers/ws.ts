@@ -1,17 +1,8 @@
 import WebSocket from 'ws';
+import type { Frame } from '../../src/notify/notifier.js';
 
-export interface ReceivedFrame {
-  Cmd: number;
-  FromId: number;
-  ToId: number;
-  Ope: number;
-  Type: number;
-  Body: string;
-  Id?: number;
-  Seq?: number;
-  Time?: number;
-  ClientMsgId?: string;
-}
+/** A frame as a client receives it (the server's `Frame`, plus what acks and failures carry). */
+export type ReceivedFrame = Frame & { ClientMsgId?: string; More?: boolean };
 
 /** A test client socket that records every frame it receives. */
 export class TestSocket {

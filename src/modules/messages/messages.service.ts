@@ -5,7 +5,7 @@ import type { RateLimiter } from '../../http/rate-limiter.js';
 import { Cmd, type Notification, type Notifier, Ope } from '../../notify/notifier.js';
 import { areFriends } from '../friends/index.js';
 import { memberIds, memberRole } from '../groups/index.js';
-import type { MessageWriter } from './message-writer.js';
+import type { MessageWriter, PendingMessage } from './message-writer.js';
 import { findMessageForUpdate, markWithdrawn } from './messages.repo.js';
 import { bodyProblem } from './messages.schema.js';
 import { ConversationKind, friendConversationKey, groupConversationKey, type StoredMessage } from './messages.table.js';
@@ -39,23 +39,12 @@ export class MessagesService {
     this.check(input);
     await this.sendLimit.consume(String(senderId));
     if (toUid === senderId || !(await areFriends(this.db, senderId, toUid))) throw new AppError('FORBIDDEN', 'you can only message your friends');
-    const stored = await this.writer.write({
+    const pending = {
       convKey: friendConversationKey(senderId, toUid), kind: ConversationKind.Friend,
       userLo: Math.min(senderId, toUid), userHi: Math.max(senderId, toUid), groupId: null,
       senderId, toId: toUid, type: input.type, body: input.body, clientMsgId: input.clientMsgId ?? null,
-    });
-    if (stored.fresh) {
-      this.notifier.notify({
-        userIds: [toUid, senderId],
-        frame: {
-          Cmd: Cmd.FriendMessage, FromId: senderId, ToId: toUid, Ope: Ope.Friend, Type: input.type, Body: input.body,
-          Id: stored.id, ConvId: stored.conversationId, Seq: stored.seq, Time: stored.created_at,
-        },
-        except: input.except,
-        stream: { key: `c${stored.conversationId}`, seq: stored.seq },
-      });
-    }
-    return { id: stored.id, seq: stored.seq, created_at: stored.created_at, conversation_id: stored.conversationId };
+    };
+    return this.storeAndPush(pending, Cmd.FriendMessage, [toUid, senderId], input.except);
   }
 
   /** Members only. Cmd 10 goes to every member device except the sending one. */
@@ -66,18 +55,24 @@ export class MessagesService {
     // Recipients are read before the write so that frames leave in seq order (nothing awaits
     // between the write resolving and the push). A member joining meanwhile gets it by sync.
     const recipients = await memberIds(this.db, groupId);
-    const stored = await this.writer.write({
+    const pending = {
       convKey: groupConversationKey(groupId), kind: ConversationKind.Group, userLo: null, userHi: null, groupId,
       senderId, toId: groupId, type: input.type, body: input.body, clientMsgId: input.clientMsgId ?? null,
-    });
+    };
+    return this.storeAndPush(pending, Cmd.GroupMessage, recipients, input.except);
+  }
+
+  /** Stores a message, then (unless it was a resend) pushes its frame to `recipients`. */
+  private async storeAndPush(pending: PendingMessage, cmd: number, recipients: number[], except: SendInput['except']): Promise<StoredMessage> {
+    const stored = await this.writer.write(pending);
     if (stored.fresh) {
       this.notifier.notify({
         userIds: recipients,
         frame: {
-          Cmd: Cmd.GroupMessage, FromId: senderId, ToId: groupId, Ope: Ope.Group, Type: input.type, Body: input.body,
+          Cmd: cmd, FromId: pending.senderId, ToId: pending.toId, Ope: pending.kind, Type: pending.type, Body: pending.body,
           Id: stored.id, ConvId: stored.conversationId, Seq: stored.seq, Time: stored.created_at,
         },
-        except: input.except,
+        except,
         stream: { key: `c${stored.conversationId}`, seq: stored.seq },
       });
     }

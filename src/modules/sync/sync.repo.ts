@@ -28,28 +28,18 @@ export type ConversationRef = Awaited<ReturnType<typeof conversationsOf>>[number
 
 const messageColumns = ['id', 'seq', 'sender_id', 'ope', 'to_id', 'type', 'body', 'created_at', 'withdrawn_at', 'withdraw_seq'] as const;
 
-/** Messages with `after < seq <= upTo`, oldest first. */
-export async function messagesBetween(db: Executor, conversationId: number, after: number, upTo: number, limit: number) {
+/**
+ * The stream events of a conversation with `after < seq <= upTo`, oldest first: messages by their
+ * `seq`, or (`by: 'withdraw_seq'`) withdraws by the seq the withdraw took.
+ */
+export async function streamBetween(db: Executor, conversationId: number, by: 'seq' | 'withdraw_seq', after: number, upTo: number, limit: number) {
   return db
     .selectFrom('messages')
     .select(messageColumns)
     .where('conversation_id', '=', conversationId)
-    .where('seq', '>', after)
-    .where('seq', '<=', upTo)
-    .orderBy('seq')
-    .limit(limit)
-    .execute();
-}
-
-/** Withdraws whose own seq is in `(after, upTo]`. */
-export async function withdrawsBetween(db: Executor, conversationId: number, after: number, upTo: number, limit: number) {
-  return db
-    .selectFrom('messages')
-    .select(messageColumns)
-    .where('conversation_id', '=', conversationId)
-    .where('withdraw_seq', '>', after)
-    .where('withdraw_seq', '<=', upTo)
-    .orderBy('withdraw_seq')
+    .where(by, '>', after)
+    .where(by, '<=', upTo)
+    .orderBy(by)
     .limit(limit)
     .execute();
 }
@@ -67,4 +57,4 @@ export async function historyPage(db: Executor, conversationId: number, startSeq
     .execute();
 }
 
-export type MessageRow = Awaited<ReturnType<typeof messagesBetween>>[number];
+export type MessageRow = Awaited<ReturnType<typeof streamBetween>>[number];

@@ -3,7 +3,7 @@ import type { Frame, StreamPosition } from '../../notify/notifier.js';
 import type { Cursors } from './cursors.js';
 import { lastUserEventSeq, userEventsAfter } from './events.repo.js';
 import { eventFrame, messageFrame, withdrawFrame } from './frames.js';
-import { conversationsOf, messagesBetween, withdrawsBetween } from './sync.repo.js';
+import { conversationsOf, streamBetween } from './sync.repo.js';
 
 export interface SyncItem {
   frame: Frame;
@@ -46,8 +46,8 @@ export class SyncService {
       }
       const upTo = Math.min(c.lastSeq, from + room);
       const [messages, withdraws] = await Promise.all([
-        messagesBetween(this.db, c.id, from, upTo, room),
-        withdrawsBetween(this.db, c.id, from, upTo, room),
+        streamBetween(this.db, c.id, 'seq', from, upTo, room),
+        streamBetween(this.db, c.id, 'withdraw_seq', from, upTo, room),
       ]);
       const merged = [
         ...messages.map((m) => ({ frame: messageFrame(m, c.id), stream: { key: `c${c.id}`, seq: Number(m.seq) } })),
