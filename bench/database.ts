@@ -1,8 +1,7 @@
 import { join } from 'node:path';
-import { createConnection } from 'mysql2/promise';
 import { openDatabase, type DbHandle } from '../src/db/connect.js';
 import { findBinary, stopProcess } from '../test/setup/processes.js';
-import { startMariadb, type Started } from '../test/setup/services.js';
+import { createMysqlDatabase, startMariadb, type Started } from '../test/setup/services.js';
 import { rmSync } from 'node:fs';
 
 export type BenchDialect = 'sqlite' | 'mysql';
@@ -36,16 +35,11 @@ export async function openBenchDatabase(dialect: BenchDialect, dataDir: string, 
     server = await startMariadb(binary);
     adminUrl = server.url;
   }
-  const name = `weim_bench_${Date.now()}`;
-  const admin = await createConnection({ uri: adminUrl });
-  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const dbh = openDatabase({ dialect: 'mysql', location: url.toString(), poolSize: 20 });
+  const url = await createMysqlDatabase(adminUrl, `weim_bench_${Date.now()}`);
+  const dbh = openDatabase({ dialect: 'mysql', location: url, poolSize: 20 });
   return {
     dbh,
-    url: url.toString(),
+    url,
     server,
     async close() {
       await dbh.close();
