@@ -20,13 +20,14 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { Insertable } from 'kysely';
 import { pino } from 'pino';
 import WebSocket from 'ws';
 import { loadConfig } from '../src/config.js';
 import type { Db } from '../src/db/database.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { TokenService } from '../src/modules/auth/index.js';
-import { ConversationKind, friendConversationKey, groupConversationKey } from '../src/modules/messages/index.js';
+import { ConversationKind, friendConversationKey, groupConversationKey, type MessagesTable } from '../src/modules/messages/index.js';
 import { SyncService } from '../src/modules/sync/index.js';
 import { fromRecord } from '../src/modules/sync/cursors.js';
 import type { DbHandle } from '../src/db/connect.js';
@@ -118,11 +119,11 @@ async function seedConversations(db: Db, specs: ConversationSpec[], rnd: () => n
     const rows = await db.selectFrom('conversations').select(['id', 'conv_key']).where('conv_key', 'in', batch.map((c) => c.key)).execute();
     for (const r of rows) ids.set(r.conv_key, Number(r.id));
   });
-  let pending: Array<Parameters<ReturnType<Db['insertInto']>['values']>[0]> = [];
+  let pending: Array<Insertable<MessagesTable>> = [];
   let done = 0;
   const flush = async () => {
     if (pending.length === 0) return;
-    await db.insertInto('messages').values(pending as never).execute();
+    await db.insertInto('messages').values(pending).execute();
     done += pending.length;
     pending = [];
     progress(done);
@@ -136,7 +137,7 @@ async function seedConversations(db: Db, specs: ConversationSpec[], rnd: () => n
         conversation_id: ids.get(c.key)!, seq, sender_id: sender, ope: c.kind, to_id: toId, type: 0,
         body: `message ${seq} of ${c.key}: ${'lorem ipsum dolor sit amet '.slice(0, 10 + Math.floor(rnd() * 18))}`,
         client_msg_id: null, created_at: now - (total - seq) * 1000, withdrawn_at: null, withdraw_seq: null,
-      } as never);
+      });
       if (pending.length >= 1000) await flush();
     }
   }
@@ -337,7 +338,7 @@ function timeWait(): number {
   return Number(/tw (\d+)/.exec(readFileSync('/proc/net/sockstat', 'utf8'))?.[1] ?? 0);
 }
 
-async function partTwo(dataDir: string, dbUrl: string, expected: Map<number, Map<number, { from: number; to: number }>>, missed: number) {
+async function partTwo(db: Db, dataDir: string, dbUrl: string, expected: Map<number, Map<number, { from: number; to: number }>>, missed: number) {
   for (let waited = 0; timeWait() > 2000 && waited < 120; waited += 5) {
     log(`  waiting for TIME_WAIT sockets to clear (${timeWait()})`);
     await new Promise((r) => setTimeout(r, 5000));
@@ -347,7 +348,7 @@ async function partTwo(dataDir: string, dbUrl: string, expected: Map<number, Map
     WEIM_AUTH_LOGIN_MAX_PER_IP: '1000000', WEIM_AUTH_REGISTER_MAX_PER_IP: '1000000', WEIM_MESSAGES_SEND_MAX_PER_10S: '1000000',
   });
   const wsUrl = `${node.url.replace(/^http/, 'ws')}/ws`;
-  const tokens = new TokenService(undefined as never, { secret, ttlSeconds: 3600 });
+  const tokens = new TokenService(db, { secret, ttlSeconds: 3600 });
   const users = [...expected.keys()];
   const jobs = users.map((userId) => {
     const cursors: Record<string, number> = {};
@@ -414,7 +415,7 @@ async function main(): Promise<void> {
     if (args.only !== 'one') {
       log(`part 2: seeding ${socketCount} storm users`);
       const { expected, missed } = await seedStorm(db, PART1_USERS + 1, socketCount);
-      rows.push(await partTwo(dataDir, bench.url, expected, missed));
+      rows.push(await partTwo(db, dataDir, bench.url, expected, missed));
     }
   } finally {
     await bench.close();
