@@ -14,15 +14,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Worker } from 'node:worker_threads';
-import { createConnection } from 'mysql2/promise';
 import { pino } from 'pino';
 import { loadConfig } from '../src/config.js';
-import { openDatabase, type DbHandle } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { createNode } from '../src/node.js';
 import { SqlSearchIndex } from '../src/search/search-index.sql.js';
-import { findBinary, stopProcess } from '../test/setup/processes.js';
-import { startMariadb, type Started } from '../test/setup/services.js';
+import { openBenchDatabase, percentile } from './database.js';
 import { CITIES, random, seedUsers } from './seed.js';
 
 const { values: args } = parseArgs({
@@ -38,33 +35,6 @@ const userCount = Math.min(1_000_000, Number(args.users));
 const seconds = Math.min(120, Number(args.seconds));
 const concurrency = Math.min(500, Number(args.concurrency));
 const log = (msg: string) => console.log(`[bench ${dialect}] ${msg}`);
-
-async function openBenchDatabase(dataDir: string): Promise<{ dbh: DbHandle; url: string; server?: Started }> {
-  if (dialect === 'sqlite') {
-    const location = join(dataDir, 'weim.sqlite');
-    return { dbh: openDatabase({ dialect: 'sqlite', location }), url: '' };
-  }
-  let server: Started | undefined;
-  let adminUrl = process.env.WEIM_DB_URL;
-  if (!adminUrl) {
-    const binary = findBinary('mariadbd');
-    if (!binary) throw new Error('mariadbd not found: install mariadb-server or set WEIM_DB_URL');
-    log('starting a private mariadbd');
-    server = await startMariadb(binary);
-    adminUrl = server.url;
-  }
-  const name = `weim_bench_${Date.now()}`;
-  const admin = await createConnection({ uri: adminUrl });
-  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return { dbh: openDatabase({ dialect: 'mysql', location: url.toString(), poolSize: 20 }), url: url.toString(), server };
-}
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
 
 async function drive(origin: string, path: string, bodies: string[], tokens: string[], runSeconds: number) {
   const worker = new Worker(new URL('./load-worker.mjs', import.meta.url), {
@@ -88,7 +58,8 @@ async function drive(origin: string, path: string, bodies: string[], tokens: str
 
 async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'weim-bench-'));
-  const { dbh, url, server } = await openBenchDatabase(dataDir);
+  const bench = await openBenchDatabase(dialect, dataDir, log);
+  const { dbh, url } = bench;
   try {
     await migrateToLatest(dbh.db, { info: () => {} });
     let started = Date.now();
@@ -133,9 +104,7 @@ async function main(): Promise<void> {
     log(`/geo/users:        ${JSON.stringify(nearby)}`);
     await node.stop();
   } finally {
-    await dbh.close();
-    if (server?.child) await stopProcess(server.child);
-    if (server?.dir) rmSync(server.dir, { recursive: true, force: true });
+    await bench.close();
     rmSync(dataDir, { recursive: true, force: true });
   }
 }

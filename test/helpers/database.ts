@@ -4,6 +4,7 @@ import { inject } from 'vitest';
 import { openDatabase, type DbHandle } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import type { Dialect } from '../../src/db/migration-kit.js';
+import { createMysqlDatabase } from '../setup/services.js';
 
 const quiet = { info: () => {} };
 
@@ -27,12 +28,7 @@ export async function openTestDatabase(dialect: Dialect): Promise<DbHandle> {
   const adminUrl = inject('mysqlUrl');
   if (!adminUrl) throw new Error('MariaDB is not available to this test run');
   const name = `weim_t_${randomBytes(6).toString('hex')}`;
-  const admin = await createConnection({ uri: adminUrl });
-  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  const dbh = openDatabase({ dialect: 'mysql', location: url.toString(), poolSize: 20 });
+  const dbh = openDatabase({ dialect: 'mysql', location: await createMysqlDatabase(adminUrl, name), poolSize: 20 });
   await migrateToLatest(dbh.db, quiet);
   return {
     ...dbh,

@@ -65,7 +65,17 @@ async function provideService(
   return s.url;
 }
 
-/** A private MariaDB on loopback (also used by the search benchmark). */
+/** Creates database `name` (utf8mb4) on the MariaDB at `adminUrl`; returns its URL. */
+export async function createMysqlDatabase(adminUrl: string, name: string): Promise<string> {
+  const admin = await createConnection({ uri: adminUrl });
+  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
+  await admin.end();
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  return url.toString();
+}
+
+/** A private MariaDB on loopback (also used by the benchmarks). */
 export async function startMariadb(binary: string): Promise<Started> {
   const dir = mkdtempSync(join(tmpdir(), 'weim-mariadb-'));
   const port = await freePort();
