@@ -1,3 +1,4 @@
+import { connect } from 'node:net';
 import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from './helpers/database.js';
@@ -144,5 +145,21 @@ describe.each(testDialects())('gateway on %s', (dialect) => {
     expect(healthySocket.of(10).map((f) => f.Id)).toEqual(sent);
     await settle(100);
     expect(t.node.hub.connectionsOf(slow.user.id).size).toBe(0);
+  });
+});
+
+describe('gateway shutdown', () => {
+  it('stop() completes even when a client never answers the closing handshake', async () => {
+    const t = await startTestNode('sqlite');
+    const { port } = new URL(t.url);
+    const raw = connect(Number(port), '127.0.0.1');
+    await new Promise((r) => raw.once('connect', r));
+    raw.write('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    await new Promise((r) => raw.once('data', r));
+    raw.pause(); // never reads, never answers the close frame
+    const started = Date.now();
+    await t.stop();
+    expect(Date.now() - started).toBeLessThan(6000);
+    raw.destroy();
   });
 });

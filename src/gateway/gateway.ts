@@ -130,13 +130,20 @@ export class Gateway {
     }
   }
 
-  /** Stops accepting sockets and closes the open ones (1001 going away). */
-  async close(): Promise<void> {
+  /**
+   * Stops accepting sockets and closes the open ones (1001 going away); sockets that have not
+   * finished the closing handshake within `graceMs` are cut.
+   */
+  async close(graceMs = 2000): Promise<void> {
     this.closing = true;
     clearInterval(this.heartbeat);
     for (const timer of this.signInTimers.values()) clearTimeout(timer);
     for (const ws of this.wss.clients) ws.close(CloseCode.GoingAway, 'server shutting down');
-    await new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    const closed = new Promise<void>((resolve) => this.wss.close(() => resolve()));
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([closed, new Promise<void>((resolve) => (timer = setTimeout(resolve, graceMs)))]);
+    clearTimeout(timer);
     for (const ws of this.wss.clients) ws.terminate();
+    await closed;
   }
 }
