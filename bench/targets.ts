@@ -19,7 +19,9 @@ export interface Target {
  * environment, and waits until `http://127.0.0.1:<port>/healthz` answers 200.
  */
 export async function startTarget(name: Target['name'], script: string, port: number, env: Record<string, string>): Promise<Target> {
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', script], {
+  // WEIM_BENCH_SERVER_ARGS: extra node flags for the servers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const extra = (process.env.WEIM_BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...extra, '--import', 'tsx', script], {
     cwd: repoRoot,
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'inherit', 'inherit'],
