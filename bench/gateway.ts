@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { createConnection } from 'mysql2/promise';
@@ -67,6 +67,7 @@ async function main(): Promise<void> {
     WEIM_LOG_LEVEL: 'warn',
     WEIM_MESSAGES_SEND_MAX_PER_10S: '10000000',
     WEIM_GROUPS_MAX_MEMBERS: String(Math.max(sockets, 10_000)),
+    ...extraServerEnv(),
   };
   const results: TargetResult[] = [];
   const plan: Array<[Target['name'], string, Record<string, string>]> = [['weim', 'src/main.ts', weimEnv]];
@@ -74,6 +75,7 @@ async function main(): Promise<void> {
   for (const [name, script, env] of plan) {
     log(`\n== ${name} ==`);
     const tw = await waitForTimeWait(log);
+    log(`  load average ${loadavg().map((l) => l.toFixed(2)).join(' ')} (the machine is shared: other work skews figures)`);
     const target = await startTarget(name, script, await freePort(), env);
     cleanups.push(() => target.stop());
     await sleep(2000);
@@ -128,6 +130,12 @@ async function openBenchDatabase(): Promise<{ dbh: DbHandle; serverEnv: Record<s
   const flush = String((rows as Array<{ flush: unknown }>)[0]?.flush);
   log(`MariaDB ${url.host}, database ${name}, innodb_flush_log_at_trx_commit=${flush}`);
   return { dbh: openDatabase({ dialect, location: url.toString(), poolSize: 4 }), serverEnv: { WEIM_DB_DIALECT: 'mysql', WEIM_DB_URL: url.toString() }, flush };
+}
+
+/** WEIM_BENCH_SERVER_ENV="K=V K=V": extra settings for the weim server (experiments). */
+function extraServerEnv(): Record<string, string> {
+  const pairs = (process.env.WEIM_BENCH_SERVER_ENV ?? '').split(' ').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]);
+  return Object.fromEntries(pairs);
 }
 
 async function countFriendMessages(dbh: DbHandle): Promise<number> {
