@@ -11,7 +11,7 @@ import { findBinary, freePort, stopProcess } from '../test/setup/processes.js';
 import { LoadClient } from './load-client.js';
 import { printReport, type TargetResult } from './report.js';
 import { issueTokens, seedDatabase } from './seed.js';
-import { repoRoot, rssBytes, sleep, startTarget, type Target, waitForTimeWait } from './targets.js';
+import { cpuSeconds, repoRoot, rssBytes, sleep, startTarget, type Target, waitForTimeWait } from './targets.js';
 
 /**
  * Gateway benchmark (issue 4). Seeds N users, friend pairs and one N-member group, runs weim as a
@@ -88,11 +88,13 @@ async function main(): Promise<void> {
     log(`  RSS ${(rssBefore / 2 ** 20).toFixed(1)} MiB → ${(rssAfter / 2 ** 20).toFixed(1)} MiB: ${((rssAfter - rssBefore) / open.opened / 1024).toFixed(2)} KB per socket`);
     const fanout = await client.groupFanout(0, seeded.groupId, repeats, 1000);
     await sleep(1000);
+    const cpuBefore = cpuSeconds(target.pid);
     const direct = await client.direct(seeded.pairs, seeded.userIds, rate, duration);
+    const directCpuSeconds = cpuSeconds(target.pid) - cpuBefore;
     const persisted = name === 'weim' ? await countFriendMessages(dbh) : undefined;
     await client.closeAll();
     await target.stop();
-    results.push({ name, open, rssBefore, rssAfter, fanout, direct, persisted });
+    results.push({ name, open, rssBefore, rssAfter, fanout, direct, directCpuSeconds, persisted });
   }
   printReport(log, { sockets, rate, duration, dialect, flush, results });
   if (args.out) writeFileSync(args.out, JSON.stringify({ sockets, rate, duration, dialect, flush, results }, (_k, v: unknown) => (v instanceof Float64Array ? undefined : v), 2));

@@ -8,6 +8,8 @@ export interface TargetResult {
   rssAfter: number;
   fanout: FanoutResult;
   direct: DirectResult;
+  /** Server CPU time (user + system) used during the 1:1 phase, drain included. */
+  directCpuSeconds: number;
   /** weim: friend messages in the database at the end. */
   persisted: number | undefined;
 }
@@ -49,6 +51,7 @@ const rows: Row[] = [
   { label: '1:1 latency p50 (ms)', value: (r) => percentile(r.direct.latencies, 0.5), digits: 1 },
   { label: '1:1 latency p99 (ms)', value: (r) => percentile(r.direct.latencies, 0.99), digits: 1 },
   { label: '1:1 latency max (ms)', value: (r) => percentile(r.direct.latencies, 1), digits: 1 },
+  { label: 'server CPU per 1:1 msg (µs)', value: (r) => (r.directCpuSeconds / Math.max(1, r.direct.sent)) * 1e6, digits: 0 },
 ];
 
 /** Prints the figures side by side (weim, baseline, weim/baseline) and the targets. */

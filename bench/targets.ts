@@ -45,6 +45,14 @@ export function rssBytes(pid: number): number {
   return Number(match[1]) * 1024;
 }
 
+/** CPU time a process has used so far (user + system), in seconds, from /proc/<pid>/stat. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of stat (utime, stime) are at 11 and 12 after the command; clock ticks of 1/100 s.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
 /** TCP sockets in TIME_WAIT on this machine (`tw` of /proc/net/sockstat). */
 export function timeWaitCount(): number {
   const match = /^TCP:.*\btw (\d+)/m.exec(readFileSync('/proc/net/sockstat', 'utf8'));
