@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { openDatabase, type DbHandle } from '../src/db/connect.js';
 import { findBinary, stopProcess } from '../test/setup/processes.js';
-import { createMysqlDatabase, startMariadb, type Started } from '../test/setup/services.js';
+import { createMysqlDatabase, startMariadb, type StartedService as Started } from '../test/setup/mariadb.js';
 import { rmSync } from 'node:fs';
 
 export type BenchDialect = 'sqlite' | 'mysql';

@@ -245,8 +245,12 @@ describe('a 200 MB upload against a node in its own process', () => {
     const sampler = setInterval(() => (peak = Math.max(peak, node.rss())), 10);
     const total = 200 * 1024 * 1024;
     // Chunked, no Content-Length: nothing can refuse it early, only the cap while streaming.
-    const res = await streamUpload(`${node.api}/im/chat/upload`, { token, fields: { type: '3' }, head: samples.isoMedia('isom'), fileBytes: total });
-    clearInterval(sampler);
+    let res;
+    try {
+      res = await streamUpload(`${node.api}/im/chat/upload`, { token, fields: { type: '3' }, head: samples.isoMedia('isom'), fileBytes: total });
+    } finally {
+      clearInterval(sampler);
+    }
     expect(res.status).toBe(413);
     expect(JSON.parse(res.body).code).toBe(1004);
     expect(res.sentBytes).toBeLessThan(total);

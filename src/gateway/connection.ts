@@ -26,6 +26,8 @@ export class Connection {
   /** Token expiry (epoch seconds). */
   expiresAt = 0;
   alive = true;
+  /** When the heartbeat last pinged it (epoch ms). */
+  pingedAt = 0;
   badFrames = 0;
   private held: Array<[string, StreamPosition]> | undefined;
   private marks: Map<string, number> | undefined;

@@ -21,6 +21,13 @@ export interface GatewayOptions {
 
 export type GatewayDeps = Omit<HandlerDeps, 'onSignedIn'> & { hub: Hub; log: Logger };
 
+/**
+ * The heartbeat visits a share of the sockets this many times per ping interval, so every socket
+ * is still pinged once an interval but never all at once (pinging 10k sockets in one loop blocked
+ * the event loop ~100 ms and brought 10k pongs back in one burst).
+ */
+const HEARTBEAT_TICKS = 20;
+
 /** The WebSocket side of a node: `/ws` on the HTTP server's port. */
 export class Gateway {
   private readonly wss: WebSocketServer;
@@ -28,6 +35,9 @@ export class Gateway {
   private readonly connections = new Set<Connection>();
   private readonly signInTimers = new Map<Connection, NodeJS.Timeout>();
   private readonly heartbeat: NodeJS.Timeout;
+  /** Where the heartbeat's round over `connections` stands (a Set iterator survives deletes and sees adds). */
+  private heartbeatCursor: Iterator<Connection> | undefined;
+  private heartbeatRoundStartedAt = 0;
   private closing = false;
 
   constructor(
@@ -36,7 +46,7 @@ export class Gateway {
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes * 4, perMessageDeflate: false, clientTracking: true });
     this.handlers = createHandlers({ ...deps, onSignedIn: (c) => this.clearSignInTimer(c) });
-    this.heartbeat = setInterval(() => this.beat(), options.pingIntervalMs);
+    this.heartbeat = setInterval(() => this.beat(), Math.max(10, Math.floor(options.pingIntervalMs / HEARTBEAT_TICKS)));
     this.heartbeat.unref();
     deps.tokens.onRevoked((claims) => {
       for (const c of deps.hub.connectionsOf(claims.userId)) if (c.jti === claims.jti) c.close(CloseCode.SessionEnded, 'session ended');
@@ -113,19 +123,34 @@ export class Gateway {
     this.signInTimers.delete(connection);
   }
 
-  /** Pings every socket; one that did not answer the last ping, or whose token expired, is closed. */
+  /**
+   * Visits the next 1/HEARTBEAT_TICKS of the sockets (a round starts at most once per ping
+   * interval): pings each; one that has not answered a ping sent at least an interval ago, or
+   * whose token expired, is closed.
+   */
   private beat(): void {
-    const nowSeconds = Date.now() / 1000;
-    for (const connection of this.connections) {
+    const now = Date.now();
+    const share = Math.ceil(this.connections.size / HEARTBEAT_TICKS);
+    for (let visited = 0; visited < share; visited++) {
+      let next = this.heartbeatCursor?.next();
+      if (!next || next.done) {
+        if (now - this.heartbeatRoundStartedAt < this.options.pingIntervalMs) return;
+        this.heartbeatRoundStartedAt = now;
+        this.heartbeatCursor = this.connections.values();
+        next = this.heartbeatCursor.next();
+        if (next.done) return;
+      }
+      const connection = next.value;
       if (!connection.alive) {
-        connection.ws.terminate();
+        if (now - connection.pingedAt >= this.options.pingIntervalMs) connection.ws.terminate();
         continue;
       }
-      if (connection.expiresAt > 0 && nowSeconds > connection.expiresAt) {
+      if (connection.expiresAt > 0 && now / 1000 > connection.expiresAt) {
         connection.close(CloseCode.SessionEnded, 'token expired');
         continue;
       }
       connection.alive = false;
+      connection.pingedAt = now;
       connection.ws.ping();
     }
   }

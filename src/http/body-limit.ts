@@ -3,7 +3,7 @@ import { errorCatalog } from '../errors.js';
 import { sendError } from './envelope.js';
 
 /** How long a refused upload may keep sending before its connection is cut. */
-const LINGER_MS = 1000;
+const LINGER_MS = 5000;
 
 /**
  * Refuses a body whose declared Content-Length exceeds `limitBytes` before reading any of it:

@@ -43,7 +43,10 @@ export async function startChildNode(env: Record<string, string> = {}): Promise<
   child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
   const url = `http://127.0.0.1:${port}`;
   let exited = false;
-  child.once('exit', () => (exited = true));
+  child.once('exit', (code, signal) => {
+    exited = true;
+    if (process.env.WEIM_DEBUG_CHILD) console.error(`child exited ${code} ${signal}:\n${output}`);
+  });
   const deadline = Date.now() + 30_000;
   for (;;) {
     if (exited) throw new Error(`weim exited at start:\n${output}`);

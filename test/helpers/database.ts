@@ -4,7 +4,7 @@ import { inject } from 'vitest';
 import { openDatabase, type DbHandle } from '../../src/db/connect.js';
 import { migrateToLatest } from '../../src/db/migrate.js';
 import type { Dialect } from '../../src/db/migration-kit.js';
-import { createMysqlDatabase } from '../setup/services.js';
+import { createMysqlDatabase } from '../setup/mariadb.js';
 
 const quiet = { info: () => {} };
 

@@ -1,10 +1,10 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { Socket } from 'node:net';
-import { createConnection } from 'mysql2/promise';
 import type { TestProject } from 'vitest/node';
+import { startMariadb } from './mariadb.js';
 import { findBinary, freePort, startProcess, stopProcess, waitUntil } from './processes.js';
 
 /**
@@ -32,7 +32,7 @@ const ci = process.env.CI === 'true' || process.env.CI === '1';
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const [mysql, redis, etcd] = await Promise.all([
-    provideService('MariaDB', 'WEIM_TEST_MYSQL_URL', 'mariadbd', startMariadb),
+    provideService('MariaDB', 'WEIM_TEST_MYSQL_URL', 'mariadbd', (binary) => startMariadb(binary)),
     provideService('Redis', 'WEIM_TEST_REDIS_URL', 'redis-server', startRedis),
     provideService('etcd', 'WEIM_TEST_ETCD_URL', 'etcd', startEtcd),
   ]);
@@ -63,46 +63,6 @@ async function provideService(
   const s = await start(binary);
   started.push(s);
   return s.url;
-}
-
-/** Creates database `name` (utf8mb4) on the MariaDB at `adminUrl`; returns its URL. */
-export async function createMysqlDatabase(adminUrl: string, name: string): Promise<string> {
-  const admin = await createConnection({ uri: adminUrl });
-  await admin.query(`CREATE DATABASE \`${name}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci`);
-  await admin.end();
-  const url = new URL(adminUrl);
-  url.pathname = `/${name}`;
-  return url.toString();
-}
-
-/** A private MariaDB on loopback (also used by the benchmarks). */
-export async function startMariadb(binary: string): Promise<Started> {
-  const dir = mkdtempSync(join(tmpdir(), 'weim-mariadb-'));
-  const port = await freePort();
-  const install = findBinary('mariadb-install-db') ?? findBinary('mysql_install_db');
-  if (!install) throw new Error('MariaDB: mariadb-install-db not found next to mariadbd');
-  const init = startProcess('mariadb-install-db', install, [
-    '--no-defaults', '--user=root', `--datadir=${dir}/data`, '--auth-root-authentication-method=socket', '--skip-test-db',
-  ]);
-  const code = await new Promise<number | null>((resolve) => init.child.once('exit', resolve));
-  if (code !== 0) throw new Error(`mariadb-install-db failed (${code}):\n${init.output()}`);
-  writeFileSync(
-    `${dir}/init.sql`,
-    "CREATE USER IF NOT EXISTS 'weim'@'127.0.0.1' IDENTIFIED BY 'weim';\nGRANT ALL PRIVILEGES ON *.* TO 'weim'@'127.0.0.1' WITH GRANT OPTION;\n",
-  );
-  const server = startProcess('mariadbd', binary, [
-    '--no-defaults', '--user=root', `--datadir=${dir}/data`, '--bind-address=127.0.0.1', `--port=${port}`,
-    `--socket=${dir}/s.sock`, `--pid-file=${dir}/mariadb.pid`, `--init-file=${dir}/init.sql`,
-    '--character-set-server=utf8mb4', '--collation-server=utf8mb4_unicode_ci', '--skip-name-resolve',
-    '--skip-log-bin', '--innodb-flush-log-at-trx-commit=2', '--innodb-buffer-pool-size=256M', '--max-connections=1000',
-  ]);
-  const url = `mysql://weim:weim@127.0.0.1:${port}/mysql`;
-  await waitUntil('MariaDB', async () => {
-    const connection = await createConnection({ uri: url });
-    await connection.end();
-    return true;
-  }, 60_000, server.output);
-  return { url, child: server.child, dir };
 }
 
 async function startRedis(binary: string): Promise<Started> {

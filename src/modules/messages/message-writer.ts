@@ -82,7 +82,12 @@ export class MessageWriter {
 
     // Conversations: create missing rows, then advance each counter by its share of the batch.
     const perKey = new Map<string, number[]>();
-    for (const i of fresh) perKey.set(batch[i]!.convKey, [...(perKey.get(batch[i]!.convKey) ?? []), i]);
+    for (const i of fresh) {
+      const key = batch[i]!.convKey;
+      const members = perKey.get(key);
+      if (members) members.push(i);
+      else perKey.set(key, [i]);
+    }
     const keys = [...perKey.keys()].sort();
     await trx
       .insertInto('conversations')
@@ -92,7 +97,16 @@ export class MessageWriter {
       }))
       .orIgnore()
       .execute();
-    const increment = sql<number>`case ${sql.join(keys.map((k) => sql`when conv_key = ${k} then ${perKey.get(k)!.length}`), sql` `)} else 0 end`;
+    // One branch per distinct count (most are 1), each an IN list: linear in the batch, where a
+    // branch per key made every updated row walk every branch (quadratic in large batches).
+    const keysByCount = new Map<number, string[]>();
+    for (const k of keys) {
+      const n = perKey.get(k)!.length;
+      const same = keysByCount.get(n);
+      if (same) same.push(k);
+      else keysByCount.set(n, [k]);
+    }
+    const increment = sql<number>`case ${sql.join([...keysByCount].map(([n, ks]) => sql`when conv_key in (${sql.join(ks)}) then ${n}`), sql` `)} else 0 end`;
     await trx
       .updateTable('conversations')
       .set((eb) => ({ last_seq: eb('last_seq', '+', increment), last_message_at: now }))
@@ -133,7 +147,8 @@ export class MessageWriter {
       results[i] = { id: idOf.get(`${conversationId}:${seq}`)!, conversationId, seq, created_at: now, fresh: true };
     }
     // Resends of a message that is itself in this batch share its result.
-    for (let i = 0; i < batch.length; i++) if (!results[i]) results[i] = { ...results[this.firstOf(batch, i)]!, fresh: false };
+    const first = firstIndexes(batch);
+    for (let i = 0; i < batch.length; i++) if (!results[i]) results[i] = { ...results[first[i]!]!, fresh: false };
     return results as WriteResult[];
   }
 
@@ -142,29 +157,37 @@ export class MessageWriter {
     const withId = batch.filter((m) => m.clientMsgId !== null);
     const earlier = new Map<string, WriteResult>();
     if (withId.length > 0) {
+      // Exact (sender, client id) pairs: one index probe each. Two IN lists made the database
+      // probe every sender with every client id (batch² probes: seconds per batch at 5k msgs/s).
       const found = await trx
         .selectFrom('messages')
         .select(['id', 'conversation_id', 'seq', 'created_at', 'sender_id', 'client_msg_id'])
-        .where('sender_id', 'in', [...new Set(withId.map((m) => m.senderId))])
-        .where('client_msg_id', 'in', [...new Set(withId.map((m) => m.clientMsgId!))])
+        .where((eb) => eb.or(withId.map((m) => eb.and([eb('sender_id', '=', m.senderId), eb('client_msg_id', '=', m.clientMsgId!)]))))
         .execute();
       for (const r of found) earlier.set(`${r.sender_id}:${r.client_msg_id}`, {
         id: Number(r.id), conversationId: Number(r.conversation_id), seq: Number(r.seq), created_at: Number(r.created_at), fresh: false,
       });
     }
+    const first = firstIndexes(batch);
     const fresh: number[] = [];
     batch.forEach((m, i) => {
       const stored = m.clientMsgId === null ? undefined : earlier.get(`${m.senderId}:${m.clientMsgId}`);
       if (stored) results[i] = stored;
-      else if (this.firstOf(batch, i) === i) fresh.push(i);
+      else if (first[i] === i) fresh.push(i);
     });
     return fresh;
   }
+}
 
-  /** Index of the first message in the batch with the same sender and client id (or `i`). */
-  private firstOf(batch: PendingMessage[], i: number): number {
-    const m = batch[i]!;
+/** For each message, the index of the first one in the batch with the same sender and client id (or its own). */
+function firstIndexes(batch: readonly PendingMessage[]): number[] {
+  const seen = new Map<string, number>();
+  return batch.map((m, i) => {
     if (m.clientMsgId === null) return i;
-    return batch.findIndex((o) => o.senderId === m.senderId && o.clientMsgId === m.clientMsgId);
-  }
+    const key = `${m.senderId}:${m.clientMsgId}`;
+    const earlier = seen.get(key);
+    if (earlier !== undefined) return earlier;
+    seen.set(key, i);
+    return i;
+  });
 }

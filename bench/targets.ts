@@ -1,0 +1,83 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { stopProcess, waitUntil } from '../test/setup/processes.js';
+
+export const repoRoot = fileURLToPath(new URL('..', import.meta.url));
+
+/** A server under load, in its own process so its memory is measured alone. */
+export interface Target {
+  name: 'weim' | 'baseline';
+  /** ws://127.0.0.1:<port>/ws */
+  wsUrl: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts `node --import tsx <script>` from the repository root with `env` on top of this process's
+ * environment, and waits until `http://127.0.0.1:<port>/healthz` answers 200.
+ */
+export async function startTarget(name: Target['name'], script: string, port: number, env: Record<string, string>): Promise<Target> {
+  // WEIM_BENCH_SERVER_ARGS: extra node flags for the servers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const extra = (process.env.WEIM_BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...extra, '--import', 'tsx', script], {
+    cwd: repoRoot,
+    env: { ...process.env, ...env, PORT: String(port) },
+    stdio: ['ignore', 'inherit', 'inherit'],
+  });
+  let exited = false;
+  child.once('exit', () => {
+    exited = true;
+  });
+  await waitUntil(name, async () => {
+    if (exited) throw new Error('exited');
+    return (await fetch(`http://127.0.0.1:${port}/healthz`)).ok;
+  }, 60_000, () => (exited ? `${name} exited with ${child.exitCode}` : `${name} did not answer /healthz`));
+  if (exited) throw new Error(`${name} exited during start (code ${child.exitCode})`);
+  return { name, wsUrl: `ws://127.0.0.1:${port}/ws`, pid: child.pid!, stop: () => stopProcess(child) };
+}
+
+/** Resident set size of a process in bytes (VmRSS of /proc/<pid>/status). */
+export function rssBytes(pid: number): number {
+  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  if (!match) throw new Error(`no VmRSS for pid ${pid}`);
+  return Number(match[1]) * 1024;
+}
+
+/** CPU time a process has used so far (user + system), in seconds, from /proc/<pid>/stat. */
+export function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  // Fields 14 and 15 of stat (utime, stime) are at 11 and 12 after the command; clock ticks of 1/100 s.
+  return (Number(fields[11]) + Number(fields[12])) / 100;
+}
+
+/** TCP sockets in TIME_WAIT on this machine (`tw` of /proc/net/sockstat). */
+export function timeWaitCount(): number {
+  const match = /^TCP:.*\btw (\d+)/m.exec(readFileSync('/proc/net/sockstat', 'utf8'));
+  return match ? Number(match[1]) : 0;
+}
+
+/**
+ * Waits until few sockets are in TIME_WAIT (leftovers cut the next connect burst 2–5×), at most
+ * `maxMs`; returns the count it stopped at.
+ */
+export async function waitForTimeWait(log: (line: string) => void, few = 1000, maxMs = 150_000): Promise<number> {
+  const deadline = Date.now() + maxMs;
+  let count = timeWaitCount();
+  let said = 0;
+  while (count > few && Date.now() < deadline) {
+    if (Date.now() - said > 10_000) {
+      log(`  waiting for TIME_WAIT to clear: ${count} sockets`);
+      said = Date.now();
+    }
+    await sleep(1000);
+    count = timeWaitCount();
+  }
+  return count;
+}
+
+export function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
