@@ -70,6 +70,16 @@ describe.each(testDialects())('messages and delivery on %s', (dialect) => {
     expect(a1.of(6)).toEqual([]);
   });
 
+  it('a socket\'s back-to-back sends are stored in the order sent', async () => {
+    const { a, b } = await makeFriends(t.api);
+    const a1 = await socket(a.token);
+    for (let i = 0; i < 30; i++) a1.send({ Cmd: 17, ToId: b.user.id, Ope: 0, Type: 0, Body: `n${i}`, ClientMsgId: `o${i}` });
+    await a1.next(() => a1.of(18).length === 30, 10_000);
+    const rows = await t.dbh.db.selectFrom('messages').select(['seq', 'body']).where('sender_id', '=', a.user.id).orderBy('seq').execute();
+    expect(rows.map((r) => r.body)).toEqual(Array.from({ length: 30 }, (_, i) => `n${i}`));
+    expect(a1.of(18).map((f) => f.ClientMsgId)).toEqual(Array.from({ length: 30 }, (_, i) => `o${i}`));
+  });
+
   it('a resend with the same client_msg_id returns the first result, is stored once and pushed once', async () => {
     const { a, b } = await makeFriends(t.api);
     const b1 = await socket(b.token);

@@ -3,6 +3,7 @@ import type { StreamPosition } from '../notify/notifier.js';
 import { CloseCode } from './protocol.js';
 
 let nextId = 0;
+const SETTLED: Promise<void> = Promise.resolve();
 
 /** Live frames held while a sync runs; past this the socket is closed and must sync again. */
 const MAX_HELD = 10_000;
@@ -29,6 +30,8 @@ export class Connection {
   /** When the heartbeat last pinged it (epoch ms). */
   pingedAt = 0;
   badFrames = 0;
+  /** The chain of this socket's ordered frames (sends, reads) being handled. */
+  serial: Promise<void> = SETTLED;
   private held: Array<[string, StreamPosition]> | undefined;
   private marks: Map<string, number> | undefined;
   /** Stream frames sent live before the first sync, so that sync does not send them again. */

@@ -5,7 +5,7 @@ import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { Connection } from './connection.js';
 import { createHandlers, type HandlerDeps, type Handlers } from './handlers.js';
 import type { Hub } from './hub.js';
-import { CloseCode, failFrame, parseClientFrame, type ClientFrame } from './protocol.js';
+import { CloseCode, failFrame, parseClientFrame, type ClientFrame, WeimCmd } from './protocol.js';
 
 export interface GatewayOptions {
   signInTimeoutMs: number;
@@ -101,10 +101,15 @@ export class Gateway {
     if (!parsed.ok) return this.refuse(connection, parsed.reason, parsed.clientMsgId);
     if (!connection.signedIn && parsed.frame.Cmd !== 3) return this.refuse(connection, 'sign in first (Cmd 3)');
     connection.badFrames = 0;
-    this.dispatch(connection, parsed.frame).catch((err: unknown) => {
-      this.deps.log.error({ err, cmd: parsed.frame.Cmd }, 'frame handler failed');
-      connection.send(failFrame('internal error', 'ClientMsgId' in parsed.frame ? parsed.frame.ClientMsgId : undefined));
-    });
+    const frame = parsed.frame;
+    const run = () =>
+      this.dispatch(connection, frame).catch((err: unknown) => {
+        this.deps.log.error({ err, cmd: frame.Cmd }, 'frame handler failed');
+        connection.send(failFrame('internal error', 'ClientMsgId' in frame ? frame.ClientMsgId : undefined));
+      });
+    // A socket's sends and reads are handled one after the other, so they are stored in the order sent.
+    if (frame.Cmd === WeimCmd.Send || frame.Cmd === WeimCmd.Read) connection.serial = connection.serial.then(run);
+    else void run();
   }
 
   private dispatch(connection: Connection, frame: ClientFrame): Promise<void> {
