@@ -1,7 +1,6 @@
 import { join } from 'node:path';
 import type { Config } from './config.js';
 import type { Db } from './db/database.js';
-import { dialectOf } from './db/migration-kit.js';
 import { createRateLimiter, type RateLimitStore } from './http/rate-limiter.js';
 import { AttachmentsService } from './modules/attachments/index.js';
 import { AuthService, TokenService } from './modules/auth/index.js';
@@ -51,8 +50,7 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
     config.uploads.default_avatar,
     search.index,
   );
-  // MySQL: two transactions in flight overlap one batch's commit with the next one's statements.
-  const writer = new MessageWriter(db, Date.now, 500, dialectOf(db) === 'mysql' ? 2 : 1);
+  const writer = new MessageWriter(db);
   const users = new UsersService(db, config.realname.id_card_secret, search.index);
   const blobs = createBlobStore(config);
   const uploads = config.uploads;

@@ -34,42 +34,31 @@ interface Queued {
  * which costs a handful of statements whatever its size (group commit). Each message gets the
  * next `seq` of its conversation inside that transaction, so seqs are gap-free and a message is
  * committed before its `write` promise resolves (and so before any frame about it leaves).
- *
- * With `lanes` > 1 (MySQL: several connections) that many transactions run at once, so one
- * batch's commit wait overlaps the next batch's statements. Batches touching the same
- * conversation still commit in seq order (its counter row is locked until commit); messages
- * that must keep their order are written one after the other by their caller (a socket's sends
- * are handled in order).
  */
 export class MessageWriter {
   private queue: Queued[] = [];
-  private active = 0;
-  private lanesDone: Array<Promise<void>> = [];
+  private flushing = false;
+  private drained: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly db: Db,
     private readonly clock: () => number = Date.now,
     private readonly maxBatch = 500,
-    private readonly lanes = 1,
   ) {}
 
   write(message: PendingMessage): Promise<WriteResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ message, resolve, reject });
-      if (this.active < this.lanes) {
-        this.active++;
-        const lane = new Promise<void>((done) => setImmediate(() => void this.drain().then(done)));
-        this.lanesDone.push(lane);
-        void lane.then(() => {
-          this.lanesDone = this.lanesDone.filter((l) => l !== lane);
-        });
+      if (!this.flushing) {
+        this.flushing = true;
+        this.drained = new Promise((done) => setImmediate(() => void this.drain().then(done)));
       }
     });
   }
 
   /** Resolves once every message queued so far is stored (or failed). */
-  async idle(): Promise<void> {
-    while (this.lanesDone.length > 0) await Promise.all(this.lanesDone);
+  idle(): Promise<void> {
+    return this.drained;
   }
 
   private async drain(): Promise<void> {
@@ -82,7 +71,7 @@ export class MessageWriter {
         for (const q of batch) q.reject(err);
       }
     }
-    this.active--;
+    this.flushing = false;
   }
 
   private async store(trx: Executor, batch: PendingMessage[]): Promise<WriteResult[]> {
