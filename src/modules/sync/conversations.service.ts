@@ -10,6 +10,8 @@ import { type ConversationRef, conversationsOf, historyPage } from './sync.repo.
 
 /** Unread counts stop at this ("99+" style); counting costs at most this many rows. */
 const UNREAD_CAP = 100;
+/** The conversation list shows the most recent this many (older ones stay reachable by history). */
+const LIST_LIMIT = 200;
 
 export type ConversationTarget = { toUid: number } | { groupId: number } | { conversationId: number };
 
@@ -22,9 +24,12 @@ export class ConversationsService {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  /** Every conversation of the user, most recent first, with its last message and unread count. */
+  /** The user's most recent conversations (up to 200), newest first, with last message and unread count. */
   async list(userId: number) {
-    const conversations = (await conversationsOf(this.db, userId)).filter((c) => c.lastSeq > c.startSeq);
+    const conversations = (await conversationsOf(this.db, userId))
+      .filter((c) => c.lastSeq > c.startSeq)
+      .sort((a, b) => b.lastMessageAt - a.lastMessageAt)
+      .slice(0, LIST_LIMIT);
     const reads = await readCursorsOf(this.db, userId);
     const peerIds = conversations.map((c) => (c.userLo === userId ? c.userHi : c.userLo)).filter((id): id is number => id !== null);
     const groupIds = conversations.map((c) => c.groupId).filter((id): id is number => id !== null);
