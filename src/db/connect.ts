@@ -42,6 +42,7 @@ function openSqlite(location: string): Db {
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
+  cacheStatements(database);
   return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
 }
 
@@ -63,4 +64,25 @@ export function openConfiguredDatabase(config: Pick<Config, 'db' | 'data_dir'>, 
   return config.db.dialect === 'mysql'
     ? openDatabase({ dialect: 'mysql', location: config.db.url, poolSize })
     : openDatabase({ dialect: 'sqlite', location: join(config.data_dir, 'weim.sqlite') });
+}
+
+/** Prepared statements kept per SQL text (Kysely prepares every query anew otherwise). */
+const STATEMENT_CACHE_SIZE = 500;
+
+/**
+ * Makes `prepare` reuse statements by SQL text (least recently prepared dropped first). Safe here:
+ * Kysely runs SQLite queries one at a time on its single connection and never leaves a statement
+ * iterating, and SQLite re-prepares a cached statement by itself after a schema change.
+ */
+function cacheStatements(database: SqliteDatabase.Database): void {
+  const prepare = database.prepare.bind(database);
+  const cache = new Map<string, SqliteDatabase.Statement>();
+  database.prepare = ((source: string) => {
+    let statement = cache.get(source);
+    if (statement) return statement;
+    statement = prepare(source);
+    if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
+    cache.set(source, statement);
+    return statement;
+  }) as typeof database.prepare;
 }
