@@ -52,6 +52,7 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
   );
   const writer = new MessageWriter(db);
   const users = new UsersService(db, config.realname.id_card_secret, search.index);
+  const friends = new FriendsService(db, notifier);
   const blobs = createBlobStore(config);
   const uploads = config.uploads;
   return {
@@ -63,7 +64,7 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
       perType: { 1: uploads.picture_max_bytes, 2: uploads.voice_max_bytes, 3: uploads.video_max_bytes, 6: uploads.file_max_bytes },
       avatar: uploads.avatar_max_bytes,
     }),
-    friends: new FriendsService(db, notifier),
+    friends,
     groups: new GroupsService(db, notifier, limit('group-create', config.groups.create_max_per_hour, 3600), {
       maxMembers: config.groups.max_members,
       membersPageSize: config.groups.members_page_size,
@@ -77,7 +78,7 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
       pageSize: config.geo.page_size,
     }),
     conversations: new ConversationsService(db, notifier, { readNotices: config.messages.read_notices === 'true' }),
-    messages: new MessagesService(db, writer, notifier, limit('message-send', config.messages.send_max_per_10s, 10), {
+    messages: new MessagesService(db, writer, notifier, friends, limit('message-send', config.messages.send_max_per_10s, 10), {
       maxBodyChars: config.messages.max_body_chars,
       withdrawWindowMs: config.messages.withdraw_window_seconds * 1000,
     }),

@@ -137,6 +137,16 @@ describe.each(testDialects())('messages and delivery on %s', (dialect) => {
     expect(await storedMessages(f1.user.id)).toHaveLength(1);
   });
 
+  it('ending a friendship stops messages at once, from either side', async () => {
+    const { a, b } = await makeFriends(t.api);
+    expect((await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: 'hi' }, { token: a.token })).code).toBe(0);
+    expect((await post(t.api, '/im/chat/send/user', { to_uid: a.user.id, type: 0, body: 'hi' }, { token: b.token })).code).toBe(0);
+    expect((await post(t.api, '/im/friend/del', { f_uid: a.user.id }, { token: b.token })).code).toBe(0);
+    const fromA = await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: 'still?' }, { token: a.token });
+    const fromB = await post(t.api, '/im/chat/send/user', { to_uid: a.user.id, type: 0, body: 'still?' }, { token: b.token });
+    expect([fromA.status, fromA.code, fromB.status, fromB.code]).toEqual([403, 1003, 403, 1003]);
+  });
+
   it('withdraw (user): sender only, within the window; Cmd 7 to both users', async () => {
     const { a, b } = await makeFriends(t.api);
     const b1 = await socket(b.token);

@@ -9,6 +9,7 @@ import {
   insertRequest, listFriends, listPendingIncoming, renewRequest, setRequestStatus,
 } from './friends.repo.js';
 import { RequestStatus } from './friends.table.js';
+import { FriendshipCache } from './friendship-cache.js';
 
 export interface IncomingRequest {
   id: number;
@@ -27,11 +28,15 @@ function frame(cmd: number, from: number, to: number, body = '') {
 
 /** Friend requests, acceptance, listing and removal. Notifications go out after commit. */
 export class FriendsService {
+  private readonly friendships: FriendshipCache;
+
   constructor(
     private readonly db: Db,
     private readonly notifier: Notifier,
     private readonly clock: () => number = Date.now,
-  ) {}
+  ) {
+    this.friendships = new FriendshipCache(db);
+  }
 
   /**
    * Asks `target` to be friends. A repeated pending request returns the same id; if `target` had
@@ -94,11 +99,12 @@ export class FriendsService {
   /** Ends the friendship on both sides. */
   async remove(selfId: number, friendId: number): Promise<void> {
     const deleted = await transact(this.db, (trx) => deleteFriendship(trx, selfId, friendId));
+    this.friendships.forget(selfId, friendId);
     if (deleted === 0) throw new AppError('NOT_FOUND', 'not friends');
   }
 
-  /** Whether two users are friends (messages between them are allowed). */
+  /** Whether two users are friends (messages between them are allowed); cached briefly. */
   areFriends(a: number, b: number): Promise<boolean> {
-    return areFriends(this.db, a, b);
+    return this.friendships.areFriends(a, b);
   }
 }

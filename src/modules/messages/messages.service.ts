@@ -3,7 +3,7 @@ import { transact } from '../../db/transaction.js';
 import { AppError } from '../../errors.js';
 import type { RateLimiter } from '../../http/rate-limiter.js';
 import { Cmd, type Notification, type Notifier, Ope } from '../../notify/notifier.js';
-import { areFriends } from '../friends/index.js';
+import type { FriendsService } from '../friends/index.js';
 import { memberIds, memberRole } from '../groups/index.js';
 import type { MessageWriter, PendingMessage } from './message-writer.js';
 import { findMessageForUpdate, markWithdrawn } from './messages.repo.js';
@@ -29,6 +29,7 @@ export class MessagesService {
     private readonly db: Db,
     private readonly writer: MessageWriter,
     private readonly notifier: Notifier,
+    private readonly friends: Pick<FriendsService, 'areFriends'>,
     private readonly sendLimit: RateLimiter,
     private readonly options: MessagesOptions,
     private readonly clock: () => number = Date.now,
@@ -38,7 +39,7 @@ export class MessagesService {
   async sendToUser(senderId: number, toUid: number, input: SendInput): Promise<StoredMessage> {
     this.check(input);
     await this.sendLimit.consume(String(senderId));
-    if (toUid === senderId || !(await areFriends(this.db, senderId, toUid))) throw new AppError('FORBIDDEN', 'you can only message your friends');
+    if (toUid === senderId || !(await this.friends.areFriends(senderId, toUid))) throw new AppError('FORBIDDEN', 'you can only message your friends');
     const pending = {
       convKey: friendConversationKey(senderId, toUid), kind: ConversationKind.Friend,
       userLo: Math.min(senderId, toUid), userHi: Math.max(senderId, toUid), groupId: null,
