@@ -4,7 +4,7 @@ import { AppError } from '../../errors.js';
 import type { RateLimiter } from '../../http/rate-limiter.js';
 import { Cmd, type Notification, type Notifier, Ope } from '../../notify/notifier.js';
 import type { FriendsService } from '../friends/index.js';
-import { memberIds, memberRole } from '../groups/index.js';
+import { memberIds } from '../groups/index.js';
 import type { MessageWriter, PendingMessage } from './message-writer.js';
 import { findMessageForUpdate, markWithdrawn } from './messages.repo.js';
 import { bodyProblem } from './messages.schema.js';
@@ -52,10 +52,10 @@ export class MessagesService {
   async sendToGroup(senderId: number, groupId: number, input: SendInput): Promise<StoredMessage> {
     this.check(input);
     await this.sendLimit.consume(String(senderId));
-    if ((await memberRole(this.db, groupId, senderId)) === undefined) throw new AppError('FORBIDDEN', 'you are not a member of this group');
     // Recipients are read before the write so that frames leave in seq order (nothing awaits
     // between the write resolving and the push). A member joining meanwhile gets it by sync.
     const recipients = await memberIds(this.db, groupId);
+    if (!recipients.includes(senderId)) throw new AppError('FORBIDDEN', 'you are not a member of this group');
     const pending = {
       convKey: groupConversationKey(groupId), kind: ConversationKind.Group, userLo: null, userHi: null, groupId,
       senderId, toId: groupId, type: input.type, body: input.body, clientMsgId: input.clientMsgId ?? null,
