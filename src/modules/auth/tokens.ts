@@ -5,6 +5,12 @@ import { AppError } from '../../errors.js';
 import { insertRevocation, isRevoked } from './revocations.repo.js';
 
 const ISSUER = 'weim';
+/**
+ * How long a "not revoked" answer is reused. A revocation on this node takes effect at once (it
+ * drops the entry); one made on another node is seen here within this time.
+ */
+const NOT_REVOKED_TTL_MS = 2000;
+const NOT_REVOKED_CAPACITY = 100_000;
 
 /** What a verified token says. Times in epoch seconds, as in the JWT. */
 export interface TokenClaims {
@@ -22,6 +28,10 @@ export interface TokenServiceOptions {
 /** Issues, verifies and revokes HS256 JWTs. Revocations live in the database (all nodes see them). */
 export class TokenService {
   private readonly revokedListeners: Array<(claims: TokenClaims) => void> = [];
+  /** Tokens found not revoked, until when that answer is reused (saves a query per request). */
+  private readonly notRevokedUntil = new Map<string, number>();
+  /** Tokens revoked on this node (jti → expiry, ms); checked before the cache. */
+  private readonly revokedHere = new Map<string, number>();
   /**
    * The secret as a KeyObject, made once: given a string, jsonwebtoken first tries (and fails) to
    * parse it as a public key on every verify, which cost ~1 ms a request under load.
@@ -59,7 +69,14 @@ export class TokenService {
     if (!Number.isSafeInteger(userId) || userId <= 0 || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') {
       throw new AppError('TOKEN_INVALID');
     }
-    if (await isRevoked(this.db, jti)) throw new AppError('TOKEN_INVALID');
+    const now = Date.now();
+    if (this.revokedHere.has(jti)) throw new AppError('TOKEN_INVALID');
+    if (!((this.notRevokedUntil.get(jti) ?? 0) > now)) {
+      if (await isRevoked(this.db, jti)) throw new AppError('TOKEN_INVALID');
+      this.notRevokedUntil.delete(jti);
+      if (this.notRevokedUntil.size >= NOT_REVOKED_CAPACITY) this.notRevokedUntil.delete(this.notRevokedUntil.keys().next().value!);
+      this.notRevokedUntil.set(jti, now + NOT_REVOKED_TTL_MS);
+    }
     return { userId, jti, iat, exp };
   }
 
@@ -69,6 +86,13 @@ export class TokenService {
   }
 
   async revoke(claims: TokenClaims): Promise<void> {
+    // Remembered here first, so no request racing the insert can re-cache the token as valid.
+    this.revokedHere.set(claims.jti, claims.exp * 1000);
+    if (this.revokedHere.size > NOT_REVOKED_CAPACITY) {
+      const now = Date.now();
+      for (const [jti, exp] of this.revokedHere) if (exp < now) this.revokedHere.delete(jti);
+    }
+    this.notRevokedUntil.delete(claims.jti);
     await insertRevocation(this.db, { jti: claims.jti, user_id: claims.userId, expires_at: claims.exp * 1000 });
     for (const listener of this.revokedListeners) listener(claims);
   }
