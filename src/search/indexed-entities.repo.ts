@@ -1,6 +1,5 @@
 import type { Executor } from '../db/database.js';
 import { type Group, toGroup } from '../modules/groups/index.js';
-import { type PublicUser, toPublicUser } from '../modules/users/index.js';
 import type { IndexedKind } from './search.table.js';
 
 /**
@@ -47,14 +46,6 @@ export async function countEntities(db: Executor, kind: IndexedKind): Promise<nu
   const table = kind === 'user' ? 'users' : 'groups';
   const row = await db.selectFrom(table).select((eb) => eb.fn.countAll<number>().as('n')).executeTakeFirstOrThrow();
   return Number(row.n);
-}
-
-/** Public users by id, in the order of `ids` (ids that no longer exist are skipped). */
-export async function publicUsersByIds(db: Executor, ids: number[]): Promise<PublicUser[]> {
-  if (ids.length === 0) return [];
-  const rows = await db.selectFrom('users').select(['id', 'username', 'nickname', 'avatar', 'sex']).where('id', 'in', ids).execute();
-  const byId = new Map(rows.map((r) => [Number(r.id), toPublicUser(r)]));
-  return ids.flatMap((id) => byId.get(id) ?? []);
 }
 
 /** Groups by id, in the order of `ids`. */

@@ -1,6 +1,6 @@
 import type { Client } from '@elastic/elasticsearch';
 import type { Db } from '../db/database.js';
-import { publicUsersByIds } from './indexed-entities.repo.js';
+import { publicUsersByIds } from '../modules/users/index.js';
 import type { NearbyIndex, NearbyQuery, NearbyUser } from './search-index.js';
 
 /**

@@ -1,6 +1,6 @@
 import type { Db } from '../db/database.js';
 import { boundingBox, distanceMetres } from './geo.js';
-import { publicUsersByIds } from './indexed-entities.repo.js';
+import { publicUsersByIds } from '../modules/users/index.js';
 import type { NearbyIndex, NearbyQuery, NearbyUser } from './search-index.js';
 import { usersInBox } from './nearby.repo.js';
 

@@ -88,3 +88,9 @@ export async function listPendingIncoming(db: Executor, toUid: number, limit: nu
     .limit(limit)
     .execute();
 }
+
+/** Ids of a user's friends, ascending, at most `limit`. */
+export async function friendIds(db: Executor, userId: number, limit: number): Promise<number[]> {
+  const rows = await db.selectFrom('friends').select('friend_id').where('user_id', '=', userId).orderBy('friend_id').limit(limit).execute();
+  return rows.map((r) => Number(r.friend_id));
+}

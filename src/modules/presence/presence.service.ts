@@ -1,6 +1,7 @@
 import type { Directory } from '../../cluster/directory.js';
 import type { Db } from '../../db/database.js';
 import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
+import { friendIds } from '../friends/index.js';
 
 export interface PresenceOptions {
   /** Changes within this window are announced once, as the state at its end. */
@@ -41,13 +42,13 @@ export class PresenceService {
     if (online === this.announced.has(userId)) return;
     if (online) this.announced.add(userId);
     else this.announced.delete(userId);
-    const friends = await this.friendIds(userId, this.options.maxFanout);
+    const friends = await friendIds(this.db, userId, this.options.maxFanout);
     this.notifier.notify({ userIds: friends, frame: { Cmd: Cmd.Presence, FromId: userId, ToId: 0, Ope: Ope.System, Type: 0, Body: online ? 'online' : 'offline' } });
   }
 
   /** Which of the user's friends (or of `ids` among them) are online now. */
   async onlineFriends(userId: number, ids?: number[]): Promise<Array<{ id: number; online: boolean }>> {
-    let friends = await this.friendIds(userId, 5000);
+    let friends = await friendIds(this.db, userId, 5000);
     if (ids) {
       const wanted = new Set(ids);
       friends = friends.filter((id) => wanted.has(id));
@@ -59,10 +60,5 @@ export class PresenceService {
   stop(): void {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
-  }
-
-  private async friendIds(userId: number, limit: number): Promise<number[]> {
-    const rows = await this.db.selectFrom('friends').select('friend_id').where('user_id', '=', userId).orderBy('friend_id').limit(limit).execute();
-    return rows.map((r) => Number(r.friend_id));
   }
 }

@@ -3,7 +3,7 @@ import { AppError } from '../../errors.js';
 import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
 import { memberRole } from '../groups/index.js';
 import { ConversationKind, friendConversationKey, groupConversationKey } from '../messages/index.js';
-import { toPublicUser } from '../users/index.js';
+import { publicUsersByIds } from '../users/index.js';
 import { historyItem } from './frames.js';
 import { countUnread, lastMessage, raiseReadCursor, readCursorsOf } from './reads.repo.js';
 import { type ConversationRef, conversationsOf, historyPage } from './sync.repo.js';
@@ -34,10 +34,10 @@ export class ConversationsService {
     const peerIds = conversations.map((c) => (c.userLo === userId ? c.userHi : c.userLo)).filter((id): id is number => id !== null);
     const groupIds = conversations.map((c) => c.groupId).filter((id): id is number => id !== null);
     const [peers, groups] = await Promise.all([
-      peerIds.length ? this.db.selectFrom('users').select(['id', 'username', 'nickname', 'avatar', 'sex']).where('id', 'in', peerIds).execute() : [],
+      publicUsersByIds(this.db, peerIds),
       groupIds.length ? this.db.selectFrom('groups').select(['id', 'name', 'owner_id', 'member_count']).where('id', 'in', groupIds).execute() : [],
     ]);
-    const peerOf = new Map(peers.map((p) => [Number(p.id), toPublicUser(p)]));
+    const peerOf = new Map(peers.map((p) => [p.id, p]));
     const groupOf = new Map(groups.map((g) => [Number(g.id), { id: Number(g.id), name: g.name, owner_id: Number(g.owner_id), member_count: Number(g.member_count) }]));
     const list = await Promise.all(conversations.map(async (c) => {
       const readSeq = Math.max(reads.get(c.id) ?? 0, c.startSeq);

@@ -1,5 +1,5 @@
 import type { Executor } from '../../db/database.js';
-import type { NewUser, UserRow, UserUpdate } from './users.table.js';
+import { type NewUser, type PublicUser, toPublicUser, type UserRow, type UserUpdate } from './users.table.js';
 
 /** Queries on `users`. Each takes the executor first so it joins the caller's transaction. */
 export async function insertUser(db: Executor, user: NewUser): Promise<number> {
@@ -35,3 +35,12 @@ export async function setRealName(
     .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
 }
+
+/** Public users by id, in the order of `ids` (ids that no longer exist are skipped). */
+export async function publicUsersByIds(db: Executor, ids: number[]): Promise<PublicUser[]> {
+  if (ids.length === 0) return [];
+  const rows = await db.selectFrom('users').select(['id', 'username', 'nickname', 'avatar', 'sex']).where('id', 'in', ids).execute();
+  const byId = new Map(rows.map((r) => [Number(r.id), toPublicUser(r)]));
+  return ids.flatMap((id) => byId.get(id) ?? []);
+}
+
