@@ -56,3 +56,8 @@ create index `search_outbox_due_idx` on `search_outbox` (`next_attempt_at`, `id`
 
 -- 0021_users_location
 create index `users_location_idx` on `users` (`latitude`, `longitude`, `location_updated_at`);
+
+-- 0022_users_geo_strip
+alter table `users` add column `geo_strip` integer generated always as (floor((latitude + 90) * 100)) stored;
+create index `users_geo_strip_idx` on `users` (`geo_strip`, `longitude`, `latitude`, `location_updated_at`);
+drop index `users_location_idx` on `users`;

@@ -8,6 +8,7 @@ import * as m0006 from './0006_sync.js';
 import * as m0010 from './0010_uploads.js';
 import * as m0020 from './0020_search_index.js';
 import * as m0021 from './0021_users_location.js';
+import * as m0022 from './0022_users_geo_strip.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder) so they load the same
@@ -23,4 +24,5 @@ export const migrations: Record<string, Migration> = {
   '0010_uploads': m0010,
   '0020_search_index': m0020,
   '0021_users_location': m0021,
+  '0022_users_geo_strip': m0022,
 };

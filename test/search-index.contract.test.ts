@@ -109,6 +109,18 @@ describe.each(subjects)('search index contract: %s', (_name, make) => {
     expect(await ids('zq开')).toEqual([edge]);
   });
 
+  it('a long word is found as soon as it is written, after searches that found nothing or something else', async () => {
+    const word = `qzx${now % 1000}w`;
+    expect(await ids(`${word}ord`)).toEqual([]);
+    const id = await addUser(`${word}ord 新`);
+    expect(await ids(`${word}ord`)).toEqual([id]);
+    await write(async (trx) => {
+      await trx.updateTable('users').set({ nickname: 'renamed away' }).where('id', '=', id).execute();
+      return { kind: 'user', id };
+    });
+    expect(await ids(`${word}ord`)).toEqual([]);
+  });
+
   it('treats wildcard and LIKE characters literally', async () => {
     const star = await addUser('a*b%c_d?e\\f', `lit_${now % 1000}_${serial}`);
     expect(await ids('a*b')).toEqual([star]);
@@ -172,6 +184,25 @@ describe.each(subjects)('search index contract: %s', (_name, make) => {
     expect((await query({ offset: 0, limit: 2 })).map((u) => u.id)).toEqual([near, mid]);
     expect((await query({ offset: 2, limit: 2 })).map((u) => u.id)).toEqual([far]);
     expect((await query({ offset: 0, limit: 20 }, 10)).map((u) => u.id)).toEqual([near, mid]);
+  });
+
+  it('nearby: users on and beside 0.01° latitude lines are found exactly when within the radius', async () => {
+    // Far from the other tests' users; latitudes on a strip boundary, just either side of one,
+    // and near the poles, where the box spans every longitude.
+    const lats = [-60.01, -60.00999999, -60.00000001, -60, -59.99999999, -59.99, -89.995, 89.9999];
+    const made = [];
+    for (const latitude of lats) made.push({ id: await addUser('strip', undefined, { latitude, longitude: 12.34 }), latitude });
+    for (const centre of [{ latitude: -60.005, longitude: 12.34 }, { latitude: -60, longitude: 12.3405 }, { latitude: -89.99, longitude: 100 }, { latitude: 89.99995, longitude: -170 }]) {
+      for (const distanceKm of [0.6, 1.2, 3]) {
+        const found = await s.nearby.nearbyUsers({ ...centre, distanceKm, since: 0, excludeUserId: 0, page: { offset: 0, limit: 20 } });
+        const expected = made
+          .map((u) => ({ id: u.id, d: distanceMetres(centre.latitude, centre.longitude, u.latitude, 12.34) }))
+          .filter((u) => u.d <= distanceKm * 1000)
+          .sort((a, b) => a.d - b.d || a.id - b.id)
+          .map((u) => u.id);
+        expect(found.map((u) => u.id), `${JSON.stringify(centre)} within ${distanceKm} km`).toEqual(expected);
+      }
+    }
   });
 
   it('nearby across the antimeridian', async () => {

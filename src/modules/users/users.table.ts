@@ -1,4 +1,4 @@
-import type { Generated, Insertable, Selectable, Updateable } from 'kysely';
+import type { Generated, GeneratedAlways, Insertable, Selectable, Updateable } from 'kysely';
 
 /** `users`: one row per account. Times are epoch milliseconds. */
 export interface UsersTable {
@@ -19,6 +19,8 @@ export interface UsersTable {
   longitude: number | null;
   latitude: number | null;
   location_updated_at: number | null;
+  /** floor((latitude + 90) * 100), computed by the database: the 0.01° band nearby queries walk. */
+  geo_strip: GeneratedAlways<number | null>;
   created_at: number;
   updated_at: number;
   /** Last seq of this user's event stream (user_events). */
