@@ -5,7 +5,8 @@ import type { PublicUser } from '../modules/users/index.js';
 import { countEntities, entitiesAfter, groupsByIds, loadEntities } from './indexed-entities.repo.js';
 import { publicUsersByIds } from '../modules/users/index.js';
 import type { IndexChange, PageWindow, SearchIndex } from './search-index.js';
-import { clearKind, countGrams, idsContaining, idsWithGram, insertDocuments, writeDocument } from './search.repo.js';
+import { GramCounts } from './gram-counts.js';
+import { clearKind, idsContaining, idsWithGram, insertDocuments, writeDocument } from './search.repo.js';
 import { type IndexedKind, kindCodes } from './search.table.js';
 import { documentText, normalise, trigrams } from './search-text.js';
 
@@ -23,7 +24,11 @@ const REBUILD_BATCH = 1000;
  * and stops at the page's LIMIT, so the cost follows the page, not the table.
  */
 export class SqlSearchIndex implements SearchIndex {
-  constructor(private readonly db: Db) {}
+  private readonly gramCounts: GramCounts;
+
+  constructor(private readonly db: Db) {
+    this.gramCounts = new GramCounts(db, COUNT_CAP);
+  }
 
   async onChange(trx: Executor, change: IndexChange): Promise<void> {
     const [entity] = await loadEntities(trx, change.kind, [change.id]);
@@ -66,7 +71,7 @@ export class SqlSearchIndex implements SearchIndex {
     if (length < 2) return [];
     if (length <= 3) return idsWithGram(this.db, code, text, page.offset, page.limit);
     const grams = trigrams(text);
-    const counts = await countGrams(this.db, code, grams, COUNT_CAP);
+    const counts = await this.gramCounts.of(code, grams);
     if (counts.some((n) => n === 0)) return [];
     const ranked = grams.map((gram, i) => ({ gram, n: counts[i]! })).sort((a, b) => a.n - b.n);
     const probes = ranked.slice(1, 1 + PROBES).map((r) => r.gram);
