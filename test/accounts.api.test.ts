@@ -98,6 +98,16 @@ describe.each(testDialects())('accounts API on %s', (dialect) => {
     }
   });
 
+  it('a token used many times still stops working the moment it expires', async () => {
+    const { user } = await registerUser(t.api);
+    const shortLived = jwt.sign({ jti: `short-${user.id}` }, t.config.auth.jwt_secret, { subject: String(user.id), issuer: 'weim', expiresIn: 2 });
+    const expiresAt = (jwt.decode(shortLived) as { exp: number }).exp * 1000;
+    for (let i = 0; i < 3; i++) expect((await post(t.api, '/user/info', {}, { headers: { 'Login-Token': shortLived } })).code).toBe(0);
+    await new Promise((r) => setTimeout(r, Math.max(0, expiresAt - Date.now()) + 50));
+    const res = await post(t.api, '/user/info', {}, { headers: { 'Login-Token': shortLived } });
+    expect([res.status, res.code]).toEqual([401, 1001]);
+  });
+
   it('hands back a fresh token past half-life, not before', async () => {
     const { token, user } = await registerUser(t.api);
     const fresh = await post(t.api, '/user/info', {}, { token });

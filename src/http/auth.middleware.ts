@@ -22,7 +22,7 @@ export function requireAuth(tokens: TokenService, options: { refresh?: boolean }
   return async (req: Request, res: Response, next: NextFunction) => {
     const token = tokenFrom(req);
     if (!token) throw new AppError('UNAUTHENTICATED');
-    const claims = await tokens.verify(token);
+    const claims = await tokens.verify(token, { remember: true });
     (req as AuthedRequest).auth = claims;
     if (refresh && tokens.needsRefresh(claims)) res.setHeader('Login-Token', tokens.issue(claims.userId));
     next();
