@@ -1,6 +1,7 @@
 import express, { type Express } from 'express';
 import type { Logger } from 'pino';
 import { bodyLimitGuard } from './http/body-limit.js';
+import { bodyReader } from './http/body-reader.js';
 import { errorHandler, notFoundHandler } from './http/error-handler.js';
 import { attachmentsRoutes, type AttachmentsService, filesRoutes } from './modules/attachments/index.js';
 import { authRoutes, type AuthService, type TokenService } from './modules/auth/index.js';
@@ -42,6 +43,8 @@ export interface AppDeps {
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
+  // API answers are POSTs marked no-store: an ETag (a hash of every body) buys nothing.
+  app.set('etag', false);
   app.set('trust proxy', deps.trustProxyHops);
   app.use(deps.metrics.httpTimer);
   app.use(healthRoutes({ ...deps.health, registry: deps.metrics.registry }));
@@ -57,8 +60,7 @@ export function createApp(deps: AppDeps): Express {
   // Multipart routes first: they carry their own, larger limits and stream the body themselves.
   api.use(attachmentsRoutes(deps.attachments, deps.tokens));
   api.use(bodyLimitGuard(deps.bodyLimitBytes));
-  api.use(express.json({ limit: deps.bodyLimitBytes, strict: true }));
-  api.use(express.urlencoded({ limit: deps.bodyLimitBytes, extended: false, parameterLimit: 100 }));
+  api.use(bodyReader({ limitBytes: deps.bodyLimitBytes, parameterLimit: 100 }));
   api.use(authRoutes(deps.auth, deps.tokens));
   api.use(usersRoutes(deps.users, deps.tokens));
   api.use(friendsRoutes(deps.friends, deps.tokens));

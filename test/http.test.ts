@@ -66,6 +66,27 @@ describe('HTTP layer', () => {
     expect(JSON.parse(body)).toEqual({ code: 1000, msg: 'malformed request body', data: null });
   });
 
+  it('refuses bodies the API does not read (scalar JSON, repeated or too many fields, other charsets, compression), storing nothing', async () => {
+    const username = `body_${Date.now() % 100000}`;
+    const form = (extra = '') => `username=${username}&password=secret123${extra}`;
+    const refused: Array<[string, Record<string, string>, string, string]> = [
+      ['scalar JSON', { 'Content-Type': 'application/json' }, '"just a string"', 'malformed request body'],
+      ['repeated field', { 'Content-Type': 'application/x-www-form-urlencoded' }, form(`&username=${username}x`), 'username'],
+      ['101 fields', { 'Content-Type': 'application/x-www-form-urlencoded' }, form(Array.from({ length: 99 }, (_, i) => `&f${i}=1`).join('')), 'too many parameters'],
+      ['latin-1', { 'Content-Type': 'application/x-www-form-urlencoded; charset=latin1' }, form(), 'UTF-8'],
+      ['gzip', { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip' }, JSON.stringify({ username, password: 'secret123' }), 'compressed'],
+    ];
+    for (const [name, headers, body, message] of refused) {
+      const response = await fetch(`${t.api}/register`, { method: 'POST', headers, body });
+      const answer = await response.json();
+      expect([response.status, answer.code], name).toEqual([400, 1000]);
+      expect(answer.msg, name).toContain(message);
+    }
+    // Nothing above was stored: the name is still free, and a JSON body naming its charset is read.
+    const ok = await fetch(`${t.api}/register`, { method: 'POST', headers: { 'Content-Type': 'application/json; charset=UTF-8' }, body: JSON.stringify({ username, password: 'secret123' }) });
+    expect([ok.status, (await ok.json()).code]).toEqual([200, 0]);
+  });
+
   it('unknown routes and methods get 404 / 1002', async () => {
     for (const [method, path] of [['POST', '/api/v1/nope'], ['GET', '/api/v1/login'], ['GET', '/nothing']] as const) {
       const response = await fetch(`${t.url}${path}`, { method });

@@ -8,9 +8,21 @@ export interface Envelope<T> {
 }
 
 export function sendOk<T>(res: Response, data: T): void {
-  res.status(200).json({ code: 0, msg: 'ok', data } satisfies Envelope<T>);
+  send(res, 200, { code: 0, msg: 'ok', data } satisfies Envelope<T>);
 }
 
 export function sendError(res: Response, status: number, code: number, msg: string): void {
-  res.status(status).json({ code, msg, data: null } satisfies Envelope<null>);
+  send(res, status, { code, msg, data: null } satisfies Envelope<null>);
+}
+
+/**
+ * Writes the envelope straight to the response: `res.json` would also run Express's ETag hash
+ * and freshness check, which API answers (no-store POSTs) never use.
+ */
+function send(res: Response, status: number, envelope: Envelope<unknown>): void {
+  const body = JSON.stringify(envelope);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(body));
+  res.end(body);
 }
