@@ -78,13 +78,13 @@ describe('HTTP layer', () => {
     ];
     for (const [name, headers, body, message] of refused) {
       const response = await fetch(`${t.api}/register`, { method: 'POST', headers, body });
-      const answer = await response.json();
+      const answer = (await response.json()) as { code: number; msg: string };
       expect([response.status, answer.code], name).toEqual([400, 1000]);
       expect(answer.msg, name).toContain(message);
     }
     // Nothing above was stored: the name is still free, and a JSON body naming its charset is read.
     const ok = await fetch(`${t.api}/register`, { method: 'POST', headers: { 'Content-Type': 'application/json; charset=UTF-8' }, body: JSON.stringify({ username, password: 'secret123' }) });
-    expect([ok.status, (await ok.json()).code]).toEqual([200, 0]);
+    expect([ok.status, ((await ok.json()) as { code: number }).code]).toEqual([200, 0]);
   });
 
   it('unknown routes and methods get 404 / 1002', async () => {
