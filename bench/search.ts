@@ -5,7 +5,11 @@
  * a fixed time each, printing p50/p95/p99 and requests per second. Loopback only; bounded in
  * count and time.
  *
- *   npx tsx bench/search.ts --dialect sqlite|mysql [--users 100000] [--seconds 20] [--concurrency 50]
+ *   npx tsx bench/search.ts --dialect sqlite|mysql [--users 100000] [--seconds 20] [--concurrency 50] [--ceiling]
+ *
+ * --ceiling first drives, the same way, a bare node:http server and an Express app with weim's
+ * body reader and envelope and no work (bench/http-ceiling.ts): the most this machine's HTTP stack
+ * gives in this run, to read the routes' figures against.
  *
  * MariaDB: uses WEIM_DB_URL when set, else starts a private mariadbd like the test rig does.
  */
@@ -21,6 +25,7 @@ import { createNode } from '../src/node.js';
 import { SqlSearchIndex } from '../src/search/search-index.sql.js';
 import { openBenchDatabase, percentile } from './database.js';
 import { CITIES, random, seedUsers } from './seed.js';
+import { startCeilingServers } from './http-ceiling.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -28,6 +33,7 @@ const { values: args } = parseArgs({
     users: { type: 'string', default: '100000' },
     seconds: { type: 'string', default: '20' },
     concurrency: { type: 'string', default: '50' },
+    ceiling: { type: 'boolean', default: false },
   },
 });
 const dialect = args.dialect === 'mysql' ? 'mysql' : 'sqlite';
@@ -91,6 +97,14 @@ async function main(): Promise<void> {
       return JSON.stringify({ latitude: city.latitude + (rnd() - 0.5) * 0.4, longitude: city.longitude + (rnd() - 0.5) * 0.4 });
     });
 
+    if (args.ceiling) {
+      const ceiling = await startCeilingServers();
+      for (const [name, url] of [['bare node:http', ceiling.bare], ['express, no work', ceiling.express]] as const) {
+        await drive(url, '/ceiling', words, tokens, 2);
+        log(`ceiling, ${name}: ${JSON.stringify(await drive(url, '/ceiling', words, tokens, seconds))}`);
+      }
+      await ceiling.close();
+    }
     if (process.env.BENCH_BASELINE) {
       const info = await drive(origin, '/api/v1/user/info', ['{}'], tokens, seconds);
       log(`/user/info (baseline): ${JSON.stringify(info)}`);
