@@ -205,6 +205,32 @@ describe.each(subjects)('search index contract: %s', (_name, make) => {
     }
   });
 
+  it('nearby: a radius learnt at a crowded spot does not change answers elsewhere in its cell', async () => {
+    const crowd = { latitude: 48.1 + (serial % 10) / 10_000, longitude: -120.1 };
+    const lonely = { latitude: crowd.latitude, longitude: crowd.longitude + 20 / 74.3 }; // ~20 km east, same 0.5° cell
+    const made: Array<{ id: number; latitude: number; longitude: number }> = [];
+    for (let i = 0; i < 30; i++) {
+      const at = { latitude: crowd.latitude + (i % 6) / 100_000, longitude: crowd.longitude + Math.floor(i / 6) / 100_000 };
+      made.push({ id: await addUser('crowd', undefined, at), ...at });
+    }
+    for (let i = 0; i < 3; i++) {
+      const at = { latitude: lonely.latitude + i / 1000, longitude: lonely.longitude };
+      made.push({ id: await addUser('lonely', undefined, at), ...at });
+    }
+    const page = { offset: 0, limit: 20 };
+    const expected = (from: typeof crowd) =>
+      made
+        .map((u) => ({ id: u.id, d: distanceMetres(from.latitude, from.longitude, u.latitude, u.longitude) }))
+        .filter((u) => u.d <= 30_000)
+        .sort((a, b) => a.d - b.d || a.id - b.id)
+        .slice(0, 20)
+        .map((u) => u.id);
+    for (const from of [crowd, crowd, lonely, crowd, lonely]) {
+      const found = await s.nearby.nearbyUsers({ ...from, distanceKm: 30, since: 0, excludeUserId: 0, page });
+      expect(found.map((u) => u.id)).toEqual(expected(from));
+    }
+  });
+
   it('nearby across the antimeridian', async () => {
     const west = await addUser('west', undefined, { latitude: -17, longitude: 179.99 });
     const east = await addUser('east', undefined, { latitude: -17, longitude: -179.98 });
