@@ -2,11 +2,12 @@ import type { Db, Executor } from '../db/database.js';
 import { transact } from '../db/transaction.js';
 import type { Group } from '../modules/groups/index.js';
 import type { PublicUser } from '../modules/users/index.js';
-import { countEntities, entitiesAfter, groupsByIds, loadEntities } from './indexed-entities.repo.js';
-import { publicUsersByIds } from '../modules/users/index.js';
+import { countEntities, entitiesAfter, loadEntities } from './indexed-entities.repo.js';
+import { toGroup } from '../modules/groups/index.js';
+import { toPublicUser } from '../modules/users/index.js';
 import type { IndexChange, PageWindow, SearchIndex } from './search-index.js';
 import { GramCounts } from './gram-counts.js';
-import { clearKind, idsContaining, idsWithGram, insertDocuments, writeDocument } from './search.repo.js';
+import { clearKind, insertDocuments, type ResultTable, rowsContaining, rowsWithGram, writeDocument } from './search.repo.js';
 import { type IndexedKind, kindCodes } from './search.table.js';
 import { documentText, normalise, trigrams } from './search-text.js';
 
@@ -15,6 +16,11 @@ const COUNT_CAP = 2000;
 /** Besides the driver, this many of the rarest grams filter candidates before the exact check. */
 const PROBES = 2;
 const REBUILD_BATCH = 1000;
+
+const userResults: ResultTable = { table: 'users', columns: ['id', 'username', 'nickname', 'avatar', 'sex'] };
+const groupResults: ResultTable = { table: 'groups', columns: ['id', 'name', 'owner_id', 'member_count', 'created_at'] };
+type UserResult = Parameters<typeof toPublicUser>[0];
+type GroupResult = Parameters<typeof toGroup>[0];
 
 /**
  * Search by the database itself (SQLite and MySQL/MariaDB alike): a postings table of bigrams and
@@ -36,11 +42,11 @@ export class SqlSearchIndex implements SearchIndex {
   }
 
   async searchUsers(word: string, page: PageWindow): Promise<PublicUser[]> {
-    return publicUsersByIds(this.db, await this.matchingIds('user', word, page));
+    return (await this.matching<UserResult>('user', userResults, word, page)).map(toPublicUser);
   }
 
   async searchGroups(word: string, page: PageWindow): Promise<Group[]> {
-    return groupsByIds(this.db, await this.matchingIds('group', word, page));
+    return (await this.matching<GroupResult>('group', groupResults, word, page)).map(toGroup);
   }
 
   async start(): Promise<void> {}
@@ -64,17 +70,17 @@ export class SqlSearchIndex implements SearchIndex {
     }
   }
 
-  private async matchingIds(kind: IndexedKind, word: string, page: PageWindow): Promise<number[]> {
+  private async matching<R>(kind: IndexedKind, result: ResultTable, word: string, page: PageWindow): Promise<R[]> {
     const text = normalise(word);
     const length = [...text].length;
     const code = kindCodes[kind];
     if (length < 2) return [];
-    if (length <= 3) return idsWithGram(this.db, code, text, page.offset, page.limit);
+    if (length <= 3) return rowsWithGram<R>(this.db, code, text, result, page.offset, page.limit);
     const grams = trigrams(text);
     const counts = await this.gramCounts.of(code, grams);
     if (counts.some((n) => n === 0)) return [];
     const ranked = grams.map((gram, i) => ({ gram, n: counts[i]! })).sort((a, b) => a.n - b.n);
     const probes = ranked.slice(1, 1 + PROBES).map((r) => r.gram);
-    return idsContaining(this.db, code, text, ranked[0]!.gram, probes, page.offset, page.limit);
+    return rowsContaining<R>(this.db, code, text, ranked[0]!.gram, probes, result, page.offset, page.limit);
   }
 }
