@@ -154,6 +154,7 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
     expect(verbs(plain.statements)).toEqual(['begin', 'insert', 'insert', 'commit']);
     const withIds = await recordStatements(name, () => write([friend(31, 32, 'i1', 'c-i1'), group(31, 930, 'i2'), friend(31, 32, 'i1', 'c-i1')]));
     expect(verbs(withIds.statements)).toEqual(['begin', 'select', 'insert', 'insert', 'commit']);
+    expect(withIds.statements[1]!.match(/'c-i1'/g), 'each (sender, client id) looked up once').toHaveLength(1);
     const resendsOnly = await recordStatements(name, () => write([friend(31, 32, 'i1', 'c-i1')]));
     expect(verbs(resendsOnly.statements)).toEqual(['begin', 'select', 'commit']);
     await expectConsistent(dbh.db, stored);

@@ -104,7 +104,8 @@ export class MessageWriter {
   private async store(trx: Executor, statements: BatchStatements, batch: PendingMessage[]): Promise<WriteResult[]> {
     const now = this.clock();
     const results: Array<WriteResult | undefined> = new Array(batch.length);
-    const fresh = await this.resolveReplays(trx, batch, results);
+    const first = firstIndexes(batch);
+    const fresh = await this.resolveReplays(trx, batch, first, results);
     if (fresh.length === 0) return results as WriteResult[];
 
     // Each conversation's share of the batch, in batch order. Keys are sorted so that concurrent
@@ -140,14 +141,14 @@ export class MessageWriter {
       results[i] = { id: ids[n]!, conversationId: rows[n]!.conversation_id, seq: rows[n]!.seq, created_at: now, fresh: true };
     });
     // Resends of a message that is itself in this batch share its result.
-    const first = firstIndexes(batch);
     for (let i = 0; i < batch.length; i++) if (!results[i]) results[i] = { ...results[first[i]!]!, fresh: false };
     return results as WriteResult[];
   }
 
   /** Fills `results` for resends of stored messages; returns the indexes still to store. */
-  private async resolveReplays(trx: Executor, batch: PendingMessage[], results: Array<WriteResult | undefined>): Promise<number[]> {
-    const withId = batch.filter((m) => m.clientMsgId !== null);
+  private async resolveReplays(trx: Executor, batch: PendingMessage[], first: number[], results: Array<WriteResult | undefined>): Promise<number[]> {
+    // Each (sender, client id) once, even when the batch holds it several times.
+    const withId = batch.filter((m, i) => m.clientMsgId !== null && first[i] === i);
     const earlier = new Map<string, WriteResult>();
     if (withId.length > 0) {
       // Exact (sender, client id) pairs: one index probe each. Two IN lists made the database
@@ -161,7 +162,6 @@ export class MessageWriter {
         id: Number(r.id), conversationId: Number(r.conversation_id), seq: Number(r.seq), created_at: Number(r.created_at), fresh: false,
       });
     }
-    const first = firstIndexes(batch);
     const fresh: number[] = [];
     batch.forEach((m, i) => {
       const stored = m.clientMsgId === null ? undefined : earlier.get(`${m.senderId}:${m.clientMsgId}`);
