@@ -174,6 +174,27 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
   });
 });
 
+describe('message writer batch observer', () => {
+  it('hears each batch once with its size and duration; one that throws stops nothing', async () => {
+    const dbh = await openTestDatabase('sqlite');
+    const heard: Array<[number, number]> = [];
+    const writer = new MessageWriter(dbh.db, {
+      onBatch: (size, seconds) => {
+        heard.push([size, seconds]);
+        throw new Error('observer failure');
+      },
+    });
+    const writes = await batch(writer, [friend(1, 2, 'a'), friend(2, 1, 'b', 'c-b'), group(1, 3, 'c')]);
+    expect(writes.map((w) => w.result.seq)).toEqual([1, 2, 1]);
+    expect((await batch(writer, [friend(1, 2, 'd')]))[0]!.result.seq).toBe(3);
+    const failed = await Promise.allSettled([writer.write({ ...friend(1, 2, 'x'), body: null as unknown as string })]);
+    expect(failed[0]!.status).toBe('rejected');
+    expect(heard.map(([size]) => size)).toEqual([3, 1, 1]);
+    expect(heard.every(([, seconds]) => seconds > 0 && seconds < 10)).toBe(true);
+    await dbh.close();
+  });
+});
+
 describe('which servers get INSERT … RETURNING', () => {
   it('MariaDB from 10.5 on, MySQL never', () => {
     expect(['10.11.19-MariaDB-0+deb12u1', '5.5.5-10.11.6-MariaDB', '11.4.2-MariaDB', '10.5.0-MariaDB'].map(hasInsertReturning)).toEqual([true, true, true, true]);

@@ -35,6 +35,8 @@ export interface WriterOptions {
   clock?: () => number;
   /** Most messages in one transaction. */
   maxBatch?: number;
+  /** Told about every batch once it committed or failed: its size and its transaction's duration. */
+  onBatch?: (size: number, seconds: number) => void;
   /** The statements to store batches with; by default chosen for the database (asked once). */
   statements?: BatchStatements;
 }
@@ -55,11 +57,13 @@ export class MessageWriter {
   private drained: Promise<void> = Promise.resolve();
   private readonly clock: () => number;
   private readonly maxBatch: number;
+  private readonly onBatch: WriterOptions['onBatch'];
   private statements: Promise<BatchStatements> | undefined;
 
   constructor(private readonly db: Db, options: WriterOptions = {}) {
     this.clock = options.clock ?? Date.now;
     this.maxBatch = options.maxBatch ?? 500;
+    this.onBatch = options.onBatch;
     if (options.statements) this.statements = Promise.resolve(options.statements);
   }
 
@@ -81,12 +85,19 @@ export class MessageWriter {
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
+      let started = performance.now();
       try {
         const statements = await this.batchStatements();
+        started = performance.now();
         const results = await transact(this.db, (trx) => this.store(trx, statements, batch.map((q) => q.message)), { retryOnUnique: true });
         batch.forEach((q, i) => q.resolve(results[i]!));
       } catch (err) {
         for (const q of batch) q.reject(err);
+      }
+      try {
+        this.onBatch?.(batch.length, (performance.now() - started) / 1000);
+      } catch {
+        // An observer (metrics) must not stop the queue: the batch's outcome is already settled.
       }
     }
     this.flushing = false;
