@@ -69,11 +69,11 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   const notifier: Notifier = recorder ?? delivery;
   const search = createSearchBackend(config, dbh.db, log, options.elasticClient);
   await search.index.start();
-  const services = createServices(config, dbh.db, { kind: 'memory' }, notifier, search);
+  const metrics = createMetrics({ processMetrics: options.processMetrics ?? false });
+  const services = createServices(config, dbh.db, { kind: 'memory' }, notifier, search, { onMessageBatch: metrics.observeMessageBatch });
   const presence = new PresenceService(dbh.db, notifier, directory, { coalesceMs: config.presence.coalesce_ms, maxFanout: config.presence.max_fanout });
 
   let draining = false;
-  const metrics = createMetrics({ processMetrics: options.processMetrics ?? false });
   const app = createApp({
     log,
     bodyLimitBytes: config.server.body_limit_bytes,

@@ -33,8 +33,13 @@ export interface Services {
   geo: GeoService;
 }
 
+/** What services report to, when the caller collects it (metrics). */
+export interface ServiceObservers {
+  onMessageBatch?: (size: number, seconds: number) => void;
+}
+
 /** Constructs every feature service from config, the database, a rate-limit store and the notifier. */
-export function createServices(config: Config, db: Db, store: RateLimitStore, notifier: Notifier, search: SearchBackend): Services {
+export function createServices(config: Config, db: Db, store: RateLimitStore, notifier: Notifier, search: SearchBackend, observers: ServiceObservers = {}): Services {
   const limit = (name: string, points: number, windowSeconds: number) => createRateLimiter(store, { name, points, windowSeconds });
   const window = config.auth.login_window_seconds;
   const tokens = new TokenService(db, { secret: config.auth.jwt_secret, ttlSeconds: config.auth.token_ttl_seconds });
@@ -50,7 +55,7 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
     config.uploads.default_avatar,
     search.index,
   );
-  const writer = new MessageWriter(db);
+  const writer = new MessageWriter(db, { onBatch: observers.onMessageBatch });
   const users = new UsersService(db, config.realname.id_card_secret, search.index);
   const friends = new FriendsService(db, notifier);
   const blobs = createBlobStore(config);

@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { post, registerUser } from './helpers/http.js';
+import { makeFriends, post, registerUser } from './helpers/http.js';
 import { signedInSocket } from './helpers/ws.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
 import { streamPost } from './helpers/upload-stream.js';
@@ -108,6 +108,14 @@ describe('HTTP layer', () => {
     expect(text).toMatch(/^weim_ws_sockets 1$/m);
     expect(text).toMatch(/^weim_ws_users 1$/m);
     socket.close();
+
+    const { a, b } = await makeFriends(t.api);
+    expect((await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: 'hi' }, { token: a.token })).code).toBe(0);
+    const after = await (await fetch(`${t.url}/metrics`)).text();
+    expect(after).toMatch(/^weim_message_batch_size_count [1-9]/m);
+    expect(after).toMatch(/^weim_message_batch_size_bucket\{le="1"\} [1-9]/m);
+    expect(after).toMatch(/^weim_message_batch_duration_seconds_count [1-9]/m);
+    expect(Number(/^weim_message_batch_duration_seconds_sum (\S+)$/m.exec(after)?.[1])).toBeGreaterThan(0);
   });
 });
 

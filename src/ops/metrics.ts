@@ -5,6 +5,8 @@ export interface Metrics {
   registry: Registry;
   /** Times every HTTP request by method, matched route and status. */
   httpTimer: RequestHandler;
+  /** Records one message-writer batch: its size and its transaction's duration (retries included). */
+  observeMessageBatch(size: number, seconds: number): void;
 }
 
 /** A registry of its own (tests run several apps in one process); process metrics when asked. */
@@ -26,7 +28,23 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
     });
     next();
   };
-  return { registry, httpTimer };
+  const batchSize = new Histogram({
+    name: 'weim_message_batch_size',
+    help: 'Messages per message-writer batch (one transaction)',
+    buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500],
+    registers: [registry],
+  });
+  const batchDuration = new Histogram({
+    name: 'weim_message_batch_duration_seconds',
+    help: 'Duration of a message-writer batch transaction, retries included',
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const observeMessageBatch = (size: number, seconds: number) => {
+    batchSize.observe(size);
+    batchDuration.observe(seconds);
+  };
+  return { registry, httpTimer, observeMessageBatch };
 }
 
 /** A gauge read from live state each time /metrics is scraped. */

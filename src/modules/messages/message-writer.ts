@@ -1,6 +1,8 @@
-import { sql } from 'kysely';
 import type { Db, Executor } from '../../db/database.js';
+import { dialectOf } from '../../db/migration-kit.js';
 import { transact } from '../../db/transaction.js';
+import { type BatchStatements, sqliteStatements } from './batch-statements.js';
+import { mysqlStatementsFor } from './batch-statements.mysql.js';
 import type { StoredMessage } from './messages.table.js';
 
 /** One message waiting to be stored. */
@@ -29,22 +31,41 @@ interface Queued {
   reject: (err: unknown) => void;
 }
 
+export interface WriterOptions {
+  clock?: () => number;
+  /** Most messages in one transaction. */
+  maxBatch?: number;
+  /** Told about every batch once it committed or failed: its size and its transaction's duration. */
+  onBatch?: (size: number, seconds: number) => void;
+  /** The statements to store batches with; by default chosen for the database (asked once). */
+  statements?: BatchStatements;
+}
+
 /**
  * Stores messages in batches: everything queued while one transaction runs goes into the next,
  * which costs a handful of statements whatever its size (group commit). Each message gets the
  * next `seq` of its conversation inside that transaction, so seqs are gap-free and a message is
- * committed before its `write` promise resolves (and so before any frame about it leaves).
+ * committed before its `write` promise resolves (and so before any frame about it leaves). The
+ * counters live in the database only, so several nodes may write to it at once.
+ *
+ * Statements per batch on MariaDB: begin, the resend lookup (only when a message carries a
+ * client id), the counter upsert, the message insert, commit. See batch-statements.mysql.ts.
  */
 export class MessageWriter {
   private queue: Queued[] = [];
   private flushing = false;
   private drained: Promise<void> = Promise.resolve();
+  private readonly clock: () => number;
+  private readonly maxBatch: number;
+  private readonly onBatch: WriterOptions['onBatch'];
+  private statements: Promise<BatchStatements> | undefined;
 
-  constructor(
-    private readonly db: Db,
-    private readonly clock: () => number = Date.now,
-    private readonly maxBatch = 500,
-  ) {}
+  constructor(private readonly db: Db, options: WriterOptions = {}) {
+    this.clock = options.clock ?? Date.now;
+    this.maxBatch = options.maxBatch ?? 500;
+    this.onBatch = options.onBatch;
+    if (options.statements) this.statements = Promise.resolve(options.statements);
+  }
 
   write(message: PendingMessage): Promise<WriteResult> {
     return new Promise((resolve, reject) => {
@@ -64,23 +85,42 @@ export class MessageWriter {
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const batch = this.queue.splice(0, this.maxBatch);
+      let started = performance.now();
       try {
-        const results = await transact(this.db, (trx) => this.store(trx, batch.map((q) => q.message)), { retryOnUnique: true });
+        const statements = await this.batchStatements();
+        started = performance.now();
+        const results = await transact(this.db, (trx) => this.store(trx, statements, batch.map((q) => q.message)), { retryOnUnique: true });
         batch.forEach((q, i) => q.resolve(results[i]!));
       } catch (err) {
         for (const q of batch) q.reject(err);
+      }
+      try {
+        this.onBatch?.(batch.length, (performance.now() - started) / 1000);
+      } catch {
+        // An observer (metrics) must not stop the queue: the batch's outcome is already settled.
       }
     }
     this.flushing = false;
   }
 
-  private async store(trx: Executor, batch: PendingMessage[]): Promise<WriteResult[]> {
+  /** The statements for this database, asked for once (again after a failed attempt). */
+  private batchStatements(): Promise<BatchStatements> {
+    this.statements ??= (dialectOf(this.db) === 'mysql' ? mysqlStatementsFor(this.db) : Promise.resolve(sqliteStatements)).catch((err: unknown) => {
+      this.statements = undefined;
+      throw err;
+    });
+    return this.statements;
+  }
+
+  private async store(trx: Executor, statements: BatchStatements, batch: PendingMessage[]): Promise<WriteResult[]> {
     const now = this.clock();
     const results: Array<WriteResult | undefined> = new Array(batch.length);
-    const fresh = await this.resolveReplays(trx, batch, results);
+    const first = firstIndexes(batch);
+    const fresh = await this.resolveReplays(trx, batch, first, results);
     if (fresh.length === 0) return results as WriteResult[];
 
-    // Conversations: create missing rows, then advance each counter by its share of the batch.
+    // Each conversation's share of the batch, in batch order. Keys are sorted so that concurrent
+    // writers (other nodes) lock conversation rows in the same order.
     const perKey = new Map<string, number[]>();
     for (const i of fresh) {
       const key = batch[i]!.convKey;
@@ -89,72 +129,37 @@ export class MessageWriter {
       else perKey.set(key, [i]);
     }
     const keys = [...perKey.keys()].sort();
-    await trx
-      .insertInto('conversations')
-      .values(keys.map((k) => {
-        const m = batch[perKey.get(k)![0]!]!;
-        return { conv_key: k, kind: m.kind, user_lo: m.userLo, user_hi: m.userHi, group_id: m.groupId, last_seq: 0, last_message_at: 0 };
-      }))
-      .orIgnore()
-      .execute();
-    // One branch per distinct count (most are 1), each an IN list: linear in the batch, where a
-    // branch per key made every updated row walk every branch (quadratic in large batches).
-    const keysByCount = new Map<number, string[]>();
-    for (const k of keys) {
-      const n = perKey.get(k)!.length;
-      const same = keysByCount.get(n);
-      if (same) same.push(k);
-      else keysByCount.set(n, [k]);
-    }
-    const increment = sql<number>`case ${sql.join([...keysByCount].map(([n, ks]) => sql`when conv_key in (${sql.join(ks)}) then ${n}`), sql` `)} else 0 end`;
-    await trx
-      .updateTable('conversations')
-      .set((eb) => ({ last_seq: eb('last_seq', '+', increment), last_message_at: now }))
-      .where('conv_key', 'in', keys)
-      .execute();
-    const counters = await trx.selectFrom('conversations').select(['id', 'conv_key', 'last_seq']).where('conv_key', 'in', keys).execute();
+    const counters = await statements.advanceCounters(trx, keys.map((k) => {
+      const members = perKey.get(k)!;
+      const m = batch[members[0]!]!;
+      return { conv_key: k, kind: m.kind, user_lo: m.userLo, user_hi: m.userHi, group_id: m.groupId, last_seq: members.length, last_message_at: now };
+    }));
 
-    const rows = [];
+    // The counter moved by the share: this batch owns the seqs just below its new value.
     const seqOf = new Map<number, { conversationId: number; seq: number }>();
-    for (const c of counters) {
-      const members = perKey.get(c.conv_key)!;
-      let seq = Number(c.last_seq) - members.length;
-      for (const i of members) {
-        seq += 1;
-        seqOf.set(i, { conversationId: Number(c.id), seq });
-      }
+    for (const [key, members] of perKey) {
+      const counter = counters.get(key);
+      if (!counter) throw new Error(`conversation ${key} missing after its upsert`);
+      members.forEach((i, n) => seqOf.set(i, { conversationId: counter.id, seq: counter.lastSeq - members.length + 1 + n }));
     }
-    for (const i of fresh) {
+    const rows = fresh.map((i) => {
       const m = batch[i]!;
       const { conversationId, seq } = seqOf.get(i)!;
-      rows.push({ conversation_id: conversationId, seq, sender_id: m.senderId, ope: m.kind, to_id: m.toId, type: m.type, body: m.body, client_msg_id: m.clientMsgId, created_at: now });
-    }
-    await trx.insertInto('messages').values(rows).execute();
-
-    // Ids back by (conversation, seq): multi-row insert ids are not reliably consecutive on MySQL 8.
-    const ids = await trx
-      .selectFrom('messages')
-      .select(['id', 'conversation_id', 'seq'])
-      .where((eb) => eb.or(counters.map((c) => eb.and([
-        eb('conversation_id', '=', Number(c.id)),
-        eb('seq', '>', Number(c.last_seq) - perKey.get(c.conv_key)!.length),
-        eb('seq', '<=', Number(c.last_seq)),
-      ]))))
-      .execute();
-    const idOf = new Map(ids.map((r) => [`${r.conversation_id}:${r.seq}`, Number(r.id)]));
-    for (const i of fresh) {
-      const { conversationId, seq } = seqOf.get(i)!;
-      results[i] = { id: idOf.get(`${conversationId}:${seq}`)!, conversationId, seq, created_at: now, fresh: true };
-    }
+      return { conversation_id: conversationId, seq, sender_id: m.senderId, ope: m.kind, to_id: m.toId, type: m.type, body: m.body, client_msg_id: m.clientMsgId, created_at: now };
+    });
+    const ids = await statements.insertMessages(trx, rows);
+    fresh.forEach((i, n) => {
+      results[i] = { id: ids[n]!, conversationId: rows[n]!.conversation_id, seq: rows[n]!.seq, created_at: now, fresh: true };
+    });
     // Resends of a message that is itself in this batch share its result.
-    const first = firstIndexes(batch);
     for (let i = 0; i < batch.length; i++) if (!results[i]) results[i] = { ...results[first[i]!]!, fresh: false };
     return results as WriteResult[];
   }
 
   /** Fills `results` for resends of stored messages; returns the indexes still to store. */
-  private async resolveReplays(trx: Executor, batch: PendingMessage[], results: Array<WriteResult | undefined>): Promise<number[]> {
-    const withId = batch.filter((m) => m.clientMsgId !== null);
+  private async resolveReplays(trx: Executor, batch: PendingMessage[], first: number[], results: Array<WriteResult | undefined>): Promise<number[]> {
+    // Each (sender, client id) once, even when the batch holds it several times.
+    const withId = batch.filter((m, i) => m.clientMsgId !== null && first[i] === i);
     const earlier = new Map<string, WriteResult>();
     if (withId.length > 0) {
       // Exact (sender, client id) pairs: one index probe each. Two IN lists made the database
@@ -168,7 +173,6 @@ export class MessageWriter {
         id: Number(r.id), conversationId: Number(r.conversation_id), seq: Number(r.seq), created_at: Number(r.created_at), fresh: false,
       });
     }
-    const first = firstIndexes(batch);
     const fresh: number[] = [];
     batch.forEach((m, i) => {
       const stored = m.clientMsgId === null ? undefined : earlier.get(`${m.senderId}:${m.clientMsgId}`);

@@ -1,0 +1,86 @@
+import type { Executor } from '../../db/database.js';
+
+/** A conversation row as a batch upserts it: `last_seq` is the conversation's share of the batch. */
+export interface CounterRow {
+  conv_key: string;
+  kind: number;
+  user_lo: number | null;
+  user_hi: number | null;
+  group_id: number | null;
+  last_seq: number;
+  last_message_at: number;
+}
+
+/** A conversation after the batch advanced it: its id and its new `last_seq`. */
+export interface Counter {
+  id: number;
+  lastSeq: number;
+}
+
+export interface MessageRow {
+  conversation_id: number;
+  seq: number;
+  sender_id: number;
+  ope: number;
+  to_id: number;
+  type: number;
+  body: string;
+  client_msg_id: string | null;
+  created_at: number;
+}
+
+/**
+ * The dialect-specific statements of one message batch, run inside its transaction (which the
+ * writer opens and commits; each statement here is a round trip on MySQL/MariaDB).
+ */
+export interface BatchStatements {
+  /**
+   * Creates the conversations that do not exist yet with `last_seq` = their share, and advances
+   * the others by it, in one statement (an upsert, so the row is locked from its first touch;
+   * MySQL holds the lock until commit). Returns every key's conversation id and new `last_seq`.
+   */
+  advanceCounters(trx: Executor, rows: readonly CounterRow[]): Promise<Map<string, Counter>>;
+  /** Inserts the messages; returns their `messages.id` values in row order. */
+  insertMessages(trx: Executor, rows: readonly MessageRow[]): Promise<number[]>;
+}
+
+/**
+ * SQLite: the upsert and the insert report their rows through RETURNING (supported by SQLite and
+ * by Kysely's SQLite adapter; never use `.returning()` in code that also runs on MySQL).
+ */
+export const sqliteStatements: BatchStatements = {
+  async advanceCounters(trx, rows) {
+    const counters = await trx
+      .insertInto('conversations')
+      .values(rows)
+      .onConflict((oc) => oc.column('conv_key').doUpdateSet((eb) => ({
+        last_seq: eb('conversations.last_seq', '+', eb.ref('excluded.last_seq')),
+        last_message_at: eb.ref('excluded.last_message_at'),
+      })))
+      .returning(['id', 'conv_key', 'last_seq'])
+      .execute();
+    return countersByKey(counters);
+  },
+  async insertMessages(trx, rows) {
+    const inserted = await trx.insertInto('messages').values(rows).returning(['id', 'conversation_id', 'seq']).execute();
+    return idsInRowOrder(rows, inserted);
+  },
+};
+
+export function countersByKey(rows: ReadonlyArray<{ id: number; conv_key: string; last_seq: number }>): Map<string, Counter> {
+  return new Map(rows.map((c) => [c.conv_key, { id: Number(c.id), lastSeq: Number(c.last_seq) }]));
+}
+
+/**
+ * The ids of `rows`, in their order, matched by (conversation, seq), which is unique: neither
+ * SQLite nor MariaDB promises the order of RETURNING rows. Throws if a row is missing, so that
+ * a wrong id can never be handed out (the transaction then rolls back).
+ */
+export function idsInRowOrder(rows: readonly MessageRow[], stored: ReadonlyArray<{ id: number; conversation_id: number; seq: number }>): number[] {
+  const idOf = new Map(stored.map((r) => [`${Number(r.conversation_id)}:${Number(r.seq)}`, Number(r.id)]));
+  return rows.map((r) => {
+    const id = idOf.get(`${r.conversation_id}:${r.seq}`);
+    if (id === undefined) throw new Error(`message ${r.conversation_id}:${r.seq} not found after its insert`);
+    return id;
+  });
+}

@@ -1,0 +1,241 @@
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { openDatabase, type DbHandle } from '../src/db/connect.js';
+import type { Db } from '../src/db/database.js';
+import { ConversationKind, friendConversationKey, groupConversationKey, MessageWriter } from '../src/modules/messages/index.js';
+import { hasInsertReturning, mysqlStatements } from '../src/modules/messages/batch-statements.mysql.js';
+import type { PendingMessage, WriteResult } from '../src/modules/messages/message-writer.js';
+import { mysqlUrlFor, openTestDatabase, testDialects } from './helpers/database.js';
+import { recordStatements, verbs } from './helpers/mysql-statements.js';
+
+function friend(from: number, to: number, body: string, clientMsgId: string | null = null): PendingMessage {
+  return {
+    convKey: friendConversationKey(from, to), kind: ConversationKind.Friend, userLo: Math.min(from, to), userHi: Math.max(from, to), groupId: null,
+    senderId: from, toId: to, type: 0, body, clientMsgId,
+  };
+}
+
+function group(from: number, groupId: number, body: string, clientMsgId: string | null = null): PendingMessage {
+  return {
+    convKey: groupConversationKey(groupId), kind: ConversationKind.Group, userLo: null, userHi: null, groupId,
+    senderId: from, toId: groupId, type: 0, body, clientMsgId,
+  };
+}
+
+interface Write {
+  message: PendingMessage;
+  result: WriteResult;
+}
+
+/** Queues every message in the same tick, so that one writer stores them as one batch. */
+async function batch(writer: MessageWriter, messages: PendingMessage[]): Promise<Write[]> {
+  const results = await Promise.all(messages.map((m) => writer.write(m)));
+  return messages.map((message, i) => ({ message, result: results[i]! }));
+}
+
+/**
+ * Checks results against the tables: every result names its real row; each conversation's seqs
+ * are exactly 1..last_seq; each (sender, client id) was stored once and every write of it got
+ * that row, fresh exactly once; nothing else was stored.
+ */
+async function expectConsistent(db: Db, writes: readonly Write[]): Promise<void> {
+  const rows = await db.selectFrom('messages').selectAll().execute();
+  const conversations = await db.selectFrom('conversations').selectAll().execute();
+  const rowById = new Map(rows.map((r) => [Number(r.id), r]));
+  const conversationById = new Map(conversations.map((c) => [Number(c.id), c]));
+  for (const c of conversations) {
+    const seqs = rows.filter((r) => Number(r.conversation_id) === Number(c.id)).map((r) => Number(r.seq)).sort((a, b) => a - b);
+    expect(seqs, c.conv_key).toEqual(Array.from({ length: Number(c.last_seq) }, (_, i) => i + 1));
+  }
+  const byClientId = new Map<string, Write[]>();
+  for (const w of writes) {
+    const row = rowById.get(w.result.id);
+    expect(row, `row of ${w.message.body}`).toBeDefined();
+    expect([Number(row!.conversation_id), Number(row!.seq), Number(row!.created_at)]).toEqual([w.result.conversationId, w.result.seq, w.result.created_at]);
+    expect([Number(row!.sender_id), row!.client_msg_id, Number(row!.to_id)]).toEqual([w.message.senderId, w.message.clientMsgId, w.message.toId]);
+    expect(conversationById.get(w.result.conversationId)?.conv_key).toBe(w.message.convKey);
+    if (w.result.fresh) expect(row!.body).toBe(w.message.body);
+    if (w.message.clientMsgId === null) {
+      expect(w.result.fresh).toBe(true);
+    } else {
+      const key = `${w.message.senderId}:${w.message.clientMsgId}`;
+      byClientId.set(key, [...(byClientId.get(key) ?? []), w]);
+    }
+  }
+  for (const [key, same] of byClientId) {
+    expect(same.filter((w) => w.result.fresh).length, key).toBe(1);
+    expect(new Set(same.map((w) => w.result.id)).size, key).toBe(1);
+  }
+  expect(rows.length).toBe(writes.filter((w) => w.result.fresh).length);
+}
+
+describe.each(testDialects())('message writer on %s', (dialect) => {
+  let dbh: DbHandle;
+  let writer: MessageWriter;
+  /** Every write that succeeded in this suite: the tables must hold exactly these. */
+  const stored: Write[] = [];
+  const write = async (messages: PendingMessage[]) => {
+    const writes = await batch(writer, messages);
+    stored.push(...writes);
+    return writes;
+  };
+  beforeAll(async () => {
+    dbh = await openTestDatabase(dialect);
+    writer = new MessageWriter(dbh.db);
+  });
+  afterAll(async () => {
+    await writer?.idle();
+    await dbh?.close();
+  });
+
+  it('one batch over new and existing conversations, with in-batch resends and resends of stored messages', async () => {
+    const first = await write([friend(1, 2, 'a1', 'c-a1'), friend(2, 1, 'a2'), group(3, 900, 'g1', 'c-g1'), group(4, 900, 'g2', 'c-g2')]);
+    expect(first.map((w) => [w.result.seq, w.result.fresh])).toEqual([[1, true], [2, true], [1, true], [2, true]]);
+
+    const second = await write([
+      friend(1, 2, 'a3', 'c-a3'),
+      friend(5, 6, 'b1', 'c-b1'), // a new friend pair
+      group(3, 900, 'g1 again', 'c-g1'), // a resend of a stored message
+      friend(1, 2, 'a3 again', 'c-a3'), // a resend of a message of this very batch
+      group(7, 901, 'h1'), // a new group
+      group(4, 900, 'g3'),
+      friend(6, 5, 'b2', 'c-a3'), // same client id, another sender: a message of its own
+      friend(2, 1, 'a4'),
+      friend(5, 6, 'b1 again', 'c-b1'),
+      friend(1, 2, 'a1 again', 'c-a1'),
+      group(7, 901, 'h2', 'c-h2'),
+    ]);
+    expect(second.map((w) => [w.message.body, w.result.seq, w.result.fresh])).toEqual([
+      ['a3', 3, true], ['b1', 1, true], ['g1 again', 1, false], ['a3 again', 3, false], ['h1', 1, true], ['g3', 3, true],
+      ['b2', 2, true], ['a4', 4, true], ['b1 again', 1, false], ['a1 again', 1, false], ['h2', 2, true],
+    ]);
+    expect(second[2]!.result).toEqual({ ...first[2]!.result, fresh: false });
+    expect(second[9]!.result).toEqual({ ...first[0]!.result, fresh: false });
+    expect(second[3]!.result).toEqual({ ...second[0]!.result, fresh: false });
+    expect(second[8]!.result).toEqual({ ...second[1]!.result, fresh: false });
+    // Ids are handed out in batch order.
+    const freshIds = second.filter((w) => w.result.fresh).map((w) => w.result.id);
+    expect([...freshIds].sort((a, b) => a - b)).toEqual(freshIds);
+    await expectConsistent(dbh.db, stored);
+
+    const conversations = await dbh.db.selectFrom('conversations').selectAll().orderBy('conv_key').execute();
+    expect(conversations.map((c) => [c.conv_key, Number(c.kind), c.user_lo === null ? null : Number(c.user_lo), c.user_hi === null ? null : Number(c.user_hi), c.group_id === null ? null : Number(c.group_id), Number(c.last_seq)])).toEqual([
+      ['g:900', 1, null, null, 900, 3], ['g:901', 1, null, null, 901, 2], ['u:1:2', 0, 1, 2, null, 4], ['u:5:6', 0, 5, 6, null, 2],
+    ]);
+    const at = second[0]!.result.created_at;
+    expect(conversations.map((c) => Number(c.last_message_at))).toEqual([at, at, at, at]);
+  });
+
+  it('a batch of resends only stores nothing and answers the stored results', async () => {
+    const earlier = await write([friend(11, 12, 'x', 'c-x'), friend(12, 11, 'y', 'c-y')]);
+    const before = await dbh.db.selectFrom('conversations').select('last_seq').where('conv_key', '=', 'u:11:12').executeTakeFirstOrThrow();
+    const again = await write([friend(12, 11, 'y?', 'c-y'), friend(11, 12, 'x?', 'c-x'), friend(11, 12, 'x??', 'c-x')]);
+    expect(again.map((w) => w.result)).toEqual([earlier[1]!.result, earlier[0]!.result, earlier[0]!.result].map((r) => ({ ...r, fresh: false })));
+    const after = await dbh.db.selectFrom('conversations').select('last_seq').where('conv_key', '=', 'u:11:12').executeTakeFirstOrThrow();
+    expect(Number(after.last_seq)).toBe(Number(before.last_seq));
+    await expectConsistent(dbh.db, stored);
+  });
+
+  it('a batch that fails stores nothing and leaves no gap: every message in it is rejected', async () => {
+    await write([friend(21, 22, 'kept')]);
+    const broken = { ...friend(21, 22, 'broken'), body: null as unknown as string };
+    const outcomes = await Promise.allSettled([writer.write(friend(22, 21, 'lost')), writer.write(group(21, 920, 'lost too')), writer.write(broken)]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'rejected', 'rejected']);
+    expect(await dbh.db.selectFrom('conversations').select('conv_key').where('conv_key', '=', 'g:920').execute()).toEqual([]);
+    const next = await write([friend(22, 21, 'after')]);
+    expect(next[0]!.result.seq).toBe(2);
+    await expectConsistent(dbh.db, stored);
+  });
+
+  it.runIf(dialect === 'mysql')('statements per batch on MariaDB: 4, or 5 when a message carries a client id (7 and 8 before)', async () => {
+    const { name } = (await sql<{ name: string }>`select database() as name`.execute(dbh.db)).rows[0]!;
+    await write([friend(31, 32, 'warm-up')]);
+    const plain = await recordStatements(name, () => write([friend(31, 32, 'p1'), group(31, 930, 'p2'), friend(33, 34, 'p3')]));
+    expect(verbs(plain.statements)).toEqual(['begin', 'insert', 'insert', 'commit']);
+    const withIds = await recordStatements(name, () => write([friend(31, 32, 'i1', 'c-i1'), group(31, 930, 'i2'), friend(31, 32, 'i1', 'c-i1')]));
+    expect(verbs(withIds.statements)).toEqual(['begin', 'select', 'insert', 'insert', 'commit']);
+    expect(withIds.statements[1]!.match(/'c-i1'/g), 'each (sender, client id) looked up once').toHaveLength(1);
+    const resendsOnly = await recordStatements(name, () => write([friend(31, 32, 'i1', 'c-i1')]));
+    expect(verbs(resendsOnly.statements)).toEqual(['begin', 'select', 'commit']);
+    await expectConsistent(dbh.db, stored);
+  });
+
+  it.runIf(dialect === 'mysql')('without INSERT … RETURNING (MySQL) the counters and ids are read back: same results', async () => {
+    const { name } = (await sql<{ name: string }>`select database() as name`.execute(dbh.db)).rows[0]!;
+    const plainWriter = new MessageWriter(dbh.db, { statements: mysqlStatements({ returning: false }) });
+    const writes = await recordStatements(name, () => batch(plainWriter, [
+      friend(1, 2, 'm1', 'c-m1'), friend(35, 36, 'm2'), group(3, 900, 'g1 once more', 'c-g1'), group(8, 900, 'm3', 'c-m3'),
+      friend(2, 1, 'm4'), friend(1, 2, 'm1 again', 'c-m1'), group(8, 935, 'm5'),
+    ]));
+    stored.push(...writes.result);
+    expect(verbs(writes.statements)).toEqual(['begin', 'select', 'insert', 'select', 'insert', 'select', 'commit']);
+    expect(writes.result.map((w) => w.result.fresh)).toEqual([true, true, false, true, true, false, true]);
+    await expectConsistent(dbh.db, stored);
+  });
+});
+
+describe('message writer batch observer', () => {
+  it('hears each batch once with its size and duration; one that throws stops nothing', async () => {
+    const dbh = await openTestDatabase('sqlite');
+    const heard: Array<[number, number]> = [];
+    const writer = new MessageWriter(dbh.db, {
+      onBatch: (size, seconds) => {
+        heard.push([size, seconds]);
+        throw new Error('observer failure');
+      },
+    });
+    const writes = await batch(writer, [friend(1, 2, 'a'), friend(2, 1, 'b', 'c-b'), group(1, 3, 'c')]);
+    expect(writes.map((w) => w.result.seq)).toEqual([1, 2, 1]);
+    expect((await batch(writer, [friend(1, 2, 'd')]))[0]!.result.seq).toBe(3);
+    const failed = await Promise.allSettled([writer.write({ ...friend(1, 2, 'x'), body: null as unknown as string })]);
+    expect(failed[0]!.status).toBe('rejected');
+    expect(heard.map(([size]) => size)).toEqual([3, 1, 1]);
+    expect(heard.every(([, seconds]) => seconds > 0 && seconds < 10)).toBe(true);
+    await dbh.close();
+  });
+});
+
+describe('which servers get INSERT … RETURNING', () => {
+  it('MariaDB from 10.5 on, MySQL never', () => {
+    expect(['10.11.19-MariaDB-0+deb12u1', '5.5.5-10.11.6-MariaDB', '11.4.2-MariaDB', '10.5.0-MariaDB'].map(hasInsertReturning)).toEqual([true, true, true, true]);
+    expect(['10.4.32-MariaDB', '5.5.5-10.3.39-MariaDB-0+deb10u1', '8.0.36', '8.4.0-0ubuntu0.24.04.1', ''].map(hasInsertReturning)).toEqual([false, false, false, false, false]);
+  });
+});
+
+describe.runIf(testDialects().includes('mysql'))('two message writers on one MariaDB database (two nodes)', () => {
+  let dbh: DbHandle;
+  let other: DbHandle;
+  beforeAll(async () => {
+    dbh = await openTestDatabase('mysql');
+    const { name } = (await sql<{ name: string }>`select database() as name`.execute(dbh.db)).rows[0]!;
+    other = openDatabase({ dialect: 'mysql', location: mysqlUrlFor(name), poolSize: 5 });
+  });
+  afterAll(async () => {
+    await other?.close();
+    await dbh?.close();
+  });
+
+  it('interleaved batches on shared conversations get gap-free seqs; a resend racing its original is stored once', async () => {
+    const a = new MessageWriter(dbh.db);
+    const b = new MessageWriter(other.db);
+    const rounds = 30;
+    const sends: Array<Promise<Write[]>> = [];
+    for (let r = 0; r < rounds; r++) {
+      const mine = (side: string, offset: number) => [
+        friend(41, 42, `${side}${r} f`), friend(42, 41, `${side}${r} f2`, `${side}-${r}`),
+        group(41 + offset, 940, `${side}${r} g`, `${side}-g-${r}`), group(43, 940 + (r % 3), `${side}${r} g2`),
+        friend(41 + offset, 50 + r, `${side}${r} new pair`),
+      ];
+      // Each writer also resends the other's client ids of this round: the two copies race.
+      const aBatch = [...mine('a', 0), friend(42, 41, `b${r} f2 (resent by a)`, `b-${r}`)];
+      const bBatch = [...mine('b', 1), friend(42, 41, `a${r} f2 (resent by b)`, `a-${r}`)];
+      sends.push(batch(a, aBatch), batch(b, bBatch));
+      if (r % 5 === 4) await Promise.all(sends.slice(-10));
+    }
+    const writes = (await Promise.all(sends)).flat();
+    await expectConsistent(dbh.db, writes);
+    const last = await dbh.db.selectFrom('conversations').select(['conv_key', 'last_seq']).where('conv_key', 'in', ['u:41:42', 'g:940']).orderBy('conv_key').execute();
+    // Per round on u:41:42: 2 plain + 2 with client ids (+ 2 resends that store nothing); on g:940 every third round adds 2 more.
+    expect(last.map((c) => [c.conv_key, Number(c.last_seq)])).toEqual([['g:940', rounds * 2 + Math.ceil(rounds / 3) * 2], ['u:41:42', rounds * 4]]);
+  });
+});
