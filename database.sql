@@ -61,3 +61,6 @@ create index `users_location_idx` on `users` (`latitude`, `longitude`, `location
 alter table `users` add column `geo_strip` integer generated always as (floor((latitude + 90) * 100)) stored;
 create index `users_geo_strip_idx` on `users` (`geo_strip`, `longitude`, `latitude`, `location_updated_at`);
 drop index `users_location_idx` on `users`;
+
+-- 0023_messages_client_id_binary
+alter table messages modify client_msg_id varchar(64) character set utf8mb4 collate utf8mb4_bin null;

@@ -9,6 +9,7 @@ import * as m0010 from './0010_uploads.js';
 import * as m0020 from './0020_search_index.js';
 import * as m0021 from './0021_users_location.js';
 import * as m0022 from './0022_users_geo_strip.js';
+import * as m0023 from './0023_messages_client_id_binary.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder) so they load the same
@@ -25,4 +26,5 @@ export const migrations: Record<string, Migration> = {
   '0020_search_index': m0020,
   '0021_users_location': m0021,
   '0022_users_geo_strip': m0022,
+  '0023_messages_client_id_binary': m0023,
 };

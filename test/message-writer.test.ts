@@ -126,6 +126,15 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
     expect(conversations.map((c) => Number(c.last_message_at))).toEqual([at, at, at, at]);
   });
 
+  it('client ids differing only in case are two messages, and fail nobody else in their batch', async () => {
+    const writes = await write([friend(31, 32, 'upper', 'Case-1'), friend(33, 34, 'bystander'), friend(31, 32, 'lower', 'case-1')]);
+    expect(writes.map((w) => [w.message.body, w.result.fresh])).toEqual([['upper', true], ['bystander', true], ['lower', true]]);
+    expect(new Set(writes.map((w) => w.result.id)).size).toBe(3);
+    const again = await write([friend(31, 32, 'lower?', 'case-1'), friend(31, 32, 'upper?', 'Case-1')]);
+    expect(again.map((w) => w.result)).toEqual([writes[2]!.result, writes[0]!.result].map((r) => ({ ...r, fresh: false })));
+    await expectConsistent(dbh.db, stored);
+  });
+
   it('a batch of resends only stores nothing and answers the stored results', async () => {
     const earlier = await write([friend(11, 12, 'x', 'c-x'), friend(12, 11, 'y', 'c-y')]);
     const before = await dbh.db.selectFrom('conversations').select('last_seq').where('conv_key', '=', 'u:11:12').executeTakeFirstOrThrow();
