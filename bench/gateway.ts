@@ -92,6 +92,7 @@ async function main(): Promise<void> {
     const direct = await client.direct(seeded.pairs, seeded.userIds, rate, duration);
     const directCpuSeconds = cpuSeconds(target.pid) - cpuBefore;
     const persisted = name === 'weim' ? await countFriendMessages(dbh) : undefined;
+    if (name === 'weim') log(await writerBatches(target.wsUrl));
     await client.closeAll();
     await target.stop();
     results.push({ name, open, rssBefore, rssAfter, fanout, direct, directCpuSeconds, persisted });
@@ -143,6 +144,18 @@ function extraServerEnv(): Record<string, string> {
 async function countFriendMessages(dbh: DbHandle): Promise<number> {
   const row = await dbh.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('ope', '=', 0).executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+/** The message writer's batches so far, from the node's /metrics (mean size and transaction time). */
+async function writerBatches(wsUrl: string): Promise<string> {
+  const text = await (await fetch(wsUrl.replace(/^ws/, 'http').replace(/\/ws$/, '/metrics'))).text();
+  const value = (name: string) => Number(new RegExp(`^${name} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const batches = value('weim_message_batch_size_count');
+  const meanSize = value('weim_message_batch_size_sum') / batches;
+  const meanMs = (1000 * value('weim_message_batch_duration_seconds_sum')) / value('weim_message_batch_duration_seconds_count');
+  const within = (le: string) => Number(new RegExp(`^weim_message_batch_duration_seconds_bucket\\{le="${le}"\\} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  const slow = (le: string) => `${((100 * (batches - within(le))) / batches).toFixed(1)}% over ${Number(le) * 1000} ms`;
+  return `  writer: ${batches} batches, mean ${meanSize.toFixed(1)} messages and ${meanMs.toFixed(1)} ms a batch; ${slow('0.025')}, ${slow('0.1')}`;
 }
 
 function positive(name: 'sockets' | 'rate' | 'duration' | 'repeats' | 'concurrency', min: number, max: number): number {
