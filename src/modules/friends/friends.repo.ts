@@ -9,6 +9,20 @@ export async function areFriends(db: Executor, userId: number, friendId: number)
   return row !== undefined;
 }
 
+/**
+ * Which of these (user, friend) pairs are friends, as `${user}:${friend}` keys: one statement for
+ * many pairs (each an exact primary-key probe).
+ */
+export async function friendPairsAmong(db: Executor, pairs: ReadonlyArray<readonly [number, number]>): Promise<Set<string>> {
+  if (pairs.length === 0) return new Set();
+  const rows = await db
+    .selectFrom('friends')
+    .select(['user_id', 'friend_id'])
+    .where((eb) => eb.or(pairs.map(([user, friend]) => eb.and([eb('user_id', '=', user), eb('friend_id', '=', friend)]))))
+    .execute();
+  return new Set(rows.map((r) => `${Number(r.user_id)}:${Number(r.friend_id)}`));
+}
+
 /** Writes both directions; idempotent. */
 export async function insertFriendship(db: Executor, a: number, b: number, now: number): Promise<void> {
   await db.insertInto('friends').values([

@@ -1,13 +1,34 @@
 import type { Db } from '../../db/database.js';
-import { areFriends } from './friends.repo.js';
+import { friendPairsAmong } from './friends.repo.js';
+
+/** Pairs looked up by one statement at most. */
+const LOOKUP_CHUNK = 500;
+
+interface Lookup {
+  lo: number;
+  hi: number;
+  key: string;
+  answer: Promise<boolean>;
+  resolve: (friends: boolean) => void;
+  reject: (err: unknown) => void;
+  /** Set by `forget` while the lookup runs: its answer may predate the change and is not kept. */
+  stale: boolean;
+}
 
 /**
  * Remembers, for `ttlMs`, pairs found to be friends, so the message hot path does not query the
  * database for every message. Only positive answers are kept; `forget` drops a pair the moment
  * this node ends the friendship. (Another node's unfriending is seen within `ttlMs`.)
+ *
+ * Pairs not remembered are looked up together: every miss of one event-loop turn waits for one
+ * statement. When a burst of messages found the cache cold (sign-in storms, every 5 s as entries
+ * expire), one query per message queued for the pool: at 5,000 messages/s on MariaDB that was
+ * about 1,000 single-row queries a second next to the message writer's batches.
  */
 export class FriendshipCache {
   private readonly until = new Map<string, number>();
+  private readonly inFlight = new Map<string, Lookup>();
+  private queued: Lookup[] = [];
 
   constructor(
     private readonly db: Db,
@@ -17,22 +38,61 @@ export class FriendshipCache {
   ) {}
 
   async areFriends(a: number, b: number): Promise<boolean> {
-    const key = a < b ? `${a}:${b}` : `${b}:${a}`;
-    const now = this.clock();
+    const [lo, hi] = a < b ? [a, b] : [b, a];
+    const key = `${lo}:${hi}`;
     const until = this.until.get(key);
-    if (until !== undefined && until > now) return true;
-    const friends = await areFriends(this.db, a, b);
-    if (friends) {
-      this.until.delete(key);
-      if (this.until.size >= this.capacity) this.until.delete(this.until.keys().next().value!);
-      this.until.set(key, now + this.ttlMs);
-    } else if (until !== undefined) {
-      this.until.delete(key);
-    }
-    return friends;
+    if (until !== undefined && until > this.clock()) return true;
+    const running = this.inFlight.get(key);
+    if (running !== undefined) return running.answer;
+    const lookup = { lo, hi, key, stale: false } as Lookup;
+    lookup.answer = new Promise<boolean>((resolve, reject) => {
+      lookup.resolve = resolve;
+      lookup.reject = reject;
+    });
+    if (this.queued.length === 0) setImmediate(() => void this.lookUpQueued());
+    this.queued.push(lookup);
+    this.inFlight.set(key, lookup);
+    return lookup.answer;
   }
 
   forget(a: number, b: number): void {
-    this.until.delete(a < b ? `${a}:${b}` : `${b}:${a}`);
+    const key = a < b ? `${a}:${b}` : `${b}:${a}`;
+    this.until.delete(key);
+    const running = this.inFlight.get(key);
+    if (running !== undefined) {
+      running.stale = true;
+      this.inFlight.delete(key);
+    }
+  }
+
+  private settle(lookup: Lookup): void {
+    if (this.inFlight.get(lookup.key) === lookup) this.inFlight.delete(lookup.key);
+  }
+
+  private async lookUpQueued(): Promise<void> {
+    const batch = this.queued;
+    this.queued = [];
+    for (let i = 0; i < batch.length; i += LOOKUP_CHUNK) {
+      const chunk = batch.slice(i, i + LOOKUP_CHUNK);
+      const now = this.clock();
+      try {
+        const friends = await friendPairsAmong(this.db, chunk.map((l) => [l.lo, l.hi] as const));
+        for (const l of chunk) {
+          this.settle(l);
+          const yes = friends.has(l.key);
+          if (yes && !l.stale) {
+            this.until.delete(l.key);
+            if (this.until.size >= this.capacity) this.until.delete(this.until.keys().next().value!);
+            this.until.set(l.key, now + this.ttlMs);
+          }
+          l.resolve(yes);
+        }
+      } catch (err) {
+        for (const l of chunk) {
+          this.settle(l);
+          l.reject(err);
+        }
+      }
+    }
   }
 }
