@@ -70,6 +70,10 @@ async function expectConsistent(db: Db, writes: readonly Write[]): Promise<void>
 }
 
 describe.each(testDialects())('message writer on %s', (dialect) => {
+  /** Registered on MariaDB only (not reported as skipped on SQLite): statements there are round trips. */
+  const mysqlOnly = (name: string, test: () => Promise<void>) => {
+    if (dialect === 'mysql') it(name, test);
+  };
   let dbh: DbHandle;
   let writer: MessageWriter;
   /** Every write that succeeded in this suite: the tables must hold exactly these. */
@@ -156,7 +160,7 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
     await expectConsistent(dbh.db, stored);
   });
 
-  it.runIf(dialect === 'mysql')('statements per batch on MariaDB: 4 with or without client ids (7 and 8 before); a stored resend costs a rollback and a retry with the lookup', async () => {
+  mysqlOnly('statements per batch on MariaDB: 4 with or without client ids (7 and 8 before); a stored resend costs a rollback and a retry with the lookup', async () => {
     const { name } = (await sql<{ name: string }>`select database() as name`.execute(dbh.db)).rows[0]!;
     await write([friend(31, 32, 'warm-up')]);
     const plain = await recordStatements(name, () => write([friend(31, 32, 'p1'), group(31, 930, 'p2'), friend(33, 34, 'p3')]));
@@ -171,7 +175,7 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
     await expectConsistent(dbh.db, stored);
   });
 
-  it.runIf(dialect === 'mysql')('without INSERT … RETURNING (MySQL) the counters and ids are read back: same results', async () => {
+  mysqlOnly('without INSERT … RETURNING (MySQL) the counters and ids are read back: same results', async () => {
     const { name } = (await sql<{ name: string }>`select database() as name`.execute(dbh.db)).rows[0]!;
     const plainWriter = new MessageWriter(dbh.db, { statements: mysqlStatements({ returning: false }) });
     const writes = await recordStatements(name, () => batch(plainWriter, [
