@@ -1,4 +1,5 @@
 import type { Executor } from '../../db/database.js';
+import type { MessagesTable } from './messages.table.js';
 
 /** A conversation row as a batch upserts it: `last_seq` is the conversation's share of the batch. */
 export interface CounterRow {
@@ -17,17 +18,8 @@ export interface Counter {
   lastSeq: number;
 }
 
-export interface MessageRow {
-  conversation_id: number;
-  seq: number;
-  sender_id: number;
-  ope: number;
-  to_id: number;
-  type: number;
-  body: string;
-  client_msg_id: string | null;
-  created_at: number;
-}
+/** A message row as a batch inserts it (the table's columns but its id and withdraw state). */
+export type MessageRow = Pick<MessagesTable, 'conversation_id' | 'seq' | 'sender_id' | 'ope' | 'to_id' | 'type' | 'body' | 'client_msg_id' | 'created_at'>;
 
 /**
  * The dialect-specific statements of one message batch, run inside its transaction (which the
