@@ -70,7 +70,9 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   const search = createSearchBackend(config, dbh.db, log, options.elasticClient);
   await search.index.start();
   const metrics = createMetrics({ processMetrics: options.processMetrics ?? false });
-  const services = createServices(config, dbh.db, { kind: 'memory' }, notifier, search, { onMessageBatch: metrics.observeMessageBatch });
+  // The writer's own connection (MySQL), owned by this node even when the database is not.
+  const writerSession = dbh.openManualCommit?.();
+  const services = createServices(config, dbh.db, { kind: 'memory' }, notifier, search, { onMessageBatch: metrics.observeMessageBatch, writerSession: writerSession?.db });
   const presence = new PresenceService(dbh.db, notifier, directory, { coalesceMs: config.presence.coalesce_ms, maxFanout: config.presence.max_fanout });
 
   let draining = false;
@@ -135,6 +137,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       clearTimeout(timer);
       presence.stop();
       await services.writer.idle();
+      await writerSession?.close();
       await search.index.stop();
       await Promise.all([directory.close(), bus.close()]);
       if (ownsDatabase) await dbh.close();

@@ -36,6 +36,8 @@ export interface Services {
 /** What services report to, when the caller collects it (metrics). */
 export interface ServiceObservers {
   onMessageBatch?: (size: number, seconds: number) => void;
+  /** MySQL: the message writer's autocommit-off session (`DbHandle.openManualCommit`). */
+  writerSession?: Db;
 }
 
 /** Constructs every feature service from config, the database, a rate-limit store and the notifier. */
@@ -55,7 +57,7 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
     config.uploads.default_avatar,
     search.index,
   );
-  const writer = new MessageWriter(db, { onBatch: observers.onMessageBatch });
+  const writer = new MessageWriter(db, { onBatch: observers.onMessageBatch, session: observers.writerSession });
   const users = new UsersService(db, config.realname.id_card_secret, search.index);
   const friends = new FriendsService(db, notifier);
   const blobs = createBlobStore(config);

@@ -175,6 +175,38 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
     await expectConsistent(dbh.db, stored);
   });
 
+  mysqlOnly('on an autocommit-off session a batch is 3 round trips; a failed or resent batch rolls back and the session stays clean', async () => {
+    const { name } = (await sql<{ name: string }>`select database() as name`.execute(dbh.db)).rows[0]!;
+    const session = dbh.openManualCommit!();
+    try {
+      expect((await sql<{ a: number }>`select @@autocommit as a`.execute(session.db)).rows[0]!.a).toBe(0);
+      await sql`commit`.execute(session.db);
+      const sessionWriter = new MessageWriter(dbh.db, { session: session.db });
+      const on = async (messages: PendingMessage[]) => {
+        const writes = await batch(sessionWriter, messages);
+        stored.push(...writes);
+        return writes;
+      };
+      await on([friend(51, 52, 'warm-up')]); // the writer asks the server's version once
+      const plain = await recordStatements(name, () => on([friend(51, 52, 's1', 'c-s1'), group(51, 950, 's2'), friend(53, 54, 's3')]));
+      expect(verbs(plain.statements)).toEqual(['insert', 'insert', 'commit']);
+      const resend = await recordStatements(name, () => on([friend(51, 52, 's1 again', 'c-s1'), friend(53, 54, 's4')]));
+      expect(verbs(resend.statements)).toEqual(['insert', 'insert', 'rollback', 'select', 'insert', 'insert', 'commit']);
+      expect(resend.result.map((w) => [w.message.body, w.result.fresh])).toEqual([['s1 again', false], ['s4', true]]);
+      // A batch that fails (a body the column refuses) leaves nothing behind, and the next one commits alone.
+      const before = Number((await dbh.db.selectFrom('conversations').select('last_seq').where('conv_key', '=', 'u:51:52').executeTakeFirstOrThrow()).last_seq);
+      const failed = await Promise.allSettled([sessionWriter.write(friend(51, 52, 'x')), sessionWriter.write({ ...friend(51, 52, 'y'), body: null as unknown as string })]);
+      expect(failed.map((f) => f.status)).toEqual(['rejected', 'rejected']);
+      const after = await on([friend(51, 52, 's5')]);
+      expect(after[0]!.result.seq).toBe(before + 1);
+      // Between batches the session holds no open transaction, and autocommit is still off.
+      expect((await sql<{ a: number }>`select @@autocommit as a, @@in_transaction as t`.execute(session.db)).rows[0]).toEqual({ a: 0, t: 0 });
+      await expectConsistent(dbh.db, stored);
+    } finally {
+      await session.close();
+    }
+  });
+
   mysqlOnly('without INSERT … RETURNING (MySQL) the counters and ids are read back: same results', async () => {
     const { name } = (await sql<{ name: string }>`select database() as name`.execute(dbh.db)).rows[0]!;
     const plainWriter = new MessageWriter(dbh.db, { statements: mysqlStatements({ returning: false }) });
@@ -218,22 +250,31 @@ describe('which servers get INSERT … RETURNING', () => {
   });
 });
 
-describe.runIf(testDialects().includes('mysql'))('two message writers on one MariaDB database (two nodes)', () => {
+const writerModes: Array<[string, boolean]> = [['transactions', false], ['autocommit-off sessions', true]];
+describe.runIf(testDialects().includes('mysql')).each(writerModes)('two message writers on one MariaDB database (two nodes), with %s', (_mode, sessions) => {
   let dbh: DbHandle;
   let other: DbHandle;
+  const opened: DbHandle[] = [];
+  const writerOn = (handle: DbHandle) => {
+    if (!sessions) return new MessageWriter(handle.db);
+    const session = handle.openManualCommit!();
+    opened.push(session);
+    return new MessageWriter(handle.db, { session: session.db });
+  };
   beforeAll(async () => {
     dbh = await openTestDatabase('mysql');
     const { name } = (await sql<{ name: string }>`select database() as name`.execute(dbh.db)).rows[0]!;
     other = openDatabase({ dialect: 'mysql', location: mysqlUrlFor(name), poolSize: 5 });
   });
   afterAll(async () => {
+    for (const session of opened) await session.close();
     await other?.close();
     await dbh?.close();
   });
 
   it('interleaved batches on shared conversations get gap-free seqs; a resend racing its original is stored once', async () => {
-    const a = new MessageWriter(dbh.db);
-    const b = new MessageWriter(other.db);
+    const a = writerOn(dbh);
+    const b = writerOn(other);
     const rounds = 30;
     const sends: Array<Promise<Write[]>> = [];
     for (let r = 0; r < rounds; r++) {

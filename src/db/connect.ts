@@ -12,6 +12,11 @@ export interface DbOptions {
   /** SQLite: file path or ':memory:'. MySQL: mysql:// URL. */
   location: string;
   poolSize?: number;
+  /**
+   * MySQL only. False: every pooled connection runs `SET autocommit = 0` when it is made, so the
+   * first statement opens a transaction and the caller must end each with COMMIT or ROLLBACK.
+   */
+  autocommit?: boolean;
 }
 
 export interface DbHandle {
@@ -20,6 +25,12 @@ export interface DbHandle {
   /** Cheap round trip used by /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
+  /**
+   * MySQL: a second handle on the same database with one connection and autocommit off (see
+   * `DbOptions.autocommit`), for a writer that saves the BEGIN round trip; the caller closes it.
+   * Undefined on SQLite, where a BEGIN costs no round trip.
+   */
+  openManualCommit?(): DbHandle;
 }
 
 /** Opens a Kysely instance over SQLite (better-sqlite3) or MySQL/MariaDB (mysql2 pool). */
@@ -32,6 +43,8 @@ export function openDatabase(options: DbOptions): DbHandle {
       await sql`select 1`.execute(db);
     },
     close: () => db.destroy(),
+    openManualCommit:
+      options.dialect === 'mysql' ? () => openDatabase({ dialect: 'mysql', location: options.location, poolSize: 1, autocommit: false }) : undefined,
   };
 }
 
@@ -56,6 +69,15 @@ function openMysql(options: DbOptions): Db {
     supportBigNumbers: true,
     bigNumberStrings: false,
   });
+  // mysql2 runs a query issued here before anything the pool hands the connection out for; a
+  // connection that could not turn autocommit off is destroyed rather than used.
+  if (options.autocommit === false) {
+    pool.on('connection', (connection) => {
+      connection.query('SET autocommit = 0', (err) => {
+        if (err) connection.destroy();
+      });
+    });
+  }
   return new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
 }
 

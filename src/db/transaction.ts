@@ -8,6 +8,16 @@ function isRetryable(err: unknown): boolean {
   return code === 'ER_LOCK_DEADLOCK' || code === 'ER_LOCK_WAIT_TIMEOUT' || code === 'SQLITE_BUSY';
 }
 
+/** Whether a transaction that failed with `err` may simply run again. */
+export function shouldRetry(err: unknown, retryOnUnique: boolean): boolean {
+  return isRetryable(err) || (retryOnUnique && isUniqueViolation(err));
+}
+
+/** The pause before attempt `attempt + 1`: short, random, growing. */
+export function retryPause(attempt: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, 2 + Math.random() * 10 * attempt));
+}
+
 /**
  * Runs `work` in one transaction, retrying it (up to `attempts` times) after a deadlock, a lock
  * wait timeout, or (when `retryOnUnique`) a unique-key collision with a concurrent writer, which
@@ -23,9 +33,8 @@ export async function transact<T>(
     try {
       return await db.transaction().execute(work);
     } catch (err) {
-      const retry = isRetryable(err) || (options.retryOnUnique === true && isUniqueViolation(err));
-      if (!retry || attempt >= attempts) throw err;
-      await new Promise((r) => setTimeout(r, 2 + Math.random() * 10 * attempt));
+      if (!shouldRetry(err, options.retryOnUnique === true) || attempt >= attempts) throw err;
+      await retryPause(attempt);
     }
   }
 }
