@@ -207,6 +207,56 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
     }
   });
 
+  mysqlOnly('a session connection closed by the server, idle or in the middle of a batch, costs nothing: the batch runs again on a new one', async () => {
+    const session = dbh.openManualCommit!();
+    const connectionId = async () => {
+      const { id } = (await sql<{ id: number }>`select connection_id() as id`.execute(session.db)).rows[0]!;
+      await sql`commit`.execute(session.db);
+      return Number(id);
+    };
+    try {
+      const sessionWriter = new MessageWriter(dbh.db, { session: session.db });
+      const first = await batch(sessionWriter, [friend(61, 62, 'before')]);
+      stored.push(...first);
+      // Idle: the pool notices the closed connection and hands out a new one, autocommit off again.
+      const idle = await connectionId();
+      await sql.raw(`kill ${idle}`).execute(dbh.db);
+      const afterIdle = await batch(sessionWriter, [friend(61, 62, 'after idle')]);
+      stored.push(...afterIdle);
+      expect(afterIdle[0]!.result.seq).toBe(first[0]!.result.seq + 1);
+      expect((await sql<{ a: number }>`select @@autocommit as a`.execute(session.db)).rows[0]!.a).toBe(0);
+      // Mid-batch: another transaction holds the conversation row, the batch's upsert waits on it,
+      // and its connection is killed while it waits.
+      const busy = await connectionId();
+      let release = () => {};
+      const held = new Promise<void>((r) => (release = r));
+      let locked = () => {};
+      const isLocked = new Promise<void>((r) => (locked = r));
+      const blocker = dbh.db.transaction().execute(async (trx) => {
+        await trx.selectFrom('conversations').select('id').where('conv_key', '=', 'u:61:62').forUpdate().execute();
+        locked();
+        await held;
+      });
+      await isLocked;
+      const write = batch(sessionWriter, [friend(61, 62, 'during'), friend(63, 64, 'during too')]);
+      for (let i = 0; i < 100; i++) {
+        const waiting = await sql<{ n: number }>`select count(*) as n from information_schema.processlist where id = ${busy} and info like 'insert into%'`.execute(dbh.db);
+        if (Number(waiting.rows[0]!.n) > 0) break;
+        await new Promise((r) => setTimeout(r, 20));
+      }
+      await sql.raw(`kill ${busy}`).execute(dbh.db);
+      release();
+      await blocker;
+      const during = await write;
+      stored.push(...during);
+      expect(during.map((w) => [w.result.seq, w.result.fresh])).toEqual([[afterIdle[0]!.result.seq + 1, true], [1, true]]);
+      expect(await connectionId()).not.toBe(busy);
+      await expectConsistent(dbh.db, stored);
+    } finally {
+      await session.close();
+    }
+  });
+
   mysqlOnly('without INSERT … RETURNING (MySQL) the counters and ids are read back: same results', async () => {
     const { name } = (await sql<{ name: string }>`select database() as name`.execute(dbh.db)).rows[0]!;
     const plainWriter = new MessageWriter(dbh.db, { statements: mysqlStatements({ returning: false }) });

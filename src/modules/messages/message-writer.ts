@@ -139,14 +139,19 @@ export class MessageWriter {
    */
   private async inSession<T>(session: Db, work: (trx: Executor) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
+      let committing = false;
       try {
         const result = await work(session);
+        committing = true;
         await sql`commit`.execute(session);
         return result;
       } catch (err) {
         // A failed ROLLBACK means a dead connection, which the pool replaces (its transaction gone).
         await sql`rollback`.execute(session).catch(() => {});
-        if (!shouldRetry(err, true) || attempt >= ATTEMPTS) throw err;
+        // A connection lost before COMMIT was sent (the server's idle timeout, a restart) took its
+        // transaction with it: safe to run again. Lost during COMMIT, the outcome is unknown.
+        const lostBeforeCommit = !committing && (err as { fatal?: unknown } | null)?.fatal === true;
+        if (!(shouldRetry(err, true) || lostBeforeCommit) || attempt >= ATTEMPTS) throw err;
         await retryPause(attempt);
       }
     }
