@@ -23,6 +23,8 @@ const configSchema = z
         body_limit_bytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
         trust_proxy_hops: int(0, 10).default(0),
         shutdown_timeout_ms: int(0, 600_000).default(10_000),
+        /** Bearer token `/metrics` asks for; empty leaves it open (development only: production needs one). */
+        metrics_token: z.string().default(''),
       })
       .strict()
       .prefault({}),
@@ -246,6 +248,9 @@ function checkProduction(config: Config): void {
     throw new ConfigError(
       'config: realname.id_card_secret: production needs a secret of 32+ characters that is not the default (WEIM_REALNAME_ID_CARD_SECRET)',
     );
+  }
+  if (config.server.metrics_token.length < 16) {
+    throw new ConfigError('config: server.metrics_token: production needs a token of 16+ characters for /metrics (WEIM_SERVER_METRICS_TOKEN)');
   }
 }
 

@@ -81,7 +81,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     bodyLimitBytes: config.server.body_limit_bytes,
     trustProxyHops: config.server.trust_proxy_hops,
     metrics,
-    health: { checkReady: () => dbh.ping(), isDraining: () => draining },
+    health: { checkReady: () => dbh.ping(), isDraining: () => draining, metricsToken: config.server.metrics_token },
     ...services,
     presence,
     localFiles: services.blobs instanceof LocalBlobStore ? { publicPath: config.uploads.public_path, store: services.blobs } : undefined,

@@ -63,7 +63,10 @@ describe('config', () => {
     expect(() => loadConfig({ NODE_ENV: 'production', WEIM_AUTH_JWT_SECRET: DEV_JWT_SECRET }, cwd)).toThrow(/auth\.jwt_secret/);
     expect(() => loadConfig({ NODE_ENV: 'production', WEIM_AUTH_JWT_SECRET: 'short' }, cwd)).toThrow(/auth\.jwt_secret/);
     expect(() => loadConfig({ NODE_ENV: 'production', WEIM_AUTH_JWT_SECRET: strong }, cwd)).toThrow(/realname\.id_card_secret/);
-    const config = loadConfig({ NODE_ENV: 'production', WEIM_AUTH_JWT_SECRET: strong, WEIM_REALNAME_ID_CARD_SECRET: strong }, cwd);
+    const secrets = { NODE_ENV: 'production', WEIM_AUTH_JWT_SECRET: strong, WEIM_REALNAME_ID_CARD_SECRET: strong };
+    expect(() => loadConfig(secrets, cwd)).toThrow(/server\.metrics_token/);
+    expect(() => loadConfig({ ...secrets, WEIM_SERVER_METRICS_TOKEN: 'short' }, cwd)).toThrow(/server\.metrics_token/);
+    const config = loadConfig({ ...secrets, WEIM_SERVER_METRICS_TOKEN: 'm'.repeat(16) }, cwd);
     expect(config.production).toBe(true);
   });
 

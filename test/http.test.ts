@@ -87,6 +87,23 @@ describe('HTTP layer', () => {
     expect([ok.status, ((await ok.json()) as { code: number }).code]).toEqual([200, 0]);
   });
 
+  it('/metrics with a token configured answers only that bearer token', async () => {
+    const guarded = await startTestNode('sqlite', { WEIM_SERVER_METRICS_TOKEN: 'scrape-token-0123456789' });
+    try {
+      for (const authorization of [undefined, 'Bearer wrong', 'Bearer scrape-token-012345678', 'scrape-token-0123456789', 'Bearer scrape-token-0123456789x']) {
+        const response = await fetch(`${guarded.url}/metrics`, { headers: authorization ? { authorization } : {} });
+        expect(response.status, authorization).toBe(401);
+        expect(await response.text(), authorization).not.toContain('weim_');
+      }
+      const ok = await fetch(`${guarded.url}/metrics`, { headers: { authorization: 'Bearer scrape-token-0123456789' } });
+      expect(ok.status).toBe(200);
+      expect(await ok.text()).toContain('weim_message_batch_size');
+      expect((await fetch(`${guarded.url}/healthz`)).status).toBe(200);
+    } finally {
+      await guarded.stop();
+    }
+  });
+
   it('unknown routes and methods get 404 / 1002', async () => {
     for (const [method, path] of [['POST', '/api/v1/nope'], ['GET', '/api/v1/login'], ['GET', '/nothing']] as const) {
       const response = await fetch(`${t.url}${path}`, { method });

@@ -1,3 +1,4 @@
+import { timingSafeEqual } from 'node:crypto';
 import { Router } from 'express';
 import type { Registry } from 'prom-client';
 
@@ -7,6 +8,8 @@ export interface HealthDeps {
   /** True once shutdown has begun: the node stops advertising readiness. */
   isDraining(): boolean;
   registry: Registry;
+  /** When set, `/metrics` answers only `Authorization: Bearer <token>` (401 otherwise). */
+  metricsToken: string;
 }
 
 /** `/healthz` (process up), `/readyz` (dependencies reachable, not draining), `/metrics`. */
@@ -27,7 +30,14 @@ export function healthRoutes(deps: HealthDeps): Router {
       res.status(503).json({ status: 'unavailable' });
     }
   });
-  router.get('/metrics', async (_req, res) => {
+  const expected = Buffer.from(`Bearer ${deps.metricsToken}`);
+  router.get('/metrics', async (req, res) => {
+    const given = Buffer.from(req.get('authorization') ?? '');
+    if (deps.metricsToken !== '' && !(given.length === expected.length && timingSafeEqual(given, expected))) {
+      res.setHeader('WWW-Authenticate', 'Bearer');
+      res.status(401).json({ status: 'unauthorized' });
+      return;
+    }
     res.setHeader('Content-Type', deps.registry.contentType);
     res.send(await deps.registry.metrics());
   });
