@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
 import { Kysely, MysqlDialect, SqliteDialect, sql } from 'kysely';
 import { createPool } from 'mysql2';
+import { setBounded } from '../bounded-map.js';
 import type { Config } from '../config.js';
 import type { Database, Db } from './database.js';
 import type { Dialect } from './migration-kit.js';
@@ -103,8 +104,7 @@ function cacheStatements(database: SqliteDatabase.Database): void {
     let statement = cache.get(source);
     if (statement) return statement;
     statement = prepare(source);
-    if (cache.size >= STATEMENT_CACHE_SIZE) cache.delete(cache.keys().next().value!);
-    cache.set(source, statement);
+    setBounded(cache, source, statement, STATEMENT_CACHE_SIZE);
     return statement;
   }) as typeof database.prepare;
 }

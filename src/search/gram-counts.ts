@@ -1,3 +1,4 @@
+import { setBounded } from '../bounded-map.js';
 import type { Db } from '../db/database.js';
 import { countGrams } from './search.repo.js';
 
@@ -33,14 +34,8 @@ export class GramCounts {
     missing.forEach((gram, i) => {
       const n = fresh[i]!;
       result[grams.indexOf(gram)] = n;
-      if (n > 0) this.remember(`${kind}:${gram}`, n, now + TTL_MS);
+      if (n > 0) setBounded(this.counts, `${kind}:${gram}`, { n, until: now + TTL_MS }, CAPACITY);
     });
     return result as number[];
-  }
-
-  private remember(key: string, n: number, until: number): void {
-    this.counts.delete(key);
-    if (this.counts.size >= CAPACITY) this.counts.delete(this.counts.keys().next().value!);
-    this.counts.set(key, { n, until });
   }
 }

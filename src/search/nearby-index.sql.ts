@@ -1,3 +1,4 @@
+import { setBounded } from '../bounded-map.js';
 import type { Db } from '../db/database.js';
 import { boundingBox, distanceMetres } from './geo.js';
 import { publicUsersByIds } from '../modules/users/index.js';
@@ -52,9 +53,7 @@ export class SqlNearbyIndex implements NearbyIndex {
   private learn(cell: string, radius: number, needed: number, found: number): void {
     if (found === 0) return;
     const next = grownRadius(radius, needed * 1.5, found);
-    this.startRadius.delete(cell);
-    if (this.startRadius.size >= REMEMBERED_CELLS) this.startRadius.delete(this.startRadius.keys().next().value!);
-    this.startRadius.set(cell, Math.max(100, next));
+    setBounded(this.startRadius, cell, Math.max(100, next), REMEMBERED_CELLS);
   }
 }
 

@@ -1,5 +1,6 @@
 import { createSecretKey, type KeyObject, randomUUID } from 'node:crypto';
 import jwt from 'jsonwebtoken';
+import { setBounded } from '../../bounded-map.js';
 import type { Db } from '../../db/database.js';
 import { AppError } from '../../errors.js';
 import { insertRevocation, isRevoked } from './revocations.repo.js';
@@ -75,17 +76,14 @@ export class TokenService {
       if (claims !== undefined) this.verified.delete(token);
       claims = this.verifySignature(token);
       if (options.remember) {
-        if (this.verified.size >= VERIFIED_CAPACITY) this.verified.delete(this.verified.keys().next().value!);
-        this.verified.set(token, claims);
+        setBounded(this.verified, token, claims, VERIFIED_CAPACITY);
       }
     }
     const { jti } = claims;
     if (this.revokedHere.has(jti)) throw new AppError('TOKEN_INVALID');
     if (!((this.notRevokedUntil.get(jti) ?? 0) > now)) {
       if (await isRevoked(this.db, jti)) throw new AppError('TOKEN_INVALID');
-      this.notRevokedUntil.delete(jti);
-      if (this.notRevokedUntil.size >= NOT_REVOKED_CAPACITY) this.notRevokedUntil.delete(this.notRevokedUntil.keys().next().value!);
-      this.notRevokedUntil.set(jti, now + NOT_REVOKED_TTL_MS);
+      setBounded(this.notRevokedUntil, jti, now + NOT_REVOKED_TTL_MS, NOT_REVOKED_CAPACITY);
     }
     return claims;
   }

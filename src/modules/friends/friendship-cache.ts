@@ -1,3 +1,4 @@
+import { setBounded } from '../../bounded-map.js';
 import type { Db } from '../../db/database.js';
 import { friendPairsAmong } from './friends.repo.js';
 
@@ -81,9 +82,7 @@ export class FriendshipCache {
           this.settle(l);
           const yes = friends.has(l.key);
           if (yes && !l.stale) {
-            this.until.delete(l.key);
-            if (this.until.size >= this.capacity) this.until.delete(this.until.keys().next().value!);
-            this.until.set(l.key, now + this.ttlMs);
+            setBounded(this.until, l.key, now + this.ttlMs, this.capacity);
           }
           l.resolve(yes);
         }
