@@ -33,15 +33,15 @@ export interface Services {
   geo: GeoService;
 }
 
-/** What services report to, when the caller collects it (metrics). */
-export interface ServiceObservers {
+/** Optional collaborators: what services report to (metrics), and the writer's own connection. */
+export interface ServiceOptions {
   onMessageBatch?: (size: number, seconds: number) => void;
   /** MySQL: the message writer's autocommit-off session (`DbHandle.openManualCommit`). */
   writerSession?: Db;
 }
 
 /** Constructs every feature service from config, the database, a rate-limit store and the notifier. */
-export function createServices(config: Config, db: Db, store: RateLimitStore, notifier: Notifier, search: SearchBackend, observers: ServiceObservers = {}): Services {
+export function createServices(config: Config, db: Db, store: RateLimitStore, notifier: Notifier, search: SearchBackend, options: ServiceOptions = {}): Services {
   const limit = (name: string, points: number, windowSeconds: number) => createRateLimiter(store, { name, points, windowSeconds });
   const window = config.auth.login_window_seconds;
   const tokens = new TokenService(db, { secret: config.auth.jwt_secret, ttlSeconds: config.auth.token_ttl_seconds });
@@ -57,7 +57,7 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
     config.uploads.default_avatar,
     search.index,
   );
-  const writer = new MessageWriter(db, { onBatch: observers.onMessageBatch, session: observers.writerSession });
+  const writer = new MessageWriter(db, { onBatch: options.onMessageBatch, session: options.writerSession });
   const users = new UsersService(db, config.realname.id_card_secret, search.index);
   const friends = new FriendsService(db, notifier);
   const blobs = createBlobStore(config);

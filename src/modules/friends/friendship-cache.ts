@@ -40,7 +40,7 @@ export class FriendshipCache {
 
   async areFriends(a: number, b: number): Promise<boolean> {
     const [lo, hi] = a < b ? [a, b] : [b, a];
-    const key = `${lo}:${hi}`;
+    const key = pairKey(a, b);
     const until = this.until.get(key);
     if (until !== undefined && until > this.clock()) return true;
     const running = this.inFlight.get(key);
@@ -57,7 +57,7 @@ export class FriendshipCache {
   }
 
   forget(a: number, b: number): void {
-    const key = a < b ? `${a}:${b}` : `${b}:${a}`;
+    const key = pairKey(a, b);
     this.until.delete(key);
     const running = this.inFlight.get(key);
     if (running !== undefined) {
@@ -94,4 +94,9 @@ export class FriendshipCache {
       }
     }
   }
+}
+
+/** A pair's key, the same whichever way round: `${lower id}:${higher id}` (as friendPairsAmong answers). */
+function pairKey(a: number, b: number): string {
+  return a < b ? `${a}:${b}` : `${b}:${a}`;
 }

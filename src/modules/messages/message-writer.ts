@@ -1,6 +1,6 @@
+import { sql } from 'kysely';
 import type { Db, Executor } from '../../db/database.js';
 import { dialectOf } from '../../db/migration-kit.js';
-import { sql } from 'kysely';
 import { retryPause, shouldRetry, transact } from '../../db/transaction.js';
 import { isUniqueViolation } from '../../errors.js';
 import { type BatchStatements, sqliteStatements } from './batch-statements.js';
