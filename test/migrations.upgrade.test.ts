@@ -1,38 +1,19 @@
-import { randomBytes } from 'node:crypto';
 import { Migrator } from 'kysely';
-import { createConnection } from 'mysql2/promise';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { migrations } from '../migrations/index.js';
-import { openDatabase, type DbHandle } from '../src/db/connect.js';
+import type { DbHandle } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
-import type { Dialect } from '../src/db/migration-kit.js';
 import { SqlNearbyIndex } from '../src/search/nearby-index.sql.js';
-import { createMysqlDatabase } from './setup/mariadb.js';
-import { testDialects } from './helpers/database.js';
-
-/** An empty database of the dialect (nothing migrated), dropped afterwards on MariaDB. */
-async function emptyDatabase(dialect: Dialect, cleanups: Array<() => Promise<void>>): Promise<DbHandle> {
-  if (dialect === 'sqlite') return openDatabase({ dialect: 'sqlite', location: ':memory:' });
-  const adminUrl = inject('mysqlUrl')!;
-  const name = `weim_up_${randomBytes(6).toString('hex')}`;
-  const dbh = openDatabase({ dialect: 'mysql', location: await createMysqlDatabase(adminUrl, name) });
-  cleanups.push(async () => {
-    const admin = await createConnection({ uri: adminUrl });
-    await admin.query(`DROP DATABASE IF EXISTS \`${name}\``);
-    await admin.end();
-  });
-  return dbh;
-}
+import { openTestDatabase, testDialects } from './helpers/database.js';
 
 describe.each(testDialects())('upgrading a %s database that already has data', (dialect) => {
-  const cleanups: Array<() => Promise<void>> = [];
+  let dbh: DbHandle | undefined;
   afterAll(async () => {
-    for (const cleanup of cleanups.reverse()) await cleanup();
+    await dbh?.close();
   });
 
   it('0022 gives users who already reported a location their strip, and nearby finds them', async () => {
-    const dbh = await emptyDatabase(dialect, cleanups);
-    cleanups.push(() => dbh.close());
+    dbh = await openTestDatabase(dialect, { migrated: false });
     const migrator = new Migrator({ db: dbh.db, provider: { getMigrations: async () => migrations } });
     const before = await migrator.migrateTo('0021_users_location');
     expect(before.error).toBeUndefined();

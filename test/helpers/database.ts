@@ -18,18 +18,22 @@ export function testDialects(): Dialect[] {
   return ['sqlite'];
 }
 
-/** A fresh, migrated database: in-memory SQLite, or a new MariaDB schema dropped by `close()`. */
-export async function openTestDatabase(dialect: Dialect): Promise<DbHandle> {
+/**
+ * A fresh database: in-memory SQLite, or a new MariaDB schema dropped by `close()`; migrated to
+ * the latest unless `migrated` is false (for tests that migrate it themselves).
+ */
+export async function openTestDatabase(dialect: Dialect, options: { migrated?: boolean } = {}): Promise<DbHandle> {
+  const migrated = options.migrated ?? true;
   if (dialect === 'sqlite') {
     const dbh = openDatabase({ dialect: 'sqlite', location: ':memory:' });
-    await migrateToLatest(dbh.db, quiet);
+    if (migrated) await migrateToLatest(dbh.db, quiet);
     return dbh;
   }
   const adminUrl = inject('mysqlUrl');
   if (!adminUrl) throw new Error('MariaDB is not available to this test run');
   const name = `weim_t_${randomBytes(6).toString('hex')}`;
   const dbh = openDatabase({ dialect: 'mysql', location: await createMysqlDatabase(adminUrl, name), poolSize: 20 });
-  await migrateToLatest(dbh.db, quiet);
+  if (migrated) await migrateToLatest(dbh.db, quiet);
   return {
     ...dbh,
     async close() {
