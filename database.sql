@@ -64,3 +64,7 @@ drop index `users_location_idx` on `users`;
 
 -- 0023_messages_client_id_binary
 alter table messages modify client_msg_id varchar(64) character set utf8mb4 collate utf8mb4_bin null;
+
+-- 0024_geo_strip_covering_sqlite
+
+-- 0025_withdraw_index_partial_sqlite

@@ -5,7 +5,7 @@
  * a fixed time each, printing p50/p95/p99 and requests per second. Loopback only; bounded in
  * count and time.
  *
- *   npx tsx bench/search.ts --dialect sqlite|mysql [--users 100000] [--seconds 20] [--concurrency 50] [--ceiling]
+ *   npx tsx bench/search.ts --dialect sqlite|mysql [--users 100000] [--seconds 20] [--concurrency 50] [--ceiling] [--routes search,nearby]
  *
  * --ceiling first drives, the same way, a bare node:http server and an Express app with weim's
  * body reader and envelope and no work (bench/http-ceiling.ts): the most this machine's HTTP stack
@@ -26,6 +26,7 @@ import { SqlSearchIndex } from '../src/search/search-index.sql.js';
 import { openBenchDatabase, percentile } from './database.js';
 import { CITIES, random, seedUsers } from './seed.js';
 import { startCeilingServers } from './http-ceiling.js';
+import { cpuSeconds } from './targets.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -34,15 +35,24 @@ const { values: args } = parseArgs({
     seconds: { type: 'string', default: '20' },
     concurrency: { type: 'string', default: '50' },
     ceiling: { type: 'boolean', default: false },
+    /** Which routes to drive: search, nearby or both (comma-separated). */
+    routes: { type: 'string', default: 'search,nearby' },
   },
 });
 const dialect = args.dialect === 'mysql' ? 'mysql' : 'sqlite';
 const userCount = Math.min(1_000_000, Number(args.users));
 const seconds = Math.min(120, Number(args.seconds));
 const concurrency = Math.min(500, Number(args.concurrency));
+const routes = new Set(args.routes.split(',').map((r) => r.trim()));
 const log = (msg: string) => console.log(`[bench ${dialect}] ${msg}`);
 
-async function drive(origin: string, path: string, bodies: string[], tokens: string[], runSeconds: number) {
+/**
+ * Drives one route. Besides latency, reports the CPU it cost per request: this process's main
+ * thread (the node under test; the load client runs on a worker thread) and, on MySQL, the
+ * private mariadbd. On a shared 2-core machine these vary far less between runs than req/s.
+ */
+async function drive(origin: string, path: string, bodies: string[], tokens: string[], runSeconds: number, databasePid?: number) {
+  const before = { node: cpuSeconds(process.pid, process.pid), db: databasePid ? cpuSeconds(databasePid) : 0 };
   const worker = new Worker(new URL('./load-worker.mjs', import.meta.url), {
     workerData: { origin, path, bodies, tokens, concurrency, seconds: runSeconds },
   });
@@ -52,6 +62,7 @@ async function drive(origin: string, path: string, bodies: string[], tokens: str
   });
   await worker.terminate();
   const sorted = result.latencies.sort((a, b) => a - b);
+  const perRequest = (seconds: number) => Math.round((seconds * 1e6) / Math.max(1, sorted.length));
   return {
     requests: sorted.length,
     failures: result.failures,
@@ -59,6 +70,8 @@ async function drive(origin: string, path: string, bodies: string[], tokens: str
     p50: percentile(sorted, 50).toFixed(1),
     p95: percentile(sorted, 95).toFixed(1),
     p99: percentile(sorted, 99).toFixed(1),
+    nodeCpuUs: perRequest(cpuSeconds(process.pid, process.pid) - before.node),
+    ...(databasePid ? { mariadbCpuUs: perRequest(cpuSeconds(databasePid) - before.db) } : {}),
   };
 }
 
@@ -66,6 +79,7 @@ async function main(): Promise<void> {
   const dataDir = mkdtempSync(join(tmpdir(), 'weim-bench-'));
   const bench = await openBenchDatabase(dialect, dataDir, log);
   const { dbh, url } = bench;
+  const databasePid = bench.server?.child?.pid;
   try {
     await migrateToLatest(dbh.db, { info: () => {} });
     let started = Date.now();
@@ -110,12 +124,16 @@ async function main(): Promise<void> {
       log(`/user/info (baseline): ${JSON.stringify(info)}`);
     }
     log(`warming up, then ${seconds} s per route at ${concurrency} concurrent clients`);
-    await drive(origin, '/api/v1/im/friend/search', words, tokens, 2);
-    const search = await drive(origin, '/api/v1/im/friend/search', words, tokens, seconds);
-    log(`/im/friend/search: ${JSON.stringify(search)}`);
-    await drive(origin, '/api/v1/geo/users', places, tokens, 2);
-    const nearby = await drive(origin, '/api/v1/geo/users', places, tokens, seconds);
-    log(`/geo/users:        ${JSON.stringify(nearby)}`);
+    if (routes.has('search')) {
+      await drive(origin, '/api/v1/im/friend/search', words, tokens, 2);
+      const search = await drive(origin, '/api/v1/im/friend/search', words, tokens, seconds, databasePid);
+      log(`/im/friend/search: ${JSON.stringify(search)}`);
+    }
+    if (routes.has('nearby')) {
+      await drive(origin, '/api/v1/geo/users', places, tokens, 2);
+      const nearby = await drive(origin, '/api/v1/geo/users', places, tokens, seconds, databasePid);
+      log(`/geo/users:        ${JSON.stringify(nearby)}`);
+    }
     await node.stop();
   } finally {
     await bench.close();

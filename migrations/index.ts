@@ -10,6 +10,8 @@ import * as m0020 from './0020_search_index.js';
 import * as m0021 from './0021_users_location.js';
 import * as m0022 from './0022_users_geo_strip.js';
 import * as m0023 from './0023_messages_client_id_binary.js';
+import * as m0024 from './0024_geo_strip_covering_sqlite.js';
+import * as m0025 from './0025_withdraw_index_partial_sqlite.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder) so they load the same
@@ -27,4 +29,6 @@ export const migrations: Record<string, Migration> = {
   '0021_users_location': m0021,
   '0022_users_geo_strip': m0022,
   '0023_messages_client_id_binary': m0023,
+  '0024_geo_strip_covering_sqlite': m0024,
+  '0025_withdraw_index_partial_sqlite': m0025,
 };

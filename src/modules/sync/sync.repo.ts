@@ -33,6 +33,11 @@ const messageColumns = ['id', 'seq', 'sender_id', 'ope', 'to_id', 'type', 'body'
  * `seq`, or (`by: 'withdraw_seq'`) withdraws by the seq the withdraw took.
  */
 export async function streamBetween(db: Executor, conversationId: number, by: 'seq' | 'withdraw_seq', after: number, upTo: number, limit: number) {
+  return streamQuery(db, conversationId, by, after, upTo, limit).execute();
+}
+
+/** The statement of `streamBetween`, unexecuted (tests check its plan). */
+export function streamQuery(db: Executor, conversationId: number, by: 'seq' | 'withdraw_seq', after: number, upTo: number, limit: number) {
   return db
     .selectFrom('messages')
     .select(messageColumns)
@@ -40,8 +45,7 @@ export async function streamBetween(db: Executor, conversationId: number, by: 's
     .where(by, '>', after)
     .where(by, '<=', upTo)
     .orderBy(by)
-    .limit(limit)
-    .execute();
+    .limit(limit);
 }
 
 /** Messages before `beforeSeq` (newest first) but after `startSeq`. */

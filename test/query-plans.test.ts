@@ -1,0 +1,53 @@
+import { CompiledQuery, sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { DbHandle } from '../src/db/connect.js';
+import { boundingBox } from '../src/search/geo.js';
+import { boxQuery } from '../src/search/nearby.repo.js';
+import { streamQuery } from '../src/modules/sync/sync.repo.js';
+import { openTestDatabase, testDialects } from './helpers/database.js';
+
+/**
+ * The plans of hot statements, read from the database itself: an index that exists but is not the
+ * one the statement can use (a virtual column, a partial index whose condition the query does not
+ * imply) costs nothing in the tests and a great deal under load.
+ */
+describe.each(testDialects())('query plans on %s', (dialect) => {
+  let dbh: DbHandle;
+  const now = Date.now();
+
+  beforeAll(async () => {
+    dbh = await openTestDatabase(dialect);
+    // Spread over the globe, so that MariaDB's statistics tell a box from the whole table.
+    const users = Array.from({ length: 3000 }, (_, i) => ({
+      username: `plan_${i}`, nickname: `plan ${i}`, password_hash: 'x', created_at: now, updated_at: now,
+      latitude: ((i * 7919) % 17_000) / 100 - 85, longitude: ((i * 104_729) % 35_000) / 100 - 175, location_updated_at: now,
+    }));
+    for (let i = 0; i < users.length; i += 500) await dbh.db.insertInto('users').values(users.slice(i, i + 500)).execute();
+    if (dialect === 'mysql') await sql`analyze table users`.execute(dbh.db);
+  });
+
+  afterAll(async () => {
+    await dbh?.close();
+  });
+
+  async function plan(query: { compile(): CompiledQuery }): Promise<string> {
+    const compiled = query.compile();
+    const prefix = dialect === 'sqlite' ? 'explain query plan ' : 'explain ';
+    const result = await dbh.db.executeQuery(CompiledQuery.raw(prefix + compiled.sql, [...compiled.parameters]));
+    return JSON.stringify(result.rows);
+  }
+
+  it('answers a nearby box from the strip index alone', async () => {
+    const query = boxQuery(dbh.db, boundingBox(31.2, 121.5, 2000), now - 86_400_000, 1);
+    const shown = await plan(query);
+    // A SEARCH of one longitude range per strip, not a SCAN of the whole index.
+    if (dialect === 'sqlite') expect(shown).toContain('SEARCH users USING COVERING INDEX users_geo_strip_idx (<expr>=? AND longitude>? AND longitude<?)');
+    else expect(shown).toMatch(/"key":"users_geo_strip_idx".*Using index/);
+  });
+
+  it('finds withdraws of a conversation through its withdraw index', async () => {
+    const shown = await plan(streamQuery(dbh.db, 1, 'withdraw_seq', 0, 100, 50));
+    if (dialect === 'sqlite') expect(shown).toContain('SEARCH messages USING INDEX messages_conversation_withdraw_idx (conversation_id=? AND withdraw_seq>? AND withdraw_seq<?)');
+    else expect(shown).toContain('messages_conversation_withdraw_idx');
+  });
+});
