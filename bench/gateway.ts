@@ -11,7 +11,7 @@ import { findBinary, freePort, stopProcess } from '../test/setup/processes.js';
 import { LoadClient } from './load-client.js';
 import { printReport, type TargetResult } from './report.js';
 import { issueTokens, seedDatabase } from './gateway-seed.js';
-import { cpuSeconds, repoRoot, rssBytes, sleep, startTarget, type Target, waitForTimeWait } from './targets.js';
+import { cpuSeconds, cpuTicks, repoRoot, stealPercent, rssBytes, sleep, startTarget, type Target, waitForTimeWait } from './targets.js';
 
 /**
  * Gateway benchmark (issue 4). Seeds N users, friend pairs and one N-member group, runs weim as a
@@ -89,8 +89,10 @@ async function main(): Promise<void> {
     const fanout = await client.groupFanout(0, seeded.groupId, repeats, 1000);
     await sleep(1000);
     const cpuBefore = cpuSeconds(target.pid);
+    const machineBefore = cpuTicks();
     const direct = await client.direct(seeded.pairs, seeded.userIds, rate, duration);
     const directCpuSeconds = cpuSeconds(target.pid) - cpuBefore;
+    log(`  CPU stolen by the host during the 1:1 phase: ${stealPercent(machineBefore).toFixed(1)}% of the machine`);
     const persisted = name === 'weim' ? await countFriendMessages(dbh) : undefined;
     if (name === 'weim') log(await writerBatches(target.wsUrl));
     await client.closeAll();

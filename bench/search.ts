@@ -26,7 +26,7 @@ import { SqlSearchIndex } from '../src/search/search-index.sql.js';
 import { openBenchDatabase, percentile } from './database.js';
 import { CITIES, random, seedUsers } from './seed.js';
 import { startCeilingServers } from './http-ceiling.js';
-import { cpuSeconds } from './targets.js';
+import { cpuSeconds, cpuTicks, stealPercent } from './targets.js';
 
 const { values: args } = parseArgs({
   options: {
@@ -52,7 +52,7 @@ const log = (msg: string) => console.log(`[bench ${dialect}] ${msg}`);
  * private mariadbd. On a shared 2-core machine these vary far less between runs than req/s.
  */
 async function drive(origin: string, path: string, bodies: string[], tokens: string[], runSeconds: number, databasePid?: number) {
-  const before = { node: cpuSeconds(process.pid, process.pid), db: databasePid ? cpuSeconds(databasePid) : 0 };
+  const before = { node: cpuSeconds(process.pid, process.pid), db: databasePid ? cpuSeconds(databasePid) : 0, machine: cpuTicks() };
   const worker = new Worker(new URL('./load-worker.mjs', import.meta.url), {
     workerData: { origin, path, bodies, tokens, concurrency, seconds: runSeconds },
   });
@@ -72,6 +72,7 @@ async function drive(origin: string, path: string, bodies: string[], tokens: str
     p99: percentile(sorted, 99).toFixed(1),
     nodeCpuUs: perRequest(cpuSeconds(process.pid, process.pid) - before.node),
     ...(databasePid ? { mariadbCpuUs: perRequest(cpuSeconds(databasePid) - before.db) } : {}),
+    stealPct: Number(stealPercent(before.machine).toFixed(1)),
   };
 }
 

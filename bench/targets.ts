@@ -53,6 +53,22 @@ export function cpuSeconds(pid: number, thread?: number): number {
   return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
+/** The machine's CPU time counters (/proc/stat, all cores, clock ticks): total and stolen. */
+export function cpuTicks(): { total: number; steal: number } {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  // user nice system idle iowait irq softirq steal guest guest_nice; guest time is inside user.
+  return { total: fields.slice(0, 8).reduce((a, b) => a + b, 0), steal: fields[7] ?? 0 };
+}
+
+/**
+ * Percent of the machine's CPU time the hypervisor gave to someone else since `since`: on a
+ * shared host, the figure that says how much of a slow run was the machine, not the code.
+ */
+export function stealPercent(since: { total: number; steal: number }): number {
+  const now = cpuTicks();
+  return now.total > since.total ? (100 * (now.steal - since.steal)) / (now.total - since.total) : 0;
+}
+
 /** TCP sockets in TIME_WAIT on this machine (`tw` of /proc/net/sockstat). */
 export function timeWaitCount(): number {
   const match = /^TCP:.*\btw (\d+)/m.exec(readFileSync('/proc/net/sockstat', 'utf8'));
