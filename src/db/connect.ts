@@ -7,6 +7,7 @@ import { setBounded } from '../bounded-map.js';
 import type { Config } from '../config.js';
 import type { Database, Db } from './database.js';
 import type { Dialect } from './migration-kit.js';
+import { type Checkpointer, startCheckpointer } from './sqlite-checkpointer.js';
 
 export interface DbOptions {
   dialect: Dialect;
@@ -36,28 +37,33 @@ export interface DbHandle {
 
 /** Opens a Kysely instance over SQLite (better-sqlite3) or MySQL/MariaDB (mysql2 pool). */
 export function openDatabase(options: DbOptions): DbHandle {
-  const db = options.dialect === 'mysql' ? openMysql(options) : openSqlite(options.location);
+  const { db, checkpointer } = options.dialect === 'mysql' ? { db: openMysql(options), checkpointer: undefined } : openSqlite(options.location);
   return {
     db,
     dialect: options.dialect,
     ping: async () => {
       await sql`select 1`.execute(db);
     },
-    close: () => db.destroy(),
+    close: async () => {
+      await checkpointer?.stop();
+      await db.destroy();
+    },
     openManualCommit:
       options.dialect === 'mysql' ? () => openDatabase({ dialect: 'mysql', location: options.location, poolSize: 1, autocommit: false }) : undefined,
   };
 }
 
-function openSqlite(location: string): Db {
-  if (location !== ':memory:') mkdirSync(dirname(location), { recursive: true });
+function openSqlite(location: string): { db: Db; checkpointer: Checkpointer | undefined } {
+  const inMemory = location === ':memory:';
+  if (!inMemory) mkdirSync(dirname(location), { recursive: true });
   const database = new SqliteDatabase(location);
   database.pragma('journal_mode = WAL');
   database.pragma('synchronous = NORMAL');
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   cacheStatements(database);
-  return new Kysely<Database>({ dialect: new SqliteDialect({ database }) });
+  const checkpointer = inMemory ? undefined : startCheckpointer(database, location, (reason) => process.emitWarning(`SQLite checkpointer: ${reason}`));
+  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), checkpointer };
 }
 
 function openMysql(options: DbOptions): Db {
