@@ -1,6 +1,8 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { afterEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/db/connect.js';
@@ -43,5 +45,15 @@ describe('SQLite checkpointer', () => {
     const reread = await sql<{ n: number }>`select count(*) as n from blobs`.execute(again.db);
     expect(Number(reread.rows[0]!.n)).toBe(1000);
     await again.close();
+  });
+
+  it('does not keep a process alive that left its database open', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weim-ckpt-'));
+    dirs.push(dir);
+    const fixture = fileURLToPath(new URL('./fixtures/sqlite-left-open.ts', import.meta.url));
+    const run = spawnSync(process.execPath, ['--import', 'tsx', fixture, join(dir, 'w.sqlite')], { timeout: 20_000, encoding: 'utf8' });
+    expect(run.stdout).toBe('done\n');
+    expect(run.signal).toBeNull();
+    expect(run.status).toBe(0);
   });
 });

@@ -31,7 +31,6 @@ export interface Checkpointer {
 export function startCheckpointer(database: SqliteDatabase.Database, location: string, onFailure: (reason: string) => void): Checkpointer {
   database.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
   const worker = new Worker(new URL('./sqlite-checkpoint.worker.mjs', import.meta.url), { workerData: { location, intervalMs: INTERVAL_MS } });
-  worker.unref();
   const restoreDefault = () => {
     if (database.open) database.pragma('wal_autocheckpoint = 1000');
   };
@@ -43,6 +42,9 @@ export function startCheckpointer(database: SqliteDatabase.Database, location: s
     onFailure(String(err));
   });
   const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+  // After the listeners: adding a 'message' listener refs the worker again, and a referenced
+  // worker keeps the process alive after everything else has finished.
+  worker.unref();
   return {
     async stop() {
       // Referenced again: otherwise a process that is shutting down exits while waiting for it.
