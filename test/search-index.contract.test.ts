@@ -68,11 +68,11 @@ describe.each(subjects)('search index contract: %s', (_name, make) => {
     await s.settle();
     return change.id;
   }
-  const addUser = (nickname: string, username = `u${now % 100000}_${++serial}`, at?: { latitude: number; longitude: number; when?: number }) =>
+  const addUser = (nickname: string, username = `u${now % 100000}_${++serial}`, at?: { latitude: number; longitude: number; when?: number }, looks: { avatar?: string; sex?: number } = {}) =>
     write(async (trx) => {
       const r = await trx
         .insertInto('users')
-        .values({ username, nickname, password_hash: 'x', created_at: now, updated_at: now, latitude: at?.latitude ?? null, longitude: at?.longitude ?? null, location_updated_at: at ? (at.when ?? now) : null })
+        .values({ username, nickname, password_hash: 'x', created_at: now, updated_at: now, latitude: at?.latitude ?? null, longitude: at?.longitude ?? null, location_updated_at: at ? (at.when ?? now) : null, ...looks })
         .executeTakeFirstOrThrow();
       return { kind: 'user', id: Number(r.insertId) };
     });
@@ -168,7 +168,7 @@ describe.each(subjects)('search index contract: %s', (_name, make) => {
     const north = (km: number, when?: number) => ({ latitude: centre.latitude + km / 111.195, longitude: centre.longitude, when });
     const me = await addUser('me', undefined, north(0));
     const far = await addUser('far', undefined, north(60));
-    const near = await addUser('near', undefined, north(1));
+    const near = await addUser('near', 'near_user', north(1), { avatar: '/files/avatar/near.png', sex: 2 });
     const mid = await addUser('mid', undefined, north(5));
     await addUser('stale', undefined, north(2, now - 9 * 86_400_000));
     await addUser('outside', undefined, north(150));
@@ -180,7 +180,7 @@ describe.each(subjects)('search index contract: %s', (_name, make) => {
       const exact = distanceMetres(centre.latitude, centre.longitude, north(km).latitude, north(km).longitude);
       expect(Math.abs(all[i]!.distance_m - exact)).toBeLessThanOrEqual(1);
     }
-    expect(all[0]).toEqual({ id: near, username: expect.any(String), nickname: 'near', avatar: '', sex: 0, distance_m: all[0]!.distance_m });
+    expect(all[0]).toEqual({ id: near, username: 'near_user', nickname: 'near', avatar: '/files/avatar/near.png', sex: 2, distance_m: all[0]!.distance_m });
     expect((await query({ offset: 0, limit: 2 })).map((u) => u.id)).toEqual([near, mid]);
     expect((await query({ offset: 2, limit: 2 })).map((u) => u.id)).toEqual([far]);
     expect((await query({ offset: 0, limit: 20 }, 10)).map((u) => u.id)).toEqual([near, mid]);

@@ -3,7 +3,7 @@ import type { Db } from '../db/database.js';
 import { boundingBox, distanceMetres } from './geo.js';
 import { publicUsersByIds } from '../modules/users/index.js';
 import type { NearbyIndex, NearbyQuery, NearbyUser } from './search-index.js';
-import { usersInBox } from './nearby.repo.js';
+import { type LocatedUser, usersInBox } from './nearby.repo.js';
 
 /** The first radius tried where nothing has been learnt yet. */
 const FIRST_RADIUS_M = 1000;
@@ -31,12 +31,12 @@ export class SqlNearbyIndex implements NearbyIndex {
     const needed = query.page.offset + query.page.limit;
     const cell = `${Math.floor(query.latitude / CELL_DEGREES)}:${Math.floor(query.longitude / CELL_DEGREES)}:${needed}`;
     let radius = Math.min(this.startRadius.get(cell) ?? FIRST_RADIUS_M, maxRadius);
-    let found: Array<{ id: number; distance: number }>;
+    let found: Array<LocatedUser & { distance: number }>;
     for (;;) {
       const box = boundingBox(query.latitude, query.longitude, radius);
       const candidates = await usersInBox(this.db, box, query.since, query.excludeUserId);
       found = candidates
-        .map((c) => ({ id: c.id, distance: distanceMetres(query.latitude, query.longitude, c.latitude, c.longitude) }))
+        .map((c) => ({ ...c, distance: distanceMetres(query.latitude, query.longitude, c.latitude, c.longitude) }))
         .filter((c) => c.distance <= radius);
       if (found.length >= needed || radius >= maxRadius) break;
       radius = Math.min(maxRadius, Math.max(radius * 2, grownRadius(radius, needed, found.length)));
@@ -44,7 +44,7 @@ export class SqlNearbyIndex implements NearbyIndex {
     this.learn(cell, radius, needed, found.length);
     found.sort((a, b) => a.distance - b.distance || a.id - b.id);
     const page = found.slice(query.page.offset, needed);
-    const users = await publicUsersByIds(this.db, page.map((p) => p.id));
+    const users = page.every((p) => p.user) ? page.map((p) => p.user!) : await publicUsersByIds(this.db, page.map((p) => p.id));
     const distances = new Map(page.map((p) => [p.id, Math.round(p.distance)]));
     return users.map((u) => ({ ...u, distance_m: distances.get(u.id)! }));
   }
