@@ -62,7 +62,7 @@ function openSqlite(location: string): { db: Db; checkpointer: Checkpointer | un
   database.pragma('foreign_keys = ON');
   database.pragma('busy_timeout = 5000');
   cacheStatements(database);
-  const checkpointer = inMemory ? undefined : startCheckpointer(database, location, (reason) => process.emitWarning(`SQLite checkpointer: ${reason}`));
+  const checkpointer = inMemory ? undefined : startCheckpointer(database, (reason) => process.emitWarning(`SQLite checkpointer: ${reason}`));
   return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), checkpointer };
 }
 

@@ -28,9 +28,9 @@ export interface Checkpointer {
  * instead of 83–104, and a p99 batch of 4–6 ms instead of 10–13. Durability is unchanged: with
  * synchronous = NORMAL a commit is as safe as before, and a checkpoint syncs the WAL first.
  */
-export function startCheckpointer(database: SqliteDatabase.Database, location: string, onFailure: (reason: string) => void): Checkpointer {
+export function startCheckpointer(database: SqliteDatabase.Database, onFailure: (reason: string) => void): Checkpointer {
   database.pragma(`wal_autocheckpoint = ${BACKSTOP_PAGES}`);
-  const worker = new Worker(new URL('./sqlite-checkpoint.worker.mjs', import.meta.url), { workerData: { location, intervalMs: INTERVAL_MS } });
+  const worker = new Worker(new URL('./sqlite-checkpoint.worker.mjs', import.meta.url), { workerData: { location: database.name, intervalMs: INTERVAL_MS } });
   const restoreDefault = () => {
     if (database.open) database.pragma('wal_autocheckpoint = 1000');
   };
