@@ -2,7 +2,7 @@ import { CompiledQuery, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DbHandle } from '../src/db/connect.js';
 import { boundingBox } from '../src/search/geo.js';
-import { boxQuery } from '../src/search/nearby.repo.js';
+import { boxQuery, nearestQuery } from '../src/search/nearby.repo.js';
 import { streamQuery } from '../src/modules/sync/sync.repo.js';
 import { openTestDatabase, testDialects } from './helpers/database.js';
 
@@ -43,6 +43,18 @@ describe.each(testDialects())('query plans on %s', (dialect) => {
     // A SEARCH of one longitude range per strip, not a SCAN of the whole index.
     if (dialect === 'sqlite') expect(shown).toContain('SEARCH users USING COVERING INDEX users_geo_strip_idx (<expr>=? AND longitude>? AND longitude<?)');
     else expect(shown).toMatch(/"key":"users_geo_strip_idx".*Using index/);
+  });
+
+  it('picks the nearest of a box from one index range per strip, in one statement', async () => {
+    const shown = await plan(nearestQuery(dbh.db, { latitude: 31.2, longitude: 121.5, radiusM: 2000 }, now - 86_400_000, 1, 20));
+    if (dialect === 'sqlite') {
+      // The index holds what a page shows; the nearest 20 are kept by a sorter.
+      expect(shown).toContain('SEARCH users USING COVERING INDEX users_geo_strip_idx (<expr>=? AND longitude>? AND longitude<?)');
+      expect(shown).toContain('USE TEMP B-TREE FOR ORDER BY');
+    } else {
+      expect(shown).toMatch(/"key":"users_geo_strip_idx"/);
+      expect(shown).toMatch(/"type":"range"/);
+    }
   });
 
   it('finds withdraws of a conversation through its withdraw index', async () => {

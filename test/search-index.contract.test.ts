@@ -207,7 +207,7 @@ describe.each(subjects)('search index contract: %s', (_name, make) => {
 
   it('nearby: a radius learnt at a crowded spot does not change answers elsewhere in its cell', async () => {
     const crowd = { latitude: 48.1 + (serial % 10) / 10_000, longitude: -120.1 };
-    const lonely = { latitude: crowd.latitude, longitude: crowd.longitude + 20 / 74.3 }; // ~20 km east, same 0.5° cell
+    const lonely = { latitude: crowd.latitude, longitude: crowd.longitude + 5 / 74.3 }; // ~5 km east, same 0.1° cell
     const made: Array<{ id: number; latitude: number; longitude: number }> = [];
     for (let i = 0; i < 30; i++) {
       const at = { latitude: crowd.latitude + (i % 6) / 100_000, longitude: crowd.longitude + Math.floor(i / 6) / 100_000 };
@@ -229,6 +229,22 @@ describe.each(subjects)('search index contract: %s', (_name, make) => {
       const found = await s.nearby.nearbyUsers({ ...from, distanceKm: 30, since: 0, excludeUserId: 0, page });
       expect(found.map((u) => u.id)).toEqual(expected(from));
     }
+  });
+
+  it('nearby: users in the corners of the bounding box, beyond the radius, are left out', async () => {
+    const centre = { latitude: -33.3 - (serial % 10) / 1000, longitude: 151.2 };
+    const at = (northKm: number, eastKm: number) => ({
+      latitude: centre.latitude + northKm / 111.195,
+      longitude: centre.longitude + eastKm / (111.195 * Math.cos((centre.latitude * Math.PI) / 180)),
+    });
+    const inside = await addUser('inside', undefined, at(1.5, 0));
+    // 1.9 km north or south and 1.9 km east or west: inside the 2 km box, ~2.7 km away.
+    for (const [n, e] of [[1.9, 1.9], [-1.9, 1.9], [1.9, -1.9], [-1.9, -1.9]] as const) await addUser('corner', undefined, at(n, e));
+    const found = await s.nearby.nearbyUsers({ ...centre, distanceKm: 2, since: 0, excludeUserId: 0, page: { offset: 0, limit: 20 } });
+    expect(found.map((u) => u.id)).toEqual([inside]);
+    const wider = await s.nearby.nearbyUsers({ ...centre, distanceKm: 3, since: 0, excludeUserId: 0, page: { offset: 0, limit: 20 } });
+    expect(wider).toHaveLength(5);
+    expect(wider[0]!.id).toBe(inside);
   });
 
   it('nearby across the antimeridian', async () => {
