@@ -67,7 +67,9 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   await delivery.start();
   const recorder = options.recordNotifications ? new RecordingNotifier(delivery) : undefined;
   const notifier: Notifier = recorder ?? delivery;
-  const search = createSearchBackend(config, dbh.db, log, options.elasticClient);
+  // SQLite: searches and nearby queries on a thread of their own, off the event loop.
+  const reader = dbh.openReader?.();
+  const search = createSearchBackend(config, dbh.db, log, options.elasticClient, reader?.db);
   await search.index.start();
   const metrics = createMetrics({ processMetrics: options.processMetrics ?? false });
   // The writer's own connection (MySQL), owned by this node even when the database is not.
@@ -138,6 +140,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       presence.stop();
       await services.writer.idle();
       await writerSession?.close();
+      await reader?.close();
       await search.index.stop();
       await Promise.all([directory.close(), bus.close()]);
       if (ownsDatabase) await dbh.close();

@@ -1,6 +1,10 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { DbHandle } from '../src/db/connect.js';
+import { type DbHandle, openDatabase } from '../src/db/connect.js';
+import { migrateToLatest } from '../src/db/migrate.js';
 import type { Executor } from '../src/db/database.js';
 import { transact } from '../src/db/transaction.js';
 import { distanceMetres } from '../src/search/geo.js';
@@ -32,6 +36,22 @@ const subjects: Array<[string, () => Promise<Subject>]> = testDialects().map((di
   async () => {
     const dbh = await openTestDatabase(dialect);
     return { dbh, index: new SqlSearchIndex(dbh.db), nearby: new SqlNearbyIndex(dbh.db), settle: async () => {}, close: () => dbh.close() };
+  },
+]);
+subjects.push([
+  'sql on a sqlite file, searching on its reader thread',
+  async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'weim-contract-'));
+    const dbh = openDatabase({ dialect: 'sqlite', location: join(dir, 'weim.sqlite') });
+    await migrateToLatest(dbh.db, { info: () => {} });
+    const reader = dbh.openReader!();
+    const close = async () => {
+      await reader.close();
+      await dbh.close();
+      rmSync(dir, { recursive: true, force: true });
+    };
+    // Writes go to the file's own connection; every search and nearby query to the reader's.
+    return { dbh, index: new SqlSearchIndex(dbh.db, reader.db), nearby: new SqlNearbyIndex(reader.db), settle: async () => {}, close };
   },
 ]);
 subjects.push([

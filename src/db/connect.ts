@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import type { Database, Db } from './database.js';
 import type { Dialect } from './migration-kit.js';
 import { type Checkpointer, startCheckpointer } from './sqlite-checkpointer.js';
+import { readerKysely, SqliteReader } from './sqlite-reader.js';
 
 export interface DbOptions {
   dialect: Dialect;
@@ -33,6 +34,12 @@ export interface DbHandle {
    * Undefined on SQLite, where a BEGIN costs no round trip.
    */
   openManualCommit?(): DbHandle;
+  /**
+   * SQLite file databases: a handle for read-only queries whose connection lives on a worker
+   * thread (see sqlite-reader.ts), so that they do not run on the event loop; the caller closes
+   * it. Undefined for MySQL (its queries run in the server anyway) and for `:memory:`.
+   */
+  openReader?(): DbHandle;
 }
 
 /** Opens a Kysely instance over SQLite (better-sqlite3) or MySQL/MariaDB (mysql2 pool). */
@@ -50,6 +57,7 @@ export function openDatabase(options: DbOptions): DbHandle {
     },
     openManualCommit:
       options.dialect === 'mysql' ? () => openDatabase({ dialect: 'mysql', location: options.location, poolSize: 1, autocommit: false }) : undefined,
+    openReader: options.dialect === 'sqlite' && options.location !== ':memory:' ? () => openSqliteReader(options.location) : undefined,
   };
 }
 
@@ -64,6 +72,18 @@ function openSqlite(location: string): { db: Db; checkpointer: Checkpointer | un
   cacheStatements(database);
   const checkpointer = inMemory ? undefined : startCheckpointer(database, (reason) => process.emitWarning(`SQLite checkpointer: ${reason}`));
   return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), checkpointer };
+}
+
+function openSqliteReader(location: string): DbHandle {
+  const db = readerKysely(new SqliteReader(location));
+  return {
+    db,
+    dialect: 'sqlite',
+    ping: async () => {
+      await sql`select 1`.execute(db);
+    },
+    close: () => db.destroy(),
+  };
 }
 
 function openMysql(options: DbOptions): Db {

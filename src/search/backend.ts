@@ -14,12 +14,15 @@ export interface SearchBackend {
   nearby: NearbyIndex;
 }
 
-/** The search and nearby indexes that config.search.backend names (also used by `npm run reindex`). */
-export function createSearchBackend(config: Config, db: Db, log: Logger, elasticClient?: Client): SearchBackend {
+/**
+ * The search and nearby indexes that config.search.backend names (also used by `npm run reindex`).
+ * `reads`: where the SQL indexes run their searches (DbHandle.openReader); `db` by default.
+ */
+export function createSearchBackend(config: Config, db: Db, log: Logger, elasticClient?: Client, reads: Db = db): SearchBackend {
   const backend = config.search.backend;
   switch (backend) {
     case 'sql':
-      return { index: new SqlSearchIndex(db), nearby: new SqlNearbyIndex(db) };
+      return { index: new SqlSearchIndex(db, reads), nearby: new SqlNearbyIndex(reads) };
     case 'elastic': {
       const client = elasticClient ?? new ElasticClient({ node: config.search.elastic_url, maxRetries: 0, requestTimeout: 10_000 });
       const index = new ElasticSearchIndex(db, client, {

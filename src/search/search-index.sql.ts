@@ -32,8 +32,12 @@ type GroupResult = Parameters<typeof toGroup>[0];
 export class SqlSearchIndex implements SearchIndex {
   private readonly gramCounts: GramCounts;
 
-  constructor(private readonly db: Db) {
-    this.gramCounts = new GramCounts(db, COUNT_CAP);
+  /** `reads`: where searches run (a SQLite reader thread, see DbHandle.openReader); writes use `db`. */
+  constructor(
+    private readonly db: Db,
+    private readonly reads: Db = db,
+  ) {
+    this.gramCounts = new GramCounts(reads, COUNT_CAP);
   }
 
   async onChange(trx: Executor, change: IndexChange): Promise<void> {
@@ -75,12 +79,12 @@ export class SqlSearchIndex implements SearchIndex {
     const length = [...text].length;
     const code = kindCodes[kind];
     if (length < 2) return [];
-    if (length <= 3) return rowsWithGram<R>(this.db, code, text, result, page.offset, page.limit);
+    if (length <= 3) return rowsWithGram<R>(this.reads, code, text, result, page.offset, page.limit);
     const grams = trigrams(text);
     const counts = await this.gramCounts.of(code, grams);
     if (counts.some((n) => n === 0)) return [];
     const ranked = grams.map((gram, i) => ({ gram, n: counts[i]! })).sort((a, b) => a.n - b.n);
     const probes = ranked.slice(1, 1 + PROBES).map((r) => r.gram);
-    return rowsContaining<R>(this.db, code, text, ranked[0]!.gram, probes, result, page.offset, page.limit);
+    return rowsContaining<R>(this.reads, code, text, ranked[0]!.gram, probes, result, page.offset, page.limit);
   }
 }
