@@ -51,7 +51,7 @@ async function main(): Promise<void> {
   log(`gateway bench: ${sockets} sockets, ${dialect}, 1:1 at ${rate}/s for ${duration} s, ${repeats} group messages${args.baseline ? ', with baseline' : ''}`);
   log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`);
   const secret = randomBytes(24).toString('hex');
-  const { dbh, serverEnv, flush } = await openBenchDatabase();
+  const { dbh, serverEnv, flush, databasePid } = await openBenchDatabase();
   cleanups.push(() => dbh.close());
   await migrateToLatest(dbh.db, { info: () => {} });
   const t = Date.now();
@@ -89,9 +89,14 @@ async function main(): Promise<void> {
     const fanout = await client.groupFanout(0, seeded.groupId, repeats, 1000);
     await sleep(1000);
     const cpuBefore = cpuSeconds(target.pid);
+    const databaseBefore = databasePid && name === 'weim' ? cpuSeconds(databasePid) : undefined;
+    const clientBefore = process.cpuUsage();
     const machineBefore = cpuTicks();
     const direct = await client.direct(seeded.pairs, seeded.userIds, rate, duration);
     const directCpuSeconds = cpuSeconds(target.pid) - cpuBefore;
+    const perMessage = (seconds: number) => `${Math.round((seconds / Math.max(1, direct.sent)) * 1e6)} µs`;
+    const clientCpu = process.cpuUsage(clientBefore);
+    log(`  CPU per 1:1 message: server ${perMessage(directCpuSeconds)}, load client ${perMessage((clientCpu.user + clientCpu.system) / 1e6)}${databaseBefore === undefined ? '' : `, mariadbd ${perMessage(cpuSeconds(databasePid!) - databaseBefore)}`}`);
     log(`  CPU stolen by the host during the 1:1 phase: ${stealPercent(machineBefore).toFixed(1)}% of the machine`);
     const persisted = name === 'weim' ? await countFriendMessages(dbh) : undefined;
     if (name === 'weim') log(await writerBatches(target.wsUrl));
@@ -104,13 +109,14 @@ async function main(): Promise<void> {
 }
 
 /** A fresh database for the run: a temp SQLite file, or a new schema on a private (or given) MariaDB. */
-async function openBenchDatabase(): Promise<{ dbh: DbHandle; serverEnv: Record<string, string>; flush: string | undefined }> {
+async function openBenchDatabase(): Promise<{ dbh: DbHandle; serverEnv: Record<string, string>; flush: string | undefined; databasePid?: number }> {
   if (dialect === 'sqlite') {
     const dataDir = mkdtempSync(join(tmpdir(), 'weim-bench-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     return { dbh: openDatabase({ dialect, location: join(dataDir, 'weim.sqlite') }), serverEnv: { WEIM_DATA_DIR: dataDir, WEIM_DB_DIALECT: 'sqlite' }, flush: undefined };
   }
   let adminUrl = process.env.WEIM_BENCH_MYSQL_URL;
+  let databasePid: number | undefined;
   if (!adminUrl) {
     const binary = findBinary('mariadbd') ?? fail('mariadbd not found: apt-get install -y mariadb-server, or set WEIM_BENCH_MYSQL_URL');
     const mariadb = await startMariadb(binary, { durable: !args['relaxed-flush'], bufferPoolSize: '1G' });
@@ -119,6 +125,7 @@ async function openBenchDatabase(): Promise<{ dbh: DbHandle; serverEnv: Record<s
       rmSync(mariadb.dir, { recursive: true, force: true });
     });
     adminUrl = mariadb.url;
+    databasePid = mariadb.child.pid;
   }
   const name = `weim_bench_${randomBytes(4).toString('hex')}`;
   const admin = await createConnection({ uri: adminUrl });
@@ -134,7 +141,7 @@ async function openBenchDatabase(): Promise<{ dbh: DbHandle; serverEnv: Record<s
   url.pathname = `/${name}`;
   const flush = String((rows as Array<{ flush: unknown }>)[0]?.flush);
   log(`MariaDB ${url.host}, database ${name}, innodb_flush_log_at_trx_commit=${flush}`);
-  return { dbh: openDatabase({ dialect, location: url.toString(), poolSize: 4 }), serverEnv: { WEIM_DB_DIALECT: 'mysql', WEIM_DB_URL: url.toString() }, flush };
+  return { dbh: openDatabase({ dialect, location: url.toString(), poolSize: 4 }), serverEnv: { WEIM_DB_DIALECT: 'mysql', WEIM_DB_URL: url.toString() }, flush, databasePid };
 }
 
 /** WEIM_BENCH_SERVER_ENV="K=V K=V": extra settings for the weim server (experiments). */

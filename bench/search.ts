@@ -52,7 +52,7 @@ const log = (msg: string) => console.log(`[bench ${dialect}] ${msg}`);
  * private mariadbd. On a shared 2-core machine these vary far less between runs than req/s.
  */
 async function drive(origin: string, path: string, bodies: string[], tokens: string[], runSeconds: number, databasePid?: number) {
-  const before = { node: cpuSeconds(process.pid, process.pid), db: databasePid ? cpuSeconds(databasePid) : 0, machine: cpuTicks() };
+  const before = { node: cpuSeconds(process.pid, process.pid), process: process.cpuUsage(), db: databasePid ? cpuSeconds(databasePid) : 0, machine: cpuTicks() };
   const worker = new Worker(new URL('./load-worker.mjs', import.meta.url), {
     workerData: { origin, path, bodies, tokens, concurrency, seconds: runSeconds },
   });
@@ -71,6 +71,11 @@ async function drive(origin: string, path: string, bodies: string[], tokens: str
     p95: percentile(sorted, 95).toFixed(1),
     p99: percentile(sorted, 99).toFixed(1),
     nodeCpuUs: perRequest(cpuSeconds(process.pid, process.pid) - before.node),
+    // Every thread of this process: the event loop, SQLite's reader thread, the load generator.
+    processCpuUs: (() => {
+      const used = process.cpuUsage(before.process);
+      return perRequest((used.user + used.system) / 1e6);
+    })(),
     ...(databasePid ? { mariadbCpuUs: perRequest(cpuSeconds(databasePid) - before.db) } : {}),
     stealPct: Number(stealPercent(before.machine).toFixed(1)),
   };
