@@ -53,7 +53,9 @@ describe('SQLite reader thread', () => {
     const own = new SqliteReader(join(dir, 'w.sqlite'));
     try {
       expect(await own.query('select count(*) as n from t', [])).toEqual([{ n: 2 }]);
-      const inFlight = own.query('select count(*) as n from t', []);
+      // Long enough (a second or so) that the thread is still in it when it is terminated.
+      const inFlight = own.query('with recursive c(x) as (select 1 union all select x + 1 from c where x < 3000000) select count(*) as n from c', []);
+      await new Promise((r) => setTimeout(r, 50));
       await (own as unknown as { worker: { terminate(): Promise<number> } }).worker.terminate();
       await expect(inFlight).rejects.toThrow(/exited/);
       expect(await own.query('select name from t where id = ?', [2])).toEqual([{ name: 'two' }]);
