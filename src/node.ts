@@ -74,7 +74,8 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   const metrics = createMetrics({ processMetrics: options.processMetrics ?? false });
   // The writer's own connection (MySQL), owned by this node even when the database is not.
   const writerSession = dbh.openManualCommit?.();
-  const services = createServices(config, dbh.db, { kind: 'memory' }, notifier, search, { onMessageBatch: metrics.observeMessageBatch, writerSession: writerSession?.db });
+  const writerSpareSession = dbh.openManualCommit?.();
+  const services = createServices(config, dbh.db, { kind: 'memory' }, notifier, search, { onMessageBatch: metrics.observeMessageBatch, writerSession: writerSession?.db, writerSpareSession: writerSpareSession?.db });
   const presence = new PresenceService(dbh.db, notifier, directory, { coalesceMs: config.presence.coalesce_ms, maxFanout: config.presence.max_fanout });
 
   let draining = false;
@@ -140,6 +141,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       presence.stop();
       await services.writer.idle();
       await writerSession?.close();
+      await writerSpareSession?.close();
       await reader?.close();
       await search.index.stop();
       await Promise.all([directory.close(), bus.close()]);

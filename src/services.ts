@@ -38,6 +38,8 @@ export interface ServiceOptions {
   onMessageBatch?: (size: number, seconds: number) => void;
   /** MySQL: the message writer's autocommit-off session (`DbHandle.openManualCommit`). */
   writerSession?: Db;
+  /** MySQL: a second such session, for a batch beside a slow one (`WriterOptions.spareSession`). */
+  writerSpareSession?: Db;
 }
 
 /** Constructs every feature service from config, the database, a rate-limit store and the notifier. */
@@ -57,7 +59,7 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
     config.uploads.default_avatar,
     search.index,
   );
-  const writer = new MessageWriter(db, { onBatch: options.onMessageBatch, session: options.writerSession });
+  const writer = new MessageWriter(db, { onBatch: options.onMessageBatch, session: options.writerSession, spareSession: options.writerSpareSession });
   const users = new UsersService(db, config.realname.id_card_secret, search.index);
   const friends = new FriendsService(db, notifier);
   const blobs = createBlobStore(config);

@@ -257,6 +257,60 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
     }
   });
 
+  mysqlOnly('with a spare session, a batch stuck on a lock does not hold the messages behind it; one sharing its conversation waits and takes the next seq', async () => {
+    const sessions = [dbh.openManualCommit!(), dbh.openManualCommit!()];
+    try {
+      const sizes: number[] = [];
+      const spareWriter = new MessageWriter(dbh.db, { session: sessions[0]!.db, spareSession: sessions[1]!.db, spareAfter: 3, onBatch: (n) => sizes.push(n) });
+      const record = async (messages: PendingMessage[]) => {
+        const writes = await batch(spareWriter, messages);
+        stored.push(...writes);
+        return writes;
+      };
+      const [first] = await record([friend(81, 82, 'before')]);
+      // Another transaction holds the conversation's counter row: the next batch on it waits.
+      let release = () => {};
+      const held = new Promise<void>((r) => (release = r));
+      let locked = () => {};
+      const isLocked = new Promise<void>((r) => (locked = r));
+      const blocker = dbh.db.transaction().execute(async (trx) => {
+        await trx.selectFrom('conversations').select('id').where('conv_key', '=', 'u:81:82').forUpdate().execute();
+        locked();
+        await held;
+      });
+      await isLocked;
+      let stuckDone = false;
+      const stuck = batch(spareWriter, [friend(81, 82, 'stuck')]).then((w) => ((stuckDone = true), w));
+      await new Promise((r) => setTimeout(r, 50));
+      // Fewer than spareAfter wait: they stay queued behind the stuck batch.
+      let fewDone = false;
+      const few = batch(spareWriter, [friend(83, 84, 'a'), friend(85, 86, 'b')]).then((w) => ((fewDone = true), w));
+      await new Promise((r) => setTimeout(r, 100));
+      expect([stuckDone, fewDone]).toEqual([false, false]);
+      // The third waiting message starts a batch on the spare session: it commits while the first still waits.
+      const passing = await record([friend(87, 88, 'c')]);
+      expect(fewDone).toBe(true);
+      expect(stuckDone).toBe(false);
+      stored.push(...(await few));
+      // A spare batch sharing the stuck batch's conversation waits for it too, then takes the seq after it.
+      const sharing = batch(spareWriter, [friend(82, 81, 'after the stuck one'), friend(89, 90, 'd'), friend(91, 92, 'e')]);
+      await new Promise((r) => setTimeout(r, 100));
+      release();
+      await blocker;
+      const [stuckWrite] = await stuck;
+      const shared = await sharing;
+      stored.push(stuckWrite!, ...shared);
+      expect(stuckWrite!.result.seq).toBe(first!.result.seq + 1);
+      expect(shared[0]!.result.seq).toBe(first!.result.seq + 2);
+      expect(passing[0]!.result.fresh).toBe(true);
+      expect(sizes).toEqual([1, 3, 1, 3]);
+      await spareWriter.idle();
+      await expectConsistent(dbh.db, stored);
+    } finally {
+      for (const session of sessions) await session.close();
+    }
+  });
+
   mysqlOnly('without INSERT … RETURNING (MySQL) the counters and ids are read back: same results', async () => {
     const { name } = (await sql<{ name: string }>`select database() as name`.execute(dbh.db)).rows[0]!;
     const plainWriter = new MessageWriter(dbh.db, { statements: mysqlStatements({ returning: false }) });

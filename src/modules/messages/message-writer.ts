@@ -48,6 +48,14 @@ export interface WriterOptions {
    * busy node every round trip also waits a turn of the event loop).
    */
   session?: Db;
+  /**
+   * MySQL, with `session`: a second such handle, for a batch that starts while one is still
+   * running once `spareAfter` messages wait. Without it, one slow commit held every message
+   * behind it and the next batches grew with the queue and ran longer still.
+   */
+  spareSession?: Db;
+  /** Messages waiting behind a running batch before the spare session takes some (default 50). */
+  spareAfter?: number;
 }
 
 /** Attempts at a batch before its messages are rejected (deadlocks, unique collisions). */
@@ -66,70 +74,104 @@ const ATTEMPTS = 4;
  */
 export class MessageWriter {
   private queue: Queued[] = [];
-  private flushing = false;
-  private drained: Promise<void> = Promise.resolve();
+  /** A first batch is due on the next turn of the event loop (messages of this turn join it). */
+  private scheduled = false;
+  private running = 0;
+  /** Where a batch can run now: sessions not in use, or `undefined` for a pooled transaction. */
+  private readonly free: Array<Db | undefined>;
+  private idleWaiters: Array<() => void> = [];
   private readonly clock: () => number;
   private readonly maxBatch: number;
+  private readonly spareAfter: number;
   private readonly onBatch: WriterOptions['onBatch'];
-  private readonly session: Db | undefined;
   private statements: Promise<BatchStatements> | undefined;
 
   constructor(private readonly db: Db, options: WriterOptions = {}) {
     this.clock = options.clock ?? Date.now;
     this.maxBatch = options.maxBatch ?? 500;
+    this.spareAfter = options.spareAfter ?? 50;
     this.onBatch = options.onBatch;
-    this.session = options.session;
+    this.free = options.session ? [options.session, ...(options.spareSession ? [options.spareSession] : [])] : [undefined];
     if (options.statements) this.statements = Promise.resolve(options.statements);
   }
 
   write(message: PendingMessage): Promise<WriteResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ message, resolve, reject });
-      if (!this.flushing) {
-        this.flushing = true;
-        this.drained = new Promise((done) => setImmediate(() => void this.drain().then(done)));
+      if (this.running > 0) {
+        if (this.queue.length >= this.spareAfter) this.pump();
+      } else if (!this.scheduled) {
+        this.scheduled = true;
+        setImmediate(() => {
+          this.scheduled = false;
+          this.pump();
+        });
       }
     });
   }
 
   /** Resolves once every message queued so far is stored (or failed). */
   idle(): Promise<void> {
-    return this.drained;
+    if (this.running === 0 && this.queue.length === 0 && !this.scheduled) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
-  private async drain(): Promise<void> {
-    while (this.queue.length > 0) {
+  /**
+   * Starts batches while messages wait and a session is free: the next batch as soon as the last
+   * one ended, a second one beside a running batch only once `spareAfter` messages wait.
+   *
+   * Two batches running at once stay consistent: each locks its conversations' counter rows in
+   * key order at its first statement and holds them until it commits, so a batch sharing a
+   * conversation with the other waits for it and takes the seqs after it, and its messages are
+   * committed, so their frames leave, after the other's.
+   */
+  private pump(): void {
+    while (this.queue.length > 0 && this.free.length > 0 && (this.running === 0 || this.queue.length >= this.spareAfter)) {
+      const lane = this.free.shift();
       const batch = this.queue.splice(0, this.maxBatch);
-      let started = performance.now();
-      try {
-        const statements = await this.batchStatements();
-        started = performance.now();
-        const messages = batch.map((q) => q.message);
-        // Resends are looked up only once the unique (sender, client id) index has refused one:
-        // the first attempt stores the batch as new, and a stored resend in it makes the insert
-        // fail, roll back, and the batch run again with the lookup. Resends are rare (reconnects,
-        // timeouts), so most batches skip a statement that cost a quarter of a 400-message batch.
-        let lookUpResends = false;
-        const attempt = async (trx: Executor) => {
-          try {
-            return await this.store(trx, statements, messages, lookUpResends);
-          } catch (err) {
-            if (isUniqueViolation(err)) lookUpResends = true;
-            throw err;
-          }
-        };
-        const results = this.session ? await this.inSession(this.session, attempt) : await transact(this.db, attempt, { retryOnUnique: true, attempts: ATTEMPTS });
-        batch.forEach((q, i) => q.resolve(results[i]!));
-      } catch (err) {
-        for (const q of batch) q.reject(err);
-      }
-      try {
-        this.onBatch?.(batch.length, (performance.now() - started) / 1000);
-      } catch {
-        // An observer (metrics) must not stop the queue: the batch's outcome is already settled.
-      }
+      this.running++;
+      void this.runBatch(batch, lane).finally(() => {
+        this.running--;
+        this.free.unshift(lane);
+        this.pump();
+        if (this.running === 0 && this.queue.length === 0) {
+          const waiters = this.idleWaiters;
+          this.idleWaiters = [];
+          for (const done of waiters) done();
+        }
+      });
     }
-    this.flushing = false;
+  }
+
+  private async runBatch(batch: Queued[], session: Db | undefined): Promise<void> {
+    let started = performance.now();
+    try {
+      const statements = await this.batchStatements();
+      started = performance.now();
+      const messages = batch.map((q) => q.message);
+      // Resends are looked up only once the unique (sender, client id) index has refused one:
+      // the first attempt stores the batch as new, and a stored resend in it makes the insert
+      // fail, roll back, and the batch run again with the lookup. Resends are rare (reconnects,
+      // timeouts), so most batches skip a statement that cost a quarter of a 400-message batch.
+      let lookUpResends = false;
+      const attempt = async (trx: Executor) => {
+        try {
+          return await this.store(trx, statements, messages, lookUpResends);
+        } catch (err) {
+          if (isUniqueViolation(err)) lookUpResends = true;
+          throw err;
+        }
+      };
+      const results = session ? await this.inSession(session, attempt) : await transact(this.db, attempt, { retryOnUnique: true, attempts: ATTEMPTS });
+      batch.forEach((q, i) => q.resolve(results[i]!));
+    } catch (err) {
+      for (const q of batch) q.reject(err);
+    }
+    try {
+      this.onBatch?.(batch.length, (performance.now() - started) / 1000);
+    } catch {
+      // An observer (metrics) must not stop the queue: the batch's outcome is already settled.
+    }
   }
 
   /**
