@@ -20,15 +20,20 @@ export interface Circle {
 /** Strips are 0.01° of latitude: `users.geo_strip` is floor((latitude + 90) * 100) (migration 0022). */
 const STRIPS_PER_DEGREE = 100;
 const LAST_STRIP = 180 * STRIPS_PER_DEGREE;
+const EDGE_DEGREES = 1e-9;
 
 /**
- * The strips a latitude range touches, one more on each side: the database computes a user's strip
- * in its own floating point, which may round a latitude on a boundary the other way. The exact
- * latitude bounds are checked as well, so the extra strips add index seeks, never wrong rows.
+ * The strips a latitude range touches. The database computes a user's strip as this does, in
+ * IEEE doubles ((latitude + 90) * 100, then floor), and that is monotonic in the latitude, so the
+ * strips of minLat and maxLat bound every row between them. The bounds are widened by 1e-9° (a
+ * millimetre) in case a database rounds a latitude on a strip's edge the other way: a neighbouring
+ * strip is added only for a bound that close to an edge. (Until 2 December one strip was added on
+ * each side always: two index seeks more for a box of about seven.) The exact latitude bounds are
+ * checked as well, so an extra strip adds a seek, never a wrong row.
  */
 export function stripsCovering(minLat: number, maxLat: number): number[] {
-  const first = Math.max(0, Math.floor((minLat + 90) * STRIPS_PER_DEGREE) - 1);
-  const last = Math.min(LAST_STRIP, Math.floor((maxLat + 90) * STRIPS_PER_DEGREE) + 1);
+  const first = Math.max(0, Math.floor((minLat - EDGE_DEGREES + 90) * STRIPS_PER_DEGREE));
+  const last = Math.min(LAST_STRIP, Math.floor((maxLat + EDGE_DEGREES + 90) * STRIPS_PER_DEGREE));
   return Array.from({ length: last - first + 1 }, (_, i) => first + i);
 }
 
