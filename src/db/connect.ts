@@ -8,6 +8,7 @@ import type { Config } from '../config.js';
 import type { Database, Db } from './database.js';
 import type { Dialect } from './migration-kit.js';
 import { type Checkpointer, startCheckpointer } from './sqlite-checkpointer.js';
+import { registerPool } from './prepared.js';
 import { readerKysely, SqliteReader } from './sqlite-reader.js';
 
 export interface DbOptions {
@@ -105,7 +106,9 @@ function openMysql(options: DbOptions): Db {
       });
     });
   }
-  return new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
+  registerPool(db, pool);
+  return db;
 }
 
 /** The database the config names: MySQL at db.url, or SQLite at <data_dir>/weim.sqlite. */
