@@ -1,6 +1,7 @@
-import { sql } from 'kysely';
+import { type RawBuilder, sql } from 'kysely';
 import type { Executor } from '../db/database.js';
 import { dialectOf } from '../db/migration-kit.js';
+import { preparedRunner } from '../db/prepared.js';
 import { grams } from './search-text.js';
 
 /** Queries on the SQL search index tables. Each takes the executor first. */
@@ -58,8 +59,7 @@ export async function countGrams(db: Executor, kind: number, grams: string[], ca
     (gram, i) =>
       sql`(select count(*) from (select 1 as x from search_grams where kind = ${kind} and gram = ${gram} limit ${cap}) ${sql.raw(`t${i}`)}) as ${sql.raw(`c${i}`)}`,
   );
-  const result = await sql<Record<string, number>>`select ${sql.join(columns)}`.execute(db);
-  const row = result.rows[0]!;
+  const row = (await rowsOf(db, sql<Record<string, number>>`select ${sql.join(columns)}`))[0]!;
   return grams.map((_, i) => Number(row[`c${i}`]));
 }
 
@@ -75,13 +75,12 @@ export interface ResultTable {
 /** Rows of entities holding the one gram (a 2- or 3-character word is its own gram), in id order. */
 export async function rowsWithGram<R>(db: Executor, kind: number, gram: string, result: ResultTable, offset: number, limit: number): Promise<R[]> {
   const join = forcedJoin(db);
-  const rows = await sql<R>`
+  return rowsOf(db, sql<R>`
     select ${columnsOf(result)} from search_grams g
     ${join} ${sql.table(result.table)} e on e.id = g.entity_id
     where g.kind = ${kind} and g.gram = ${gram}
     order by g.entity_id
-    limit ${limit} offset ${offset}`.execute(db);
-  return rows.rows;
+    limit ${limit} offset ${offset}`);
 }
 
 /**
@@ -105,15 +104,20 @@ export async function rowsContaining<R>(
     const alias = sql.raw(`p${i}`);
     return sql`${join} search_grams ${alias} on ${alias}.kind = g.kind and ${alias}.gram = ${gram} and ${alias}.entity_id = g.entity_id`;
   });
-  const rows = await sql<R>`
+  return rowsOf(db, sql<R>`
     select ${columnsOf(result)} from search_grams g
     ${sql.join(probeJoins, sql` `)}
     ${join} search_docs d on d.kind = g.kind and d.entity_id = g.entity_id
     ${join} ${sql.table(result.table)} e on e.id = g.entity_id
     where g.kind = ${kind} and g.gram = ${driver} and instr(d.text, ${word}) > 0
     order by g.entity_id
-    limit ${limit} offset ${offset}`.execute(db);
-  return rows.rows;
+    limit ${limit} offset ${offset}`);
+}
+
+/** The rows of a search statement: on MySQL a prepared statement (a few fixed shapes, see prepared.ts). */
+async function rowsOf<R>(db: Executor, query: RawBuilder<R>): Promise<R[]> {
+  const prepared = preparedRunner(db);
+  return prepared ? ((await prepared(query.compile(db))) as R[]) : (await query.execute(db)).rows;
 }
 
 function forcedJoin(db: Executor) {
