@@ -5,6 +5,10 @@ import { boundingBox } from '../src/search/geo.js';
 import { boxQuery, nearestQuery } from '../src/search/nearby.repo.js';
 import { streamQuery } from '../src/modules/sync/sync.repo.js';
 import { openTestDatabase, testDialects } from './helpers/database.js';
+import { recordStatements } from './helpers/mysql-statements.js';
+import { preparedRunner } from '../src/db/prepared.js';
+import { SqlNearbyIndex } from '../src/search/nearby-index.sql.js';
+import { SqlSearchIndex } from '../src/search/search-index.sql.js';
 
 /**
  * The plans of hot statements, read from the database itself: an index that exists but is not the
@@ -55,6 +59,24 @@ describe.each(testDialects())('query plans on %s', (dialect) => {
       expect(shown).toMatch(/"key":"users_geo_strip_idx"/);
       expect(shown).toMatch(/"type":"range"/);
     }
+  });
+
+  it('runs the nearby and search statements as prepared statements on MySQL (text queries on SQLite)', async () => {
+    const nearby = () => new SqlNearbyIndex(dbh.db).nearbyUsers({ latitude: 31.2, longitude: 121.5, distanceKm: 100, since: now - 86_400_000, excludeUserId: 1, page: { offset: 0, limit: 20 } });
+    const search = () => new SqlSearchIndex(dbh.db).searchUsers('plan', { offset: 0, limit: 20 });
+    if (dialect === 'sqlite') {
+      expect(preparedRunner(dbh.db)).toBeUndefined();
+      return;
+    }
+    const { name } = (await sql<{ name: string }>`select database() as name`.execute(dbh.db)).rows[0]!;
+    const executed = await recordStatements(name, async () => [await nearby(), await search()], 'execute');
+    expect(executed.statements.some((s) => s.includes('order by pow(sin(')), 'the nearby statement').toBe(true);
+    expect(executed.statements.some((s) => s.includes('from search_grams')), 'a search statement').toBe(true);
+    expect(executed.result[0]!.length).toBeGreaterThan(0);
+    const queried = await recordStatements(name, async () => [await nearby(), await search()]);
+    expect(queried.statements.filter((s) => s.includes('pow(sin(') || s.includes('search_grams'))).toEqual([]);
+    // Inside a transaction Kysely's own connection runs them, as text.
+    await dbh.db.transaction().execute(async (trx) => expect(preparedRunner(trx)).toBeUndefined());
   });
 
   it('finds withdraws of a conversation through its withdraw index', async () => {

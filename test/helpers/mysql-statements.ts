@@ -7,11 +7,11 @@ interface QueryContext {
 
 /**
  * Records every statement mysql2 sends to `database` while `work` runs (transaction control
- * included: each one is a round trip), from mysql2's own `mysql2:query` diagnostics channel, so
- * nothing between Kysely and the server is replaced.
+ * included: each one is a round trip), from mysql2's own `mysql2:query` diagnostics channel (or
+ * `mysql2:execute`, prepared statements), so nothing between Kysely and the server is replaced.
  */
-export async function recordStatements<T>(database: string, work: () => Promise<T>): Promise<{ result: T; statements: string[] }> {
-  const channel = tracingChannel<QueryContext>('mysql2:query');
+export async function recordStatements<T>(database: string, work: () => Promise<T>, kind: 'query' | 'execute' = 'query'): Promise<{ result: T; statements: string[] }> {
+  const channel = tracingChannel<QueryContext>(`mysql2:${kind}`);
   const statements: string[] = [];
   const handlers = {
     start(context: QueryContext) {
