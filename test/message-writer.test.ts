@@ -69,6 +69,24 @@ async function expectConsistent(db: Db, writes: readonly Write[]): Promise<void>
   expect(rows.length).toBe(writes.filter((w) => w.result.fresh).length);
 }
 
+/**
+ * Locks a conversation's counter row in another transaction (MySQL) until `release` is called:
+ * a batch on that conversation then waits on the lock. Resolves once the row is held.
+ */
+async function holdConversation(db: Db, convKey: string): Promise<{ release: () => void; blocker: Promise<void> }> {
+  let release = () => {};
+  const held = new Promise<void>((r) => (release = r));
+  let locked = () => {};
+  const isLocked = new Promise<void>((r) => (locked = r));
+  const blocker = db.transaction().execute(async (trx) => {
+    await trx.selectFrom('conversations').select('id').where('conv_key', '=', convKey).forUpdate().execute();
+    locked();
+    await held;
+  });
+  await isLocked;
+  return { release, blocker };
+}
+
 describe.each(testDialects())('message writer on %s', (dialect) => {
   /** Registered on MariaDB only (not reported as skipped on SQLite): statements there are round trips. */
   const mysqlOnly = (name: string, test: () => Promise<void>) => {
@@ -228,16 +246,7 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
       // Mid-batch: another transaction holds the conversation row, the batch's upsert waits on it,
       // and its connection is killed while it waits.
       const busy = await connectionId();
-      let release = () => {};
-      const held = new Promise<void>((r) => (release = r));
-      let locked = () => {};
-      const isLocked = new Promise<void>((r) => (locked = r));
-      const blocker = dbh.db.transaction().execute(async (trx) => {
-        await trx.selectFrom('conversations').select('id').where('conv_key', '=', 'u:61:62').forUpdate().execute();
-        locked();
-        await held;
-      });
-      await isLocked;
+      const { release, blocker } = await holdConversation(dbh.db, 'u:61:62');
       const write = batch(sessionWriter, [friend(61, 62, 'during'), friend(63, 64, 'during too')]);
       for (let i = 0; i < 100; i++) {
         const waiting = await sql<{ n: number }>`select count(*) as n from information_schema.processlist where id = ${busy} and info like 'insert into%'`.execute(dbh.db);
@@ -269,16 +278,7 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
       };
       const [first] = await record([friend(81, 82, 'before')]);
       // Another transaction holds the conversation's counter row: the next batch on it waits.
-      let release = () => {};
-      const held = new Promise<void>((r) => (release = r));
-      let locked = () => {};
-      const isLocked = new Promise<void>((r) => (locked = r));
-      const blocker = dbh.db.transaction().execute(async (trx) => {
-        await trx.selectFrom('conversations').select('id').where('conv_key', '=', 'u:81:82').forUpdate().execute();
-        locked();
-        await held;
-      });
-      await isLocked;
+      const { release, blocker } = await holdConversation(dbh.db, 'u:81:82');
       let stuckDone = false;
       const stuck = batch(spareWriter, [friend(81, 82, 'stuck')]).then((w) => ((stuckDone = true), w));
       await new Promise((r) => setTimeout(r, 50));
