@@ -1,5 +1,6 @@
 import type { CompiledQuery } from 'kysely';
 import type { ExecuteValues, Pool } from 'mysql2';
+import type { Executor } from './database.js';
 
 const pools = new WeakMap<object, Pool>();
 
@@ -26,4 +27,13 @@ export function preparedRunner(db: object): ((compiled: CompiledQuery) => Promis
     new Promise((resolve, reject) => {
       pool.execute(compiled.sql, compiled.parameters as ExecuteValues[], (err, rows) => (err ? reject(err) : resolve(rows as unknown[])));
     });
+}
+
+/**
+ * The rows of a compiled query: as a prepared statement where `db` has a runner (see
+ * `preparedRunner`), else through Kysely as usual.
+ */
+export async function executeRows<R>(db: Executor, compiled: CompiledQuery<R>): Promise<R[]> {
+  const prepared = preparedRunner(db);
+  return prepared ? ((await prepared(compiled)) as R[]) : (await db.executeQuery(compiled)).rows;
 }

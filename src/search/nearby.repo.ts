@@ -1,7 +1,7 @@
 import { sql } from 'kysely';
 import type { Executor } from '../db/database.js';
 import { dialectOf } from '../db/migration-kit.js';
-import { preparedRunner } from '../db/prepared.js';
+import { executeRows } from '../db/prepared.js';
 import { type PublicUser, toPublicUser } from '../modules/users/index.js';
 import { type BoundingBox, boundingBox, distanceMetres } from './geo.js';
 
@@ -50,20 +50,12 @@ const RAD = Math.PI / 180;
 /**
  * The haversine term of a row's distance from (lat, lon): sin²(Δlat/2) + cos lat₀ · cos lat · sin²(Δlon/2),
  * which grows with the distance (d = 2R·asin(√a)). The database computes it per candidate so that
- * it can keep the nearest few and return only those.
- *
- * `literals`: the constants are written into the text as DOUBLE literals (`3.99042e+1`), for
- * MySQL's text protocol: mysql2 puts parameters in the text as decimals (`39.9042`), a DECIMAL to
- * MariaDB, which it then converted to DOUBLE for every candidate (the term cost its server 365 µs
- * a 68-row box with decimals, 260 with doubles). Bound parameters otherwise (SQLite binds doubles;
- * MySQL's prepared statements send them as doubles).
+ * it can keep the nearest few and return only those. The constants are bound as doubles (SQLite
+ * binds them so; MySQL's prepared statements send them so; as text, mysql2 would write them as
+ * decimals, which MariaDB converted to DOUBLE for every candidate).
  */
-function haversineTerm(lat: number, lon: number, literals: boolean) {
-  const constant = (x: number) => {
-    if (!Number.isFinite(x)) throw new Error(`not a finite number: ${x}`);
-    return literals ? sql.raw(x.toExponential()) : sql`${x}`;
-  };
-  return sql<number>`pow(sin((latitude - ${constant(lat)}) * ${constant(RAD / 2)}), 2) + ${constant(Math.cos(lat * RAD))} * cos(latitude * ${constant(RAD)}) * pow(sin((longitude - ${constant(lon)}) * ${constant(RAD / 2)}), 2)`;
+function haversineTerm(lat: number, lon: number) {
+  return sql<number>`pow(sin((latitude - ${lat}) * ${RAD / 2}), 2) + ${Math.cos(lat * RAD)} * cos(latitude * ${RAD}) * pow(sin((longitude - ${lon}) * ${RAD / 2}), 2)`;
 }
 
 /**
@@ -76,9 +68,7 @@ function haversineTerm(lat: number, lon: number, literals: boolean) {
  */
 export async function nearestInCircle(db: Executor, circle: Circle, since: number, excludeId: number, limit: number): Promise<LocatedUser[]> {
   // MySQL: a prepared statement (a few shapes: strips and longitude ranges per box), see prepared.ts.
-  const prepared = preparedRunner(db);
-  const query = nearestQuery(db, circle, since, excludeId, limit, { literals: !prepared && dialectOf(db) === 'mysql' });
-  const rows = prepared ? ((await prepared(query.compile())) as Awaited<ReturnType<typeof query.execute>>) : await query.execute();
+  const rows = await executeRows(db, nearestQuery(db, circle, since, excludeId, limit).compile());
   return rows
     .map((r) => ({
       user: toPublicUser({ id: r.id, username: r.username, nickname: r.nickname, avatar: r.avatar, sex: r.sex }),
@@ -90,8 +80,8 @@ export async function nearestInCircle(db: Executor, circle: Circle, since: numbe
 }
 
 /** The statement of `nearestInCircle`, unexecuted (tests check its plan). */
-export function nearestQuery(db: Executor, circle: Circle, since: number, excludeId: number, limit: number, options: { literals?: boolean } = {}) {
-  const term = haversineTerm(circle.latitude, circle.longitude, options.literals ?? false);
+export function nearestQuery(db: Executor, circle: Circle, since: number, excludeId: number, limit: number) {
+  const term = haversineTerm(circle.latitude, circle.longitude);
   // The term is computed once a candidate, for the order only (a WHERE on it would compute it twice).
   // On MariaDB, whose strip index holds the box columns only, this reads the table row of every
   // candidate; measured on the benchmark's 100k users, that cost its server less (335–380 µs a

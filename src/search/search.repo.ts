@@ -1,7 +1,7 @@
 import { type RawBuilder, sql } from 'kysely';
 import type { Executor } from '../db/database.js';
 import { dialectOf } from '../db/migration-kit.js';
-import { preparedRunner } from '../db/prepared.js';
+import { executeRows } from '../db/prepared.js';
 import { grams } from './search-text.js';
 
 /** Queries on the SQL search index tables. Each takes the executor first. */
@@ -115,9 +115,8 @@ export async function rowsContaining<R>(
 }
 
 /** The rows of a search statement: on MySQL a prepared statement (a few fixed shapes, see prepared.ts). */
-async function rowsOf<R>(db: Executor, query: RawBuilder<R>): Promise<R[]> {
-  const prepared = preparedRunner(db);
-  return prepared ? ((await prepared(query.compile(db))) as R[]) : (await query.execute(db)).rows;
+function rowsOf<R>(db: Executor, query: RawBuilder<R>): Promise<R[]> {
+  return executeRows(db, query.compile(db));
 }
 
 function forcedJoin(db: Executor) {
