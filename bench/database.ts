@@ -1,7 +1,7 @@
 import { join } from 'node:path';
 import { openDatabase, type DbHandle } from '../src/db/connect.js';
 import { findBinary, stopProcess } from '../test/setup/processes.js';
-import { createMysqlDatabase, startMariadb, type StartedService as Started } from '../test/setup/mariadb.js';
+import { createMysqlDatabase, type MariadbOptions, startMariadb, type StartedService as Started } from '../test/setup/mariadb.js';
 import { rmSync } from 'node:fs';
 
 export type BenchDialect = 'sqlite' | 'mysql';
@@ -18,9 +18,9 @@ export interface BenchDatabase {
 /**
  * A fresh, empty bench database: SQLite at `<dataDir>/weim.sqlite` (where a node with
  * WEIM_DATA_DIR=dataDir looks), or a new database on MariaDB at WEIM_DB_URL, else on a private
- * mariadbd started like the test rig does.
+ * mariadbd started like the test rig does (or with `mariadbOptions`).
  */
-export async function openBenchDatabase(dialect: BenchDialect, dataDir: string, log: (msg: string) => void): Promise<BenchDatabase> {
+export async function openBenchDatabase(dialect: BenchDialect, dataDir: string, log: (msg: string) => void, mariadbOptions?: MariadbOptions): Promise<BenchDatabase> {
   if (dialect === 'sqlite') {
     const location = join(dataDir, 'weim.sqlite');
     const dbh = openDatabase({ dialect: 'sqlite', location });
@@ -32,7 +32,7 @@ export async function openBenchDatabase(dialect: BenchDialect, dataDir: string, 
     const binary = findBinary('mariadbd');
     if (!binary) throw new Error('mariadbd not found: install mariadb-server or set WEIM_DB_URL');
     log('starting a private mariadbd');
-    server = await startMariadb(binary);
+    server = await startMariadb(binary, mariadbOptions);
     adminUrl = server.url;
   }
   const url = await createMysqlDatabase(adminUrl, `weim_bench_${Date.now()}`);

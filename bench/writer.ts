@@ -12,12 +12,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { openDatabase, type DbHandle } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { MessageWriter } from '../src/modules/messages/message-writer.js';
-import { createMysqlDatabase, startMariadb } from '../test/setup/mariadb.js';
-import { findBinary, stopProcess } from '../test/setup/processes.js';
-import { percentile } from './database.js';
+import { openBenchDatabase, percentile } from './database.js';
 import { random } from './seed.js';
 import { cpuSeconds } from './targets.js';
 
@@ -27,30 +24,13 @@ const { values: args } = parseArgs({
 const size = Math.max(1, Math.min(500, Number(args.batch)));
 const count = Math.max(1, Math.min(100_000, Number(args.batches)));
 if (args.dialect !== 'sqlite' && args.dialect !== 'mysql') throw new Error(`--dialect must be sqlite or mysql, not ${args.dialect}`);
-const cleanups: Array<() => Promise<void> | void> = [];
+const dataDir = mkdtempSync(join(tmpdir(), 'weim-writer-'));
+const bench = await openBenchDatabase(args.dialect, dataDir, (line) => console.log(line), { durable: true, bufferPoolSize: '1G' });
+const { dbh } = bench;
+// MySQL: the writer on its autocommit-off session, as a node runs it.
+const session = dbh.openManualCommit?.();
+const databasePid = bench.server?.child.pid;
 try {
-  let dbh: DbHandle;
-  let session: DbHandle | undefined;
-  let databasePid: number | undefined;
-  if (args.dialect === 'mysql') {
-    const binary = findBinary('mariadbd');
-    if (!binary) throw new Error('mariadbd not found: apt-get install -y mariadb-server');
-    const mariadb = await startMariadb(binary, { durable: true, bufferPoolSize: '1G' });
-    cleanups.push(async () => {
-      await stopProcess(mariadb.child);
-      rmSync(mariadb.dir, { recursive: true, force: true });
-    });
-    databasePid = mariadb.child.pid;
-    const url = await createMysqlDatabase(mariadb.url, 'weim_writer');
-    dbh = openDatabase({ dialect: 'mysql', location: url, poolSize: 4 });
-    session = dbh.openManualCommit!();
-    cleanups.unshift(() => session!.close());
-  } else {
-    const dir = mkdtempSync(join(tmpdir(), 'weim-writer-'));
-    cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
-    dbh = openDatabase({ dialect: 'sqlite', location: join(dir, 'weim.sqlite') });
-  }
-  cleanups.unshift(() => dbh.close());
   await migrateToLatest(dbh.db, { info: () => {} });
   const durations: number[] = [];
   const writer = new MessageWriter(dbh.db, { onBatch: (_n, seconds) => durations.push(seconds * 1000), session: session?.db });
@@ -79,5 +59,7 @@ try {
       `batch p50 ${percentile(durations, 50).toFixed(2)} ms, p99 ${percentile(durations, 99).toFixed(2)} ms, max ${durations.at(-1)!.toFixed(2)} ms`,
   );
 } finally {
-  for (const cleanup of cleanups) await cleanup();
+  await session?.close();
+  await bench.close();
+  rmSync(dataDir, { recursive: true, force: true });
 }
