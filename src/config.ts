@@ -76,6 +76,8 @@ const configSchema = z
         send_max_per_10s: int(1).default(100),
         read_notices: z.enum(['true', 'false']).default('true'),
         sync_page_size: int(10, 10_000).default(1000),
+        /** MySQL: store messages on a thread of its own, with its own connections ("false": on the event loop). */
+        writer_thread: z.enum(['true', 'false']).default('true'),
       })
       .strict()
       .prefault({}),

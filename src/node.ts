@@ -72,10 +72,17 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   const search = createSearchBackend(config, dbh.db, log, options.elasticClient, reader?.db);
   await search.index.start();
   const metrics = createMetrics({ processMetrics: options.processMetrics ?? false });
-  // The writer's own connection (MySQL), owned by this node even when the database is not.
-  const writerSession = dbh.openManualCommit?.();
-  const writerSpareSession = dbh.openManualCommit?.();
-  const services = createServices(config, dbh.db, { kind: 'memory' }, notifier, search, { onMessageBatch: metrics.observeMessageBatch, writerSession: writerSession?.db, writerSpareSession: writerSpareSession?.db });
+  // MySQL: the message writer on its own thread, or else on its own connections here; either is
+  // owned by this node even when the database is not.
+  const writerThread = dbh.dialect === 'mysql' && config.messages.writer_thread === 'true';
+  const writerSession = writerThread ? undefined : dbh.openManualCommit?.();
+  const writerSpareSession = writerThread ? undefined : dbh.openManualCommit?.();
+  const services = createServices(config, dbh.db, { kind: 'memory' }, notifier, search, {
+    onMessageBatch: metrics.observeMessageBatch,
+    writerSession: writerSession?.db,
+    writerSpareSession: writerSpareSession?.db,
+    writerThreadLocation: writerThread ? dbh.location : undefined,
+  });
   const presence = new PresenceService(dbh.db, notifier, directory, { coalesceMs: config.presence.coalesce_ms, maxFanout: config.presence.max_fanout });
 
   let draining = false;
@@ -139,7 +146,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       await closed;
       clearTimeout(timer);
       presence.stop();
-      await services.writer.idle();
+      await services.writer.close();
       await writerSession?.close();
       await writerSpareSession?.close();
       await reader?.close();

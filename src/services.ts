@@ -8,7 +8,7 @@ import { FriendsService } from './modules/friends/index.js';
 import { GeoService } from './modules/geo/index.js';
 import { SearchService } from './modules/search/index.js';
 import { GroupsService } from './modules/groups/index.js';
-import { MessagesService, MessageWriter } from './modules/messages/index.js';
+import { type MessageStore, MessagesService, MessageWriter, ThreadedMessageWriter } from './modules/messages/index.js';
 import { UsersService } from './modules/users/index.js';
 import { ConversationsService, SyncService } from './modules/sync/index.js';
 import type { Notifier } from './notify/notifier.js';
@@ -23,7 +23,7 @@ export interface Services {
   users: UsersService;
   friends: FriendsService;
   groups: GroupsService;
-  writer: MessageWriter;
+  writer: MessageStore;
   messages: MessagesService;
   blobs: BlobStore;
   attachments: AttachmentsService;
@@ -40,6 +40,8 @@ export interface ServiceOptions {
   writerSession?: Db;
   /** MySQL: a second such session, for a batch beside a slow one (`WriterOptions.spareSession`). */
   writerSpareSession?: Db;
+  /** MySQL: run the message writer on a thread of its own, on this database (mysql:// URL); the sessions are then unused. */
+  writerThreadLocation?: string;
 }
 
 /** Constructs every feature service from config, the database, a rate-limit store and the notifier. */
@@ -59,7 +61,9 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
     config.uploads.default_avatar,
     search.index,
   );
-  const writer = new MessageWriter(db, { onBatch: options.onMessageBatch, session: options.writerSession, spareSession: options.writerSpareSession });
+  const writer = options.writerThreadLocation
+    ? new ThreadedMessageWriter(options.writerThreadLocation, { onBatch: options.onMessageBatch })
+    : new MessageWriter(db, { onBatch: options.onMessageBatch, session: options.writerSession, spareSession: options.writerSpareSession });
   const users = new UsersService(db, config.realname.id_card_secret, search.index);
   const friends = new FriendsService(db, notifier);
   const blobs = createBlobStore(config);

@@ -2,7 +2,8 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type DbHandle } from '../src/db/connect.js';
 import type { Db } from '../src/db/database.js';
-import { ConversationKind, friendConversationKey, groupConversationKey, MessageWriter } from '../src/modules/messages/index.js';
+import type { Worker } from 'node:worker_threads';
+import { ConversationKind, friendConversationKey, groupConversationKey, type MessageStore, MessageWriter, ThreadedMessageWriter } from '../src/modules/messages/index.js';
 import { hasInsertReturning, mysqlStatements } from '../src/modules/messages/batch-statements.mysql.js';
 import type { PendingMessage, WriteResult } from '../src/modules/messages/message-writer.js';
 import { mysqlUrlFor, openTestDatabase, testDialects } from './helpers/database.js';
@@ -28,7 +29,7 @@ interface Write {
 }
 
 /** Queues every message in the same tick, so that one writer stores them as one batch. */
-async function batch(writer: MessageWriter, messages: PendingMessage[]): Promise<Write[]> {
+async function batch(writer: MessageStore, messages: PendingMessage[]): Promise<Write[]> {
   const results = await Promise.all(messages.map((m) => writer.write(m)));
   return messages.map((message, i) => ({ message, result: results[i]! }));
 }
@@ -398,5 +399,68 @@ describe.runIf(testDialects().includes('mysql')).each(writerModes)('two message 
     const last = await dbh.db.selectFrom('conversations').select(['conv_key', 'last_seq']).where('conv_key', 'in', ['u:41:42', 'g:940']).orderBy('conv_key').execute();
     // Per round on u:41:42: 2 plain + 2 with client ids (+ 2 resends that store nothing); on g:940 every third round adds 2 more.
     expect(last.map((c) => [c.conv_key, Number(c.last_seq)])).toEqual([['g:940', rounds * 2 + Math.ceil(rounds / 3) * 2], ['u:41:42', rounds * 4]]);
+  });
+});
+
+describe.runIf(testDialects().includes('mysql'))('message writer on its own thread (MariaDB)', () => {
+  let dbh: DbHandle;
+  let location: string;
+  const batches: number[] = [];
+  let writer: ThreadedMessageWriter;
+  const stored: Write[] = [];
+  beforeAll(async () => {
+    dbh = await openTestDatabase('mysql');
+    const { name } = (await sql<{ name: string }>`select database() as name`.execute(dbh.db)).rows[0]!;
+    location = mysqlUrlFor(name);
+    writer = new ThreadedMessageWriter(location, { onBatch: (size) => batches.push(size) });
+  });
+  afterAll(async () => {
+    await writer?.close();
+    await dbh?.close();
+  });
+
+  it('stores batches as the writer on the event loop does: seqs, ids and resends match the tables; batches are reported', async () => {
+    const first = await batch(writer, [friend(1, 2, 'a1', 'c-a1'), friend(2, 1, 'a2'), group(3, 900, 'g1', 'c-g1')]);
+    expect(first.map((w) => [w.result.seq, w.result.fresh])).toEqual([[1, true], [2, true], [1, true]]);
+    const second = await batch(writer, [friend(1, 2, 'a1 again', 'c-a1'), group(3, 900, 'g2'), friend(5, 6, 'b1', 'c-b1'), friend(5, 6, 'b1 again', 'c-b1')]);
+    expect(second.map((w) => [w.message.body, w.result.seq, w.result.fresh])).toEqual([['a1 again', 1, false], ['g2', 2, true], ['b1', 1, true], ['b1 again', 1, false]]);
+    stored.push(...first, ...second);
+    await expectConsistent(dbh.db, stored);
+    // One batch a turn: the first attempt of the second refused the stored resend and ran again (reported once).
+    expect(batches).toEqual([3, 4]);
+  });
+
+  it("a failing batch fails its writes with the database's code and stores nothing; the next batch goes on", async () => {
+    const failed = await Promise.allSettled([writer.write(friend(1, 2, 'ok but batched with a bad one')), writer.write({ ...friend(1, 2, 'x'), body: null as unknown as string })]);
+    expect(failed.map((f) => f.status)).toEqual(['rejected', 'rejected']);
+    expect((failed[1] as PromiseRejectedResult).reason).toMatchObject({ code: 'ER_BAD_NULL_ERROR' });
+    const [after] = await batch(writer, [friend(2, 1, 'after the failure')]);
+    expect(after!.result.seq).toBe(3);
+    stored.push(after!);
+    await expectConsistent(dbh.db, stored);
+  });
+
+  it('a thread that dies fails the writes in flight (their transaction rolled back); a resend on the next thread is stored once', async () => {
+    const held = await holdConversation(dbh.db, friendConversationKey(1, 2));
+    const stuck = writer.write(friend(1, 2, 'in flight', 'c-flight'));
+    await new Promise((r) => setTimeout(r, 300));
+    await (writer as unknown as { worker: Worker }).worker.terminate();
+    await expect(stuck).rejects.toThrow(/thread exited/);
+    held.release();
+    await held.blocker;
+    const [resent] = await batch(writer, [friend(1, 2, 'in flight', 'c-flight')]);
+    expect(resent!.result).toMatchObject({ seq: 4, fresh: true });
+    stored.push(resent!);
+    await expectConsistent(dbh.db, stored);
+  });
+
+  it('idle() waits for the writes in flight; close() stops the thread and later writes are refused', async () => {
+    const pending = batch(writer, [group(9, 901, 'last one')]);
+    await writer.idle();
+    const [last] = await pending;
+    stored.push(last!);
+    await writer.close();
+    await expect(writer.write(friend(1, 2, 'too late'))).rejects.toThrow(/closed/);
+    await expectConsistent(dbh.db, stored);
   });
 });

@@ -26,6 +26,8 @@ export interface DbOptions {
 export interface DbHandle {
   db: Db;
   dialect: Dialect;
+  /** What it was opened on (`DbOptions.location`): for a thread that opens connections of its own. */
+  location: string;
   /** Cheap round trip used by /readyz. */
   ping(): Promise<void>;
   close(): Promise<void>;
@@ -49,6 +51,7 @@ export function openDatabase(options: DbOptions): DbHandle {
   return {
     db,
     dialect: options.dialect,
+    location: options.location,
     ping: async () => {
       await sql`select 1`.execute(db);
     },
@@ -80,6 +83,7 @@ function openSqliteReader(location: string): DbHandle {
   return {
     db,
     dialect: 'sqlite',
+    location,
     ping: async () => {
       await sql`select 1`.execute(db);
     },

@@ -1,5 +1,6 @@
 export type { ConversationsTable, MessagesTable, StoredMessage } from './messages.table.js';
 export { ConversationKind, friendConversationKey, groupConversationKey } from './messages.table.js';
-export { MessageWriter } from './message-writer.js';
+export { type MessageStore, MessageWriter } from './message-writer.js';
+export { ThreadedMessageWriter } from './message-writer.thread.js';
 export { MessagesService, type MessagesOptions, type SendInput } from './messages.service.js';
 export { messagesRoutes } from './messages.routes.js';

@@ -27,6 +27,16 @@ export interface WriteResult extends Omit<StoredMessage, 'conversation_id'> {
   fresh: boolean;
 }
 
+/** Where messages are stored: the writer on this thread, or on a thread of its own (message-writer.thread.ts). */
+export interface MessageStore {
+  /** Stores a message (or finds the stored one it resends); resolves once it is committed. */
+  write(message: PendingMessage): Promise<WriteResult>;
+  /** Resolves once every message queued so far is stored (or failed). */
+  idle(): Promise<void>;
+  /** Lets the writes in flight finish and releases what the store holds. */
+  close(): Promise<void>;
+}
+
 interface Queued {
   message: PendingMessage;
   resolve: (result: WriteResult) => void;
@@ -72,7 +82,7 @@ const ATTEMPTS = 4;
  * insert, commit; a batch holding a resend of a stored message rolls back and runs again with the
  * resend lookup first. See batch-statements.mysql.ts.
  */
-export class MessageWriter {
+export class MessageWriter implements MessageStore {
   private queue: Queued[] = [];
   /** A first batch is due on the next turn of the event loop (messages of this turn join it). */
   private scheduled = false;
@@ -110,10 +120,14 @@ export class MessageWriter {
     });
   }
 
-  /** Resolves once every message queued so far is stored (or failed). */
   idle(): Promise<void> {
     if (this.running === 0 && this.queue.length === 0 && !this.scheduled) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  /** The connections are the caller's: closing only waits for the writes in flight. */
+  close(): Promise<void> {
+    return this.idle();
   }
 
   /**

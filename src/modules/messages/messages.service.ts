@@ -5,7 +5,7 @@ import type { RateLimiter } from '../../http/rate-limiter.js';
 import { Cmd, type Notification, type Notifier, Ope } from '../../notify/notifier.js';
 import type { FriendsService } from '../friends/index.js';
 import { memberIds } from '../groups/index.js';
-import type { MessageWriter, PendingMessage } from './message-writer.js';
+import type { MessageStore, PendingMessage } from './message-writer.js';
 import { findMessageForUpdate, markWithdrawn } from './messages.repo.js';
 import { bodyProblem } from './messages.schema.js';
 import { ConversationKind, friendConversationKey, groupConversationKey, type StoredMessage } from './messages.table.js';
@@ -27,7 +27,7 @@ export interface SendInput {
 export class MessagesService {
   constructor(
     private readonly db: Db,
-    private readonly writer: MessageWriter,
+    private readonly writer: Pick<MessageStore, 'write'>,
     private readonly notifier: Notifier,
     private readonly friends: Pick<FriendsService, 'areFriends'>,
     private readonly sendLimit: RateLimiter,
