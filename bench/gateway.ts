@@ -8,7 +8,7 @@ import { openDatabase, type DbHandle } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { startMariadb } from '../test/setup/mariadb.js';
 import { findBinary, freePort, stopProcess } from '../test/setup/processes.js';
-import { LoadClient } from './load-client.js';
+import { LoadClient, percentile } from './load-client.js';
 import { printReport, type TargetResult } from './report.js';
 import { issueTokens, seedDatabase } from './gateway-seed.js';
 import { cpuSeconds, cpuTicks, repoRoot, stealPercent, rssBytes, sleep, startTarget, type Target, waitForTimeWait } from './targets.js';
@@ -19,7 +19,7 @@ import { cpuSeconds, cpuTicks, repoRoot, stealPercent, rssBytes, sleep, startTar
  * RSS per idle socket, group fan-out to N members and sustained 1:1 messages; with --baseline the
  * same load runs against a bare `ws` server in the same run and every figure gets a ratio.
  *
- *   npx tsx bench/gateway.ts [--sockets 10000] [--dialect sqlite|mysql] [--rate 5000] [--duration 10] [--baseline]
+ *   npx tsx bench/gateway.ts [--sockets 10000] [--dialect sqlite|mysql] [--rate 5000] [--duration 10] [--warmup 0] [--baseline]
  */
 const { values: args } = parseArgs({
   options: {
@@ -29,6 +29,12 @@ const { values: args } = parseArgs({
     duration: { type: 'string', default: '10' },
     baseline: { type: 'boolean', default: false },
     repeats: { type: 'string', default: '5' },
+    /**
+     * Seconds of 1:1 load at the same rate before the measured phase (0: none). They fill the
+     * friendship cache and create the pairs' conversations, as a node that has been serving does;
+     * the measured phase then shows the steady state, and the warm-up's own figures are printed.
+     */
+    warmup: { type: 'string', default: '0' },
     concurrency: { type: 'string', default: '300' },
     /** MariaDB only: innodb_flush_log_at_trx_commit=2 instead of the durable 1 (reported). */
     'relaxed-flush': { type: 'boolean', default: false },
@@ -41,6 +47,7 @@ const sockets = positive('sockets', 2, 18_000);
 const rate = positive('rate', 1, 100_000);
 const duration = positive('duration', 1, 600);
 const repeats = positive('repeats', 1, 50);
+const warmup = args.warmup === '0' ? 0 : positive('warmup', 1, 60);
 const concurrency = positive('concurrency', 1, 2000);
 const dialect = args.dialect === 'mysql' ? 'mysql' : args.dialect === 'sqlite' ? 'sqlite' : fail(`--dialect must be sqlite or mysql, not ${args.dialect}`);
 
@@ -88,6 +95,12 @@ async function main(): Promise<void> {
     log(`  RSS ${(rssBefore / 2 ** 20).toFixed(1)} MiB → ${(rssAfter / 2 ** 20).toFixed(1)} MiB: ${((rssAfter - rssBefore) / open.opened / 1024).toFixed(2)} KB per socket`);
     const fanout = await client.groupFanout(0, seeded.groupId, repeats, 1000);
     await sleep(1000);
+    const warmedUp = warmup > 0 ? await client.direct(seeded.pairs, seeded.userIds, rate, warmup) : undefined;
+    if (warmedUp) {
+      const at = (q: number) => percentile(warmedUp.latencies, q).toFixed(1);
+      log(`  warm-up (not measured): ${warmedUp.sent} sent in ${warmup} s, ${warmedUp.delivered} delivered, p50 ${at(0.5)} ms, p99 ${at(0.99)} ms`);
+      await sleep(1000);
+    }
     const cpuBefore = cpuSeconds(target.pid);
     const databaseBefore = databasePid && name === 'weim' ? cpuSeconds(databasePid) : undefined;
     const clientBefore = process.cpuUsage();
@@ -98,14 +111,14 @@ async function main(): Promise<void> {
     const clientCpu = process.cpuUsage(clientBefore);
     log(`  CPU per 1:1 message: server ${perMessage(directCpuSeconds)}, load client ${perMessage((clientCpu.user + clientCpu.system) / 1e6)}${databaseBefore === undefined ? '' : `, mariadbd ${perMessage(cpuSeconds(databasePid!) - databaseBefore)}`}`);
     log(`  CPU stolen by the host during the 1:1 phase: ${stealPercent(machineBefore).toFixed(1)}% of the machine`);
-    const persisted = name === 'weim' ? await countFriendMessages(dbh) : undefined;
+    const persisted = name === 'weim' ? (await countFriendMessages(dbh)) - (warmedUp?.delivered ?? 0) : undefined;
     if (name === 'weim') log(await writerBatches(target.wsUrl));
     await client.closeAll();
     await target.stop();
     results.push({ name, open, rssBefore, rssAfter, fanout, direct, directCpuSeconds, persisted });
   }
-  printReport(log, { sockets, rate, duration, dialect, flush, results });
-  if (args.out) writeFileSync(args.out, JSON.stringify({ sockets, rate, duration, dialect, flush, results }, (_k, v: unknown) => (v instanceof Float64Array ? undefined : v), 2));
+  printReport(log, { sockets, rate, duration, warmup, dialect, flush, results });
+  if (args.out) writeFileSync(args.out, JSON.stringify({ sockets, rate, duration, warmup, dialect, flush, results }, (_k, v: unknown) => (v instanceof Float64Array ? undefined : v), 2));
 }
 
 /** A fresh database for the run: a temp SQLite file, or a new schema on a private (or given) MariaDB. */
@@ -167,7 +180,7 @@ async function writerBatches(wsUrl: string): Promise<string> {
   return `  writer: ${batches} batches, mean ${meanSize.toFixed(1)} messages and ${meanMs.toFixed(1)} ms a batch; ${slow('0.025')}, ${slow('0.1')}`;
 }
 
-function positive(name: 'sockets' | 'rate' | 'duration' | 'repeats' | 'concurrency', min: number, max: number): number {
+function positive(name: 'sockets' | 'rate' | 'duration' | 'repeats' | 'concurrency' | 'warmup', min: number, max: number): number {
   const value = Number(args[name]);
   if (!Number.isInteger(value) || value < min || value > max) fail(`--${name} must be a whole number from ${min} to ${max}`);
   return value;

@@ -18,6 +18,8 @@ export interface Run {
   sockets: number;
   rate: number;
   duration: number;
+  /** Seconds of unmeasured 1:1 load before the measured phase. */
+  warmup: number;
   dialect: string;
   /** MariaDB's innodb_flush_log_at_trx_commit, when on MariaDB. */
   flush: string | undefined;
@@ -59,7 +61,8 @@ export function printReport(log: (line: string) => void, run: Run): void {
   const weim = run.results.find((r) => r.name === 'weim')!;
   const baseline = run.results.find((r) => r.name === 'baseline');
   const flush = run.flush === undefined ? '' : `, innodb_flush_log_at_trx_commit=${run.flush}`;
-  log(`\n== results: ${run.sockets} sockets, ${run.dialect}${flush}, 1:1 at ${run.rate}/s for ${run.duration} s ==`);
+  const warmedUp = run.warmup > 0 ? `, after ${run.warmup} s of warm-up` : '';
+  log(`\n== results: ${run.sockets} sockets, ${run.dialect}${flush}, 1:1 at ${run.rate}/s for ${run.duration} s${warmedUp} ==`);
   log(`${'figure'.padEnd(40)}${'weim'.padStart(12)}${baseline ? 'baseline'.padStart(12) + 'ratio'.padStart(9) : ''}`);
   for (const row of rows) {
     const w = row.value(weim);
