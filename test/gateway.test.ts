@@ -35,6 +35,24 @@ describe.each(testDialects())('gateway on %s', (dialect) => {
     expect(t.node.hub.connectionsOf(user.id).size).toBe(1);
   });
 
+  it('a second Cmd 3 sent right behind the first is refused: the socket is one user in the hub, and none once closed', async () => {
+    const a = await registerUser(t.api);
+    const b = await registerUser(t.api);
+    const s = track(await openSocket(t.url));
+    // Back to back: both frames are read together, the second before the first's token is checked.
+    s.ws.send(JSON.stringify({ Cmd: 3, Body: a.token }));
+    s.ws.send(JSON.stringify({ Cmd: 3, Body: b.token }));
+    expect((await s.next((f) => f.Cmd === 4)).Body).toBe(String(a.user.id));
+    expect((await s.next((f) => f.Cmd === 2)).Body).toBe('already signed in');
+    await settle();
+    expect(s.of(4)).toHaveLength(1);
+    expect([t.node.hub.connectionsOf(a.user.id).size, t.node.hub.connectionsOf(b.user.id).size]).toEqual([1, 0]);
+    s.close();
+    await s.closed;
+    await settle(50);
+    expect([t.node.hub.connectionsOf(a.user.id).size, t.node.hub.connectionsOf(b.user.id).size]).toEqual([0, 0]);
+  });
+
   it('a bad token gets Cmd 2 and the socket closes (4002)', async () => {
     const s = track(await openSocket(t.url));
     s.send({ Cmd: 3, Body: 'not-a-token' });
@@ -121,7 +139,7 @@ describe.each(testDialects())('gateway on %s', (dialect) => {
     expect(s2.ws.readyState).toBe(WebSocket.OPEN);
   });
 
-  it('a stalled reader is cut off (4008) and does not delay a healthy one', async () => {
+  it('a stalled reader is cut off (dropped: 1006) and does not delay a healthy one', async () => {
     const owner = await registerUser(t.api);
     const slow = await registerUser(t.api);
     const healthy = await registerUser(t.api);
@@ -145,6 +163,9 @@ describe.each(testDialects())('gateway on %s', (dialect) => {
     expect(healthySocket.of(10).map((f) => f.Id)).toEqual(sent);
     await settle(100);
     expect(t.node.hub.connectionsOf(slow.user.id).size).toBe(0);
+    // Dropped without a close frame (one would wait behind the unread bytes): 1006 once it reads on.
+    (slowSocket.ws as unknown as { _socket: { resume(): void } })._socket.resume();
+    expect((await slowSocket.closed).code).toBe(1006);
   });
 });
 

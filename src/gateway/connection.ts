@@ -14,7 +14,9 @@ const PRESYNC_MS = 30_000;
 
 /**
  * One socket. Sends never block: a socket whose unsent bytes would pass `maxBufferedBytes` is a
- * slow consumer and is cut off (close code 4008), so it cannot hold memory or stall anyone else.
+ * slow consumer and is cut off at once (no close frame: it would wait behind the unread bytes),
+ * so it cannot hold memory or stall anyone else. Too much traffic during a sync closes it with
+ * 4008 when its buffer has room for the close frame.
  *
  * Sync: while a sync runs, live frames of conversation/event streams are held and sent after it,
  * skipping those the sync already covered (`marks`: the cursor per stream after the sync), so a frame
@@ -30,6 +32,8 @@ export class Connection {
   /** When the heartbeat last pinged it (epoch ms). */
   pingedAt = 0;
   badFrames = 0;
+  /** A Cmd 3 is being handled (its token checked): another one is refused meanwhile. */
+  signingIn = false;
   /** The chain of this socket's ordered frames (sends, reads) being handled. */
   serial: Promise<void> = SETTLED;
   private held: Array<[string, StreamPosition]> | undefined;
@@ -120,8 +124,8 @@ export class Connection {
   /** Closes with a code; a socket that does not finish the closing handshake soon is terminated. */
   close(code: number, reason: string): void {
     if (this.ws.readyState === this.ws.CLOSED) return;
-    if (code === CloseCode.SlowConsumer) {
-      // Its buffer is full: a close frame would queue behind it. Cut it off now.
+    if (code === CloseCode.SlowConsumer && this.ws.bufferedAmount > this.maxBufferedBytes / 2) {
+      // Its buffer is full: a close frame would queue behind it. Cut it off now (the client sees 1006).
       this.ws.terminate();
       return;
     }

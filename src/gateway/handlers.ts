@@ -28,40 +28,51 @@ export interface HandlerDeps {
 export type Handlers = { [K in ClientCmd]: (connection: Connection, frame: Extract<ClientFrame, { Cmd: K }>) => Promise<void> };
 
 export function createHandlers(deps: HandlerDeps): Handlers {
+  /** Cmd 3 itself: the token, the optional cursors, then the hub, the directory and the answer. */
+  const signIn = async (connection: Connection, frame: Extract<ClientFrame, { Cmd: typeof Cmd.Sign }>) => {
+    let claims;
+    try {
+      claims = await deps.tokens.verify(frame.Body);
+    } catch (err) {
+      if (!(err instanceof AppError)) throw err;
+      connection.send(failFrame('sign-in failed: token invalid, expired or revoked'));
+      connection.close(CloseCode.SignInFailed, 'sign-in failed');
+      return;
+    }
+    if (connection.ws.readyState !== connection.ws.OPEN) return;
+    // Cursors are checked before the socket joins the hub, so a bad one changes nothing.
+    const cursors = frame.Sync ? cursorsOrFail(connection, frame.Sync) : undefined;
+    if (frame.Sync && !cursors) return;
+    connection.userId = claims.userId;
+    connection.jti = claims.jti;
+    connection.expiresAt = claims.exp;
+    deps.onSignedIn(connection);
+    // With a Sync in the sign-in, live frames are held from the moment the socket can get any.
+    if (cursors) connection.beginSync();
+    else connection.watchBeforeSync();
+    if (deps.hub.add(connection)) {
+      await deps.directory.register(claims.userId);
+      deps.presence.changed(claims.userId, true);
+    }
+    connection.send(systemFrame(Cmd.SignSuccess, String(claims.userId)));
+    if (cursors) await runSync(connection, deps.sync, cursors);
+  };
+
   return {
     [Cmd.Sign]: async (connection, frame) => {
-      if (connection.signedIn) {
+      // Marked before the first await: a second Cmd 3 right behind the first (same read) must not
+      // sign the socket in as another user too (it would stay in the hub under both).
+      if (connection.signedIn || connection.signingIn) {
         connection.send(failFrame('already signed in'));
         return;
       }
-      let claims;
+      connection.signingIn = true;
       try {
-        claims = await deps.tokens.verify(frame.Body);
-      } catch (err) {
-        if (!(err instanceof AppError)) throw err;
-        connection.send(failFrame('sign-in failed: token invalid, expired or revoked'));
-        connection.close(CloseCode.SignInFailed, 'sign-in failed');
-        return;
+        await signIn(connection, frame);
+      } finally {
+        connection.signingIn = false;
       }
-      if (connection.ws.readyState !== connection.ws.OPEN) return;
-      // Cursors are checked before the socket joins the hub, so a bad one changes nothing.
-      const cursors = frame.Sync ? cursorsOrFail(connection, frame.Sync) : undefined;
-      if (frame.Sync && !cursors) return;
-      connection.userId = claims.userId;
-      connection.jti = claims.jti;
-      connection.expiresAt = claims.exp;
-      deps.onSignedIn(connection);
-      // With a Sync in the sign-in, live frames are held from the moment the socket can get any.
-      if (cursors) connection.beginSync();
-      else connection.watchBeforeSync();
-      if (deps.hub.add(connection)) {
-        await deps.directory.register(claims.userId);
-        deps.presence.changed(claims.userId, true);
-      }
-      connection.send(systemFrame(Cmd.SignSuccess, String(claims.userId)));
-      if (cursors) await runSync(connection, deps.sync, cursors);
     },
-
     [WeimCmd.Sync]: async (connection, frame) => {
       if (connection.syncing) {
         connection.send(failFrame('a sync is already running'));
