@@ -60,12 +60,16 @@ describe.each(testDialects())('nearby people API on %s', (dialect) => {
     const me = await userAt(centre, 0);
     const others = [await userAt(centre, 3), await userAt(centre, 0.5), await userAt(centre, 40), await userAt(centre, 12)];
     const seen = [];
+    const pageLengths = [];
     for (let page = 1; page <= 3; page++) {
       const res = await post(t.api, '/geo/users', { ...centre, page }, { token: me.token, form: true });
       expect(res.code).toBe(0);
       expect(res.data.page).toBe(page);
       seen.push(...res.data.list);
+      pageLengths.push(res.data.list.length);
     }
+    // Pages of 2: full pages, because self is left out before paging (after, page 1 would hold one).
+    expect(pageLengths).toEqual([2, 2, 0]);
     const expected = [...others].sort((a, b) => a.place.latitude - b.place.latitude);
     expect(seen.map((u) => u.id)).toEqual(expected.map((u) => u.user.id));
     for (const [i, u] of seen.entries()) {

@@ -205,5 +205,68 @@ describe.each(testDialects())('messages and delivery on %s', (dialect) => {
     expect(await sb.next((f) => f.Cmd === 14)).toMatchObject({ FromId: a.user.id, ToId: group.id });
     await settle();
     expect(sa.frames.filter((f) => [8, 13, 14].includes(f.Cmd))).toEqual([]);
+    expect(sb.frames.filter((f) => [9, 12].includes(f.Cmd))).toEqual([]);
+  });
+
+  it('group socket send (Cmd 17, Ope 1): acked with the stored id, Cmd 10 to the others; a non-member gets Cmd 2 with its id and stores nothing', async () => {
+    const { group, members, sockets: ss } = await groupWithSockets(2);
+    const outsider = await registerUser(t.api);
+    const o = await socket(outsider.token);
+    ss[1]!.send({ Cmd: 17, ToId: group.id, Ope: 1, Type: 0, Body: 'from a socket', ClientMsgId: 'g-1' });
+    const ack = await ss[1]!.next((f) => f.Cmd === 18);
+    expect(ack).toMatchObject({ Cmd: 18, FromId: members[1]!.user.id, ToId: group.id, Ope: 1, ClientMsgId: 'g-1', Seq: 1, Id: expect.any(Number) });
+    for (const i of [0, 2]) expect(await ss[i]!.next((f) => f.Cmd === 10)).toMatchObject({ Id: ack.Id, Seq: 1, Body: 'from a socket' });
+    o.send({ Cmd: 17, ToId: group.id, Ope: 1, Type: 0, Body: 'let me in', ClientMsgId: 'g-2' });
+    expect(await o.next((f) => f.Cmd === 2)).toMatchObject({ Body: 'you are not a member of this group', ClientMsgId: 'g-2' });
+    await settle();
+    expect(ss[1]!.of(10)).toEqual([]);
+    expect(ss.flatMap((s) => s.of(10)).map((f) => f.Body)).toEqual(['from a socket', 'from a socket']);
+    expect(o.of(10)).toEqual([]);
+    expect(await storedMessages(outsider.user.id)).toHaveLength(0);
+    expect((await storedMessages(members[1]!.user.id)).map((r) => r.body)).toEqual(['from a socket']);
+  });
+
+  it('malformed and oversized send frames get Cmd 2 and store nothing; the socket goes on', async () => {
+    const { a, b } = await makeFriends(t.api);
+    const a1 = await socket(a.token);
+    const b1 = await socket(b.token);
+    a1.send({ Cmd: 17, ToId: b.user.id, Ope: 0, Type: 0, Body: 'no client id is fine, a bad one is not', ClientMsgId: 7 });
+    a1.send({ Cmd: 17, ToId: b.user.id, Ope: 3, Type: 0, Body: 'bad ope' });
+    a1.send({ Cmd: 17, ToId: b.user.id, Ope: 0, Type: 0, Body: 'y'.repeat(51), ClientMsgId: 'too-long' });
+    a1.send({ Cmd: 17, ToId: b.user.id, Ope: 0, Type: 0, Body: 'z'.repeat(70_000), ClientMsgId: 'oversized' });
+    await a1.next(() => a1.of(2).length >= 4);
+    expect(a1.of(2).find((f) => f.ClientMsgId === 'too-long')).toBeDefined();
+    await settle();
+    expect(await storedMessages(a.user.id)).toHaveLength(0);
+    expect(b1.of(6)).toEqual([]);
+    a1.send({ Cmd: 17, ToId: b.user.id, Ope: 0, Type: 0, Body: 'and now a good one', ClientMsgId: 'good' });
+    expect(await b1.next((f) => f.Cmd === 6)).toMatchObject({ Body: 'and now a good one', Seq: 1 });
+    expect((await storedMessages(a.user.id)).map((r) => r.body)).toEqual(['and now a good one']);
+  });
+
+  it('withdraw frames reach every device of both users (Cmd 7) or of the members (Cmd 11), and nobody else', async () => {
+    const { a, b } = await makeFriends(t.api);
+    const stranger = await registerUser(t.api);
+    const a1 = await socket(a.token);
+    const a2 = await socket(await login(t.api, a.username));
+    const b1 = await socket(b.token);
+    const s = await socket(stranger.token);
+    const sent = await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: 'take back' }, { token: a.token });
+    expect((await post(t.api, '/im/chat/withdraw/user', { message_id: sent.data.id }, { token: a.token })).code).toBe(0);
+    for (const d of [a1, a2, b1]) expect(await d.next((f) => f.Cmd === 7)).toMatchObject({ Id: sent.data.id, Seq: 2 });
+
+    const { group, members, sockets: ss } = await groupWithSockets(1);
+    const g = await post(t.api, '/im/chat/send/group', { group_id: group.id, type: 0, body: 'team, take back' }, { token: members[1]!.token });
+    const notSender = await post(t.api, '/im/chat/withdraw/group', { message_id: g.data.id }, { token: members[0]!.token });
+    expect([notSender.status, notSender.code]).toEqual([403, 1003]);
+    const unknown = await post(t.api, '/im/chat/withdraw/group', { message_id: g.data.id + 1_000_000 }, { token: members[1]!.token });
+    expect([unknown.status, unknown.code]).toEqual([404, 1002]);
+    expect((await post(t.api, '/im/chat/withdraw/group', { message_id: g.data.id }, { token: members[1]!.token })).code).toBe(0);
+    for (const m of ss) expect(await m.next((f) => f.Cmd === 11)).toMatchObject({ Id: g.data.id, Seq: 2 });
+    await settle();
+    expect(s.frames.filter((f) => [7, 11].includes(f.Cmd))).toEqual([]);
+    expect([a1, a2, b1].map((d) => d.of(11).length)).toEqual([0, 0, 0]);
+    expect(ss.map((m) => m.of(11).length)).toEqual([1, 1]);
+    expect((await storedMessages(members[1]!.user.id))[0]!.withdrawn_at).toEqual(expect.any(Number));
   });
 });
