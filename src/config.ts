@@ -86,7 +86,19 @@ const configSchema = z
       .strict()
       .prefault({}),
     cluster: z
-      .object({ node_id: z.string().regex(/^[A-Za-z0-9_.:-]{0,64}$/, 'letters, digits and _.:- only').default('') })
+      .object({
+        node_id: z.string().regex(/^[A-Za-z0-9_.:-]{0,64}$/, 'letters, digits and _.:- only').default(''),
+        /** `single`: one node (memory directory and bus); `cluster`: Redis directory and bus, etcd discovery. */
+        mode: z.enum(['single', 'cluster']).default('single'),
+        /** cluster only: the Redis holding the connection directory and carrying frames between nodes. */
+        redis_url: z.string().default(''),
+        /** cluster only: etcd client URLs, comma-separated. */
+        etcd_hosts: z.string().default(''),
+        /** cluster only: a node that stops renewing its etcd lease is dropped after this many seconds. */
+        lease_seconds: int(2, 300).default(5),
+        /** cluster only: prefix of this cluster's Redis keys and etcd keys (several clusters may share them). */
+        key_prefix: z.string().regex(/^[A-Za-z0-9_.:/-]{1,64}$/, 'letters, digits and _.:/- only').default('weim'),
+      })
       .strict()
       .prefault({}),
     search: z
@@ -232,6 +244,12 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
   checkQiniu(config);
   if (config.search.backend === 'elastic' && !config.search.elastic_url) {
     throw new ConfigError('config: search.elastic_url: required when search.backend is elastic (WEIM_SEARCH_ELASTIC_URL)');
+  }
+  if (config.cluster.mode === 'cluster') {
+    for (const key of ['redis_url', 'etcd_hosts'] as const) {
+      if (!config.cluster[key]) throw new ConfigError(`config: cluster.${key}: required when cluster.mode is cluster (WEIM_CLUSTER_${key.toUpperCase()})`);
+    }
+    if (config.db.dialect !== 'mysql') throw new ConfigError('config: db.dialect: cluster.mode cluster needs a database all nodes share (mysql)');
   }
   if (config.db.dialect === 'mysql' && !config.db.url) {
     throw new ConfigError('config: db.url: required when db.dialect is mysql (WEIM_DB_URL)');

@@ -3,9 +3,8 @@ import { hostname } from 'node:os';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import { createApp } from './app.js';
-import { MemoryBus } from './cluster/bus.memory.js';
+import { type Cluster, createCluster } from './cluster/cluster.js';
 import { Delivery } from './cluster/delivery.js';
-import { MemoryDirectory } from './cluster/directory.memory.js';
 import { type Config, migratesOnStart } from './config.js';
 import { openConfiguredDatabase, type DbHandle } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
@@ -34,6 +33,8 @@ export interface NodeOptions {
 
 export interface WeimNode {
   nodeId: string;
+  /** The cluster ports (memory ones on a single node). */
+  cluster: Cluster;
   server: Server;
   dbh: DbHandle;
   services: Services;
@@ -61,9 +62,13 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
 
   const nodeId = config.cluster.node_id || `${hostname()}-${process.pid}`;
   const hub = new Hub();
-  const directory = new MemoryDirectory(nodeId);
-  const bus = new MemoryBus(nodeId);
-  const delivery = new Delivery(nodeId, directory, bus, hub, log);
+  const cluster = createCluster(config, nodeId, log);
+  const { directory } = cluster;
+  await cluster.start();
+  cluster.discovery.onRejoined(() => {
+    cluster.restore(hub.userIds()).catch((err: unknown) => log.warn({ err }, 'registering this node\'s users again failed'));
+  });
+  const delivery = new Delivery(nodeId, directory, cluster.bus, hub, log);
   await delivery.start();
   const recorder = options.recordNotifications ? new RecordingNotifier(delivery) : undefined;
   const notifier: Notifier = recorder ?? delivery;
@@ -83,7 +88,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     writerSpareSession: writerSpareSession?.db,
     writerThreadLocation: writerThread ? dbh.location : undefined,
   });
-  const presence = new PresenceService(dbh.db, notifier, directory, { coalesceMs: config.presence.coalesce_ms, maxFanout: config.presence.max_fanout });
+  const presence = new PresenceService(dbh.db, notifier, directory, nodeId, { coalesceMs: config.presence.coalesce_ms, maxFanout: config.presence.max_fanout });
 
   let draining = false;
   const app = createApp({
@@ -118,6 +123,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
 
   return {
     nodeId,
+    cluster,
     server,
     dbh,
     services,
@@ -151,7 +157,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       await writerSpareSession?.close();
       await reader?.close();
       await search.index.stop();
-      await Promise.all([directory.close(), bus.close()]);
+      await cluster.close();
       if (ownsDatabase) await dbh.close();
     },
   };

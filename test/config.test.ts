@@ -56,6 +56,18 @@ describe('config', () => {
     expect(() => loadConfig({ WEIM_DB_DIALECT: 'mysql' }, cwd)).toThrow(/db\.url/);
   });
 
+  it('cluster mode needs its Redis, its etcd and a shared (MySQL) database', () => {
+    const cwd = emptyDir();
+    const mysql = { WEIM_DB_DIALECT: 'mysql', WEIM_DB_URL: 'mysql://u:p@127.0.0.1:3306/weim' };
+    const cluster = { ...mysql, WEIM_CLUSTER_MODE: 'cluster', WEIM_CLUSTER_REDIS_URL: 'redis://127.0.0.1:6379', WEIM_CLUSTER_ETCD_HOSTS: 'http://127.0.0.1:2379' };
+    expect(loadConfig(cluster, cwd).cluster).toMatchObject({ mode: 'cluster', lease_seconds: 5, key_prefix: 'weim' });
+    expect(() => loadConfig({ ...cluster, WEIM_CLUSTER_REDIS_URL: '' }, cwd)).toThrow(/cluster\.redis_url/);
+    expect(() => loadConfig({ ...cluster, WEIM_CLUSTER_ETCD_HOSTS: '' }, cwd)).toThrow(/cluster\.etcd_hosts/);
+    expect(() => loadConfig({ ...cluster, WEIM_DB_DIALECT: 'sqlite' }, cwd)).toThrow(/db\.dialect/);
+    expect(() => loadConfig({ ...cluster, WEIM_CLUSTER_MODE: 'mesh' }, cwd)).toThrow(/cluster\.mode/);
+    expect(() => loadConfig({ ...cluster, WEIM_CLUSTER_LEASE_SECONDS: '1' }, cwd)).toThrow(/cluster\.lease_seconds/);
+  });
+
   it('production refuses missing or default secrets', () => {
     const cwd = emptyDir();
     const strong = 'x'.repeat(40);

@@ -1,7 +1,10 @@
+import { randomBytes } from 'node:crypto';
 import type { WebSocket } from 'ws';
 import type { StreamPosition } from '../notify/notifier.js';
 import { CloseCode } from './protocol.js';
 
+/** Connection ids are unique across the cluster: an `except` travels to other nodes with a frame. */
+const ID_PREFIX = randomBytes(6).toString('base64url');
 let nextId = 0;
 const SETTLED: Promise<void> = Promise.resolve();
 
@@ -23,7 +26,7 @@ const PRESYNC_MS = 30_000;
  * reaches the socket once and in seq order per stream.
  */
 export class Connection {
-  readonly id = `c${++nextId}`;
+  readonly id = `${ID_PREFIX}.${++nextId}`;
   userId: number | undefined;
   jti: string | undefined;
   /** Token expiry (epoch seconds). */

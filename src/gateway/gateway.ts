@@ -87,7 +87,7 @@ export class Gateway {
       this.clearSignInTimer(connection);
       if (this.deps.hub.remove(connection)) {
         this.deps.directory.unregister(connection.userId!).catch((err: unknown) => this.deps.log.warn({ err }, 'directory unregister failed'));
-        this.deps.presence.changed(connection.userId!, false);
+        this.deps.presence.changed(connection.userId!);
       }
     });
   }

@@ -52,7 +52,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     else connection.watchBeforeSync();
     if (deps.hub.add(connection)) {
       await deps.directory.register(claims.userId);
-      deps.presence.changed(claims.userId, true);
+      deps.presence.changed(claims.userId);
     }
     connection.send(systemFrame(Cmd.SignSuccess, String(claims.userId)));
     if (cursors) await runSync(connection, deps.sync, cursors);

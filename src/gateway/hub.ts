@@ -50,6 +50,11 @@ export class Hub {
     return this.byUser.size;
   }
 
+  /** The users with a socket here. */
+  userIds(): number[] {
+    return [...this.byUser.keys()];
+  }
+
   *all(): Iterable<Connection> {
     for (const set of this.byUser.values()) yield* set;
   }

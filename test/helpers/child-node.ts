@@ -15,6 +15,8 @@ export interface ChildNode {
   /** The server process's resident set size in bytes (VmRSS from /proc). */
   rss(): number;
   stop(): Promise<void>;
+  /** SIGKILL: the process dies at once, leaving its connections, leases and directory entries behind. */
+  kill(): Promise<void>;
 }
 
 /**
@@ -63,6 +65,14 @@ export async function startChildNode(env: Record<string, string> = {}): Promise<
     rss() {
       const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'));
       return Number(match?.[1] ?? 0) * 1024;
+    },
+    async kill() {
+      if (child.exitCode === null && child.signalCode === null) {
+        const exited = new Promise((resolve) => child.once('exit', resolve));
+        child.kill('SIGKILL');
+        await exited;
+      }
+      rmSync(dataDir, { recursive: true, force: true });
     },
     async stop() {
       if (child.exitCode === null) {

@@ -21,10 +21,10 @@ export interface TestNode {
 }
 
 /**
- * A real weim node on 127.0.0.1:0 over a fresh database of `dialect`, configured from the
+ * A real weim node on 127.0.0.1:0 over a fresh database of `dialect` (or `options.database`), configured from the
  * repository's config.yml plus `env` (WEIM_* overrides). bcrypt runs at cost 4 to keep tests quick.
  */
-export async function startTestNode(dialect: Dialect, env: Record<string, string> = {}, options: Omit<NodeOptions, 'database'> = {}): Promise<TestNode> {
+export async function startTestNode(dialect: Dialect, env: Record<string, string> = {}, options: NodeOptions = {}): Promise<TestNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'weim-test-'));
   const config = loadConfig({
     WEIM_CONFIG: repoConfig,
@@ -35,7 +35,8 @@ export async function startTestNode(dialect: Dialect, env: Record<string, string
     WEIM_LOG_LEVEL: 'silent',
     ...env,
   });
-  const dbh = await openTestDatabase(dialect);
+  // A database passed in is shared (several nodes of a cluster) and stays open after stop().
+  const dbh = options.database ?? (await openTestDatabase(dialect));
   const node = await createNode(config, pino({ level: config.log.level }), { recordNotifications: true, ...options, database: dbh });
   const url = await node.listen(0, '127.0.0.1');
   return {
@@ -46,7 +47,7 @@ export async function startTestNode(dialect: Dialect, env: Record<string, string
     config,
     async stop() {
       await node.stop();
-      await dbh.close();
+      if (!options.database) await dbh.close();
       rmSync(dataDir, { recursive: true, force: true });
     },
   };

@@ -26,7 +26,8 @@ export class SyncDevice {
   private seen = 0;
 
   constructor(
-    private readonly url: string,
+    /** The node it connects to (a test may move it to another node between connections). */
+    public url: string,
     readonly token: string,
   ) {}
 

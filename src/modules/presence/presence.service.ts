@@ -14,9 +14,15 @@ export interface PresenceOptions {
  * Tells a user's friends when the user's first device comes online and the last goes offline
  * (Cmd 19). A user flapping within `coalesceMs` produces at most one notice per window, and only
  * when the state at its end differs from the last one announced.
+ *
+ * The state is the directory's, read at the end of the window: in a cluster a user whose last
+ * socket on this node closed may still have one on another node. A node announces "online" for
+ * the users it holds and "offline" for those it announced once nobody holds them, and forgets a
+ * user held only elsewhere (that node speaks for them). A user who comes online on two nodes at
+ * once may be announced online twice; never offline while a device is connected.
  */
 export class PresenceService {
-  private readonly current = new Map<number, boolean>();
+  /** Users this node announced online (and has not announced offline since). */
   private readonly announced = new Set<number>();
   private readonly timers = new Map<number, NodeJS.Timeout>();
 
@@ -24,11 +30,12 @@ export class PresenceService {
     private readonly db: Db,
     private readonly notifier: Notifier,
     private readonly directory: Directory,
+    private readonly nodeId: string,
     private readonly options: PresenceOptions,
   ) {}
 
-  changed(userId: number, online: boolean): void {
-    this.current.set(userId, online);
+  /** A socket of the user signed in or closed on this node: the state is read when the window ends. */
+  changed(userId: number): void {
     if (this.timers.has(userId)) return;
     const timer = setTimeout(() => void this.announce(userId), this.options.coalesceMs);
     timer.unref();
@@ -37,8 +44,12 @@ export class PresenceService {
 
   private async announce(userId: number): Promise<void> {
     this.timers.delete(userId);
-    const online = this.current.get(userId) ?? false;
-    this.current.delete(userId);
+    const nodes = await this.directory.locate([userId]);
+    const online = nodes.size > 0;
+    if (online && !nodes.has(this.nodeId)) {
+      this.announced.delete(userId);
+      return;
+    }
     if (online === this.announced.has(userId)) return;
     if (online) this.announced.add(userId);
     else this.announced.delete(userId);

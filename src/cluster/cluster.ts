@@ -1,0 +1,78 @@
+import { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import type { Bus } from './bus.js';
+import { MemoryBus } from './bus.memory.js';
+import { RedisBus } from './bus.redis.js';
+import type { Directory } from './directory.js';
+import { MemoryDirectory } from './directory.memory.js';
+import { RedisDirectory } from './directory.redis.js';
+import type { Discovery } from './discovery.js';
+import { EtcdDiscovery } from './discovery.etcd.js';
+import { StaticDiscovery } from './discovery.static.js';
+
+/** The cluster ports of one node, chosen by `cluster.mode`. */
+export interface Cluster {
+  directory: Directory;
+  bus: Bus;
+  discovery: Discovery;
+  /** Announces the node and clears what an earlier run under its id left in the directory. */
+  start(): Promise<void>;
+  /**
+   * Registers these users again after the node was dropped and came back (its lease lost while
+   * etcd was out of reach: the others cleared its entries meanwhile). No-op on a single node.
+   */
+  restore(userIds: readonly number[]): Promise<void>;
+  /** Withdraws the node (the others drop it at once) and closes the connections. */
+  close(): Promise<void>;
+}
+
+/**
+ * `single`: memory directory and bus, this node only. `cluster`: Redis directory and bus, etcd
+ * discovery; every node of the cluster shares the database, the Redis and the etcd.
+ */
+export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId: string, log: Logger): Cluster {
+  const mode = config.cluster.mode;
+  switch (mode) {
+    case 'single': {
+      const directory = new MemoryDirectory(nodeId);
+      const bus = new MemoryBus(nodeId);
+      return {
+        directory,
+        bus,
+        discovery: new StaticDiscovery(nodeId),
+        start: async () => {},
+        restore: async () => {},
+        close: async () => {
+          await Promise.all([directory.close(), bus.close()]);
+        },
+      };
+    }
+    case 'cluster': {
+      const prefix = config.cluster.key_prefix;
+      const redis = new Redis(config.cluster.redis_url, { lazyConnect: false, maxRetriesPerRequest: 3 });
+      const subscriber = redis.duplicate();
+      for (const client of [redis, subscriber]) client.on('error', (err) => log.warn({ err }, 'redis connection error'));
+      const discovery = new EtcdDiscovery(nodeId, { hosts: config.cluster.etcd_hosts, leaseSeconds: config.cluster.lease_seconds, prefix: `${prefix}/nodes/`, info: { port: config.server.port } }, log);
+      const directory = new RedisDirectory(nodeId, redis, discovery, log, prefix);
+      const bus = new RedisBus(nodeId, redis, subscriber, log, prefix);
+      return {
+        directory,
+        bus,
+        discovery,
+        async start() {
+          await discovery.start();
+          await directory.start();
+        },
+        restore: (userIds) => directory.restore(userIds),
+        async close() {
+          await bus.close();
+          await discovery.close();
+          await Promise.allSettled([redis.quit(), subscriber.quit()]);
+        },
+      };
+    }
+    default:
+      throw new Error(`unknown cluster.mode ${String(mode satisfies never)}`);
+  }
+}

@@ -1,0 +1,96 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Directory } from './directory.js';
+import type { Discovery } from './discovery.js';
+
+/** Users whose entries one pipeline removes when a dead node's entries are cleared. */
+const CLEAR_CHUNK = 1000;
+
+/**
+ * The connection directory in Redis: `<prefix>:u:<userId>` is the set of nodes holding the user's
+ * sockets, and `<prefix>:n:<nodeId>` the set of users a node holds (so that a dead node's entries
+ * can be found and cleared). Only nodes that discovery says are alive are returned, so a dead
+ * node's users stop being routed to it as soon as its lease is gone, before anyone clears its
+ * entries. Clearing is done by one live node (a short Redis lock), and by a node for its own id
+ * when it starts (a restart under the same id).
+ *
+ * A lookup is one pipeline of SMEMBERS, one per user (a 10,000-member group is one round trip).
+ */
+export class RedisDirectory implements Directory {
+  constructor(
+    private readonly nodeId: string,
+    private readonly redis: Redis,
+    private readonly discovery: Discovery,
+    private readonly log: Logger,
+    private readonly prefix = 'weim',
+  ) {}
+
+  /** Clears what an earlier run under this node id left, and clears dead nodes from now on. */
+  async start(): Promise<void> {
+    await this.clearNode(this.nodeId, false);
+    this.discovery.onNodeGone((nodeId) => {
+      this.clearNode(nodeId, true).catch((err: unknown) => this.log.warn({ err, nodeId }, 'clearing a dead node from the directory failed'));
+    });
+  }
+
+  async register(userId: number): Promise<void> {
+    await this.redis.multi().sadd(this.userKey(userId), this.nodeId).sadd(this.nodeKey(this.nodeId), String(userId)).exec();
+  }
+
+  async unregister(userId: number): Promise<void> {
+    await this.redis.multi().srem(this.userKey(userId), this.nodeId).srem(this.nodeKey(this.nodeId), String(userId)).exec();
+  }
+
+  /** Registers users again (after this node was dropped from the cluster and came back). */
+  async restore(userIds: readonly number[]): Promise<void> {
+    for (let i = 0; i < userIds.length; i += CLEAR_CHUNK) {
+      const pipeline = this.redis.pipeline();
+      for (const userId of userIds.slice(i, i + CLEAR_CHUNK)) pipeline.sadd(this.userKey(userId), this.nodeId).sadd(this.nodeKey(this.nodeId), String(userId));
+      await pipeline.exec();
+    }
+  }
+
+  async locate(userIds: readonly number[]): Promise<Map<string, number[]>> {
+    const located = new Map<string, number[]>();
+    if (userIds.length === 0) return located;
+    const pipeline = this.redis.pipeline();
+    for (const userId of userIds) pipeline.smembers(this.userKey(userId));
+    const replies = (await pipeline.exec()) ?? [];
+    replies.forEach(([err, nodes], i) => {
+      if (err) throw err;
+      for (const nodeId of nodes as string[]) {
+        if (!this.discovery.isLive(nodeId)) continue;
+        const users = located.get(nodeId);
+        if (users) users.push(userIds[i]!);
+        else located.set(nodeId, [userIds[i]!]);
+      }
+    });
+    return located;
+  }
+
+  async close(): Promise<void> {}
+
+  /**
+   * Removes a node's entries. For another (dead) node, only the node that takes the lock does it;
+   * the others skip it.
+   */
+  private async clearNode(nodeId: string, locked: boolean): Promise<void> {
+    if (locked && (await this.redis.set(`${this.prefix}:clear:${nodeId}`, this.nodeId, 'EX', 30, 'NX')) !== 'OK') return;
+    const users = await this.redis.smembers(this.nodeKey(nodeId));
+    for (let i = 0; i < users.length; i += CLEAR_CHUNK) {
+      const pipeline = this.redis.pipeline();
+      for (const userId of users.slice(i, i + CLEAR_CHUNK)) pipeline.srem(this.userKey(Number(userId)), nodeId);
+      await pipeline.exec();
+    }
+    await this.redis.del(this.nodeKey(nodeId));
+    if (users.length > 0) this.log.info({ nodeId, users: users.length }, 'cleared a node from the directory');
+  }
+
+  private userKey(userId: number): string {
+    return `${this.prefix}:u:${userId}`;
+  }
+
+  private nodeKey(nodeId: string): string {
+    return `${this.prefix}:n:${nodeId}`;
+  }
+}

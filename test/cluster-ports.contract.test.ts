@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterAll, describe, expect, inject, it } from 'vitest';
+import type { Batch, Bus } from '../src/cluster/bus.js';
+import { MemoryBus } from '../src/cluster/bus.memory.js';
+import { RedisBus } from '../src/cluster/bus.redis.js';
+import type { Directory } from '../src/cluster/directory.js';
+import { MemoryDirectory } from '../src/cluster/directory.memory.js';
+import { RedisDirectory } from '../src/cluster/directory.redis.js';
+import { EtcdDiscovery } from '../src/cluster/discovery.etcd.js';
+
+const log = pino({ level: 'silent' });
+const redisUrl = inject('redisUrl');
+const etcdUrl = inject('etcdUrl');
+const prefix = () => `weim-c-${randomBytes(4).toString('hex')}`;
+
+/** Everything a test opened, closed after the file. */
+const opened: Array<{ close(): Promise<unknown> }> = [];
+afterAll(async () => {
+  for (const o of opened.reverse()) await o.close();
+});
+
+function redisClient(): Redis {
+  const client = new Redis(redisUrl!);
+  opened.push({ close: () => client.quit() });
+  return client;
+}
+
+async function discovery(nodeId: string, keys: string): Promise<EtcdDiscovery> {
+  const d = new EtcdDiscovery(nodeId, { hosts: etcdUrl!, leaseSeconds: 2, prefix: `${keys}/nodes/` }, log);
+  await d.start();
+  opened.push(d);
+  return d;
+}
+
+async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+type DirectoryMaker = () => Promise<{ here: Directory; nodeId: string }>;
+const directories: Array<[string, DirectoryMaker | undefined]> = [
+  ['memory', async () => ({ here: new MemoryDirectory('m1'), nodeId: 'm1' })],
+  ['redis', redisUrl && etcdUrl ? async () => {
+    const keys = prefix();
+    const d = new RedisDirectory('r1', redisClient(), await discovery('r1', keys), log, keys);
+    await d.start();
+    return { here: d, nodeId: 'r1' };
+  } : undefined],
+];
+
+describe.each(directories)('directory contract: %s', (_name, make) => {
+  it.runIf(make)('locates registered users on their node, forgets unregistered ones, answers empty lists', async () => {
+    const { here, nodeId } = await make!();
+    expect(await here.locate([])).toEqual(new Map());
+    await here.register(1);
+    await here.register(2);
+    await here.register(2);
+    expect(await here.locate([1, 2, 3])).toEqual(new Map([[nodeId, [1, 2]]]));
+    await here.unregister(1);
+    expect(await here.locate([1, 3])).toEqual(new Map());
+    expect(await here.locate([2])).toEqual(new Map([[nodeId, [2]]]));
+  });
+});
+
+describe.runIf(redisUrl && etcdUrl)('Redis directory with etcd discovery', () => {
+  it('a user on two nodes is located on both; a node that stops is left out at once and its entries cleared', async () => {
+    const keys = prefix();
+    const redis = redisClient();
+    const [d1, d2] = [await discovery('a', keys), await discovery('b', keys)];
+    await waitUntil(() => d1.isLive('b') && d2.isLive('a'));
+    const [a, b] = [new RedisDirectory('a', redis, d1, log, keys), new RedisDirectory('b', redisClient(), d2, log, keys)];
+    await a.start();
+    await b.start();
+    await a.register(7);
+    await b.register(7);
+    await b.register(8);
+    const both = await a.locate([7, 8]);
+    expect(Object.fromEntries(both)).toEqual({ a: [7], b: [7, 8] });
+    const gone: string[] = [];
+    d1.onNodeGone((id) => gone.push(id));
+    await d2.close();
+    await waitUntil(() => gone.includes('b'));
+    expect(Object.fromEntries(await a.locate([7, 8]))).toEqual({ a: [7] });
+    for (let i = 0; i < 100 && (await redis.exists(`${keys}:n:b`)); i++) await new Promise((r) => setTimeout(r, 20));
+    expect(await redis.exists(`${keys}:n:b`)).toBe(0);
+    expect(await redis.smembers(`${keys}:u:7`)).toEqual(['a']);
+  });
+
+  it('a node restarted under the same id starts with no entries of its earlier run', async () => {
+    const keys = prefix();
+    const redis = redisClient();
+    const first = new RedisDirectory('same', redis, await discovery('other', keys), log, keys);
+    await first.register(9);
+    const again = new RedisDirectory('same', redis, await discovery('same', keys), log, keys);
+    await again.start();
+    expect(await again.locate([9])).toEqual(new Map());
+  });
+});
+
+type BusMaker = () => Promise<{ from: Bus; to: Bus; toId: string; other?: Bus }>;
+const buses: Array<[string, BusMaker | undefined]> = [
+  ['memory', async () => {
+    const bus = new MemoryBus('m1');
+    return { from: bus, to: bus, toId: 'm1' };
+  }],
+  ['redis', redisUrl ? async () => {
+    const keys = prefix();
+    const publisher = redisClient();
+    const make = (id: string) => new RedisBus(id, publisher, redisClient(), log, keys);
+    return { from: make('r1'), to: make('r2'), toId: 'r2', other: make('r3') };
+  } : undefined],
+];
+
+describe.each(buses)('bus contract: %s', (_name, make) => {
+  it.runIf(make)('hands a batch to the node it is addressed to, whole, and to no other', async () => {
+    const { from, to, toId, other } = await make!();
+    const got: Batch[] = [];
+    const strays: Batch[] = [];
+    await to.subscribe((b) => got.push(b));
+    await other?.subscribe((b) => strays.push(b));
+    const batch: Batch = { userIds: [1, 2], payload: '{"Cmd":6,"Body":"héllo 👋"}', except: { connectionId: 'x.1', jti: 'j' }, stream: { key: 'c4', seq: 9 } };
+    await from.publish(toId, batch);
+    await from.publish(toId, { userIds: [3], payload: '{"Cmd":19}' });
+    await waitUntil(() => got.length === 2);
+    expect(got).toEqual([batch, { userIds: [3], payload: '{"Cmd":19}', except: undefined, stream: undefined }]);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(strays).toEqual([]);
+  });
+});

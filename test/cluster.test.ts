@@ -1,0 +1,169 @@
+import { randomBytes } from 'node:crypto';
+import { sql } from 'kysely';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { DbHandle } from '../src/db/connect.js';
+import { type ChildNode, startChildNode } from './helpers/child-node.js';
+import { mysqlUrlFor, openTestDatabase } from './helpers/database.js';
+import { login, makeFriends, post, registerUser } from './helpers/http.js';
+import { startTestNode, type TestNode } from './helpers/node.js';
+import { SyncDevice } from './helpers/sync-client.js';
+import { settle, signedInSocket, type TestSocket } from './helpers/ws.js';
+
+const services = [inject('mysqlUrl'), inject('redisUrl'), inject('etcdUrl')];
+if (!services.every(Boolean)) console.warn('!!! cluster suite needs MariaDB, Redis and etcd: SKIPPED (CI would fail instead)');
+
+/** Nodes on one MariaDB database, one Redis and one etcd (the test rig's), under a key prefix of their own. */
+describe.runIf(services.every(Boolean))('cluster: Redis directory and bus, etcd discovery', () => {
+  const prefix = `weim-t-${randomBytes(4).toString('hex')}`;
+  const clusterEnv = (nodeId: string) => ({
+    WEIM_CLUSTER_MODE: 'cluster',
+    WEIM_CLUSTER_NODE_ID: nodeId,
+    WEIM_CLUSTER_REDIS_URL: inject('redisUrl')!,
+    WEIM_CLUSTER_ETCD_HOSTS: inject('etcdUrl')!,
+    WEIM_CLUSTER_LEASE_SECONDS: '2',
+    WEIM_CLUSTER_KEY_PREFIX: prefix,
+    WEIM_PRESENCE_COALESCE_MS: '100',
+  });
+  let shared: DbHandle;
+  let dbUrl: string;
+  let n1: TestNode;
+  let n2: TestNode;
+  let redis: Redis;
+  const sockets: TestSocket[] = [];
+  const on = async (node: { url: string }, token: string) => {
+    const s = await signedInSocket(node.url, token);
+    sockets.push(s);
+    return s;
+  };
+
+  beforeAll(async () => {
+    shared = await openTestDatabase('mysql');
+    const { name } = (await sql<{ name: string }>`select database() as name`.execute(shared.db)).rows[0]!;
+    dbUrl = mysqlUrlFor(name);
+    n1 = await startTestNode('mysql', { ...clusterEnv('n1'), WEIM_DB_DIALECT: 'mysql', WEIM_DB_URL: dbUrl }, { database: shared });
+    n2 = await startTestNode('mysql', { ...clusterEnv('n2'), WEIM_DB_DIALECT: 'mysql', WEIM_DB_URL: dbUrl }, { database: shared });
+    redis = new Redis(inject('redisUrl')!);
+  });
+  afterAll(async () => {
+    for (const s of sockets) s.ws.terminate();
+    await n1?.stop();
+    await n2?.stop();
+    await redis?.quit();
+    await shared?.close();
+  });
+
+  it('each node sees the other live', () => {
+    expect(n1.node.cluster.discovery.liveNodes().sort()).toEqual(expect.arrayContaining(['n1', 'n2']));
+    expect(n2.node.cluster.discovery.isLive('n1')).toBe(true);
+  });
+
+  it('a message reaches the recipient on another node, and the sender\'s other device there, and no one else', async () => {
+    const { a, b } = await makeFriends(n1.api);
+    const stranger = await registerUser(n1.api);
+    const a1 = await on(n1, a.token);
+    const a2 = await on(n2, await login(n2.api, a.username));
+    const b2 = await on(n2, b.token);
+    const s1 = await on(n1, stranger.token);
+    const s2 = await on(n2, stranger.token);
+    a1.send({ Cmd: 17, ToId: b.user.id, Ope: 0, Type: 0, Body: 'across nodes', ClientMsgId: 'x-1' });
+    const ack = await a1.next((f) => f.Cmd === 18);
+    expect(await b2.next((f) => f.Cmd === 6)).toMatchObject({ Id: ack.Id, Seq: 1, FromId: a.user.id, Body: 'across nodes' });
+    expect(await a2.next((f) => f.Cmd === 6)).toMatchObject({ Id: ack.Id });
+    const back = await post(n2.api, '/im/chat/send/user', { to_uid: a.user.id, type: 0, body: 'and back' }, { token: b.token });
+    expect(back.code).toBe(0);
+    expect(await a1.next((f) => f.Cmd === 6 && f.Body === 'and back')).toMatchObject({ Id: back.data.id, Seq: 2 });
+    expect(await a2.next((f) => f.Cmd === 6 && f.Body === 'and back')).toMatchObject({ Id: back.data.id });
+    await settle();
+    // The sending socket (on n1) gets the ack only, though a connection on n2 might share its local number.
+    expect(a1.of(6).map((f) => f.Body)).toEqual(['and back']);
+    // b sent 'and back' over HTTP with the token of b2's session: that device is the sender's.
+    expect(b2.of(6).map((f) => f.Body)).toEqual(['across nodes']);
+    expect([...s1.frames, ...s2.frames].filter((f) => [6, 10].includes(f.Cmd))).toEqual([]);
+  });
+
+  it('a group message reaches every member device once, whichever node holds it; the directory holds each user under its nodes', async () => {
+    const owner = await registerUser(n1.api);
+    const group = (await post(n1.api, '/im/group/create', { name: 'spread' }, { token: owner.token })).data.group;
+    const members = [owner];
+    for (let i = 0; i < 4; i++) {
+      const u = await registerUser(n1.api);
+      const join = await post(n1.api, '/im/group/join/request', { group_id: group.id }, { token: u.token });
+      await post(n1.api, '/im/group/join/handle', { join_id: join.data.join_id, status: 1 }, { token: owner.token });
+      members.push(u);
+    }
+    const devices = await Promise.all(members.map((m, i) => on(i % 2 ? n2 : n1, m.token)));
+    const both = await on(n2, await login(n2.api, members[2]!.username));
+    const located = await n1.node.cluster.directory.locate(members.map((m) => m.user.id));
+    expect(Object.fromEntries([...located].map(([node, ids]) => [node, ids.sort((x, y) => x - y)]))).toEqual({
+      n1: [members[0]!.user.id, members[2]!.user.id, members[4]!.user.id].sort((x, y) => x - y),
+      n2: [members[1]!.user.id, members[2]!.user.id, members[3]!.user.id].sort((x, y) => x - y),
+    });
+    const sent = await post(n2.api, '/im/chat/send/group', { group_id: group.id, type: 0, body: 'to all' }, { token: members[3]!.token });
+    expect(sent.code).toBe(0);
+    for (const [i, d] of devices.entries()) if (i !== 3) expect(await d.next((f) => f.Cmd === 10)).toMatchObject({ Id: sent.data.id, Body: 'to all' });
+    expect(await both.next((f) => f.Cmd === 10)).toMatchObject({ Id: sent.data.id });
+    await settle();
+    // Device 3 holds the sender's token (it sent over HTTP with it): the sending session gets nothing.
+    expect([...devices, both].map((d) => d.of(10).length)).toEqual([1, 1, 1, 0, 1, 1]);
+  });
+
+  it('presence is the cluster\'s: a user whose socket on one node closes is still online through the other', async () => {
+    const { a, b } = await makeFriends(n1.api);
+    const watcher = await on(n1, a.token);
+    const b1 = await on(n1, b.token);
+    const b2 = await on(n2, await login(n2.api, b.username));
+    expect(await watcher.next((f) => f.Cmd === 19 && f.FromId === b.user.id)).toMatchObject({ Body: 'online' });
+    b1.close();
+    await settle(400);
+    // Online on n2 still: no offline notice (an online one may come twice, once from each node).
+    expect(new Set(watcher.of(19).filter((f) => f.FromId === b.user.id).map((f) => f.Body))).toEqual(new Set(['online']));
+    b2.close();
+    expect(await watcher.next((f) => f.Cmd === 19 && f.FromId === b.user.id && f.Body === 'offline')).toBeDefined();
+  });
+
+  describe('a node that dies', () => {
+    let n3: ChildNode;
+    afterAll(async () => {
+      await n3?.kill();
+    });
+
+    it('is dropped within its lease and cleared from the directory; its users get what they missed by sync on another node', async () => {
+      n3 = await startChildNode({ ...clusterEnv('n3'), WEIM_DB_DIALECT: 'mysql', WEIM_DB_URL: dbUrl, WEIM_LOG_LEVEL: 'silent' });
+      const { a, b: c } = await makeFriends(n1.api);
+      await waitUntil(() => n1.node.cluster.discovery.isLive('n3'));
+      const device = new SyncDevice(n3.url, c.token);
+      await device.connect();
+      const first = await post(n1.api, '/im/chat/send/user', { to_uid: c.user.id, type: 0, body: 'while n3 lives' }, { token: a.token });
+      const conv = `c${first.data.conversation_id}`;
+      await device.waitFor(conv, 1);
+      expect(await n1.node.cluster.directory.locate([c.user.id])).toEqual(new Map([['n3', [c.user.id]]]));
+
+      await n3.kill();
+      const killedAt = Date.now();
+      await waitUntil(() => !n1.node.cluster.discovery.isLive('n3'), 10_000);
+      expect(Date.now() - killedAt).toBeLessThan(6000);
+      expect(await n1.node.cluster.directory.locate([c.user.id])).toEqual(new Map());
+      await waitUntil(async () => (await redis.exists(`${prefix}:n:n3`)) === 0 && (await redis.sismember(`${prefix}:u:${c.user.id}`, 'n3')) === 0, 5000);
+
+      // Sent while c is offline: stored, pushed nowhere, and synced when c comes back on n1.
+      const missed = await post(n1.api, '/im/chat/send/user', { to_uid: c.user.id, type: 0, body: 'while n3 is dead' }, { token: a.token });
+      expect(missed.data.seq).toBe(2);
+      device.url = n1.url;
+      await device.connect();
+      await device.waitFor(conv, 2);
+      expect(device.seqsByStream().get(conv)).toEqual([1, 2]);
+      expect(device.received.at(-1)!.frame).toMatchObject({ Cmd: 6, Id: missed.data.id, Body: 'while n3 is dead' });
+      expect(device.faults).toEqual([]);
+      device.disconnect();
+    });
+  });
+});
+
+async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
