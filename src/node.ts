@@ -114,6 +114,11 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     },
   );
   gateway.attach(server);
+  // A session that ends here ends on every node: the others close their sockets signed in with it.
+  services.tokens.onRevoked((claims) => {
+    cluster.bus.publishSessionEnded({ userId: claims.userId, jti: claims.jti }).catch((err: unknown) => log.warn({ err }, 'telling the cluster about an ended session failed'));
+  });
+  await cluster.bus.onSessionEnded((event) => gateway.endSession(event.userId, event.jti));
   watchGauge(metrics.registry, 'weim_ws_sockets', 'Open WebSocket connections on this node', () => gateway.socketCount);
   watchGauge(metrics.registry, 'weim_ws_users', 'Users with a signed-in socket on this node', () => hub.userCount);
   const pruner = setInterval(() => {

@@ -131,4 +131,16 @@ describe.each(buses)('bus contract: %s', (_name, make) => {
     await new Promise((r) => setTimeout(r, 100));
     expect(strays).toEqual([]);
   });
+
+  it.runIf(make)('an ended session reaches every other node, not its own', async () => {
+    const { from, to, other } = await make!();
+    const heard: Array<[string, number, string]> = [];
+    await from.onSessionEnded((e) => heard.push(['from', e.userId, e.jti]));
+    await to.onSessionEnded((e) => heard.push(['to', e.userId, e.jti]));
+    await other?.onSessionEnded((e) => heard.push(['other', e.userId, e.jti]));
+    await from.publishSessionEnded({ userId: 5, jti: 'j-5' });
+    await new Promise((r) => setTimeout(r, 150));
+    // The memory bus has no other node; on Redis every node but the sender hears it.
+    expect(heard.sort()).toEqual(other ? [['other', 5, 'j-5'], ['to', 5, 'j-5']] : []);
+  });
 });

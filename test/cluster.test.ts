@@ -122,6 +122,19 @@ describe.runIf(services.every(Boolean))('cluster: Redis directory and bus, etcd 
     expect(await watcher.next((f) => f.Cmd === 19 && f.FromId === b.user.id && f.Body === 'offline')).toBeDefined();
   });
 
+  it('logging out on one node closes that session\'s sockets on every node (4003), and only those', async () => {
+    const a = await registerUser(n1.api);
+    const other = await login(n1.api, a.username);
+    const s1 = await on(n1, a.token);
+    const s2 = await on(n2, a.token);
+    const keep = await on(n2, other);
+    expect((await post(n1.api, '/logout', {}, { token: a.token })).code).toBe(0);
+    expect((await s1.closed).code).toBe(4003);
+    expect((await s2.closed).code).toBe(4003);
+    await settle();
+    expect(keep.ws.readyState).toBe(keep.ws.OPEN);
+  });
+
   describe('a node that dies', () => {
     let n3: ChildNode;
     afterAll(async () => {

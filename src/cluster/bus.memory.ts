@@ -15,6 +15,11 @@ export class MemoryBus implements Bus {
     this.handler = handler;
   }
 
+  /** There are no other nodes to tell. */
+  async publishSessionEnded(): Promise<void> {}
+
+  async onSessionEnded(): Promise<void> {}
+
   async close(): Promise<void> {
     this.handler = undefined;
   }

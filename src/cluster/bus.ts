@@ -9,10 +9,20 @@ export interface Batch {
   stream?: StreamPosition;
 }
 
+/** A session (token) that ended on one node: every node closes the sockets signed in with it. */
+export interface SessionEnded {
+  userId: number;
+  jti: string;
+}
+
 /** Hands batches of frames from the node that produced them to the node that holds the sockets. */
 export interface Bus {
   publish(nodeId: string, batch: Batch): Promise<void>;
   /** Receives the batches addressed to this node. */
   subscribe(handler: (batch: Batch) => void): Promise<void>;
+  /** Tells every other node that a session ended here (logout, revocation). */
+  publishSessionEnded(event: SessionEnded): Promise<void>;
+  /** Receives the sessions that ended on other nodes. */
+  onSessionEnded(handler: (event: SessionEnded) => void): Promise<void>;
   close(): Promise<void>;
 }

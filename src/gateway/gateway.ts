@@ -48,9 +48,12 @@ export class Gateway {
     this.handlers = createHandlers({ ...deps, onSignedIn: (c) => this.clearSignInTimer(c) });
     this.heartbeat = setInterval(() => this.beat(), Math.max(10, Math.floor(options.pingIntervalMs / HEARTBEAT_TICKS)));
     this.heartbeat.unref();
-    deps.tokens.onRevoked((claims) => {
-      for (const c of deps.hub.connectionsOf(claims.userId)) if (c.jti === claims.jti) c.close(CloseCode.SessionEnded, 'session ended');
-    });
+    deps.tokens.onRevoked((claims) => this.endSession(claims.userId, claims.jti));
+  }
+
+  /** Closes this node's sockets signed in with the token `jti` (4003): it was revoked here or on another node. */
+  endSession(userId: number, jti: string): void {
+    for (const c of this.deps.hub.connectionsOf(userId)) if (c.jti === jti) c.close(CloseCode.SessionEnded, 'session ended');
   }
 
   attach(server: Server): void {
