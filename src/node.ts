@@ -11,6 +11,7 @@ import { migrateToLatest } from './db/migrate.js';
 import { Gateway } from './gateway/gateway.js';
 import { Hub } from './gateway/hub.js';
 import { pruneRevocations } from './modules/auth/index.js';
+import { ThreadedMessageWriter } from './modules/messages/index.js';
 import { PresenceService } from './modules/presence/index.js';
 import type { Notifier } from './notify/notifier.js';
 import { createSearchBackend, type SearchBackend } from './search/backend.js';
@@ -88,6 +89,8 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     writerSpareSession: writerSpareSession?.db,
     writerThreadLocation: writerThread ? dbh.location : undefined,
   });
+  // The writer's thread is started with the node, not by its first message.
+  if (services.writer instanceof ThreadedMessageWriter) await services.writer.start();
   const presence = new PresenceService(dbh.db, notifier, directory, nodeId, { coalesceMs: config.presence.coalesce_ms, maxFanout: config.presence.max_fanout });
 
   let draining = false;

@@ -413,6 +413,7 @@ describe.runIf(testDialects().includes('mysql'))('message writer on its own thre
     const { name } = (await sql<{ name: string }>`select database() as name`.execute(dbh.db)).rows[0]!;
     location = mysqlUrlFor(name);
     writer = new ThreadedMessageWriter(location, { onBatch: (size) => batches.push(size) });
+    await writer.start();
   });
   afterAll(async () => {
     await writer?.close();

@@ -19,6 +19,8 @@ export interface WriterReply {
   batches: Array<[number, number]>;
   /** The thread finished its writes and closed its connections. */
   closed?: true;
+  /** The thread is up (its modules loaded, its connections made on first use). */
+  ready?: true;
 }
 
 interface Waiting {
@@ -44,6 +46,8 @@ interface Waiting {
  */
 export class ThreadedMessageWriter implements MessageStore {
   private worker: Worker | undefined;
+  /** Settles once the current thread is up (or died before it was). */
+  private ready: Promise<void> | undefined;
   private readonly waiting = new Map<number, Waiting>();
   private outbox: Array<[number, PendingMessage]> = [];
   private scheduled = false;
@@ -55,6 +59,16 @@ export class ThreadedMessageWriter implements MessageStore {
     private readonly location: string,
     private readonly options: { onBatch?: (size: number, seconds: number) => void } = {},
   ) {}
+
+  /**
+   * Starts the thread now and resolves once it is up, instead of on the first write (loading the
+   * writer's modules on a fresh thread takes about a second here, which the first message of a
+   * node would wait). Fails if the thread cannot start.
+   */
+  start(): Promise<void> {
+    if (!this.worker) this.spawn();
+    return this.ready!;
+  }
 
   write(message: PendingMessage): Promise<WriteResult> {
     if (this.closing) return Promise.reject(new Error('the message writer is closed'));
@@ -96,14 +110,28 @@ export class ThreadedMessageWriter implements MessageStore {
     const messages = this.outbox;
     this.outbox = [];
     if (messages.length === 0) return;
-    const worker = this.worker ?? this.start();
+    const worker = this.worker ?? this.spawn();
     worker.ref();
     worker.postMessage({ kind: 'write', messages } satisfies WriterRequest);
   }
 
-  private start(): Worker {
+  private spawn(): Worker {
     const data: WriterThreadData = { module: new URL('./message-writer.worker.ts', import.meta.url).href, location: this.location };
     const worker = new Worker(new URL('../../workers/typescript-worker.mjs', import.meta.url), { workerData: data });
+    this.ready = new Promise((resolve, reject) => {
+      // Referenced until it is up (a caller may be awaiting it with nothing else to keep the
+      // process alive), then only while writes wait.
+      const onReady = (reply: WriterReply) => {
+        if (!reply.ready) return;
+        worker.off('exit', onExit);
+        if (this.waiting.size === 0) worker.unref();
+        resolve();
+      };
+      const onExit = (code: number) => reject(new Error(`the message writer thread exited at start (${code})`));
+      worker.once('exit', onExit);
+      worker.on('message', onReady);
+    });
+    this.ready.catch(() => {}); // also reported to the writes, by failAll
     worker.on('message', (reply: WriterReply) => this.answer(worker, reply));
     const failAll = (err: Error) => {
       if (this.worker === worker) this.worker = undefined;

@@ -34,6 +34,8 @@ const writer = new MessageWriter(dbh.db, {
   onBatch: (size, seconds) => send((r) => r.batches.push([size, seconds])),
 });
 
+port.postMessage({ results: [], failures: [], batches: [], ready: true } satisfies WriterReply);
+
 port.on('message', (request: WriterRequest) => {
   if (request.kind === 'write') {
     for (const [id, message] of request.messages as Array<[number, PendingMessage]>) {
