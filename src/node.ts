@@ -99,7 +99,14 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     bodyLimitBytes: config.server.body_limit_bytes,
     trustProxyHops: config.server.trust_proxy_hops,
     metrics,
-    health: { checkReady: () => dbh.ping(), isDraining: () => draining, metricsToken: config.server.metrics_token },
+    health: {
+      // Ready when the database and, in a cluster, Redis answer and this node is registered.
+      checkReady: async () => {
+        await Promise.all([dbh.ping(), cluster.ping()]);
+      },
+      isDraining: () => draining,
+      metricsToken: config.server.metrics_token,
+    },
     ...services,
     presence,
     localFiles: services.blobs instanceof LocalBlobStore ? { publicPath: config.uploads.public_path, store: services.blobs } : undefined,

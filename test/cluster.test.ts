@@ -53,9 +53,10 @@ describe.runIf(services.every(Boolean))('cluster: Redis directory and bus, etcd 
     await shared?.close();
   });
 
-  it('each node sees the other live', () => {
+  it('each node sees the other live, and is ready', async () => {
     expect(n1.node.cluster.discovery.liveNodes().sort()).toEqual(expect.arrayContaining(['n1', 'n2']));
     expect(n2.node.cluster.discovery.isLive('n1')).toBe(true);
+    expect((await fetch(`${n2.url}/readyz`)).status).toBe(200);
   });
 
   it('a message reaches the recipient on another node, and the sender\'s other device there, and no one else', async () => {

@@ -23,6 +23,8 @@ export interface Cluster {
    * etcd was out of reach: the others cleared its entries meanwhile). No-op on a single node.
    */
   restore(userIds: readonly number[]): Promise<void>;
+  /** Throws unless the cluster's services answer and this node is live (for /readyz). */
+  ping(): Promise<void>;
   /** Withdraws the node (the others drop it at once) and closes the connections. */
   close(): Promise<void>;
 }
@@ -43,6 +45,7 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
         discovery: new StaticDiscovery(nodeId),
         start: async () => {},
         restore: async () => {},
+        ping: async () => {},
         close: async () => {
           await Promise.all([directory.close(), bus.close()]);
         },
@@ -65,6 +68,10 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
           await directory.start();
         },
         restore: (userIds) => directory.restore(userIds),
+        async ping() {
+          await redis.ping();
+          if (!discovery.isLive(nodeId)) throw new Error('this node is not registered in etcd');
+        },
         async close() {
           await bus.close();
           await discovery.close();
