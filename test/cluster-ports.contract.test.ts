@@ -65,6 +65,13 @@ describe.each(directories)('directory contract: %s', (_name, make) => {
     expect(await here.locate([1, 3])).toEqual(new Map());
     expect(await here.locate([2])).toEqual(new Map([[nodeId, [2]]]));
   });
+
+  it.runIf(make)('a lookup of many users (a group) finds the registered ones, in the order asked', async () => {
+    const { here, nodeId } = await make!();
+    const asked = Array.from({ length: 300 }, (_, i) => 1000 + ((i * 7) % 300));
+    for (const id of asked.filter((id) => id % 3 !== 0)) await here.register(id);
+    expect(await here.locate(asked)).toEqual(new Map([[nodeId, asked.filter((id) => id % 3 !== 0)]]));
+  });
 });
 
 describe.runIf(redisUrl && etcdUrl)('Redis directory with etcd discovery', () => {
@@ -81,6 +88,9 @@ describe.runIf(redisUrl && etcdUrl)('Redis directory with etcd discovery', () =>
     await b.register(8);
     const both = await a.locate([7, 8]);
     expect(Object.fromEntries(both)).toEqual({ a: [7], b: [7, 8] });
+    // The same through the per-node lookup a large group takes.
+    const many = [7, 8, ...Array.from({ length: 40 }, (_, i) => 100 + i)];
+    expect(Object.fromEntries(await a.locate(many))).toEqual({ a: [7], b: [7, 8] });
     const gone: string[] = [];
     d1.onNodeGone((id) => gone.push(id));
     await d2.close();
