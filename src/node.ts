@@ -92,6 +92,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   // The writer's thread is started with the node, not by its first message.
   if (services.writer instanceof ThreadedMessageWriter) await services.writer.start();
   const presence = new PresenceService(dbh.db, notifier, directory, nodeId, { coalesceMs: config.presence.coalesce_ms, maxFanout: config.presence.max_fanout });
+  cluster.onUsersLost((userIds) => presence.lost(userIds));
 
   let draining = false;
   const app = createApp({

@@ -146,8 +146,10 @@ describe.runIf(services.every(Boolean))('cluster: Redis directory and bus, etcd 
       n3 = await startChildNode({ ...clusterEnv('n3'), WEIM_DB_DIALECT: 'mysql', WEIM_DB_URL: dbUrl, WEIM_LOG_LEVEL: 'silent' });
       const { a, b: c } = await makeFriends(n1.api);
       await waitUntil(() => n1.node.cluster.discovery.isLive('n3'));
+      const friendOfC = await on(n1, a.token);
       const device = new SyncDevice(n3.url, c.token);
       await device.connect();
+      expect(await friendOfC.next((f) => f.Cmd === 19 && f.FromId === c.user.id)).toMatchObject({ Body: 'online' });
       const first = await post(n1.api, '/im/chat/send/user', { to_uid: c.user.id, type: 0, body: 'while n3 lives' }, { token: a.token });
       const conv = `c${first.data.conversation_id}`;
       await device.waitFor(conv, 1);
@@ -159,6 +161,10 @@ describe.runIf(services.every(Boolean))('cluster: Redis directory and bus, etcd 
       expect(Date.now() - killedAt).toBeLessThan(6000);
       expect(await n1.node.cluster.directory.locate([c.user.id])).toEqual(new Map());
       await waitUntil(async () => (await redis.exists(`${prefix}:n:n3`)) === 0 && (await redis.sismember(`${prefix}:u:${c.user.id}`, 'n3')) === 0, 5000);
+      // The node that cleared n3 tells c's friends that c went offline with it, once.
+      expect(await friendOfC.next((f) => f.Cmd === 19 && f.FromId === c.user.id && f.Body === 'offline')).toBeDefined();
+      await settle(300);
+      expect(friendOfC.of(19).filter((f) => f.FromId === c.user.id).map((f) => f.Body)).toEqual(['online', 'offline']);
 
       // Sent while c is offline: stored, pushed nowhere, and synced when c comes back on n1.
       const missed = await post(n1.api, '/im/chat/send/user', { to_uid: c.user.id, type: 0, body: 'while n3 is dead' }, { token: a.token });

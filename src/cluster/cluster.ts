@@ -23,6 +23,8 @@ export interface Cluster {
    * etcd was out of reach: the others cleared its entries meanwhile). No-op on a single node.
    */
   restore(userIds: readonly number[]): Promise<void>;
+  /** Called with users who went offline because the node holding them died (one live node hears it). */
+  onUsersLost(listener: (userIds: number[]) => void): void;
   /** Throws unless the cluster's services answer and this node is live (for /readyz). */
   ping(): Promise<void>;
   /** Withdraws the node (the others drop it at once) and closes the connections. */
@@ -45,6 +47,7 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
         discovery: new StaticDiscovery(nodeId),
         start: async () => {},
         restore: async () => {},
+        onUsersLost: () => {},
         ping: async () => {},
         close: async () => {
           await Promise.all([directory.close(), bus.close()]);
@@ -68,6 +71,7 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
           await directory.start();
         },
         restore: (userIds) => directory.restore(userIds),
+        onUsersLost: (listener) => directory.onUsersLost(listener),
         async ping() {
           await redis.ping();
           if (!discovery.isLive(nodeId)) throw new Error('this node is not registered in etcd');

@@ -19,6 +19,8 @@ const BY_NODE_FROM = 32;
  * A lookup is one round trip: SMEMBERS per user for a few users, SMISMEMBER per live node for many.
  */
 export class RedisDirectory implements Directory {
+  private readonly lostListeners: Array<(userIds: number[]) => void> = [];
+
   constructor(
     private readonly nodeId: string,
     private readonly redis: Redis,
@@ -33,6 +35,14 @@ export class RedisDirectory implements Directory {
     this.discovery.onNodeGone((nodeId) => {
       this.clearNode(nodeId, true).catch((err: unknown) => this.log.warn({ err, nodeId }, 'clearing a dead node from the directory failed'));
     });
+  }
+
+  /**
+   * Called by the node that cleared a dead node, with the users it held who are now on no node:
+   * they went offline with it (exactly one live node hears it).
+   */
+  onUsersLost(listener: (userIds: number[]) => void): void {
+    this.lostListeners.push(listener);
   }
 
   async register(userId: number): Promise<void> {
@@ -105,7 +115,13 @@ export class RedisDirectory implements Directory {
       await pipeline.exec();
     }
     await this.redis.del(this.nodeKey(nodeId));
-    if (users.length > 0) this.log.info({ nodeId, users: users.length }, 'cleared a node from the directory');
+    if (users.length === 0) return;
+    this.log.info({ nodeId, users: users.length }, 'cleared a node from the directory');
+    if (!locked) return;
+    const located = await this.locate(users.map(Number));
+    const elsewhere = new Set([...located.values()].flat());
+    const lost = users.map(Number).filter((id) => !elsewhere.has(id));
+    if (lost.length > 0) for (const listener of this.lostListeners) listener(lost);
   }
 
   private userKey(userId: number): string {

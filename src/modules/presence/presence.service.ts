@@ -42,6 +42,17 @@ export class PresenceService {
     this.timers.set(userId, timer);
   }
 
+  /**
+   * Users who went offline with a node that died (this node cleared it): no node holds them, and
+   * the node that announced them online is gone, so this one tells their friends.
+   */
+  lost(userIds: readonly number[]): void {
+    for (const userId of userIds) {
+      this.announced.add(userId);
+      this.changed(userId);
+    }
+  }
+
   private async announce(userId: number): Promise<void> {
     this.timers.delete(userId);
     const nodes = await this.directory.locate([userId]);
