@@ -54,8 +54,12 @@ export class LoadClient {
 
   constructor(private readonly log: (line: string) => void) {}
 
-  /** Opens one socket per token (at most `concurrency` connecting at once) and signs each in. */
-  async openAll(url: string, tokens: readonly string[], concurrency: number, timeoutMs = 120_000): Promise<OpenResult> {
+  /**
+   * Opens one socket per token (at most `concurrency` connecting at once) and signs each in;
+   * given several URLs (nodes of a cluster), socket i goes to `url[i % url.length]`.
+   */
+  async openAll(url: string | readonly string[], tokens: readonly string[], concurrency: number, timeoutMs = 120_000): Promise<OpenResult> {
+    const urls = typeof url === 'string' ? [url] : url;
     const started = performance.now();
     const deadline = Date.now() + timeoutMs;
     let next = 0;
@@ -64,7 +68,7 @@ export class LoadClient {
     const worker = async () => {
       while (next < tokens.length && Date.now() < deadline) {
         const index = next++;
-        if (await this.openOne(url, index, tokens[index]!, deadline)) opened++;
+        if (await this.openOne(urls[index % urls.length]!, index, tokens[index]!, deadline)) opened++;
         else failed++;
         if ((opened + failed) % 1000 === 0) {
           const seconds = (performance.now() - started) / 1000;

@@ -65,7 +65,8 @@ async function provideService(
   return s.url;
 }
 
-async function startRedis(binary: string): Promise<Started> {
+/** A private redis-server on a free loopback port (also used by bench/cluster.ts). */
+export async function startRedis(binary: string): Promise<Started> {
   const dir = mkdtempSync(join(tmpdir(), 'weim-redis-'));
   const port = await freePort();
   const server = startProcess('redis-server', binary, [
@@ -75,7 +76,8 @@ async function startRedis(binary: string): Promise<Started> {
   return { url: `redis://127.0.0.1:${port}`, child: server.child, dir };
 }
 
-async function startEtcd(binary: string): Promise<Started> {
+/** A private single-member etcd on free loopback ports (also used by bench/cluster.ts). */
+export async function startEtcd(binary: string): Promise<Started> {
   const dir = mkdtempSync(join(tmpdir(), 'weim-etcd-'));
   const [client, peer] = [await freePort(), await freePort()];
   const server = startProcess('etcd', binary, [
