@@ -10,7 +10,7 @@ import { findBinary, freePort, stopProcess } from '../test/setup/processes.js';
 import { openBenchDatabase } from './database.js';
 import { issueTokens, seedDatabase } from './gateway-seed.js';
 import { LoadClient, percentile } from './load-client.js';
-import { cpuSeconds, repoRoot, sleep, startTarget, stealPercent, cpuTicks, type Target } from './targets.js';
+import { benchNodeEnv, cpuSeconds, cpuTicks, sleep, startTarget, stealPercent, type Target } from './targets.js';
 
 /**
  * Cluster benchmark: two weim nodes (each its own process) on one MariaDB, one Redis and one etcd,
@@ -58,14 +58,9 @@ async function main(): Promise<void> {
 
     for (const nodeId of ['node-a', 'node-b']) {
       targets.push(await startTarget('weim', 'src/main.ts', await freePort(), {
-        WEIM_CONFIG: join(repoRoot, 'config.yml'),
-        WEIM_SERVER_HOST: '127.0.0.1',
-        WEIM_AUTH_JWT_SECRET: secret,
-        WEIM_LOG_LEVEL: 'warn',
+        ...benchNodeEnv(secret, sockets),
         WEIM_DB_DIALECT: 'mysql',
         WEIM_DB_URL: bench.url,
-        WEIM_MESSAGES_SEND_MAX_PER_10S: '10000000',
-        WEIM_GROUPS_MAX_MEMBERS: String(Math.max(sockets, 10_000)),
         WEIM_CLUSTER_MODE: 'cluster',
         WEIM_CLUSTER_NODE_ID: nodeId,
         WEIM_CLUSTER_REDIS_URL: redisUrl,

@@ -11,7 +11,7 @@ import { findBinary, freePort, stopProcess } from '../test/setup/processes.js';
 import { LoadClient, percentile } from './load-client.js';
 import { printReport, type TargetResult } from './report.js';
 import { issueTokens, seedDatabase } from './gateway-seed.js';
-import { cpuSeconds, cpuTicks, repoRoot, stealPercent, rssBytes, sleep, startTarget, type Target, waitForTimeWait } from './targets.js';
+import { benchNodeEnv, cpuSeconds, cpuTicks, stealPercent, rssBytes, sleep, startTarget, type Target, waitForTimeWait } from './targets.js';
 
 /**
  * Gateway benchmark (issue 4). Seeds N users, friend pairs and one N-member group, runs weim as a
@@ -66,16 +66,7 @@ async function main(): Promise<void> {
   const tokens = issueTokens(dbh.db, secret, seeded.userIds);
   log(`seeded ${sockets} users, ${seeded.pairs.length} friend pairs, group ${seeded.groupId} with ${sockets} members, tokens signed (${Date.now() - t} ms)`);
 
-  const weimEnv = {
-    ...serverEnv,
-    WEIM_CONFIG: join(repoRoot, 'config.yml'),
-    WEIM_SERVER_HOST: '127.0.0.1',
-    WEIM_AUTH_JWT_SECRET: secret,
-    WEIM_LOG_LEVEL: 'warn',
-    WEIM_MESSAGES_SEND_MAX_PER_10S: '10000000',
-    WEIM_GROUPS_MAX_MEMBERS: String(Math.max(sockets, 10_000)),
-    ...extraServerEnv(),
-  };
+  const weimEnv = { ...serverEnv, ...benchNodeEnv(secret, sockets) };
   const results: TargetResult[] = [];
   const plan: Array<[Target['name'], string, Record<string, string>]> = [['weim', 'src/main.ts', weimEnv]];
   if (args.baseline) plan.push(['baseline', 'bench/baseline-server.ts', {}]);
@@ -158,11 +149,6 @@ async function openBenchDatabase(): Promise<{ dbh: DbHandle; serverEnv: Record<s
 }
 
 /** WEIM_BENCH_SERVER_ENV="K=V K=V": extra settings for the weim server (experiments). */
-function extraServerEnv(): Record<string, string> {
-  const pairs = (process.env.WEIM_BENCH_SERVER_ENV ?? '').split(' ').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]);
-  return Object.fromEntries(pairs);
-}
-
 async function countFriendMessages(dbh: DbHandle): Promise<number> {
   const row = await dbh.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('ope', '=', 0).executeTakeFirstOrThrow();
   return Number(row.n);

@@ -1,5 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { stopProcess, waitUntil } from '../test/setup/processes.js';
 
@@ -12,6 +13,24 @@ export interface Target {
   wsUrl: string;
   pid: number;
   stop(): Promise<void>;
+}
+
+/**
+ * What a weim node under load runs with: the repository's config on loopback, the bench's JWT
+ * secret (its tokens are signed with it), quiet logs, no send rate limit, groups as large as the
+ * bench's, plus `WEIM_BENCH_SERVER_ENV` ("KEY=value KEY2=value") for a run's own overrides.
+ */
+export function benchNodeEnv(secret: string, sockets: number): Record<string, string> {
+  const extra = (process.env.WEIM_BENCH_SERVER_ENV ?? '').split(' ').filter(Boolean).map((kv) => kv.split('=', 2) as [string, string]);
+  return {
+    WEIM_CONFIG: join(repoRoot, 'config.yml'),
+    WEIM_SERVER_HOST: '127.0.0.1',
+    WEIM_AUTH_JWT_SECRET: secret,
+    WEIM_LOG_LEVEL: 'warn',
+    WEIM_MESSAGES_SEND_MAX_PER_10S: '10000000',
+    WEIM_GROUPS_MAX_MEMBERS: String(Math.max(sockets, 10_000)),
+    ...Object.fromEntries(extra),
+  };
 }
 
 /**
