@@ -1,10 +1,10 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Directory } from './directory.js';
 import type { Discovery } from './discovery.js';
 
-/** Users whose entries one pipeline removes when a dead node's entries are cleared. */
-const CLEAR_CHUNK = 1000;
+/** Users one pipeline registers again or clears. */
+const CHUNK = 1000;
 /** From this many users a lookup asks each live node's set instead of each user's. */
 const BY_NODE_FROM = 32;
 
@@ -55,11 +55,7 @@ export class RedisDirectory implements Directory {
 
   /** Registers users again (after this node was dropped from the cluster and came back). */
   async restore(userIds: readonly number[]): Promise<void> {
-    for (let i = 0; i < userIds.length; i += CLEAR_CHUNK) {
-      const pipeline = this.redis.pipeline();
-      for (const userId of userIds.slice(i, i + CLEAR_CHUNK)) pipeline.sadd(this.userKey(userId), this.nodeId).sadd(this.nodeKey(this.nodeId), String(userId));
-      await pipeline.exec();
-    }
+    await this.inPipelines(userIds, (pipeline, userId) => pipeline.sadd(this.userKey(userId), this.nodeId).sadd(this.nodeKey(this.nodeId), String(userId)));
   }
 
   async locate(userIds: readonly number[]): Promise<Map<string, number[]>> {
@@ -108,20 +104,25 @@ export class RedisDirectory implements Directory {
    */
   private async clearNode(nodeId: string, locked: boolean): Promise<void> {
     if (locked && (await this.redis.set(`${this.prefix}:clear:${nodeId}`, this.nodeId, 'EX', 30, 'NX')) !== 'OK') return;
-    const users = await this.redis.smembers(this.nodeKey(nodeId));
-    for (let i = 0; i < users.length; i += CLEAR_CHUNK) {
-      const pipeline = this.redis.pipeline();
-      for (const userId of users.slice(i, i + CLEAR_CHUNK)) pipeline.srem(this.userKey(Number(userId)), nodeId);
-      await pipeline.exec();
-    }
+    const users = (await this.redis.smembers(this.nodeKey(nodeId))).map(Number);
+    await this.inPipelines(users, (pipeline, userId) => pipeline.srem(this.userKey(userId), nodeId));
     await this.redis.del(this.nodeKey(nodeId));
     if (users.length === 0) return;
     this.log.info({ nodeId, users: users.length }, 'cleared a node from the directory');
     if (!locked) return;
-    const located = await this.locate(users.map(Number));
+    const located = await this.locate(users);
     const elsewhere = new Set([...located.values()].flat());
-    const lost = users.map(Number).filter((id) => !elsewhere.has(id));
+    const lost = users.filter((id) => !elsewhere.has(id));
     if (lost.length > 0) for (const listener of this.lostListeners) listener(lost);
+  }
+
+  /** Runs `add` for every user, CHUNK users to a pipeline (one round trip each). */
+  private async inPipelines(userIds: readonly number[], add: (pipeline: ChainableCommander, userId: number) => unknown): Promise<void> {
+    for (let i = 0; i < userIds.length; i += CHUNK) {
+      const pipeline = this.redis.pipeline();
+      for (const userId of userIds.slice(i, i + CHUNK)) add(pipeline, userId);
+      await pipeline.exec();
+    }
   }
 
   private userKey(userId: number): string {

@@ -73,6 +73,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
         connection.signingIn = false;
       }
     },
+
     [WeimCmd.Sync]: async (connection, frame) => {
       if (connection.syncing) {
         connection.send(failFrame('a sync is already running'));

@@ -96,9 +96,6 @@ export class ThreadedMessageWriter implements MessageStore {
       if (!worker) return;
       worker.ref();
       const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-      worker.once('message', (reply: WriterReply) => {
-        if (reply.closed) void worker.terminate();
-      });
       worker.postMessage({ kind: 'close' } satisfies WriterRequest);
       await exited;
     })();
@@ -118,21 +115,18 @@ export class ThreadedMessageWriter implements MessageStore {
   private spawn(): Worker {
     const data: WriterThreadData = { module: new URL('./message-writer.worker.ts', import.meta.url).href, location: this.location };
     const worker = new Worker(new URL('../../workers/typescript-worker.mjs', import.meta.url), { workerData: data });
+    // Referenced until its first answer (`ready`: a caller may be awaiting it with nothing else
+    // to keep the process alive), then only while writes wait (see answer).
+    let markReady = () => {};
     this.ready = new Promise((resolve, reject) => {
-      // Referenced until it is up (a caller may be awaiting it with nothing else to keep the
-      // process alive), then only while writes wait.
-      const onReady = (reply: WriterReply) => {
-        if (!reply.ready) return;
-        worker.off('exit', onExit);
-        if (this.waiting.size === 0) worker.unref();
-        resolve();
-      };
-      const onExit = (code: number) => reject(new Error(`the message writer thread exited at start (${code})`));
-      worker.once('exit', onExit);
-      worker.on('message', onReady);
+      markReady = resolve;
+      worker.once('exit', (code) => reject(new Error(`the message writer thread exited at start (${code})`)));
     });
     this.ready.catch(() => {}); // also reported to the writes, by failAll
-    worker.on('message', (reply: WriterReply) => this.answer(worker, reply));
+    worker.on('message', (reply: WriterReply) => {
+      if (reply.ready) markReady();
+      this.answer(worker, reply);
+    });
     const failAll = (err: Error) => {
       if (this.worker === worker) this.worker = undefined;
       for (const waiting of this.waiting.values()) waiting.reject(err);
@@ -166,6 +160,8 @@ export class ThreadedMessageWriter implements MessageStore {
     // Unreferenced while nothing waits, so an idle writer does not keep the process alive.
     if (this.waiting.size === 0) worker.unref();
     this.settleIdle();
+    // Its writes done and its connections closed (asked by close()).
+    if (reply.closed) void worker.terminate();
   }
 
   private settleIdle(): void {
