@@ -42,6 +42,24 @@ describe('SQLite reader thread', () => {
     expect((await sql<{ n: number }>`select count(*) as n from t`.execute(dbh.db)).rows[0]!.n).toBe(2);
   });
 
+  it('posts the queries of one event-loop turn to its thread as one message, and answers each', async () => {
+    const own = new SqliteReader(join(dir, 'w.sqlite'));
+    try {
+      await own.query('select 1 as x', []);
+      const worker = (own as unknown as { worker: { postMessage(m: unknown): void } }).worker;
+      const posted: unknown[] = [];
+      const post = worker.postMessage.bind(worker);
+      worker.postMessage = (m) => { posted.push(m); post(m); };
+      const turn = Array.from({ length: 30 }, (_, i) => own.query('select ? + count(*) as n from t', [i]));
+      const answers = await Promise.all(turn);
+      expect(answers).toEqual(Array.from({ length: 30 }, (_, i) => [{ n: i + 2 }]));
+      expect(posted).toHaveLength(1);
+      expect(posted[0]).toHaveLength(30);
+    } finally {
+      await own.close();
+    }
+  });
+
   it('a failing statement fails alone; the thread goes on', async () => {
     const [bad, good] = await Promise.allSettled([sql`select * from no_such_table`.execute(reader.db), names()]);
     expect(bad.status).toBe('rejected');

@@ -32,12 +32,16 @@ parentPort?.on('message', (message) => {
     parentPort?.close();
     return;
   }
-  const { id, sql, parameters } = message;
+  // The queries of one turn of the node's event loop, answered with one message.
+  parentPort?.postMessage(message.map(run));
+});
+
+function run({ id, sql, parameters }) {
   try {
     const prepared = statement(sql);
     if (!prepared.reader) throw new Error('a read connection runs statements that return rows only');
-    parentPort?.postMessage({ id, rows: prepared.all(...parameters) });
+    return { id, rows: prepared.all(...parameters) };
   } catch (err) {
-    parentPort?.postMessage({ id, error: { message: err instanceof Error ? err.message : String(err), code: err?.code } });
+    return { id, error: { message: err instanceof Error ? err.message : String(err), code: err?.code } };
   }
-});
+}

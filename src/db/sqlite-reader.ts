@@ -38,6 +38,7 @@ export class SqliteReader {
   private worker: Worker | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;
+  private outbox: { id: number; sql: string; parameters: readonly unknown[] }[] = [];
   private closed = false;
 
   constructor(private readonly location: string) {}
@@ -50,8 +51,29 @@ export class SqliteReader {
     return new Promise((resolve, reject) => {
       if (this.pending.size === 0) worker.ref();
       this.pending.set(id, { resolve, reject });
-      worker.postMessage({ id, sql, parameters });
+      if (this.outbox.length === 0) setImmediate(() => this.flush(worker));
+      this.outbox.push({ id, sql, parameters });
     });
+  }
+
+  /**
+   * Posts the queries of one event-loop turn as one message. Each message wakes the thread, and
+   * on a loaded 2-core machine a wake-up costs more than the copy: one per turn, not per query.
+   */
+  private flush(worker: Worker): void {
+    const batch = this.outbox;
+    this.outbox = [];
+    if (this.worker === worker) worker.postMessage(batch);
+    else for (const { id } of batch) this.settle({ id, error: { message: 'the SQLite reader thread exited' } });
+  }
+
+  private settle(reply: Reply): void {
+    const waiting = this.pending.get(reply.id);
+    if (!waiting) return;
+    this.pending.delete(reply.id);
+    if (this.pending.size === 0) this.worker?.unref();
+    if (reply.error) waiting.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
+    else waiting.resolve(reply.rows!);
   }
 
   async close(): Promise<void> {
@@ -66,13 +88,8 @@ export class SqliteReader {
 
   private start(): Worker {
     const worker = new Worker(new URL('./sqlite-read.worker.mjs', import.meta.url), { workerData: { location: this.location } });
-    worker.on('message', (reply: Reply) => {
-      const waiting = this.pending.get(reply.id);
-      if (!waiting) return;
-      this.pending.delete(reply.id);
-      if (this.pending.size === 0) worker.unref();
-      if (reply.error) waiting.reject(Object.assign(new Error(reply.error.message), { code: reply.error.code }));
-      else waiting.resolve(reply.rows!);
+    worker.on('message', (replies: Reply[]) => {
+      for (const reply of replies) this.settle(reply);
     });
     const failAll = (err: Error) => {
       if (this.worker === worker) this.worker = undefined;
