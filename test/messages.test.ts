@@ -269,4 +269,20 @@ describe.each(testDialects())('messages and delivery on %s', (dialect) => {
     expect(ss.map((m) => m.of(11).length)).toEqual([1, 1]);
     expect((await storedMessages(members[1]!.user.id))[0]!.withdrawn_at).toEqual(expect.any(Number));
   });
+
+  it('a member who left or was kicked can no longer withdraw in the group: 403, nothing changes, no Cmd 11', async () => {
+    const { group, members, sockets: ss } = await groupWithSockets(2);
+    const [owner, kicked, leaver] = members as [typeof members[0], typeof members[0], typeof members[0]];
+    const fromKicked = await post(t.api, '/im/chat/send/group', { group_id: group.id, type: 0, body: 'mine' }, { token: kicked.token });
+    const fromLeaver = await post(t.api, '/im/chat/send/group', { group_id: group.id, type: 0, body: 'also mine' }, { token: leaver.token });
+    expect((await post(t.api, '/im/group/shot', { group_id: group.id, user_id: kicked.user.id }, { token: owner.token })).code).toBe(0);
+    expect((await post(t.api, '/im/group/leave', { group_id: group.id }, { token: leaver.token })).code).toBe(0);
+    for (const [who, sent] of [[kicked, fromKicked], [leaver, fromLeaver]] as const) {
+      const res = await post(t.api, '/im/chat/withdraw/group', { message_id: sent.data.id }, { token: who.token });
+      expect([res.status, res.code]).toEqual([403, 1003]);
+      expect((await storedMessages(who.user.id)).map((r) => [r.body, r.withdrawn_at])).toEqual([[sent === fromKicked ? 'mine' : 'also mine', null]]);
+    }
+    await settle();
+    expect(ss.map((m) => m.of(11).length)).toEqual([0, 0, 0]);
+  });
 });

@@ -81,8 +81,9 @@ export class MessagesService {
   }
 
   /**
-   * The sender withdraws their own message within the window. The withdraw takes the next seq of
-   * the conversation (so sync replays it in order); Cmd 7 / 11 tells everyone.
+   * The sender withdraws their own message within the window (from a group: while still a member).
+   * The withdraw takes the next seq of the conversation (so sync replays it in order); Cmd 7 / 11
+   * tells everyone.
    */
   async withdraw(senderId: number, messageId: number, ope: 0 | 1): Promise<void> {
     const now = this.clock();
@@ -92,6 +93,8 @@ export class MessagesService {
       const row = await findMessageForUpdate(trx, messageId);
       if (!row || Number(row.ope) !== ope) throw new AppError('NOT_FOUND', 'message not found');
       if (Number(row.sender_id) !== senderId) throw new AppError('FORBIDDEN', 'only the sender can withdraw a message');
+      // A sender who left or was removed no longer speaks in the group, withdrawals included.
+      if (ope === Ope.Group && !recipients.includes(senderId)) throw new AppError('FORBIDDEN', 'you are not a member of this group');
       if (row.withdrawn_at !== null) return undefined;
       if (now - Number(row.created_at) > this.options.withdrawWindowMs) throw new AppError('CONFLICT', 'too late to withdraw this message');
       const seq = await markWithdrawn(trx, messageId, Number(row.conversation_id), now);
