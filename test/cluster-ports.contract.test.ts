@@ -154,3 +154,62 @@ describe.each(buses)('bus contract: %s', (_name, make) => {
     expect(heard.sort()).toEqual(other ? [['other', 5, 'j-5'], ['to', 5, 'j-5']] : []);
   });
 });
+
+describe.runIf(redisUrl)('Redis bus: batches lost on the way', () => {
+  async function clientId(admin: Redis, client: Redis): Promise<string> {
+    const name = `bus-test-${randomBytes(4).toString('hex')}`;
+    await client.client('SETNAME', name);
+    const line = ((await admin.client('LIST')) as string).split('\n').find((l) => l.includes(` name=${name} `));
+    return line!.match(/^id=(\d+)/)![1]!;
+  }
+
+  it('a subscription that drops and comes back asks once for a resync; batches after it arrive', async () => {
+    const keys = prefix();
+    const admin = redisClient();
+    const subscriber = redisClient();
+    const id = await clientId(admin, subscriber);
+    const to = new RedisBus('r2', redisClient(), subscriber, log, keys);
+    const from = new RedisBus('r1', redisClient(), redisClient(), log, keys);
+    const got: string[] = [];
+    let resyncs = 0;
+    to.onResync(() => resyncs++);
+    await to.subscribe((b) => got.push(b.payload));
+    await from.publish('r2', { userIds: [1], payload: 'before' });
+    await waitUntil(() => got.length === 1);
+    await admin.client('KILL', 'ID', id);
+    // Published while r2 has no subscription: Redis gives it to no one.
+    expect(await admin.publish(`${keys}:bus:r2`, JSON.stringify({ u: [1], p: 'lost' }))).toBe(0);
+    expect(resyncs).toBe(0);
+    await waitUntil(() => resyncs === 1);
+    await from.publish('r2', { userIds: [1], payload: 'after' });
+    await waitUntil(() => got.length === 2);
+    expect(got).toEqual(['before', 'after']);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(resyncs).toBe(1);
+  });
+
+  it('a publish that fails: the node it was for is told once the publisher can reach Redis again', async () => {
+    const keys = prefix();
+    const admin = redisClient();
+    // No offline queue: a publish while disconnected fails at once instead of waiting.
+    const publisher = new Redis(redisUrl!, { enableOfflineQueue: false });
+    opened.push({ close: () => publisher.quit() });
+    await new Promise((resolve) => publisher.once('ready', resolve));
+    const id = await clientId(admin, publisher);
+    const from = new RedisBus('r1', publisher, redisClient(), log, keys);
+    const to = new RedisBus('r2', redisClient(), redisClient(), log, keys);
+    const bystander = new RedisBus('r3', redisClient(), redisClient(), log, keys);
+    const resyncs: string[] = [];
+    to.onResync(() => resyncs.push('r2'));
+    bystander.onResync(() => resyncs.push('r3'));
+    await to.subscribe(() => {});
+    await bystander.subscribe(() => {});
+    await admin.client('KILL', 'ID', id);
+    await waitUntil(() => publisher.status !== 'ready');
+    await expect(from.publish('r2', { userIds: [1], payload: 'lost' })).rejects.toThrow();
+    await waitUntil(() => resyncs.length > 0, 5000);
+    await new Promise((r) => setTimeout(r, 1200));
+    expect(resyncs).toEqual(['r2']);
+    await from.close();
+  });
+});

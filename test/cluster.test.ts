@@ -136,6 +136,37 @@ describe.runIf(services.every(Boolean))('cluster: Redis directory and bus, etcd 
     expect(keep.ws.readyState).toBe(keep.ws.OPEN);
   });
 
+  it('a push lost while a node\'s bus subscription was down: that node asks its sockets to sync (Cmd 24), and the sync brings it, once', async () => {
+    const { a, b } = await makeFriends(n1.api);
+    const device = new SyncDevice(n2.url, b.token);
+    await device.connect();
+    const socket = device.socket!;
+    const other = await on(n2, (await registerUser(n2.api)).token);
+    const onN1 = await on(n1, (await registerUser(n1.api)).token);
+    let lost: { id: number; seq: number; conv: string } | undefined;
+    // Redis drops n2's subscriber; ioredis reconnects within about 50 ms, and the send is published
+    // before that. PUBSUB NUMSUB still 0 after the send proves it was published to no one (else retry).
+    for (let attempt = 1; !lost; attempt++) {
+      const asked = socket.of(24).length;
+      await redis.client('KILL', 'ID', await clientId(redis, `${prefix}-n2-bus`));
+      const sent = await post(n1.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: `in the gap ${attempt}` }, { token: a.token });
+      const [, subscribers] = (await redis.call('PUBSUB', 'NUMSUB', `${prefix}:bus:n2`)) as [string, number];
+      await socket.next(() => socket.of(24).length > asked, 5000);
+      if (subscribers === 0) lost = { id: sent.data.id, seq: sent.data.seq, conv: `c${sent.data.conversation_id}` };
+      else if (attempt === 5) throw new Error('the send never fell into the subscription gap');
+    }
+    expect(socket.of(24).at(-1)).toEqual({ Cmd: 24, FromId: 0, ToId: 0, Ope: 2, Type: 0, Body: '' });
+    expect(await other.next((f) => f.Cmd === 24)).toMatchObject({ Body: '' });
+    expect(device.cursor(lost.conv)).toBeLessThan(lost.seq);
+    await device.resync();
+    await device.waitFor(lost.conv, lost.seq);
+    expect(device.received.filter((r) => r.frame.Id === lost.id).map((r) => r.frame.Body)).toEqual([expect.stringMatching(/^in the gap/)]);
+    expect(device.faults).toEqual([]);
+    // n1's sockets were not asked: its subscription never dropped.
+    expect(onN1.of(24)).toEqual([]);
+    device.disconnect();
+  });
+
   describe('a node that dies', () => {
     let n3: ChildNode;
     afterAll(async () => {
@@ -186,4 +217,12 @@ async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 50
     if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, 50));
   }
+}
+
+/** The id of the Redis connection named `name` (ioredis names it again after every reconnect). */
+async function clientId(redis: Redis, name: string): Promise<string> {
+  const line = ((await redis.client('LIST')) as string).split('\n').find((l) => l.includes(` name=${name} `));
+  const id = line?.match(/^id=(\d+)/)?.[1];
+  if (!id) throw new Error(`no Redis connection named ${name}`);
+  return id;
 }

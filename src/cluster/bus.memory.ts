@@ -20,6 +20,9 @@ export class MemoryBus implements Bus {
 
   async onSessionEnded(): Promise<void> {}
 
+  /** Nothing is lost between a node and itself. */
+  onResync(): void {}
+
   async close(): Promise<void> {
     this.handler = undefined;
   }

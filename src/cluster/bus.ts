@@ -24,5 +24,11 @@ export interface Bus {
   publishSessionEnded(event: SessionEnded): Promise<void>;
   /** Receives the sessions that ended on other nodes. */
   onSessionEnded(handler: (event: SessionEnded) => void): Promise<void>;
+  /**
+   * Called when batches addressed to this node may have been lost: its subscription dropped and
+   * is back, or another node could not publish to it and now can. The node then asks its sockets
+   * to sync (Cmd 24): what they missed is stored, and a sync sends it.
+   */
+  onResync(handler: () => void): void;
   close(): Promise<void>;
 }

@@ -56,8 +56,9 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
     }
     case 'cluster': {
       const prefix = config.cluster.key_prefix;
-      const redis = new Redis(config.cluster.redis_url, { lazyConnect: false, maxRetriesPerRequest: 3 });
-      const subscriber = redis.duplicate();
+      // Named, so that CLIENT LIST shows which node each connection belongs to.
+      const redis = new Redis(config.cluster.redis_url, { lazyConnect: false, maxRetriesPerRequest: 3, connectionName: `${prefix}-${nodeId}` });
+      const subscriber = redis.duplicate({ connectionName: `${prefix}-${nodeId}-bus` });
       for (const client of [redis, subscriber]) client.on('error', (err) => log.warn({ err }, 'redis connection error'));
       const discovery = new EtcdDiscovery(nodeId, { hosts: config.cluster.etcd_hosts, leaseSeconds: config.cluster.lease_seconds, prefix: `${prefix}/nodes/`, info: { port: config.server.port } }, log);
       const directory = new RedisDirectory(nodeId, redis, discovery, log, prefix);

@@ -5,7 +5,7 @@ import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import { Connection } from './connection.js';
 import { createHandlers, type HandlerDeps, type Handlers } from './handlers.js';
 import type { Hub } from './hub.js';
-import { CloseCode, failFrame, parseClientFrame, type ClientFrame, WeimCmd } from './protocol.js';
+import { CloseCode, failFrame, parseClientFrame, systemFrame, type ClientFrame, WeimCmd } from './protocol.js';
 
 export interface GatewayOptions {
   signInTimeoutMs: number;
@@ -54,6 +54,17 @@ export class Gateway {
   /** Closes this node's sockets signed in with the token `jti` (4003): it was revoked here or on another node. */
   endSession(userId: number, jti: string): void {
     for (const c of this.deps.hub.connectionsOf(userId)) if (c.jti === jti) c.close(CloseCode.SessionEnded, 'session ended');
+  }
+
+  /**
+   * Asks every signed-in socket here to sync (Cmd 24), after pushes to them may have been lost
+   * on the way between nodes. Returns how many were asked.
+   */
+  askToSync(): number {
+    const frame = systemFrame(WeimCmd.SyncNeeded, '');
+    let asked = 0;
+    for (const connection of this.deps.hub.all()) if (connection.send(frame)) asked++;
+    return asked;
   }
 
   attach(server: Server): void {

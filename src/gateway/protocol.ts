@@ -17,6 +17,8 @@ export const WeimCmd = {
   Sync: 22,
   /** server → client: the sync is complete; Body = token of the cursors after it. */
   SyncDone: 23,
+  /** server → client: pushes to this socket may have been lost (the node's bus link dropped); sync now. */
+  SyncNeeded: 24,
 } as const;
 
 /** Close codes weim uses (4000–4999 are the application's). */

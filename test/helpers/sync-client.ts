@@ -64,6 +64,22 @@ export class SyncDevice {
     if ((done as { More?: boolean }).More) throw new Error('sync had more pages than one run sends');
   }
 
+  /** Syncs on the open socket (Cmd 22) from its cursors now; resolves after SyncDone. */
+  async resync(): Promise<void> {
+    const socket = this.socket!;
+    this.absorb();
+    const conversations: Record<string, number> = {};
+    for (const key of this.held.keys()) {
+      this.presented.set(key, this.cursor(key));
+      if (key.startsWith('c')) conversations[key.slice(1)] = this.cursor(key);
+    }
+    const before = socket.of(23).length;
+    socket.send({ Cmd: 22, Cursors: conversations, EventSeq: this.cursor('e') });
+    await socket.next(() => socket.of(23).length > before || socket.of(2).length > 0, 15_000);
+    if (socket.of(2).length > 0) throw new Error(`sync refused: ${socket.of(2)[0]!.Body}`);
+    this.absorb();
+  }
+
   disconnect(): void {
     this.absorb();
     this.socket?.ws.terminate();
