@@ -66,6 +66,17 @@ describe.each(directories)('directory contract: %s', (_name, make) => {
     expect(await here.locate([2])).toEqual(new Map([[nodeId, [2]]]));
   });
 
+  it.runIf(make)('presence claims: each change is claimed once, online then offline, whoever asks', async () => {
+    const { here } = await make!();
+    expect(await here.claimPresence(7, false)).toBe(false);
+    expect(await here.claimPresence(7, true)).toBe(true);
+    expect(await here.claimPresence(7, true)).toBe(false);
+    expect(await here.claimPresence(8, true)).toBe(true);
+    expect(await here.claimPresence(7, false)).toBe(true);
+    expect(await here.claimPresence(7, false)).toBe(false);
+    expect(await here.claimPresence(7, true)).toBe(true);
+  });
+
   it.runIf(make)('a lookup of many users (a group) finds the registered ones, in the order asked', async () => {
     const { here, nodeId } = await make!();
     const asked = Array.from({ length: 300 }, (_, i) => 1000 + ((i * 7) % 300));
@@ -99,6 +110,14 @@ describe.runIf(redisUrl && etcdUrl)('Redis directory with etcd discovery', () =>
     for (let i = 0; i < 100 && (await redis.exists(`${keys}:n:b`)); i++) await new Promise((r) => setTimeout(r, 20));
     expect(await redis.exists(`${keys}:n:b`)).toBe(0);
     expect(await redis.smembers(`${keys}:u:7`)).toEqual(['a']);
+  });
+
+  it('a presence claimed by one node is not claimed again by another', async () => {
+    const keys = prefix();
+    const [d1, d2] = await Promise.all(['p1', 'p2'].map(async (id) => new RedisDirectory(id, redisClient(), await discovery(id, keys), log, keys)));
+    expect(await Promise.all([d1!.claimPresence(5, true), d2!.claimPresence(5, true)])).toEqual(expect.arrayContaining([true, false]));
+    expect(await d2!.claimPresence(5, true)).toBe(false);
+    expect(await Promise.all([d1!.claimPresence(5, false), d2!.claimPresence(5, false)])).toEqual(expect.arrayContaining([true, false]));
   });
 
   it('a node restarted under the same id starts with no entries of its earlier run', async () => {

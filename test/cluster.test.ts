@@ -117,10 +117,26 @@ describe.runIf(services.every(Boolean))('cluster: Redis directory and bus, etcd 
     expect(await watcher.next((f) => f.Cmd === 19 && f.FromId === b.user.id)).toMatchObject({ Body: 'online' });
     b1.close();
     await settle(400);
-    // Online on n2 still: no offline notice (an online one may come twice, once from each node).
-    expect(new Set(watcher.of(19).filter((f) => f.FromId === b.user.id).map((f) => f.Body))).toEqual(new Set(['online']));
+    // Online on n2 still: no offline notice, and one online notice though both nodes saw b come.
+    expect(watcher.of(19).filter((f) => f.FromId === b.user.id).map((f) => f.Body)).toEqual(['online']);
     b2.close();
     expect(await watcher.next((f) => f.Cmd === 19 && f.FromId === b.user.id && f.Body === 'offline')).toBeDefined();
+    await settle(400);
+    expect(watcher.of(19).filter((f) => f.FromId === b.user.id).map((f) => f.Body)).toEqual(['online', 'offline']);
+  });
+
+  it('a user on two nodes at once is announced online once, and offline once when both devices go', async () => {
+    const { a, b } = await makeFriends(n1.api);
+    const watcher = await on(n1, a.token);
+    const second = await login(n2.api, b.username);
+    const [b1, b2] = await Promise.all([on(n1, b.token), on(n2, second)]);
+    await watcher.next((f) => f.Cmd === 19 && f.FromId === b.user.id);
+    await settle(400);
+    b1.close();
+    b2.close();
+    await watcher.next((f) => f.Cmd === 19 && f.FromId === b.user.id && f.Body === 'offline');
+    await settle(400);
+    expect(watcher.of(19).filter((f) => f.FromId === b.user.id).map((f) => f.Body)).toEqual(['online', 'offline']);
   });
 
   it('logging out on one node closes that session\'s sockets on every node (4003), and only those', async () => {

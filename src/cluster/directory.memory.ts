@@ -3,6 +3,7 @@ import type { Directory } from './directory.js';
 /** Single-node directory: every online user is on this node. */
 export class MemoryDirectory implements Directory {
   private readonly online = new Set<number>();
+  private readonly announced = new Set<number>();
 
   constructor(private readonly nodeId: string) {}
 
@@ -17,6 +18,13 @@ export class MemoryDirectory implements Directory {
   async locate(userIds: readonly number[]): Promise<Map<string, number[]>> {
     const here = userIds.filter((id) => this.online.has(id));
     return here.length > 0 ? new Map([[this.nodeId, here]]) : new Map();
+  }
+
+  async claimPresence(userId: number, online: boolean): Promise<boolean> {
+    if (online === this.announced.has(userId)) return false;
+    if (online) this.announced.add(userId);
+    else this.announced.delete(userId);
+    return true;
   }
 
   async close(): Promise<void> {}

@@ -17,6 +17,9 @@ const BY_NODE_FROM = 32;
  * when it starts (a restart under the same id).
  *
  * A lookup is one round trip: SMEMBERS per user for a few users, SMISMEMBER per live node for many.
+ *
+ * `<prefix>:p:<userId>` names the node that announced the user online, while they are; nodes
+ * claim it (SET NX) before announcing online and delete it before announcing offline.
  */
 export class RedisDirectory implements Directory {
   private readonly lostListeners: Array<(userIds: number[]) => void> = [];
@@ -94,6 +97,14 @@ export class RedisDirectory implements Directory {
       if (here.length > 0) located.set(nodes[n]!, here);
     });
     return located;
+  }
+
+  async claimPresence(userId: number, online: boolean): Promise<boolean> {
+    const key = `${this.prefix}:p:${userId}`;
+    // A node that dies with the user announced online leaves the key; whoever clears it announces
+    // the user offline (onUsersLost), which deletes it.
+    if (!online) return (await this.redis.del(key)) === 1;
+    return (await this.redis.set(key, this.nodeId, 'NX')) === 'OK';
   }
 
   async close(): Promise<void> {}

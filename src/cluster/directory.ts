@@ -8,5 +8,11 @@ export interface Directory {
   unregister(userId: number): Promise<void>;
   /** The nodes holding any of `userIds`, each with the subset it holds. Offline users are absent. */
   locate(userIds: readonly number[]): Promise<Map<string, number[]>>;
+  /**
+   * Records what the user's friends were last told, for the whole cluster: `online` true returns
+   * true only if they were not told "online"; false returns true only if they were. The one caller that gets true tells them, so each change is announced once
+   * however many nodes see it.
+   */
+  claimPresence(userId: number, online: boolean): Promise<boolean>;
   close(): Promise<void>;
 }

@@ -16,14 +16,12 @@ export interface PresenceOptions {
  * when the state at its end differs from the last one announced.
  *
  * The state is the directory's, read at the end of the window: in a cluster a user whose last
- * socket on this node closed may still have one on another node. A node announces "online" for
- * the users it holds and "offline" for those it announced once nobody holds them, and forgets a
- * user held only elsewhere (that node speaks for them). A user who comes online on two nodes at
- * once may be announced online twice; never offline while a device is connected.
+ * socket on this node closed may still have one on another node. A node speaks for the users it
+ * holds ("online") and for those nobody holds any more ("offline"), and the directory's presence
+ * claim makes sure only one node announces each change, so a user on two nodes is announced online
+ * once, and offline once, when the last device anywhere goes.
  */
 export class PresenceService {
-  /** Users this node announced online (and has not announced offline since). */
-  private readonly announced = new Set<number>();
   private readonly timers = new Map<number, NodeJS.Timeout>();
 
   constructor(
@@ -47,23 +45,16 @@ export class PresenceService {
    * the node that announced them online is gone, so this one tells their friends.
    */
   lost(userIds: readonly number[]): void {
-    for (const userId of userIds) {
-      this.announced.add(userId);
-      this.changed(userId);
-    }
+    for (const userId of userIds) this.changed(userId);
   }
 
   private async announce(userId: number): Promise<void> {
     this.timers.delete(userId);
     const nodes = await this.directory.locate([userId]);
     const online = nodes.size > 0;
-    if (online && !nodes.has(this.nodeId)) {
-      this.announced.delete(userId);
-      return;
-    }
-    if (online === this.announced.has(userId)) return;
-    if (online) this.announced.add(userId);
-    else this.announced.delete(userId);
+    // Held elsewhere only: a node that holds them speaks for them.
+    if (online && !nodes.has(this.nodeId)) return;
+    if (!(await this.directory.claimPresence(userId, online))) return;
     const friends = await friendIds(this.db, userId, this.options.maxFanout);
     this.notifier.notify({ userIds: friends, frame: { Cmd: Cmd.Presence, FromId: userId, ToId: 0, Ope: Ope.System, Type: 0, Body: online ? 'online' : 'offline' } });
   }
