@@ -68,3 +68,6 @@ alter table messages modify client_msg_id varchar(64) character set utf8mb4 coll
 -- 0024_geo_strip_covering_sqlite
 
 -- 0025_withdraw_index_partial_sqlite
+
+-- 0026_user_events_body_4000
+alter table user_events modify body varchar(4000) not null default '';

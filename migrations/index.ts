@@ -12,6 +12,7 @@ import * as m0022 from './0022_users_geo_strip.js';
 import * as m0023 from './0023_messages_client_id_binary.js';
 import * as m0024 from './0024_geo_strip_covering_sqlite.js';
 import * as m0025 from './0025_withdraw_index_partial_sqlite.js';
+import * as m0026 from './0026_user_events_body_4000.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder) so they load the same
@@ -31,4 +32,5 @@ export const migrations: Record<string, Migration> = {
   '0023_messages_client_id_binary': m0023,
   '0024_geo_strip_covering_sqlite': m0024,
   '0025_withdraw_index_partial_sqlite': m0025,
+  '0026_user_events_body_4000': m0026,
 };

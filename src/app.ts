@@ -1,4 +1,4 @@
-import express, { type Express } from 'express';
+import express, { type Express, type Router } from 'express';
 import type { Logger } from 'pino';
 import { bodyLimitGuard } from './http/body-limit.js';
 import { bodyReader } from './http/body-reader.js';
@@ -37,6 +37,8 @@ export interface AppDeps {
   localFiles: { publicPath: string; store: LocalBlobStore } | undefined;
   search: SearchService;
   geo: GeoService;
+  /** The server push API's routes (signed by apps), when `push.apps` names any. */
+  push: Router | undefined;
 }
 
 /** The Express app. It never listens itself: the caller owns the HTTP server (tests use port 0). */
@@ -59,6 +61,8 @@ export function createApp(deps: AppDeps): Express {
   });
   // Multipart routes first: they carry their own, larger limits and stream the body themselves.
   api.use(attachmentsRoutes(deps.attachments, deps.tokens));
+  // The push API reads its own body: its signature covers the raw text.
+  if (deps.push) api.use('/push', deps.push);
   api.use(bodyLimitGuard(deps.bodyLimitBytes));
   api.use(bodyReader({ limitBytes: deps.bodyLimitBytes, parameterLimit: 100 }));
   api.use(authRoutes(deps.auth, deps.tokens));

@@ -171,6 +171,24 @@ const configSchema = z
       })
       .strict()
       .prefault({}),
+    push: z
+      .object({
+        /**
+         * Business backends that may call the server push API, as `key:secret` pairs separated by
+         * commas (keys of letters, digits, `_` and `-`; secrets of 32+ characters). Empty: no push API.
+         */
+        apps: z.string().default(''),
+        /** How far a request's X-Weim-Timestamp may be from this server's clock. */
+        max_skew_seconds: int(10, 3600).default(300),
+        /** Users one /push/users or /push/online request may name. */
+        max_users: int(1, 10_000).default(1000),
+        /** Characters a pushed Body may have. */
+        max_body_chars: int(1, 4000).default(4000),
+        /** Requests one app may make per second. */
+        max_per_second: int(1).default(100),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()
@@ -242,6 +260,7 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
   const config: Config = { ...result.data, production, data_dir: resolve(cwd, result.data.data_dir) };
   checkProduction(config);
   checkQiniu(config);
+  pushApps(config);
   if (config.search.backend === 'elastic' && !config.search.elastic_url) {
     throw new ConfigError('config: search.elastic_url: required when search.backend is elastic (WEIM_SEARCH_ELASTIC_URL)');
   }
@@ -288,6 +307,24 @@ function checkQiniu(config: Config): void {
       throw new ConfigError(`config: qiniu.${key}: must be scheme://host[:port] with no path`);
     }
   }
+}
+
+/**
+ * The push API's apps, key → secret, from `push.apps`. A secret shorter than 32 characters is
+ * refused in any mode: there is no development default to fall back on.
+ */
+export function pushApps(config: Pick<Config, 'push'>): Map<string, string> {
+  const apps = new Map<string, string>();
+  for (const entry of config.push.apps.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const at = entry.indexOf(':');
+    const key = entry.slice(0, Math.max(0, at));
+    const secret = entry.slice(at + 1);
+    if (at < 1 || !/^[A-Za-z0-9_-]{1,64}$/.test(key)) throw new ConfigError('config: push.apps: each entry must be key:secret, the key of letters, digits, _ and - (WEIM_PUSH_APPS)');
+    if (secret.length < 32) throw new ConfigError(`config: push.apps: the secret of ${key} must have 32+ characters`);
+    if (apps.has(key)) throw new ConfigError(`config: push.apps: ${key} is listed twice`);
+    apps.set(key, secret);
+  }
+  return apps;
 }
 
 /** Whether pending migrations run at start. */

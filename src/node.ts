@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { createApp } from './app.js';
 import { type Cluster, createCluster } from './cluster/cluster.js';
 import { Delivery } from './cluster/delivery.js';
-import { type Config, migratesOnStart } from './config.js';
+import { type Config, migratesOnStart, pushApps } from './config.js';
 import { openConfiguredDatabase, type DbHandle } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { Gateway } from './gateway/gateway.js';
@@ -13,6 +13,9 @@ import { Hub } from './gateway/hub.js';
 import { pruneRevocations } from './modules/auth/index.js';
 import { ThreadedMessageWriter } from './modules/messages/index.js';
 import { PresenceService } from './modules/presence/index.js';
+import { PushService, pushRoutes, requirePushApp } from './modules/push/index.js';
+import { EVENT_BODY_CHARS } from './modules/sync/index.js';
+import { createRateLimiter } from './http/rate-limiter.js';
 import type { Notifier } from './notify/notifier.js';
 import { createSearchBackend, type SearchBackend } from './search/backend.js';
 import type { Client as ElasticClient } from '@elastic/elasticsearch';
@@ -94,6 +97,15 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   const presence = new PresenceService(dbh.db, notifier, directory, nodeId, { coalesceMs: config.presence.coalesce_ms, maxFanout: config.presence.max_fanout });
   cluster.onUsersLost((userIds) => presence.lost(userIds));
 
+  const apps = pushApps(config);
+  const push = apps.size === 0 ? undefined : pushRoutes(new PushService(dbh.db, notifier, delivery, directory), {
+    auth: requirePushApp({ apps, once: cluster.once, maxSkewSeconds: config.push.max_skew_seconds }),
+    limit: createRateLimiter({ kind: 'memory' }, { name: 'push', points: config.push.max_per_second, windowSeconds: 1 }),
+    bodyLimitBytes: config.server.body_limit_bytes,
+    maxUsers: config.push.max_users,
+    maxBodyChars: Math.min(config.push.max_body_chars, EVENT_BODY_CHARS),
+  });
+
   let draining = false;
   const app = createApp({
     log,
@@ -110,6 +122,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     },
     ...services,
     presence,
+    push,
     localFiles: services.blobs instanceof LocalBlobStore ? { publicPath: config.uploads.public_path, store: services.blobs } : undefined,
   });
   const server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000 }, app);

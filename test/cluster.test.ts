@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DbHandle } from '../src/db/connect.js';
 import { type ChildNode, startChildNode } from './helpers/child-node.js';
+import { signPush } from '../src/modules/push/index.js';
 import { mysqlUrlFor, openTestDatabase } from './helpers/database.js';
 import { login, makeFriends, post, registerUser } from './helpers/http.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
@@ -11,6 +12,7 @@ import { SyncDevice } from './helpers/sync-client.js';
 import { settle, signedInSocket, type TestSocket } from './helpers/ws.js';
 
 const services = [inject('mysqlUrl'), inject('redisUrl'), inject('etcdUrl')];
+const PUSH_SECRET = randomBytes(24).toString('hex');
 if (!services.every(Boolean)) console.warn('!!! cluster suite needs MariaDB, Redis and etcd: SKIPPED (CI would fail instead)');
 
 /** Nodes on one MariaDB database, one Redis and one etcd (the test rig's), under a key prefix of their own. */
@@ -24,6 +26,7 @@ describe.runIf(services.every(Boolean))('cluster: Redis directory and bus, etcd 
     WEIM_CLUSTER_LEASE_SECONDS: '2',
     WEIM_CLUSTER_KEY_PREFIX: prefix,
     WEIM_PRESENCE_COALESCE_MS: '100',
+    WEIM_PUSH_APPS: `shop:${PUSH_SECRET}`,
   });
   let shared: DbHandle;
   let dbUrl: string;
@@ -181,6 +184,32 @@ describe.runIf(services.every(Boolean))('cluster: Redis directory and bus, etcd 
     // n1's sockets were not asked: its subscription never dropped.
     expect(onN1.of(24)).toEqual([]);
     device.disconnect();
+  });
+
+  it('push API: a broadcast reaches sockets on every node; a push to users reaches them on theirs; a nonce used on one node is refused on the other', async () => {
+    const [u1, u2] = await Promise.all([registerUser(n1.api), registerUser(n1.api)]);
+    const s1 = await on(n1, u1.token);
+    const s2 = await on(n2, u2.token);
+    const signed = (node: TestNode, path: string, body: unknown, nonce = randomBytes(12).toString('hex')) => {
+      const text = JSON.stringify(body);
+      const timestamp = String(Math.floor(Date.now() / 1000));
+      const signature = signPush(PUSH_SECRET, { timestamp, nonce, method: 'POST', path: `/api/v1${path}`, body: text });
+      return fetch(`${node.api}${path}`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', 'X-Weim-App': 'shop', 'X-Weim-Timestamp': timestamp, 'X-Weim-Nonce': nonce, 'X-Weim-Signature': signature },
+        body: text,
+      }).then(async (r) => ({ status: r.status, ...((await r.json()) as { code: number; data: unknown }) }));
+    };
+    expect((await signed(n1, '/push/broadcast', { body: 'to everyone' })).code).toBe(0);
+    for (const s of [s1, s2]) expect(await s.next((f) => f.Cmd === 25 && f.Body === 'to everyone')).toMatchObject({ ToId: 0 });
+    const nonce = randomBytes(12).toString('hex');
+    expect(await signed(n1, '/push/users', { user_ids: [u2.user.id], body: 'for u2' }, nonce)).toMatchObject({ code: 0, data: { pushed: [u2.user.id], unknown: [] } });
+    expect(await s2.next((f) => f.Cmd === 25 && f.Body === 'for u2')).toMatchObject({ ToId: u2.user.id, EventSeq: 1 });
+    expect((await signed(n2, '/push/users', { user_ids: [u2.user.id], body: 'for u2' }, nonce)).status).toBe(401);
+    expect(await signed(n2, '/push/online', { user_ids: [u1.user.id, u2.user.id] })).toMatchObject({ code: 0, data: { online: [u1.user.id, u2.user.id] } });
+    await settle(200);
+    expect(s2.of(25).map((f) => f.Body)).toEqual(['to everyone', 'for u2']);
+    expect(s1.of(25).map((f) => f.Body)).toEqual(['to everyone']);
   });
 
   describe('a node that dies', () => {

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEV_JWT_SECRET, loadConfig, migratesOnStart } from '../src/config.js';
+import { ConfigError, DEV_JWT_SECRET, loadConfig, migratesOnStart, pushApps } from '../src/config.js';
 
 const repoConfig = fileURLToPath(new URL('../config.yml', import.meta.url));
 const emptyDir = () => mkdtempSync(join(tmpdir(), 'weim-config-'));
@@ -54,6 +54,18 @@ describe('config', () => {
     expect(() => loadConfig({ WEIM_CONFIG: fileWith('server: [1\n') })).toThrow(ConfigError);
     expect(() => loadConfig({ WEIM_CONFIG: '/nonexistent/weim.yml' })).toThrow(/does not exist/);
     expect(() => loadConfig({ WEIM_DB_DIALECT: 'mysql' }, cwd)).toThrow(/db\.url/);
+  });
+
+  it('push.apps: key:secret pairs with 32+ character secrets, each key once', () => {
+    const cwd = emptyDir();
+    const secret = 'k'.repeat(32);
+    expect(pushApps(loadConfig({}, cwd))).toEqual(new Map());
+    expect(pushApps(loadConfig({ WEIM_PUSH_APPS: ` shop:${secret} , crm_2:${secret}x ` }, cwd))).toEqual(new Map([['shop', secret], ['crm_2', `${secret}x`]]));
+    expect(() => loadConfig({ WEIM_PUSH_APPS: `shop:${'k'.repeat(31)}` }, cwd)).toThrow(/push\.apps: the secret of shop must have 32\+ characters/);
+    expect(() => loadConfig({ WEIM_PUSH_APPS: secret }, cwd)).toThrow(/push\.apps: each entry must be key:secret/);
+    expect(() => loadConfig({ WEIM_PUSH_APPS: `sh op:${secret}` }, cwd)).toThrow(/push\.apps/);
+    expect(() => loadConfig({ WEIM_PUSH_APPS: `shop:${secret},shop:${secret}` }, cwd)).toThrow(/listed twice/);
+    expect(() => loadConfig({ WEIM_PUSH_MAX_BODY_CHARS: '4001' }, cwd)).toThrow(/push\.max_body_chars/);
   });
 
   it('cluster mode needs its Redis, its etcd and a shared (MySQL) database', () => {

@@ -25,7 +25,7 @@ describe.each(testDialects())('friends API on %s', (dialect) => {
     const req = await post(t.api, '/im/friend/add/request', { username: b.username, reason: 'hi there', channel: 'search' }, { token: a.token, form: true });
     expect(req.code).toBe(0);
     expect(req.data.request_id).toEqual(expect.any(Number));
-    expect(framesTo(b.user.id, 8).at(-1)?.frame).toEqual({ Cmd: 8, FromId: a.user.id, ToId: b.user.id, Ope: 0, Type: 0, Body: 'hi there', EventSeq: 1 });
+    expect(framesTo(b.user.id, 8).at(-1)?.frame).toEqual({ Cmd: 8, FromId: a.user.id, ToId: b.user.id, Ope: 0, Type: 0, Body: 'hi there', EventSeq: 1, Time: expect.any(Number) });
     const reqs = await post(t.api, '/im/friend/add/reqs', {}, { token: b.token });
     expect(reqs.data.list).toEqual([{ id: req.data.request_id, from: { ...a.user }, channel: 'search', reason: 'hi there', created_at: expect.any(Number) }]);
     const handled = await post(t.api, '/im/friend/add/handle', { f_uid: a.user.id, status: 1 }, { token: b.token, form: true });

@@ -23,6 +23,11 @@ export class MemoryBus implements Bus {
   /** Nothing is lost between a node and itself. */
   onResync(): void {}
 
+  /** There are no other nodes to reach. */
+  async broadcast(): Promise<void> {}
+
+  async onBroadcast(): Promise<void> {}
+
   async close(): Promise<void> {
     this.handler = undefined;
   }

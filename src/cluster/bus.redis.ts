@@ -21,7 +21,7 @@ const RESYNC_RETRY_MS = 1000;
 /**
  * Batches between nodes over Redis pub/sub: each node subscribes to `<prefix>:bus:<nodeId>` and
  * a batch is published to the one node that holds its users. Ended sessions go to every node on
- * `<prefix>:sessions` (each node skips its own).
+ * `<prefix>:sessions`, and broadcasts on `<prefix>:all` (each node skips its own).
  *
  * Pub/sub is at most once. A batch for a node that dies meanwhile is lost, and its users get the
  * message by sync when they reconnect (it was stored before it was pushed). A batch lost while the
@@ -70,6 +70,24 @@ export class RedisBus implements Bus {
 
   async publishSessionEnded(event: SessionEnded): Promise<void> {
     await this.publisher.publish(this.sessionsChannel(), JSON.stringify({ n: this.nodeId, u: event.userId, j: event.jti }));
+  }
+
+  async broadcast(payload: string): Promise<void> {
+    await this.publisher.publish(this.allChannel(), JSON.stringify({ n: this.nodeId, p: payload }));
+  }
+
+  async onBroadcast(handler: (payload: string) => void): Promise<void> {
+    const channel = this.allChannel();
+    this.subscriber.on('message', (from: string, message: string) => {
+      if (from !== channel) return;
+      try {
+        const { n, p } = JSON.parse(message) as { n: string; p: string };
+        if (n !== this.nodeId && typeof p === 'string') handler(p);
+      } catch (err) {
+        this.log.warn({ err }, 'bus: unreadable broadcast dropped');
+      }
+    });
+    await this.subscriber.subscribe(channel);
   }
 
   async onSessionEnded(handler: (event: SessionEnded) => void): Promise<void> {
@@ -142,6 +160,10 @@ export class RedisBus implements Bus {
       }
     }, RESYNC_RETRY_MS);
     this.missedTimer.unref();
+  }
+
+  private allChannel(): string {
+    return `${this.prefix}:all`;
   }
 
   private sessionsChannel(): string {

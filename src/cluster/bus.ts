@@ -30,5 +30,9 @@ export interface Bus {
    * to sync (Cmd 24): what they missed is stored, and a sync sends it.
    */
   onResync(handler: () => void): void;
+  /** Hands one frame to every other node, for all of its sockets (the push API's broadcast). */
+  broadcast(payload: string): Promise<void>;
+  /** Receives the broadcasts of other nodes. */
+  onBroadcast(handler: (payload: string) => void): Promise<void>;
   close(): Promise<void>;
 }

@@ -10,12 +10,15 @@ import { RedisDirectory } from './directory.redis.js';
 import type { Discovery } from './discovery.js';
 import { EtcdDiscovery } from './discovery.etcd.js';
 import { StaticDiscovery } from './discovery.static.js';
+import { MemoryOnceStore, type OnceStore, RedisOnceStore } from './once.js';
 
 /** The cluster ports of one node, chosen by `cluster.mode`. */
 export interface Cluster {
   directory: Directory;
   bus: Bus;
   discovery: Discovery;
+  /** Keys seen once across the cluster (the push API's nonces). */
+  once: OnceStore;
   /** Announces the node and clears what an earlier run under its id left in the directory. */
   start(): Promise<void>;
   /**
@@ -45,6 +48,7 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
         directory,
         bus,
         discovery: new StaticDiscovery(nodeId),
+        once: new MemoryOnceStore(),
         start: async () => {},
         restore: async () => {},
         onUsersLost: () => {},
@@ -67,6 +71,7 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
         directory,
         bus,
         discovery,
+        once: new RedisOnceStore(redis, prefix),
         async start() {
           await discovery.start();
           await directory.start();

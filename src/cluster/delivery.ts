@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Hub } from '../gateway/hub.js';
-import type { Notification, Notifier } from '../notify/notifier.js';
+import type { Frame, Notification, Notifier } from '../notify/notifier.js';
 import type { Bus } from './bus.js';
 import type { Directory } from './directory.js';
 
@@ -23,6 +23,18 @@ export class Delivery implements Notifier {
     await this.bus.subscribe((batch) => {
       this.hub.deliver(batch.userIds, batch.payload, batch.except, batch.stream).catch((err: unknown) => this.log.warn({ err }, 'local delivery failed'));
     });
+    await this.bus.onBroadcast((payload) => this.toEverySocketHere(payload));
+  }
+
+  /** One frame to every signed-in socket of the cluster, serialised once (not stored: live only). */
+  async broadcast(frame: Frame): Promise<void> {
+    const payload = JSON.stringify(frame);
+    this.toEverySocketHere(payload);
+    await this.bus.broadcast(payload);
+  }
+
+  private toEverySocketHere(payload: string): void {
+    this.hub.deliver(this.hub.userIds(), payload).catch((err: unknown) => this.log.warn({ err }, 'local broadcast failed'));
   }
 
   notify(notification: Notification): void {

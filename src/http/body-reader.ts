@@ -7,7 +7,12 @@ export interface BodyReaderOptions {
   limitBytes: number;
   /** Fields a form body may carry (more is 400 / 1000). */
   parameterLimit: number;
+  /** Also keep the body's text as `req.rawBody` (for a signature over it). */
+  keepRaw?: boolean;
 }
+
+/** A request read by a body reader with `keepRaw`. */
+export type RawBodyRequest = Request & { rawBody?: string };
 
 type FormValue = string | string[];
 
@@ -58,6 +63,7 @@ export function bodyReader(options: BodyReaderOptions): RequestHandler {
       req.off('data', onData);
       if (refused) return;
       const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
+      if (options.keepRaw) (req as RawBodyRequest).rawBody = text;
       try {
         req.body = kind === 'json' ? parseJson(text) : parseForm(text, options.parameterLimit);
       } catch (err) {

@@ -19,6 +19,8 @@ export const Cmd = {
   Presence: 19,
   /** weim: someone read a conversation up to `Seq` (the peer in 1:1 chats, and the reader's other devices). */
   ReadNotice: 21,
+  /** weim: a business backend's push (the push API): `Body` as it was sent. */
+  ServerPush: 25,
 } as const;
 
 /** Ope: the channel a frame belongs to. */

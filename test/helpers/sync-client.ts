@@ -4,7 +4,7 @@ import { openSocket, type ReceivedFrame, type TestSocket } from './ws.js';
 /** The stream a frame belongs to (`c<conv>` or `e`) and its seq, or undefined for other frames. */
 export function streamOf(f: ReceivedFrame & { ConvId?: number; EventSeq?: number }): { key: string; seq: number } | undefined {
   if ([6, 7, 10, 11].includes(f.Cmd) && f.ConvId !== undefined && f.Seq !== undefined) return { key: `c${f.ConvId}`, seq: f.Seq };
-  if ([8, 9, 12, 13, 14].includes(f.Cmd) && f.EventSeq !== undefined) return { key: 'e', seq: f.EventSeq };
+  if ([8, 9, 12, 13, 14, 25].includes(f.Cmd) && f.EventSeq !== undefined) return { key: 'e', seq: f.EventSeq };
   return undefined;
 }
 

@@ -1,6 +1,9 @@
 import type { Executor } from '../../db/database.js';
 import type { Frame, Notification } from '../../notify/notifier.js';
 
+/** What `user_events.body` holds (migration 0026; a pushed Body is capped to it). */
+export const EVENT_BODY_CHARS = 4000;
+
 /**
  * Appends a notification to `userId`'s event stream inside the caller's transaction and returns
  * it ready to push after commit. The user row is the per-user sequence counter: its row lock
@@ -12,9 +15,9 @@ export async function recordUserEvent(db: Executor, userId: number, frame: Frame
   const seq = Number(event_seq);
   await db
     .insertInto('user_events')
-    .values({ user_id: userId, seq, cmd: frame.Cmd, from_id: frame.FromId, to_id: frame.ToId, ope: frame.Ope, body: frame.Body.slice(0, 400), created_at: now })
+    .values({ user_id: userId, seq, cmd: frame.Cmd, from_id: frame.FromId, to_id: frame.ToId, ope: frame.Ope, body: frame.Body.slice(0, EVENT_BODY_CHARS), created_at: now })
     .execute();
-  return { userIds: [userId], frame: { ...frame, EventSeq: seq }, stream: { key: 'e', seq } };
+  return { userIds: [userId], frame: { ...frame, EventSeq: seq, Time: now }, stream: { key: 'e', seq } };
 }
 
 export async function userEventsAfter(db: Executor, userId: number, after: number, limit: number) {

@@ -1,0 +1,3 @@
+export { requirePushApp, signPush, type PushRequest } from './push.auth.js';
+export { pushRoutes, type PushRoutesOptions } from './push.routes.js';
+export { PushService } from './push.service.js';

@@ -1,0 +1,49 @@
+import { type RequestHandler, Router } from 'express';
+import { AppError } from '../../errors.js';
+import { bodyReader } from '../../http/body-reader.js';
+import { sendOk } from '../../http/envelope.js';
+import type { RateLimiter } from '../../http/rate-limiter.js';
+import { parseInput } from '../../http/validate.js';
+import type { PushRequest } from './push.auth.js';
+import { pushSchemas } from './push.schema.js';
+import type { PushService } from './push.service.js';
+
+export interface PushRoutesOptions {
+  /** The signature check (`requirePushApp`). */
+  auth: RequestHandler;
+  /** Requests per app. */
+  limit: RateLimiter;
+  bodyLimitBytes: number;
+  maxUsers: number;
+  maxBodyChars: number;
+}
+
+/** The server push API for business backends, under /push: JSON bodies, signed by an app. */
+export function pushRoutes(push: PushService, options: PushRoutesOptions): Router {
+  const schemas = pushSchemas(options);
+  const router = Router();
+  router.use((req, _res, next) => {
+    if (!/^application\/json\b/i.test(req.get('content-type') ?? '')) throw new AppError('BAD_REQUEST', 'push requests carry a JSON body (Content-Type: application/json)');
+    next();
+  });
+  router.use(bodyReader({ limitBytes: options.bodyLimitBytes, parameterLimit: 100, keepRaw: true }));
+  router.use(options.auth);
+  router.use(async (req, _res, next) => {
+    await options.limit.consume((req as PushRequest).pushApp);
+    next();
+  });
+  router.post('/users', async (req, res) => {
+    const input = parseInput(schemas.users, req.body);
+    sendOk(res, await push.toUsers(input.user_ids, input.body));
+  });
+  router.post('/broadcast', async (req, res) => {
+    const input = parseInput(schemas.broadcast, req.body);
+    await push.broadcast(input.body);
+    sendOk(res, {});
+  });
+  router.post('/online', async (req, res) => {
+    const input = parseInput(schemas.online, req.body);
+    sendOk(res, { online: await push.online(input.user_ids) });
+  });
+  return router;
+}

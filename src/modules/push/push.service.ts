@@ -1,0 +1,58 @@
+import type { Directory } from '../../cluster/directory.js';
+import type { Db } from '../../db/database.js';
+import { transact } from '../../db/transaction.js';
+import { Cmd, type Frame, type Notification, type Notifier, Ope } from '../../notify/notifier.js';
+import { recordUserEvent } from '../sync/index.js';
+
+/** Users whose events one transaction records. */
+const CHUNK = 100;
+
+/** What a business backend asks of the IM server (the push API). */
+export class PushService {
+  constructor(
+    private readonly db: Db,
+    private readonly notifier: Notifier,
+    private readonly delivery: { broadcast(frame: Frame): Promise<void> },
+    private readonly directory: Pick<Directory, 'locate'>,
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  /**
+   * Cmd 25 to every device of each user, stored first in the user's event stream (so a device
+   * that is offline gets it by sync, like any event). Unknown ids are reported, not pushed.
+   */
+  async toUsers(userIds: readonly number[], body: string): Promise<{ pushed: number[]; unknown: number[] }> {
+    // Ascending, so that concurrent pushes lock the users' rows in one order.
+    const ids = [...new Set(userIds)].sort((a, b) => a - b);
+    const rows = await this.db.selectFrom('users').select('id').where('id', 'in', ids).execute();
+    const known = new Set(rows.map((r) => Number(r.id)));
+    const pushed = ids.filter((id) => known.has(id));
+    const now = this.clock();
+    for (let i = 0; i < pushed.length; i += CHUNK) {
+      const chunk = pushed.slice(i, i + CHUNK);
+      const events = await transact(this.db, async (trx) => {
+        const out: Notification[] = [];
+        for (const userId of chunk) out.push(await recordUserEvent(trx, userId, frame(userId, body), now));
+        return out;
+      });
+      for (const event of events) this.notifier.notify(event);
+    }
+    return { pushed, unknown: ids.filter((id) => !known.has(id)) };
+  }
+
+  /** Cmd 25 to every signed-in socket of the cluster, now; not stored (a device offline never gets it). */
+  async broadcast(body: string): Promise<void> {
+    await this.delivery.broadcast({ ...frame(0, body), Time: this.clock() });
+  }
+
+  /** Which of these users have a signed-in socket on some node. */
+  async online(userIds: readonly number[]): Promise<number[]> {
+    const ids = [...new Set(userIds)];
+    const located = new Set([...(await this.directory.locate(ids)).values()].flat());
+    return ids.filter((id) => located.has(id));
+  }
+}
+
+function frame(toId: number, body: string): Frame {
+  return { Cmd: Cmd.ServerPush, FromId: 0, ToId: toId, Ope: Ope.System, Type: 0, Body: body };
+}
