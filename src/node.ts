@@ -86,7 +86,8 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   const writerThread = dbh.dialect === 'mysql' && config.messages.writer_thread === 'true';
   const writerSession = writerThread ? undefined : dbh.openManualCommit?.();
   const writerSpareSession = writerThread ? undefined : dbh.openManualCommit?.();
-  const services = createServices(config, dbh.db, { kind: 'memory' }, notifier, search, {
+  // In a cluster the limits count in Redis: ten login attempts are ten, whichever nodes they reach.
+  const services = createServices(config, dbh.db, cluster.rateLimits, notifier, search, {
     onMessageBatch: metrics.observeMessageBatch,
     writerSession: writerSession?.db,
     writerSpareSession: writerSpareSession?.db,
@@ -100,7 +101,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   const apps = pushApps(config);
   const push = apps.size === 0 ? undefined : pushRoutes(new PushService(dbh.db, notifier, delivery, directory), {
     auth: requirePushApp({ apps, once: cluster.once, maxSkewSeconds: config.push.max_skew_seconds }),
-    limit: createRateLimiter({ kind: 'memory' }, { name: 'push', points: config.push.max_per_second, windowSeconds: 1 }),
+    limit: createRateLimiter(cluster.rateLimits, { name: 'push', points: config.push.max_per_second, windowSeconds: 1 }),
     bodyLimitBytes: config.server.body_limit_bytes,
     maxUsers: config.push.max_users,
     maxBodyChars: Math.min(config.push.max_body_chars, EVENT_BODY_CHARS),

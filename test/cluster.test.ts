@@ -212,6 +212,13 @@ describe.runIf(services.every(Boolean))('cluster: Redis directory and bus, etcd 
     expect(s1.of(25).map((f) => f.Body)).toEqual(['to everyone']);
   });
 
+  it('rate limits hold across nodes: the failed logins of one user count together on n1 and n2', async () => {
+    const u = await registerUser(n1.api);
+    const attempt = (node: TestNode) => post(node.api, '/login', { username: u.username, password: 'wrong-password' });
+    for (let i = 0; i < 10; i++) expect((await attempt(i % 2 === 0 ? n1 : n2)).status).toBe(401);
+    for (const node of [n1, n2]) expect((await attempt(node)).status).toBe(429);
+  });
+
   describe('a node that dies', () => {
     let n3: ChildNode;
     afterAll(async () => {

@@ -11,6 +11,7 @@ import type { Discovery } from './discovery.js';
 import { EtcdDiscovery } from './discovery.etcd.js';
 import { StaticDiscovery } from './discovery.static.js';
 import { MemoryOnceStore, type OnceStore, RedisOnceStore } from './once.js';
+import type { RateLimitStore } from '../http/rate-limiter.js';
 
 /** The cluster ports of one node, chosen by `cluster.mode`. */
 export interface Cluster {
@@ -19,6 +20,8 @@ export interface Cluster {
   discovery: Discovery;
   /** Keys seen once across the cluster (the push API's nonces). */
   once: OnceStore;
+  /** Where rate limits count: this process, or Redis so that a limit holds across nodes. */
+  rateLimits: RateLimitStore;
   /** Announces the node and clears what an earlier run under its id left in the directory. */
   start(): Promise<void>;
   /**
@@ -49,6 +52,7 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
         bus,
         discovery: new StaticDiscovery(nodeId),
         once: new MemoryOnceStore(),
+        rateLimits: { kind: 'memory' },
         start: async () => {},
         restore: async () => {},
         onUsersLost: () => {},
@@ -72,6 +76,7 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
         bus,
         discovery,
         once: new RedisOnceStore(redis, prefix),
+        rateLimits: { kind: 'redis', client: redis, prefix },
         async start() {
           await discovery.start();
           await directory.start();

@@ -17,11 +17,12 @@ export interface RateLimit {
   windowSeconds: number;
 }
 
-/** Where counters live: this process (single node) or Redis (shared by a cluster). */
-export type RateLimitStore = { kind: 'memory' } | { kind: 'redis'; client: Redis };
+/** Where counters live: this process (single node) or Redis (shared by a cluster, under its key prefix). */
+export type RateLimitStore = { kind: 'memory' } | { kind: 'redis'; client: Redis; prefix?: string };
 
 export function createRateLimiter(store: RateLimitStore, limit: RateLimit): RateLimiter {
-  const options = { keyPrefix: `weim:rl:${limit.name}`, points: limit.points, duration: limit.windowSeconds };
+  const prefix = store.kind === 'redis' ? (store.prefix ?? 'weim') : 'weim';
+  const options = { keyPrefix: `${prefix}:rl:${limit.name}`, points: limit.points, duration: limit.windowSeconds };
   let impl: RateLimiterAbstract;
   switch (store.kind) {
     case 'memory':
