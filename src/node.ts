@@ -95,13 +95,17 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   });
   // The writer's thread is started with the node, not by its first message.
   if (services.writer instanceof ThreadedMessageWriter) await services.writer.start();
-  const presence = new PresenceService(dbh.db, notifier, directory, nodeId, { coalesceMs: config.presence.coalesce_ms, maxFanout: config.presence.max_fanout });
+  const presence = new PresenceService(dbh.db, notifier, directory, nodeId, { coalesceMs: config.presence.coalesce_ms, maxFanout: config.presence.max_fanout }, log);
   cluster.onUsersLost((userIds) => presence.lost(userIds));
 
   const apps = pushApps(config);
   const push = apps.size === 0 ? undefined : pushRoutes(new PushService(dbh.db, notifier, delivery, directory), {
-    auth: requirePushApp({ apps, once: cluster.once, maxSkewSeconds: config.push.max_skew_seconds }),
-    limit: createRateLimiter(cluster.rateLimits, { name: 'push', points: config.push.max_per_second, windowSeconds: 1 }),
+    auth: requirePushApp({
+      apps,
+      once: cluster.once,
+      maxSkewSeconds: config.push.max_skew_seconds,
+      limit: createRateLimiter(cluster.rateLimits, { name: 'push', points: config.push.max_per_second, windowSeconds: 1 }),
+    }),
     bodyLimitBytes: config.server.body_limit_bytes,
     maxUsers: config.push.max_users,
     maxBodyChars: Math.min(config.push.max_body_chars, EVENT_BODY_CHARS),

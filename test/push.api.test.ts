@@ -79,7 +79,8 @@ describe.each(testDialects())('server push API on %s', (dialect) => {
     const device = new SyncDevice(t.url, u.token);
     await device.connect();
     device.disconnect();
-    const long = '长'.repeat(4000);
+    // 4,000 characters, each two UTF-16 units and four bytes: stored and synced whole.
+    const long = '👋'.repeat(4000);
     expect((await push(t.api, '/push/users', { user_ids: [u.user.id], body: long })).code).toBe(0);
     await device.connect();
     const got = device.received.filter((r) => r.frame.Cmd === 25);
@@ -146,6 +147,38 @@ describe.each(testDialects())('server push API on %s', (dialect) => {
     const form = await fetch(`${t.api}/push/users`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: 'user_ids=1&body=x' });
     expect(form.status).toBe(400);
     expect(await eventsOf(u.user.id)).toEqual([]);
+  });
+});
+
+describe('server push API: limits', () => {
+  let t: TestNode;
+  beforeAll(async () => {
+    t = await startTestNode('sqlite', { WEIM_PUSH_APPS: `${SHOP.app}:${SHOP.secret}`, WEIM_PUSH_MAX_PER_SECOND: '3' });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('past max_per_second an app gets 429 / 1005, and the refused request, nonce included, goes through when sent again', async () => {
+    const u = await registerUser(t.api);
+    const nonces = Array.from({ length: 4 }, () => randomBytes(12).toString('hex'));
+    const timestamp = Math.floor(Date.now() / 1000);
+    const send = (nonce: string) => push(t.api, '/push/users', { user_ids: [u.user.id], body: nonce }, { nonce, timestamp });
+    const answers = await Promise.all(nonces.map(send));
+    expect(answers.map((a) => a.status).sort()).toEqual([200, 200, 200, 429]);
+    const refused = nonces[answers.findIndex((a) => a.status === 429)]!;
+    expect(answers.find((a) => a.status === 429)!.code).toBe(1005);
+    await new Promise((r) => setTimeout(r, 1100));
+    expect((await send(refused)).code).toBe(0);
+    const stored = await t.dbh.db.selectFrom('user_events').select('body').where('user_id', '=', u.user.id).execute();
+    expect(stored.map((e) => e.body).sort()).toEqual([...nonces].sort());
+  });
+
+  it('a signed request to a path the push API does not have is 404 at once', async () => {
+    const started = Date.now();
+    const res = await push(t.api, '/push/nothing-here', { body: 'x' });
+    expect([res.status, res.code]).toEqual([404, 1002]);
+    expect(Date.now() - started).toBeLessThan(5000);
   });
 });
 

@@ -60,6 +60,16 @@ describe('SQLite reader thread', () => {
     }
   });
 
+  it('a query whose parameters cannot reach the thread fails alone; one asked for just before close is answered', async () => {
+    const own = new SqliteReader(join(dir, 'w.sqlite'));
+    const [bad, good] = await Promise.allSettled([own.query('select ? as x', [() => 1]), own.query('select ? as x', [7])]);
+    expect(bad.status).toBe('rejected');
+    expect(good).toEqual({ status: 'fulfilled', value: [{ x: 7 }] });
+    const last = own.query('select count(*) as n from t', []);
+    await own.close();
+    expect(await last).toEqual([{ n: 2 }]);
+  });
+
   it('a failing statement fails alone; the thread goes on', async () => {
     const [bad, good] = await Promise.allSettled([sql`select * from no_such_table`.execute(reader.db), names()]);
     expect(bad.status).toBe('rejected');

@@ -10,13 +10,17 @@ interface WireBatch {
   s?: Batch['stream'];
 }
 
-/** "Batches to you may have been lost": sent by a node whose publish to this one failed. */
-interface WireResync {
-  r: 1;
+/** On `<prefix>:all`, from node `n`: a broadcast frame `p`, or `r`: "pushes from me may have been lost". */
+interface WireAll {
+  n: string;
+  p?: string;
+  r?: 1;
 }
 
-/** How often a node retries telling another that publishes to it failed. */
+/** How often a node retries telling the others that its pushes may have been lost. */
 const RESYNC_RETRY_MS = 1000;
+/** Resyncs closer together than this are merged into one, run when the interval is over. */
+const RESYNC_MERGE_MS = 1000;
 
 /**
  * Batches between nodes over Redis pub/sub: each node subscribes to `<prefix>:bus:<nodeId>` and
@@ -25,16 +29,23 @@ const RESYNC_RETRY_MS = 1000;
  *
  * Pub/sub is at most once. A batch for a node that dies meanwhile is lost, and its users get the
  * message by sync when they reconnect (it was stored before it was pushed). A batch lost while the
- * node lives on (its subscription dropped for a moment, or a publish to it failed) must not wait
- * for a reconnect that may never come: the node hears of it (`onResync`) once its subscription is
- * back, or once the publisher can reach it again, and asks its sockets to sync.
+ * node lives on must not wait for a reconnect that may never come, so a node hears of it
+ * (`onResync`) and asks its sockets to sync:
+ * - when its own subscription dropped and is back;
+ * - when another node's connection to Redis dropped or one of its publishes failed: that node could
+ *   not look recipients up or publish to them, so once it reaches Redis again it tells every node
+ *   (`r` on `<prefix>:all`, retried each second until it goes out).
  */
 export class RedisBus implements Bus {
   private readonly resyncHandlers: (() => void)[] = [];
-  /** Nodes a publish to failed, still to be told. */
-  private readonly missed = new Set<string>();
-  private missedTimer: NodeJS.Timeout | undefined;
+  private broadcastHandler: ((payload: string) => void) | undefined;
   private subscriptionLost = false;
+  /** Counts the times this node's pushes may have been lost; the others are told of the latest. */
+  private owed = 0;
+  private resyncTimer: NodeJS.Timeout | undefined;
+  private resyncSending = false;
+  private lastResyncAt = 0;
+  private trailingResync: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -52,6 +63,8 @@ export class RedisBus implements Bus {
       this.subscriptionLost = false;
       this.resubscribed().catch((err: unknown) => this.log.warn({ err }, 'bus: subscribing again failed'));
     });
+    // The publisher is also the directory's connection: while it is down, lookups fail too.
+    publisher.on('close', () => this.oweResync());
   }
 
   async publish(nodeId: string, batch: Batch): Promise<void> {
@@ -59,7 +72,7 @@ export class RedisBus implements Bus {
     try {
       await this.publisher.publish(this.channel(nodeId), JSON.stringify(wire));
     } catch (err) {
-      this.markMissed(nodeId);
+      this.oweResync();
       throw err;
     }
   }
@@ -68,26 +81,17 @@ export class RedisBus implements Bus {
     this.resyncHandlers.push(handler);
   }
 
-  async publishSessionEnded(event: SessionEnded): Promise<void> {
-    await this.publisher.publish(this.sessionsChannel(), JSON.stringify({ n: this.nodeId, u: event.userId, j: event.jti }));
-  }
-
   async broadcast(payload: string): Promise<void> {
-    await this.publisher.publish(this.allChannel(), JSON.stringify({ n: this.nodeId, p: payload }));
+    const wire: WireAll = { n: this.nodeId, p: payload };
+    await this.publisher.publish(this.allChannel(), JSON.stringify(wire));
   }
 
   async onBroadcast(handler: (payload: string) => void): Promise<void> {
-    const channel = this.allChannel();
-    this.subscriber.on('message', (from: string, message: string) => {
-      if (from !== channel) return;
-      try {
-        const { n, p } = JSON.parse(message) as { n: string; p: string };
-        if (n !== this.nodeId && typeof p === 'string') handler(p);
-      } catch (err) {
-        this.log.warn({ err }, 'bus: unreadable broadcast dropped');
-      }
-    });
-    await this.subscriber.subscribe(channel);
+    this.broadcastHandler = handler;
+  }
+
+  async publishSessionEnded(event: SessionEnded): Promise<void> {
+    await this.publisher.publish(this.sessionsChannel(), JSON.stringify({ n: this.nodeId, u: event.userId, j: event.jti }));
   }
 
   async onSessionEnded(handler: (event: SessionEnded) => void): Promise<void> {
@@ -104,26 +108,36 @@ export class RedisBus implements Bus {
     await this.subscriber.subscribe(channel);
   }
 
+  /** Receives this node's batches, and the broadcasts and resyncs of the others. */
   async subscribe(handler: (batch: Batch) => void): Promise<void> {
     const channel = this.channel(this.nodeId);
+    const all = this.allChannel();
     this.subscriber.on('message', (from: string, message: string) => {
-      if (from !== channel) return;
-      let wire: WireBatch | WireResync;
+      if (from !== channel && from !== all) return;
+      let wire: WireBatch | WireAll;
       try {
-        wire = JSON.parse(message) as WireBatch | WireResync;
+        wire = JSON.parse(message) as WireBatch | WireAll;
       } catch (err) {
         this.log.warn({ err }, 'bus: unreadable batch dropped');
         return;
       }
-      if ('r' in wire) this.resync('another node could not publish to this one');
-      else handler({ userIds: wire.u, payload: wire.p, except: wire.e, stream: wire.s });
+      if (from === channel) {
+        const batch = wire as WireBatch;
+        handler({ userIds: batch.u, payload: batch.p, except: batch.e, stream: batch.s });
+        return;
+      }
+      const note = wire as WireAll;
+      if (note.n === this.nodeId) return;
+      if (note.r) this.resync(`pushes from node ${note.n} may have been lost`);
+      else if (typeof note.p === 'string') this.broadcastHandler?.(note.p);
     });
-    await this.subscriber.subscribe(channel);
+    await this.subscriber.subscribe(channel, all);
   }
 
   async close(): Promise<void> {
     this.closed = true;
-    clearInterval(this.missedTimer);
+    clearInterval(this.resyncTimer);
+    clearTimeout(this.trailingResync);
     await this.subscriber.unsubscribe().catch(() => {});
   }
 
@@ -137,29 +151,45 @@ export class RedisBus implements Bus {
     this.resync('the bus subscription dropped and is back');
   }
 
+  /** Asks the sockets here to sync; requests within RESYNC_MERGE_MS of the last run once, after it. */
   private resync(reason: string): void {
-    this.log.warn({ reason }, 'bus: batches to this node may have been lost; asking its sockets to sync');
+    const wait = this.lastResyncAt + RESYNC_MERGE_MS - Date.now();
+    if (wait > 0) {
+      this.trailingResync ??= setTimeout(() => {
+        this.trailingResync = undefined;
+        this.resync(reason);
+      }, wait);
+      return;
+    }
+    this.lastResyncAt = Date.now();
+    this.log.warn({ reason }, 'bus: pushes to this node may have been lost; asking its sockets to sync');
     for (const handler of this.resyncHandlers) handler();
   }
 
-  /** Tells `nodeId`, as soon as it can be reached, that a publish to it failed. */
-  private markMissed(nodeId: string): void {
-    this.missed.add(nodeId);
-    if (this.missedTimer || this.closed) return;
-    this.missedTimer = setInterval(() => {
-      for (const node of this.missed) {
-        const wire: WireResync = { r: 1 };
-        this.publisher.publish(this.channel(node), JSON.stringify(wire)).then(
-          () => this.missed.delete(node),
-          () => {},
-        );
-      }
-      if (this.missed.size === 0) {
-        clearInterval(this.missedTimer);
-        this.missedTimer = undefined;
-      }
+  /** Tells every other node, as soon as Redis takes it, that pushes from this one may have been lost. */
+  private oweResync(): void {
+    if (this.closed) return;
+    this.owed++;
+    if (this.resyncTimer) return;
+    this.resyncTimer = setInterval(() => {
+      if (this.resyncSending) return;
+      this.resyncSending = true;
+      const telling = this.owed;
+      const wire: WireAll = { n: this.nodeId, r: 1 };
+      this.publisher
+        .publish(this.allChannel(), JSON.stringify(wire))
+        .then(() => {
+          // A loss after this went out is told by the next round.
+          if (this.owed !== telling) return;
+          clearInterval(this.resyncTimer);
+          this.resyncTimer = undefined;
+        })
+        .catch(() => {})
+        .finally(() => {
+          this.resyncSending = false;
+        });
     }, RESYNC_RETRY_MS);
-    this.missedTimer.unref();
+    this.resyncTimer.unref();
   }
 
   private allChannel(): string {

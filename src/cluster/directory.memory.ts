@@ -21,7 +21,7 @@ export class MemoryDirectory implements Directory {
   }
 
   async claimPresence(userId: number, online: boolean): Promise<boolean> {
-    if (online === this.announced.has(userId)) return false;
+    if (online === this.announced.has(userId) || (!online && this.online.has(userId))) return false;
     if (online) this.announced.add(userId);
     else this.announced.delete(userId);
     return true;

@@ -7,6 +7,8 @@ import type { Discovery } from './discovery.js';
 const CHUNK = 1000;
 /** From this many users a lookup asks each live node's set instead of each user's. */
 const BY_NODE_FROM = 32;
+/** Deletes the presence key KEYS[1] if the user's set of nodes KEYS[2] is empty; 1 if it did. */
+const CLAIM_OFFLINE = `if redis.call('SCARD', KEYS[2]) == 0 then return redis.call('DEL', KEYS[1]) end return 0`;
 
 /**
  * The connection directory in Redis: `<prefix>:u:<userId>` is the set of nodes holding the user's
@@ -102,8 +104,9 @@ export class RedisDirectory implements Directory {
   async claimPresence(userId: number, online: boolean): Promise<boolean> {
     const key = `${this.prefix}:p:${userId}`;
     // A node that dies with the user announced online leaves the key; whoever clears it announces
-    // the user offline (onUsersLost), which deletes it.
-    if (!online) return (await this.redis.del(key)) === 1;
+    // the user offline (onUsersLost), which deletes it. Offline is claimed only while no node holds
+    // the user: one registering meanwhile, whose own "online" claim found the key still set, keeps it.
+    if (!online) return (await this.redis.eval(CLAIM_OFFLINE, 2, key, this.userKey(userId))) === 1;
     return (await this.redis.set(key, this.nodeId, 'NX')) === 'OK';
   }
 

@@ -1,25 +1,33 @@
 import type { Redis } from 'ioredis';
-import { setBounded } from '../bounded-map.js';
+import { AppError } from '../errors.js';
 
 /** Remembers keys for a while, cluster-wide: `claim` is true only the first time a key is seen. */
 export interface OnceStore {
   claim(key: string, ttlSeconds: number): Promise<boolean>;
 }
 
-/** This node's memory (single node). Holds at most `capacity` keys; the oldest go first. */
+/**
+ * This node's memory (single node). Keys are kept for their whole time: past `capacity` live keys
+ * a claim is refused (RATE_LIMITED) rather than forgetting one early, which would let it be used
+ * again. All keys of a store live equally long, so the oldest entry expires first.
+ */
 export class MemoryOnceStore implements OnceStore {
   private readonly until = new Map<string, number>();
 
   constructor(
-    private readonly capacity = 100_000,
+    private readonly capacity = 1_000_000,
     private readonly clock: () => number = Date.now,
   ) {}
 
   async claim(key: string, ttlSeconds: number): Promise<boolean> {
     const now = this.clock();
-    const expiry = this.until.get(key);
-    if (expiry !== undefined && expiry > now) return false;
-    setBounded(this.until, key, now + ttlSeconds * 1000, this.capacity);
+    for (const [oldest, expiry] of this.until) {
+      if (expiry > now) break;
+      this.until.delete(oldest);
+    }
+    if (this.until.has(key)) return false;
+    if (this.until.size >= this.capacity) throw new AppError('RATE_LIMITED', 'too many requests in flight, retry later', { retryAfterSeconds: 1 });
+    this.until.set(key, now + ttlSeconds * 1000);
     return true;
   }
 }

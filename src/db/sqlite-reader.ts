@@ -51,7 +51,7 @@ export class SqliteReader {
     return new Promise((resolve, reject) => {
       if (this.pending.size === 0) worker.ref();
       this.pending.set(id, { resolve, reject });
-      if (this.outbox.length === 0) setImmediate(() => this.flush(worker));
+      if (this.outbox.length === 0) setImmediate(() => this.flush());
       this.outbox.push({ id, sql, parameters });
     });
   }
@@ -59,12 +59,30 @@ export class SqliteReader {
   /**
    * Posts the queries of one event-loop turn as one message. Each message wakes the thread, and
    * on a loaded 2-core machine a wake-up costs more than the copy: one per turn, not per query.
+   * (A fast query of a turn waits for the slower ones of the same turn; they are a few ms at most.)
+   * Queries a crashed thread failed already are left out; the rest go to the thread running now.
    */
-  private flush(worker: Worker): void {
-    const batch = this.outbox;
+  private flush(): void {
+    const batch = this.outbox.filter((q) => this.pending.has(q.id));
     this.outbox = [];
-    if (this.worker === worker) worker.postMessage(batch);
-    else for (const { id } of batch) this.settle({ id, error: { message: 'the SQLite reader thread exited' } });
+    if (batch.length === 0) return;
+    if (this.closed && !this.worker) {
+      for (const { id } of batch) this.settle({ id, error: { message: 'the SQLite reader is closed' } });
+      return;
+    }
+    const worker = this.worker ?? this.start();
+    try {
+      worker.postMessage(batch);
+    } catch {
+      // A query whose parameters cannot be copied to the thread: it fails alone, the others go.
+      for (const query of batch) {
+        try {
+          worker.postMessage([query]);
+        } catch (err) {
+          this.settle({ id: query.id, error: { message: err instanceof Error ? err.message : String(err) } });
+        }
+      }
+    }
   }
 
   private settle(reply: Reply): void {
@@ -82,6 +100,8 @@ export class SqliteReader {
     if (!worker) return;
     worker.ref();
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    // Queries asked for in this turn go first; the thread answers them, then stops.
+    this.flush();
     worker.postMessage('stop');
     await exited;
   }

@@ -87,14 +87,16 @@ export class MessagesService {
    */
   async withdraw(senderId: number, messageId: number, ope: 0 | 1): Promise<void> {
     const now = this.clock();
-    const target = await findMessageForUpdate(this.db, messageId);
-    const recipients = target && Number(target.ope) === Ope.Group ? await memberIds(this.db, Number(target.to_id)) : [];
+    let recipients: number[] = [];
     const message = await transact(this.db, async (trx) => {
       const row = await findMessageForUpdate(trx, messageId);
       if (!row || Number(row.ope) !== ope) throw new AppError('NOT_FOUND', 'message not found');
       if (Number(row.sender_id) !== senderId) throw new AppError('FORBIDDEN', 'only the sender can withdraw a message');
-      // A sender who left or was removed no longer speaks in the group, withdrawals included.
-      if (ope === Ope.Group && !recipients.includes(senderId)) throw new AppError('FORBIDDEN', 'you are not a member of this group');
+      if (ope === Ope.Group) {
+        // A sender who left or was removed no longer speaks in the group, withdrawals included.
+        recipients = await memberIds(trx, Number(row.to_id));
+        if (!recipients.includes(senderId)) throw new AppError('FORBIDDEN', 'you are not a member of this group');
+      }
       if (row.withdrawn_at !== null) return undefined;
       if (now - Number(row.created_at) > this.options.withdrawWindowMs) throw new AppError('CONFLICT', 'too late to withdraw this message');
       const seq = await markWithdrawn(trx, messageId, Number(row.conversation_id), now);

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Directory } from '../../cluster/directory.js';
 import type { Db } from '../../db/database.js';
 import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
@@ -30,12 +31,15 @@ export class PresenceService {
     private readonly directory: Directory,
     private readonly nodeId: string,
     private readonly options: PresenceOptions,
+    private readonly log?: Pick<Logger, 'warn'>,
   ) {}
 
   /** A socket of the user signed in or closed on this node: the state is read when the window ends. */
   changed(userId: number): void {
     if (this.timers.has(userId)) return;
-    const timer = setTimeout(() => void this.announce(userId), this.options.coalesceMs);
+    const timer = setTimeout(() => {
+      this.announce(userId).catch((err: unknown) => this.log?.warn({ err, userId }, 'announcing presence failed'));
+    }, this.options.coalesceMs);
     timer.unref();
     this.timers.set(userId, timer);
   }

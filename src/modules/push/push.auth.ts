@@ -3,12 +3,15 @@ import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import type { OnceStore } from '../../cluster/once.js';
 import { AppError } from '../../errors.js';
 import type { RawBodyRequest } from '../../http/body-reader.js';
+import type { RateLimiter } from '../../http/rate-limiter.js';
 
 export interface PushAuthOptions {
   /** App key → secret (config `push.apps`). */
   apps: ReadonlyMap<string, string>;
   /** Where used nonces are remembered, cluster-wide. */
   once: OnceStore;
+  /** Requests per app, counted once the signature holds and before the nonce is spent. */
+  limit: RateLimiter;
   maxSkewSeconds: number;
   clock?: () => number;
 }
@@ -55,6 +58,8 @@ export function requirePushApp(options: PushAuthOptions): RequestHandler {
     if (Math.abs(clock() / 1000 - Number(timestamp)) > options.maxSkewSeconds) {
       throw new AppError('UNAUTHENTICATED', 'X-Weim-Timestamp is too far from the server clock');
     }
+    // Before the nonce is spent: a request refused here (429) can be sent again as it is.
+    await options.limit.consume(app);
     if (!(await options.once.claim(`push:${app}:${nonce}`, 2 * options.maxSkewSeconds))) {
       throw new AppError('UNAUTHENTICATED', 'this nonce was used before (a replayed request)');
     }

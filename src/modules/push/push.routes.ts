@@ -2,17 +2,13 @@ import { type RequestHandler, Router } from 'express';
 import { AppError } from '../../errors.js';
 import { bodyReader } from '../../http/body-reader.js';
 import { sendOk } from '../../http/envelope.js';
-import type { RateLimiter } from '../../http/rate-limiter.js';
 import { parseInput } from '../../http/validate.js';
-import type { PushRequest } from './push.auth.js';
 import { pushSchemas } from './push.schema.js';
 import type { PushService } from './push.service.js';
 
 export interface PushRoutesOptions {
-  /** The signature check (`requirePushApp`). */
+  /** The signature check (`requirePushApp`), which also counts the app's requests. */
   auth: RequestHandler;
-  /** Requests per app. */
-  limit: RateLimiter;
   bodyLimitBytes: number;
   maxUsers: number;
   maxBodyChars: number;
@@ -28,10 +24,6 @@ export function pushRoutes(push: PushService, options: PushRoutesOptions): Route
   });
   router.use(bodyReader({ limitBytes: options.bodyLimitBytes, parameterLimit: 100, keepRaw: true }));
   router.use(options.auth);
-  router.use(async (req, _res, next) => {
-    await options.limit.consume((req as PushRequest).pushApp);
-    next();
-  });
   router.post('/users', async (req, res) => {
     const input = parseInput(schemas.users, req.body);
     sendOk(res, await push.toUsers(input.user_ids, input.body));
@@ -44,6 +36,10 @@ export function pushRoutes(push: PushService, options: PushRoutesOptions): Route
   router.post('/online', async (req, res) => {
     const input = parseInput(schemas.online, req.body);
     sendOk(res, { online: await push.online(input.user_ids) });
+  });
+  // Its body is read: it must not fall through to the API's reader, which would wait for it.
+  router.use(() => {
+    throw new AppError('NOT_FOUND');
   });
   return router;
 }

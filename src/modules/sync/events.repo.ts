@@ -15,7 +15,7 @@ export async function recordUserEvent(db: Executor, userId: number, frame: Frame
   const seq = Number(event_seq);
   await db
     .insertInto('user_events')
-    .values({ user_id: userId, seq, cmd: frame.Cmd, from_id: frame.FromId, to_id: frame.ToId, ope: frame.Ope, body: frame.Body.slice(0, EVENT_BODY_CHARS), created_at: now })
+    .values({ user_id: userId, seq, cmd: frame.Cmd, from_id: frame.FromId, to_id: frame.ToId, ope: frame.Ope, body: upTo(frame.Body, EVENT_BODY_CHARS), created_at: now })
     .execute();
   return { userIds: [userId], frame: { ...frame, EventSeq: seq, Time: now }, stream: { key: 'e', seq } };
 }
@@ -27,4 +27,10 @@ export async function userEventsAfter(db: Executor, userId: number, after: numbe
 export async function lastUserEventSeq(db: Executor, userId: number): Promise<number> {
   const row = await db.selectFrom('users').select('event_seq').where('id', '=', userId).executeTakeFirst();
   return Number(row?.event_seq ?? 0);
+}
+
+/** The first `max` characters (code points, as MySQL counts them; never half a surrogate pair). */
+function upTo(text: string, max: number): string {
+  if (text.length <= max) return text;
+  return [...text].slice(0, max).join('');
 }
