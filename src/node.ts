@@ -148,8 +148,17 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     cluster.bus.publishSessionEnded({ userId: claims.userId, jti: claims.jti }).catch((err: unknown) => log.warn({ err }, 'telling the cluster about an ended session failed'));
   });
   await cluster.bus.onSessionEnded((event) => gateway.endSession(event.userId, event.jti));
-  // Pushes between nodes that may have been lost: the sockets here sync and get them from the database.
-  cluster.bus.onResync(() => log.info({ sockets: gateway.askToSync() }, 'asked this node\'s sockets to sync'));
+  // Pushes between nodes that may have been lost: the sockets here sync and get them from the
+  // database, and those whose session ended elsewhere meanwhile are closed.
+  cluster.bus.onResync(() => {
+    log.info({ sockets: gateway.askToSync() }, 'asked this node\'s sockets to sync');
+    gateway.endRevokedSessions().then(
+      (ended) => {
+        if (ended > 0) log.info({ ended }, 'closed sockets whose session ended on another node');
+      },
+      (err: unknown) => log.warn({ err }, 'checking this node\'s sessions failed'),
+    );
+  });
   watchGauge(metrics.registry, 'weim_ws_sockets', 'Open WebSocket connections on this node', () => gateway.socketCount);
   watchGauge(metrics.registry, 'weim_ws_users', 'Users with a signed-in socket on this node', () => hub.userCount);
   const pruner = setInterval(() => {

@@ -186,6 +186,28 @@ describe.runIf(services.every(Boolean))('cluster: Redis directory and bus, etcd 
     device.disconnect();
   });
 
+  it('a logout on one node while another\'s bus subscription is down still closes that session\'s socket there (4003), once it is back', async () => {
+    const u = await registerUser(n1.api);
+    const other = await login(n1.api, u.username);
+    const s2 = await on(n2, u.token);
+    const keep = await on(n2, other);
+    // As above: retried until the logout's message is published while n2 has no subscription.
+    for (let attempt = 1; ; attempt++) {
+      await redis.client('KILL', 'ID', await clientId(redis, `${prefix}-n2-bus`));
+      const token = attempt === 1 ? u.token : await login(n1.api, u.username);
+      const s = attempt === 1 ? s2 : await on(n2, token);
+      expect((await post(n1.api, '/logout', {}, { token })).code).toBe(0);
+      // n2's own channel shares its subscriber connection: none yet means n2 missed the logout.
+      const [, subscribers] = (await redis.call('PUBSUB', 'NUMSUB', `${prefix}:bus:n2`)) as [string, number];
+      expect(await s.closed).toMatchObject({ code: 4003 });
+      if (subscribers === 0) break;
+      if (attempt === 5) throw new Error('the logout never fell into the subscription gap');
+      await settle(300);
+    }
+    await settle(300);
+    expect(keep.ws.readyState).toBe(keep.ws.OPEN);
+  });
+
   it('push API: a broadcast reaches sockets on every node; a push to users reaches them on theirs; a nonce used on one node is refused on the other', async () => {
     const [u1, u2] = await Promise.all([registerUser(n1.api), registerUser(n1.api)]);
     const s1 = await on(n1, u1.token);

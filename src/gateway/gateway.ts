@@ -67,6 +67,18 @@ export class Gateway {
     return asked;
   }
 
+  /**
+   * Closes (4003) the sockets here whose token was revoked meanwhile: after pushes between nodes
+   * may have been lost, a logout on another node may have been among them. Returns how many.
+   */
+  async endRevokedSessions(): Promise<number> {
+    const connections = [...this.deps.hub.all()].filter((c) => c.jti !== undefined);
+    const revoked = await this.deps.tokens.revokedOf([...new Set(connections.map((c) => c.jti!))]);
+    const ended = connections.filter((c) => revoked.has(c.jti!));
+    for (const c of ended) c.close(CloseCode.SessionEnded, 'session ended');
+    return ended.length;
+  }
+
   attach(server: Server): void {
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => this.upgrade(req, socket, head));
   }

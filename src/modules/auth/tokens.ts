@@ -3,7 +3,7 @@ import jwt from 'jsonwebtoken';
 import { setBounded } from '../../bounded-map.js';
 import type { Db } from '../../db/database.js';
 import { AppError } from '../../errors.js';
-import { insertRevocation, isRevoked } from './revocations.repo.js';
+import { insertRevocation, isRevoked, revokedAmong } from './revocations.repo.js';
 
 const ISSUER = 'weim';
 /**
@@ -121,6 +121,17 @@ export class TokenService {
     this.notRevokedUntil.delete(claims.jti);
     await insertRevocation(this.db, { jti: claims.jti, user_id: claims.userId, expires_at: claims.exp * 1000 });
     for (const listener of this.revokedListeners) listener(claims);
+  }
+
+  /**
+   * Which of these tokens (by jti) are revoked, asking the database: for sockets signed in long
+   * ago, whose revocation on another node may not have reached this one.
+   */
+  async revokedOf(jtis: readonly string[]): Promise<Set<string>> {
+    const revoked = await revokedAmong(this.db, jtis);
+    for (const jti of jtis) if (this.revokedHere.has(jti)) revoked.add(jti);
+    for (const jti of revoked) this.notRevokedUntil.delete(jti);
+    return revoked;
   }
 
   /** Called after a token is revoked on this node (the gateway closes that token's sockets). */
