@@ -2,21 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from './helpers/database.js';
 import { login, makeFriends, post, registerUser } from './helpers/http.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
-import { settle, signedInSocket, type TestSocket } from './helpers/ws.js';
+import { settle, socketPool } from './helpers/ws.js';
 
 describe.each(testDialects())('messages and delivery on %s', (dialect) => {
   let t: TestNode;
-  const sockets: TestSocket[] = [];
-  const socket = async (token: string) => {
-    const s = await signedInSocket(t.url, token);
-    sockets.push(s);
-    return s;
-  };
+  const pool = socketPool(() => t.url);
+  const socket = pool.socket;
   beforeAll(async () => {
     t = await startTestNode(dialect, { WEIM_MESSAGES_MAX_BODY_CHARS: '50', WEIM_MESSAGES_SEND_MAX_PER_10S: '100000' });
   });
   afterAll(async () => {
-    for (const s of sockets) s.ws.terminate();
+    pool.terminateAll();
     await t?.stop();
   });
 

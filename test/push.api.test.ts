@@ -5,7 +5,7 @@ import { testDialects } from './helpers/database.js';
 import { login, post, registerUser } from './helpers/http.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
 import { SyncDevice } from './helpers/sync-client.js';
-import { settle, signedInSocket, type TestSocket } from './helpers/ws.js';
+import { settle, socketPool } from './helpers/ws.js';
 
 const SHOP = { app: 'shop', secret: 's'.repeat(20) + randomBytes(16).toString('hex') };
 const CRM = { app: 'crm-2', secret: randomBytes(24).toString('hex') };
@@ -38,19 +38,15 @@ async function push(api: string, path: string, body: unknown, signed: Signed = {
 
 describe.each(testDialects())('server push API on %s', (dialect) => {
   let t: TestNode;
-  const sockets: TestSocket[] = [];
-  const socket = async (token: string) => {
-    const s = await signedInSocket(t.url, token);
-    sockets.push(s);
-    return s;
-  };
+  const pool = socketPool(() => t.url);
+  const socket = pool.socket;
   const eventsOf = (userId: number) => t.dbh.db.selectFrom('user_events').selectAll().where('user_id', '=', userId).where('cmd', '=', 25).execute();
 
   beforeAll(async () => {
     t = await startTestNode(dialect, { WEIM_PUSH_APPS: `${SHOP.app}:${SHOP.secret}, ${CRM.app}:${CRM.secret}`, WEIM_PUSH_MAX_USERS: '5', WEIM_PUSH_MAX_BODY_CHARS: '4000' });
   });
   afterAll(async () => {
-    for (const s of sockets) s.ws.terminate();
+    pool.terminateAll();
     await t?.stop();
   });
 

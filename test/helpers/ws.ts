@@ -77,3 +77,18 @@ export async function signedInSocket(httpUrl: string, token: string): Promise<Te
 export function settle(ms = 150): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
+
+/** Signed-in sockets a suite opens to its node (`url()`), all terminated by `terminateAll`. */
+export function socketPool(url: () => string) {
+  const open: TestSocket[] = [];
+  return {
+    async socket(token: string): Promise<TestSocket> {
+      const s = await signedInSocket(url(), token);
+      open.push(s);
+      return s;
+    },
+    terminateAll(): void {
+      for (const s of open.splice(0)) s.ws.terminate();
+    },
+  };
+}
