@@ -117,6 +117,29 @@ describe.runIf(redisUrl && etcdUrl)('Redis directory with etcd discovery', () =>
     expect(await redis.smembers(`${keys}:u:7`)).toEqual(['a']);
   });
 
+  it('a node back after losing its lease: not cleared once live again, and it registers its users again only after a clear in progress', async () => {
+    const keys = prefix();
+    const redis = redisClient();
+    const [d1, d2] = [await discovery('c1', keys), await discovery('c2', keys)];
+    await waitUntil(() => d1.isLive('c2'));
+    const [c1, c2] = [new RedisDirectory('c1', redis, d1, log, keys), new RedisDirectory('c2', redisClient(), d2, log, keys)];
+    await c2.register(5);
+    // c1 is told c2 was gone, but c2 is live by the time c1 holds the lock: its entries stay.
+    await (c1 as unknown as { clearNode(id: string, locked: boolean): Promise<void> }).clearNode('c2', true);
+    expect(Object.fromEntries(await c1.locate([5]))).toEqual({ c2: [5] });
+    expect(await redis.exists(`${keys}:clear:c2`)).toBe(0);
+    // A clear of c2 in progress (its lock held): c2's restore waits for it, then registers.
+    await redis.set(`${keys}:clear:c2`, 'c1', 'EX', 30);
+    await redis.multi().srem(`${keys}:u:5`, 'c2').del(`${keys}:n:c2`).exec();
+    let restored = false;
+    const restoring = c2.restore([5]).then(() => (restored = true));
+    await new Promise((r) => setTimeout(r, 300));
+    expect(restored).toBe(false);
+    await redis.del(`${keys}:clear:c2`);
+    await restoring;
+    expect(Object.fromEntries(await c1.locate([5]))).toEqual({ c2: [5] });
+  });
+
   it('a presence claimed by one node is not claimed again by another', async () => {
     const keys = prefix();
     const [d1, d2] = await Promise.all(['p1', 'p2'].map(async (id) => new RedisDirectory(id, redisClient(), await discovery(id, keys), log, keys)));

@@ -7,6 +7,10 @@ import type { Discovery } from './discovery.js';
 const CHUNK = 1000;
 /** From this many users a lookup asks each live node's set instead of each user's. */
 const BY_NODE_FROM = 32;
+/** How long a node clearing a dead one holds its lock at most. */
+const CLEAR_LOCK_SECONDS = 30;
+/** Deletes KEYS[1] if it still holds ARGV[1] (a lock released by its holder only). */
+const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 /** Deletes the presence key KEYS[1] if the user's set of nodes KEYS[2] is empty; 1 if it did. */
 const CLAIM_OFFLINE = `if redis.call('SCARD', KEYS[2]) == 0 then return redis.call('DEL', KEYS[1]) end return 0`;
 
@@ -16,7 +20,9 @@ const CLAIM_OFFLINE = `if redis.call('SCARD', KEYS[2]) == 0 then return redis.ca
  * can be found and cleared). Only nodes that discovery says are alive are returned, so a dead
  * node's users stop being routed to it as soon as its lease is gone, before anyone clears its
  * entries. Clearing is done by one live node (a short Redis lock), and by a node for its own id
- * when it starts (a restart under the same id).
+ * when it starts (a restart under the same id). A node that comes back after losing its lease
+ * waits for that lock before registering its users again, and a node that is live again by the
+ * time the lock is taken is not cleared.
  *
  * A lookup is one round trip: SMEMBERS per user for a few users, SMISMEMBER per live node for many.
  *
@@ -58,8 +64,16 @@ export class RedisDirectory implements Directory {
     await this.redis.multi().srem(this.userKey(userId), this.nodeId).srem(this.nodeKey(this.nodeId), String(userId)).exec();
   }
 
-  /** Registers users again (after this node was dropped from the cluster and came back). */
+  /**
+   * Registers users again (after this node was dropped from the cluster and came back). A live node
+   * may be clearing this node's old entries right now: that is waited for (its lock), or it would
+   * remove these fresh ones.
+   */
   async restore(userIds: readonly number[]): Promise<void> {
+    const deadline = Date.now() + (CLEAR_LOCK_SECONDS + 5) * 1000;
+    while ((await this.redis.exists(this.clearLockKey(this.nodeId))) === 1 && Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
     await this.inPipelines(userIds, (pipeline, userId) => pipeline.sadd(this.userKey(userId), this.nodeId).sadd(this.nodeKey(this.nodeId), String(userId)));
   }
 
@@ -117,13 +131,27 @@ export class RedisDirectory implements Directory {
    * the others skip it.
    */
   private async clearNode(nodeId: string, locked: boolean): Promise<void> {
-    if (locked && (await this.redis.set(`${this.prefix}:clear:${nodeId}`, this.nodeId, 'EX', 30, 'NX')) !== 'OK') return;
+    if (!locked) {
+      await this.clearEntries(nodeId, false);
+      return;
+    }
+    const lock = this.clearLockKey(nodeId);
+    if ((await this.redis.set(lock, this.nodeId, 'EX', CLEAR_LOCK_SECONDS, 'NX')) !== 'OK') return;
+    try {
+      // Back already (its lease was lost and renewed): its entries are current again.
+      if (!this.discovery.isLive(nodeId)) await this.clearEntries(nodeId, true);
+    } finally {
+      await this.redis.eval(RELEASE_LOCK, 1, lock, this.nodeId);
+    }
+  }
+
+  private async clearEntries(nodeId: string, announce: boolean): Promise<void> {
     const users = (await this.redis.smembers(this.nodeKey(nodeId))).map(Number);
     await this.inPipelines(users, (pipeline, userId) => pipeline.srem(this.userKey(userId), nodeId));
     await this.redis.del(this.nodeKey(nodeId));
     if (users.length === 0) return;
     this.log.info({ nodeId, users: users.length }, 'cleared a node from the directory');
-    if (!locked) return;
+    if (!announce) return;
     const located = await this.locate(users);
     const elsewhere = new Set([...located.values()].flat());
     const lost = users.filter((id) => !elsewhere.has(id));
@@ -141,6 +169,10 @@ export class RedisDirectory implements Directory {
 
   private userKey(userId: number): string {
     return `${this.prefix}:u:${userId}`;
+  }
+
+  private clearLockKey(nodeId: string): string {
+    return `${this.prefix}:clear:${nodeId}`;
   }
 
   private nodeKey(nodeId: string): string {
