@@ -190,13 +190,15 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     async stop() {
       draining = true;
       clearInterval(pruner);
+      // Before the sockets close: their going offline is not announced by a node that stops.
+      presence.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.close();
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), config.server.shutdown_timeout_ms);
       await closed;
       clearTimeout(timer);
-      presence.stop();
+      delivery.stop();
       await services.writer.close();
       await writerSession?.close();
       await writerSpareSession?.close();

@@ -241,6 +241,32 @@ describe.runIf(services.every(Boolean))('cluster: Redis directory and bus, etcd 
     for (const node of [n1, n2]) expect((await attempt(node)).status).toBe(429);
   });
 
+  it('a node that stops: its users are told offline to their friends once, by a live node, unless they reconnected elsewhere', async () => {
+    const n4 = await startTestNode('mysql', { ...clusterEnv('n4'), WEIM_DB_DIALECT: 'mysql', WEIM_DB_URL: dbUrl }, { database: shared });
+    let stopped = false;
+    try {
+      await waitUntil(() => n1.node.cluster.discovery.isLive('n4'));
+      const { a, b: gone } = await makeFriends(n1.api);
+      const { b: moved } = await makeFriends(n1.api, a);
+      const watcher = await on(n1, a.token);
+      const goneSocket = await on(n4, gone.token);
+      const movedSocket = await on(n4, moved.token);
+      for (const u of [gone, moved]) await watcher.next((f) => f.Cmd === 19 && f.FromId === u.user.id && f.Body === 'online');
+      // `moved` reconnects to n2 as soon as n4 says it is going away; `gone` does not come back.
+      movedSocket.ws.once('close', () => void on(n2, moved.token));
+      await n4.stop();
+      stopped = true;
+      expect((await goneSocket.closed).code).toBe(1001);
+      await watcher.next((f) => f.Cmd === 19 && f.FromId === gone.user.id && f.Body === 'offline', 8000);
+      await settle(1500);
+      expect(watcher.of(19).filter((f) => f.FromId === gone.user.id).map((f) => f.Body)).toEqual(['online', 'offline']);
+      expect(watcher.of(19).filter((f) => f.FromId === moved.user.id).map((f) => f.Body)).toEqual(['online']);
+      expect(Object.fromEntries(await n1.node.cluster.directory.locate([gone.user.id, moved.user.id]))).toEqual({ n2: [moved.user.id] });
+    } finally {
+      if (!stopped) await n4.stop();
+    }
+  });
+
   describe('a node that dies', () => {
     let n3: ChildNode;
     afterAll(async () => {

@@ -10,6 +10,8 @@ import type { Directory } from './directory.js';
  * Best effort: failures are logged, never thrown (the sync API is the guarantee).
  */
 export class Delivery implements Notifier {
+  private stopped = false;
+
   constructor(
     private readonly nodeId: string,
     private readonly directory: Directory,
@@ -38,7 +40,16 @@ export class Delivery implements Notifier {
   }
 
   notify(notification: Notification): void {
-    this.deliver(notification).catch((err: unknown) => this.log.warn({ err, cmd: notification.frame.Cmd }, 'delivery failed'));
+    this.deliver(notification).catch((err: unknown) => {
+      // Once stopped, Redis closes under deliveries still in flight: nothing to warn about.
+      if (this.stopped) this.log.debug({ err, cmd: notification.frame.Cmd }, 'delivery failed while stopping');
+      else this.log.warn({ err, cmd: notification.frame.Cmd }, 'delivery failed');
+    });
+  }
+
+  /** The node is shutting down. */
+  stop(): void {
+    this.stopped = true;
   }
 
   async deliver(notification: Notification): Promise<void> {

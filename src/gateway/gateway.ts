@@ -111,7 +111,9 @@ export class Gateway {
     ws.on('close', () => {
       this.connections.delete(connection);
       this.clearSignInTimer(connection);
-      if (this.deps.hub.remove(connection)) {
+      // While the node shuts down its users stay in the directory: when it leaves the cluster, a
+      // live node clears its entries and tells the friends of those who did not reconnect elsewhere.
+      if (this.deps.hub.remove(connection) && !this.closing) {
         this.deps.directory.unregister(connection.userId!).catch((err: unknown) => this.deps.log.warn({ err }, 'directory unregister failed'));
         this.deps.presence.changed(connection.userId!);
       }

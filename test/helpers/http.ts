@@ -46,9 +46,9 @@ export async function registerUser(api: string, username = uniqueUsername(), pas
   return { token: response.data.t, user: response.data.user, username, password };
 }
 
-/** Two registered users who are friends. */
-export async function makeFriends(api: string) {
-  const a = await registerUser(api);
+/** Two registered users who are friends (`a` given, or new). */
+export async function makeFriends(api: string, existing?: Awaited<ReturnType<typeof registerUser>>) {
+  const a = existing ?? (await registerUser(api));
   const b = await registerUser(api);
   await post(api, '/im/friend/add/request', { f_uid: b.user.id }, { token: a.token });
   const accepted = await post(api, '/im/friend/add/handle', { f_uid: a.user.id, status: 1 }, { token: b.token });

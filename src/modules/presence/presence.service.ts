@@ -24,6 +24,7 @@ export interface PresenceOptions {
  */
 export class PresenceService {
   private readonly timers = new Map<number, NodeJS.Timeout>();
+  private stopped = false;
 
   constructor(
     private readonly db: Db,
@@ -36,9 +37,12 @@ export class PresenceService {
 
   /** A socket of the user signed in or closed on this node: the state is read when the window ends. */
   changed(userId: number): void {
-    if (this.timers.has(userId)) return;
+    if (this.stopped || this.timers.has(userId)) return;
     const timer = setTimeout(() => {
-      this.announce(userId).catch((err: unknown) => this.log?.warn({ err, userId }, 'announcing presence failed'));
+      this.announce(userId).catch((err: unknown) => {
+        // Once stopped, the database and Redis close under announcements still in flight.
+        if (!this.stopped) this.log?.warn({ err, userId }, 'announcing presence failed');
+      });
     }, this.options.coalesceMs);
     timer.unref();
     this.timers.set(userId, timer);
@@ -54,12 +58,14 @@ export class PresenceService {
 
   private async announce(userId: number): Promise<void> {
     this.timers.delete(userId);
+    if (this.stopped) return;
     const nodes = await this.directory.locate([userId]);
     const online = nodes.size > 0;
     // Held elsewhere only: a node that holds them speaks for them.
     if (online && !nodes.has(this.nodeId)) return;
     if (!(await this.directory.claimPresence(userId, online))) return;
     const friends = await friendIds(this.db, userId, this.options.maxFanout);
+    if (this.stopped) return;
     this.notifier.notify({ userIds: friends, frame: { Cmd: Cmd.Presence, FromId: userId, ToId: 0, Ope: Ope.System, Type: 0, Body: online ? 'online' : 'offline' } });
   }
 
@@ -74,7 +80,9 @@ export class PresenceService {
     return friends.map((id) => ({ id, online: online.has(id) }));
   }
 
+  /** No announcements from now on (the node is shutting down: its sockets close one by one). */
   stop(): void {
+    this.stopped = true;
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
   }
