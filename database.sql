@@ -71,3 +71,6 @@ alter table messages modify client_msg_id varchar(64) character set utf8mb4 coll
 
 -- 0026_user_events_body_4000
 alter table user_events modify body varchar(4000) not null default '';
+
+-- 0027_users_sessions_valid_after
+alter table `users` add column `sessions_valid_after` bigint default 0 not null;

@@ -99,7 +99,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   cluster.onUsersLost((userIds) => presence.lost(userIds));
 
   const apps = pushApps(config);
-  const push = apps.size === 0 ? undefined : pushRoutes(new PushService(dbh.db, notifier, delivery, directory), {
+  const push = apps.size === 0 ? undefined : pushRoutes(new PushService(dbh.db, notifier, delivery, directory, services.tokens), {
     auth: requirePushApp({
       apps,
       once: cluster.once,
@@ -146,6 +146,9 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   // A session that ends here ends on every node: the others close their sockets signed in with it.
   services.tokens.onRevoked((claims) => {
     cluster.bus.publishSessionEnded({ userId: claims.userId, jti: claims.jti }).catch((err: unknown) => log.warn({ err }, 'telling the cluster about an ended session failed'));
+  });
+  services.tokens.onAllRevoked((userId) => {
+    cluster.bus.publishSessionEnded({ userId, jti: '*' }).catch((err: unknown) => log.warn({ err }, 'telling the cluster about ended sessions failed'));
   });
   await cluster.bus.onSessionEnded((event) => gateway.endSession(event.userId, event.jti));
   // Pushes between nodes that may have been lost: the sockets here sync and get them from the

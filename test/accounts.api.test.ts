@@ -4,6 +4,7 @@ import { checkIdCard } from '../src/modules/users/index.js';
 import { testDialects } from './helpers/database.js';
 import { post, registerUser, uniqueUsername } from './helpers/http.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
+import { signedInSocket } from './helpers/ws.js';
 
 /** A valid PRC ID number (male, born 1990-03-07) and one with a broken checksum. */
 const ID_MALE = '11010519900307013X';
@@ -36,6 +37,28 @@ describe.each(testDialects())('accounts API on %s', (dialect) => {
     expect([after.status, after.code]).toEqual([401, 1001]);
     // The registration token is a different session and still works.
     expect((await post(t.api, '/user/info', {}, { token: reg.data.t })).code).toBe(0);
+  });
+
+  it('/logout/all ends every session of the user: all tokens refused, every socket closed (4003); others untouched; a new login works', async () => {
+    const u = await registerUser(t.api);
+    const other = await registerUser(t.api);
+    const second = (await post(t.api, '/login', { username: u.username, password: u.password })).data.t as string;
+    // Verified once over HTTP first, so the "not revoked" cache holds both tokens.
+    for (const token of [u.token, second]) expect((await post(t.api, '/user/info', {}, { token })).code).toBe(0);
+    const [s1, s2, so] = await Promise.all([signedInSocket(t.url, u.token), signedInSocket(t.url, second), signedInSocket(t.url, other.token)]);
+    expect((await post(t.api, '/logout/all', {}, { token: second })).code).toBe(0);
+    for (const token of [u.token, second]) {
+      const res = await post(t.api, '/user/info', {}, { token });
+      expect([res.status, res.code]).toEqual([401, 1001]);
+    }
+    for (const s of [s1, s2]) expect((await s.closed).code).toBe(4003);
+    expect((await post(t.api, '/user/info', {}, { token: other.token })).code).toBe(0);
+    expect(so.ws.readyState).toBe(so.ws.OPEN);
+    const again = await post(t.api, '/login', { username: u.username, password: u.password });
+    expect((await post(t.api, '/user/info', {}, { token: again.data.t })).code).toBe(0);
+    const row = await t.dbh.db.selectFrom('users').select('sessions_valid_after').where('id', '=', u.user.id).executeTakeFirstOrThrow();
+    expect(Number(row.sessions_valid_after)).toBeGreaterThan(0);
+    so.ws.terminate();
   });
 
   it('stores a bcrypt hash, never the password', async () => {

@@ -142,6 +142,17 @@ describe.runIf(services.every(Boolean))('cluster: Redis directory and bus, etcd 
     expect(watcher.of(19).filter((f) => f.FromId === b.user.id).map((f) => f.Body)).toEqual(['online', 'offline']);
   });
 
+  it('/logout/all on one node closes every socket of that user on every node (4003), and refuses its tokens there', async () => {
+    const u = await registerUser(n1.api);
+    const other = await login(n2.api, u.username);
+    const [s1, s2] = await Promise.all([on(n1, u.token), on(n2, other)]);
+    const bystander = await on(n2, (await registerUser(n2.api)).token);
+    expect((await post(n1.api, '/logout/all', {}, { token: u.token })).code).toBe(0);
+    for (const s of [s1, s2]) expect((await s.closed).code).toBe(4003);
+    await waitUntil(async () => (await post(n2.api, '/user/info', {}, { token: other })).status === 401, 5000);
+    expect(bystander.ws.readyState).toBe(bystander.ws.OPEN);
+  });
+
   it('logging out on one node closes that session\'s sockets on every node (4003), and only those', async () => {
     const a = await registerUser(n1.api);
     const other = await login(n1.api, a.username);

@@ -125,6 +125,19 @@ describe.each(testDialects())('server push API on %s', (dialect) => {
     expect((await eventsOf(u.user.id)).map((e) => e.body)).toEqual(['once']);
   });
 
+  it('/push/logout ends every session of a user (tokens refused, sockets closed 4003); an unknown user is 404', async () => {
+    const u = await registerUser(t.api);
+    const bystander = await registerUser(t.api);
+    const [s, b] = await Promise.all([socket(u.token), socket(bystander.token)]);
+    expect((await push(t.api, '/push/logout', { user_id: u.user.id })).code).toBe(0);
+    expect((await s.closed).code).toBe(4003);
+    expect((await post(t.api, '/user/info', {}, { token: u.token })).status).toBe(401);
+    expect((await post(t.api, '/user/info', {}, { token: bystander.token })).code).toBe(0);
+    expect(b.ws.readyState).toBe(b.ws.OPEN);
+    const unknown = await push(t.api, '/push/logout', { user_id: 99_999_999 });
+    expect([unknown.status, unknown.code]).toEqual([404, 1002]);
+  });
+
   it('validates every field (400 / 1000) and changes nothing', async () => {
     const u = await registerUser(t.api);
     const bad: Array<[string, unknown]> = [

@@ -12,6 +12,7 @@ export interface Batch {
 /** A session (token) that ended on one node: every node closes the sockets signed in with it. */
 export interface SessionEnded {
   userId: number;
+  /** The token's id, or '*' when every session of the user ended. */
   jti: string;
 }
 

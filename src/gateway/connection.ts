@@ -29,6 +29,8 @@ export class Connection {
   readonly id = `${ID_PREFIX}.${++nextId}`;
   userId: number | undefined;
   jti: string | undefined;
+  /** When its token was issued (epoch ms): a user ending every session ends those issued before. */
+  issuedAtMs = 0;
   /** Token expiry (epoch seconds). */
   expiresAt = 0;
   alive = true;

@@ -49,11 +49,15 @@ export class Gateway {
     this.heartbeat = setInterval(() => this.beat(), Math.max(10, Math.floor(options.pingIntervalMs / HEARTBEAT_TICKS)));
     this.heartbeat.unref();
     deps.tokens.onRevoked((claims) => this.endSession(claims.userId, claims.jti));
+    deps.tokens.onAllRevoked((userId) => this.endSession(userId, '*'));
   }
 
-  /** Closes this node's sockets signed in with the token `jti` (4003): it was revoked here or on another node. */
+  /**
+   * Closes this node's sockets signed in with the token `jti` (4003): it was revoked here or on
+   * another node. `jti` '*': every session of the user ended, so all of their sockets.
+   */
   endSession(userId: number, jti: string): void {
-    for (const c of this.deps.hub.connectionsOf(userId)) if (c.jti === jti) c.close(CloseCode.SessionEnded, 'session ended');
+    for (const c of this.deps.hub.connectionsOf(userId)) if (jti === '*' || c.jti === jti) c.close(CloseCode.SessionEnded, 'session ended');
   }
 
   /**
@@ -73,8 +77,9 @@ export class Gateway {
    */
   async endRevokedSessions(): Promise<number> {
     const connections = [...this.deps.hub.all()].filter((c) => c.jti !== undefined);
-    const revoked = await this.deps.tokens.revokedOf([...new Set(connections.map((c) => c.jti!))]);
-    const ended = connections.filter((c) => revoked.has(c.jti!));
+    const sessions = new Map(connections.map((c) => [c.jti!, { jti: c.jti!, userId: c.userId!, issuedAtMs: c.issuedAtMs }]));
+    const over = await this.deps.tokens.endedOf([...sessions.values()]);
+    const ended = connections.filter((c) => over.has(c.jti!));
     for (const c of ended) c.close(CloseCode.SessionEnded, 'session ended');
     return ended.length;
   }

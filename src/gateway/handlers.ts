@@ -45,6 +45,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     if (frame.Sync && !cursors) return;
     connection.userId = claims.userId;
     connection.jti = claims.jti;
+    connection.issuedAtMs = claims.issuedAtMs;
     connection.expiresAt = claims.exp;
     deps.onSignedIn(connection);
     // With a Sync in the sign-in, live frames are held from the moment the socket can get any.

@@ -20,5 +20,9 @@ export function authRoutes(auth: AuthService, tokens: TokenService): Router {
     await auth.logout((req as AuthedRequest).auth);
     sendOk(res, {});
   });
+  router.post('/logout/all', requireAuth(tokens, { refresh: false }), async (req, res) => {
+    await auth.logoutEverywhere((req as AuthedRequest).auth.userId);
+    sendOk(res, {});
+  });
   return router;
 }

@@ -74,4 +74,9 @@ export class AuthService {
   async logout(claims: TokenClaims): Promise<void> {
     await this.tokens.revoke(claims);
   }
+
+  /** Ends every session of the user, on every device, this one included. */
+  async logoutEverywhere(userId: number): Promise<void> {
+    await this.tokens.revokeAll(userId);
+  }
 }

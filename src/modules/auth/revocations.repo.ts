@@ -4,19 +4,45 @@ export async function insertRevocation(db: Executor, row: { jti: string; user_id
   await db.insertInto('token_revocations').values(row).orIgnore().execute();
 }
 
-export async function isRevoked(db: Executor, jti: string): Promise<boolean> {
-  const row = await db.selectFrom('token_revocations').select('jti').where('jti', '=', jti).executeTakeFirst();
-  return row !== undefined;
+/**
+ * Whether a token is still good, in one query: not revoked itself, and issued (`issuedAtMs`) after
+ * its user last ended every session. False for a user that does not exist.
+ */
+export async function sessionValid(db: Executor, jti: string, userId: number, issuedAtMs: number): Promise<boolean> {
+  const row = await db
+    .selectFrom('users')
+    .select((eb) => ['sessions_valid_after', eb.exists(eb.selectFrom('token_revocations').select('jti').where('jti', '=', jti)).as('revoked')])
+    .where('id', '=', userId)
+    .executeTakeFirst();
+  return row !== undefined && !Number(row.revoked) && issuedAtMs >= Number(row.sessions_valid_after);
 }
 
-/** Which of `jtis` are revoked (500 to a query). */
-export async function revokedAmong(db: Executor, jtis: readonly string[]): Promise<Set<string>> {
-  const revoked = new Set<string>();
-  for (let i = 0; i < jtis.length; i += 500) {
-    const rows = await db.selectFrom('token_revocations').select('jti').where('jti', 'in', jtis.slice(i, i + 500)).execute();
-    for (const row of rows) revoked.add(row.jti);
+/** Ends every session of a user issued before `now` (epoch ms); never moves the mark back. */
+export async function endSessionsBefore(db: Executor, userId: number, now: number): Promise<boolean> {
+  const result = await db.updateTable('users').set({ sessions_valid_after: now }).where('id', '=', userId).where('sessions_valid_after', '<', now).executeTakeFirst();
+  if (Number(result.numUpdatedRows) > 0) return true;
+  return (await db.selectFrom('users').select('id').where('id', '=', userId).executeTakeFirst()) !== undefined;
+}
+
+/** A signed-in session as the gateway holds it. */
+export interface HeldSession {
+  jti: string;
+  userId: number;
+  issuedAtMs: number;
+}
+
+/** The jtis of those sessions that ended: revoked, or issued before their user ended every session (500 to a query). */
+export async function endedAmong(db: Executor, sessions: readonly HeldSession[]): Promise<Set<string>> {
+  const ended = new Set<string>();
+  for (let i = 0; i < sessions.length; i += 500) {
+    const chunk = sessions.slice(i, i + 500);
+    const revoked = await db.selectFrom('token_revocations').select('jti').where('jti', 'in', chunk.map((s) => s.jti)).execute();
+    for (const row of revoked) ended.add(row.jti);
+    const marks = await db.selectFrom('users').select(['id', 'sessions_valid_after']).where('id', 'in', [...new Set(chunk.map((s) => s.userId))]).execute();
+    const validAfter = new Map(marks.map((m) => [Number(m.id), Number(m.sessions_valid_after)]));
+    for (const s of chunk) if (s.issuedAtMs < (validAfter.get(s.userId) ?? Number.MAX_SAFE_INTEGER)) ended.add(s.jti);
   }
-  return revoked;
+  return ended;
 }
 
 /** Deletes revocations of tokens that have expired by `now`; returns how many. */

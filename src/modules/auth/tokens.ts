@@ -3,7 +3,7 @@ import jwt from 'jsonwebtoken';
 import { setBounded } from '../../bounded-map.js';
 import type { Db } from '../../db/database.js';
 import { AppError } from '../../errors.js';
-import { insertRevocation, isRevoked, revokedAmong } from './revocations.repo.js';
+import { endedAmong, endSessionsBefore, type HeldSession, insertRevocation, sessionValid } from './revocations.repo.js';
 
 const ISSUER = 'weim';
 /**
@@ -21,6 +21,8 @@ export interface TokenClaims {
   jti: string;
   iat: number;
   exp: number;
+  /** When it was issued, in ms (weim's `iam` claim; `iat` × 1000 for tokens issued before it). */
+  issuedAtMs: number;
 }
 
 export interface TokenServiceOptions {
@@ -42,6 +44,9 @@ export class TokenService {
   private readonly verified = new Map<string, TokenClaims>();
   /** Tokens revoked on this node (jti → expiry, ms); checked before the cache. */
   private readonly revokedHere = new Map<string, number>();
+  /** Users who ended every session on this node (user → the mark, ms); checked before the cache. */
+  private readonly endedHere = new Map<number, number>();
+  private readonly allEndedListeners: Array<(userId: number) => void> = [];
   /**
    * The secret as a KeyObject, made once: given a string, jsonwebtoken first tries (and fails) to
    * parse it as a public key on every verify, which cost ~1 ms a request under load.
@@ -56,7 +61,7 @@ export class TokenService {
   }
 
   issue(userId: number): string {
-    return jwt.sign({ jti: randomUUID() }, this.key, {
+    return jwt.sign({ jti: randomUUID(), iam: Date.now() }, this.key, {
       algorithm: 'HS256',
       expiresIn: this.options.ttlSeconds,
       issuer: ISSUER,
@@ -80,9 +85,9 @@ export class TokenService {
       }
     }
     const { jti } = claims;
-    if (this.revokedHere.has(jti)) throw new AppError('TOKEN_INVALID');
+    if (this.revokedHere.has(jti) || claims.issuedAtMs < (this.endedHere.get(claims.userId) ?? 0)) throw new AppError('TOKEN_INVALID');
     if (!((this.notRevokedUntil.get(jti) ?? 0) > now)) {
-      if (await isRevoked(this.db, jti)) throw new AppError('TOKEN_INVALID');
+      if (!(await sessionValid(this.db, jti, claims.userId, claims.issuedAtMs))) throw new AppError('TOKEN_INVALID');
       setBounded(this.notRevokedUntil, jti, now + NOT_REVOKED_TTL_MS, NOT_REVOKED_CAPACITY);
     }
     return claims;
@@ -103,7 +108,9 @@ export class TokenService {
     if (!Number.isSafeInteger(userId) || userId <= 0 || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') {
       throw new AppError('TOKEN_INVALID');
     }
-    return Object.freeze({ userId, jti, iat, exp });
+    const iam = (payload as { iam?: unknown }).iam;
+    const issuedAtMs = typeof iam === 'number' && Number.isSafeInteger(iam) ? iam : iat * 1000;
+    return Object.freeze({ userId, jti, iat, exp, issuedAtMs });
   }
 
   /** True once a token has lived past half its life: time to hand the client a fresh one. */
@@ -124,14 +131,33 @@ export class TokenService {
   }
 
   /**
-   * Which of these tokens (by jti) are revoked, asking the database: for sockets signed in long
-   * ago, whose revocation on another node may not have reached this one.
+   * The jtis of those sessions that ended (revoked, or their user ended every session), asking
+   * the database: for sockets signed in long ago, whose ending on another node may not have
+   * reached this one.
    */
-  async revokedOf(jtis: readonly string[]): Promise<Set<string>> {
-    const revoked = await revokedAmong(this.db, jtis);
-    for (const jti of jtis) if (this.revokedHere.has(jti)) revoked.add(jti);
-    for (const jti of revoked) this.notRevokedUntil.delete(jti);
-    return revoked;
+  async endedOf(sessions: readonly HeldSession[]): Promise<Set<string>> {
+    const ended = await endedAmong(this.db, sessions);
+    for (const s of sessions) if (this.revokedHere.has(s.jti) || s.issuedAtMs < (this.endedHere.get(s.userId) ?? 0)) ended.add(s.jti);
+    for (const jti of ended) this.notRevokedUntil.delete(jti);
+    return ended;
+  }
+
+  /**
+   * Ends every session of the user: each token issued until now is refused from now on (on this
+   * node at once, on the others within the cache time), and listeners close its sockets. False
+   * for a user that does not exist.
+   */
+  async revokeAll(userId: number): Promise<boolean> {
+    const now = Date.now();
+    setBounded(this.endedHere, userId, now, NOT_REVOKED_CAPACITY);
+    if (!(await endSessionsBefore(this.db, userId, now))) return false;
+    for (const listener of this.allEndedListeners) listener(userId);
+    return true;
+  }
+
+  /** Called after every session of a user was ended on this node (the gateway closes their sockets). */
+  onAllRevoked(listener: (userId: number) => void): void {
+    this.allEndedListeners.push(listener);
   }
 
   /** Called after a token is revoked on this node (the gateway closes that token's sockets). */

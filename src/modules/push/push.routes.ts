@@ -37,6 +37,11 @@ export function pushRoutes(push: PushService, options: PushRoutesOptions): Route
     const input = parseInput(schemas.online, req.body);
     sendOk(res, { online: await push.online(input.user_ids) });
   });
+  router.post('/logout', async (req, res) => {
+    const input = parseInput(schemas.logout, req.body);
+    await push.logout(input.user_id);
+    sendOk(res, {});
+  });
   // Its body is read: it must not fall through to the API's reader, which would wait for it.
   router.use(() => {
     throw new AppError('NOT_FOUND');

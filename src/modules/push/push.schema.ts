@@ -15,5 +15,6 @@ export function pushSchemas(limits: { maxUsers: number; maxBodyChars: number }) 
     users: z.object({ user_ids: userIds, body: pushBody(limits.maxBodyChars) }),
     broadcast: z.object({ body: pushBody(limits.maxBodyChars) }),
     online: z.object({ user_ids: userIds }),
+    logout: z.object({ user_id: idField }),
   };
 }

@@ -1,6 +1,7 @@
 import type { Directory } from '../../cluster/directory.js';
 import type { Db } from '../../db/database.js';
 import { transact } from '../../db/transaction.js';
+import { AppError } from '../../errors.js';
 import { Cmd, type Frame, type Notification, type Notifier, Ope } from '../../notify/notifier.js';
 import { recordUserEvent } from '../sync/index.js';
 
@@ -14,6 +15,7 @@ export class PushService {
     private readonly notifier: Notifier,
     private readonly delivery: { broadcast(frame: Frame): Promise<void> },
     private readonly directory: Pick<Directory, 'locate'>,
+    private readonly sessions: { revokeAll(userId: number): Promise<boolean> },
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -43,6 +45,11 @@ export class PushService {
   /** Cmd 25 to every signed-in socket of the cluster, now; not stored (a device offline never gets it). */
   async broadcast(body: string): Promise<void> {
     await this.delivery.broadcast({ ...frame(0, body), Time: this.clock() });
+  }
+
+  /** Ends every session of the user (a ban, a password reset elsewhere): tokens refused, sockets closed (4003). */
+  async logout(userId: number): Promise<void> {
+    if (!(await this.sessions.revokeAll(userId))) throw new AppError('NOT_FOUND', 'no such user');
   }
 
   /** Which of these users have a signed-in socket on some node. */

@@ -25,6 +25,8 @@ export interface UsersTable {
   updated_at: number;
   /** Last seq of this user's event stream (user_events). */
   event_seq: Generated<number>;
+  /** Tokens issued before this (epoch ms) are refused: every session before it ended. */
+  sessions_valid_after: Generated<number>;
 }
 
 export type UserRow = Selectable<UsersTable>;
