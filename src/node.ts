@@ -70,7 +70,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   const { directory } = cluster;
   await cluster.start();
   cluster.discovery.onRejoined(() => {
-    cluster.restore(hub.userIds()).catch((err: unknown) => log.warn({ err }, 'registering this node\'s users again failed'));
+    cluster.restore(() => hub.userIds()).catch((err: unknown) => log.warn({ err }, 'registering this node\'s users again failed'));
   });
   const delivery = new Delivery(nodeId, directory, cluster.bus, hub, log);
   await delivery.start();
@@ -193,14 +193,17 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     async stop() {
       draining = true;
       clearInterval(pruner);
-      // Before the sockets close: their going offline is not announced by a node that stops.
-      presence.stop();
+      // No more clearing of dead nodes (one under way finishes, its users announced as usual).
+      await cluster.stopClearing();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.close();
       server.closeIdleConnections();
       const timer = setTimeout(() => server.closeAllConnections(), config.server.shutdown_timeout_ms);
       await closed;
       clearTimeout(timer);
+      // The sockets closed without announcing (in a cluster a live node will, for those who do not
+      // reconnect elsewhere); changes still in their window are announced now, then no more.
+      await presence.stop();
       delivery.stop();
       await services.writer.close();
       await writerSession?.close();

@@ -125,19 +125,33 @@ describe.runIf(redisUrl && etcdUrl)('Redis directory with etcd discovery', () =>
     const [c1, c2] = [new RedisDirectory('c1', redis, d1, log, keys), new RedisDirectory('c2', redisClient(), d2, log, keys)];
     await c2.register(5);
     // c1 is told c2 was gone, but c2 is live by the time c1 holds the lock: its entries stay.
-    await (c1 as unknown as { clearNode(id: string, locked: boolean): Promise<void> }).clearNode('c2', true);
+    await (c1 as unknown as { clearDead(id: string): Promise<void> }).clearDead('c2');
     expect(Object.fromEntries(await c1.locate([5]))).toEqual({ c2: [5] });
     expect(await redis.exists(`${keys}:clear:c2`)).toBe(0);
     // A clear of c2 in progress (its lock held): c2's restore waits for it, then registers.
     await redis.set(`${keys}:clear:c2`, 'c1', 'EX', 30);
     await redis.multi().srem(`${keys}:u:5`, 'c2').del(`${keys}:n:c2`).exec();
     let restored = false;
-    const restoring = c2.restore([5]).then(() => (restored = true));
+    const restoring = c2.restore(() => [5]).then(() => (restored = true));
     await new Promise((r) => setTimeout(r, 300));
     expect(restored).toBe(false);
     await redis.del(`${keys}:clear:c2`);
     await restoring;
     expect(Object.fromEntries(await c1.locate([5]))).toEqual({ c2: [5] });
+  });
+
+  it('offline is claimed for a user held only by a dead node not cleared yet; a node\'s own earlier run is cleared at start and its users reported lost', async () => {
+    const keys = prefix();
+    const redis = redisClient();
+    const d = new RedisDirectory('s1', redis, await discovery('s1', keys), log, keys);
+    await redis.multi().sadd(`${keys}:u:12`, 'ghost').sadd(`${keys}:u:13`, 's1').sadd(`${keys}:n:s1`, '13').exec();
+    expect(await d.claimPresence(12, true)).toBe(true);
+    expect(await d.claimPresence(12, false)).toBe(true);
+    await d.start();
+    const lost: number[][] = [];
+    d.onUsersLost((ids) => lost.push(ids));
+    expect(lost).toEqual([[13]]);
+    expect(await redis.smembers(`${keys}:u:13`)).toEqual([]);
   });
 
   it('a presence claimed by one node is not claimed again by another', async () => {
@@ -235,7 +249,7 @@ describe.runIf(redisUrl)('Redis bus: batches lost on the way', () => {
     expect(resyncs).toBe(1);
   });
 
-  it('a node whose publish failed tells every other node once it reaches Redis again, once', async () => {
+  it('a node whose publish failed tells every other node, and its own sockets, once it reaches Redis again, once', async () => {
     const keys = prefix();
     const admin = redisClient();
     // No offline queue: a publish while disconnected fails at once instead of waiting.
@@ -256,9 +270,9 @@ describe.runIf(redisUrl)('Redis bus: batches lost on the way', () => {
     await admin.client('KILL', 'ID', id);
     await waitUntil(() => publisher.status !== 'ready');
     await expect(from.publish('r2', { userIds: [1], payload: 'lost' })).rejects.toThrow();
-    await waitUntil(() => resyncs.length >= 2, 5000);
+    await waitUntil(() => resyncs.length >= 3, 5000);
     await new Promise((r) => setTimeout(r, 1500));
-    expect(resyncs.sort()).toEqual(['r2', 'r3']);
+    expect(resyncs.sort()).toEqual(['r1', 'r2', 'r3']);
     await from.close();
   });
 });

@@ -183,7 +183,18 @@ describe('server push API: limits', () => {
     expect(stored.map((e) => e.body).sort()).toEqual([...nonces].sort());
   });
 
+  it('a replayed request is refused without counting against the app\'s limit', async () => {
+    await new Promise((r) => setTimeout(r, 1100));
+    const u = await registerUser(t.api);
+    const nonce = randomBytes(12).toString('hex');
+    const first = { user_ids: [u.user.id], body: 'once' };
+    expect((await push(t.api, '/push/users', first, { nonce })).code).toBe(0);
+    for (let i = 0; i < 5; i++) expect((await push(t.api, '/push/users', first, { nonce })).status).toBe(401);
+    for (const body of ['two', 'three']) expect((await push(t.api, '/push/users', { user_ids: [u.user.id], body })).code).toBe(0);
+  });
+
   it('a signed request to a path the push API does not have is 404 at once', async () => {
+    await new Promise((r) => setTimeout(r, 1100));
     const started = Date.now();
     const res = await push(t.api, '/push/nothing-here', { body: 'x' });
     expect([res.status, res.code]).toEqual([404, 1002]);

@@ -32,9 +32,9 @@ const RESYNC_MERGE_MS = 1000;
  * node lives on must not wait for a reconnect that may never come, so a node hears of it
  * (`onResync`) and asks its sockets to sync:
  * - when its own subscription dropped and is back;
- * - when another node's connection to Redis dropped or one of its publishes failed: that node could
- *   not look recipients up or publish to them, so once it reaches Redis again it tells every node
- *   (`r` on `<prefix>:all`, retried each second until it goes out).
+ * - when its own or another node's connection to Redis dropped, or a publish failed: that node
+ *   could not look recipients up or publish to them, so once it reaches Redis again it tells every
+ *   other node (`r` on `<prefix>:all`, retried each second until it goes out) and its own sockets.
  */
 export class RedisBus implements Bus {
   private readonly resyncHandlers: (() => void)[] = [];
@@ -153,12 +153,16 @@ export class RedisBus implements Bus {
 
   /** Asks the sockets here to sync; requests within RESYNC_MERGE_MS of the last run once, after it. */
   private resync(reason: string): void {
+    if (this.closed) return;
     const wait = this.lastResyncAt + RESYNC_MERGE_MS - Date.now();
     if (wait > 0) {
-      this.trailingResync ??= setTimeout(() => {
-        this.trailingResync = undefined;
-        this.resync(reason);
-      }, wait);
+      if (!this.trailingResync) {
+        this.trailingResync = setTimeout(() => {
+          this.trailingResync = undefined;
+          this.resync(reason);
+        }, wait);
+        this.trailingResync.unref();
+      }
       return;
     }
     this.lastResyncAt = Date.now();
@@ -179,6 +183,8 @@ export class RedisBus implements Bus {
       this.publisher
         .publish(this.allChannel(), JSON.stringify(wire))
         .then(() => {
+          // This node's own lookups failed too: its sockets may have missed pushes of its own.
+          this.resync('this node lost its connection to Redis');
           // A loss after this went out is told by the next round.
           if (this.owed !== telling) return;
           clearInterval(this.resyncTimer);

@@ -26,9 +26,10 @@ export interface Bus {
   /** Receives the sessions that ended on other nodes. */
   onSessionEnded(handler: (event: SessionEnded) => void): Promise<void>;
   /**
-   * Called when batches addressed to this node may have been lost: its subscription dropped and
-   * is back, or another node could not publish to it and now can. The node then asks its sockets
-   * to sync (Cmd 24): what they missed is stored, and a sync sends it.
+   * Called when pushes to this node's sockets may have been lost: its subscription dropped and is
+   * back, or this node or another lost its connection to Redis (lookups and publishes failed) and
+   * has it again. The node then asks its sockets to sync (Cmd 24): what they missed is stored, and
+   * a sync sends it.
    */
   onResync(handler: () => void): void;
   /** Hands one frame to every other node, for all of its sockets (the push API's broadcast). */

@@ -25,10 +25,13 @@ export interface Cluster {
   /** Announces the node and clears what an earlier run under its id left in the directory. */
   start(): Promise<void>;
   /**
-   * Registers these users again after the node was dropped and came back (its lease lost while
-   * etcd was out of reach: the others cleared its entries meanwhile). No-op on a single node.
+   * Registers the node's users (read when it is safe to) again after it was dropped and came back
+   * (its lease lost while etcd was out of reach: the others cleared its entries meanwhile). No-op
+   * on a single node.
    */
-  restore(userIds: readonly number[]): Promise<void>;
+  restore(userIds: () => readonly number[]): Promise<void>;
+  /** The node begins to stop: it clears no more dead nodes (it could not announce their users). */
+  stopClearing(): Promise<void>;
   /** Called with users who went offline because the node holding them died (one live node hears it). */
   onUsersLost(listener: (userIds: number[]) => void): void;
   /** Throws unless the cluster's services answer and this node is live (for /readyz). */
@@ -55,6 +58,7 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
         rateLimits: { kind: 'memory' },
         start: async () => {},
         restore: async () => {},
+        stopClearing: async () => {},
         onUsersLost: () => {},
         ping: async () => {},
         close: async () => {
@@ -82,6 +86,7 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
           await directory.start();
         },
         restore: (userIds) => directory.restore(userIds),
+        stopClearing: () => directory.stopClearing(),
         onUsersLost: (listener) => directory.onUsersLost(listener),
         async ping() {
           await redis.ping();

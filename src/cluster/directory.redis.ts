@@ -11,8 +11,16 @@ const BY_NODE_FROM = 32;
 const CLEAR_LOCK_SECONDS = 30;
 /** Deletes KEYS[1] if it still holds ARGV[1] (a lock released by its holder only). */
 const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
-/** Deletes the presence key KEYS[1] if the user's set of nodes KEYS[2] is empty; 1 if it did. */
-const CLAIM_OFFLINE = `if redis.call('SCARD', KEYS[2]) == 0 then return redis.call('DEL', KEYS[1]) end return 0`;
+/**
+ * Deletes the presence key KEYS[1] unless a live node (ARGV) is in the user's set of nodes KEYS[2];
+ * 1 if it did. Dead nodes not cleared yet do not count.
+ */
+const CLAIM_OFFLINE = `local live = {}
+for _, node in ipairs(ARGV) do live[node] = true end
+for _, node in ipairs(redis.call('SMEMBERS', KEYS[2])) do
+  if live[node] then return 0 end
+end
+return redis.call('DEL', KEYS[1])`;
 
 /**
  * The connection directory in Redis: `<prefix>:u:<userId>` is the set of nodes holding the user's
@@ -31,6 +39,11 @@ const CLAIM_OFFLINE = `if redis.call('SCARD', KEYS[2]) == 0 then return redis.ca
  */
 export class RedisDirectory implements Directory {
   private readonly lostListeners: Array<(userIds: number[]) => void> = [];
+  /** Users lost before anyone listened (the node's own earlier run, cleared at start). */
+  private lostEarly: number[] = [];
+  /** Set when the node begins to stop: it takes no more clear locks (it could not announce). */
+  private stopping = false;
+  private readonly clearing = new Set<Promise<void>>();
 
   constructor(
     private readonly nodeId: string,
@@ -40,20 +53,44 @@ export class RedisDirectory implements Directory {
     private readonly prefix = 'weim',
   ) {}
 
-  /** Clears what an earlier run under this node id left, and clears dead nodes from now on. */
+  /**
+   * Clears what an earlier run under this node id left (its users who are on no other node are
+   * lost, as with a dead node), and clears dead nodes from now on.
+   */
   async start(): Promise<void> {
-    await this.clearNode(this.nodeId, false);
+    await this.withClearLock(this.nodeId, true, () => this.clearEntries(this.nodeId));
     this.discovery.onNodeGone((nodeId) => {
-      this.clearNode(nodeId, true).catch((err: unknown) => this.log.warn({ err, nodeId }, 'clearing a dead node from the directory failed'));
+      if (this.stopping) return;
+      const clear = this.clearDead(nodeId)
+        .catch((err: unknown) => this.log.warn({ err, nodeId }, 'clearing a dead node from the directory failed'))
+        .finally(() => this.clearing.delete(clear));
+      this.clearing.add(clear);
+    });
+  }
+
+  /** Clears a node discovery saw go, unless another node does it or it is back already. */
+  private clearDead(nodeId: string): Promise<void> {
+    return this.withClearLock(nodeId, false, async () => {
+      // Back already (its lease was lost and renewed): its entries are current again.
+      if (!this.discovery.isLive(nodeId)) await this.clearEntries(nodeId);
     });
   }
 
   /**
-   * Called by the node that cleared a dead node, with the users it held who are now on no node:
-   * they went offline with it (exactly one live node hears it).
+   * Called by the node that cleared a dead node (or its own earlier run), with the users it held
+   * who are now on no node: they went offline with it (exactly one live node hears it).
    */
   onUsersLost(listener: (userIds: number[]) => void): void {
     this.lostListeners.push(listener);
+    const early = this.lostEarly;
+    this.lostEarly = [];
+    if (early.length > 0) listener(early);
+  }
+
+  /** The node begins to stop: no more clearing of dead nodes; resolves once a clear under way is done. */
+  async stopClearing(): Promise<void> {
+    this.stopping = true;
+    await Promise.allSettled([...this.clearing]);
   }
 
   async register(userId: number): Promise<void> {
@@ -65,16 +102,14 @@ export class RedisDirectory implements Directory {
   }
 
   /**
-   * Registers users again (after this node was dropped from the cluster and came back). A live node
-   * may be clearing this node's old entries right now: that is waited for (its lock), or it would
-   * remove these fresh ones.
+   * Registers this node's users again (after it was dropped from the cluster and came back). It
+   * holds the lock on its own entries meanwhile: a live node clearing them now would remove these
+   * fresh ones, so that is waited for. The users are read once the lock is held.
    */
-  async restore(userIds: readonly number[]): Promise<void> {
-    const deadline = Date.now() + (CLEAR_LOCK_SECONDS + 5) * 1000;
-    while ((await this.redis.exists(this.clearLockKey(this.nodeId))) === 1 && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    await this.inPipelines(userIds, (pipeline, userId) => pipeline.sadd(this.userKey(userId), this.nodeId).sadd(this.nodeKey(this.nodeId), String(userId)));
+  async restore(userIds: () => readonly number[]): Promise<void> {
+    await this.withClearLock(this.nodeId, true, () =>
+      this.inPipelines(userIds(), (pipeline, userId) => pipeline.sadd(this.userKey(userId), this.nodeId).sadd(this.nodeKey(this.nodeId), String(userId))),
+    );
   }
 
   async locate(userIds: readonly number[]): Promise<Map<string, number[]>> {
@@ -120,42 +155,45 @@ export class RedisDirectory implements Directory {
     // A node that dies with the user announced online leaves the key; whoever clears it announces
     // the user offline (onUsersLost), which deletes it. Offline is claimed only while no node holds
     // the user: one registering meanwhile, whose own "online" claim found the key still set, keeps it.
-    if (!online) return (await this.redis.eval(CLAIM_OFFLINE, 2, key, this.userKey(userId))) === 1;
+    if (!online) return (await this.redis.eval(CLAIM_OFFLINE, 2, key, this.userKey(userId), ...this.discovery.liveNodes())) === 1;
     return (await this.redis.set(key, this.nodeId, 'NX')) === 'OK';
   }
 
   async close(): Promise<void> {}
 
   /**
-   * Removes a node's entries. For another (dead) node, only the node that takes the lock does it;
-   * the others skip it.
+   * Runs `work` holding the lock on `nodeId`'s entries. `wait`: until it is free (this node's own
+   * entries: at start and on restore); else skipped when another node holds it (clearing a dead
+   * node: one live node does it). The lock expires by itself if its holder dies.
    */
-  private async clearNode(nodeId: string, locked: boolean): Promise<void> {
-    if (!locked) {
-      await this.clearEntries(nodeId, false);
-      return;
-    }
+  private async withClearLock(nodeId: string, wait: boolean, work: () => Promise<void>): Promise<void> {
     const lock = this.clearLockKey(nodeId);
-    if ((await this.redis.set(lock, this.nodeId, 'EX', CLEAR_LOCK_SECONDS, 'NX')) !== 'OK') return;
+    const deadline = Date.now() + (CLEAR_LOCK_SECONDS + 5) * 1000;
+    while ((await this.redis.set(lock, this.nodeId, 'EX', CLEAR_LOCK_SECONDS, 'NX')) !== 'OK') {
+      if (!wait) return;
+      if (Date.now() > deadline) throw new Error(`the directory lock of ${nodeId} was not released`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     try {
-      // Back already (its lease was lost and renewed): its entries are current again.
-      if (!this.discovery.isLive(nodeId)) await this.clearEntries(nodeId, true);
+      await work();
     } finally {
       await this.redis.eval(RELEASE_LOCK, 1, lock, this.nodeId);
     }
   }
 
-  private async clearEntries(nodeId: string, announce: boolean): Promise<void> {
+  /** Removes a node's entries, and reports its users who are now on no node as lost. */
+  private async clearEntries(nodeId: string): Promise<void> {
     const users = (await this.redis.smembers(this.nodeKey(nodeId))).map(Number);
     await this.inPipelines(users, (pipeline, userId) => pipeline.srem(this.userKey(userId), nodeId));
     await this.redis.del(this.nodeKey(nodeId));
     if (users.length === 0) return;
     this.log.info({ nodeId, users: users.length }, 'cleared a node from the directory');
-    if (!announce) return;
     const located = await this.locate(users);
     const elsewhere = new Set([...located.values()].flat());
     const lost = users.filter((id) => !elsewhere.has(id));
-    if (lost.length > 0) for (const listener of this.lostListeners) listener(lost);
+    if (lost.length === 0) return;
+    if (this.lostListeners.length === 0) this.lostEarly.push(...lost);
+    for (const listener of this.lostListeners) listener(lost);
   }
 
   /** Runs `add` for every user, CHUNK users to a pipeline (one round trip each). */

@@ -4,6 +4,8 @@ import { AppError } from '../errors.js';
 /** Remembers keys for a while, cluster-wide: `claim` is true only the first time a key is seen. */
 export interface OnceStore {
   claim(key: string, ttlSeconds: number): Promise<boolean>;
+  /** Forgets a claimed key (what it was claimed for was refused, and may be tried again). */
+  release(key: string): Promise<void>;
 }
 
 /**
@@ -30,6 +32,10 @@ export class MemoryOnceStore implements OnceStore {
     this.until.set(key, now + ttlSeconds * 1000);
     return true;
   }
+
+  async release(key: string): Promise<void> {
+    this.until.delete(key);
+  }
 }
 
 /** Redis: SET NX with an expiry, so every node of a cluster sees a key claimed on any of them. */
@@ -41,5 +47,9 @@ export class RedisOnceStore implements OnceStore {
 
   async claim(key: string, ttlSeconds: number): Promise<boolean> {
     return (await this.redis.set(`${this.prefix}:once:${key}`, '1', 'EX', ttlSeconds, 'NX')) === 'OK';
+  }
+
+  async release(key: string): Promise<void> {
+    await this.redis.del(`${this.prefix}:once:${key}`);
   }
 }

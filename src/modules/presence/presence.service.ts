@@ -24,7 +24,9 @@ export interface PresenceOptions {
  */
 export class PresenceService {
   private readonly timers = new Map<number, NodeJS.Timeout>();
-  private stopped = false;
+  /** Set when the node stops: no new changes are taken. */
+  private stopping = false;
+  private readonly inFlight = new Set<Promise<void>>();
 
   constructor(
     private readonly db: Db,
@@ -37,13 +39,8 @@ export class PresenceService {
 
   /** A socket of the user signed in or closed on this node: the state is read when the window ends. */
   changed(userId: number): void {
-    if (this.stopped || this.timers.has(userId)) return;
-    const timer = setTimeout(() => {
-      this.announce(userId).catch((err: unknown) => {
-        // Once stopped, the database and Redis close under announcements still in flight.
-        if (!this.stopped) this.log?.warn({ err, userId }, 'announcing presence failed');
-      });
-    }, this.options.coalesceMs);
+    if (this.stopping || this.timers.has(userId)) return;
+    const timer = setTimeout(() => void this.announceLogged(userId), this.options.coalesceMs);
     timer.unref();
     this.timers.set(userId, timer);
   }
@@ -56,16 +53,23 @@ export class PresenceService {
     for (const userId of userIds) this.changed(userId);
   }
 
+  /** Announces, logging a failure; kept in `inFlight` until done (stop waits for it). */
+  private announceLogged(userId: number): Promise<void> {
+    const run = this.announce(userId)
+      .catch((err: unknown) => this.log?.warn({ err, userId }, 'announcing presence failed'))
+      .finally(() => this.inFlight.delete(run));
+    this.inFlight.add(run);
+    return run;
+  }
+
   private async announce(userId: number): Promise<void> {
     this.timers.delete(userId);
-    if (this.stopped) return;
     const nodes = await this.directory.locate([userId]);
     const online = nodes.size > 0;
     // Held elsewhere only: a node that holds them speaks for them.
     if (online && !nodes.has(this.nodeId)) return;
     if (!(await this.directory.claimPresence(userId, online))) return;
     const friends = await friendIds(this.db, userId, this.options.maxFanout);
-    if (this.stopped) return;
     this.notifier.notify({ userIds: friends, frame: { Cmd: Cmd.Presence, FromId: userId, ToId: 0, Ope: Ope.System, Type: 0, Body: online ? 'online' : 'offline' } });
   }
 
@@ -80,10 +84,16 @@ export class PresenceService {
     return friends.map((id) => ({ id, online: online.has(id) }));
   }
 
-  /** No announcements from now on (the node is shutting down: its sockets close one by one). */
-  stop(): void {
-    this.stopped = true;
+  /**
+   * The node is shutting down: changes still in their window are announced now (their sockets
+   * closed before the shutdown began), and nothing after. Resolves when those are done.
+   */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const pending = [...this.timers.keys()];
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
+    for (const userId of pending) void this.announceLogged(userId);
+    await Promise.all([...this.inFlight]);
   }
 }

@@ -58,10 +58,17 @@ export function requirePushApp(options: PushAuthOptions): RequestHandler {
     if (Math.abs(clock() / 1000 - Number(timestamp)) > options.maxSkewSeconds) {
       throw new AppError('UNAUTHENTICATED', 'X-Weim-Timestamp is too far from the server clock');
     }
-    // Before the nonce is spent: a request refused here (429) can be sent again as it is.
-    await options.limit.consume(app);
-    if (!(await options.once.claim(`push:${app}:${nonce}`, 2 * options.maxSkewSeconds))) {
+    const once = `push:${app}:${nonce}`;
+    if (!(await options.once.claim(once, 2 * options.maxSkewSeconds))) {
       throw new AppError('UNAUTHENTICATED', 'this nonce was used before (a replayed request)');
+    }
+    // After the nonce (a replay does not count against the app), and a request refused here
+    // (429) gets its nonce back: it can be sent again as it is.
+    try {
+      await options.limit.consume(app);
+    } catch (err) {
+      await options.once.release(once);
+      throw err;
     }
     (req as PushRequest).pushApp = app;
     next();
