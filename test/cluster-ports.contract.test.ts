@@ -154,6 +154,23 @@ describe.runIf(redisUrl && etcdUrl)('Redis directory with etcd discovery', () =>
     expect(await redis.smembers(`${keys}:u:13`)).toEqual([]);
   });
 
+  it('entries of nodes that died while no node was live are cleared by the next node to start, and their users reported lost', async () => {
+    const keys = prefix();
+    const redis = redisClient();
+    const [d1, d2] = [await discovery('o1', keys), await discovery('o2', keys)];
+    await waitUntil(() => d1.isLive('o2'));
+    // o2 is live, with a user; 'gone-1' left entries and is registered nowhere.
+    await redis.multi().sadd(`${keys}:u:31`, 'gone-1').sadd(`${keys}:n:gone-1`, '31').sadd(`${keys}:u:32`, 'o2').sadd(`${keys}:n:o2`, '32').exec();
+    const o1 = new RedisDirectory('o1', redis, d1, log, keys);
+    const lost: number[][] = [];
+    o1.onUsersLost((ids) => lost.push(ids));
+    await o1.start();
+    await waitUntil(() => lost.length > 0);
+    expect(lost).toEqual([[31]]);
+    expect(await redis.exists(`${keys}:n:gone-1`)).toBe(0);
+    expect(Object.fromEntries(await o1.locate([31, 32]))).toEqual({ o2: [32] });
+  });
+
   it('a presence claimed by one node is not claimed again by another', async () => {
     const keys = prefix();
     const [d1, d2] = await Promise.all(['p1', 'p2'].map(async (id) => new RedisDirectory(id, redisClient(), await discovery(id, keys), log, keys)));

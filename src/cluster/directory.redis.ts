@@ -59,13 +59,36 @@ export class RedisDirectory implements Directory {
    */
   async start(): Promise<void> {
     await this.withClearLock(this.nodeId, true, () => this.clearEntries(this.nodeId));
-    this.discovery.onNodeGone((nodeId) => {
+    this.discovery.onNodeGone((nodeId) => this.inBackground(nodeId, () => this.clearDead(nodeId)));
+    this.inBackground('orphans', () => this.clearOrphans());
+  }
+
+  /** Runs a clear without holding up the caller; stopClearing waits for it. */
+  private inBackground(what: string, clear: () => Promise<void>): void {
+    if (this.stopping) return;
+    const run = clear()
+      .catch((err: unknown) => this.log.warn({ err, what }, 'clearing a dead node from the directory failed'))
+      .finally(() => this.clearing.delete(run));
+    this.clearing.add(run);
+  }
+
+  /**
+   * Entries of nodes that died while no node was live to see them go (the whole cluster stopped,
+   * under ids that will not come back, such as the default `<hostname>-<pid>`): cleared by the
+   * first node to start after, once etcd confirms each is not registered.
+   */
+  private async clearOrphans(): Promise<void> {
+    const keys: string[] = [];
+    const stream = this.redis.scanStream({ match: `${this.prefix}:n:*`, count: 500 });
+    for await (const batch of stream) keys.push(...(batch as string[]));
+    for (const key of keys) {
+      const nodeId = key.slice(`${this.prefix}:n:`.length);
       if (this.stopping) return;
-      const clear = this.clearDead(nodeId)
-        .catch((err: unknown) => this.log.warn({ err, nodeId }, 'clearing a dead node from the directory failed'))
-        .finally(() => this.clearing.delete(clear));
-      this.clearing.add(clear);
-    });
+      if (nodeId === this.nodeId || this.discovery.isLive(nodeId)) continue;
+      await this.withClearLock(nodeId, false, async () => {
+        if (!this.discovery.isLive(nodeId) && !(await this.discovery.isRegistered(nodeId))) await this.clearEntries(nodeId);
+      });
+    }
   }
 
   /** Clears a node discovery saw go, unless another node does it or it is back already. */

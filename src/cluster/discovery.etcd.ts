@@ -55,6 +55,10 @@ export class EtcdDiscovery implements Discovery {
     return [...this.live];
   }
 
+  async isRegistered(nodeId: string): Promise<boolean> {
+    return (await this.client.get(`${this.prefix}${nodeId}`).string()) !== null;
+  }
+
   onNodeGone(listener: (nodeId: string) => void): void {
     this.goneListeners.push(listener);
   }

@@ -14,6 +14,10 @@ export class StaticDiscovery implements Discovery {
     return [this.nodeId];
   }
 
+  async isRegistered(nodeId: string): Promise<boolean> {
+    return nodeId === this.nodeId;
+  }
+
   onNodeGone(): void {}
 
   onRejoined(): void {}

@@ -10,6 +10,8 @@ export interface Discovery {
   isLive(nodeId: string): boolean;
   /** The live nodes, as last seen. */
   liveNodes(): string[];
+  /** Whether `nodeId` is registered now, asking the source (not the last seen set). */
+  isRegistered(nodeId: string): Promise<boolean>;
   /** Called after another node has left the live set (died or stopped). */
   onNodeGone(listener: (nodeId: string) => void): void;
   /**
