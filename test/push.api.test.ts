@@ -70,6 +70,25 @@ describe.each(testDialects())('server push API on %s', (dialect) => {
     expect(await eventsOf(stranger.user.id)).toEqual([]);
   });
 
+  it('/push/group: every member, stored in each one\'s event stream, no one else; an unknown group is 404', async () => {
+    const owner = await registerUser(t.api);
+    const member = await registerUser(t.api);
+    const outsider = await registerUser(t.api);
+    const group = (await post(t.api, '/im/group/create', { name: 'crew' }, { token: owner.token })).data.group;
+    const join = await post(t.api, '/im/group/join/request', { group_id: group.id }, { token: member.token });
+    await post(t.api, '/im/group/join/handle', { join_id: join.data.join_id, status: 1 }, { token: owner.token });
+    const [so, sm, sx] = await Promise.all([socket(owner.token), socket(member.token), socket(outsider.token)]);
+    const res = await push(t.api, '/push/group', { group_id: group.id, body: 'standup in 5' });
+    expect([res.code, res.data]).toEqual([0, { pushed: 2 }]);
+    for (const s of [so, sm]) expect(await s.next((f) => f.Cmd === 25)).toMatchObject({ Body: 'standup in 5', EventSeq: expect.any(Number) });
+    expect((await eventsOf(member.user.id)).map((e) => e.body)).toEqual(['standup in 5']);
+    await settle();
+    expect(sx.of(25)).toEqual([]);
+    expect(await eventsOf(outsider.user.id)).toEqual([]);
+    const unknown = await push(t.api, '/push/group', { group_id: 99_999_999, body: 'x' });
+    expect([unknown.status, unknown.code]).toEqual([404, 1002]);
+  });
+
   it('a device that was offline gets the push by sync, exactly once', async () => {
     const u = await registerUser(t.api);
     const device = new SyncDevice(t.url, u.token);

@@ -28,6 +28,10 @@ export function pushRoutes(push: PushService, options: PushRoutesOptions): Route
     const input = parseInput(schemas.users, req.body);
     sendOk(res, await push.toUsers(input.user_ids, input.body));
   });
+  router.post('/group', async (req, res) => {
+    const input = parseInput(schemas.group, req.body);
+    sendOk(res, await push.toGroup(input.group_id, input.body));
+  });
   router.post('/broadcast', async (req, res) => {
     const input = parseInput(schemas.broadcast, req.body);
     await push.broadcast(input.body);

@@ -16,5 +16,6 @@ export function pushSchemas(limits: { maxUsers: number; maxBodyChars: number }) 
     broadcast: z.object({ body: pushBody(limits.maxBodyChars) }),
     online: z.object({ user_ids: userIds }),
     logout: z.object({ user_id: idField }),
+    group: z.object({ group_id: idField, body: pushBody(limits.maxBodyChars) }),
   };
 }

@@ -3,6 +3,7 @@ import type { Db } from '../../db/database.js';
 import { transact } from '../../db/transaction.js';
 import { AppError } from '../../errors.js';
 import { Cmd, type Frame, type Notification, type Notifier, Ope } from '../../notify/notifier.js';
+import { memberIds } from '../groups/index.js';
 import { recordUserEvent } from '../sync/index.js';
 
 /** Users whose events one transaction records. */
@@ -40,6 +41,17 @@ export class PushService {
       for (const event of events) this.notifier.notify(event);
     }
     return { pushed, unknown: ids.filter((id) => !known.has(id)) };
+  }
+
+  /**
+   * `toUsers` for every member of a group (a notice to a team): each member's event stream, so
+   * members offline get it by sync. NOT_FOUND for a group that does not exist.
+   */
+  async toGroup(groupId: number, body: string): Promise<{ pushed: number }> {
+    const members = await memberIds(this.db, groupId);
+    if (members.length === 0) throw new AppError('NOT_FOUND', 'no such group');
+    const { pushed } = await this.toUsers(members, body);
+    return { pushed: pushed.length };
   }
 
   /** Cmd 25 to every signed-in socket of the cluster, now; not stored (a device offline never gets it). */
