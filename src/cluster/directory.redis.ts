@@ -1,5 +1,6 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import { Tasks } from '../tasks.js';
 import type { Directory } from './directory.js';
 import type { Discovery } from './discovery.js';
 
@@ -43,7 +44,7 @@ export class RedisDirectory implements Directory {
   private lostEarly: number[] = [];
   /** Set when the node begins to stop: it takes no more clear locks (it could not announce). */
   private stopping = false;
-  private readonly clearing = new Set<Promise<void>>();
+  private readonly clearing = new Tasks();
 
   constructor(
     private readonly nodeId: string,
@@ -66,10 +67,7 @@ export class RedisDirectory implements Directory {
   /** Runs a clear without holding up the caller; stopClearing waits for it. */
   private inBackground(what: string, clear: () => Promise<void>): void {
     if (this.stopping) return;
-    const run = clear()
-      .catch((err: unknown) => this.log.warn({ err, what }, 'clearing a dead node from the directory failed'))
-      .finally(() => this.clearing.delete(run));
-    this.clearing.add(run);
+    void this.clearing.run(clear(), (err) => this.log.warn({ err, what }, 'clearing a dead node from the directory failed'));
   }
 
   /**
@@ -84,18 +82,18 @@ export class RedisDirectory implements Directory {
     for (const key of keys) {
       const nodeId = key.slice(`${this.prefix}:n:`.length);
       if (this.stopping) return;
-      if (nodeId === this.nodeId || this.discovery.isLive(nodeId)) continue;
-      await this.withClearLock(nodeId, false, async () => {
-        if (!this.discovery.isLive(nodeId) && !(await this.discovery.isRegistered(nodeId))) await this.clearEntries(nodeId);
-      });
+      if (nodeId !== this.nodeId && !this.discovery.isLive(nodeId)) await this.clearDead(nodeId);
     }
   }
 
-  /** Clears a node discovery saw go, unless another node does it or it is back already. */
+  /**
+   * Clears a node that is not live, unless another node does it, or it is back already (its lease
+   * was lost and renewed: its entries are current again). etcd itself is asked as well as the last
+   * seen set, which may not have caught up with a node that just registered.
+   */
   private clearDead(nodeId: string): Promise<void> {
     return this.withClearLock(nodeId, false, async () => {
-      // Back already (its lease was lost and renewed): its entries are current again.
-      if (!this.discovery.isLive(nodeId)) await this.clearEntries(nodeId);
+      if (!this.discovery.isLive(nodeId) && !(await this.discovery.isRegistered(nodeId))) await this.clearEntries(nodeId);
     });
   }
 
@@ -113,11 +111,11 @@ export class RedisDirectory implements Directory {
   /** The node begins to stop: no more clearing of dead nodes; resolves once a clear under way is done. */
   async stopClearing(): Promise<void> {
     this.stopping = true;
-    await Promise.allSettled([...this.clearing]);
+    await this.clearing.settled();
   }
 
   async register(userId: number): Promise<void> {
-    await this.redis.multi().sadd(this.userKey(userId), this.nodeId).sadd(this.nodeKey(this.nodeId), String(userId)).exec();
+    await this.addEntries(this.redis.multi(), userId).exec();
   }
 
   async unregister(userId: number): Promise<void> {
@@ -130,9 +128,12 @@ export class RedisDirectory implements Directory {
    * fresh ones, so that is waited for. The users are read once the lock is held.
    */
   async restore(userIds: () => readonly number[]): Promise<void> {
-    await this.withClearLock(this.nodeId, true, () =>
-      this.inPipelines(userIds(), (pipeline, userId) => pipeline.sadd(this.userKey(userId), this.nodeId).sadd(this.nodeKey(this.nodeId), String(userId))),
-    );
+    await this.withClearLock(this.nodeId, true, () => this.inPipelines(userIds(), (pipeline, userId) => this.addEntries(pipeline, userId)));
+  }
+
+  /** The user in this node's set, and this node in the user's. */
+  private addEntries(commands: ChainableCommander, userId: number): ChainableCommander {
+    return commands.sadd(this.userKey(userId), this.nodeId).sadd(this.nodeKey(this.nodeId), String(userId));
   }
 
   async locate(userIds: readonly number[]): Promise<Map<string, number[]>> {

@@ -85,7 +85,7 @@ export class TokenService {
       }
     }
     const { jti } = claims;
-    if (this.revokedHere.has(jti) || claims.issuedAtMs < (this.endedHere.get(claims.userId) ?? 0)) throw new AppError('TOKEN_INVALID');
+    if (this.endedOnThisNode(claims)) throw new AppError('TOKEN_INVALID');
     if (!((this.notRevokedUntil.get(jti) ?? 0) > now)) {
       if (!(await sessionValid(this.db, jti, claims.userId, claims.issuedAtMs))) throw new AppError('TOKEN_INVALID');
       setBounded(this.notRevokedUntil, jti, now + NOT_REVOKED_TTL_MS, NOT_REVOKED_CAPACITY);
@@ -137,9 +137,14 @@ export class TokenService {
    */
   async endedOf(sessions: readonly HeldSession[]): Promise<Set<string>> {
     const ended = await endedAmong(this.db, sessions);
-    for (const s of sessions) if (this.revokedHere.has(s.jti) || s.issuedAtMs < (this.endedHere.get(s.userId) ?? 0)) ended.add(s.jti);
+    for (const s of sessions) if (this.endedOnThisNode(s)) ended.add(s.jti);
     for (const jti of ended) this.notRevokedUntil.delete(jti);
     return ended;
+  }
+
+  /** Revoked here, or issued before its user ended every session here: known without asking the database. */
+  private endedOnThisNode(session: HeldSession): boolean {
+    return this.revokedHere.has(session.jti) || session.issuedAtMs < (this.endedHere.get(session.userId) ?? 0);
   }
 
   /**

@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Directory } from '../../cluster/directory.js';
+import { Tasks } from '../../tasks.js';
 import type { Db } from '../../db/database.js';
 import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
 import { friendIds } from '../friends/index.js';
@@ -26,7 +27,7 @@ export class PresenceService {
   private readonly timers = new Map<number, NodeJS.Timeout>();
   /** Set when the node stops: no new changes are taken. */
   private stopping = false;
-  private readonly inFlight = new Set<Promise<void>>();
+  private readonly inFlight = new Tasks();
 
   constructor(
     private readonly db: Db,
@@ -55,11 +56,7 @@ export class PresenceService {
 
   /** Announces, logging a failure; kept in `inFlight` until done (stop waits for it). */
   private announceLogged(userId: number): Promise<void> {
-    const run = this.announce(userId)
-      .catch((err: unknown) => this.log?.warn({ err, userId }, 'announcing presence failed'))
-      .finally(() => this.inFlight.delete(run));
-    this.inFlight.add(run);
-    return run;
+    return this.inFlight.run(this.announce(userId), (err) => this.log?.warn({ err, userId }, 'announcing presence failed'));
   }
 
   private async announce(userId: number): Promise<void> {
@@ -94,6 +91,6 @@ export class PresenceService {
     for (const timer of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     for (const userId of pending) void this.announceLogged(userId);
-    await Promise.all([...this.inFlight]);
+    await this.inFlight.settled();
   }
 }
