@@ -10,7 +10,7 @@ export interface PushAuthOptions {
   apps: ReadonlyMap<string, string>;
   /** Where used nonces are remembered, cluster-wide. */
   once: OnceStore;
-  /** Requests per app, counted once the signature holds and before the nonce is spent. */
+  /** Requests per app, counted once the signature holds and the nonce is new (a 429 gives the nonce back). */
   limit: RateLimiter;
   maxSkewSeconds: number;
   clock?: () => number;
