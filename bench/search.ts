@@ -5,11 +5,16 @@
  * a fixed time each, printing p50/p95/p99 and requests per second. Loopback only; bounded in
  * count and time.
  *
- *   npx tsx bench/search.ts --dialect sqlite|mysql [--users 100000] [--seconds 20] [--concurrency 50] [--ceiling] [--routes search,nearby]
+ *   npx tsx bench/search.ts --dialect sqlite|mysql [--users 100000] [--seconds 20] [--concurrency 50] [--ceiling] [--routes search,nearby] [--client undici|wrk]
  *
  * --ceiling first drives, the same way, a bare node:http server and an Express app with weim's
  * body reader and envelope and no work (bench/http-ceiling.ts): the most this machine's HTTP stack
  * gives in this run, to read the routes' figures against.
+ *
+ * --client wrk drives the load with wrk (Debian's `wrk` package; bench/wrk-post.lua) instead of
+ * undici on a worker thread: the same closed loop of `concurrency` keep-alive connections, at a
+ * small part of the CPU a request, which on a 2-core machine the server otherwise shares with its
+ * load. Its own CPU a request is reported as clientCpuUs.
  *
  * MariaDB: uses WEIM_DB_URL when set, else starts a private mariadbd like the test rig does.
  */
@@ -26,6 +31,7 @@ import { SqlSearchIndex } from '../src/search/search-index.sql.js';
 import { openBenchDatabase, percentile } from './database.js';
 import { CITIES, random, seedUsers } from './seed.js';
 import { startCeilingServers } from './http-ceiling.js';
+import { runWrk } from './wrk.js';
 import { cpuSeconds, cpuTicks, stealPercent } from './targets.js';
 
 const { values: args } = parseArgs({
@@ -37,6 +43,8 @@ const { values: args } = parseArgs({
     ceiling: { type: 'boolean', default: false },
     /** Which routes to drive: search, nearby or both (comma-separated). */
     routes: { type: 'string', default: 'search,nearby' },
+    /** Load client: undici on a worker thread of this process, or wrk in its own process. */
+    client: { type: 'string', default: 'undici' },
   },
 });
 const dialect = args.dialect === 'mysql' ? 'mysql' : 'sqlite';
@@ -44,6 +52,7 @@ const userCount = Math.min(1_000_000, Number(args.users));
 const seconds = Math.min(120, Number(args.seconds));
 const concurrency = Math.min(500, Number(args.concurrency));
 const routes = new Set(args.routes.split(',').map((r) => r.trim()));
+const client = args.client === 'wrk' ? 'wrk' : 'undici';
 const log = (msg: string) => console.log(`[bench ${dialect}] ${msg}`);
 
 /**
@@ -53,6 +62,24 @@ const log = (msg: string) => console.log(`[bench ${dialect}] ${msg}`);
  */
 async function drive(origin: string, path: string, bodies: string[], tokens: string[], runSeconds: number, databasePid?: number) {
   const before = { node: cpuSeconds(process.pid, process.pid), process: process.cpuUsage(), db: databasePid ? cpuSeconds(databasePid) : 0, machine: cpuTicks() };
+  if (client === 'wrk') {
+    const run = await runWrk({ origin, path, bodies, tokens, concurrency, seconds: runSeconds });
+    const perRequest = (seconds: number) => Math.round((seconds * 1e6) / Math.max(1, run.requests));
+    const used = process.cpuUsage(before.process);
+    return {
+      requests: run.requests,
+      failures: run.failures,
+      rps: Math.round(run.requests / runSeconds),
+      p50: run.p50.toFixed(1),
+      p95: run.p95.toFixed(1),
+      p99: run.p99.toFixed(1),
+      nodeCpuUs: perRequest(cpuSeconds(process.pid, process.pid) - before.node),
+      processCpuUs: perRequest((used.user + used.system) / 1e6),
+      clientCpuUs: perRequest(run.cpuSeconds),
+      ...(databasePid ? { mariadbCpuUs: perRequest(cpuSeconds(databasePid) - before.db) } : {}),
+      stealPct: Number(stealPercent(before.machine).toFixed(1)),
+    };
+  }
   const worker = new Worker(new URL('./load-worker.mjs', import.meta.url), {
     workerData: { origin, path, bodies, tokens, concurrency, seconds: runSeconds },
   });
@@ -71,7 +98,7 @@ async function drive(origin: string, path: string, bodies: string[], tokens: str
     p95: percentile(sorted, 95).toFixed(1),
     p99: percentile(sorted, 99).toFixed(1),
     nodeCpuUs: perRequest(cpuSeconds(process.pid, process.pid) - before.node),
-    // Every thread of this process: the event loop, SQLite's reader thread, the load generator.
+    // Every thread of this process: the event loop, SQLite's reader thread, the load client.
     processCpuUs: (() => {
       const used = process.cpuUsage(before.process);
       return perRequest((used.user + used.system) / 1e6);
