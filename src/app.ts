@@ -49,10 +49,14 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('trust proxy', deps.trustProxyHops);
   app.use(deps.metrics.httpTimer);
-  app.use(healthRoutes({ ...deps.health, registry: deps.metrics.registry }));
+  healthRoutes({ ...deps.health, registry: deps.metrics.registry }, app.router);
 
   if (deps.localFiles) app.use(deps.localFiles.publicPath, filesRoutes(deps.attachments, deps.localFiles.store));
 
+  // Every module adds its routes to this one router rather than mounting a router of its own: a
+  // request walked through each module's router in turn, a nested dispatch with its own closures
+  // and state per module (on this 2-core machine, ~20 µs of a route's ~200 in the last of ten
+  // modules). Only the push API, which has middleware of its own, keeps a mounted router.
   const api = express.Router();
   api.use((_req, res, next) => {
     res.setHeader('Cache-Control', 'no-store');
@@ -60,20 +64,20 @@ export function createApp(deps: AppDeps): Express {
     next();
   });
   // Multipart routes first: they carry their own, larger limits and stream the body themselves.
-  api.use(attachmentsRoutes(deps.attachments, deps.tokens));
+  attachmentsRoutes(deps.attachments, deps.tokens, api);
   // The push API reads its own body: its signature covers the raw text.
   if (deps.push) api.use('/push', deps.push);
   api.use(bodyLimitGuard(deps.bodyLimitBytes));
   api.use(bodyReader({ limitBytes: deps.bodyLimitBytes, parameterLimit: 100 }));
-  api.use(authRoutes(deps.auth, deps.tokens));
-  api.use(usersRoutes(deps.users, deps.tokens));
-  api.use(friendsRoutes(deps.friends, deps.tokens));
-  api.use(groupsRoutes(deps.groups, deps.tokens));
-  api.use(messagesRoutes(deps.messages, deps.tokens));
-  api.use(syncRoutes(deps.sync, deps.conversations, deps.tokens));
-  api.use(presenceRoutes(deps.presence, deps.tokens));
-  api.use(searchRoutes(deps.search, deps.tokens));
-  api.use(geoRoutes(deps.geo, deps.tokens));
+  authRoutes(deps.auth, deps.tokens, api);
+  usersRoutes(deps.users, deps.tokens, api);
+  friendsRoutes(deps.friends, deps.tokens, api);
+  groupsRoutes(deps.groups, deps.tokens, api);
+  messagesRoutes(deps.messages, deps.tokens, api);
+  syncRoutes(deps.sync, deps.conversations, deps.tokens, api);
+  presenceRoutes(deps.presence, deps.tokens, api);
+  searchRoutes(deps.search, deps.tokens, api);
+  geoRoutes(deps.geo, deps.tokens, api);
   app.use('/api/v1', api);
 
   app.use(notFoundHandler);

@@ -13,8 +13,7 @@ export interface HealthDeps {
 }
 
 /** `/healthz` (process up), `/readyz` (dependencies reachable, not draining), `/metrics`. */
-export function healthRoutes(deps: HealthDeps): Router {
-  const router = Router();
+export function healthRoutes(deps: HealthDeps, router: Router = Router()): Router {
   router.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });

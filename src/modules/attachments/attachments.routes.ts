@@ -15,8 +15,7 @@ import { closeOnRefusal, MULTIPART_OVERHEAD_BYTES, storedFile, uploadParser } fr
  * its own limit (a declared Content-Length past it is refused unread), auth and the per-user rate
  * limit run before a byte of the body is read.
  */
-export function attachmentsRoutes(attachments: AttachmentsService, tokens: TokenService): Router {
-  const router = Router();
+export function attachmentsRoutes(attachments: AttachmentsService, tokens: TokenService, router: Router = Router()): Router {
   const auth = requireAuth(tokens);
   const admit = async (req: Request, _res: Response, next: NextFunction) => {
     await attachments.admit((req as AuthedRequest).auth.userId);

@@ -6,8 +6,7 @@ import type { AuthService } from './auth.service.js';
 import { credentialsInput, loginInput } from './auth.schema.js';
 import type { TokenService } from './tokens.js';
 
-export function authRoutes(auth: AuthService, tokens: TokenService): Router {
-  const router = Router();
+export function authRoutes(auth: AuthService, tokens: TokenService, router: Router = Router()): Router {
   router.post('/register', async (req, res) => {
     const input = parseInput(credentialsInput, req.body);
     sendOk(res, await auth.register(input.username, input.password, req.ip ?? 'unknown'));

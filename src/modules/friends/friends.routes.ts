@@ -6,8 +6,7 @@ import type { TokenService } from '../auth/index.js';
 import { friendDeleteInput, friendHandleInput, friendRequestInput } from './friends.schema.js';
 import type { FriendsService } from './friends.service.js';
 
-export function friendsRoutes(friends: FriendsService, tokens: TokenService): Router {
-  const router = Router();
+export function friendsRoutes(friends: FriendsService, tokens: TokenService, router: Router = Router()): Router {
   const auth = requireAuth(tokens);
   const me = (req: unknown) => (req as AuthedRequest).auth.userId;
   router.post('/im/friend/add/request', auth, async (req, res) => {

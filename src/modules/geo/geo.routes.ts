@@ -6,8 +6,7 @@ import type { TokenService } from '../auth/index.js';
 import { locationInput, nearbyInput } from './geo.schema.js';
 import type { GeoService } from './geo.service.js';
 
-export function geoRoutes(geo: GeoService, tokens: TokenService): Router {
-  const router = Router();
+export function geoRoutes(geo: GeoService, tokens: TokenService, router: Router = Router()): Router {
   const auth = requireAuth(tokens);
   const me = (req: unknown) => (req as AuthedRequest).auth.userId;
   router.post('/user/update/location', auth, async (req, res) => {

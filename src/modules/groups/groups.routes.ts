@@ -6,8 +6,7 @@ import type { TokenService } from '../auth/index.js';
 import { groupCreateInput, groupIdInput, groupMembersInput, joinHandleInput, joinListInput, joinRequestInput, kickInput } from './groups.schema.js';
 import type { GroupsService } from './groups.service.js';
 
-export function groupsRoutes(groups: GroupsService, tokens: TokenService): Router {
-  const router = Router();
+export function groupsRoutes(groups: GroupsService, tokens: TokenService, router: Router = Router()): Router {
   const auth = requireAuth(tokens);
   const me = (req: unknown) => (req as AuthedRequest).auth.userId;
   router.post('/im/group/create', auth, async (req, res) => {

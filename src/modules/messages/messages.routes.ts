@@ -6,8 +6,7 @@ import type { TokenService } from '../auth/index.js';
 import { sendGroupInput, sendUserInput, withdrawInput } from './messages.schema.js';
 import type { MessagesService } from './messages.service.js';
 
-export function messagesRoutes(messages: MessagesService, tokens: TokenService): Router {
-  const router = Router();
+export function messagesRoutes(messages: MessagesService, tokens: TokenService, router: Router = Router()): Router {
   const auth = requireAuth(tokens);
   const claims = (req: unknown) => (req as AuthedRequest).auth;
   router.post('/im/chat/send/user', auth, async (req, res) => {

@@ -14,8 +14,7 @@ const onlineInput = z.object({
     .optional(),
 });
 
-export function presenceRoutes(presence: PresenceService, tokens: TokenService): Router {
-  const router = Router();
+export function presenceRoutes(presence: PresenceService, tokens: TokenService, router: Router = Router()): Router {
   router.post('/im/friend/online', requireAuth(tokens), async (req, res) => {
     const input = parseInput(onlineInput, req.body);
     sendOk(res, { list: await presence.onlineFriends((req as AuthedRequest).auth.userId, input.user_ids) });

@@ -6,8 +6,7 @@ import type { TokenService } from '../auth/index.js';
 import { searchInput } from './search.schema.js';
 import type { SearchService } from './search.service.js';
 
-export function searchRoutes(search: SearchService, tokens: TokenService): Router {
-  const router = Router();
+export function searchRoutes(search: SearchService, tokens: TokenService, router: Router = Router()): Router {
   const auth = requireAuth(tokens);
   router.post('/im/friend/search', auth, async (req, res) => {
     const input = parseInput(searchInput, req.body);

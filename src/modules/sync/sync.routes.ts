@@ -9,8 +9,7 @@ import { cursorsFrom } from './sync-request.js';
 import { historyInput, readInput, syncInput, targetOf } from './sync.schema.js';
 import type { SyncService } from './sync.service.js';
 
-export function syncRoutes(sync: SyncService, conversations: ConversationsService, tokens: TokenService): Router {
-  const router = Router();
+export function syncRoutes(sync: SyncService, conversations: ConversationsService, tokens: TokenService, router: Router = Router()): Router {
   const auth = requireAuth(tokens);
   const me = (req: unknown) => (req as AuthedRequest).auth.userId;
   router.post('/im/sync', auth, async (req, res) => {

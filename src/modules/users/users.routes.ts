@@ -6,8 +6,7 @@ import type { TokenService } from '../auth/tokens.js';
 import { nicknameInput, realNameInput, userInfoInput } from './users.schema.js';
 import type { UsersService } from './users.service.js';
 
-export function usersRoutes(users: UsersService, tokens: TokenService): Router {
-  const router = Router();
+export function usersRoutes(users: UsersService, tokens: TokenService, router: Router = Router()): Router {
   const auth = requireAuth(tokens);
   router.post('/user/info', auth, async (req, res) => {
     const input = parseInput(userInfoInput, req.body);
