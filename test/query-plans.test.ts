@@ -6,7 +6,7 @@ import { boxQuery, nearestQuery } from '../src/search/nearby.repo.js';
 import { streamQuery } from '../src/modules/sync/sync.repo.js';
 import { openTestDatabase, testDialects } from './helpers/database.js';
 import { recordStatements } from './helpers/mysql-statements.js';
-import { preparedRunner } from '../src/db/prepared.js';
+import { runnerOf } from '../src/db/prepared.js';
 import { SqlNearbyIndex } from '../src/search/nearby-index.sql.js';
 import { SqlSearchIndex } from '../src/search/search-index.sql.js';
 
@@ -65,7 +65,7 @@ describe.each(testDialects())('query plans on %s', (dialect) => {
     const nearby = () => new SqlNearbyIndex(dbh.db).nearbyUsers({ latitude: 31.2, longitude: 121.5, distanceKm: 100, since: now - 86_400_000, excludeUserId: 1, page: { offset: 0, limit: 20 } });
     const search = () => new SqlSearchIndex(dbh.db).searchUsers('plan', { offset: 0, limit: 20 });
     if (dialect === 'sqlite') {
-      expect(preparedRunner(dbh.db)).toBeUndefined();
+      expect(runnerOf(dbh.db)).toBeUndefined();
       return;
     }
     const { name } = (await sql<{ name: string }>`select database() as name`.execute(dbh.db)).rows[0]!;
@@ -76,7 +76,7 @@ describe.each(testDialects())('query plans on %s', (dialect) => {
     const queried = await recordStatements(name, async () => [await nearby(), await search()]);
     expect(queried.statements.filter((s) => s.includes('pow(sin(') || s.includes('search_grams'))).toEqual([]);
     // Inside a transaction Kysely's own connection runs them, as text.
-    await dbh.db.transaction().execute(async (trx) => expect(preparedRunner(trx)).toBeUndefined());
+    await dbh.db.transaction().execute(async (trx) => expect(runnerOf(trx)).toBeUndefined());
   });
 
   it('finds withdraws of a conversation through its withdraw index', async () => {

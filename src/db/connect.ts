@@ -8,7 +8,7 @@ import type { Config } from '../config.js';
 import type { Database, Db } from './database.js';
 import type { Dialect } from './migration-kit.js';
 import { type Checkpointer, startCheckpointer } from './sqlite-checkpointer.js';
-import { registerPool } from './prepared.js';
+import { preparedRunner, registerRunner } from './prepared.js';
 import { readerKysely, SqliteReader } from './sqlite-reader.js';
 
 export interface DbOptions {
@@ -79,7 +79,9 @@ function openSqlite(location: string): { db: Db; checkpointer: Checkpointer | un
 }
 
 function openSqliteReader(location: string): DbHandle {
-  const db = readerKysely(new SqliteReader(location));
+  const reader = new SqliteReader(location);
+  const db = readerKysely(reader);
+  registerRunner(db, (sql, parameters) => reader.query(sql, parameters));
   return {
     db,
     dialect: 'sqlite',
@@ -111,7 +113,7 @@ function openMysql(options: DbOptions): Db {
     });
   }
   const db = new Kysely<Database>({ dialect: new MysqlDialect({ pool }) });
-  registerPool(db, pool);
+  registerRunner(db, preparedRunner(pool));
   return db;
 }
 

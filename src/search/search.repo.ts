@@ -1,7 +1,8 @@
-import { type RawBuilder, sql } from 'kysely';
+import { sql } from 'kysely';
 import type { Executor } from '../db/database.js';
 import { dialectOf } from '../db/migration-kit.js';
 import { executeRows } from '../db/prepared.js';
+import { shapedQuery } from '../db/shaped-query.js';
 import { grams } from './search-text.js';
 
 /** Queries on the SQL search index tables. Each takes the executor first. */
@@ -55,11 +56,14 @@ export async function clearKind(db: Executor, kind: number): Promise<void> {
  * `cap` entries each): enough to tell a rare gram from a common one.
  */
 export async function countGrams(db: Executor, kind: number, grams: string[], cap: number): Promise<number[]> {
-  const columns = grams.map(
-    (gram, i) =>
-      sql`(select count(*) from (select 1 as x from search_grams where kind = ${kind} and gram = ${gram} limit ${cap}) ${sql.raw(`t${i}`)}) as ${sql.raw(`c${i}`)}`,
-  );
-  const row = (await rowsOf(db, sql<Record<string, number>>`select ${sql.join(columns)}`))[0]!;
+  const compiled = shapedQuery(db, `count:${dialectOf(db)}`, { kind, grams, cap }, (p) => {
+    const columns = p.grams.map(
+      (gram, i) =>
+        sql`(select count(*) from (select 1 as x from search_grams where kind = ${p.kind} and gram = ${gram} limit ${p.cap}) ${sql.raw(`t${i}`)}) as ${sql.raw(`c${i}`)}`,
+    );
+    return sql<Record<string, number>>`select ${sql.join(columns)}`.compile(db);
+  });
+  const row = (await executeRows(db, compiled))[0]!;
   return grams.map((_, i) => Number(row[`c${i}`]));
 }
 
@@ -74,13 +78,18 @@ export interface ResultTable {
 
 /** Rows of entities holding the one gram (a 2- or 3-character word is its own gram), in id order. */
 export async function rowsWithGram<R>(db: Executor, kind: number, gram: string, result: ResultTable, offset: number, limit: number): Promise<R[]> {
-  const join = forcedJoin(db);
-  return rowsOf(db, sql<R>`
+  const shape = `gram:${dialectOf(db)}:${result.table}:${result.columns}`;
+  return executeRows(
+    db,
+    shapedQuery(db, shape, { kind, gram, offset, limit }, (p) =>
+      sql<R>`
     select ${columnsOf(result)} from search_grams g
-    ${join} ${sql.table(result.table)} e on e.id = g.entity_id
-    where g.kind = ${kind} and g.gram = ${gram}
+    ${forcedJoin(db)} ${sql.table(result.table)} e on e.id = g.entity_id
+    where g.kind = ${p.kind} and g.gram = ${p.gram}
     order by g.entity_id
-    limit ${limit} offset ${offset}`);
+    limit ${p.limit} offset ${p.offset}`.compile(db),
+    ),
+  );
 }
 
 /**
@@ -99,24 +108,25 @@ export async function rowsContaining<R>(
   offset: number,
   limit: number,
 ): Promise<R[]> {
-  const join = forcedJoin(db);
-  const probeJoins = probes.map((gram, i) => {
-    const alias = sql.raw(`p${i}`);
-    return sql`${join} search_grams ${alias} on ${alias}.kind = g.kind and ${alias}.gram = ${gram} and ${alias}.entity_id = g.entity_id`;
-  });
-  return rowsOf(db, sql<R>`
+  const shape = `contains:${dialectOf(db)}:${result.table}:${result.columns}`;
+  return executeRows(
+    db,
+    shapedQuery(db, shape, { kind, word, driver, probes, offset, limit }, (p) => {
+      const join = forcedJoin(db);
+      const probeJoins = p.probes.map((gram, i) => {
+        const alias = sql.raw(`p${i}`);
+        return sql`${join} search_grams ${alias} on ${alias}.kind = g.kind and ${alias}.gram = ${gram} and ${alias}.entity_id = g.entity_id`;
+      });
+      return sql<R>`
     select ${columnsOf(result)} from search_grams g
     ${sql.join(probeJoins, sql` `)}
     ${join} search_docs d on d.kind = g.kind and d.entity_id = g.entity_id
     ${join} ${sql.table(result.table)} e on e.id = g.entity_id
-    where g.kind = ${kind} and g.gram = ${driver} and instr(d.text, ${word}) > 0
+    where g.kind = ${p.kind} and g.gram = ${p.driver} and instr(d.text, ${p.word}) > 0
     order by g.entity_id
-    limit ${limit} offset ${offset}`);
-}
-
-/** The rows of a search statement: on MySQL a prepared statement (a few fixed shapes, see prepared.ts). */
-function rowsOf<R>(db: Executor, query: RawBuilder<R>): Promise<R[]> {
-  return executeRows(db, query.compile(db));
+    limit ${p.limit} offset ${p.offset}`.compile(db);
+    }),
+  );
 }
 
 function forcedJoin(db: Executor) {
