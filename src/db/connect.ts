@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import SqliteDatabase from 'better-sqlite3';
-import { Kysely, MysqlDialect, SqliteDialect, sql } from 'kysely';
+import { Kysely, MysqlDialect, sql } from 'kysely';
 import { createPool } from 'mysql2';
 import { setBounded } from '../bounded-map.js';
 import type { Config } from '../config.js';
@@ -9,6 +9,7 @@ import type { Database, Db } from './database.js';
 import type { Dialect } from './migration-kit.js';
 import { type Checkpointer, startCheckpointer } from './sqlite-checkpointer.js';
 import { preparedRunner, registerRunner } from './prepared.js';
+import { fairSqliteDialect } from './sqlite-fair-driver.js';
 import { readerKysely, SqliteReader } from './sqlite-reader.js';
 
 export interface DbOptions {
@@ -75,7 +76,7 @@ function openSqlite(location: string): { db: Db; checkpointer: Checkpointer | un
   database.pragma('busy_timeout = 5000');
   cacheStatements(database);
   const checkpointer = inMemory ? undefined : startCheckpointer(database, (reason) => process.emitWarning(`SQLite checkpointer: ${reason}`));
-  return { db: new Kysely<Database>({ dialect: new SqliteDialect({ database }) }), checkpointer };
+  return { db: new Kysely<Database>({ dialect: fairSqliteDialect({ database }) }), checkpointer };
 }
 
 function openSqliteReader(location: string): DbHandle {
