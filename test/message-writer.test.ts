@@ -23,6 +23,13 @@ function group(from: number, groupId: number, body: string, clientMsgId: string 
   };
 }
 
+/** The (group, sender) pairs this file's group messages use: the writer stores members' messages only. */
+const MEMBERS: Array<[number, number]> = [[3, 1], [900, 3], [900, 4], [900, 8], [901, 7], [901, 9], [920, 21], [930, 31], [935, 8], [940, 41], [940, 42], [940, 43], [941, 43], [942, 43], [950, 51]];
+
+async function joinGroups(db: Db): Promise<void> {
+  await db.insertInto('group_members').values(MEMBERS.map(([group_id, user_id]) => ({ group_id, user_id, role: 0, joined_at: 1 }))).execute();
+}
+
 interface Write {
   message: PendingMessage;
   result: WriteResult;
@@ -104,6 +111,7 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
   };
   beforeAll(async () => {
     dbh = await openTestDatabase(dialect);
+    await joinGroups(dbh.db);
     writer = new MessageWriter(dbh.db);
   });
   afterAll(async () => {
@@ -149,6 +157,29 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
     expect(conversations.map((c) => Number(c.last_message_at))).toEqual([at, at, at, at]);
   });
 
+  it('refuses (403) a group message whose sender is no longer a member, alone: the rest of its batch is stored', async () => {
+    // User 44 was never in group 940; user 43 is, until removed below.
+    const outcomes = await Promise.allSettled([
+      writer.write(group(43, 940, 'member', 'c-m1')),
+      writer.write(group(44, 940, 'outsider', 'c-o1')),
+      writer.write(friend(43, 44, 'friend message')),
+      writer.write(group(44, 940, 'outsider again', 'c-o1')),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected']);
+    for (const refused of [outcomes[1], outcomes[3]] as PromiseRejectedResult[]) expect(refused.reason).toMatchObject({ name: 'AppError', kind: 'FORBIDDEN' });
+    const kept = [0, 2].map((i) => ({ message: [group(43, 940, 'member', 'c-m1'), friend(43, 44, 'friend message')][i / 2]!, result: (outcomes[i] as PromiseFulfilledResult<WriteResult>).value }));
+    expect(kept.map((w) => [w.result.seq, w.result.fresh])).toEqual([[1, true], [1, true]]);
+    stored.push(...kept);
+
+    // Removed after the service's check and before the write: refused too, and no seq is used.
+    await dbh.db.deleteFrom('group_members').where('group_id', '=', 940).where('user_id', '=', 43).execute();
+    await expect(writer.write(group(43, 940, 'after the kick'))).rejects.toMatchObject({ kind: 'FORBIDDEN' });
+    await dbh.db.insertInto('group_members').values({ group_id: 940, user_id: 43, role: 0, joined_at: 2 }).execute();
+    const [back] = await write([group(43, 940, 'back in')]);
+    expect(back!.result.seq).toBe(2);
+    await expectConsistent(dbh.db, stored);
+  });
+
   it('client ids differing only in case are two messages, and fail nobody else in their batch', async () => {
     const writes = await write([friend(31, 32, 'upper', 'Case-1'), friend(33, 34, 'bystander'), friend(31, 32, 'lower', 'case-1')]);
     expect(writes.map((w) => [w.message.body, w.result.fresh])).toEqual([['upper', true], ['bystander', true], ['lower', true]]);
@@ -179,13 +210,16 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
     await expectConsistent(dbh.db, stored);
   });
 
-  mysqlOnly('statements per batch on MariaDB: 4 with or without client ids (7 and 8 before); a stored resend costs a rollback and a retry with the lookup', async () => {
+  mysqlOnly('statements per batch on MariaDB: 4 with or without client ids (7 and 8 before), one more to check the senders of group messages; a stored resend costs a rollback and a retry with the lookup', async () => {
     const { name } = (await sql<{ name: string }>`select database() as name`.execute(dbh.db)).rows[0]!;
     await write([friend(31, 32, 'warm-up')]);
+    const friendsOnly = await recordStatements(name, () => write([friend(31, 32, 'f1'), friend(33, 34, 'f2')]));
+    expect(verbs(friendsOnly.statements)).toEqual(['begin', 'insert', 'insert', 'commit']);
     const plain = await recordStatements(name, () => write([friend(31, 32, 'p1'), group(31, 930, 'p2'), friend(33, 34, 'p3')]));
-    expect(verbs(plain.statements)).toEqual(['begin', 'insert', 'insert', 'commit']);
+    expect(verbs(plain.statements)).toEqual(['begin', 'select', 'insert', 'insert', 'commit']);
+    expect(plain.statements[1], 'the senders of group messages, checked in the transaction').toContain('group_members');
     const withIds = await recordStatements(name, () => write([friend(31, 32, 'i1', 'c-i1'), group(31, 930, 'i2'), friend(31, 32, 'i1', 'c-i1')]));
-    expect(verbs(withIds.statements)).toEqual(['begin', 'insert', 'insert', 'commit']);
+    expect(verbs(withIds.statements)).toEqual(['begin', 'select', 'insert', 'insert', 'commit']);
     const resend = await recordStatements(name, () => write([friend(31, 32, 'i1', 'c-i1'), friend(33, 34, 'i3', 'c-i3')]));
     expect(verbs(resend.statements)).toEqual(['begin', 'insert', 'insert', 'rollback', 'begin', 'select', 'insert', 'insert', 'commit']);
     expect(resend.statements[5]!.match(/'c-i1'/g), 'each (sender, client id) looked up once').toHaveLength(1);
@@ -194,7 +228,7 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
     await expectConsistent(dbh.db, stored);
   });
 
-  mysqlOnly('on an autocommit-off session a batch is 3 round trips; a failed or resent batch rolls back and the session stays clean', async () => {
+  mysqlOnly('on an autocommit-off session a batch is 3 round trips (4 with group messages); a failed or resent batch rolls back and the session stays clean', async () => {
     const { name } = (await sql<{ name: string }>`select database() as name`.execute(dbh.db)).rows[0]!;
     const session = dbh.openManualCommit!();
     try {
@@ -208,7 +242,7 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
       };
       await on([friend(51, 52, 'warm-up')]); // the writer asks the server's version once
       const plain = await recordStatements(name, () => on([friend(51, 52, 's1', 'c-s1'), group(51, 950, 's2'), friend(53, 54, 's3')]));
-      expect(verbs(plain.statements)).toEqual(['insert', 'insert', 'commit']);
+      expect(verbs(plain.statements)).toEqual(['select', 'insert', 'insert', 'commit']);
       const resend = await recordStatements(name, () => on([friend(51, 52, 's1 again', 'c-s1'), friend(53, 54, 's4')]));
       expect(verbs(resend.statements)).toEqual(['insert', 'insert', 'rollback', 'select', 'insert', 'insert', 'commit']);
       expect(resend.result.map((w) => [w.message.body, w.result.fresh])).toEqual([['s1 again', false], ['s4', true]]);
@@ -320,8 +354,9 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
       friend(2, 1, 'm4'), friend(1, 2, 'm1 again', 'c-m1'), group(8, 935, 'm5'),
     ]));
     stored.push(...writes.result);
-    // c-g1 is stored already: the first attempt's insert refuses it, the retry looks resends up.
-    expect(verbs(writes.statements)).toEqual(['begin', 'insert', 'select', 'insert', 'rollback', 'begin', 'select', 'insert', 'select', 'insert', 'select', 'commit']);
+    // c-g1 is stored already: the first attempt's insert refuses it, the retry looks resends up
+    // (then, as every attempt with group messages, checks their senders are members).
+    expect(verbs(writes.statements)).toEqual(['begin', 'select', 'insert', 'select', 'insert', 'rollback', 'begin', 'select', 'select', 'insert', 'select', 'insert', 'select', 'commit']);
     expect(writes.result.map((w) => w.result.fresh)).toEqual([true, true, false, true, true, false, true]);
     await expectConsistent(dbh.db, stored);
   });
@@ -330,6 +365,7 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
 describe('message writer batch observer', () => {
   it('hears each batch once with its size and duration; one that throws stops nothing', async () => {
     const dbh = await openTestDatabase('sqlite');
+    await joinGroups(dbh.db);
     const heard: Array<[number, number]> = [];
     const writer = new MessageWriter(dbh.db, {
       onBatch: (size, seconds) => {
@@ -368,6 +404,7 @@ describe.runIf(testDialects().includes('mysql')).each(writerModes)('two message 
   };
   beforeAll(async () => {
     dbh = await openTestDatabase('mysql');
+    await joinGroups(dbh.db);
     const { name } = (await sql<{ name: string }>`select database() as name`.execute(dbh.db)).rows[0]!;
     other = openDatabase({ dialect: 'mysql', location: mysqlUrlFor(name), poolSize: 5 });
   });
@@ -410,6 +447,7 @@ describe.runIf(testDialects().includes('mysql'))('message writer on its own thre
   const stored: Write[] = [];
   beforeAll(async () => {
     dbh = await openTestDatabase('mysql');
+    await joinGroups(dbh.db);
     const { name } = (await sql<{ name: string }>`select database() as name`.execute(dbh.db)).rows[0]!;
     location = mysqlUrlFor(name);
     writer = new ThreadedMessageWriter(location, { onBatch: (size) => batches.push(size) });
@@ -438,6 +476,14 @@ describe.runIf(testDialects().includes('mysql'))('message writer on its own thre
     const [after] = await batch(writer, [friend(2, 1, 'after the failure')]);
     expect(after!.result.seq).toBe(3);
     stored.push(after!);
+    await expectConsistent(dbh.db, stored);
+  });
+
+  it('a group message from a non-member comes back from the thread as a 403 of its own', async () => {
+    const outcomes = await Promise.allSettled([writer.write(group(44, 900, 'outsider')), writer.write(group(3, 900, 'member'))]);
+    expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'fulfilled']);
+    expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({ name: 'AppError', kind: 'FORBIDDEN', status: 403 });
+    stored.push({ message: group(3, 900, 'member'), result: (outcomes[1] as PromiseFulfilledResult<WriteResult>).value });
     await expectConsistent(dbh.db, stored);
   });
 

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import { AppError, type ErrorKind } from '../../errors.js';
 import type { MessageStore, PendingMessage, WriteResult } from './message-writer.js';
 
 /** What the thread is started with. */
@@ -15,7 +16,8 @@ export type WriterRequest = { kind: 'write'; messages: Array<[number, PendingMes
 /** Writer thread → main thread, once a turn: answers by id, and the batches run (size, seconds). */
 export interface WriterReply {
   results: Array<[number, WriteResult]>;
-  failures: Array<[number, { message: string; code?: string }]>;
+  /** A failure's message and database code; `kind` for a message refused on its own (an AppError). */
+  failures: Array<[number, { message: string; code?: string; kind?: ErrorKind }]>;
   batches: Array<[number, number]>;
   /** The thread finished its writes and closed its connections. */
   closed?: true;
@@ -148,7 +150,11 @@ export class ThreadedMessageWriter implements MessageStore {
     for (const [id, failure] of reply.failures) {
       const waiting = this.waiting.get(id);
       this.waiting.delete(id);
-      waiting?.reject(Object.assign(new Error(failure.message), failure.code === undefined ? {} : { code: failure.code }));
+      waiting?.reject(
+        failure.kind !== undefined
+          ? new AppError(failure.kind, failure.message)
+          : Object.assign(new Error(failure.message), failure.code === undefined ? {} : { code: failure.code }),
+      );
     }
     for (const [size, seconds] of reply.batches) {
       try {

@@ -2,10 +2,10 @@ import { sql } from 'kysely';
 import type { Db, Executor } from '../../db/database.js';
 import { dialectOf } from '../../db/migration-kit.js';
 import { retryPause, shouldRetry, transact } from '../../db/transaction.js';
-import { isUniqueViolation } from '../../errors.js';
+import { AppError, isUniqueViolation } from '../../errors.js';
 import { type BatchStatements, sqliteStatements } from './batch-statements.js';
 import { mysqlStatementsFor } from './batch-statements.mysql.js';
-import type { StoredMessage } from './messages.table.js';
+import { ConversationKind, type StoredMessage } from './messages.table.js';
 
 /** One message waiting to be stored. */
 export interface PendingMessage {
@@ -177,7 +177,11 @@ export class MessageWriter implements MessageStore {
         }
       };
       const results = session ? await this.inSession(session, attempt) : await transact(this.db, attempt, { retryOnUnique: true, attempts: ATTEMPTS });
-      batch.forEach((q, i) => q.resolve(results[i]!));
+      batch.forEach((q, i) => {
+        const result = results[i]!;
+        if (result instanceof AppError) q.reject(result);
+        else q.resolve(result);
+      });
     } catch (err) {
       for (const q of batch) q.reject(err);
     }
@@ -222,12 +226,12 @@ export class MessageWriter implements MessageStore {
     return this.statements;
   }
 
-  private async store(trx: Executor, statements: BatchStatements, batch: PendingMessage[], lookUpResends: boolean): Promise<WriteResult[]> {
+  private async store(trx: Executor, statements: BatchStatements, batch: PendingMessage[], lookUpResends: boolean): Promise<Outcome[]> {
     const now = this.clock();
-    const results: Array<WriteResult | undefined> = new Array(batch.length);
+    const results: Array<Outcome | undefined> = new Array(batch.length);
     const first = firstIndexes(batch);
-    const fresh = await this.resolveReplays(trx, batch, first, results, lookUpResends);
-    if (fresh.length === 0) return results as WriteResult[];
+    const fresh = await refuseNonMembers(trx, batch, await this.resolveReplays(trx, batch, first, results, lookUpResends), results);
+    if (fresh.length === 0) return copyToResends(results, first);
 
     // Each conversation's share of the batch, in batch order. Keys are sorted so that concurrent
     // writers (other nodes) lock conversation rows in the same order.
@@ -261,16 +265,14 @@ export class MessageWriter implements MessageStore {
     fresh.forEach((i, n) => {
       results[i] = { id: ids[n]!, conversationId: rows[n]!.conversation_id, seq: rows[n]!.seq, created_at: now, fresh: true };
     });
-    // Resends of a message that is itself in this batch share its result.
-    for (let i = 0; i < batch.length; i++) if (!results[i]) results[i] = { ...results[first[i]!]!, fresh: false };
-    return results as WriteResult[];
+    return copyToResends(results, first);
   }
 
   /**
    * Fills `results` for resends of stored messages (when `lookUp`); returns the indexes still to
    * store. Resends within the batch are found either way.
    */
-  private async resolveReplays(trx: Executor, batch: PendingMessage[], first: number[], results: Array<WriteResult | undefined>, lookUp: boolean): Promise<number[]> {
+  private async resolveReplays(trx: Executor, batch: PendingMessage[], first: number[], results: Array<Outcome | undefined>, lookUp: boolean): Promise<number[]> {
     // Each (sender, client id) once, even when the batch holds it several times.
     const withId = lookUp ? batch.filter((m, i) => m.clientMsgId !== null && first[i] === i) : [];
     const earlier = new Map<string, WriteResult>();
@@ -294,6 +296,52 @@ export class MessageWriter implements MessageStore {
     });
     return fresh;
   }
+}
+
+/** What became of one message of a batch: stored (or found stored), or refused on its own. */
+type Outcome = WriteResult | AppError;
+
+/**
+ * Of the `fresh` indexes, those that may be stored: a group message whose sender is no longer a
+ * member (removed or gone after the service's check, before this transaction) is refused with
+ * 403 and the rest of the batch goes on. Read inside the batch's transaction: a kick or leave
+ * committed before it is seen, so no message is stored from someone who had left by then.
+ */
+async function refuseNonMembers(trx: Executor, batch: readonly PendingMessage[], fresh: number[], results: Array<Outcome | undefined>): Promise<number[]> {
+  const pairs = new Map<string, { groupId: number; userId: number }>();
+  for (const i of fresh) {
+    const m = batch[i]!;
+    if (m.kind === ConversationKind.Group && m.groupId !== null) pairs.set(`${m.groupId}:${m.senderId}`, { groupId: m.groupId, userId: m.senderId });
+  }
+  if (pairs.size === 0) return fresh;
+  const members = new Set<string>();
+  const list = [...pairs.values()];
+  // One probe of the (group, user) key per pair, 500 pairs to a statement.
+  for (let at = 0; at < list.length; at += 500) {
+    const chunk = list.slice(at, at + 500);
+    const rows = await trx
+      .selectFrom('group_members')
+      .select(['group_id', 'user_id'])
+      .where((eb) => eb.or(chunk.map((p) => eb.and([eb('group_id', '=', p.groupId), eb('user_id', '=', p.userId)]))))
+      .execute();
+    for (const r of rows) members.add(`${Number(r.group_id)}:${Number(r.user_id)}`);
+  }
+  return fresh.filter((i) => {
+    const m = batch[i]!;
+    if (m.kind !== ConversationKind.Group || members.has(`${m.groupId}:${m.senderId}`)) return true;
+    results[i] = new AppError('FORBIDDEN', 'you are not a member of this group');
+    return false;
+  });
+}
+
+/** Resends of a message that is itself in the batch share its outcome. */
+function copyToResends(results: Array<Outcome | undefined>, first: readonly number[]): Outcome[] {
+  for (let i = 0; i < results.length; i++) {
+    if (results[i]) continue;
+    const original = results[first[i]!]!;
+    results[i] = original instanceof AppError ? original : { ...original, fresh: false };
+  }
+  return results as Outcome[];
 }
 
 /** For each message, the index of the first one in the batch with the same sender and client id (or its own). */
