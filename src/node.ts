@@ -151,10 +151,17 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     cluster.bus.publishSessionEnded({ userId, jti: '*' }).catch((err: unknown) => log.warn({ err }, 'telling the cluster about ended sessions failed'));
   });
   await cluster.bus.onSessionEnded((event) => gateway.endSession(event.userId, event.jti));
+  // A friendship that ends here ends on every node: none keeps it cached for messages.
+  services.friends.onEnded((a, b) => {
+    cluster.bus.publishFriendshipEnded(a, b).catch((err: unknown) => log.warn({ err }, 'telling the cluster about an ended friendship failed'));
+  });
+  await cluster.bus.onFriendshipEnded((a, b) => services.friends.forgetFriendship(a, b));
   // Pushes between nodes that may have been lost: the sockets here sync and get them from the
   // database, and those whose session ended elsewhere meanwhile are closed.
   cluster.bus.onResync(() => {
     log.info({ sockets: gateway.askToSync() }, 'asked this node\'s sockets to sync');
+    // An ended friendship may have been among what was lost.
+    services.friends.forgetAllFriendships();
     gateway.endRevokedSessions().then(
       (ended) => {
         if (ended > 0) log.info({ ended }, 'closed sockets whose session ended on another node');

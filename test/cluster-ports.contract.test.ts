@@ -233,6 +233,21 @@ describe.each(buses)('bus contract: %s', (_name, make) => {
   });
 });
 
+describe.each(buses)('bus contract, ended friendships: %s', (_name, make) => {
+  it.runIf(make)('an ended friendship reaches every other node, not its own', async () => {
+    const { from, to, other } = await make!();
+    const heard: Array<[string, number, number]> = [];
+    for (const [name, bus] of [['from', from], ['to', to], ['other', other]] as const) {
+      if (!bus) continue;
+      await bus.subscribe(() => {});
+      await bus.onFriendshipEnded((a, b) => heard.push([name, a, b]));
+    }
+    await from.publishFriendshipEnded(7, 8);
+    await new Promise((r) => setTimeout(r, 150));
+    expect(heard.sort()).toEqual(other ? [['other', 7, 8], ['to', 7, 8]] : []);
+  });
+});
+
 describe.runIf(redisUrl)('Redis bus: batches lost on the way', () => {
   async function clientId(admin: Redis, client: Redis): Promise<string> {
     const name = `bus-test-${randomBytes(4).toString('hex')}`;

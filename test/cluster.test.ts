@@ -245,6 +245,17 @@ describe.runIf(services.every(Boolean))('cluster: Redis directory and bus, etcd 
     expect(s1.of(25).map((f) => f.Body)).toEqual(['to everyone']);
   });
 
+  it('a friendship ended on one node ends at once on the other: no message between the two goes through there', async () => {
+    const { a, b } = await makeFriends(n1.api);
+    // n2 has the friendship cached (for 5 s) from a message sent through it.
+    expect((await post(n2.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: 'still friends' }, { token: a.token })).code).toBe(0);
+    expect((await post(n1.api, '/im/friend/del', { f_uid: b.user.id }, { token: a.token })).code).toBe(0);
+    // Told through the bus: well within the cache's 5 s.
+    await waitUntil(async () => !(await n2.node.services.friends.areFriends(a.user.id, b.user.id)), 1000);
+    const refused = await post(n2.api, '/im/chat/send/user', { to_uid: a.user.id, type: 0, body: 'no longer friends' }, { token: b.token });
+    expect([refused.status, refused.code]).toEqual([403, 1003]);
+  });
+
   it('rate limits hold across nodes: the failed logins of one user count together on n1 and n2', async () => {
     const u = await registerUser(n1.api);
     const attempt = (node: TestNode) => post(node.api, '/login', { username: u.username, password: 'wrong-password' });

@@ -75,6 +75,18 @@ describe.each(testDialects())('friendship cache on %s', (dialect) => {
     expect(o.state.statements).toBe(before + 1);
   });
 
+  it('forgetAll drops every remembered pair: each is asked of the database again', async () => {
+    const o = observer();
+    const cache = new FriendshipCache(dbh.db.withPlugin(o.plugin));
+    expect(await Promise.all([cache.areFriends(users[6]!, users[7]!), cache.areFriends(users[8]!, users[9]!)])).toEqual([true, true]);
+    const remembered = o.state.statements;
+    expect(await cache.areFriends(users[7]!, users[6]!)).toBe(true);
+    expect(o.state.statements).toBe(remembered);
+    cache.forgetAll();
+    expect(await Promise.all([cache.areFriends(users[6]!, users[7]!), cache.areFriends(users[8]!, users[9]!)])).toEqual([true, true]);
+    expect(o.state.statements).toBe(remembered + 1);
+  });
+
   it('a failed lookup fails its callers and is not remembered', async () => {
     const broken = new FriendshipCache(dbh.db.withPlugin({ transformQuery: () => { throw new Error('db down'); }, transformResult: async (x) => x.result }));
     await expect(Promise.all([broken.areFriends(users[2]!, users[3]!), broken.areFriends(users[4]!, users[5]!)])).rejects.toThrow('db down');

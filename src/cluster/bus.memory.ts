@@ -20,6 +20,10 @@ export class MemoryBus implements Bus {
 
   async onSessionEnded(): Promise<void> {}
 
+  async publishFriendshipEnded(): Promise<void> {}
+
+  async onFriendshipEnded(): Promise<void> {}
+
   /** Nothing is lost between a node and itself. */
   onResync(): void {}
 

@@ -10,11 +10,15 @@ interface WireBatch {
   s?: Batch['stream'];
 }
 
-/** On `<prefix>:all`, from node `n`: a broadcast frame `p`, or `r`: "pushes from me may have been lost". */
+/**
+ * On `<prefix>:all`, from node `n`: a broadcast frame `p`, `r`: "pushes from me may have been
+ * lost", or `f`: the two users of a friendship that ended.
+ */
 interface WireAll {
   n: string;
   p?: string;
   r?: 1;
+  f?: [number, number];
 }
 
 /** How often a node retries telling the others that its pushes may have been lost. */
@@ -25,7 +29,8 @@ const RESYNC_MERGE_MS = 1000;
 /**
  * Batches between nodes over Redis pub/sub: each node subscribes to `<prefix>:bus:<nodeId>` and
  * a batch is published to the one node that holds its users. Ended sessions go to every node on
- * `<prefix>:sessions`, and broadcasts on `<prefix>:all` (each node skips its own).
+ * `<prefix>:sessions`, and broadcasts and ended friendships on `<prefix>:all` (each node skips
+ * its own).
  *
  * Pub/sub is at most once. A batch for a node that dies meanwhile is lost, and its users get the
  * message by sync when they reconnect (it was stored before it was pushed). A batch lost while the
@@ -39,6 +44,7 @@ const RESYNC_MERGE_MS = 1000;
 export class RedisBus implements Bus {
   private readonly resyncHandlers: (() => void)[] = [];
   private broadcastHandler: ((payload: string) => void) | undefined;
+  private friendshipEndedHandler: ((a: number, b: number) => void) | undefined;
   private subscriptionLost = false;
   /** Counts the times this node's pushes may have been lost; the others are told of the latest. */
   private owed = 0;
@@ -90,6 +96,21 @@ export class RedisBus implements Bus {
     this.broadcastHandler = handler;
   }
 
+  async publishFriendshipEnded(a: number, b: number): Promise<void> {
+    const wire: WireAll = { n: this.nodeId, f: [a, b] };
+    try {
+      await this.publisher.publish(this.allChannel(), JSON.stringify(wire));
+    } catch (err) {
+      // The others may keep the friendship cached: once Redis is back they resync and drop it.
+      this.oweResync();
+      throw err;
+    }
+  }
+
+  async onFriendshipEnded(handler: (a: number, b: number) => void): Promise<void> {
+    this.friendshipEndedHandler = handler;
+  }
+
   async publishSessionEnded(event: SessionEnded): Promise<void> {
     await this.publisher.publish(this.sessionsChannel(), JSON.stringify({ n: this.nodeId, u: event.userId, j: event.jti }));
   }
@@ -130,6 +151,7 @@ export class RedisBus implements Bus {
       if (note.n === this.nodeId) return;
       if (note.r) this.resync(`pushes from node ${note.n} may have been lost`);
       else if (typeof note.p === 'string') this.broadcastHandler?.(note.p);
+      else if (Array.isArray(note.f) && note.f.length === 2 && note.f.every(Number.isSafeInteger)) this.friendshipEndedHandler?.(note.f[0], note.f[1]);
     });
     await this.subscriber.subscribe(channel, all);
   }

@@ -32,6 +32,14 @@ export interface Bus {
    * a sync sends it.
    */
   onResync(handler: () => void): void;
+  /**
+   * Tells every other node that two users stopped being friends here: each drops the friendship
+   * it cached at once, so neither can message the other through any node from then on. A node
+   * that may have missed it (a lost publish or subscription) resyncs, and drops every cached one.
+   */
+  publishFriendshipEnded(a: number, b: number): Promise<void>;
+  /** Receives the friendships that ended on other nodes. */
+  onFriendshipEnded(handler: (a: number, b: number) => void): Promise<void>;
   /** Hands one frame to every other node, for all of its sockets (the push API's broadcast). */
   broadcast(payload: string): Promise<void>;
   /** Receives the broadcasts of other nodes. */

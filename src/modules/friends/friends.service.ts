@@ -29,6 +29,7 @@ function frame(cmd: number, from: number, to: number, body = '') {
 /** Friend requests, acceptance, listing and removal. Notifications go out after commit. */
 export class FriendsService {
   private readonly friendships: FriendshipCache;
+  private readonly endedListeners: Array<(a: number, b: number) => void> = [];
 
   constructor(
     private readonly db: Db,
@@ -101,6 +102,22 @@ export class FriendsService {
     const deleted = await transact(this.db, (trx) => deleteFriendship(trx, selfId, friendId));
     this.friendships.forget(selfId, friendId);
     if (deleted === 0) throw new AppError('NOT_FOUND', 'not friends');
+    for (const listener of this.endedListeners) listener(selfId, friendId);
+  }
+
+  /** Hears each friendship ended here, once committed (the node tells the other nodes). */
+  onEnded(listener: (a: number, b: number) => void): void {
+    this.endedListeners.push(listener);
+  }
+
+  /** A friendship that ended on another node: messages between the two are refused from now on. */
+  forgetFriendship(a: number, b: number): void {
+    this.friendships.forget(a, b);
+  }
+
+  /** Drops every cached friendship (this node may have missed another's unfriending). */
+  forgetAllFriendships(): void {
+    this.friendships.forgetAll();
   }
 
   /** Whether two users are friends (messages between them are allowed); cached briefly. */

@@ -19,7 +19,8 @@ interface Lookup {
 /**
  * Remembers, for `ttlMs`, pairs found to be friends, so the message hot path does not query the
  * database for every message. Only positive answers are kept; `forget` drops a pair the moment
- * this node ends the friendship. (Another node's unfriending is seen within `ttlMs`.)
+ * this node ends the friendship, and when another node tells of one (through the bus; a node
+ * that may have missed that drops every pair). Otherwise a change elsewhere is seen within `ttlMs`.
  *
  * Pairs not remembered are looked up together: every miss of one event-loop turn waits for one
  * statement. When a burst of messages found the cache cold (sign-in storms, every 5 s as entries
@@ -64,6 +65,13 @@ export class FriendshipCache {
       running.stale = true;
       this.inFlight.delete(key);
     }
+  }
+
+  /** Drops every pair (another node's unfriending may have been missed). */
+  forgetAll(): void {
+    this.until.clear();
+    for (const running of this.inFlight.values()) running.stale = true;
+    this.inFlight.clear();
   }
 
   private settle(lookup: Lookup): void {
