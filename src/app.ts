@@ -49,11 +49,12 @@ export function createApp(deps: AppDeps): Express {
   app.set('etag', false);
   app.set('trust proxy', deps.trustProxyHops);
   app.use(deps.metrics.httpTimer);
-  healthRoutes({ ...deps.health, registry: deps.metrics.registry }, app.router);
+  // A router of its own: at the app's level an OPTIONS request would reach the 404 handler.
+  app.use(healthRoutes({ ...deps.health, registry: deps.metrics.registry }));
 
   if (deps.localFiles) app.use(deps.localFiles.publicPath, filesRoutes(deps.attachments, deps.localFiles.store));
 
-  // Every module adds its routes to this one router rather than mounting a router of its own: a
+  // Every API module adds its routes to this one router rather than mounting a router of its own: a
   // request walked through each module's router in turn, a nested dispatch with its own closures
   // and state per module (on this 2-core machine, ~20 µs of a route's ~200 in the last of ten
   // modules). Only the push API, which has middleware of its own, keeps a mounted router.

@@ -174,9 +174,37 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
     // Removed after the service's check and before the write: refused too, and no seq is used.
     await dbh.db.deleteFrom('group_members').where('group_id', '=', 940).where('user_id', '=', 43).execute();
     await expect(writer.write(group(43, 940, 'after the kick'))).rejects.toMatchObject({ kind: 'FORBIDDEN' });
+    // A resend of what they sent while a member still gets its stored message, not a 403.
+    await expect(writer.write(group(43, 940, 'member (resent)', 'c-m1'))).resolves.toEqual({ ...kept[0]!.result, fresh: false });
     await dbh.db.insertInto('group_members').values({ group_id: 940, user_id: 43, role: 0, joined_at: 2 }).execute();
     const [back] = await write([group(43, 940, 'back in')]);
     expect(back!.result.seq).toBe(2);
+    await expectConsistent(dbh.db, stored);
+  });
+
+  mysqlOnly('a removal under way when the batch checks membership is waited for: the message is then refused', async () => {
+    await dbh.db.insertInto('group_members').values({ group_id: 945, user_id: 46, role: 0, joined_at: 1 }).execute();
+    let commitKick = () => {};
+    let deleted = () => {};
+    const kickDeleted = new Promise<void>((r) => (deleted = r));
+    // Another connection removes the member and has not committed yet.
+    const kick = dbh.db.transaction().execute(async (trx) => {
+      await trx.deleteFrom('group_members').where('group_id', '=', 945).where('user_id', '=', 46).execute();
+      deleted();
+      await new Promise<void>((r) => (commitKick = r));
+    });
+    await kickDeleted;
+    let settled = false;
+    // Settled into a value at once, so that its refusal is never an unhandled rejection.
+    const outcome = writer.write(group(46, 945, 'during the kick')).then(
+      (result) => ((settled = true), result),
+      (err: unknown) => ((settled = true), err),
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    expect(settled, 'the batch waits for the removal to commit').toBe(false);
+    commitKick();
+    await kick;
+    expect(await outcome).toMatchObject({ name: 'AppError', kind: 'FORBIDDEN' });
     await expectConsistent(dbh.db, stored);
   });
 

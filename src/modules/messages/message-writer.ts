@@ -1,5 +1,6 @@
 import { sql } from 'kysely';
 import type { Db, Executor } from '../../db/database.js';
+import { forShare } from '../../db/locking.js';
 import { dialectOf } from '../../db/migration-kit.js';
 import { retryPause, shouldRetry, transact } from '../../db/transaction.js';
 import { AppError, isUniqueViolation } from '../../errors.js';
@@ -230,7 +231,7 @@ export class MessageWriter implements MessageStore {
     const now = this.clock();
     const results: Array<Outcome | undefined> = new Array(batch.length);
     const first = firstIndexes(batch);
-    const fresh = await refuseNonMembers(trx, batch, await this.resolveReplays(trx, batch, first, results, lookUpResends), results);
+    const fresh = await refuseNonMembers(trx, batch, await this.resolveReplays(trx, batch, first, results, lookUpResends), results, !lookUpResends);
     if (fresh.length === 0) return copyToResends(results, first);
 
     // Each conversation's share of the batch, in batch order. Keys are sorted so that concurrent
@@ -275,19 +276,7 @@ export class MessageWriter implements MessageStore {
   private async resolveReplays(trx: Executor, batch: PendingMessage[], first: number[], results: Array<Outcome | undefined>, lookUp: boolean): Promise<number[]> {
     // Each (sender, client id) once, even when the batch holds it several times.
     const withId = lookUp ? batch.filter((m, i) => m.clientMsgId !== null && first[i] === i) : [];
-    const earlier = new Map<string, WriteResult>();
-    if (withId.length > 0) {
-      // Exact (sender, client id) pairs: one index probe each. Two IN lists made the database
-      // probe every sender with every client id (batch² probes: seconds per batch at 5k msgs/s).
-      const found = await trx
-        .selectFrom('messages')
-        .select(['id', 'conversation_id', 'seq', 'created_at', 'sender_id', 'client_msg_id'])
-        .where((eb) => eb.or(withId.map((m) => eb.and([eb('sender_id', '=', m.senderId), eb('client_msg_id', '=', m.clientMsgId!)]))))
-        .execute();
-      for (const r of found) earlier.set(`${r.sender_id}:${r.client_msg_id}`, {
-        id: Number(r.id), conversationId: Number(r.conversation_id), seq: Number(r.seq), created_at: Number(r.created_at), fresh: false,
-      });
-    }
+    const earlier = await storedResends(trx, withId);
     const fresh: number[] = [];
     batch.forEach((m, i) => {
       const stored = m.clientMsgId === null ? undefined : earlier.get(`${m.senderId}:${m.clientMsgId}`);
@@ -303,11 +292,19 @@ type Outcome = WriteResult | AppError;
 
 /**
  * Of the `fresh` indexes, those that may be stored: a group message whose sender is no longer a
- * member (removed or gone after the service's check, before this transaction) is refused with
- * 403 and the rest of the batch goes on. Read inside the batch's transaction: a kick or leave
- * committed before it is seen, so no message is stored from someone who had left by then.
+ * member (removed or gone after the service's check) is refused with 403 and the rest of the
+ * batch goes on. Read inside the batch's transaction, on MySQL with a shared lock: a kick or leave
+ * committed first is seen (one under way is waited for), and one that comes later waits for this
+ * batch to commit, so no message is stored from someone who had left by then. A refused message
+ * that resends a stored one (`lookUpRefused`: resends were not looked up yet) gets the stored one.
  */
-async function refuseNonMembers(trx: Executor, batch: readonly PendingMessage[], fresh: number[], results: Array<Outcome | undefined>): Promise<number[]> {
+async function refuseNonMembers(
+  trx: Executor,
+  batch: readonly PendingMessage[],
+  fresh: number[],
+  results: Array<Outcome | undefined>,
+  lookUpRefused: boolean,
+): Promise<number[]> {
   const pairs = new Map<string, { groupId: number; userId: number }>();
   for (const i of fresh) {
     const m = batch[i]!;
@@ -319,19 +316,43 @@ async function refuseNonMembers(trx: Executor, batch: readonly PendingMessage[],
   // One probe of the (group, user) key per pair, 500 pairs to a statement.
   for (let at = 0; at < list.length; at += 500) {
     const chunk = list.slice(at, at + 500);
-    const rows = await trx
+    const query = trx
       .selectFrom('group_members')
       .select(['group_id', 'user_id'])
-      .where((eb) => eb.or(chunk.map((p) => eb.and([eb('group_id', '=', p.groupId), eb('user_id', '=', p.userId)]))))
-      .execute();
-    for (const r of rows) members.add(`${Number(r.group_id)}:${Number(r.user_id)}`);
+      .where((eb) => eb.or(chunk.map((p) => eb.and([eb('group_id', '=', p.groupId), eb('user_id', '=', p.userId)]))));
+    for (const r of await forShare(trx, query).execute()) members.add(`${Number(r.group_id)}:${Number(r.user_id)}`);
   }
-  return fresh.filter((i) => {
+  const refused = fresh.filter((i) => batch[i]!.kind === ConversationKind.Group && !members.has(`${batch[i]!.groupId}:${batch[i]!.senderId}`));
+  if (refused.length === 0) return fresh;
+  const withId = lookUpRefused ? refused.map((i) => batch[i]!).filter((m) => m.clientMsgId !== null) : [];
+  const stored = await storedResends(trx, withId);
+  for (const i of refused) {
     const m = batch[i]!;
-    if (m.kind !== ConversationKind.Group || members.has(`${m.groupId}:${m.senderId}`)) return true;
-    results[i] = new AppError('FORBIDDEN', 'you are not a member of this group');
-    return false;
-  });
+    results[i] = (m.clientMsgId !== null && stored.get(`${m.senderId}:${m.clientMsgId}`)) || new AppError('FORBIDDEN', 'you are not a member of this group');
+  }
+  const out = new Set(refused);
+  return fresh.filter((i) => !out.has(i));
+}
+
+/**
+ * The stored messages that `messages` resend, by `sender:clientMsgId`: exact (sender, client id)
+ * pairs, one index probe each. (Two IN lists made the database probe every sender with every
+ * client id: batch² probes, seconds per batch at 5k msgs/s.)
+ */
+async function storedResends(trx: Executor, messages: readonly PendingMessage[]): Promise<Map<string, WriteResult>> {
+  const earlier = new Map<string, WriteResult>();
+  if (messages.length === 0) return earlier;
+  const found = await trx
+    .selectFrom('messages')
+    .select(['id', 'conversation_id', 'seq', 'created_at', 'sender_id', 'client_msg_id'])
+    .where((eb) => eb.or(messages.map((m) => eb.and([eb('sender_id', '=', m.senderId), eb('client_msg_id', '=', m.clientMsgId!)]))))
+    .execute();
+  for (const r of found) {
+    earlier.set(`${r.sender_id}:${r.client_msg_id}`, {
+      id: Number(r.id), conversationId: Number(r.conversation_id), seq: Number(r.seq), created_at: Number(r.created_at), fresh: false,
+    });
+  }
+  return earlier;
 }
 
 /** Resends of a message that is itself in the batch share its outcome. */
