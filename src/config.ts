@@ -33,6 +33,8 @@ const configSchema = z
         dialect: z.enum(['sqlite', 'mysql']).default('sqlite'),
         url: z.string().default(''),
         pool_size: int(1, 500).default(10),
+        /** SQLite file databases: reader threads for search and nearby queries (each its own connection). */
+        sqlite_readers: int(1, 16).default(2),
         migrate_on_start: z.enum(['auto', 'true', 'false']).default('auto'),
       })
       .strict()

@@ -76,8 +76,8 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   await delivery.start();
   const recorder = options.recordNotifications ? new RecordingNotifier(delivery) : undefined;
   const notifier: Notifier = recorder ?? delivery;
-  // SQLite: searches and nearby queries on a thread of their own, off the event loop.
-  const reader = dbh.openReader?.();
+  // SQLite: searches and nearby queries on threads of their own, off the event loop.
+  const reader = dbh.openReader?.(config.db.sqlite_readers);
   const search = createSearchBackend(config, dbh.db, log, options.elasticClient, reader?.db);
   await search.index.start();
   const metrics = createMetrics({ processMetrics: options.processMetrics ?? false });

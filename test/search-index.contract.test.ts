@@ -39,12 +39,12 @@ const subjects: Array<[string, () => Promise<Subject>]> = testDialects().map((di
   },
 ]);
 subjects.push([
-  'sql on a sqlite file, searching on its reader thread',
+  'sql on a sqlite file, searching on its two reader threads',
   async () => {
     const dir = mkdtempSync(join(tmpdir(), 'weim-contract-'));
     const dbh = openDatabase({ dialect: 'sqlite', location: join(dir, 'weim.sqlite') });
     await migrateToLatest(dbh.db, { info: () => {} });
-    const reader = dbh.openReader!();
+    const reader = dbh.openReader!(2);
     const close = async () => {
       await reader.close();
       await dbh.close();

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DbHandle, openDatabase } from '../src/db/connect.js';
-import { SqliteReader } from '../src/db/sqlite-reader.js';
+import { SqliteReader, SqliteReaderPool } from '../src/db/sqlite-reader.js';
 
 describe('SQLite reader thread', () => {
   let dir: string;
@@ -40,6 +40,23 @@ describe('SQLite reader thread', () => {
     await expect(sql`delete from t`.execute(reader.db)).rejects.toThrow();
     await expect(reader.db.transaction().execute(async () => {})).rejects.toThrow(/no transactions/);
     expect((await sql<{ n: number }>`select count(*) as n from t`.execute(dbh.db)).rows[0]!.n).toBe(2);
+  });
+
+  it('a pool of two threads splits the queries of a turn between them, answers each with its own rows, and closes both', async () => {
+    const threads = [new SqliteReader(join(dir, 'w.sqlite')), new SqliteReader(join(dir, 'w.sqlite'))];
+    const posted = [0, 0];
+    for (const [i, t] of threads.entries()) {
+      await t.query('select 1 as x', []);
+      const worker = (t as unknown as { worker: { postMessage(m: unknown): void } }).worker;
+      const post = worker.postMessage.bind(worker);
+      worker.postMessage = (m) => { posted[i] = posted[i]! + (Array.isArray(m) ? m.length : 0); post(m); };
+    }
+    const pool = new SqliteReaderPool(threads);
+    const answers = await Promise.all(Array.from({ length: 40 }, (_, i) => pool.query('select ? + count(*) as n from t', [i])));
+    expect(answers).toEqual(Array.from({ length: 40 }, (_, i) => [{ n: i + 2 }]));
+    expect(posted).toEqual([20, 20]);
+    await pool.close();
+    for (const t of threads) await expect(t.query('select 1', [])).rejects.toThrow(/closed/);
   });
 
   it('posts the queries of one event-loop turn to its thread as one message, and answers each', async () => {

@@ -10,7 +10,7 @@ import type { Dialect } from './migration-kit.js';
 import { type Checkpointer, startCheckpointer } from './sqlite-checkpointer.js';
 import { preparedRunner, registerRunner } from './prepared.js';
 import { fairSqliteDialect } from './sqlite-fair-driver.js';
-import { readerKysely, SqliteReader } from './sqlite-reader.js';
+import { readerKysely, SqliteReader, SqliteReaderPool } from './sqlite-reader.js';
 
 export interface DbOptions {
   dialect: Dialect;
@@ -40,10 +40,11 @@ export interface DbHandle {
   openManualCommit?(): DbHandle;
   /**
    * SQLite file databases: a handle for read-only queries whose connection lives on a worker
-   * thread (see sqlite-reader.ts), so that they do not run on the event loop; the caller closes
-   * it. Undefined for MySQL (its queries run in the server anyway) and for `:memory:`.
+   * thread (see sqlite-reader.ts), so that they do not run on the event loop; with `threads` > 1,
+   * on that many threads, each query to the next in turn. The caller closes it. Undefined for
+   * MySQL (its queries run in the server anyway) and for `:memory:`.
    */
-  openReader?(): DbHandle;
+  openReader?(threads?: number): DbHandle;
 }
 
 /** Opens a Kysely instance over SQLite (better-sqlite3) or MySQL/MariaDB (mysql2 pool). */
@@ -62,7 +63,7 @@ export function openDatabase(options: DbOptions): DbHandle {
     },
     openManualCommit:
       options.dialect === 'mysql' ? () => openDatabase({ dialect: 'mysql', location: options.location, poolSize: 1, autocommit: false }) : undefined,
-    openReader: options.dialect === 'sqlite' && options.location !== ':memory:' ? () => openSqliteReader(options.location) : undefined,
+    openReader: options.dialect === 'sqlite' && options.location !== ':memory:' ? (threads = 1) => openSqliteReader(options.location, threads) : undefined,
   };
 }
 
@@ -79,8 +80,8 @@ function openSqlite(location: string): { db: Db; checkpointer: Checkpointer | un
   return { db: new Kysely<Database>({ dialect: fairSqliteDialect({ database }) }), checkpointer };
 }
 
-function openSqliteReader(location: string): DbHandle {
-  const reader = new SqliteReader(location);
+function openSqliteReader(location: string, threads: number): DbHandle {
+  const reader = threads > 1 ? new SqliteReaderPool(Array.from({ length: threads }, () => new SqliteReader(location))) : new SqliteReader(location);
   const db = readerKysely(reader);
   registerRunner(db, (sql, parameters) => reader.query(sql, parameters));
   return {
