@@ -31,7 +31,7 @@ import { SqlSearchIndex } from '../src/search/search-index.sql.js';
 import { openBenchDatabase, percentile } from './database.js';
 import { CITIES, random, seedUsers } from './seed.js';
 import { startCeilingServers } from './http-ceiling.js';
-import { runWrk } from './wrk.js';
+import { runWrk, type WrkResult } from './wrk.js';
 import { cpuSeconds, cpuTicks, stealPercent } from './targets.js';
 
 const { values: args } = parseArgs({
@@ -62,24 +62,29 @@ const log = (msg: string) => console.log(`[bench ${dialect}] ${msg}`);
  */
 async function drive(origin: string, path: string, bodies: string[], tokens: string[], runSeconds: number, databasePid?: number) {
   const before = { node: cpuSeconds(process.pid, process.pid), process: process.cpuUsage(), db: databasePid ? cpuSeconds(databasePid) : 0, machine: cpuTicks() };
-  if (client === 'wrk') {
-    const run = await runWrk({ origin, path, bodies, tokens, concurrency, seconds: runSeconds });
-    const perRequest = (seconds: number) => Math.round((seconds * 1e6) / Math.max(1, run.requests));
-    const used = process.cpuUsage(before.process);
-    return {
-      requests: run.requests,
-      failures: run.failures,
-      rps: Math.round(run.requests / runSeconds),
-      p50: run.p50.toFixed(1),
-      p95: run.p95.toFixed(1),
-      p99: run.p99.toFixed(1),
-      nodeCpuUs: perRequest(cpuSeconds(process.pid, process.pid) - before.node),
-      processCpuUs: perRequest((used.user + used.system) / 1e6),
-      clientCpuUs: perRequest(run.cpuSeconds),
-      ...(databasePid ? { mariadbCpuUs: perRequest(cpuSeconds(databasePid) - before.db) } : {}),
-      stealPct: Number(stealPercent(before.machine).toFixed(1)),
-    };
-  }
+  const run: Omit<WrkResult, 'cpuSeconds'> & { cpuSeconds?: number } =
+    client === 'wrk' ? await runWrk({ origin, path, bodies, tokens, concurrency, seconds: runSeconds }) : await runUndici(origin, path, bodies, tokens, runSeconds);
+  const perRequest = (seconds: number) => Math.round((seconds * 1e6) / Math.max(1, run.requests));
+  // Every thread of this process: the event loop, SQLite's reader threads, and undici's load client.
+  const used = process.cpuUsage(before.process);
+  return {
+    requests: run.requests,
+    failures: run.failures,
+    rps: Math.round(run.requests / runSeconds),
+    p50: run.p50.toFixed(1),
+    p95: run.p95.toFixed(1),
+    p99: run.p99.toFixed(1),
+    nodeCpuUs: perRequest(cpuSeconds(process.pid, process.pid) - before.node),
+    processCpuUs: perRequest((used.user + used.system) / 1e6),
+    // wrk's own CPU (undici's is in processCpuUs).
+    ...(run.cpuSeconds !== undefined ? { clientCpuUs: perRequest(run.cpuSeconds) } : {}),
+    ...(databasePid ? { mariadbCpuUs: perRequest(cpuSeconds(databasePid) - before.db) } : {}),
+    stealPct: Number(stealPercent(before.machine).toFixed(1)),
+  };
+}
+
+/** The undici load client on a worker thread (bench/load-worker.mjs): counts and latency percentiles, ms. */
+async function runUndici(origin: string, path: string, bodies: string[], tokens: string[], runSeconds: number) {
   const worker = new Worker(new URL('./load-worker.mjs', import.meta.url), {
     workerData: { origin, path, bodies, tokens, concurrency, seconds: runSeconds },
   });
@@ -89,23 +94,7 @@ async function drive(origin: string, path: string, bodies: string[], tokens: str
   });
   await worker.terminate();
   const sorted = result.latencies.sort((a, b) => a - b);
-  const perRequest = (seconds: number) => Math.round((seconds * 1e6) / Math.max(1, sorted.length));
-  return {
-    requests: sorted.length,
-    failures: result.failures,
-    rps: Math.round(sorted.length / runSeconds),
-    p50: percentile(sorted, 50).toFixed(1),
-    p95: percentile(sorted, 95).toFixed(1),
-    p99: percentile(sorted, 99).toFixed(1),
-    nodeCpuUs: perRequest(cpuSeconds(process.pid, process.pid) - before.node),
-    // Every thread of this process: the event loop, SQLite's reader thread, the load client.
-    processCpuUs: (() => {
-      const used = process.cpuUsage(before.process);
-      return perRequest((used.user + used.system) / 1e6);
-    })(),
-    ...(databasePid ? { mariadbCpuUs: perRequest(cpuSeconds(databasePid) - before.db) } : {}),
-    stealPct: Number(stealPercent(before.machine).toFixed(1)),
-  };
+  return { requests: sorted.length, failures: result.failures, p50: percentile(sorted, 50), p95: percentile(sorted, 95), p99: percentile(sorted, 99) };
 }
 
 async function main(): Promise<void> {

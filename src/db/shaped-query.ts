@@ -31,7 +31,8 @@ const shapes = new WeakMap<object, Map<string, Shape>>();
  * nearby request, and most of what it allocated.
  *
  * The SQL text of a shape must follow from `shape` and the lengths of the array params alone
- * (both make the cache key): `build` may use a value only as a value of the statement, never to
+ * (both make the cache key, kept per `db`, so a shape need not name the dialect): `build` may use
+ * a value only as a value of the statement, never to
  * choose its text or to compute another value (pass a computed value as a param of its own).
  * A value used any other way is caught when the shape is first built (it becomes NaN, a string
  * with "[object", or a placeholder inside an array), and throws.
@@ -66,11 +67,10 @@ function learn<R, P extends ShapeParams>(shape: string, params: P, build: (param
   const compiled = build(placeholders as P);
   const sources = compiled.parameters.map((value): Source => {
     if (value instanceof Placeholder) return { key: value.key, index: value.index };
-    const misused =
-      (typeof value === 'number' && Number.isNaN(value)) ||
-      (typeof value === 'string' && value.includes('[object')) ||
-      (Array.isArray(value) && value.some((v) => v instanceof Placeholder));
-    if (misused || (typeof value === 'object' && value !== null)) {
+    // NaN: arithmetic on a placeholder; "[object": one made into a string; any other object
+    // (an array of placeholders among them): a value the build made from the params.
+    const misused = (typeof value === 'number' && Number.isNaN(value)) || (typeof value === 'string' && value.includes('[object')) || (typeof value === 'object' && value !== null);
+    if (misused) {
       throw new Error(`shapedQuery(${shape}): a parameter was computed from the params; pass it as a param of its own`);
     }
     return { constant: value };

@@ -34,7 +34,7 @@ interface Reply {
  * Reads see every transaction committed before they start, so a request that follows a write
  * reads it. The thread is restarted after a crash; queries in flight then fail.
  */
-export class SqliteReader {
+export class SqliteReader implements ReadRunner {
   private worker: Worker | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextId = 0;

@@ -70,7 +70,7 @@ function haversineTerm(p: NearestParams) {
 export async function nearestInCircle(db: Executor, circle: Circle, since: number, excludeId: number, limit: number): Promise<LocatedUser[]> {
   // MySQL: a prepared statement (a few shapes: strips and longitude ranges per box), see prepared.ts.
   const params = nearestParams(circle, since, excludeId, limit);
-  const rows = await executeRows(db, shapedQuery(db, `nearest:${dialectOf(db)}`, params, (p) => nearestStatement(db, p).compile()));
+  const rows = await executeRows(db, shapedQuery(db, 'nearest', params, (p) => nearestStatement(db, p).compile()));
   return rows
     .map((r) => ({
       user: toPublicUser({ id: r.id, username: r.username, nickname: r.nickname, avatar: r.avatar, sex: r.sex }),
@@ -96,15 +96,16 @@ interface NearestParams extends ShapeParams {
   limit: number;
 }
 
+/** What the box part of the statement is built from. */
+type BoxParams = Pick<NearestParams, 'strips' | 'lonBounds' | 'minLat' | 'maxLat' | 'since' | 'excludeId'>;
+
+function boxParams(box: BoundingBox, since: number, excludeId: number): BoxParams {
+  return { strips: stripsCovering(box.minLat, box.maxLat), lonBounds: box.lonRanges.flat(), minLat: box.minLat, maxLat: box.maxLat, since, excludeId };
+}
+
 function nearestParams(circle: Circle, since: number, excludeId: number, limit: number): NearestParams {
-  const box = boundingBox(circle.latitude, circle.longitude, circle.radiusM);
   return {
-    strips: stripsCovering(box.minLat, box.maxLat),
-    lonBounds: box.lonRanges.flat(),
-    minLat: box.minLat,
-    maxLat: box.maxLat,
-    since,
-    excludeId,
+    ...boxParams(boundingBox(circle.latitude, circle.longitude, circle.radiusM), since, excludeId),
     lat: circle.latitude,
     lon: circle.longitude,
     cosLat: Math.cos(circle.latitude * RAD),
@@ -137,10 +138,10 @@ function nearestStatement(db: Executor, p: NearestParams) {
  * location_updated_at and the row id).
  */
 export function boxQuery(db: Executor, box: BoundingBox, since: number, excludeId: number) {
-  return boxStatement(db, { strips: stripsCovering(box.minLat, box.maxLat), lonBounds: box.lonRanges.flat(), minLat: box.minLat, maxLat: box.maxLat, since, excludeId });
+  return boxStatement(db, boxParams(box, since, excludeId));
 }
 
-function boxStatement(db: Executor, p: Pick<NearestParams, 'strips' | 'lonBounds' | 'minLat' | 'maxLat' | 'since' | 'excludeId'>) {
+function boxStatement(db: Executor, p: BoxParams) {
   const mysql = dialectOf(db) === 'mysql';
   const ranges = Array.from({ length: p.lonBounds.length / 2 }, (_, i) => [p.lonBounds[2 * i]!, p.lonBounds[2 * i + 1]!] as const);
   return db

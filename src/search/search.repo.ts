@@ -56,7 +56,7 @@ export async function clearKind(db: Executor, kind: number): Promise<void> {
  * `cap` entries each): enough to tell a rare gram from a common one.
  */
 export async function countGrams(db: Executor, kind: number, grams: string[], cap: number): Promise<number[]> {
-  const compiled = shapedQuery(db, `count:${dialectOf(db)}`, { kind, grams, cap }, (p) => {
+  const compiled = shapedQuery(db, 'count', { kind, grams, cap }, (p) => {
     const columns = p.grams.map(
       (gram, i) =>
         sql`(select count(*) from (select 1 as x from search_grams where kind = ${p.kind} and gram = ${gram} limit ${p.cap}) ${sql.raw(`t${i}`)}) as ${sql.raw(`c${i}`)}`,
@@ -78,7 +78,7 @@ export interface ResultTable {
 
 /** Rows of entities holding the one gram (a 2- or 3-character word is its own gram), in id order. */
 export async function rowsWithGram<R>(db: Executor, kind: number, gram: string, result: ResultTable, offset: number, limit: number): Promise<R[]> {
-  const shape = `gram:${dialectOf(db)}:${result.table}:${result.columns}`;
+  const shape = `gram:${result.table}:${result.columns}`;
   return executeRows(
     db,
     shapedQuery(db, shape, { kind, gram, offset, limit }, (p) =>
@@ -108,7 +108,7 @@ export async function rowsContaining<R>(
   offset: number,
   limit: number,
 ): Promise<R[]> {
-  const shape = `contains:${dialectOf(db)}:${result.table}:${result.columns}`;
+  const shape = `contains:${result.table}:${result.columns}`;
   return executeRows(
     db,
     shapedQuery(db, shape, { kind, word, driver, probes, offset, limit }, (p) => {

@@ -330,8 +330,8 @@ async function refuseNonMembers(
     const m = batch[i]!;
     results[i] = (m.clientMsgId !== null && stored.get(`${m.senderId}:${m.clientMsgId}`)) || new AppError('FORBIDDEN', 'you are not a member of this group');
   }
-  const out = new Set(refused);
-  return fresh.filter((i) => !out.has(i));
+  // The refused now have their outcome; the rest are still to store.
+  return fresh.filter((i) => results[i] === undefined);
 }
 
 /**
