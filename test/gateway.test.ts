@@ -139,6 +139,33 @@ describe.each(testDialects())('gateway on %s', (dialect) => {
     expect(s2.ws.readyState).toBe(WebSocket.OPEN);
   });
 
+  it('a frame built once for many sockets arrives whole, as text, among the frames ws itself sends', async () => {
+    const owner = await registerUser(t.api);
+    const member = await registerUser(t.api);
+    const group = (await post(t.api, '/im/group/create', { name: 'wire' }, { token: owner.token })).data.group;
+    const join = await post(t.api, '/im/group/join/request', { group_id: group.id }, { token: member.token });
+    await post(t.api, '/im/group/join/handle', { join_id: join.data.join_id, status: 1 }, { token: owner.token });
+    const phone = track(await signedInSocket(t.url, member.token));
+    const laptop = track(await signedInSocket(t.url, member.token));
+    // Payloads under 126 bytes, and from 126 to 65,535 (a 16-bit length), with 3- and 4-byte characters.
+    const bodies = ['短', '消息'.repeat(30), '长消息😀'.repeat(800)];
+    const ids: number[] = [];
+    for (const [i, body] of bodies.entries()) {
+      const sent = await post(t.api, '/im/chat/send/group', { group_id: group.id, type: 0, body }, { token: owner.token });
+      expect(sent.code).toBe(0);
+      ids.push(sent.data.id);
+      await phone.next(() => phone.of(10).length === i + 1);
+      phone.send({ Cmd: 15 });
+      await phone.next(() => phone.of(16).length === i + 1);
+    }
+    await laptop.next(() => laptop.of(10).length === bodies.length);
+    for (const s of [phone, laptop]) {
+      expect(s.of(10).map((f) => [f.Id, f.Body])).toEqual(ids.map((id, i) => [id, bodies[i]]));
+      expect(s.binaryFrames).toBe(0);
+    }
+    expect(phone.frames.map((f) => f.Cmd)).toEqual([4, 10, 16, 10, 16, 10, 16]);
+  });
+
   it('a stalled reader is cut off (dropped: 1006) and does not delay a healthy one', async () => {
     const owner = await registerUser(t.api);
     const slow = await registerUser(t.api);

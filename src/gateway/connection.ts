@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { StreamPosition } from '../notify/notifier.js';
 import { CloseCode } from './protocol.js';
+import { type LiveFrame, streamMark } from './wire-frame.js';
 
 /** Connection ids are unique across the cluster: an `except` travels to other nodes with a frame. */
 const ID_PREFIX = randomBytes(6).toString('base64url');
@@ -41,14 +43,23 @@ export class Connection {
   signingIn = false;
   /** The chain of this socket's ordered frames (sends, reads) being handled. */
   serial: Promise<void> = SETTLED;
-  private held: Array<[string, StreamPosition]> | undefined;
+  /** Live stream frames held while a sync runs. */
+  private held: LiveFrame[] | undefined;
   private marks: Map<string, number> | undefined;
   /** Stream frames sent live before the first sync, so that sync does not send them again. */
   private presync: Set<string> | undefined;
   private presyncUntil = 0;
 
+  /**
+   * `socket`: the socket the upgrade handed to `ws`, to write whole frames built once for many
+   * sockets (wire-frame.ts). That is safe because, with per-message deflate off (gateway.ts) and
+   * no Blob sent, `ws` writes each of its frames to the socket at once and queues nothing, so a
+   * frame written here lands between two of its frames, and only while it is OPEN (before any
+   * close frame).
+   */
   constructor(
     readonly ws: WebSocket,
+    private readonly socket: Duplex,
     private readonly maxBufferedBytes: number,
   ) {}
 
@@ -62,30 +73,47 @@ export class Connection {
 
   /** Sends a serialised frame; returns false if the socket was closed instead. */
   send(payload: string): boolean {
-    if (this.ws.readyState !== this.ws.OPEN) return false;
-    if (this.ws.bufferedAmount + payload.length > this.maxBufferedBytes) {
-      this.close(CloseCode.SlowConsumer, 'slow consumer');
-      return false;
-    }
+    if (!this.hasRoomFor(payload.length)) return false;
     this.ws.send(payload);
     return true;
   }
 
-  /** A live frame from the hub: held during a sync, dropped if a sync already sent it. */
-  deliver(payload: string, stream?: StreamPosition): boolean {
-    if (!stream) return this.send(payload);
+  /** Writes a whole text frame (`textFrame`); returns false if the socket was closed instead. */
+  private write(frame: Buffer): boolean {
+    if (!this.hasRoomFor(frame.length)) return false;
+    this.socket.write(frame);
+    return true;
+  }
+
+  /** Whether the socket is open and takes `bytes` more without passing the cap (else it is cut off). */
+  private hasRoomFor(bytes: number): boolean {
+    if (this.ws.readyState !== this.ws.OPEN) return false;
+    if (this.ws.bufferedAmount + bytes > this.maxBufferedBytes) {
+      this.close(CloseCode.SlowConsumer, 'slow consumer');
+      return false;
+    }
+    return true;
+  }
+
+  /**
+   * A live frame from the hub, prepared once for every socket it goes to: held during a sync,
+   * dropped if a sync already sent it.
+   */
+  deliver(frame: LiveFrame): boolean {
+    const stream = frame.stream;
+    if (!stream) return this.write(frame.wire);
     if (this.held) {
-      if (this.held.push([payload, stream]) > MAX_HELD) this.close(CloseCode.SlowConsumer, 'too much traffic during sync');
+      if (this.held.push(frame) > MAX_HELD) this.close(CloseCode.SlowConsumer, 'too much traffic during sync');
       return true;
     }
     // Drop what a sync already covered; live frames past it pass (in whatever order they come).
     const covered = this.marks?.get(stream.key);
     if (covered !== undefined && stream.seq <= covered) return false;
     if (this.presync) {
-      if (this.presync.size >= MAX_PRESYNC || Date.now() > this.presyncUntil) this.presync = undefined;
-      else this.presync.add(`${stream.key}:${stream.seq}`);
+      if (this.presync.size >= MAX_PRESYNC || frame.at > this.presyncUntil) this.presync = undefined;
+      else this.presync.add(frame.mark!);
     }
-    return this.send(payload);
+    return this.write(frame.wire);
   }
 
   /** Starts remembering live stream frames until the first sync (for a standalone Cmd 23). */
@@ -102,7 +130,7 @@ export class Connection {
 
   /** Whether the sync should skip this frame (sent live before the first sync). */
   sentBeforeSync(stream: StreamPosition): boolean {
-    return this.presync?.has(`${stream.key}:${stream.seq}`) ?? false;
+    return this.presync?.has(streamMark(stream)) ?? false;
   }
 
   /** Records that the sync sent a stream frame. */
@@ -116,7 +144,7 @@ export class Connection {
     const held = this.held ?? [];
     this.held = undefined;
     this.presync = undefined;
-    for (const [payload, stream] of held) this.deliver(payload, stream);
+    for (const frame of held) this.deliver(frame);
   }
 
   /** Resolves once the socket's unsent bytes are below half the cap (used between sync pages). */

@@ -101,11 +101,11 @@ export class Gateway {
     if (this.closing) return refuse('503 Service Unavailable');
     const origin = req.headers.origin;
     if (origin && this.options.allowedOrigins.length > 0 && !this.options.allowedOrigins.includes(origin)) return refuse('403 Forbidden');
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws));
+    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket));
   }
 
-  private accept(ws: WebSocket): void {
-    const connection = new Connection(ws, this.options.maxBufferedBytes);
+  private accept(ws: WebSocket, socket: Duplex): void {
+    const connection = new Connection(ws, socket, this.options.maxBufferedBytes);
     this.connections.add(connection);
     this.signInTimers.set(connection, setTimeout(() => connection.close(CloseCode.SignInTimeout, 'sign-in timeout'), this.options.signInTimeoutMs));
     ws.on('pong', () => {

@@ -1,5 +1,6 @@
 import type { StreamPosition } from '../notify/notifier.js';
 import type { Connection } from './connection.js';
+import { LiveFrame } from './wire-frame.js';
 
 /** Recipients delivered per event-loop turn: a huge fan-out is sent in slices, not one long block. */
 const SLICE = 2000;
@@ -59,8 +60,9 @@ export class Hub {
     for (const set of this.byUser.values()) yield* set;
   }
 
-  /** Sends one serialised frame to every socket of each user, skipping `except`. */
+  /** Sends one serialised frame to every socket of each user, skipping `except`; prepared once (LiveFrame). */
   async deliver(userIds: readonly number[], payload: string, except?: Except, stream?: StreamPosition): Promise<number> {
+    const frame = new LiveFrame(payload, stream);
     let sent = 0;
     for (let start = 0; start < userIds.length; start += SLICE) {
       if (start > 0) await new Promise((r) => setImmediate(r));
@@ -69,7 +71,7 @@ export class Hub {
         if (!set) continue;
         for (const connection of set) {
           if (except && (connection.id === except.connectionId || (except.jti !== undefined && connection.jti === except.jti))) continue;
-          if (connection.deliver(payload, stream)) sent++;
+          if (connection.deliver(frame)) sent++;
         }
       }
     }

@@ -7,11 +7,14 @@ export type ReceivedFrame = Frame & { ClientMsgId?: string; More?: boolean };
 /** A test client socket that records every frame it receives. */
 export class TestSocket {
   readonly frames: ReceivedFrame[] = [];
+  /** Binary frames received: the server sends text frames only. */
+  binaryFrames = 0;
   readonly closed: Promise<{ code: number; reason: string }>;
   private waiters: Array<() => void> = [];
 
   constructor(readonly ws: WebSocket) {
-    ws.on('message', (data) => {
+    ws.on('message', (data, isBinary) => {
+      if (isBinary) this.binaryFrames++;
       this.frames.push(JSON.parse(data.toString()) as ReceivedFrame);
       for (const w of this.waiters.splice(0)) w();
     });
