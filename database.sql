@@ -74,3 +74,6 @@ alter table user_events modify body varchar(4000) not null default '';
 
 -- 0027_users_sessions_valid_after
 alter table `users` add column `sessions_valid_after` bigint default 0 not null;
+
+-- 0028_conversations_closed
+alter table `conversations` add column `closed` smallint default 0 not null;

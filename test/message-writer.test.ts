@@ -1,9 +1,9 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openDatabase, type DbHandle } from '../src/db/connect.js';
-import type { Db } from '../src/db/database.js';
+import type { Db, Executor } from '../src/db/database.js';
 import type { Worker } from 'node:worker_threads';
-import { ConversationKind, friendConversationKey, groupConversationKey, type MessageStore, MessageWriter, ThreadedMessageWriter } from '../src/modules/messages/index.js';
+import { ConversationKind, friendConversationKey, groupConversationKey, type MessageStore, MessageWriter, setFriendConversationClosed, ThreadedMessageWriter } from '../src/modules/messages/index.js';
 import { hasInsertReturning, mysqlStatements } from '../src/modules/messages/batch-statements.mysql.js';
 import type { PendingMessage, WriteResult } from '../src/modules/messages/message-writer.js';
 import { mysqlUrlFor, openTestDatabase, testDialects } from './helpers/database.js';
@@ -25,9 +25,27 @@ function group(from: number, groupId: number, body: string, clientMsgId: string 
 
 /** The (group, sender) pairs this file's group messages use: the writer stores members' messages only. */
 const MEMBERS: Array<[number, number]> = [[3, 1], [900, 3], [900, 4], [900, 8], [901, 7], [901, 9], [920, 21], [930, 31], [935, 8], [940, 41], [940, 42], [940, 43], [941, 43], [942, 43], [950, 51]];
+/** Users 1 to this are all friends of each other: the writer stores friends' messages only. */
+const FRIENDS_UP_TO = 96;
 
-async function joinGroups(db: Db): Promise<void> {
+/** Seeds what entitles this file's senders: their group memberships and friendships. */
+async function seedEntitlements(db: Db): Promise<void> {
   await db.insertInto('group_members').values(MEMBERS.map(([group_id, user_id]) => ({ group_id, user_id, role: 0, joined_at: 1 }))).execute();
+  const rows = [];
+  for (let a = 1; a <= FRIENDS_UP_TO; a++) for (let b = 1; b <= FRIENDS_UP_TO; b++) if (a !== b) rows.push({ user_id: a, friend_id: b, created_at: 1 });
+  for (let at = 0; at < rows.length; at += 1000) await db.insertInto('friends').values(rows.slice(at, at + 1000)).execute();
+}
+
+/** Ends the friendship of a and b as the friends service does: both rows, and their conversation closed. */
+async function unfriend(db: Executor, a: number, b: number): Promise<void> {
+  await db.deleteFrom('friends').where((eb) => eb.or([eb.and([eb('user_id', '=', a), eb('friend_id', '=', b)]), eb.and([eb('user_id', '=', b), eb('friend_id', '=', a)])])).execute();
+  await setFriendConversationClosed(db, a, b, true);
+}
+
+/** Makes a and b friends again as the friends service does: both rows, and their conversation open. */
+async function befriend(db: Executor, a: number, b: number): Promise<void> {
+  await db.insertInto('friends').values([{ user_id: a, friend_id: b, created_at: 2 }, { user_id: b, friend_id: a, created_at: 2 }]).execute();
+  await setFriendConversationClosed(db, a, b, false);
 }
 
 interface Write {
@@ -111,7 +129,7 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
   };
   beforeAll(async () => {
     dbh = await openTestDatabase(dialect);
-    await joinGroups(dbh.db);
+    await seedEntitlements(dbh.db);
     writer = new MessageWriter(dbh.db);
   });
   afterAll(async () => {
@@ -182,6 +200,77 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
     await expectConsistent(dbh.db, stored);
   });
 
+  it('refuses (403) a friend message once the two are no longer friends, alone: the rest of its batch is stored and no seq is used', async () => {
+    // 101 and 102 were never friends; 95 and 96 are, until they unfriend below.
+    const outcomes = await Promise.allSettled([
+      writer.write(friend(95, 96, 'friends', 'c-f1')),
+      writer.write(friend(101, 102, 'strangers', 'c-s1')),
+      writer.write(friend(96, 95, 'reply')),
+    ]);
+    expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+    expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ name: 'AppError', kind: 'FORBIDDEN', message: 'you can only message your friends' });
+    const kept = [0, 2].map((i) => ({ message: [friend(95, 96, 'friends', 'c-f1'), friend(96, 95, 'reply')][i / 2]!, result: (outcomes[i] as PromiseFulfilledResult<WriteResult>).value }));
+    expect(kept.map((w) => w.result.seq)).toEqual([1, 2]);
+    stored.push(...kept);
+
+    // Unfriended after the service's check and before the write: their conversation is closed,
+    // so both sides are refused, the counter stays, and the rest of the batch is stored.
+    await unfriend(dbh.db, 95, 96);
+    const during = await Promise.allSettled([writer.write(friend(95, 96, 'after the unfriend')), writer.write(friend(96, 95, 'after the unfriend')), writer.write(friend(11, 12, 'others go on'))]);
+    expect(during.map((o) => o.status)).toEqual(['rejected', 'rejected', 'fulfilled']);
+    for (const refused of during.slice(0, 2) as PromiseRejectedResult[]) expect(refused.reason).toMatchObject({ kind: 'FORBIDDEN', message: 'you can only message your friends' });
+    stored.push({ message: friend(11, 12, 'others go on'), result: (during[2] as PromiseFulfilledResult<WriteResult>).value });
+    // A resend of what was sent as friends still gets its stored message, not a 403.
+    await expect(writer.write(friend(95, 96, 'friends (resent)', 'c-f1'))).resolves.toEqual({ ...kept[0]!.result, fresh: false });
+    const counter = await dbh.db.selectFrom('conversations').select(['last_seq', 'closed']).where('conv_key', '=', friendConversationKey(95, 96)).executeTakeFirstOrThrow();
+    expect([Number(counter.last_seq), Number(counter.closed)]).toEqual([2, 1]);
+
+    await befriend(dbh.db, 95, 96);
+    const [again] = await write([friend(96, 95, 'friends again')]);
+    expect(again!.result.seq).toBe(3);
+    // A stranger pair's refusal stored nothing either: no conversation was made for it.
+    expect(await dbh.db.selectFrom('conversations').select('id').where('conv_key', '=', friendConversationKey(101, 102)).executeTakeFirst()).toBeUndefined();
+    await expectConsistent(dbh.db, stored);
+  });
+
+  /** Runs `change` in another transaction and holds it uncommitted until the returned `commit` is called. */
+  async function holdUncommitted(change: (trx: Executor) => Promise<void>) {
+    let commit = () => {};
+    let changed = () => {};
+    const isChanged = new Promise<void>((r) => (changed = r));
+    const done = dbh.db.transaction().execute(async (trx) => {
+      await change(trx);
+      changed();
+      await new Promise<void>((r) => (commit = r));
+    });
+    await isChanged;
+    return { commit: async () => (commit(), await done) };
+  }
+
+  /** A write settled into a value at once (so that its refusal is never an unhandled rejection), and whether it has settled. */
+  function watched(message: PendingMessage) {
+    const state = { settled: false };
+    const outcome = writer.write(message).then(
+      (result) => ((state.settled = true), result),
+      (err: unknown) => ((state.settled = true), err),
+    );
+    return { state, outcome };
+  }
+
+  mysqlOnly('an unfriend under way is waited for, then the message refused: on a stored conversation (its row) and on a first message (the friendship rows)', async () => {
+    // 13 and 14 have a stored conversation; 93 and 94 never exchanged a message.
+    await write([friend(13, 14, 'before the unfriend')]);
+    for (const [a, b] of [[13, 14], [93, 94]] as const) {
+      const ending = await holdUncommitted((trx) => unfriend(trx, a, b));
+      const { state, outcome } = watched(friend(b, a, 'during the unfriend'));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(state.settled, `${a}:${b}: the batch waits for the unfriend to commit`).toBe(false);
+      await ending.commit();
+      expect(await outcome, `${a}:${b}`).toMatchObject({ name: 'AppError', kind: 'FORBIDDEN' });
+    }
+    await expectConsistent(dbh.db, stored);
+  });
+
   mysqlOnly('a removal under way when the batch checks membership is waited for: the message is then refused', async () => {
     await dbh.db.insertInto('group_members').values({ group_id: 945, user_id: 46, role: 0, joined_at: 1 }).execute();
     let commitKick = () => {};
@@ -238,14 +327,18 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
     await expectConsistent(dbh.db, stored);
   });
 
-  mysqlOnly('statements per batch on MariaDB: 4 with or without client ids (7 and 8 before), one more to check the senders of group messages; a stored resend costs a rollback and a retry with the lookup', async () => {
+  mysqlOnly('statements per batch on MariaDB: 4 with or without client ids (7 and 8 before), one more to check the senders of group messages, one more for a pair\'s first message; a stored resend costs a rollback and a retry with the lookup', async () => {
     const { name } = (await sql<{ name: string }>`select database() as name`.execute(dbh.db)).rows[0]!;
-    await write([friend(31, 32, 'warm-up')]);
+    await write([friend(31, 32, 'warm-up'), friend(33, 34, 'warm-up')]);
+    // Pairs no test has written to: their first messages.
+    const firsts = await recordStatements(name, () => write([friend(37, 38, 'first'), friend(39, 40, 'first')]));
+    expect(verbs(firsts.statements)).toEqual(['begin', 'select', 'insert', 'insert', 'commit']);
+    expect(firsts.statements[1], 'friendships of conversations not stored yet, checked in the transaction').toMatch(/from `friends`.*lock in share mode$/);
     const friendsOnly = await recordStatements(name, () => write([friend(31, 32, 'f1'), friend(33, 34, 'f2')]));
     expect(verbs(friendsOnly.statements)).toEqual(['begin', 'insert', 'insert', 'commit']);
     const plain = await recordStatements(name, () => write([friend(31, 32, 'p1'), group(31, 930, 'p2'), friend(33, 34, 'p3')]));
     expect(verbs(plain.statements)).toEqual(['begin', 'select', 'insert', 'insert', 'commit']);
-    expect(plain.statements[1], 'the senders of group messages, checked in the transaction').toContain('group_members');
+    expect(plain.statements[1], 'the senders of group messages, checked in the transaction').toMatch(/from `group_members`.*lock in share mode$/);
     const withIds = await recordStatements(name, () => write([friend(31, 32, 'i1', 'c-i1'), group(31, 930, 'i2'), friend(31, 32, 'i1', 'c-i1')]));
     expect(verbs(withIds.statements)).toEqual(['begin', 'select', 'insert', 'insert', 'commit']);
     const resend = await recordStatements(name, () => write([friend(31, 32, 'i1', 'c-i1'), friend(33, 34, 'i3', 'c-i3')]));
@@ -268,7 +361,7 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
         stored.push(...writes);
         return writes;
       };
-      await on([friend(51, 52, 'warm-up')]); // the writer asks the server's version once
+      await on([friend(51, 52, 'warm-up'), friend(53, 54, 'warm-up')]); // the writer asks the server's version once, and sees the pairs stored
       const plain = await recordStatements(name, () => on([friend(51, 52, 's1', 'c-s1'), group(51, 950, 's2'), friend(53, 54, 's3')]));
       expect(verbs(plain.statements)).toEqual(['select', 'insert', 'insert', 'commit']);
       const resend = await recordStatements(name, () => on([friend(51, 52, 's1 again', 'c-s1'), friend(53, 54, 's4')]));
@@ -383,8 +476,9 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
     ]));
     stored.push(...writes.result);
     // c-g1 is stored already: the first attempt's insert refuses it, the retry looks resends up
-    // (then, as every attempt with group messages, checks their senders are members).
-    expect(verbs(writes.statements)).toEqual(['begin', 'select', 'insert', 'select', 'insert', 'rollback', 'begin', 'select', 'select', 'insert', 'select', 'insert', 'select', 'commit']);
+    // (then, as every attempt does, checks the senders: members of their groups, and friends of
+    // their recipients, as this new writer has seen none of these conversations stored).
+    expect(verbs(writes.statements)).toEqual(['begin', 'select', 'select', 'insert', 'select', 'insert', 'rollback', 'begin', 'select', 'select', 'select', 'insert', 'select', 'insert', 'select', 'commit']);
     expect(writes.result.map((w) => w.result.fresh)).toEqual([true, true, false, true, true, false, true]);
     await expectConsistent(dbh.db, stored);
   });
@@ -393,7 +487,7 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
 describe('message writer batch observer', () => {
   it('hears each batch once with its size and duration; one that throws stops nothing', async () => {
     const dbh = await openTestDatabase('sqlite');
-    await joinGroups(dbh.db);
+    await seedEntitlements(dbh.db);
     const heard: Array<[number, number]> = [];
     const writer = new MessageWriter(dbh.db, {
       onBatch: (size, seconds) => {
@@ -432,7 +526,7 @@ describe.runIf(testDialects().includes('mysql')).each(writerModes)('two message 
   };
   beforeAll(async () => {
     dbh = await openTestDatabase('mysql');
-    await joinGroups(dbh.db);
+    await seedEntitlements(dbh.db);
     const { name } = (await sql<{ name: string }>`select database() as name`.execute(dbh.db)).rows[0]!;
     other = openDatabase({ dialect: 'mysql', location: mysqlUrlFor(name), poolSize: 5 });
   });
@@ -475,7 +569,7 @@ describe.runIf(testDialects().includes('mysql'))('message writer on its own thre
   const stored: Write[] = [];
   beforeAll(async () => {
     dbh = await openTestDatabase('mysql');
-    await joinGroups(dbh.db);
+    await seedEntitlements(dbh.db);
     const { name } = (await sql<{ name: string }>`select database() as name`.execute(dbh.db)).rows[0]!;
     location = mysqlUrlFor(name);
     writer = new ThreadedMessageWriter(location, { onBatch: (size) => batches.push(size) });

@@ -3,6 +3,7 @@ import { testDialects } from './helpers/database.js';
 import { login, makeFriends, post, registerUser } from './helpers/http.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
 import { settle, socketPool } from './helpers/ws.js';
+import { friendConversationKey } from '../src/modules/messages/index.js';
 
 describe.each(testDialects())('messages and delivery on %s', (dialect) => {
   let t: TestNode;
@@ -141,6 +142,30 @@ describe.each(testDialects())('messages and delivery on %s', (dialect) => {
     const fromA = await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: 'still?' }, { token: a.token });
     const fromB = await post(t.api, '/im/chat/send/user', { to_uid: a.user.id, type: 0, body: 'still?' }, { token: b.token });
     expect([fromA.status, fromA.code, fromB.status, fromB.code]).toEqual([403, 1003, 403, 1003]);
+  });
+
+  it('an unfriend closes the pair\'s conversation in its transaction; friends again (by accept, or by asking back) it opens and seqs go on', async () => {
+    const { a, b } = await makeFriends(t.api);
+    const send = (from: typeof a, to: typeof a, body: string) => post(t.api, '/im/chat/send/user', { to_uid: to.user.id, type: 0, body }, { token: from.token });
+    const conversation = async () => {
+      const row = await t.dbh.db.selectFrom('conversations').select(['last_seq', 'closed']).where('conv_key', '=', friendConversationKey(a.user.id, b.user.id)).executeTakeFirstOrThrow();
+      return [Number(row.last_seq), Number(row.closed)];
+    };
+    expect((await send(a, b, 'one')).data.seq).toBe(1);
+    expect((await post(t.api, '/im/friend/del', { f_uid: b.user.id }, { token: a.token })).code).toBe(0);
+    expect(await conversation()).toEqual([1, 1]);
+    // Friends again through a request and its acceptance.
+    await post(t.api, '/im/friend/add/request', { f_uid: b.user.id }, { token: a.token });
+    expect((await post(t.api, '/im/friend/add/handle', { f_uid: a.user.id, status: 1 }, { token: b.token })).code).toBe(0);
+    expect(await conversation()).toEqual([1, 0]);
+    expect((await send(b, a, 'two')).data.seq).toBe(2);
+    // Ended again, then friends again by asking back a user who had asked first.
+    expect((await post(t.api, '/im/friend/del', { f_uid: a.user.id }, { token: b.token })).code).toBe(0);
+    expect(await conversation()).toEqual([2, 1]);
+    await post(t.api, '/im/friend/add/request', { f_uid: a.user.id }, { token: b.token });
+    expect((await post(t.api, '/im/friend/add/request', { f_uid: b.user.id }, { token: a.token })).data.accepted).toBe(true);
+    expect(await conversation()).toEqual([2, 0]);
+    expect((await send(a, b, 'three')).data.seq).toBe(3);
   });
 
   it('withdraw (user): sender only, within the window; Cmd 7 to both users', async () => {

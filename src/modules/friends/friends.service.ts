@@ -2,6 +2,7 @@ import type { Db } from '../../db/database.js';
 import { transact } from '../../db/transaction.js';
 import { AppError } from '../../errors.js';
 import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
+import { setFriendConversationClosed } from '../messages/index.js';
 import { recordUserEvent } from '../sync/index.js';
 import { findUserById, findUserByUsername, type PublicUser, toPublicUser } from '../users/index.js';
 import {
@@ -57,6 +58,7 @@ export class FriendsService {
         const fields = { from: selfId, to: targetId, channel, reason, now };
         if (row && row.status === RequestStatus.Pending && Number(row.from_uid) === targetId) {
           await insertFriendship(trx, selfId, targetId, now);
+          await setFriendConversationClosed(trx, selfId, targetId, false);
           await setRequestStatus(trx, row.id, RequestStatus.Accepted, now);
           const event = await recordUserEvent(trx, targetId, frame(Cmd.FriendAccepted, selfId, targetId), now);
           return { id: Number(row.id), accepted: true, event };
@@ -88,6 +90,7 @@ export class FriendsService {
       if (!accept) return undefined;
       const requester = Number(row.from_uid);
       await insertFriendship(trx, selfId, requester, now);
+      await setFriendConversationClosed(trx, selfId, requester, false);
       return recordUserEvent(trx, requester, frame(Cmd.FriendAccepted, selfId, requester), now);
     });
     if (event) this.notifier.notify(event);
@@ -97,9 +100,17 @@ export class FriendsService {
     return (await listFriends(this.db, selfId, LIST_CAP)).map(toPublicUser);
   }
 
-  /** Ends the friendship on both sides. */
+  /**
+   * Ends the friendship on both sides, and closes their conversation in the same transaction: a
+   * message the service let through just before is refused by the writer (403) unless it was
+   * stored first.
+   */
   async remove(selfId: number, friendId: number): Promise<void> {
-    const deleted = await transact(this.db, (trx) => deleteFriendship(trx, selfId, friendId));
+    const deleted = await transact(this.db, async (trx) => {
+      const rows = await deleteFriendship(trx, selfId, friendId);
+      if (rows > 0) await setFriendConversationClosed(trx, selfId, friendId, true);
+      return rows;
+    });
     this.friendships.forget(selfId, friendId);
     if (deleted === 0) throw new AppError('NOT_FOUND', 'not friends');
     for (const listener of this.endedListeners) listener(selfId, friendId);

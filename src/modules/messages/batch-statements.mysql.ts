@@ -38,7 +38,7 @@ export function hasInsertReturning(version: string): boolean {
 
 const mariadbReturning: BatchStatements = {
   async advanceCounters(trx, rows) {
-    return countersByKey(await returnedRows(trx, upsertCounters(trx, rows).returning(['id', 'conv_key', 'last_seq'])));
+    return countersByKey(await returnedRows(trx, upsertCounters(trx, rows).returning(['id', 'conv_key', 'last_seq', 'closed'])));
   },
   async insertMessages(trx, rows) {
     return idsInRowOrder(rows, await returnedRows(trx, trx.insertInto('messages').values(rows).returning(['id', 'conversation_id', 'seq'])));
@@ -49,7 +49,7 @@ const mysqlSelectBack: BatchStatements = {
   async advanceCounters(trx, rows) {
     await upsertCounters(trx, rows).execute();
     const keys = rows.map((r) => r.conv_key);
-    return countersByKey(await trx.selectFrom('conversations').select(['id', 'conv_key', 'last_seq']).where('conv_key', 'in', keys).execute());
+    return countersByKey(await trx.selectFrom('conversations').select(['id', 'conv_key', 'last_seq', 'closed']).where('conv_key', 'in', keys).execute());
   },
   async insertMessages(trx, rows) {
     await trx.insertInto('messages').values(rows).execute();
@@ -75,15 +75,16 @@ const mysqlSelectBack: BatchStatements = {
 
 /**
  * One upsert for every counter: a new conversation starts at its share, an existing one advances
- * by it (`values(last_seq)` is the share: MySQL 8's `AS new` alias is a syntax error on MariaDB).
+ * by it, a closed one stays as it is (`values(last_seq)` is the share: MySQL 8's `AS new` alias
+ * is a syntax error on MariaDB).
  */
 function upsertCounters(trx: Executor, rows: readonly CounterRow[]) {
   return trx
     .insertInto('conversations')
     .values(rows)
     .onDuplicateKeyUpdate({
-      last_seq: sql<number>`last_seq + values(last_seq)`,
-      last_message_at: sql<number>`values(last_message_at)`,
+      last_seq: sql<number>`if(closed = 0, last_seq + values(last_seq), last_seq)`,
+      last_message_at: sql<number>`if(closed = 0, values(last_message_at), last_message_at)`,
     });
 }
 

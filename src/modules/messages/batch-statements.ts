@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import type { MessagesTable } from './messages.table.js';
 
@@ -12,10 +13,12 @@ export interface CounterRow {
   last_message_at: number;
 }
 
-/** A conversation after the batch advanced it: its id and its new `last_seq`. */
+/** A conversation after the batch advanced it: its id and its new `last_seq`; a closed one was not advanced. */
 export interface Counter {
   id: number;
   lastSeq: number;
+  /** A friend pair whose friendship ended (`conversations.closed`): its messages are refused. */
+  closed: boolean;
 }
 
 /** A message row as a batch inserts it (the table's columns but its id and withdraw state). */
@@ -29,7 +32,8 @@ export interface BatchStatements {
   /**
    * Creates the conversations that do not exist yet with `last_seq` = their share, and advances
    * the others by it, in one statement (an upsert, so the row is locked from its first touch;
-   * MySQL holds the lock until commit). Returns every key's conversation id and new `last_seq`.
+   * MySQL holds the lock until commit), except closed ones, which it leaves as they are. Returns
+   * every key's conversation id, new `last_seq` and whether it is closed.
    */
   advanceCounters(trx: Executor, rows: readonly CounterRow[]): Promise<Map<string, Counter>>;
   /** Inserts the messages; returns their `messages.id` values in row order. */
@@ -45,11 +49,11 @@ export const sqliteStatements: BatchStatements = {
     const counters = await trx
       .insertInto('conversations')
       .values(rows)
-      .onConflict((oc) => oc.column('conv_key').doUpdateSet((eb) => ({
-        last_seq: eb('conversations.last_seq', '+', eb.ref('excluded.last_seq')),
-        last_message_at: eb.ref('excluded.last_message_at'),
-      })))
-      .returning(['id', 'conv_key', 'last_seq'])
+      .onConflict((oc) => oc.column('conv_key').doUpdateSet({
+        last_seq: sql<number>`case when conversations.closed = 0 then conversations.last_seq + excluded.last_seq else conversations.last_seq end`,
+        last_message_at: sql<number>`case when conversations.closed = 0 then excluded.last_message_at else conversations.last_message_at end`,
+      }))
+      .returning(['id', 'conv_key', 'last_seq', 'closed'])
       .execute();
     return countersByKey(counters);
   },
@@ -59,8 +63,8 @@ export const sqliteStatements: BatchStatements = {
   },
 };
 
-export function countersByKey(rows: ReadonlyArray<{ id: number; conv_key: string; last_seq: number }>): Map<string, Counter> {
-  return new Map(rows.map((c) => [c.conv_key, { id: Number(c.id), lastSeq: Number(c.last_seq) }]));
+export function countersByKey(rows: ReadonlyArray<{ id: number; conv_key: string; last_seq: number; closed: number }>): Map<string, Counter> {
+  return new Map(rows.map((c) => [c.conv_key, { id: Number(c.id), lastSeq: Number(c.last_seq), closed: Number(c.closed) !== 0 }]));
 }
 
 /**

@@ -1,8 +1,9 @@
-import { sql } from 'kysely';
+import { type SelectQueryBuilder, sql } from 'kysely';
 import type { Db, Executor } from '../../db/database.js';
 import { forShare } from '../../db/locking.js';
 import { dialectOf } from '../../db/migration-kit.js';
 import { retryPause, shouldRetry, transact } from '../../db/transaction.js';
+import { setBounded } from '../../bounded-map.js';
 import { AppError, isUniqueViolation } from '../../errors.js';
 import { type BatchStatements, sqliteStatements } from './batch-statements.js';
 import { mysqlStatementsFor } from './batch-statements.mysql.js';
@@ -71,6 +72,8 @@ export interface WriterOptions {
 
 /** Attempts at a batch before its messages are rejected (deadlocks, unique collisions). */
 const ATTEMPTS = 4;
+/** Conversation keys a writer remembers as stored (see `MessageWriter.stored`). */
+const KNOWN_CONVERSATIONS = 50_000;
 
 /**
  * Stores messages in batches: everything queued while one transaction runs goes into the next,
@@ -81,7 +84,12 @@ const ATTEMPTS = 4;
  *
  * Statements per batch on MariaDB: begin (not with a `session`), the counter upsert, the message
  * insert, commit; a batch holding a resend of a stored message rolls back and runs again with the
- * resend lookup first. See batch-statements.mysql.ts.
+ * resend lookup first. See batch-statements.mysql.ts. One select more checks the senders of group
+ * messages, and one the friendships of conversations the writer has not seen stored yet.
+ *
+ * Senders are checked inside the transaction, because the service's check comes before the batch
+ * and a kick, leave or unfriend can commit in between: see `refuseUnentitled`. An unfriend also
+ * closes the pair's conversation (`setFriendConversationClosed`), which the counter upsert reports.
  */
 export class MessageWriter implements MessageStore {
   private queue: Queued[] = [];
@@ -96,6 +104,12 @@ export class MessageWriter implements MessageStore {
   private readonly spareAfter: number;
   private readonly onBatch: WriterOptions['onBatch'];
   private statements: Promise<BatchStatements> | undefined;
+  /**
+   * Conversations this writer has seen committed (they are never deleted). A friend message to
+   * one of them needs no check of `friends`: an unfriend closes the conversation, and the counter
+   * upsert reports it. Any other is checked (a pair's first message, or one stored by another node).
+   */
+  private readonly stored = new Map<string, true>();
 
   constructor(private readonly db: Db, options: WriterOptions = {}) {
     this.clock = options.clock ?? Date.now;
@@ -180,8 +194,12 @@ export class MessageWriter implements MessageStore {
       const results = session ? await this.inSession(session, attempt) : await transact(this.db, attempt, { retryOnUnique: true, attempts: ATTEMPTS });
       batch.forEach((q, i) => {
         const result = results[i]!;
-        if (result instanceof AppError) q.reject(result);
-        else q.resolve(result);
+        if (result instanceof AppError) {
+          q.reject(result);
+        } else {
+          setBounded(this.stored, q.message.convKey, true, KNOWN_CONVERSATIONS);
+          q.resolve(result);
+        }
       });
     } catch (err) {
       for (const q of batch) q.reject(err);
@@ -231,13 +249,14 @@ export class MessageWriter implements MessageStore {
     const now = this.clock();
     const results: Array<Outcome | undefined> = new Array(batch.length);
     const first = firstIndexes(batch);
-    const fresh = await refuseNonMembers(trx, batch, await this.resolveReplays(trx, batch, first, results, lookUpResends), results, !lookUpResends);
-    if (fresh.length === 0) return copyToResends(results, first);
+    const unchecked = await this.resolveReplays(trx, batch, first, results, lookUpResends);
+    const entitled = await refuseUnentitled(trx, batch, unchecked, results, !lookUpResends, (key) => this.stored.has(key));
+    if (entitled.length === 0) return copyToResends(results, first);
 
     // Each conversation's share of the batch, in batch order. Keys are sorted so that concurrent
     // writers (other nodes) lock conversation rows in the same order.
     const perKey = new Map<string, number[]>();
-    for (const i of fresh) {
+    for (const i of entitled) {
       const key = batch[i]!.convKey;
       const members = perKey.get(key);
       if (members) members.push(i);
@@ -250,13 +269,19 @@ export class MessageWriter implements MessageStore {
       return { conv_key: k, kind: m.kind, user_lo: m.userLo, user_hi: m.userHi, group_id: m.groupId, last_seq: members.length, last_message_at: now };
     }));
 
-    // The counter moved by the share: this batch owns the seqs just below its new value.
+    // The counter moved by the share: this batch owns the seqs just below its new value. A closed
+    // conversation's counter did not move: its messages are refused.
     const seqOf = new Map<number, { conversationId: number; seq: number }>();
+    const closed: number[] = [];
     for (const [key, members] of perKey) {
       const counter = counters.get(key);
       if (!counter) throw new Error(`conversation ${key} missing after its upsert`);
-      members.forEach((i, n) => seqOf.set(i, { conversationId: counter.id, seq: counter.lastSeq - members.length + 1 + n }));
+      if (counter.closed) closed.push(...members);
+      else members.forEach((i, n) => seqOf.set(i, { conversationId: counter.id, seq: counter.lastSeq - members.length + 1 + n }));
     }
+    if (closed.length > 0) await refuse(trx, batch, closed, results, !lookUpResends);
+    const fresh = entitled.filter((i) => seqOf.has(i));
+    if (fresh.length === 0) return copyToResends(results, first);
     const rows = fresh.map((i) => {
       const m = batch[i]!;
       const { conversationId, seq } = seqOf.get(i)!;
@@ -291,47 +316,84 @@ export class MessageWriter implements MessageStore {
 type Outcome = WriteResult | AppError;
 
 /**
- * Of the `fresh` indexes, those that may be stored: a group message whose sender is no longer a
- * member (removed or gone after the service's check) is refused with 403 and the rest of the
- * batch goes on. Read inside the batch's transaction, on MySQL with a shared lock: a kick or leave
+ * Of the `fresh` indexes, those whose senders may post: a group message whose sender is no longer
+ * a member, or a friend message whose two users are not friends, is refused with 403 (changed
+ * after the service's check) and the rest of the batch goes on. Friendships are read only for
+ * conversations not `stored` yet: for the others the counter upsert reports a closed conversation.
+ * Read inside the batch's transaction, on MySQL with a shared lock: a kick, leave or unfriend
  * committed first is seen (one under way is waited for), and one that comes later waits for this
- * batch to commit, so no message is stored from someone who had left by then. A refused message
- * that resends a stored one (`lookUpRefused`: resends were not looked up yet) gets the stored one.
+ * batch to commit, so nothing is stored from someone who had lost the right by then.
  */
-async function refuseNonMembers(
+async function refuseUnentitled(
   trx: Executor,
   batch: readonly PendingMessage[],
   fresh: number[],
   results: Array<Outcome | undefined>,
   lookUpRefused: boolean,
+  stored: (convKey: string) => boolean,
 ): Promise<number[]> {
-  const pairs = new Map<string, { groupId: number; userId: number }>();
+  // The (group, sender) and (sender, recipient) pairs to look up, each once.
+  const memberPairs = new Map<string, Pair>();
+  const friendPairs = new Map<string, Pair>();
   for (const i of fresh) {
     const m = batch[i]!;
-    if (m.kind === ConversationKind.Group && m.groupId !== null) pairs.set(`${m.groupId}:${m.senderId}`, { groupId: m.groupId, userId: m.senderId });
+    if (m.kind === ConversationKind.Group) memberPairs.set(entitlementKey(m), [m.groupId!, m.senderId]);
+    else if (!stored(m.convKey)) friendPairs.set(entitlementKey(m), [m.senderId, m.toId]);
   }
-  if (pairs.size === 0) return fresh;
-  const members = new Set<string>();
-  const list = [...pairs.values()];
-  // One probe of the (group, user) key per pair, 500 pairs to a statement.
-  for (let at = 0; at < list.length; at += 500) {
-    const chunk = list.slice(at, at + 500);
-    const query = trx
-      .selectFrom('group_members')
-      .select(['group_id', 'user_id'])
-      .where((eb) => eb.or(chunk.map((p) => eb.and([eb('group_id', '=', p.groupId), eb('user_id', '=', p.userId)]))));
-    for (const r of await forShare(trx, query).execute()) members.add(`${Number(r.group_id)}:${Number(r.user_id)}`);
-  }
-  const refused = fresh.filter((i) => batch[i]!.kind === ConversationKind.Group && !members.has(`${batch[i]!.groupId}:${batch[i]!.senderId}`));
+  const members = await pairsPresent(trx, [...memberPairs.values()], (chunk) =>
+    trx.selectFrom('group_members').select(['group_id as a', 'user_id as b']).where((eb) => eb.or(chunk.map(([g, u]) => eb.and([eb('group_id', '=', g), eb('user_id', '=', u)])))),
+  );
+  // A friendship is two rows, written and deleted together: the sender's row stands for both.
+  const friends = await pairsPresent(trx, [...friendPairs.values()], (chunk) =>
+    trx.selectFrom('friends').select(['user_id as a', 'friend_id as b']).where((eb) => eb.or(chunk.map(([u, f]) => eb.and([eb('user_id', '=', u), eb('friend_id', '=', f)])))),
+  );
+  const refused = fresh.filter((i) => {
+    const m = batch[i]!;
+    const key = entitlementKey(m);
+    return m.kind === ConversationKind.Group ? !members.has(key) : friendPairs.has(key) && !friends.has(key);
+  });
   if (refused.length === 0) return fresh;
+  await refuse(trx, batch, refused, results, lookUpRefused);
+  // The refused now have their outcome; the rest are still to store.
+  return fresh.filter((i) => results[i] === undefined);
+}
+
+/**
+ * Gives each of `refused` its 403, or, for one that resends a stored message (`lookUpRefused`:
+ * resends were not looked up yet), the stored message: it was sent while its sender still could.
+ */
+async function refuse(trx: Executor, batch: readonly PendingMessage[], refused: readonly number[], results: Array<Outcome | undefined>, lookUpRefused: boolean): Promise<void> {
   const withId = lookUpRefused ? refused.map((i) => batch[i]!).filter((m) => m.clientMsgId !== null) : [];
   const stored = await storedResends(trx, withId);
   for (const i of refused) {
     const m = batch[i]!;
-    results[i] = (m.clientMsgId !== null && stored.get(`${m.senderId}:${m.clientMsgId}`)) || new AppError('FORBIDDEN', 'you are not a member of this group');
+    const reason = m.kind === ConversationKind.Group ? 'you are not a member of this group' : 'you can only message your friends';
+    results[i] = (m.clientMsgId !== null && stored.get(`${m.senderId}:${m.clientMsgId}`)) || new AppError('FORBIDDEN', reason);
   }
-  // The refused now have their outcome; the rest are still to store.
-  return fresh.filter((i) => results[i] === undefined);
+}
+
+type Pair = readonly [number, number];
+
+/** What entitles a message's sender: `group:sender` for a group message, `sender:recipient` for a friend one. */
+function entitlementKey(m: PendingMessage): string {
+  return m.kind === ConversationKind.Group ? `${m.groupId}:${m.senderId}` : `${m.senderId}:${m.toId}`;
+}
+
+/**
+ * Which of `pairs` have a row, as `a:b` keys: `query` selects a chunk's rows (columns `a`, `b`),
+ * one probe of the primary key per pair, 500 pairs to a statement, under a shared lock on MySQL.
+ * No statement for no pairs.
+ */
+async function pairsPresent<DB, TB extends keyof DB>(
+  trx: Executor,
+  pairs: readonly Pair[],
+  query: (chunk: readonly Pair[]) => SelectQueryBuilder<DB, TB, { a: number; b: number }>,
+): Promise<Set<string>> {
+  const found = new Set<string>();
+  for (let at = 0; at < pairs.length; at += 500) {
+    for (const r of await forShare(trx, query(pairs.slice(at, at + 500))).execute()) found.add(`${Number(r.a)}:${Number(r.b)}`);
+  }
+  return found;
 }
 
 /**

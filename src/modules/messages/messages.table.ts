@@ -13,6 +13,8 @@ export interface ConversationsTable {
   group_id: number | null;
   last_seq: Generated<number>;
   last_message_at: Generated<number>;
+  /** Friend pairs: 1 while their friendship has ended (migration 0028); group conversations: 0. */
+  closed: Generated<number>;
 }
 
 /** `messages`: one row per message; `seq` is gap-free within its conversation. */

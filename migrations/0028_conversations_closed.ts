@@ -1,0 +1,15 @@
+import type { Kysely } from 'kysely';
+
+/**
+ * `conversations.closed`: 1 once a friend pair's friendship has ended (set in the unfriend's
+ * transaction, back to 0 when they are friends again). The message writer's counter upsert, which
+ * locks the row, leaves a closed conversation's counter alone and reports the flag, so a message
+ * racing an unfriend is refused without a statement more per batch. Group conversations stay 0.
+ */
+export async function up(db: Kysely<any>): Promise<void> {
+  await db.schema.alterTable('conversations').addColumn('closed', 'smallint', (c) => c.notNull().defaultTo(0)).execute();
+}
+
+export async function down(db: Kysely<any>): Promise<void> {
+  await db.schema.alterTable('conversations').dropColumn('closed').execute();
+}
