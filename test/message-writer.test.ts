@@ -6,6 +6,7 @@ import type { Worker } from 'node:worker_threads';
 import { ConversationKind, friendConversationKey, groupConversationKey, type MessageStore, MessageWriter, setFriendConversationClosed, ThreadedMessageWriter } from '../src/modules/messages/index.js';
 import { hasInsertReturning, mysqlStatements } from '../src/modules/messages/batch-statements.mysql.js';
 import type { PendingMessage, WriteResult } from '../src/modules/messages/message-writer.js';
+import { markWithdrawn } from '../src/modules/messages/messages.repo.js';
 import { mysqlUrlFor, openTestDatabase, testDialects } from './helpers/database.js';
 import { recordStatements, verbs } from './helpers/mysql-statements.js';
 
@@ -61,7 +62,7 @@ async function batch(writer: MessageStore, messages: PendingMessage[]): Promise<
 
 /**
  * Checks results against the tables: every result names its real row; each conversation's seqs
- * are exactly 1..last_seq; each (sender, client id) was stored once and every write of it got
+ * (messages and withdraws) are exactly 1..last_seq; each (sender, client id) was stored once and every write of it got
  * that row, fresh exactly once; nothing else was stored.
  */
 async function expectConsistent(db: Db, writes: readonly Write[]): Promise<void> {
@@ -70,7 +71,9 @@ async function expectConsistent(db: Db, writes: readonly Write[]): Promise<void>
   const rowById = new Map(rows.map((r) => [Number(r.id), r]));
   const conversationById = new Map(conversations.map((c) => [Number(c.id), c]));
   for (const c of conversations) {
-    const seqs = rows.filter((r) => Number(r.conversation_id) === Number(c.id)).map((r) => Number(r.seq)).sort((a, b) => a - b);
+    // Messages and withdraws share a conversation's seqs.
+    const own = rows.filter((r) => Number(r.conversation_id) === Number(c.id));
+    const seqs = [...own.map((r) => Number(r.seq)), ...own.filter((r) => r.withdraw_seq !== null).map((r) => Number(r.withdraw_seq))].sort((a, b) => a - b);
     expect(seqs, c.conv_key).toEqual(Array.from({ length: Number(c.last_seq) }, (_, i) => i + 1));
   }
   const byClientId = new Map<string, Write[]>();
@@ -80,7 +83,8 @@ async function expectConsistent(db: Db, writes: readonly Write[]): Promise<void>
     expect([Number(row!.conversation_id), Number(row!.seq), Number(row!.created_at)]).toEqual([w.result.conversationId, w.result.seq, w.result.created_at]);
     expect([Number(row!.sender_id), row!.client_msg_id, Number(row!.to_id)]).toEqual([w.message.senderId, w.message.clientMsgId, w.message.toId]);
     expect(conversationById.get(w.result.conversationId)?.conv_key).toBe(w.message.convKey);
-    if (w.result.fresh) expect(row!.body).toBe(w.message.body);
+    // A withdraw empties the body.
+    if (w.result.fresh) expect(row!.body).toBe(row!.withdrawn_at === null ? w.message.body : '');
     if (w.message.clientMsgId === null) {
       expect(w.result.fresh).toBe(true);
     } else {
@@ -465,6 +469,25 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
     } finally {
       for (const session of sessions) await session.close();
     }
+  });
+
+  mysqlOnly('without INSERT … RETURNING (MySQL), a closed conversation is read back as it is now, not as the batch\'s snapshot had it', async () => {
+    const plainWriter = new MessageWriter(dbh.db, { statements: mysqlStatements({ returning: false }) });
+    const [first] = await batch(plainWriter, [friend(15, 16, 'to be withdrawn')]);
+    stored.push(first!);
+    // The conversation's last seq is now a withdraw's, which no message row holds.
+    await markWithdrawn(dbh.db, first!.result.id, first!.result.conversationId, Date.now());
+    const ending = await holdUncommitted((trx) => unfriend(trx, 15, 16));
+    // A refused group message with a client id is looked up as a resend: a plain read, which fixes
+    // the transaction's snapshot while the unfriend is still uncommitted. The friend message's
+    // upsert then waits for the unfriend and finds the conversation closed.
+    const outcomes = Promise.allSettled([plainWriter.write(group(44, 940, 'outsider', 'c-snapshot')), plainWriter.write(friend(16, 15, 'during the unfriend'))]);
+    await new Promise((r) => setTimeout(r, 300));
+    await ending.commit();
+    const [refusedGroup, refusedFriend] = await outcomes;
+    expect(refusedGroup).toMatchObject({ status: 'rejected', reason: { kind: 'FORBIDDEN' } });
+    expect(refusedFriend).toMatchObject({ status: 'rejected', reason: { kind: 'FORBIDDEN', message: 'you can only message your friends' } });
+    await expectConsistent(dbh.db, stored);
   });
 
   mysqlOnly('without INSERT … RETURNING (MySQL) the counters and ids are read back: same results', async () => {

@@ -73,7 +73,7 @@ export class Connection {
 
   /** Sends a serialised frame; returns false if the socket was closed instead. */
   send(payload: string): boolean {
-    if (!this.hasRoomFor(payload.length)) return false;
+    if (!this.hasRoomFor(Buffer.byteLength(payload))) return false;
     this.ws.send(payload);
     return true;
   }

@@ -105,6 +105,13 @@ export class Gateway {
   }
 
   private accept(ws: WebSocket, socket: Duplex): void {
+    // Frames built once are written to the socket beside ws (connection.ts), which is sound only
+    // while ws writes every frame at once: no extension (per-message deflate is off above).
+    if (ws.extensions !== '') {
+      this.deps.log.error({ extensions: ws.extensions }, 'a WebSocket extension was negotiated: refusing the socket');
+      ws.close(1011, 'unsupported extension');
+      return;
+    }
     const connection = new Connection(ws, socket, this.options.maxBufferedBytes);
     this.connections.add(connection);
     this.signInTimers.set(connection, setTimeout(() => connection.close(CloseCode.SignInTimeout, 'sign-in timeout'), this.options.signInTimeoutMs));

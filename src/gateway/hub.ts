@@ -62,7 +62,8 @@ export class Hub {
 
   /** Sends one serialised frame to every socket of each user, skipping `except`; prepared once (LiveFrame). */
   async deliver(userIds: readonly number[], payload: string, except?: Except, stream?: StreamPosition): Promise<number> {
-    const frame = new LiveFrame(payload, stream);
+    // Built for the first socket here that gets it (none may).
+    let frame: LiveFrame | undefined;
     let sent = 0;
     for (let start = 0; start < userIds.length; start += SLICE) {
       if (start > 0) await new Promise((r) => setImmediate(r));
@@ -71,6 +72,7 @@ export class Hub {
         if (!set) continue;
         for (const connection of set) {
           if (except && (connection.id === except.connectionId || (except.jti !== undefined && connection.jti === except.jti))) continue;
+          frame ??= new LiveFrame(payload, stream);
           if (connection.deliver(frame)) sent++;
         }
       }

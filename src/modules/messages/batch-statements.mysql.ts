@@ -1,5 +1,6 @@
 import { type Compilable, sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
+import { forShare } from '../../db/locking.js';
 import { type BatchStatements, type CounterRow, countersByKey, idsInRowOrder } from './batch-statements.js';
 
 /**
@@ -49,7 +50,11 @@ const mysqlSelectBack: BatchStatements = {
   async advanceCounters(trx, rows) {
     await upsertCounters(trx, rows).execute();
     const keys = rows.map((r) => r.conv_key);
-    return countersByKey(await trx.selectFrom('conversations').select(['id', 'conv_key', 'last_seq', 'closed']).where('conv_key', 'in', keys).execute());
+    // A locking read: it reads the rows as they are now. A plain one reads the transaction's
+    // snapshot, which an earlier plain read (a resend lookup) may have fixed before an unfriend
+    // committed; the upsert leaves a closed row unchanged, so it would read it as still open.
+    // The rows are locked by the upsert already: this waits for nothing.
+    return countersByKey(await forShare(trx, trx.selectFrom('conversations').select(['id', 'conv_key', 'last_seq', 'closed']).where('conv_key', 'in', keys)).execute());
   },
   async insertMessages(trx, rows) {
     await trx.insertInto('messages').values(rows).execute();

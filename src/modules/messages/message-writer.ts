@@ -105,7 +105,7 @@ export class MessageWriter implements MessageStore {
   private readonly onBatch: WriterOptions['onBatch'];
   private statements: Promise<BatchStatements> | undefined;
   /**
-   * Conversations this writer has seen committed (they are never deleted). A friend message to
+   * Friend conversations this writer has seen committed (they are never deleted). A friend message to
    * one of them needs no check of `friends`: an unfriend closes the conversation, and the counter
    * upsert reports it. Any other is checked (a pair's first message, or one stored by another node).
    */
@@ -197,7 +197,7 @@ export class MessageWriter implements MessageStore {
         if (result instanceof AppError) {
           q.reject(result);
         } else {
-          setBounded(this.stored, q.message.convKey, true, KNOWN_CONVERSATIONS);
+          if (q.message.kind === ConversationKind.Friend) setBounded(this.stored, q.message.convKey, true, KNOWN_CONVERSATIONS);
           q.resolve(result);
         }
       });
