@@ -77,3 +77,4 @@ alter table `users` add column `sessions_valid_after` bigint default 0 not null;
 
 -- 0028_conversations_closed
 alter table `conversations` add column `closed` smallint default 0 not null;
+update conversations set closed = 1 where kind = 0 and not exists (select 1 from friends where friends.user_id = conversations.user_lo and friends.friend_id = conversations.user_hi);

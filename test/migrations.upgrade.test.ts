@@ -36,4 +36,24 @@ describe.each(testDialects())('upgrading a %s database that already has data', (
     const found = await new SqlNearbyIndex(dbh.db).nearbyUsers({ ...places[0]!, distanceKm: 5, since: now - 1000, excludeUserId: 0, page: { offset: 0, limit: 20 } });
     expect(found.map((u) => u.username)).toEqual(['old_0', 'old_1']);
   });
+
+  it('0028 starts closed the conversations of pairs no longer friends; friends\' and groups\' stay open', async () => {
+    const db = await openTestDatabase(dialect, { migrated: false });
+    try {
+      const migrator = new Migrator({ db: db.db, provider: { getMigrations: async () => migrations } });
+      expect((await migrator.migrateTo('0027_users_sessions_valid_after')).error).toBeUndefined();
+      // 1 and 2 are still friends; 3 and 4 were, and ended it; group 7 has a conversation too.
+      await db.db.insertInto('friends').values([{ user_id: 1, friend_id: 2, created_at: 1 }, { user_id: 2, friend_id: 1, created_at: 1 }]).execute();
+      await (db.db as any).insertInto('conversations').values([
+        { conv_key: 'u:1:2', kind: 0, user_lo: 1, user_hi: 2, group_id: null, last_seq: 3, last_message_at: 1 },
+        { conv_key: 'u:3:4', kind: 0, user_lo: 3, user_hi: 4, group_id: null, last_seq: 5, last_message_at: 1 },
+        { conv_key: 'g:7', kind: 1, user_lo: null, user_hi: null, group_id: 7, last_seq: 2, last_message_at: 1 },
+      ]).execute();
+      await migrateToLatest(db.db, { info: () => {} });
+      const rows = await db.db.selectFrom('conversations').select(['conv_key', 'closed', 'last_seq']).orderBy('conv_key').execute();
+      expect(rows.map((r) => [r.conv_key, Number(r.closed), Number(r.last_seq)])).toEqual([['g:7', 0, 2], ['u:1:2', 0, 3], ['u:3:4', 1, 5]]);
+    } finally {
+      await db.close();
+    }
+  });
 });
