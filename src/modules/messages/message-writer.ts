@@ -7,6 +7,7 @@ import { setBounded } from '../../bounded-map.js';
 import { AppError, isUniqueViolation } from '../../errors.js';
 import { type BatchStatements, sqliteStatements } from './batch-statements.js';
 import { mysqlStatementsFor } from './batch-statements.mysql.js';
+import { notEntitled } from './messages.schema.js';
 import { ConversationKind, type StoredMessage } from './messages.table.js';
 
 /** One message waiting to be stored. */
@@ -340,6 +341,8 @@ async function refuseUnentitled(
     if (m.kind === ConversationKind.Group) memberPairs.set(entitlementKey(m), [m.groupId!, m.senderId]);
     else if (!stored(m.convKey)) friendPairs.set(entitlementKey(m), [m.senderId, m.toId]);
   }
+  // Nothing to look up (friend messages in stored conversations only): the upsert checks those.
+  if (memberPairs.size === 0 && friendPairs.size === 0) return fresh;
   const members = await pairsPresent(trx, [...memberPairs.values()], (chunk) =>
     trx.selectFrom('group_members').select(['group_id as a', 'user_id as b']).where((eb) => eb.or(chunk.map(([g, u]) => eb.and([eb('group_id', '=', g), eb('user_id', '=', u)])))),
   );
@@ -367,8 +370,7 @@ async function refuse(trx: Executor, batch: readonly PendingMessage[], refused: 
   const stored = await storedResends(trx, withId);
   for (const i of refused) {
     const m = batch[i]!;
-    const reason = m.kind === ConversationKind.Group ? 'you are not a member of this group' : 'you can only message your friends';
-    results[i] = (m.clientMsgId !== null && stored.get(`${m.senderId}:${m.clientMsgId}`)) || new AppError('FORBIDDEN', reason);
+    results[i] = (m.clientMsgId !== null && stored.get(`${m.senderId}:${m.clientMsgId}`)) || notEntitled(m.kind);
   }
 }
 

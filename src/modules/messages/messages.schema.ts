@@ -1,5 +1,7 @@
 import { z } from 'zod';
+import { AppError } from '../../errors.js';
 import { idField } from '../../http/validate.js';
+import { ConversationKind } from './messages.table.js';
 
 /** Message types of weIm-go: 0 text, 1 picture, 2 voice, 3 video, 4 geo, 6 file, 10 prompt. */
 export const MessageType = { Text: 0, Picture: 1, Voice: 2, Video: 3, Geo: 4, File: 6, Prompt: 10 } as const;
@@ -11,6 +13,14 @@ const clientMsgIdField = z.string().min(1).max(64, 'must be at most 64 character
 export const sendUserInput = z.object({ to_uid: idField, type: typeField, body: z.string({ error: 'is required' }), client_msg_id: clientMsgIdField });
 export const sendGroupInput = z.object({ group_id: idField, type: typeField, body: z.string({ error: 'is required' }), client_msg_id: clientMsgIdField });
 export const withdrawInput = z.object({ message_id: idField });
+
+/**
+ * The 403 of a sender who may not post to a conversation of `kind` (the frame's Ope): not a friend
+ * of the recipient, or not a member of the group. The service's check and the writer's agree.
+ */
+export function notEntitled(kind: number): AppError {
+  return new AppError('FORBIDDEN', kind === ConversationKind.Group ? 'you are not a member of this group' : 'you can only message your friends');
+}
 
 const mediaUrl = /^(https?:\/\/[^\s]+|\/[^\s]*)$/;
 

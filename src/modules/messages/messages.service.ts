@@ -7,7 +7,7 @@ import type { FriendsService } from '../friends/index.js';
 import { memberIds } from '../groups/index.js';
 import type { MessageStore, PendingMessage } from './message-writer.js';
 import { findMessageForUpdate, markWithdrawn } from './messages.repo.js';
-import { bodyProblem } from './messages.schema.js';
+import { bodyProblem, notEntitled } from './messages.schema.js';
 import { ConversationKind, friendConversationKey, groupConversationKey, type StoredMessage } from './messages.table.js';
 
 export interface MessagesOptions {
@@ -39,7 +39,7 @@ export class MessagesService {
   async sendToUser(senderId: number, toUid: number, input: SendInput): Promise<StoredMessage> {
     this.check(input);
     await this.sendLimit.consume(String(senderId));
-    if (toUid === senderId || !(await this.friends.areFriends(senderId, toUid))) throw new AppError('FORBIDDEN', 'you can only message your friends');
+    if (toUid === senderId || !(await this.friends.areFriends(senderId, toUid))) throw notEntitled(ConversationKind.Friend);
     const pending = {
       convKey: friendConversationKey(senderId, toUid), kind: ConversationKind.Friend,
       userLo: Math.min(senderId, toUid), userHi: Math.max(senderId, toUid), groupId: null,
@@ -55,7 +55,7 @@ export class MessagesService {
     // Recipients are read before the write so that frames leave in seq order (nothing awaits
     // between the write resolving and the push). A member joining meanwhile gets it by sync.
     const recipients = await memberIds(this.db, groupId);
-    if (!recipients.includes(senderId)) throw new AppError('FORBIDDEN', 'you are not a member of this group');
+    if (!recipients.includes(senderId)) throw notEntitled(ConversationKind.Group);
     const pending = {
       convKey: groupConversationKey(groupId), kind: ConversationKind.Group, userLo: null, userHi: null, groupId,
       senderId, toId: groupId, type: input.type, body: input.body, clientMsgId: input.clientMsgId ?? null,
@@ -95,7 +95,7 @@ export class MessagesService {
       if (ope === Ope.Group) {
         // A sender who left or was removed no longer speaks in the group, withdrawals included.
         recipients = await memberIds(trx, Number(row.to_id));
-        if (!recipients.includes(senderId)) throw new AppError('FORBIDDEN', 'you are not a member of this group');
+        if (!recipients.includes(senderId)) throw notEntitled(ConversationKind.Group);
       }
       if (row.withdrawn_at !== null) return undefined;
       if (now - Number(row.created_at) > this.options.withdrawWindowMs) throw new AppError('CONFLICT', 'too late to withdraw this message');
