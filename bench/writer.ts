@@ -1,12 +1,13 @@
 /**
  * The message writer alone (not a test): stores `--batches` batches of `--batch` friend messages
- * between random pairs of 5,000 conversations (the pairs seeded as friends: the writer checks), one batch at a time, in a fresh SQLite file or a
- * new database on a private, durable MariaDB (innodb_flush_log_at_trx_commit=1, the writer on its
- * autocommit-off session as a node runs it), and prints the wall time and CPU per message (this
- * process, and mariadbd) and the batch durations. It is the database part of the gateway's 1:1
- * cost without sockets, and far steadier between runs than the gateway bench. Before it measures,
- * one message goes to each pair (not measured): as on a node that has been serving, the writer
- * has seen the conversations stored (a pair's first message also checks their friendship).
+ * between random pairs of 5,000 conversations (the pairs seeded as friends: the writer checks),
+ * one batch at a time, in a fresh SQLite file or a new database on a private, durable MariaDB
+ * (innodb_flush_log_at_trx_commit=1, the writer on its autocommit-off session as a node runs it),
+ * and prints the wall time and CPU per message (this process, and mariadbd) and the batch
+ * durations. It is the database part of the gateway's 1:1 cost without sockets, and far steadier
+ * between runs than the gateway bench. Before it measures, one message goes to each pair (not
+ * measured): as on a node that has been serving, the writer has seen the conversations stored (a
+ * pair's first message also checks their friendship).
  *
  *   npx tsx bench/writer.ts [--dialect sqlite|mysql] [--batch 18] [--batches 3000]
  */
@@ -15,7 +16,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { migrateToLatest } from '../src/db/migrate.js';
-import { MessageWriter } from '../src/modules/messages/message-writer.js';
+import { MessageWriter, type PendingMessage } from '../src/modules/messages/message-writer.js';
 import { friendConversationKey } from '../src/modules/messages/messages.table.js';
 import { openBenchDatabase, percentile } from './database.js';
 import { random } from './seed.js';
@@ -46,7 +47,7 @@ try {
   for (let at = 0; at < 5000; at += size) {
     await Promise.all(Array.from({ length: Math.min(size, 5000 - at) }, (_, i) => {
       const lo = 1 + (at + i) * 2;
-      return writer.write({ convKey: friendConversationKey(lo, lo + 1), kind: 0, userLo: lo, userHi: lo + 1, groupId: null, senderId: lo, toId: lo + 1, type: 0, body: 'warm-up', clientMsgId: `w${lo}` });
+      return writer.write(message(lo, 'warm-up', `w${lo}`));
     }));
   }
   durations.length = 0;
@@ -57,10 +58,7 @@ try {
   for (let b = 0; b < count; b++) {
     const writes = Array.from({ length: size }, (_, i) => {
       const lo = 1 + Math.floor(rnd() * 5000) * 2;
-      return writer.write({
-        convKey: friendConversationKey(lo, lo + 1), kind: 0, userLo: lo, userHi: lo + 1, groupId: null, senderId: lo, toId: lo + 1,
-        type: 0, body: `hello, message ${b}.${i}`, clientMsgId: `m${b}-${i}`,
-      });
+      return writer.write(message(lo, `hello, message ${b}.${i}`, `m${b}-${i}`));
     });
     await Promise.all(writes);
     if ((b + 1) % 1000 === 0) console.log(`  ${b + 1}/${count} batches`);
@@ -78,4 +76,9 @@ try {
   await session?.close();
   await bench.close();
   rmSync(dataDir, { recursive: true, force: true });
+}
+
+/** A text message from `lo` to `lo + 1`, one of the seeded friend pairs. */
+function message(lo: number, body: string, clientMsgId: string): PendingMessage {
+  return { convKey: friendConversationKey(lo, lo + 1), kind: 0, userLo: lo, userHi: lo + 1, groupId: null, senderId: lo, toId: lo + 1, type: 0, body, clientMsgId };
 }

@@ -7,6 +7,7 @@ import { ConversationKind, friendConversationKey, groupConversationKey, type Mes
 import { hasInsertReturning, mysqlStatements } from '../src/modules/messages/batch-statements.mysql.js';
 import type { PendingMessage, WriteResult } from '../src/modules/messages/message-writer.js';
 import { markWithdrawn } from '../src/modules/messages/messages.repo.js';
+import { deleteFriendship, insertFriendship } from '../src/modules/friends/friends.repo.js';
 import { mysqlUrlFor, openTestDatabase, testDialects } from './helpers/database.js';
 import { recordStatements, verbs } from './helpers/mysql-statements.js';
 
@@ -39,13 +40,13 @@ async function seedEntitlements(db: Db): Promise<void> {
 
 /** Ends the friendship of a and b as the friends service does: both rows, and their conversation closed. */
 async function unfriend(db: Executor, a: number, b: number): Promise<void> {
-  await db.deleteFrom('friends').where((eb) => eb.or([eb.and([eb('user_id', '=', a), eb('friend_id', '=', b)]), eb.and([eb('user_id', '=', b), eb('friend_id', '=', a)])])).execute();
+  await deleteFriendship(db, a, b);
   await setFriendConversationClosed(db, a, b, true);
 }
 
 /** Makes a and b friends again as the friends service does: both rows, and their conversation open. */
 async function befriend(db: Executor, a: number, b: number): Promise<void> {
-  await db.insertInto('friends').values([{ user_id: a, friend_id: b, created_at: 2 }, { user_id: b, friend_id: a, created_at: 2 }]).execute();
+  await insertFriendship(db, a, b, 2);
   await setFriendConversationClosed(db, a, b, false);
 }
 
@@ -277,26 +278,14 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
 
   mysqlOnly('a removal under way when the batch checks membership is waited for: the message is then refused', async () => {
     await dbh.db.insertInto('group_members').values({ group_id: 945, user_id: 46, role: 0, joined_at: 1 }).execute();
-    let commitKick = () => {};
-    let deleted = () => {};
-    const kickDeleted = new Promise<void>((r) => (deleted = r));
     // Another connection removes the member and has not committed yet.
-    const kick = dbh.db.transaction().execute(async (trx) => {
+    const kick = await holdUncommitted(async (trx) => {
       await trx.deleteFrom('group_members').where('group_id', '=', 945).where('user_id', '=', 46).execute();
-      deleted();
-      await new Promise<void>((r) => (commitKick = r));
     });
-    await kickDeleted;
-    let settled = false;
-    // Settled into a value at once, so that its refusal is never an unhandled rejection.
-    const outcome = writer.write(group(46, 945, 'during the kick')).then(
-      (result) => ((settled = true), result),
-      (err: unknown) => ((settled = true), err),
-    );
+    const { state, outcome } = watched(group(46, 945, 'during the kick'));
     await new Promise((r) => setTimeout(r, 300));
-    expect(settled, 'the batch waits for the removal to commit').toBe(false);
-    commitKick();
-    await kick;
+    expect(state.settled, 'the batch waits for the removal to commit').toBe(false);
+    await kick.commit();
     expect(await outcome).toMatchObject({ name: 'AppError', kind: 'FORBIDDEN' });
     await expectConsistent(dbh.db, stored);
   });
