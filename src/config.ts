@@ -68,6 +68,8 @@ const configSchema = z
         max_buffered_bytes: int(16 * 1024, 1024 * 1024 * 1024).default(1024 * 1024),
         allowed_origins: z.string().default(''),
         max_bad_frames: int(1, 10_000).default(20),
+        /** How long a frame that came before the seqs it follows waits for them before they are read from the database. */
+        reorder_wait_ms: int(10, 10_000).default(200),
       })
       .strict()
       .prefault({}),
@@ -100,6 +102,10 @@ const configSchema = z
         lease_seconds: int(2, 300).default(5),
         /** cluster only: prefix of this cluster's Redis keys and etcd keys (several clusters may share them). */
         key_prefix: z.string().regex(/^[A-Za-z0-9_.:/-]{1,64}$/, 'letters, digits and _.:/- only').default('weim'),
+        /** cluster only: start-up fails, naming the service, when Redis or etcd has not answered within this long. */
+        connect_timeout_ms: int(500, 120_000).default(8000),
+        /** cluster only: how often a node checks that its directory entries are still in Redis (rebuilt when not). */
+        directory_check_ms: int(100, 60_000).default(1000),
       })
       .strict()
       .prefault({}),

@@ -17,6 +17,7 @@ export const errorCatalog = {
   PAYLOAD_TOO_LARGE: { code: 1004, status: 413, msg: 'payload too large' },
   RATE_LIMITED: { code: 1005, status: 429, msg: 'too many requests, retry later' },
   INTERNAL: { code: 1500, status: 500, msg: 'internal error' },
+  UNAVAILABLE: { code: 1503, status: 503, msg: 'service temporarily unavailable, retry' },
 } as const satisfies Record<string, { code: number; status: number; msg: string }>;
 
 export type ErrorKind = keyof typeof errorCatalog;
@@ -46,4 +47,27 @@ export class AppError extends Error {
 export function isUniqueViolation(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   return code === 'ER_DUP_ENTRY' || code === 'SQLITE_CONSTRAINT_UNIQUE' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY';
+}
+
+/**
+ * Error codes of a database that cannot be reached or is going away (mysql2's connection errors,
+ * MariaDB shutting down or killing the connection, SQLite busy): the request changed nothing and
+ * may be retried.
+ */
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENOTFOUND', 'PROTOCOL_CONNECTION_LOST',
+  'PROTOCOL_ENQUEUE_AFTER_FATAL_ERROR', 'PROTOCOL_ENQUEUE_AFTER_QUIT', 'ER_SERVER_SHUTDOWN', 'ER_CONNECTION_KILLED',
+  'ER_CON_COUNT_ERROR', 'ER_LOCK_WAIT_TIMEOUT', 'ER_LOCK_DEADLOCK', 'SQLITE_BUSY',
+]);
+
+/**
+ * An unexpected error as the AppError a client should see: UNAVAILABLE (retry) for a database
+ * out of reach, else undefined (an internal error). Looks through `cause` chains.
+ */
+export function retryableError(err: unknown): AppError | undefined {
+  for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return new AppError('UNAVAILABLE', undefined, { retryAfterSeconds: 1, cause: err });
+  }
+  return undefined;
 }

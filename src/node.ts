@@ -5,11 +5,13 @@ import type { Logger } from 'pino';
 import { createApp } from './app.js';
 import { type Cluster, createCluster } from './cluster/cluster.js';
 import { Delivery } from './cluster/delivery.js';
+import { wireCluster } from './cluster/wiring.js';
 import { type Config, migratesOnStart, pushApps } from './config.js';
 import { openConfiguredDatabase, type DbHandle } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { Gateway } from './gateway/gateway.js';
 import { Hub } from './gateway/hub.js';
+import { StreamRepair } from './gateway/stream-repair.js';
 import { pruneRevocations } from './modules/auth/index.js';
 import { ThreadedMessageWriter } from './modules/messages/index.js';
 import { PresenceService } from './modules/presence/index.js';
@@ -68,10 +70,13 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   const hub = new Hub();
   const cluster = createCluster(config, nodeId, log);
   const { directory } = cluster;
-  await cluster.start();
-  cluster.discovery.onRejoined(() => {
-    cluster.restore(() => hub.userIds()).catch((err: unknown) => log.warn({ err }, 'registering this node\'s users again failed'));
-  });
+  try {
+    await cluster.start(hub);
+  } catch (err) {
+    await cluster.close().catch(() => {});
+    if (ownsDatabase) await dbh.close();
+    throw err;
+  }
   const delivery = new Delivery(nodeId, directory, cluster.bus, hub, log);
   await delivery.start();
   const recorder = options.recordNotifications ? new RecordingNotifier(delivery) : undefined;
@@ -96,7 +101,6 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   // The writer's thread is started with the node, not by its first message.
   if (services.writer instanceof ThreadedMessageWriter) await services.writer.start();
   const presence = new PresenceService(dbh.db, notifier, directory, nodeId, { coalesceMs: config.presence.coalesce_ms, maxFanout: config.presence.max_fanout }, log);
-  cluster.onUsersLost((userIds) => presence.lost(userIds));
 
   const apps = pushApps(config);
   const push = apps.size === 0 ? undefined : pushRoutes(new PushService(dbh.db, notifier, delivery, directory, services.tokens), {
@@ -131,8 +135,9 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     localFiles: services.blobs instanceof LocalBlobStore ? { publicPath: config.uploads.public_path, store: services.blobs } : undefined,
   });
   const server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000 }, app);
+  const repair = new StreamRepair(services.sync, config.gateway.reorder_wait_ms, log);
   const gateway = new Gateway(
-    { tokens: services.tokens, messages: services.messages, sync: services.sync, conversations: services.conversations, presence, directory, hub, log },
+    { tokens: services.tokens, messages: services.messages, sync: services.sync, conversations: services.conversations, presence, directory, hub, log, repair },
     {
       signInTimeoutMs: config.gateway.sign_in_timeout_ms,
       pingIntervalMs: config.gateway.ping_interval_ms,
@@ -143,32 +148,20 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     },
   );
   gateway.attach(server);
-  // A session that ends here ends on every node: the others close their sockets signed in with it.
-  services.tokens.onRevoked((claims) => {
-    cluster.bus.publishSessionEnded({ userId: claims.userId, jti: claims.jti }).catch((err: unknown) => log.warn({ err }, 'telling the cluster about an ended session failed'));
-  });
-  services.tokens.onAllRevoked((userId) => {
-    cluster.bus.publishSessionEnded({ userId, jti: '*' }).catch((err: unknown) => log.warn({ err }, 'telling the cluster about ended sessions failed'));
-  });
-  await cluster.bus.onSessionEnded((event) => gateway.endSession(event.userId, event.jti));
-  // A friendship that ends here ends on every node: none keeps it cached for messages.
-  services.friends.onEnded((a, b) => {
-    cluster.bus.publishFriendshipEnded(a, b).catch((err: unknown) => log.warn({ err }, 'telling the cluster about an ended friendship failed'));
-  });
-  await cluster.bus.onFriendshipEnded((a, b) => services.friends.forgetFriendship(a, b));
-  // Pushes between nodes that may have been lost: the sockets here sync and get them from the
-  // database, and those whose session ended elsewhere meanwhile are closed.
-  cluster.bus.onResync(() => {
-    log.info({ sockets: gateway.askToSync() }, 'asked this node\'s sockets to sync');
-    // An ended friendship may have been among what was lost.
-    services.friends.forgetAllFriendships();
-    gateway.endRevokedSessions().then(
-      (ended) => {
-        if (ended > 0) log.info({ ended }, 'closed sockets whose session ended on another node');
-      },
-      (err: unknown) => log.warn({ err }, 'checking this node\'s sessions failed'),
-    );
-  });
+  const clusterWiring = await wireCluster(cluster, {
+    askToSync: () => gateway.askToSync(),
+    repairStreams: () => repair.repairAll(hub.all()),
+    usersLost: (userIds) => presence.lost(userIds),
+    endSession: (userId, jti) => gateway.endSession(userId, jti),
+    endRevokedSessions: () => gateway.endRevokedSessions(),
+    forgetFriendship: (a, b) => services.friends.forgetFriendship(a, b),
+    forgetAllFriendships: () => services.friends.forgetAllFriendships(),
+    onSessionEnded: (listener) => {
+      services.tokens.onRevoked((claims) => listener(claims.userId, claims.jti));
+      services.tokens.onAllRevoked((userId) => listener(userId, '*'));
+    },
+    onFriendshipEnded: (listener) => services.friends.onEnded(listener),
+  }, log);
   watchGauge(metrics.registry, 'weim_ws_sockets', 'Open WebSocket connections on this node', () => gateway.socketCount);
   watchGauge(metrics.registry, 'weim_ws_users', 'Users with a signed-in socket on this node', () => hub.userCount);
   const pruner = setInterval(() => {
@@ -201,7 +194,8 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       draining = true;
       clearInterval(pruner);
       // No more clearing of dead nodes (one under way finishes, its users announced as usual).
-      await cluster.stopClearing();
+      clusterWiring.stop();
+      await directory.stopClearing();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.close();
       server.closeIdleConnections();

@@ -4,7 +4,7 @@ import type { Config } from '../config.js';
 import type { Bus } from './bus.js';
 import { MemoryBus } from './bus.memory.js';
 import { RedisBus } from './bus.redis.js';
-import type { Directory } from './directory.js';
+import type { Directory, LocalUsers } from './directory.js';
 import { MemoryDirectory } from './directory.memory.js';
 import { RedisDirectory } from './directory.redis.js';
 import type { Discovery } from './discovery.js';
@@ -13,7 +13,7 @@ import { StaticDiscovery } from './discovery.static.js';
 import { MemoryOnceStore, type OnceStore, RedisOnceStore } from './once.js';
 import type { RateLimitStore } from '../http/rate-limiter.js';
 
-/** The cluster ports of one node, chosen by `cluster.mode`. */
+/** The cluster ports of one node, chosen by `cluster.mode`; each carries its own lifecycle. */
 export interface Cluster {
   directory: Directory;
   bus: Bus;
@@ -22,18 +22,12 @@ export interface Cluster {
   once: OnceStore;
   /** Where rate limits count: this process, or Redis so that a limit holds across nodes. */
   rateLimits: RateLimitStore;
-  /** Announces the node and clears what an earlier run under its id left in the directory. */
-  start(): Promise<void>;
   /**
-   * Registers the node's users (read when it is safe to) again after it was dropped and came back
-   * (its lease lost while etcd was out of reach: the others cleared its entries meanwhile). No-op
-   * on a single node.
+   * Reaches the cluster's services (failing within `cluster.connect_timeout_ms` with an error
+   * naming the one that did not answer, and its URL), announces the node and starts keeping
+   * `local`'s users in the directory.
    */
-  restore(userIds: () => readonly number[]): Promise<void>;
-  /** The node begins to stop: it clears no more dead nodes (it could not announce their users). */
-  stopClearing(): Promise<void>;
-  /** Called with users who went offline because the node holding them died (one live node hears it). */
-  onUsersLost(listener: (userIds: number[]) => void): void;
+  start(local: LocalUsers): Promise<void>;
   /** Throws unless the cluster's services answer and this node is live (for /readyz). */
   ping(): Promise<void>;
   /** Withdraws the node (the others drop it at once) and closes the connections. */
@@ -48,51 +42,53 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
   const mode = config.cluster.mode;
   switch (mode) {
     case 'single': {
-      const directory = new MemoryDirectory(nodeId);
+      const directory: Directory = new MemoryDirectory(nodeId);
       const bus = new MemoryBus(nodeId);
+      const discovery = new StaticDiscovery(nodeId);
       return {
         directory,
         bus,
-        discovery: new StaticDiscovery(nodeId),
+        discovery,
         once: new MemoryOnceStore(),
         rateLimits: { kind: 'memory' },
-        start: async () => {},
-        restore: async () => {},
-        stopClearing: async () => {},
-        onUsersLost: () => {},
+        async start(local) {
+          await discovery.start();
+          await directory.start(local);
+        },
         ping: async () => {},
-        close: async () => {
-          await Promise.all([directory.close(), bus.close()]);
+        async close() {
+          await Promise.all([directory.close(), bus.close(), discovery.close()]);
         },
       };
     }
     case 'cluster': {
-      const prefix = config.cluster.key_prefix;
+      const { key_prefix: prefix, connect_timeout_ms: timeoutMs } = config.cluster;
       // Named, so that CLIENT LIST shows which node each connection belongs to.
-      const redis = new Redis(config.cluster.redis_url, { lazyConnect: false, maxRetriesPerRequest: 3, connectionName: `${prefix}-${nodeId}` });
+      const redis = new Redis(config.cluster.redis_url, { lazyConnect: true, maxRetriesPerRequest: 3, connectionName: `${prefix}-${nodeId}` });
       const subscriber = redis.duplicate({ connectionName: `${prefix}-${nodeId}-bus` });
       for (const client of [redis, subscriber]) client.on('error', (err) => log.warn({ err }, 'redis connection error'));
       const discovery = new EtcdDiscovery(nodeId, { hosts: config.cluster.etcd_hosts, leaseSeconds: config.cluster.lease_seconds, prefix: `${prefix}/nodes/`, info: { port: config.server.port } }, log);
-      const directory = new RedisDirectory(nodeId, redis, discovery, log, prefix);
+      const directory = new RedisDirectory(nodeId, redis, discovery, log, prefix, config.cluster.directory_check_ms);
       const bus = new RedisBus(nodeId, redis, subscriber, log, prefix);
+      const redisAt = `Redis at ${withoutPassword(config.cluster.redis_url)}`;
       return {
         directory,
         bus,
         discovery,
         once: new RedisOnceStore(redis, prefix),
         rateLimits: { kind: 'redis', client: redis, prefix },
-        async start() {
-          await discovery.start();
-          await directory.start();
+        async start(local) {
+          await answersWithin(Promise.all([redis.connect(), subscriber.connect()]).then(() => redis.ping()), timeoutMs, redisAt);
+          await answersWithin(discovery.start(), timeoutMs, `etcd at ${config.cluster.etcd_hosts}`);
+          await directory.start(local);
         },
-        restore: (userIds) => directory.restore(userIds),
-        stopClearing: () => directory.stopClearing(),
-        onUsersLost: (listener) => directory.onUsersLost(listener),
         async ping() {
           await redis.ping();
           if (!discovery.isLive(nodeId)) throw new Error('this node is not registered in etcd');
         },
         async close() {
+          await directory.stopClearing();
+          await directory.close();
           await bus.close();
           await discovery.close();
           await Promise.allSettled([redis.quit(), subscriber.quit()]);
@@ -101,5 +97,34 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
     }
     default:
       throw new Error(`unknown cluster.mode ${String(mode satisfies never)}`);
+  }
+}
+
+/** Resolves as `work` does, or rejects naming `service` when it fails or has not answered within `ms`. */
+async function answersWithin<T>(work: Promise<T>, ms: number, service: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${service} did not answer within ${ms} ms (cluster.connect_timeout_ms)`)), ms);
+  });
+  try {
+    return await Promise.race([
+      work.catch((err: unknown) => {
+        throw new Error(`${service} is unreachable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+      }),
+      timeout,
+    ]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/** A service URL fit for an error message: any password replaced. */
+function withoutPassword(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url;
   }
 }

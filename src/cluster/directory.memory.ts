@@ -27,5 +27,18 @@ export class MemoryDirectory implements Directory {
     return true;
   }
 
+  /** Nothing to keep: the entries live as long as the process. */
+  async start(): Promise<void> {}
+
+  /** No other node can die holding users. */
+  onUsersLost(): void {}
+
+  /** The entries are never lost. */
+  onRebuilt(): void {}
+
+  async settled(): Promise<void> {}
+
+  async stopClearing(): Promise<void> {}
+
   async close(): Promise<void> {}
 }

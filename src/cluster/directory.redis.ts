@@ -1,7 +1,7 @@
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Tasks } from '../tasks.js';
-import type { Directory } from './directory.js';
+import type { Directory, LocalUsers } from './directory.js';
 import type { Discovery } from './discovery.js';
 
 /** Users one pipeline registers again or clears. */
@@ -37,6 +37,11 @@ return redis.call('DEL', KEYS[1])`;
  *
  * `<prefix>:p:<userId>` names the node that announced the user online, while they are; nodes
  * claim it (SET NX) before announcing online and delete it before announcing offline.
+ *
+ * Redis may lose the entries (restarted empty, flushed) or miss writes (unreachable for a while).
+ * A node writes all of its users again (`rebuild`) when its connection comes back, when a write
+ * failed, and when a check every `checkMs` finds its set gone; then it tells `onRebuilt` so that
+ * its sockets sync (frames for them were routed nowhere meanwhile).
  */
 export class RedisDirectory implements Directory {
   private readonly lostListeners: Array<(userIds: number[]) => void> = [];
@@ -45,6 +50,13 @@ export class RedisDirectory implements Directory {
   /** Set when the node begins to stop: it takes no more clear locks (it could not announce). */
   private stopping = false;
   private readonly clearing = new Tasks();
+  private readonly rebuiltListeners: Array<(reason: string) => void> = [];
+  private local: LocalUsers = { userIds: () => [] };
+  /** A write of this node's entries failed, or the connection dropped: rebuild when Redis answers. */
+  private dirty = false;
+  private rebuilding: Promise<void> | undefined;
+  private checkTimer: NodeJS.Timeout | undefined;
+  private closed = false;
 
   constructor(
     private readonly nodeId: string,
@@ -52,16 +64,73 @@ export class RedisDirectory implements Directory {
     private readonly discovery: Discovery,
     private readonly log: Logger,
     private readonly prefix = 'weim',
+    private readonly checkMs = 1000,
   ) {}
 
   /**
    * Clears what an earlier run under this node id left (its users who are on no other node are
-   * lost, as with a dead node), and clears dead nodes from now on.
+   * lost, as with a dead node), clears dead nodes from now on, and keeps `local`'s entries in Redis.
    */
-  async start(): Promise<void> {
+  async start(local: LocalUsers = this.local): Promise<void> {
+    this.local = local;
     await this.withClearLock(this.nodeId, true, () => this.clearEntries(this.nodeId));
     this.discovery.onNodeGone((nodeId) => this.inBackground(nodeId, () => this.clearDead(nodeId)));
+    this.discovery.onRejoined(() => this.rebuild('this node was dropped from the cluster and is back'));
     this.inBackground('orphans', () => this.clearOrphans());
+    this.redis.on('close', () => {
+      this.dirty = true;
+    });
+    this.redis.on('ready', () => {
+      if (this.dirty) this.rebuild('the connection to Redis is back');
+    });
+    this.checkTimer = setInterval(() => void this.check(), this.checkMs);
+    this.checkTimer.unref();
+  }
+
+  onRebuilt(listener: (reason: string) => void): void {
+    this.rebuiltListeners.push(listener);
+  }
+
+  async settled(): Promise<void> {
+    while (this.rebuilding) await this.rebuilding;
+  }
+
+  /** Rebuilds when a write failed, or when Redis no longer has this node's set while it holds users. */
+  private async check(): Promise<void> {
+    if (this.rebuilding || this.closed) return;
+    try {
+      if (this.dirty) return this.rebuild('a write to Redis failed');
+      if (this.local.userIds().length === 0) return;
+      if ((await this.redis.exists(this.nodeKey(this.nodeId))) === 0) this.rebuild('this node\'s entries were missing from Redis');
+    } catch {
+      // Redis is out of reach: the reconnection rebuilds.
+    }
+  }
+
+  /**
+   * Writes this node's users again (one run at a time; a request meanwhile runs once more after
+   * it), marks them online for presence where no mark is left, then tells `onRebuilt`. A failure
+   * leaves the node dirty, so the next check tries again.
+   */
+  private rebuild(reason: string): void {
+    if (this.closed) return;
+    if (this.rebuilding) {
+      this.dirty = true;
+      return;
+    }
+    this.dirty = false;
+    this.rebuilding = this.restore(() => this.local.userIds()).then(
+      () => {
+        this.log.warn({ reason, users: this.local.userIds().length }, 'directory: wrote this node\'s entries again');
+        for (const listener of this.rebuiltListeners) listener(reason);
+      },
+      (err: unknown) => {
+        this.dirty = true;
+        this.log.warn({ err, reason }, 'directory: writing this node\'s entries again failed; retrying');
+      },
+    ).finally(() => {
+      this.rebuilding = undefined;
+    });
   }
 
   /** Runs a clear without holding up the caller; stopClearing waits for it. */
@@ -111,11 +180,17 @@ export class RedisDirectory implements Directory {
   /** The node begins to stop: no more clearing of dead nodes; resolves once a clear under way is done. */
   async stopClearing(): Promise<void> {
     this.stopping = true;
+    clearInterval(this.checkTimer);
     await this.clearing.settled();
   }
 
   async register(userId: number): Promise<void> {
-    await this.addEntries(this.redis.multi(), userId).exec();
+    try {
+      await this.addEntries(this.redis.multi(), userId).exec();
+    } catch (err) {
+      this.dirty = true;
+      this.log.warn({ err, userId }, 'directory: registering a user failed; written again when Redis answers');
+    }
   }
 
   async unregister(userId: number): Promise<void> {
@@ -128,7 +203,9 @@ export class RedisDirectory implements Directory {
    * fresh ones, so that is waited for. The users are read once the lock is held.
    */
   async restore(userIds: () => readonly number[]): Promise<void> {
-    await this.withClearLock(this.nodeId, true, () => this.inPipelines(userIds(), (pipeline, userId) => this.addEntries(pipeline, userId)));
+    await this.withClearLock(this.nodeId, true, () =>
+      this.inPipelines(userIds(), (pipeline, userId) => this.addEntries(pipeline, userId).set(this.presenceKey(userId), this.nodeId, 'NX')),
+    );
   }
 
   /** The user in this node's set, and this node in the user's. */
@@ -175,7 +252,7 @@ export class RedisDirectory implements Directory {
   }
 
   async claimPresence(userId: number, online: boolean): Promise<boolean> {
-    const key = `${this.prefix}:p:${userId}`;
+    const key = this.presenceKey(userId);
     // A node that dies with the user announced online leaves the key; whoever clears it announces
     // the user offline (onUsersLost), which deletes it. Offline is claimed only while no node holds
     // the user: one registering meanwhile, whose own "online" claim found the key still set, keeps it.
@@ -183,7 +260,11 @@ export class RedisDirectory implements Directory {
     return (await this.redis.set(key, this.nodeId, 'NX')) === 'OK';
   }
 
-  async close(): Promise<void> {}
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.checkTimer);
+    await this.settled();
+  }
 
   /**
    * Runs `work` holding the lock on `nodeId`'s entries. `wait`: until it is free (this node's own
@@ -227,6 +308,10 @@ export class RedisDirectory implements Directory {
       for (const userId of userIds.slice(i, i + CHUNK)) add(pipeline, userId);
       await pipeline.exec();
     }
+  }
+
+  private presenceKey(userId: number): string {
+    return `${this.prefix}:p:${userId}`;
   }
 
   private userKey(userId: number): string {

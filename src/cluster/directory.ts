@@ -1,9 +1,24 @@
+/** The users with a signed-in socket on this node (the hub), as the directory reads them. */
+export interface LocalUsers {
+  userIds(): readonly number[];
+}
+
 /**
  * Which nodes hold which users' signed-in sockets. A node registers a user when the user's first
  * socket signs in there and unregisters after the last one closes. Entries of a dead node must
  * vanish by themselves (Redis TTL / etcd lease) in the cluster implementations.
  */
 export interface Directory {
+  /**
+   * Starts keeping this node's entries: clears what an earlier run under its id left, clears dead
+   * nodes from now on, and writes `local`'s users again whenever its entries may be gone (its
+   * store came back empty, or it was dropped from the cluster and came back).
+   */
+  start(local: LocalUsers): Promise<void>;
+  /**
+   * Adds the user on this node. A failure to reach the store is not thrown: the entry is written
+   * when the store answers again (the user is in `local`).
+   */
   register(userId: number): Promise<void>;
   unregister(userId: number): Promise<void>;
   /** The nodes holding any of `userIds`, each with the subset it holds. Offline users are absent. */
@@ -14,5 +29,16 @@ export interface Directory {
    * however many nodes see it.
    */
   claimPresence(userId: number, online: boolean): Promise<boolean>;
+  /** Called with users who went offline because the node holding them died (one live node hears it). */
+  onUsersLost(listener: (userIds: number[]) => void): void;
+  /**
+   * Called after this node's entries were written again (they were missing meanwhile): frames for
+   * its users may have been routed nowhere, so its sockets should sync.
+   */
+  onRebuilt(listener: (reason: string) => void): void;
+  /** Resolves once no rebuild of this node's entries is under way. */
+  settled(): Promise<void>;
+  /** The node begins to stop: no more clearing of dead nodes; resolves once a clear under way is done. */
+  stopClearing(): Promise<void>;
   close(): Promise<void>;
 }

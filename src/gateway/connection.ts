@@ -3,7 +3,8 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { StreamPosition } from '../notify/notifier.js';
 import { CloseCode } from './protocol.js';
-import { type LiveFrame, streamMark } from './wire-frame.js';
+import { StreamOrder } from './stream-order.js';
+import type { LiveFrame } from './wire-frame.js';
 
 /** Connection ids are unique across the cluster: an `except` travels to other nodes with a frame. */
 const ID_PREFIX = randomBytes(6).toString('base64url');
@@ -12,10 +13,14 @@ const SETTLED: Promise<void> = Promise.resolve();
 
 /** Live frames held while a sync runs; past this the socket is closed and must sync again. */
 const MAX_HELD = 10_000;
-/** Live stream frames remembered between sign-in and a first standalone sync (Cmd 23). */
-const MAX_PRESYNC = 1000;
-/** …and for at most this long after sign-in (clients sync right after signing in, or never). */
-const PRESYNC_MS = 30_000;
+
+/** How a socket orders its streams: how long early frames wait, and who repairs a gap. */
+export interface StreamRepairPort {
+  /** How long a frame that came early waits for the seqs before it before they are read from the database. */
+  waitMs: number;
+  /** Reads what `keys` miss from the database and hands it to `connection.repaired`. */
+  repair(connection: Connection, keys: readonly string[]): Promise<void>;
+}
 
 /**
  * One socket. Sends never block: a socket whose unsent bytes would pass `maxBufferedBytes` is a
@@ -23,9 +28,10 @@ const PRESYNC_MS = 30_000;
  * so it cannot hold memory or stall anyone else. Too much traffic during a sync closes it with
  * 4008 when its buffer has room for the close frame.
  *
- * Sync: while a sync runs, live frames of conversation/event streams are held and sent after it,
- * skipping those the sync already covered (`marks`: the cursor per stream after the sync), so a frame
- * reaches the socket once and in seq order per stream.
+ * Streams: every conversation's and event stream's frames reach the socket once and in seq order
+ * (`StreamOrder`): duplicates are dropped, and a frame that comes early waits `waitMs` for the ones
+ * before it, which are then read from the database (`StreamRepairPort`). While a sync runs, live
+ * stream frames are held and sent after it, less those the sync sent.
  */
 export class Connection {
   readonly id = `${ID_PREFIX}.${++nextId}`;
@@ -45,10 +51,9 @@ export class Connection {
   serial: Promise<void> = SETTLED;
   /** Live stream frames held while a sync runs. */
   private held: LiveFrame[] | undefined;
-  private marks: Map<string, number> | undefined;
-  /** Stream frames sent live before the first sync, so that sync does not send them again. */
-  private presync: Set<string> | undefined;
-  private presyncUntil = 0;
+  private readonly order = new StreamOrder();
+  private gapTimer: NodeJS.Timeout | undefined;
+  private repairing = false;
 
   /**
    * `socket`: the socket the upgrade handed to `ws`, to write whole frames built once for many
@@ -61,6 +66,7 @@ export class Connection {
     readonly ws: WebSocket,
     private readonly socket: Duplex,
     private readonly maxBufferedBytes: number,
+    private readonly streams?: StreamRepairPort,
   ) {}
 
   get signedIn(): boolean {
@@ -97,54 +103,98 @@ export class Connection {
 
   /**
    * A live frame from the hub, prepared once for every socket it goes to: held during a sync,
-   * dropped if a sync already sent it.
+   * else written in its stream's order (dropped if the socket has it, held if it came early).
    */
   deliver(frame: LiveFrame): boolean {
-    const stream = frame.stream;
-    if (!stream) return this.write(frame.wire);
+    if (!frame.stream) return this.write(frame.wire);
     if (this.held) {
       if (this.held.push(frame) > MAX_HELD) this.close(CloseCode.SlowConsumer, 'too much traffic during sync');
       return true;
     }
-    // Drop what a sync already covered; live frames past it pass (in whatever order they come).
-    const covered = this.marks?.get(stream.key);
-    if (covered !== undefined && stream.seq <= covered) return false;
-    if (this.presync) {
-      if (this.presync.size >= MAX_PRESYNC || frame.at > this.presyncUntil) this.presync = undefined;
-      else this.presync.add(frame.mark!);
-    }
-    return this.write(frame.wire);
-  }
-
-  /** Starts remembering live stream frames until the first sync (for a standalone Cmd 23). */
-  watchBeforeSync(): void {
-    this.presync = new Set();
-    this.presyncUntil = Date.now() + PRESYNC_MS;
+    const ready = this.order.accept(frame, Date.now());
+    this.armGapTimer();
+    return this.writeAll(ready) > 0;
   }
 
   /** Begins a sync: live stream frames are held from now on. */
   beginSync(): void {
     this.held ??= [];
-    this.marks ??= new Map();
   }
 
-  /** Whether the sync should skip this frame (sent live before the first sync). */
-  sentBeforeSync(stream: StreamPosition): boolean {
-    return this.presync?.has(streamMark(stream)) ?? false;
+  /** Whether the socket has this stream frame already (a sync skips it). */
+  has(stream: StreamPosition): boolean {
+    return this.order.has(stream);
   }
 
-  /** Records that the sync sent a stream frame. */
-  synced(stream: StreamPosition): void {
-    const mark = this.marks!.get(stream.key) ?? 0;
-    if (stream.seq > mark) this.marks!.set(stream.key, stream.seq);
+  /** A sync sent stream `key` up to `seq`; after its first page the socket knows every stream of its user. */
+  synced(key: string, seq: number): void {
+    this.order.complete = true;
+    this.writeAll(this.order.reached(key, seq));
   }
 
   /** Ends a sync: sends the held live frames the sync did not already send. */
   endSync(): void {
     const held = this.held ?? [];
     this.held = undefined;
-    this.presync = undefined;
     for (const frame of held) this.deliver(frame);
+  }
+
+  /** Where the socket stands in each stream it knows (`key → next seq`), and whether that is all of them. */
+  streamPositions(): { positions: ReadonlyMap<string, number>; complete: boolean } {
+    return { positions: this.order.positions(), complete: this.order.complete };
+  }
+
+  /**
+   * What a repair read: stream `key` starts after `from` for this user (its position or the start
+   * of their membership), then `frames` in order. `done`: the database has nothing more, so a gap
+   * still open before early frames is skipped.
+   */
+  repaired(streams: ReadonlyArray<{ key: string; from: number; frames: LiveFrame[]; done: boolean }>): void {
+    if (this.held) {
+      for (const s of streams) for (const f of s.frames) this.deliver(f);
+      return;
+    }
+    for (const s of streams) {
+      if (this.order.position(s.key) === undefined) this.writeAll(this.order.reached(s.key, s.from));
+      for (const f of s.frames) this.writeAll(this.order.accept(f, Date.now()));
+      if (s.done) this.writeAll(this.order.skipGap(s.key));
+    }
+    this.armGapTimer();
+  }
+
+  private writeAll(frames: LiveFrame[]): number {
+    let written = 0;
+    for (const f of frames) if (this.write(f.wire)) written++;
+    return written;
+  }
+
+  /** Runs a repair when the oldest early frame has waited `waitMs`; one at a time per socket. */
+  private armGapTimer(): void {
+    if (!this.streams || this.gapTimer || this.repairing) return;
+    const deadline = this.order.nextDeadline(this.streams.waitMs);
+    if (deadline === undefined) return;
+    this.gapTimer = setTimeout(() => {
+      this.gapTimer = undefined;
+      if (this.ws.readyState !== this.ws.OPEN) return;
+      if (this.held) {
+        // The sync under way reads the same streams; look again once it is over.
+        this.gapTimer = setTimeout(() => this.armGapTimerAgain(), this.streams!.waitMs);
+        return;
+      }
+      const keys = this.order.overdue(Date.now(), this.streams!.waitMs);
+      if (keys.length === 0) return this.armGapTimer();
+      this.repairing = true;
+      this.streams!.repair(this, keys).finally(() => {
+        this.repairing = false;
+        this.armGapTimer();
+      });
+    }, Math.max(0, deadline - Date.now()));
+    this.gapTimer.unref();
+  }
+
+  private armGapTimerAgain(): void {
+    this.gapTimer = undefined;
+    this.armGapTimer();
   }
 
   /** Resolves once the socket's unsent bytes are below half the cap (used between sync pages). */

@@ -2,7 +2,9 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
-import { Connection } from './connection.js';
+import { AppError, retryableError } from '../errors.js';
+import { Cmd } from '../notify/notifier.js';
+import { Connection, type StreamRepairPort } from './connection.js';
 import { createHandlers, type HandlerDeps, type Handlers } from './handlers.js';
 import type { Hub } from './hub.js';
 import { CloseCode, failFrame, parseClientFrame, systemFrame, type ClientFrame, WeimCmd } from './protocol.js';
@@ -19,7 +21,12 @@ export interface GatewayOptions {
   maxBadFrames: number;
 }
 
-export type GatewayDeps = Omit<HandlerDeps, 'onSignedIn'> & { hub: Hub; log: Logger };
+export type GatewayDeps = Omit<HandlerDeps, 'onSignedIn'> & {
+  hub: Hub;
+  log: Logger;
+  /** Orders each socket's streams and repairs their gaps from the database. */
+  repair?: StreamRepairPort;
+};
 
 /**
  * The heartbeat visits a share of the sockets this many times per ping interval, so every socket
@@ -112,7 +119,7 @@ export class Gateway {
       ws.close(1011, 'unsupported extension');
       return;
     }
-    const connection = new Connection(ws, socket, this.options.maxBufferedBytes);
+    const connection = new Connection(ws, socket, this.options.maxBufferedBytes, this.deps.repair);
     this.connections.add(connection);
     this.signInTimers.set(connection, setTimeout(() => connection.close(CloseCode.SignInTimeout, 'sign-in timeout'), this.options.signInTimeoutMs));
     ws.on('pong', () => {
@@ -144,8 +151,15 @@ export class Gateway {
     const frame = parsed.frame;
     const run = () =>
       this.dispatch(connection, frame).catch((err: unknown) => {
-        this.deps.log.error({ err, cmd: frame.Cmd }, 'frame handler failed');
-        connection.send(failFrame('internal error', 'ClientMsgId' in frame ? frame.ClientMsgId : undefined));
+        const clientMsgId = 'ClientMsgId' in frame ? frame.ClientMsgId : undefined;
+        const retryable = retryableError(err);
+        if (retryable) this.deps.log.warn({ err, cmd: frame.Cmd }, 'database unavailable');
+        else this.deps.log.error({ err, cmd: frame.Cmd }, 'frame handler failed');
+        const answer = retryable ?? new AppError('INTERNAL');
+        connection.send(failFrame(answer.message, clientMsgId, answer.code));
+        // A sign-in or sync cut short leaves the client waiting for Cmd 4 / Cmd 23: it reconnects
+        // and signs in with its cursors again (1013: try again later).
+        if (frame.Cmd === Cmd.Sign || frame.Cmd === WeimCmd.Sync) connection.close(retryable ? CloseCode.TryAgainLater : CloseCode.InternalError, 'sign-in or sync failed, reconnect');
       });
     // A socket's sends and reads are handled one after the other, so they are stored in the order sent.
     if (frame.Cmd === WeimCmd.Send || frame.Cmd === WeimCmd.Read) connection.serial = connection.serial.then(run);

@@ -50,7 +50,6 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     deps.onSignedIn(connection);
     // With a Sync in the sign-in, live frames are held from the moment the socket can get any.
     if (cursors) connection.beginSync();
-    else connection.watchBeforeSync();
     if (deps.hub.add(connection)) {
       await deps.directory.register(claims.userId);
       deps.presence.changed(claims.userId);
@@ -89,7 +88,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
         await deps.conversations.markRead(connection.userId!, { conversationId: frame.ConvId }, frame.Seq, connection.id);
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
-        connection.send(failFrame(err.message));
+        connection.send(failFrame(err.message, undefined, err.code));
       }
     },
 
@@ -109,7 +108,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
         }));
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
-        connection.send(failFrame(err.message, frame.ClientMsgId));
+        connection.send(failFrame(err.message, frame.ClientMsgId, err.code));
       }
     },
   };

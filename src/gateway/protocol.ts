@@ -24,6 +24,10 @@ export const WeimCmd = {
 /** Close codes weim uses (4000–4999 are the application's). */
 export const CloseCode = {
   GoingAway: 1001,
+  /** A server error cut a sign-in or sync short: reconnect and sign in again. */
+  InternalError: 1011,
+  /** The database was out of reach during a sign-in or sync: reconnect and sign in again. */
+  TryAgainLater: 1013,
   SignInTimeout: 4001,
   SignInFailed: 4002,
   SessionEnded: 4003,
@@ -79,9 +83,9 @@ export function parseClientFrame(text: string): { ok: true; frame: ClientFrame }
   return { ok: false, reason: `invalid frame: ${issue.path.join('.') || 'frame'}: ${issue.message}`, clientMsgId };
 }
 
-/** A Cmd 2 frame. */
-export function failFrame(reason: string, clientMsgId?: string): string {
-  return JSON.stringify({ Cmd: Cmd.Fail, FromId: 0, ToId: 0, Ope: 2, Type: 0, Body: reason, ...(clientMsgId ? { ClientMsgId: clientMsgId } : {}) });
+/** A Cmd 2 frame; `code` is the error's envelope code (docs/api.md), e.g. 1503: retry. */
+export function failFrame(reason: string, clientMsgId?: string, code?: number): string {
+  return JSON.stringify({ Cmd: Cmd.Fail, FromId: 0, ToId: 0, Ope: 2, Type: 0, Body: reason, ...(clientMsgId ? { ClientMsgId: clientMsgId } : {}), ...(code ? { Code: code } : {}) });
 }
 
 export function systemFrame(cmd: number, body: string, extra: Record<string, unknown> = {}): string {

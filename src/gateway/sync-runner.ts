@@ -7,8 +7,9 @@ const MAX_PAGES = 50;
 
 /**
  * Sends a signed-in socket everything it missed since `cursors`, page by page, then SyncDone
- * with the token of where it now is. Live stream frames are held meanwhile and sent afterwards
- * unless the sync already sent them, so each frame arrives once and in seq order per stream.
+ * with the token of where it now is. Frames the socket has already (received live since it signed
+ * in) are skipped; live stream frames are held meanwhile and sent afterwards unless the sync sent
+ * them, so each frame arrives once and in seq order per stream.
  */
 export async function runSync(connection: Connection, sync: SyncService, cursors: Cursors): Promise<void> {
   connection.beginSync();
@@ -18,12 +19,12 @@ export async function runSync(connection: Connection, sync: SyncService, cursors
     for (let page = 0; page < MAX_PAGES; page++) {
       const result = await sync.page(connection.userId!, current);
       for (const item of result.items) {
-        if (connection.sentBeforeSync(item.stream)) continue;
+        if (connection.has(item.stream)) continue;
         if (!connection.send(JSON.stringify(item.frame))) return;
         if (connection.ws.bufferedAmount > 0) await connection.drain();
       }
-      for (const [id, seq] of result.next.conversations) connection.synced({ key: `c${id}`, seq });
-      connection.synced({ key: 'e', seq: result.next.events });
+      for (const [id, seq] of result.next.conversations) connection.synced(`c${id}`, seq);
+      connection.synced('e', result.next.events);
       current = result.next;
       more = result.more;
       if (!more) break;

@@ -2,26 +2,17 @@ import type { StreamPosition } from '../notify/notifier.js';
 
 /**
  * A live frame on its way to many sockets, prepared once for all of them: the whole wire frame
- * (`textFrame`), its stream position and that position's key in a socket's set of frames sent
- * before its first sync, and when it left the hub.
+ * (`textFrame`) and its stream position.
  */
 export class LiveFrame {
   readonly wire: Buffer;
-  readonly mark: string | undefined;
-  readonly at = Date.now();
 
   constructor(
     payload: string,
     readonly stream?: StreamPosition,
   ) {
     this.wire = textFrame(payload);
-    this.mark = stream && streamMark(stream);
   }
-}
-
-/** A stream position as one string: `<stream key>:<seq>`. */
-export function streamMark(stream: StreamPosition): string {
-  return `${stream.key}:${stream.seq}`;
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { MulterError } from 'multer';
 import type { Logger } from 'pino';
-import { AppError, errorCatalog } from '../errors.js';
+import { AppError, errorCatalog, retryableError } from '../errors.js';
 import { sendError } from './envelope.js';
 
 /** Unknown routes: 404 / 1002. */
@@ -11,7 +11,7 @@ export const notFoundHandler: RequestHandler = (_req, res) => {
 
 /**
  * The one place HTTP errors become envelopes. AppErrors map through the catalog; body-parser
- * errors map by type, multer's by code (file too large: 413 / 1004; the rest 400 / 1000); anything else is logged and answered 500 / 1500 with nothing leaked.
+ * errors map by type, multer's by code (file too large: 413 / 1004; the rest 400 / 1000); a database out of reach is 503 / 1503 (retry); anything else is logged and answered 500 / 1500 with nothing leaked.
  */
 export function errorHandler(log: Logger): ErrorRequestHandler {
   return (err, req, res, next) => {
@@ -19,7 +19,10 @@ export function errorHandler(log: Logger): ErrorRequestHandler {
       next(err);
       return;
     }
-    if (err instanceof AppError) {
+    const retryable = err instanceof AppError ? undefined : retryableError(err);
+    if (retryable) log.warn({ err, method: req.method, url: req.originalUrl }, 'database unavailable');
+    if (retryable ?? err instanceof AppError) {
+      err = retryable ?? err;
       if (err.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(err.retryAfterSeconds));
       sendError(res, err.status, err.code, err.message);
       return;

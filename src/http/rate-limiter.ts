@@ -29,7 +29,9 @@ export function createRateLimiter(store: RateLimitStore, limit: RateLimit): Rate
       impl = new RateLimiterMemory(options);
       break;
     case 'redis':
-      impl = new RateLimiterRedis({ ...options, storeClient: store.client, useRedisPackage: false });
+      // While Redis is out of reach the limit counts in this process (rate-limiter-flexible's
+      // insurance limiter), so a Redis outage neither refuses requests nor lifts the limit.
+      impl = new RateLimiterRedis({ ...options, storeClient: store.client, useRedisPackage: false, insuranceLimiter: new RateLimiterMemory(options) });
       break;
     default:
       throw new Error(`unknown rate-limit store ${(store satisfies never as { kind: string }).kind}`);

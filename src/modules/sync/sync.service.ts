@@ -15,6 +15,8 @@ export interface SyncPage {
   items: SyncItem[];
   /** Cursors after this page (pass them back for the next page). */
   next: Cursors;
+  /** Where this page read each conversation from (the cursor, or the start of the user's membership). */
+  start: Map<number, number>;
   /** More was missed than one page holds. */
   more: boolean;
 }
@@ -25,19 +27,31 @@ export interface SyncPage {
  * whose last seq is past the cursor, and within them only the missed range, so the cost follows
  * what was missed, not history or group size.
  */
+export interface PageScope {
+  /** Only these conversations (others are neither read nor in `next`). */
+  conversations?: ReadonlySet<number>;
+  /** Read the user's events too (default true). */
+  events?: boolean;
+}
+
 export class SyncService {
   constructor(
     private readonly db: Db,
     private readonly pageSize = 1000,
   ) {}
 
-  async page(userId: number, cursors: Cursors, limit = this.pageSize): Promise<SyncPage> {
+  async page(userId: number, cursors: Cursors, limit = this.pageSize, scope: PageScope = {}): Promise<SyncPage> {
     const items: SyncItem[] = [];
     const next: Cursors = { conversations: new Map(), events: cursors.events };
+    const start = new Map<number, number>();
     let more = false;
-    for (const c of await conversationsOf(this.db, userId)) {
+    const only = scope.conversations;
+    const onlyId = only?.size === 1 ? [...only][0] : undefined;
+    for (const c of await conversationsOf(this.db, userId, onlyId)) {
+      if (only && !only.has(c.id)) continue;
       const from = Math.max(cursors.conversations.get(c.id) ?? 0, c.startSeq);
       next.conversations.set(c.id, from);
+      start.set(c.id, from);
       if (c.lastSeq <= from) continue;
       const room = limit - items.length;
       if (room <= 0) {
@@ -57,6 +71,7 @@ export class SyncService {
       next.conversations.set(c.id, upTo);
       if (upTo < c.lastSeq) more = true;
     }
+    if (scope.events === false) return { items, next, start, more };
     const room = limit - items.length;
     if (room > 0) {
       const events = await userEventsAfter(this.db, userId, cursors.events, room);
@@ -66,6 +81,6 @@ export class SyncService {
     } else if ((await lastUserEventSeq(this.db, userId)) > cursors.events) {
       more = true;
     }
-    return { items, next, more };
+    return { items, next, start, more };
   }
 }

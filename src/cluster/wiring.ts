@@ -1,0 +1,87 @@
+import type { Logger } from 'pino';
+import type { Cluster } from './cluster.js';
+
+/** What a node does for the cluster's events (the gateway, presence, tokens and friends behind it). */
+export interface ClusterHooks {
+  /** Sends Cmd 24 to every signed-in socket here; returns how many. */
+  askToSync(): number;
+  /** Re-reads what the sockets here miss of their streams and sends it live; returns how many sockets. */
+  repairStreams(): Promise<number>;
+  /** Users who went offline with a node that died (this node cleared it). */
+  usersLost(userIds: number[]): void;
+  /** Closes the sockets here signed in with `jti` ('*': every session of the user). */
+  endSession(userId: number, jti: string): void;
+  /** Closes the sockets here whose session ended meanwhile; returns how many. */
+  endRevokedSessions(): Promise<number>;
+  forgetFriendship(a: number, b: number): void;
+  forgetAllFriendships(): void;
+  /** Subscribes to sessions ending here (one, or every one of a user: jti '*'). */
+  onSessionEnded(listener: (userId: number, jti: string) => void): void;
+  /** Subscribes to friendships ending here. */
+  onFriendshipEnded(listener: (a: number, b: number) => void): void;
+}
+
+/** Requests for a resync closer than this are answered once, after the last of them… */
+const SYNC_QUIET_MS = 300;
+/** …but no later than this after the first. */
+const SYNC_MAX_WAIT_MS = 1500;
+
+/**
+ * Connects a node to its cluster's events: sessions and friendships that end anywhere end
+ * everywhere; users of a dead node are announced offline; after another node died, the sockets
+ * here are repaired from the database (its last commits may never have been pushed); and when
+ * pushes may have been lost (Redis dropped, this node's directory entries were gone), the sockets
+ * here are asked to sync (Cmd 24), once per burst of causes, and only after this node's entries
+ * are back in the directory, so that nothing sent after the sync is routed past them.
+ */
+export async function wireCluster(cluster: Cluster, hooks: ClusterHooks, log: Logger): Promise<{ stop(): void }> {
+  const { bus, directory, discovery } = cluster;
+  const warn = (what: string) => (err: unknown) => log.warn({ err }, what);
+
+  hooks.onSessionEnded((userId, jti) => bus.publishSessionEnded({ userId, jti }).catch(warn('telling the cluster about an ended session failed')));
+  await bus.onSessionEnded((event) => hooks.endSession(event.userId, event.jti));
+  hooks.onFriendshipEnded((a, b) => bus.publishFriendshipEnded(a, b).catch(warn('telling the cluster about an ended friendship failed')));
+  await bus.onFriendshipEnded((a, b) => hooks.forgetFriendship(a, b));
+  directory.onUsersLost((userIds) => hooks.usersLost(userIds));
+
+  discovery.onNodeGone((nodeId) => {
+    hooks.repairStreams().then(
+      (sockets) => log.info({ nodeId, sockets }, 'another node left: repaired the streams of this node\'s sockets'),
+      warn('repairing sockets after a node left failed'),
+    );
+  });
+
+  let stopped = false;
+  let timer: NodeJS.Timeout | undefined;
+  let firstAt = 0;
+  const reasons = new Set<string>();
+  const resync = async () => {
+    timer = undefined;
+    const why = [...reasons];
+    reasons.clear();
+    await directory.settled();
+    if (stopped) return;
+    log.info({ sockets: hooks.askToSync(), reasons: why }, 'asked this node\'s sockets to sync');
+    // An ended friendship or session may have been among what was lost.
+    hooks.forgetAllFriendships();
+    const ended = await hooks.endRevokedSessions();
+    if (ended > 0) log.info({ ended }, 'closed sockets whose session ended on another node');
+  };
+  const requestSync = (reason: string) => {
+    if (stopped) return;
+    reasons.add(reason);
+    const now = Date.now();
+    if (!timer) firstAt = now;
+    clearTimeout(timer);
+    timer = setTimeout(() => void resync().catch(warn('resyncing this node\'s sockets failed')), Math.max(0, Math.min(SYNC_QUIET_MS, firstAt + SYNC_MAX_WAIT_MS - now)));
+    timer.unref();
+  };
+  bus.onResync(() => requestSync('pushes between nodes may have been lost'));
+  directory.onRebuilt((reason) => requestSync(reason));
+  return {
+    stop() {
+      stopped = true;
+      clearTimeout(timer);
+    },
+  };
+}

@@ -1,0 +1,81 @@
+import type { Logger } from 'pino';
+import type { Cursors, SyncPage, SyncService } from '../modules/sync/index.js';
+import type { Connection, StreamRepairPort } from './connection.js';
+import { LiveFrame } from './wire-frame.js';
+
+/** Pages one repair reads at most (a socket that far behind is better off syncing itself). */
+const MAX_PAGES = 5;
+/** Frames a repair page holds. */
+const PAGE_SIZE = 500;
+/** Sockets repaired at once when a whole node's are (each costs a few queries). */
+const PARALLEL = 8;
+
+/**
+ * Fills what a socket misses of its streams from the database, as live frames in seq order: the
+ * seqs before a frame that came early (a gap: the push of the seq before was lost, or overtaken
+ * past `waitMs`), or, after another node died, everything committed past each stream's position
+ * (that node's last commits may never have been pushed). The socket drops what it has already,
+ * so a repair that finds nothing new sends nothing.
+ */
+export class StreamRepair implements StreamRepairPort {
+  constructor(
+    private readonly sync: SyncService,
+    readonly waitMs: number,
+    private readonly log: Logger,
+  ) {}
+
+  /** Reads what the socket misses in `keys` (every stream it knows when omitted) and hands it over. */
+  async repair(connection: Connection, keys?: readonly string[]): Promise<void> {
+    const userId = connection.userId;
+    if (userId === undefined) return;
+    const { positions, complete } = connection.streamPositions();
+    // A socket that synced knows all of its user's streams: reading them all also finds new ones.
+    const wanted = keys ?? (complete ? undefined : [...positions.keys()]);
+    if (wanted?.length === 0) return;
+    const cursors: Cursors = { conversations: new Map(), events: (positions.get('e') ?? 1) - 1 };
+    for (const [key, next] of positions) if (key.startsWith('c')) cursors.conversations.set(Number(key.slice(1)), next - 1);
+    const only = wanted && new Set(wanted.filter((k) => k.startsWith('c')).map((k) => Number(k.slice(1))));
+    const events = positions.has('e') && (wanted === undefined || wanted.includes('e'));
+    try {
+      let current = cursors;
+      for (let page = 0; page < MAX_PAGES; page++) {
+        const result = await this.sync.page(userId, current, PAGE_SIZE, { conversations: only, events });
+        connection.repaired(this.streamsOf(result, current, wanted));
+        if (!result.more) return;
+        current = result.next;
+      }
+    } catch (err) {
+      // The gap stays held and is tried again after waitMs (the database may be restarting).
+      this.log.warn({ err, userId }, 'repairing a socket\'s streams failed');
+    }
+  }
+
+  /** Repairs every socket given (after another node died), a few at a time; resolves when done. */
+  async repairAll(connections: Iterable<Connection>): Promise<number> {
+    const queue = [...connections].filter((c) => c.signedIn && (c.streamPositions().complete || c.streamPositions().positions.size > 0));
+    let next = 0;
+    const worker = async () => {
+      while (next < queue.length) await this.repair(queue[next++]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(PARALLEL, queue.length) }, worker));
+    return queue.length;
+  }
+
+  /** A page as the streams it read: where each starts for the user, its frames, and whether it is all. */
+  private streamsOf(page: SyncPage, cursors: Cursors, wanted: readonly string[] | undefined) {
+    const done = !page.more;
+    const byKey = new Map<string, { key: string; from: number; frames: LiveFrame[]; done: boolean }>();
+    for (const [id, from] of page.start) byKey.set(`c${id}`, { key: `c${id}`, from, frames: [], done });
+    for (const item of page.items) {
+      let stream = byKey.get(item.stream.key);
+      if (!stream) {
+        stream = { key: item.stream.key, from: cursors.events, frames: [], done };
+        byKey.set(item.stream.key, stream);
+      }
+      stream.frames.push(new LiveFrame(JSON.stringify(item.frame), item.stream));
+    }
+    // Streams asked for that the user is no longer in: nothing more will come, so none stays held.
+    if (done) for (const key of wanted ?? []) if (!byKey.has(key)) byKey.set(key, { key, from: 0, frames: [], done: true });
+    return [...byKey.values()];
+  }
+}
