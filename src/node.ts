@@ -150,7 +150,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   gateway.attach(server);
   const clusterWiring = await wireCluster(cluster, {
     askToSync: () => gateway.askToSync(),
-    repairStreams: () => repair.repairAll(hub.all()),
+    repairStreams: () => gateway.repairStreams(),
     usersLost: (userIds) => presence.lost(userIds),
     endSession: (userId, jti) => gateway.endSession(userId, jti),
     endRevokedSessions: () => gateway.endRevokedSessions(),

@@ -23,8 +23,6 @@ interface WireAll {
 
 /** How often a node retries telling the others that its pushes may have been lost. */
 const RESYNC_RETRY_MS = 1000;
-/** Resyncs closer together than this are merged into one, run when the interval is over. */
-const RESYNC_MERGE_MS = 1000;
 
 /**
  * Batches between nodes over Redis pub/sub: each node subscribes to `<prefix>:bus:<nodeId>` and
@@ -50,8 +48,6 @@ export class RedisBus implements Bus {
   private owed = 0;
   private resyncTimer: NodeJS.Timeout | undefined;
   private resyncSending = false;
-  private lastResyncAt = 0;
-  private trailingResync: NodeJS.Timeout | undefined;
   private closed = false;
 
   constructor(
@@ -71,6 +67,7 @@ export class RedisBus implements Bus {
     });
     // The publisher is also the directory's connection: while it is down, lookups fail too.
     publisher.on('close', () => this.oweResync());
+    publisher.on('ready', () => this.tellOwed());
   }
 
   async publish(nodeId: string, batch: Batch): Promise<void> {
@@ -159,7 +156,6 @@ export class RedisBus implements Bus {
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.resyncTimer);
-    clearTimeout(this.trailingResync);
     await this.subscriber.unsubscribe().catch(() => {});
   }
 
@@ -173,22 +169,10 @@ export class RedisBus implements Bus {
     this.resync('the bus subscription dropped and is back');
   }
 
-  /** Asks the sockets here to sync; requests within RESYNC_MERGE_MS of the last run once, after it. */
+  /** Tells the node that pushes to its sockets may have been lost (it merges a burst of these into one Cmd 24). */
   private resync(reason: string): void {
     if (this.closed) return;
-    const wait = this.lastResyncAt + RESYNC_MERGE_MS - Date.now();
-    if (wait > 0) {
-      if (!this.trailingResync) {
-        this.trailingResync = setTimeout(() => {
-          this.trailingResync = undefined;
-          this.resync(reason);
-        }, wait);
-        this.trailingResync.unref();
-      }
-      return;
-    }
-    this.lastResyncAt = Date.now();
-    this.log.warn({ reason }, 'bus: pushes to this node may have been lost; asking its sockets to sync');
+    this.log.warn({ reason }, 'bus: pushes to this node may have been lost');
     for (const handler of this.resyncHandlers) handler();
   }
 
@@ -197,27 +181,30 @@ export class RedisBus implements Bus {
     if (this.closed) return;
     this.owed++;
     if (this.resyncTimer) return;
-    this.resyncTimer = setInterval(() => {
-      if (this.resyncSending) return;
-      this.resyncSending = true;
-      const telling = this.owed;
-      const wire: WireAll = { n: this.nodeId, r: 1 };
-      this.publisher
-        .publish(this.allChannel(), JSON.stringify(wire))
-        .then(() => {
-          // This node's own lookups failed too: its sockets may have missed pushes of its own.
-          this.resync('this node lost its connection to Redis');
-          // A loss after this went out is told by the next round.
-          if (this.owed !== telling) return;
-          clearInterval(this.resyncTimer);
-          this.resyncTimer = undefined;
-        })
-        .catch(() => {})
-        .finally(() => {
-          this.resyncSending = false;
-        });
-    }, RESYNC_RETRY_MS);
+    this.resyncTimer = setInterval(() => this.tellOwed(), RESYNC_RETRY_MS);
     this.resyncTimer.unref();
+  }
+
+  /** One try at telling the others (each second, and as soon as the connection is back). */
+  private tellOwed(): void {
+    if (this.resyncSending || !this.resyncTimer || this.closed) return;
+    this.resyncSending = true;
+    const telling = this.owed;
+    const wire: WireAll = { n: this.nodeId, r: 1 };
+    this.publisher
+      .publish(this.allChannel(), JSON.stringify(wire))
+      .then(() => {
+        // This node's own lookups failed too: its sockets may have missed pushes of its own.
+        this.resync('this node lost its connection to Redis');
+        // A loss after this went out is told by the next round.
+        if (this.owed !== telling) return;
+        clearInterval(this.resyncTimer);
+        this.resyncTimer = undefined;
+      })
+      .catch(() => {})
+      .finally(() => {
+        this.resyncSending = false;
+      });
   }
 
   private allChannel(): string {

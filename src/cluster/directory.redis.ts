@@ -99,7 +99,7 @@ export class RedisDirectory implements Directory {
   private async check(): Promise<void> {
     if (this.rebuilding || this.closed) return;
     try {
-      if (this.dirty) return this.rebuild('a write to Redis failed');
+      if (this.dirty) return this.rebuild('a write to Redis failed or the connection dropped');
       if (this.local.userIds().length === 0) return;
       if ((await this.redis.exists(this.nodeKey(this.nodeId))) === 0) this.rebuild('this node\'s entries were missing from Redis');
     } catch {

@@ -25,7 +25,7 @@ export type GatewayDeps = Omit<HandlerDeps, 'onSignedIn'> & {
   hub: Hub;
   log: Logger;
   /** Orders each socket's streams and repairs their gaps from the database. */
-  repair?: StreamRepairPort;
+  repair?: StreamRepairPort & { repairAll(connections: Iterable<Connection>): Promise<number> };
 };
 
 /**
@@ -76,6 +76,15 @@ export class Gateway {
     let asked = 0;
     for (const connection of this.deps.hub.all()) if (connection.send(frame)) asked++;
     return asked;
+  }
+
+  /**
+   * Reads what each signed-in socket here misses of its streams from the database and sends it
+   * live (after another node died: its last commits may never have been pushed). Returns how many
+   * sockets were looked at.
+   */
+  repairStreams(): Promise<number> {
+    return this.deps.repair?.repairAll(this.deps.hub.all()) ?? Promise.resolve(0);
   }
 
   /**

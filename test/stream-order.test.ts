@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { StreamOrder } from '../src/gateway/stream-order.js';
+import { LiveFrame } from '../src/gateway/wire-frame.js';
+
+const frame = (key: string, seq: number) => new LiveFrame(JSON.stringify({ Cmd: 6, Seq: seq }), { key, seq });
+const seqs = (frames: LiveFrame[]) => frames.map((f) => f.stream!.seq);
+
+describe('StreamOrder: each stream once and in seq order', () => {
+  it('without a sync, the first frame of a stream sets its position; duplicates are dropped', () => {
+    const order = new StreamOrder();
+    expect(seqs(order.accept(frame('c1', 5), 0))).toEqual([5]);
+    expect(seqs(order.accept(frame('c1', 6), 0))).toEqual([6]);
+    expect(seqs(order.accept(frame('c1', 6), 0))).toEqual([]);
+    expect(seqs(order.accept(frame('c1', 3), 0))).toEqual([]);
+    expect(order.has({ key: 'c1', seq: 5 })).toBe(true);
+    // Before the first live frame: a sync from an older cursor still sends it.
+    expect(order.has({ key: 'c1', seq: 4 })).toBe(false);
+    expect(order.has({ key: 'c1', seq: 7 })).toBe(false);
+  });
+
+  it('a frame that comes early waits for the ones before it, then all go in order', () => {
+    const order = new StreamOrder();
+    order.reached('c1', 10);
+    expect(seqs(order.accept(frame('c1', 13), 100))).toEqual([]);
+    expect(seqs(order.accept(frame('c1', 12), 110))).toEqual([]);
+    expect(order.overdue(250, 200)).toEqual([]);
+    expect(order.overdue(300, 200)).toEqual(['c1']);
+    expect(order.nextDeadline(200)).toBe(300);
+    expect(seqs(order.accept(frame('c1', 11), 120))).toEqual([11, 12, 13]);
+    expect(order.nextDeadline(200)).toBeUndefined();
+    expect(order.position('c1')).toBe(14);
+  });
+
+  it('a repair that finds the stream further on releases what follows; one that finds nothing skips the gap', () => {
+    const order = new StreamOrder();
+    order.reached('c1', 1);
+    order.accept(frame('c1', 5), 0);
+    order.accept(frame('c1', 6), 0);
+    expect(seqs(order.reached('c1', 4))).toEqual([5, 6]);
+    order.accept(frame('c1', 9), 0);
+    expect(seqs(order.skipGap('c1'))).toEqual([9]);
+    expect(order.position('c1')).toBe(10);
+  });
+
+  it('after a sync, a stream it did not know starts at 1; a later first frame waits for a repair', () => {
+    const order = new StreamOrder();
+    order.complete = true;
+    expect(seqs(order.accept(frame('c2', 1), 0))).toEqual([1]);
+    expect(seqs(order.accept(frame('c3', 7), 0))).toEqual([]);
+    expect(order.overdue(1000, 200)).toEqual(['c3']);
+    expect(seqs(order.reached('c3', 6))).toEqual([7]);
+  });
+
+  it('streams are independent', () => {
+    const order = new StreamOrder();
+    order.reached('c1', 0);
+    order.reached('e', 0);
+    expect(seqs(order.accept(frame('c1', 2), 0))).toEqual([]);
+    expect(seqs(order.accept(frame('e', 1), 0))).toEqual([1]);
+    expect(seqs(order.accept(frame('c1', 1), 0))).toEqual([1, 2]);
+  });
+});
