@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import type { Batch, Bus } from '../src/cluster/bus.js';
+import type { Batch, Bus, ClusterEvent } from '../src/cluster/bus.js';
 import { MemoryBus } from '../src/cluster/bus.memory.js';
 import { RedisBus } from '../src/cluster/bus.redis.js';
 import type { Directory } from '../src/cluster/directory.js';
@@ -220,31 +220,38 @@ describe.each(buses)('bus contract: %s', (_name, make) => {
     expect(strays).toEqual([]);
   });
 
-  it.runIf(make)('an ended session reaches every other node, not its own', async () => {
+  const events: ClusterEvent[] = [
+    { kind: 'session-ended', userId: 5, jti: 'j-5' },
+    { kind: 'friendship-ended', a: 7, b: 8 },
+    { kind: 'broadcast', payload: '{"Cmd":25,"Body":"to all"}' },
+  ];
+  it.runIf(make).each(events)('a cluster event ($kind) reaches every other node, whole, and not its own', async (event) => {
     const { from, to, other } = await make!();
-    const heard: Array<[string, number, string]> = [];
-    await from.onSessionEnded((e) => heard.push(['from', e.userId, e.jti]));
-    await to.onSessionEnded((e) => heard.push(['to', e.userId, e.jti]));
-    await other?.onSessionEnded((e) => heard.push(['other', e.userId, e.jti]));
-    await from.publishSessionEnded({ userId: 5, jti: 'j-5' });
+    const heard: Array<[string, ClusterEvent, string]> = [];
+    for (const [name, bus] of [['from', from], ['to', to], ['other', other]] as const) {
+      if (!bus || (name === 'to' && bus === from)) continue;
+      await bus.onEvent((e, node) => heard.push([name, e, node]));
+    }
+    await from.announce(event);
     await new Promise((r) => setTimeout(r, 150));
     // The memory bus has no other node; on Redis every node but the sender hears it.
-    expect(heard.sort()).toEqual(other ? [['other', 5, 'j-5'], ['to', 5, 'j-5']] : []);
+    expect(heard.sort()).toEqual(other ? [['other', event, 'r1'], ['to', event, 'r1']] : []);
   });
 });
 
-describe.each(buses)('bus contract, ended friendships: %s', (_name, make) => {
-  it.runIf(make)('an ended friendship reaches every other node, not its own', async () => {
-    const { from, to, other } = await make!();
-    const heard: Array<[string, number, number]> = [];
-    for (const [name, bus] of [['from', from], ['to', to], ['other', other]] as const) {
-      if (!bus) continue;
-      await bus.subscribe(() => {});
-      await bus.onFriendshipEnded((a, b) => heard.push([name, a, b]));
+describe.runIf(redisUrl)('Redis bus: what arrives on the cluster channel is checked', () => {
+  it('a malformed or unknown event is dropped, and the events after it still arrive', async () => {
+    const keys = prefix();
+    const to = new RedisBus('r2', redisClient(), redisClient(), log, keys);
+    const heard: ClusterEvent[] = [];
+    await to.onEvent((e) => heard.push(e));
+    const raw = redisClient();
+    for (const junk of ['not json', '{"from":"r1","event":{"kind":"session-ended","userId":"5","jti":"x"}}', '{"from":"r1","event":{"kind":"reboot"}}', '{"event":{"kind":"broadcast","payload":"x"}}']) {
+      await raw.publish(`${keys}:all`, junk);
     }
-    await from.publishFriendshipEnded(7, 8);
-    await new Promise((r) => setTimeout(r, 150));
-    expect(heard.sort()).toEqual(other ? [['other', 7, 8], ['to', 7, 8]] : []);
+    await raw.publish(`${keys}:all`, JSON.stringify({ from: 'r1', event: { kind: 'friendship-ended', a: 1, b: 2 } }));
+    await waitUntil(() => heard.length === 1);
+    expect(heard).toEqual([{ kind: 'friendship-ended', a: 1, b: 2 }]);
   });
 });
 

@@ -59,3 +59,18 @@ describe.runIf(redisUrl)('rate limiter on redis, shared by two nodes', () => {
     await expect(a.consume('erin')).rejects.toMatchObject({ kind: 'RATE_LIMITED' });
   });
 });
+
+describe('rate limiter on Redis, while Redis is out of reach', () => {
+  it('still answers, and still limits, counting in this process (no error reaches the caller)', async () => {
+    // A port nothing listens on: every command fails at once.
+    const client = new Redis({ port: 1, host: '127.0.0.1', lazyConnect: true, maxRetriesPerRequest: 0, enableOfflineQueue: false, retryStrategy: () => null });
+    client.on('error', () => {});
+    const limiter = createRateLimiter({ kind: 'redis', client }, { name: 'down', points: 2, windowSeconds: 60 });
+    await limiter.consume('bob');
+    await limiter.consume('bob');
+    const refused = await limiter.consume('bob').catch((err: unknown) => err);
+    expect(refused).toBeInstanceOf(AppError);
+    expect((refused as AppError).kind).toBe('RATE_LIMITED');
+    client.disconnect();
+  });
+});

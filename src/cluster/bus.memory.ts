@@ -16,21 +16,12 @@ export class MemoryBus implements Bus {
   }
 
   /** There are no other nodes to tell. */
-  async publishSessionEnded(): Promise<void> {}
+  async announce(): Promise<void> {}
 
-  async onSessionEnded(): Promise<void> {}
-
-  async publishFriendshipEnded(): Promise<void> {}
-
-  async onFriendshipEnded(): Promise<void> {}
+  async onEvent(): Promise<void> {}
 
   /** Nothing is lost between a node and itself. */
   onResync(): void {}
-
-  /** There are no other nodes to reach. */
-  async broadcast(): Promise<void> {}
-
-  async onBroadcast(): Promise<void> {}
 
   async close(): Promise<void> {
     this.handler = undefined;

@@ -1,6 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { Batch, Bus, SessionEnded } from './bus.js';
+import { z } from 'zod';
+import type { Batch, Bus, ClusterEvent } from './bus.js';
 
 /** A batch on the wire: the frame stays the string it was serialised to, once. */
 interface WireBatch {
@@ -10,25 +11,25 @@ interface WireBatch {
   s?: Batch['stream'];
 }
 
-/**
- * On `<prefix>:all`, from node `n`: a broadcast frame `p`, `r`: "pushes from me may have been
- * lost", or `f`: the two users of a friendship that ended.
- */
-interface WireAll {
-  n: string;
-  p?: string;
-  r?: 1;
-  f?: [number, number];
-}
+const userId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
+/** An event on `<prefix>:all` as it is checked on arrival (another node's bug is dropped, not acted on). */
+const wireEvent = z.object({
+  from: z.string().min(1).max(64),
+  event: z.discriminatedUnion('kind', [
+    z.object({ kind: z.literal('session-ended'), userId, jti: z.string().min(1).max(200) }),
+    z.object({ kind: z.literal('friendship-ended'), a: userId, b: userId }),
+    z.object({ kind: z.literal('broadcast'), payload: z.string() }),
+    z.object({ kind: z.literal('pushes-lost') }),
+  ]),
+});
 
 /** How often a node retries telling the others that its pushes may have been lost. */
 const RESYNC_RETRY_MS = 1000;
 
 /**
  * Batches between nodes over Redis pub/sub: each node subscribes to `<prefix>:bus:<nodeId>` and
- * a batch is published to the one node that holds its users. Ended sessions go to every node on
- * `<prefix>:sessions`, and broadcasts and ended friendships on `<prefix>:all` (each node skips
- * its own).
+ * a batch is published to the one node that holds its users. Cluster events go to every node on
+ * `<prefix>:all` as `{from, event}` (each node skips its own).
  *
  * Pub/sub is at most once. A batch for a node that dies meanwhile is lost, and its users get the
  * message by sync when they reconnect (it was stored before it was pushed). A batch lost while the
@@ -37,12 +38,13 @@ const RESYNC_RETRY_MS = 1000;
  * - when its own subscription dropped and is back;
  * - when its own or another node's connection to Redis dropped, or a publish failed: that node
  *   could not look recipients up or publish to them, so once it reaches Redis again it tells every
- *   other node (`r` on `<prefix>:all`, retried each second until it goes out) and its own sockets.
+ *   other node (`pushes-lost`, sent as soon as the connection is back and retried each second
+ *   until it goes out) and its own sockets.
  */
 export class RedisBus implements Bus {
   private readonly resyncHandlers: (() => void)[] = [];
-  private broadcastHandler: ((payload: string) => void) | undefined;
-  private friendshipEndedHandler: ((a: number, b: number) => void) | undefined;
+  private readonly eventHandlers: Array<(event: ClusterEvent, fromNode: string) => void> = [];
+  private batchHandler: ((batch: Batch) => void) | undefined;
   private subscriptionLost = false;
   /** Counts the times this node's pushes may have been lost; the others are told of the latest. */
   private owed = 0;
@@ -57,6 +59,7 @@ export class RedisBus implements Bus {
     private readonly log: Logger,
     private readonly prefix = 'weim',
   ) {
+    subscriber.on('message', (channel: string, message: string) => this.receive(channel, message));
     subscriber.on('close', () => {
       this.subscriptionLost = true;
     });
@@ -80,83 +83,65 @@ export class RedisBus implements Bus {
     }
   }
 
-  onResync(handler: () => void): void {
-    this.resyncHandlers.push(handler);
+  /** Receives this node's batches (and, from then on, the others' events). */
+  async subscribe(handler: (batch: Batch) => void): Promise<void> {
+    this.batchHandler = handler;
+    await this.subscriber.subscribe(this.channel(this.nodeId), this.allChannel());
   }
 
-  async broadcast(payload: string): Promise<void> {
-    const wire: WireAll = { n: this.nodeId, p: payload };
-    await this.publisher.publish(this.allChannel(), JSON.stringify(wire));
-  }
-
-  async onBroadcast(handler: (payload: string) => void): Promise<void> {
-    this.broadcastHandler = handler;
-  }
-
-  async publishFriendshipEnded(a: number, b: number): Promise<void> {
-    const wire: WireAll = { n: this.nodeId, f: [a, b] };
+  async announce(event: ClusterEvent): Promise<void> {
     try {
-      await this.publisher.publish(this.allChannel(), JSON.stringify(wire));
+      await this.publisher.publish(this.allChannel(), JSON.stringify({ from: this.nodeId, event }));
     } catch (err) {
-      // The others may keep the friendship cached: once Redis is back they resync and drop it.
+      // The others may have missed it: once Redis is back they resync (drop cached friendships,
+      // check their sessions, ask their sockets to sync).
       this.oweResync();
       throw err;
     }
   }
 
-  async onFriendshipEnded(handler: (a: number, b: number) => void): Promise<void> {
-    this.friendshipEndedHandler = handler;
+  async onEvent(handler: (event: ClusterEvent, fromNode: string) => void): Promise<void> {
+    this.eventHandlers.push(handler);
+    await this.subscriber.subscribe(this.allChannel());
   }
 
-  async publishSessionEnded(event: SessionEnded): Promise<void> {
-    await this.publisher.publish(this.sessionsChannel(), JSON.stringify({ n: this.nodeId, u: event.userId, j: event.jti }));
-  }
-
-  async onSessionEnded(handler: (event: SessionEnded) => void): Promise<void> {
-    const channel = this.sessionsChannel();
-    this.subscriber.on('message', (from: string, message: string) => {
-      if (from !== channel) return;
-      try {
-        const { n, u, j } = JSON.parse(message) as { n: string; u: number; j: string };
-        if (n !== this.nodeId && typeof u === 'number' && typeof j === 'string') handler({ userId: u, jti: j });
-      } catch (err) {
-        this.log.warn({ err }, 'bus: unreadable session event dropped');
-      }
-    });
-    await this.subscriber.subscribe(channel);
-  }
-
-  /** Receives this node's batches, and the broadcasts and resyncs of the others. */
-  async subscribe(handler: (batch: Batch) => void): Promise<void> {
-    const channel = this.channel(this.nodeId);
-    const all = this.allChannel();
-    this.subscriber.on('message', (from: string, message: string) => {
-      if (from !== channel && from !== all) return;
-      let wire: WireBatch | WireAll;
-      try {
-        wire = JSON.parse(message) as WireBatch | WireAll;
-      } catch (err) {
-        this.log.warn({ err }, 'bus: unreadable batch dropped');
-        return;
-      }
-      if (from === channel) {
-        const batch = wire as WireBatch;
-        handler({ userIds: batch.u, payload: batch.p, except: batch.e, stream: batch.s });
-        return;
-      }
-      const note = wire as WireAll;
-      if (note.n === this.nodeId) return;
-      if (note.r) this.resync(`pushes from node ${note.n} may have been lost`);
-      else if (typeof note.p === 'string') this.broadcastHandler?.(note.p);
-      else if (Array.isArray(note.f) && note.f.length === 2 && note.f.every(Number.isSafeInteger)) this.friendshipEndedHandler?.(note.f[0], note.f[1]);
-    });
-    await this.subscriber.subscribe(channel, all);
+  onResync(handler: () => void): void {
+    this.resyncHandlers.push(handler);
   }
 
   async close(): Promise<void> {
     this.closed = true;
     clearInterval(this.resyncTimer);
     await this.subscriber.unsubscribe().catch(() => {});
+  }
+
+  private receive(channel: string, message: string): void {
+    if (channel === this.channel(this.nodeId)) {
+      let batch: WireBatch;
+      try {
+        batch = JSON.parse(message) as WireBatch;
+      } catch (err) {
+        this.log.warn({ err }, 'bus: unreadable batch dropped');
+        return;
+      }
+      this.batchHandler?.({ userIds: batch.u, payload: batch.p, except: batch.e, stream: batch.s });
+      return;
+    }
+    if (channel !== this.allChannel()) return;
+    let parsed;
+    try {
+      parsed = wireEvent.safeParse(JSON.parse(message));
+    } catch {
+      parsed = undefined;
+    }
+    if (!parsed?.success) {
+      this.log.warn({ message: message.slice(0, 200) }, 'bus: unreadable cluster event dropped');
+      return;
+    }
+    const { from, event } = parsed.data;
+    if (from === this.nodeId) return;
+    if (event.kind === 'pushes-lost') return this.resync(`pushes from node ${from} may have been lost`);
+    for (const handler of this.eventHandlers) handler(event, from);
   }
 
   /**
@@ -190,9 +175,8 @@ export class RedisBus implements Bus {
     if (this.resyncSending || !this.resyncTimer || this.closed) return;
     this.resyncSending = true;
     const telling = this.owed;
-    const wire: WireAll = { n: this.nodeId, r: 1 };
     this.publisher
-      .publish(this.allChannel(), JSON.stringify(wire))
+      .publish(this.allChannel(), JSON.stringify({ from: this.nodeId, event: { kind: 'pushes-lost' } }))
       .then(() => {
         // This node's own lookups failed too: its sockets may have missed pushes of its own.
         this.resync('this node lost its connection to Redis');
@@ -209,10 +193,6 @@ export class RedisBus implements Bus {
 
   private allChannel(): string {
     return `${this.prefix}:all`;
-  }
-
-  private sessionsChannel(): string {
-    return `${this.prefix}:sessions`;
   }
 
   private channel(nodeId: string): string {

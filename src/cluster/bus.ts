@@ -9,22 +9,35 @@ export interface Batch {
   stream?: StreamPosition;
 }
 
-/** A session (token) that ended on one node: every node closes the sockets signed in with it. */
-export interface SessionEnded {
-  userId: number;
-  /** The token's id, or '*' when every session of the user ended. */
-  jti: string;
-}
+/**
+ * Something that happened on one node that every other node must act on:
+ * - `session-ended`: a token (`jti`, or '*' for every session of the user) ended there (logout,
+ *   revocation); each node closes the sockets signed in with it.
+ * - `friendship-ended`: two users stopped being friends there; each node drops the friendship it
+ *   cached, so neither can message the other through any node from then on.
+ * - `broadcast`: one frame for every socket of the cluster (the push API's broadcast).
+ * - `pushes-lost`: the node could not look recipients up or publish to them for a while (its link
+ *   to Redis dropped); each node's sockets may have missed pushes, and resync (`onResync`).
+ */
+export type ClusterEvent =
+  | { kind: 'session-ended'; userId: number; jti: string }
+  | { kind: 'friendship-ended'; a: number; b: number }
+  | { kind: 'broadcast'; payload: string }
+  | { kind: 'pushes-lost' };
 
 /** Hands batches of frames from the node that produced them to the node that holds the sockets. */
 export interface Bus {
   publish(nodeId: string, batch: Batch): Promise<void>;
   /** Receives the batches addressed to this node. */
   subscribe(handler: (batch: Batch) => void): Promise<void>;
-  /** Tells every other node that a session ended here (logout, revocation). */
-  publishSessionEnded(event: SessionEnded): Promise<void>;
-  /** Receives the sessions that ended on other nodes. */
-  onSessionEnded(handler: (event: SessionEnded) => void): Promise<void>;
+  /**
+   * Tells every other node (not this one). Rejects when it could not be sent; a node that may
+   * have missed one resyncs once it can hear again (`onResync`), and drops every cached friendship
+   * and checks its sessions then.
+   */
+  announce(event: ClusterEvent): Promise<void>;
+  /** Receives the other nodes' events (`pushes-lost` arrives as `onResync` instead). */
+  onEvent(handler: (event: ClusterEvent, fromNode: string) => void): Promise<void>;
   /**
    * Called when pushes to this node's sockets may have been lost: its subscription dropped and is
    * back, or this node or another lost its connection to Redis (lookups and publishes failed) and
@@ -32,17 +45,5 @@ export interface Bus {
    * a sync sends it.
    */
   onResync(handler: () => void): void;
-  /**
-   * Tells every other node that two users stopped being friends here: each drops the friendship
-   * it cached at once, so neither can message the other through any node from then on. A node
-   * that may have missed it (a lost publish or subscription) resyncs, and drops every cached one.
-   */
-  publishFriendshipEnded(a: number, b: number): Promise<void>;
-  /** Receives the friendships that ended on other nodes. */
-  onFriendshipEnded(handler: (a: number, b: number) => void): Promise<void>;
-  /** Hands one frame to every other node, for all of its sockets (the push API's broadcast). */
-  broadcast(payload: string): Promise<void>;
-  /** Receives the broadcasts of other nodes. */
-  onBroadcast(handler: (payload: string) => void): Promise<void>;
   close(): Promise<void>;
 }

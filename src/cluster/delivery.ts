@@ -25,14 +25,16 @@ export class Delivery implements Notifier {
     await this.bus.subscribe((batch) => {
       this.hub.deliver(batch.userIds, batch.payload, batch.except, batch.stream).catch((err: unknown) => this.log.warn({ err }, 'local delivery failed'));
     });
-    await this.bus.onBroadcast((payload) => this.toEverySocketHere(payload));
+    await this.bus.onEvent((event) => {
+      if (event.kind === 'broadcast') this.toEverySocketHere(event.payload);
+    });
   }
 
   /** One frame to every signed-in socket of the cluster, serialised once (not stored: live only). */
   async broadcast(frame: Frame): Promise<void> {
     const payload = JSON.stringify(frame);
     this.toEverySocketHere(payload);
-    await this.bus.broadcast(payload);
+    await this.bus.announce({ kind: 'broadcast', payload });
   }
 
   private toEverySocketHere(payload: string): void {

@@ -38,10 +38,21 @@ export async function wireCluster(cluster: Cluster, hooks: ClusterHooks, log: Lo
   const { bus, directory, discovery } = cluster;
   const warn = (what: string) => (err: unknown) => log.warn({ err }, what);
 
-  hooks.onSessionEnded((userId, jti) => bus.publishSessionEnded({ userId, jti }).catch(warn('telling the cluster about an ended session failed')));
-  await bus.onSessionEnded((event) => hooks.endSession(event.userId, event.jti));
-  hooks.onFriendshipEnded((a, b) => bus.publishFriendshipEnded(a, b).catch(warn('telling the cluster about an ended friendship failed')));
-  await bus.onFriendshipEnded((a, b) => hooks.forgetFriendship(a, b));
+  hooks.onSessionEnded((userId, jti) => bus.announce({ kind: 'session-ended', userId, jti }).catch(warn('telling the cluster about an ended session failed')));
+  hooks.onFriendshipEnded((a, b) => bus.announce({ kind: 'friendship-ended', a, b }).catch(warn('telling the cluster about an ended friendship failed')));
+  await bus.onEvent((event) => {
+    switch (event.kind) {
+      case 'session-ended':
+        return hooks.endSession(event.userId, event.jti);
+      case 'friendship-ended':
+        return hooks.forgetFriendship(event.a, event.b);
+      case 'broadcast': // delivered by Delivery
+      case 'pushes-lost': // arrives as onResync
+        return;
+      default:
+        return event satisfies never;
+    }
+  });
   directory.onUsersLost((userIds) => hooks.usersLost(userIds));
 
   discovery.onNodeGone((nodeId) => {
