@@ -1,10 +1,13 @@
 import { randomBytes } from 'node:crypto';
+import { rmSync } from 'node:fs';
 import { Etcd3 } from 'etcd3';
 import { pino } from 'pino';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { Discovery } from '../src/cluster/discovery.js';
 import { EtcdDiscovery } from '../src/cluster/discovery.etcd.js';
 import { StaticDiscovery } from '../src/cluster/discovery.static.js';
+import { findBinary, stopProcess } from './setup/processes.js';
+import { startEtcd } from './setup/services.js';
 
 const log = pino({ level: 'silent' });
 const etcdUrl = inject('etcdUrl');
@@ -92,4 +95,22 @@ describe.runIf(etcdUrl)('discovery: etcd membership', () => {
     expect(await b.isRegistered('a')).toBe(true);
     await waitUntil(() => b.isLive('a'));
   });
+});
+
+describe.runIf(etcdUrl)('discovery: etcd out of reach', () => {
+  it('a node whose etcd goes away keeps one quiet retry loop (it once spun thousands a second, holding GBs)', async () => {
+    const etcd = await startEtcd(findBinary('etcd')!);
+    let lines = 0;
+    const counting = pino({ level: 'warn' }, { write: () => void lines++ });
+    const d = new EtcdDiscovery('lonely', { hosts: etcd.url, leaseSeconds: 2, prefix: prefix() }, counting);
+    await d.start();
+    opened.push(d);
+    await stopProcess(etcd.child!);
+    rmSync(etcd.dir!, { recursive: true, force: true });
+    await new Promise((r) => setTimeout(r, 6000));
+    // The lease is lost once and announcing fails once: two lines, and a few from the watcher.
+    expect(lines).toBeLessThan(10);
+    // It still answers from the membership it last saw.
+    expect(d.isLive('lonely')).toBe(true);
+  }, 15_000);
 });

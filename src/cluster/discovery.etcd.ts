@@ -28,6 +28,7 @@ export class EtcdDiscovery implements Discovery {
   private lease: Lease | undefined;
   private watcher: Watcher | undefined;
   private closed = false;
+  private announcing = false;
 
   constructor(
     private readonly nodeId: string,
@@ -74,23 +75,60 @@ export class EtcdDiscovery implements Discovery {
     this.client.close();
   }
 
+  /**
+   * Grants a lease and puts this node's key under it. A lease that never got its key is released
+   * (no keep-alive left running for it); only one that did is watched for loss.
+   */
   private async announce(): Promise<void> {
     const lease = this.client.lease(this.options.leaseSeconds, { autoKeepAlive: true });
-    this.lease = lease;
+    let up = false;
     lease.on('lost', (err) => {
-      if (this.closed || this.lease !== lease) return;
+      if (!up || this.closed || this.lease !== lease) return;
+      this.lease = undefined;
       this.log.warn({ err }, 'etcd lease lost: announcing this node again');
-      const retry = () => {
-        if (this.closed) return;
-        this.announce().then(() => this.tell(this.rejoinedListeners, undefined), (e: unknown) => {
-          this.log.warn({ err: e }, 'etcd: announcing this node failed; retrying');
-          setTimeout(retry, 1000).unref();
-        });
-      };
-      retry();
+      this.reannounce();
     });
-    await lease.put(`${this.prefix}${this.nodeId}`).value(JSON.stringify({ ...this.options.info, since: Date.now() }));
+    try {
+      await lease.put(`${this.prefix}${this.nodeId}`).value(JSON.stringify({ ...this.options.info, since: Date.now() }));
+    } catch (err) {
+      lease.release();
+      throw err;
+    }
+    up = true;
+    this.lease = lease;
     this.live.add(this.nodeId);
+  }
+
+  /**
+   * One loop (never more) that announces the node again after its lease was lost, backing off from
+   * 0.5 s to 5 s while etcd is out of reach, then tells `onRejoined`. Meanwhile the node keeps
+   * serving with the membership it last saw.
+   */
+  private reannounce(): void {
+    if (this.announcing || this.closed) return;
+    this.announcing = true;
+    let delay = 500;
+    let failures = 0;
+    const attempt = () => {
+      if (this.closed) {
+        this.announcing = false;
+        return;
+      }
+      this.announce().then(
+        () => {
+          this.announcing = false;
+          this.log.warn({ failures }, 'etcd: this node is announced again');
+          this.tell(this.rejoinedListeners, undefined);
+        },
+        (err: unknown) => {
+          // Logged once, then every 20 tries: etcd may be out for long.
+          if (failures++ % 20 === 0) this.log.warn({ err, failures }, 'etcd: announcing this node failed; retrying');
+          delay = Math.min(delay * 2, 5000);
+          setTimeout(attempt, delay).unref();
+        },
+      );
+    };
+    attempt();
   }
 
   private gone(nodeId: string): void {
