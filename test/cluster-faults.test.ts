@@ -1,32 +1,23 @@
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
-import { sql } from 'kysely';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loadConfig } from '../src/config.js';
 import type { DbHandle } from '../src/db/connect.js';
 import { createNode } from '../src/node.js';
-import { mysqlUrlFor, openTestDatabase } from './helpers/database.js';
+import { clusterEnv, clusterRigAvailable, startClusterNodes } from './helpers/cluster.js';
 import { makeFriends, post } from './helpers/http.js';
-import { startTestNode, type TestNode } from './helpers/node.js';
+import type { TestNode } from './helpers/node.js';
 import { settle, signedInSocket, type TestSocket } from './helpers/ws.js';
 
-const services = [inject('mysqlUrl'), inject('redisUrl'), inject('etcdUrl')];
-if (!services.every(Boolean)) console.warn('!!! cluster fault suite needs MariaDB, Redis and etcd: SKIPPED (CI would fail instead)');
+const available = clusterRigAvailable();
+if (!available) console.warn('!!! cluster fault suite needs MariaDB, Redis and etcd: SKIPPED (CI would fail instead)');
 
 /** Two nodes on the rig's MariaDB, Redis and etcd, under a key prefix of their own. */
-describe.runIf(services.every(Boolean))('cluster faults: Redis losing its keys, unreachable services at start', () => {
+describe.runIf(available)('cluster faults: Redis losing its keys, unreachable services at start', () => {
   const prefix = `weim-f-${randomBytes(4).toString('hex')}`;
-  const clusterEnv = (nodeId: string) => ({
-    WEIM_CLUSTER_MODE: 'cluster',
-    WEIM_CLUSTER_NODE_ID: nodeId,
-    WEIM_CLUSTER_REDIS_URL: inject('redisUrl')!,
-    WEIM_CLUSTER_ETCD_HOSTS: inject('etcdUrl')!,
-    WEIM_CLUSTER_LEASE_SECONDS: '2',
-    WEIM_CLUSTER_KEY_PREFIX: prefix,
-    WEIM_CLUSTER_DIRECTORY_CHECK_MS: '300',
-  });
+  const settings = { WEIM_CLUSTER_DIRECTORY_CHECK_MS: '300' };
   let shared: DbHandle;
   let dbUrl: string;
   let n1: TestNode;
@@ -35,12 +26,9 @@ describe.runIf(services.every(Boolean))('cluster faults: Redis losing its keys, 
   const sockets: TestSocket[] = [];
 
   beforeAll(async () => {
-    shared = await openTestDatabase('mysql');
-    const { name } = (await sql<{ name: string }>`select database() as name`.execute(shared.db)).rows[0]!;
-    dbUrl = mysqlUrlFor(name);
-    const env = { WEIM_DB_DIALECT: 'mysql', WEIM_DB_URL: dbUrl };
-    n1 = await startTestNode('mysql', { ...clusterEnv('f1'), ...env }, { database: shared });
-    n2 = await startTestNode('mysql', { ...clusterEnv('f2'), ...env }, { database: shared });
+    const started = await startClusterNodes(prefix, ['f1', 'f2'], settings);
+    ({ shared, dbUrl } = started);
+    [n1, n2] = started.nodes as [TestNode, TestNode];
     redis = new Redis(inject('redisUrl')!);
   });
   afterAll(async () => {
@@ -116,7 +104,7 @@ describe.runIf(services.every(Boolean))('cluster faults: Redis losing its keys, 
   ])('start-up with %s unreachable fails within 10 s, naming the service and its URL', async (_name, broken, message) => {
     const config = loadConfig({
       WEIM_CONFIG: 'config.yml', WEIM_DB_DIALECT: 'mysql', WEIM_DB_URL: dbUrl, WEIM_LOG_LEVEL: 'silent',
-      ...clusterEnv('f9'), WEIM_CLUSTER_CONNECT_TIMEOUT_MS: '3000', ...(await broken()),
+      ...clusterEnv(prefix, 'f9', settings), WEIM_CLUSTER_CONNECT_TIMEOUT_MS: '3000', ...(await broken()),
     });
     const started = Date.now();
     await expect(createNode(config, pino({ level: 'silent' }))).rejects.toThrow(message);

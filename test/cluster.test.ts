@@ -1,33 +1,24 @@
 import { randomBytes } from 'node:crypto';
-import { sql } from 'kysely';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { DbHandle } from '../src/db/connect.js';
 import { type ChildNode, startChildNode } from './helpers/child-node.js';
 import { signPush } from '../src/modules/push/index.js';
-import { mysqlUrlFor, openTestDatabase } from './helpers/database.js';
 import { login, makeFriends, post, registerUser } from './helpers/http.js';
+import { clusterEnv as clusterSettings, clusterRigAvailable, startClusterNodes } from './helpers/cluster.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
 import { SyncDevice } from './helpers/sync-client.js';
 import { settle, signedInSocket, type TestSocket } from './helpers/ws.js';
 
-const services = [inject('mysqlUrl'), inject('redisUrl'), inject('etcdUrl')];
 const PUSH_SECRET = randomBytes(24).toString('hex');
-if (!services.every(Boolean)) console.warn('!!! cluster suite needs MariaDB, Redis and etcd: SKIPPED (CI would fail instead)');
+const available = clusterRigAvailable();
+if (!available) console.warn('!!! cluster suite needs MariaDB, Redis and etcd: SKIPPED (CI would fail instead)');
 
 /** Nodes on one MariaDB database, one Redis and one etcd (the test rig's), under a key prefix of their own. */
-describe.runIf(services.every(Boolean))('cluster: Redis directory and bus, etcd discovery', () => {
+describe.runIf(available)('cluster: Redis directory and bus, etcd discovery', () => {
   const prefix = `weim-t-${randomBytes(4).toString('hex')}`;
-  const clusterEnv = (nodeId: string) => ({
-    WEIM_CLUSTER_MODE: 'cluster',
-    WEIM_CLUSTER_NODE_ID: nodeId,
-    WEIM_CLUSTER_REDIS_URL: inject('redisUrl')!,
-    WEIM_CLUSTER_ETCD_HOSTS: inject('etcdUrl')!,
-    WEIM_CLUSTER_LEASE_SECONDS: '2',
-    WEIM_CLUSTER_KEY_PREFIX: prefix,
-    WEIM_PRESENCE_COALESCE_MS: '100',
-    WEIM_PUSH_APPS: `shop:${PUSH_SECRET}`,
-  });
+  const settings = { WEIM_PRESENCE_COALESCE_MS: '100', WEIM_PUSH_APPS: `shop:${PUSH_SECRET}` };
+  const clusterEnv = (nodeId: string) => clusterSettings(prefix, nodeId, settings);
   let shared: DbHandle;
   let dbUrl: string;
   let n1: TestNode;
@@ -41,11 +32,9 @@ describe.runIf(services.every(Boolean))('cluster: Redis directory and bus, etcd 
   };
 
   beforeAll(async () => {
-    shared = await openTestDatabase('mysql');
-    const { name } = (await sql<{ name: string }>`select database() as name`.execute(shared.db)).rows[0]!;
-    dbUrl = mysqlUrlFor(name);
-    n1 = await startTestNode('mysql', { ...clusterEnv('n1'), WEIM_DB_DIALECT: 'mysql', WEIM_DB_URL: dbUrl }, { database: shared });
-    n2 = await startTestNode('mysql', { ...clusterEnv('n2'), WEIM_DB_DIALECT: 'mysql', WEIM_DB_URL: dbUrl }, { database: shared });
+    const started = await startClusterNodes(prefix, ['n1', 'n2'], settings);
+    ({ shared, dbUrl } = started);
+    [n1, n2] = started.nodes as [TestNode, TestNode];
     redis = new Redis(inject('redisUrl')!);
   });
   afterAll(async () => {
