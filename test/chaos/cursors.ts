@@ -1,0 +1,33 @@
+/**
+ * A device's position in its streams, as docs/protocol.md defines it: per conversation the highest
+ * seq below which it holds everything (frames received plus its own acked sends), and the same for
+ * its event stream (EventSeq). Seqs held above a gap wait until the gap is filled. A conversation
+ * never seen is absent (the server counts it as 0).
+ */
+export class StreamCursors {
+  private readonly cursors = new Map<number, number>();
+  private readonly above = new Map<number, Set<number>>();
+  private eventCursor = 0;
+  private readonly eventsAbove = new Set<number>();
+
+  hold(convId: number, seq: number): void {
+    let cursor = this.cursors.get(convId) ?? 0;
+    if (seq <= cursor) return;
+    let set = this.above.get(convId);
+    if (!set) this.above.set(convId, (set = new Set()));
+    set.add(seq);
+    while (set.delete(cursor + 1)) cursor++;
+    this.cursors.set(convId, cursor);
+  }
+
+  holdEvent(seq: number): void {
+    if (seq <= this.eventCursor) return;
+    this.eventsAbove.add(seq);
+    while (this.eventsAbove.delete(this.eventCursor + 1)) this.eventCursor++;
+  }
+
+  /** What a sign-in `Sync` or a `Cmd 22` presents. */
+  position(): { Cursors: Record<string, number>; EventSeq: number } {
+    return { Cursors: Object.fromEntries([...this.cursors].map(([c, s]) => [String(c), s])), EventSeq: this.eventCursor };
+  }
+}

@@ -1,0 +1,226 @@
+import { writeFileSync } from 'node:fs';
+import type { DeviceRecord } from './records.js';
+import { type Cluster, LEASE_SECONDS, startCluster } from './nodes.js';
+import { type Population, populate } from './population.js';
+import { type Rig, startRig } from './rig.js';
+import { readTruth } from './truth.js';
+import { type FaultRecord, type Report, verify } from './verify.js';
+
+export type FaultName = 'kill' | 'redis' | 'etcd' | 'mariadb';
+
+export interface Profile {
+  name: string;
+  users: number;
+  /** Users 0..twoDeviceUsers-1 have a second device on another node. */
+  twoDeviceUsers: number;
+  /** Sends per second over all devices. */
+  rate: number;
+  baselineSeconds: number;
+  /** Traffic after each fault's end before the next fault (the window starts 2 s after the end). */
+  recoverySeconds: number;
+  /** Messages each n2 device writes right before n2 is SIGKILLed… */
+  burstPerDevice: number;
+  /** …this long after the last of them was written (a few ms: some are stored, not yet acked or pushed). */
+  killDelayMs: number;
+  redisDownSeconds: number;
+  etcdDownSeconds: number;
+  mariadbDownSeconds: number;
+  /** The fault sequence (run `rounds` times); [] = a no-fault control run. */
+  faults: FaultName[];
+  rounds: number;
+  /** After traffic stops: bound on waiting for every send to be answered. */
+  drainSeconds: number;
+  /** A device with this many unanswered sends gets no new ones (the rate then dips). */
+  maxPendingPerDevice: number;
+}
+
+export const shortProfile: Profile = {
+  name: 'short', users: 30, twoDeviceUsers: 10, rate: 40, baselineSeconds: 6, recoverySeconds: 7, burstPerDevice: 3, killDelayMs: 8,
+  redisDownSeconds: 1, etcdDownSeconds: 30, mariadbDownSeconds: 5, faults: ['kill', 'redis', 'etcd', 'mariadb'], rounds: 1,
+  drainSeconds: 20, maxPendingPerDevice: 30,
+};
+
+export const longProfile: Profile = {
+  ...shortProfile, name: 'long', users: 60, twoDeviceUsers: 20, rate: 150, baselineSeconds: 15, recoverySeconds: 15, rounds: 2,
+};
+
+export interface RunResult {
+  report: Report;
+  faults: FaultRecord[];
+  devices: DeviceRecord[];
+  /** Sends the traffic could not place (every device at maxPendingPerDevice or rehoming). */
+  skippedSends: number;
+  setupMs: number;
+  totalMs: number;
+  /** Tail of every node's output and of the services' (for failure messages). */
+  logs: string;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Steady sends at `rate`/s, round-robin over the devices, each cycling over its own targets. */
+function startTraffic(pop: Population, rate: number, maxPending: number) {
+  const start = Date.now();
+  let issued = 0;
+  let next = 0;
+  let skipped = 0;
+  const step = new Map(pop.devices.map((d) => [d, 0]));
+  const timer = setInterval(() => {
+    const due = Math.floor(((Date.now() - start) * rate) / 1000) - issued;
+    for (let i = 0; i < due; i++) {
+      issued++;
+      let placed = false;
+      for (let tries = 0; tries < pop.devices.length && !placed; tries++) {
+        const d = pop.devices[next++ % pop.devices.length]!;
+        const targets = pop.targets.get(d)!;
+        if (d.wantHome || d.pendingCount >= maxPending || targets.length === 0) continue;
+        const n = step.get(d)!;
+        step.set(d, n + 1);
+        const t = targets[n % targets.length]!;
+        void d.send(t.toId, t.ope);
+        placed = true;
+      }
+      if (!placed) skipped++;
+    }
+  }, 20);
+  return { stop: () => clearInterval(timer), skipped: () => skipped, start };
+}
+
+/** Resolves once `check` holds, or after `ms` (returns whether it held). */
+async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) return false;
+    await sleep(100);
+  }
+  return true;
+}
+
+/**
+ * Burst + SIGKILL: every device signed in on n2 writes `burst` messages to friends homed on other
+ * nodes, and n2 is SIGKILLed as soon as those frames are written to the sockets (acks are not
+ * awaited). After lease + 3 s n2 starts again under the same id and port; devices homed there
+ * (reconnected elsewhere meanwhile) go back home once they have nothing in flight.
+ */
+async function killN2(cluster: Cluster, pop: Population, burst: number, delayMs: number): Promise<FaultRecord> {
+  const n2 = cluster.nodes[1]!;
+  const startAt = Date.now();
+  const homeOf = new Map(pop.users.map((u) => [u.id, u]));
+  const writes: Array<Promise<void>> = [];
+  for (const d of pop.devices.filter((x) => x.connectedNode === 1)) {
+    const user = homeOf.get(d.rec.userId)!;
+    const peers = user.friends.filter((f) => f % 3 !== 1).map((f) => pop.users[f]!.id);
+    for (let i = 0; i < burst && peers.length > 0; i++) writes.push(d.send(peers[i % peers.length]!, 0));
+  }
+  await Promise.all(writes);
+  const written = Date.now();
+  await sleep(delayMs);
+  const downAt = await n2.kill();
+  await sleep(Math.max(0, downAt + (LEASE_SECONDS + 3) * 1000 - Date.now()));
+  await n2.start();
+  const upAt = Date.now();
+  for (const d of pop.devices) if (d.rec.home === 1) d.rehome(upAt + 1500);
+  return { name: 'kill-n2', startAt, downAt, upAt, note: `${writes.length} burst sends written in ${written - startAt} ms, SIGKILL ${downAt - written} ms later` };
+}
+
+async function runFault(name: FaultName, profile: Profile, rig: Rig, cluster: Cluster, pop: Population): Promise<FaultRecord> {
+  const startAt = Date.now();
+  switch (name) {
+    case 'kill':
+      return killN2(cluster, pop, profile.burstPerDevice, profile.killDelayMs);
+    case 'redis':
+      return { name: 'redis', startAt, ...(await rig.restartRedis(profile.redisDownSeconds * 1000)), note: 'SIGKILL, keys lost' };
+    case 'etcd':
+      return { name: 'etcd', startAt, ...(await rig.stopEtcdFor(profile.etcdDownSeconds * 1000)), note: `SIGKILL, down ${profile.etcdDownSeconds} s` };
+    case 'mariadb':
+      return { name: 'mariadb', startAt, ...(await rig.restartMariadb(profile.mariadbDownSeconds * 1000)), note: 'SIGTERM, same datadir' };
+  }
+}
+
+/**
+ * The whole run: private services, 3 nodes, the population, steady traffic, the faults (each
+ * followed by `recoverySeconds` of traffic), then traffic stops, every send is waited for
+ * (bounded), lease + 3 s settle, and the devices' records are checked against the database.
+ * Devices are NOT made to sync at the end: what they hold is what the protocol gave them.
+ * Everything started is stopped in `finally`, on failure too.
+ */
+export async function runChaos(profile: Profile, log: (line: string) => void = () => {}): Promise<RunResult> {
+  const t0 = Date.now();
+  let rig: Rig | undefined;
+  let cluster: Cluster | undefined;
+  let pop: Population | undefined;
+  let traffic: ReturnType<typeof startTraffic> | undefined;
+  let aborted = false;
+  const logs = () => `${cluster?.logs(40) ?? ''}\n${rig?.outputs() ?? ''}`;
+  /** Stops whatever is running; safe to call twice (each resource is taken once). */
+  const cleanup = async () => {
+    traffic?.stop();
+    const [p, c, r] = [pop, cluster, rig];
+    [pop, cluster, rig] = [undefined, undefined, undefined];
+    await Promise.all((p?.devices ?? []).map((d) => d.stop()));
+    await c?.close().catch(() => {});
+    await r?.close().catch(() => {});
+  };
+  const handle = { abort: async () => void ((aborted = true), await cleanup()) };
+  running.add(handle);
+  /** Throws once abortAll() was called, so a setup step finishing late starts nothing more. */
+  const alive = <T>(value: T): T => {
+    if (aborted) throw new Error('chaos run aborted');
+    return value;
+  };
+  try {
+    rig = await startRig();
+    alive(log(`chaos[${profile.name}]: services up (${Date.now() - t0} ms)`));
+    cluster = await startCluster(rig);
+    alive(log(`chaos[${profile.name}]: 3 nodes up (${Date.now() - t0} ms)`));
+    const apis = cluster.nodes.map((n) => `${n.url}/api/v1`);
+    pop = alive(await populate(apis, cluster.nodes.map((n) => n.wsUrl), profile.users, profile.twoDeviceUsers));
+    for (const d of pop.devices) d.start();
+    const devices = pop.devices;
+    if (!(await waitFor(() => devices.every((d) => d.ready), 30_000))) throw new Error('devices did not all sign in and sync within 30 s');
+    const setupMs = Date.now() - t0;
+    log(`chaos[${profile.name}]: ${pop.users.length} users, ${devices.length} devices signed in (${setupMs} ms); traffic at ${profile.rate}/s`);
+
+    traffic = startTraffic(pop, profile.rate, profile.maxPendingPerDevice);
+    await sleep(profile.baselineSeconds * 1000);
+    const faults: FaultRecord[] = [];
+    for (let round = 0; round < profile.rounds; round++) {
+      for (const name of profile.faults) {
+        const f = alive(await runFault(name, profile, rig, cluster, pop));
+        if (profile.rounds > 1) f.name = `${f.name}#${round + 1}`;
+        faults.push(f);
+        log(`chaos[${profile.name}]: ${f.name} down ${f.upAt - f.downAt} ms (${f.note})`);
+        await sleep(profile.recoverySeconds * 1000);
+      }
+    }
+    traffic.stop();
+    const trafficEnd = Date.now();
+    const drained = await waitFor(() => devices.every((d) => d.pendingCount === 0), profile.drainSeconds * 1000);
+    log(`chaos[${profile.name}]: traffic stopped; sends ${drained ? 'all answered' : 'NOT all answered'} after ${Date.now() - trafficEnd} ms`);
+    await sleep((LEASE_SECONDS + 3) * 1000);
+    await Promise.all(devices.map((d) => d.stop()));
+    const truth = await readTruth(rig.dbUrl);
+    const report = verify({
+      devices: devices.map((d) => d.rec), truth, faults, trafficStart: traffic.start, trafficEnd, unexpectedExits: cluster.unexpectedExits.length,
+    });
+    // Raw records for triage: WEIM_CHAOS_DUMP=<file> writes what the devices saw and the faults.
+    if (process.env.WEIM_CHAOS_DUMP) writeFileSync(process.env.WEIM_CHAOS_DUMP, JSON.stringify({ profile, faults, trafficStart: traffic.start, trafficEnd, devices: devices.map((d) => d.rec) }));
+    return { report, faults, devices: devices.map((d) => d.rec), skippedSends: traffic.skipped(), setupMs, totalMs: Date.now() - t0, logs: logs() };
+  } catch (err) {
+    (err as Error).message += `\n${logs()}`;
+    throw err;
+  } finally {
+    await cleanup();
+    running.delete(handle);
+  }
+}
+
+const running = new Set<{ abort: () => Promise<void> }>();
+
+/**
+ * Stops every run in progress and everything it started (for afterAll after a test timeout, and
+ * for SIGINT in the bench): a run left behind would leave MariaDB, Redis, etcd and nodes running.
+ */
+export async function abortAll(): Promise<void> {
+  await Promise.all([...running].map((r) => r.abort()));
+}
