@@ -63,7 +63,7 @@ describe('chaos verification counts what it claims to', () => {
   };
   const device = (name: string, userId: number, frames: Array<[number, boolean]>, acks: number[]): DeviceRecord => ({
     name, userId, home: 0, refusals: [], syncNeeded: [], syncFailures: [], signInFailures: [], connects: [], closes: [], retries: 0,
-    timeouts: 0, ackConflicts: [], stuckSyncs: 0, sent: acks.length, unanswered: [],
+    timeouts: 0, ackConflicts: [], stuckSyncs: 0, sent: acks.length, unanswered: [], settledBySync: 0,
     frames: frames.map(([seq, live]) => ({ convId: 7, seq, id: 700 + seq, live, at: 2000 + seq, socketNo: 1 })),
     acks: acks.map((seq) => ({ clientMsgId: `${name}-${seq}`, id: 700 + seq, convId: 7, seq, at: 1500 + seq, attempts: 1, afterSocketLoss: false })),
   });

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { StreamOrder } from '../src/gateway/stream-order.js';
-import { LiveFrame } from '../src/gateway/wire-frame.js';
+import { LiveFrame, type OrderedFrame } from '../src/gateway/wire-frame.js';
 
 const frame = (key: string, seq: number) => new LiveFrame(JSON.stringify({ Cmd: 6, Seq: seq }), { key, seq });
-const seqs = (frames: LiveFrame[]) => frames.map((f) => f.stream!.seq);
+const seqs = (frames: OrderedFrame[]) => frames.map((f) => f.stream!.seq);
 
 describe('StreamOrder: each stream once and in seq order', () => {
   it('without a sync, the first frame of a stream sets its position; duplicates are dropped', () => {
@@ -49,6 +49,17 @@ describe('StreamOrder: each stream once and in seq order', () => {
     expect(seqs(order.accept(frame('c3', 7), 0))).toEqual([]);
     expect(order.overdue(1000, 200)).toEqual(['c3']);
     expect(seqs(order.reached('c3', 6))).toEqual([7]);
+  });
+
+  it('a silent frame (the device sent that message) takes its place in order and lets the next one through', () => {
+    const order = new StreamOrder();
+    order.reached('c1', 3);
+    expect(order.accept({ silent: true, stream: { key: 'c1', seq: 4 } }, 0)).toEqual([{ silent: true, stream: { key: 'c1', seq: 4 } }]);
+    expect(seqs(order.accept(frame('c1', 5), 0))).toEqual([5]);
+    expect(order.nextDeadline(200)).toBeUndefined();
+    // Behind a gap, the device's own message is had already: a sync filling the gap skips it.
+    order.accept({ silent: true, stream: { key: 'c1', seq: 8 } }, 0);
+    expect([6, 7, 8].map((seq) => order.has({ key: 'c1', seq }))).toEqual([false, false, true]);
   });
 
   it('streams are independent', () => {

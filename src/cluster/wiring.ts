@@ -25,6 +25,11 @@ export interface ClusterHooks {
 const SYNC_QUIET_MS = 300;
 /** …but no later than this after the first. */
 const SYNC_MAX_WAIT_MS = 1500;
+/**
+ * Within this long of a Cmd 24, a further request (another node reconnected to Redis later) is
+ * answered by reading what the sockets miss for them, not by asking them to sync again.
+ */
+const FOLLOW_UP_MS = 10_000;
 
 /**
  * Connects a node to its cluster's events: sessions and friendships that end anywhere end
@@ -32,7 +37,9 @@ const SYNC_MAX_WAIT_MS = 1500;
  * here are repaired from the database (its last commits may never have been pushed); and when
  * pushes may have been lost (Redis dropped, this node's directory entries were gone), the sockets
  * here are asked to sync (Cmd 24), once per burst of causes, and only after this node's entries
- * are back in the directory, so that nothing sent after the sync is routed past them.
+ * are back in the directory, so that nothing sent after the sync is routed past them. A cause
+ * that comes later (another node reached Redis again later) is answered by repairing the sockets
+ * from the database instead: each socket gets one Cmd 24 per outage.
  */
 export async function wireCluster(cluster: Cluster, hooks: ClusterHooks, log: Logger): Promise<{ stop(): void }> {
   const { bus, directory, discovery } = cluster;
@@ -65,6 +72,7 @@ export async function wireCluster(cluster: Cluster, hooks: ClusterHooks, log: Lo
   let stopped = false;
   let timer: NodeJS.Timeout | undefined;
   let firstAt = 0;
+  let askedAt = -Infinity;
   const reasons = new Set<string>();
   const resync = async () => {
     timer = undefined;
@@ -72,7 +80,12 @@ export async function wireCluster(cluster: Cluster, hooks: ClusterHooks, log: Lo
     reasons.clear();
     await directory.settled();
     if (stopped) return;
-    log.info({ sockets: hooks.askToSync(), reasons: why }, 'asked this node\'s sockets to sync');
+    if (Date.now() - askedAt < FOLLOW_UP_MS) {
+      log.info({ sockets: await hooks.repairStreams(), reasons: why }, 'repaired this node\'s sockets (they were asked to sync a moment ago)');
+    } else {
+      askedAt = Date.now();
+      log.info({ sockets: hooks.askToSync(), reasons: why }, 'asked this node\'s sockets to sync');
+    }
     // An ended friendship or session may have been among what was lost.
     hooks.forgetAllFriendships();
     const ended = await hooks.endRevokedSessions();

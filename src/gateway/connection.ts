@@ -4,7 +4,7 @@ import type { WebSocket } from 'ws';
 import type { StreamPosition } from '../notify/notifier.js';
 import { CloseCode } from './protocol.js';
 import { StreamOrder } from './stream-order.js';
-import type { LiveFrame } from './wire-frame.js';
+import type { LiveFrame, OrderedFrame } from './wire-frame.js';
 
 /** Connection ids are unique across the cluster: an `except` travels to other nodes with a frame. */
 const ID_PREFIX = randomBytes(6).toString('base64url');
@@ -18,8 +18,8 @@ const MAX_HELD = 10_000;
 export interface StreamRepairPort {
   /** How long a frame that came early waits for the seqs before it before they are read from the database. */
   waitMs: number;
-  /** Reads what `keys` miss from the database and hands it to `connection.repaired`. */
-  repair(connection: Connection, keys: readonly string[]): Promise<void>;
+  /** Reads what `keys` miss from the database and hands it to `connection.repaired`; false if it could not. */
+  repair(connection: Connection, keys: readonly string[]): Promise<boolean>;
 }
 
 /**
@@ -50,10 +50,14 @@ export class Connection {
   /** The chain of this socket's ordered frames (sends, reads) being handled. */
   serial: Promise<void> = SETTLED;
   /** Live stream frames held while a sync runs. */
-  private held: LiveFrame[] | undefined;
+  private held: OrderedFrame[] | undefined;
   private readonly order = new StreamOrder();
   private gapTimer: NodeJS.Timeout | undefined;
   private repairing = false;
+  /** Positions the device sent while a sync ran (the sync must not send them back). */
+  private ownDuringSync: Set<string> | undefined;
+  /** Repairs that failed in a row (the database out of reach): the next waits longer. */
+  private repairFailures = 0;
 
   /**
    * `socket`: the socket the upgrade handed to `ws`, to write whole frames built once for many
@@ -105,8 +109,8 @@ export class Connection {
    * A live frame from the hub, prepared once for every socket it goes to: held during a sync,
    * else written in its stream's order (dropped if the socket has it, held if it came early).
    */
-  deliver(frame: LiveFrame): boolean {
-    if (!frame.stream) return this.write(frame.wire);
+  deliver(frame: OrderedFrame): boolean {
+    if (!frame.stream) return 'wire' in frame && this.write(frame.wire);
     if (this.held) {
       if (this.held.push(frame) > MAX_HELD) this.close(CloseCode.SlowConsumer, 'too much traffic during sync');
       return true;
@@ -116,6 +120,22 @@ export class Connection {
     return this.writeAll(ready) > 0;
   }
 
+  /**
+   * A stream position this socket's device sent (it has the ack): not written, but the stream
+   * moves past it in order, like a frame that was. During a sync it is held like a live frame, and
+   * the sync skips it.
+   */
+  skip(stream: StreamPosition): void {
+    const silent = { silent: true as const, stream };
+    if (this.held) {
+      this.held.push(silent);
+      (this.ownDuringSync ??= new Set()).add(`${stream.key}:${stream.seq}`);
+      return;
+    }
+    this.writeAll(this.order.accept(silent, Date.now()));
+    this.armGapTimer();
+  }
+
   /** Begins a sync: live stream frames are held from now on. */
   beginSync(): void {
     this.held ??= [];
@@ -123,7 +143,7 @@ export class Connection {
 
   /** Whether the socket has this stream frame already (a sync skips it). */
   has(stream: StreamPosition): boolean {
-    return this.order.has(stream);
+    return this.order.has(stream) || (this.ownDuringSync?.has(`${stream.key}:${stream.seq}`) ?? false);
   }
 
   /** A sync sent stream `key` up to `seq`; after its first page the socket knows every stream of its user. */
@@ -136,6 +156,7 @@ export class Connection {
   endSync(): void {
     const held = this.held ?? [];
     this.held = undefined;
+    this.ownDuringSync = undefined;
     for (const frame of held) this.deliver(frame);
   }
 
@@ -162,17 +183,19 @@ export class Connection {
     this.armGapTimer();
   }
 
-  private writeAll(frames: LiveFrame[]): number {
+  private writeAll(frames: OrderedFrame[]): number {
     let written = 0;
-    for (const f of frames) if (this.write(f.wire)) written++;
+    for (const f of frames) if ('wire' in f && this.write(f.wire)) written++;
     return written;
   }
 
   /** Runs a repair when the oldest early frame has waited `waitMs`; one at a time per socket. */
   private armGapTimer(): void {
     if (!this.streams || this.gapTimer || this.repairing) return;
-    const deadline = this.order.nextDeadline(this.streams.waitMs);
-    if (deadline === undefined) return;
+    const oldest = this.order.nextDeadline(this.streams.waitMs);
+    if (oldest === undefined) return;
+    // After failed repairs, back off: 0.4, 0.8 … 5 s, not a retry as fast as the errors come.
+    const deadline = this.repairFailures === 0 ? oldest : Math.max(oldest, Date.now() + Math.min(5000, this.streams.waitMs * 2 ** this.repairFailures));
     this.gapTimer = setTimeout(() => {
       this.gapTimer = undefined;
       if (this.ws.readyState !== this.ws.OPEN) return;
@@ -184,7 +207,8 @@ export class Connection {
       const keys = this.order.overdue(Date.now(), this.streams!.waitMs);
       if (keys.length === 0) return this.armGapTimer();
       this.repairing = true;
-      this.streams!.repair(this, keys).finally(() => {
+      void this.streams!.repair(this, keys).then((done) => {
+        this.repairFailures = done ? 0 : this.repairFailures + 1;
         this.repairing = false;
         this.armGapTimer();
       });

@@ -102,6 +102,9 @@ export function createHandlers(deps: HandlerDeps): Handlers {
         const stored = frame.Ope === 0
           ? await deps.messages.sendToUser(connection.userId!, frame.ToId, input)
           : await deps.messages.sendToGroup(connection.userId!, frame.ToId, input);
+        // The device has its message from the ack: its stream moves past it now, whether or not
+        // the push reaches this node (it goes through the directory, which may be out of reach).
+        connection.skip({ key: `c${stored.conversation_id}`, seq: stored.seq });
         connection.send(JSON.stringify({
           Cmd: WeimCmd.SendAck, FromId: connection.userId, ToId: frame.ToId, Ope: frame.Ope, Type: frame.Type, Body: '',
           Id: stored.id, ConvId: stored.conversation_id, Seq: stored.seq, Time: stored.created_at, ClientMsgId: frame.ClientMsgId,

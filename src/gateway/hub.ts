@@ -71,7 +71,12 @@ export class Hub {
         const set = this.byUser.get(userId);
         if (!set) continue;
         for (const connection of set) {
-          if (except && (connection.id === except.connectionId || (except.jti !== undefined && connection.jti === except.jti))) continue;
+          // The sending device knows its message (from the ack or the HTTP answer): it is not sent
+          // the frame, but its stream moves past it, so the next frame finds no gap.
+          if (except && (connection.id === except.connectionId || (except.jti !== undefined && connection.jti === except.jti))) {
+            if (stream) connection.skip(stream);
+            continue;
+          }
           frame ??= new LiveFrame(payload, stream);
           if (connection.deliver(frame)) sent++;
         }

@@ -1,5 +1,5 @@
 import type { StreamPosition } from '../notify/notifier.js';
-import type { LiveFrame } from './wire-frame.js';
+import type { OrderedFrame } from './wire-frame.js';
 
 /** Early frames one socket holds for one stream at most; past this the gap is repaired at once. */
 const MAX_EARLY = 1000;
@@ -22,7 +22,7 @@ const MAX_EARLY = 1000;
 export class StreamOrder {
   private readonly next = new Map<string, number>();
   private readonly from = new Map<string, number>();
-  private early: Map<string, Map<number, LiveFrame>> | undefined;
+  private early: Map<string, Map<number, OrderedFrame>> | undefined;
   /** When the oldest early frame of each stream with a gap arrived. */
   private waitingSince: Map<string, number> | undefined;
   complete = false;
@@ -31,7 +31,7 @@ export class StreamOrder {
    * Decides about a live frame: the frames to write now, in order (it, and early ones it lets
    * through), or none (a duplicate, or held early).
    */
-  accept(frame: LiveFrame, now: number): LiveFrame[] {
+  accept(frame: OrderedFrame, now: number): OrderedFrame[] {
     const { key, seq } = frame.stream!;
     const expected = this.next.get(key);
     if (expected === undefined) {
@@ -46,14 +46,19 @@ export class StreamOrder {
     return this.release(key, [frame]);
   }
 
-  /** Whether the socket has this stream frame already (a sync skips it). */
+  /**
+   * Whether the socket has this stream frame already (a sync skips it): it was sent, or it is the
+   * device's own message waiting in order behind a gap.
+   */
   has(stream: StreamPosition): boolean {
     const expected = this.next.get(stream.key);
-    return expected !== undefined && stream.seq < expected && stream.seq >= (this.from.get(stream.key) ?? 0);
+    if (expected !== undefined && stream.seq < expected && stream.seq >= (this.from.get(stream.key) ?? 0)) return true;
+    const early = this.early?.get(stream.key)?.get(stream.seq);
+    return early !== undefined && 'silent' in early;
   }
 
   /** A sync or repair sent the stream up to `seq` (or found nothing past it): the socket has it all. */
-  reached(key: string, seq: number): LiveFrame[] {
+  reached(key: string, seq: number): OrderedFrame[] {
     const expected = this.next.get(key);
     this.from.delete(key);
     if (expected === undefined || seq + 1 > expected) this.next.set(key, seq + 1);
@@ -87,7 +92,7 @@ export class StreamOrder {
    * (a stream the user is no longer in, or one whose start is past them): moves on to the first
    * early frame so that nothing stays held.
    */
-  skipGap(key: string): LiveFrame[] {
+  skipGap(key: string): OrderedFrame[] {
     const held = this.early?.get(key);
     if (!held || held.size === 0) return [];
     this.next.set(key, Math.min(...held.keys()));
@@ -95,7 +100,7 @@ export class StreamOrder {
   }
 
   /** Sends on the early frames of `key` that follow `first` without a gap. */
-  private release(key: string, first: LiveFrame[]): LiveFrame[] {
+  private release(key: string, first: OrderedFrame[]): OrderedFrame[] {
     const held = this.early?.get(key);
     if (!held) return first;
     const out = first;
@@ -116,7 +121,7 @@ export class StreamOrder {
     return out;
   }
 
-  private hold(key: string, seq: number, frame: LiveFrame, now: number): LiveFrame[] {
+  private hold(key: string, seq: number, frame: OrderedFrame, now: number): OrderedFrame[] {
     this.early ??= new Map();
     this.waitingSince ??= new Map();
     let held = this.early.get(key);

@@ -9,6 +9,8 @@ const MAX_PAGES = 5;
 const PAGE_SIZE = 500;
 /** Sockets repaired at once when a whole node's are (each costs a few queries). */
 const PARALLEL = 8;
+/** Failures are logged at most this often (a database restart fails every socket's repair). */
+const FAILURE_LOG_MS = 5000;
 
 /**
  * Fills what a socket misses of its streams from the database, as live frames in seq order: the
@@ -18,6 +20,9 @@ const PARALLEL = 8;
  * so a repair that finds nothing new sends nothing.
  */
 export class StreamRepair implements StreamRepairPort {
+  private failuresUnlogged = 0;
+  private lastFailureLogAt = 0;
+
   constructor(
     private readonly sync: SyncService,
     readonly waitMs: number,
@@ -25,13 +30,13 @@ export class StreamRepair implements StreamRepairPort {
   ) {}
 
   /** Reads what the socket misses in `keys` (every stream it knows when omitted) and hands it over. */
-  async repair(connection: Connection, keys?: readonly string[]): Promise<void> {
+  async repair(connection: Connection, keys?: readonly string[]): Promise<boolean> {
     const userId = connection.userId;
-    if (userId === undefined) return;
+    if (userId === undefined) return true;
     const { positions, complete } = connection.streamPositions();
     // A socket that synced knows all of its user's streams: reading them all also finds new ones.
     const wanted = keys ?? (complete ? undefined : [...positions.keys()]);
-    if (wanted?.length === 0) return;
+    if (wanted?.length === 0) return true;
     const cursors: Cursors = { conversations: new Map(), events: (positions.get('e') ?? 1) - 1 };
     for (const [key, next] of positions) if (key.startsWith('c')) cursors.conversations.set(Number(key.slice(1)), next - 1);
     const only = wanted && new Set(wanted.filter((k) => k.startsWith('c')).map((k) => Number(k.slice(1))));
@@ -41,12 +46,19 @@ export class StreamRepair implements StreamRepairPort {
       for (let page = 0; page < MAX_PAGES; page++) {
         const result = await this.sync.page(userId, current, PAGE_SIZE, { conversations: only, events });
         connection.repaired(this.streamsOf(result, current, wanted));
-        if (!result.more) return;
+        if (!result.more) return true;
         current = result.next;
       }
+      return true;
     } catch (err) {
-      // The gap stays held and is tried again after waitMs (the database may be restarting).
-      this.log.warn({ err, userId }, 'repairing a socket\'s streams failed');
+      // The gap stays held and is tried again, later each time (the database may be restarting).
+      this.failuresUnlogged++;
+      if (Date.now() - this.lastFailureLogAt >= FAILURE_LOG_MS) {
+        this.log.warn({ err, failures: this.failuresUnlogged }, 'repairing sockets\' streams failed; retrying with backoff');
+        this.lastFailureLogAt = Date.now();
+        this.failuresUnlogged = 0;
+      }
+      return false;
     }
   }
 

@@ -16,6 +16,18 @@ export class LiveFrame {
 }
 
 /**
+ * A stream position a socket has without being sent the frame (its device sent that message and
+ * knows it): it takes its place in the stream's order and is written as nothing.
+ */
+export interface SilentFrame {
+  readonly silent: true;
+  readonly stream: StreamPosition;
+}
+
+/** What a socket's stream order holds and releases. */
+export type OrderedFrame = LiveFrame | SilentFrame;
+
+/**
  * A server-to-client WebSocket text frame, whole (RFC 6455 §5.2: FIN set, opcode 1, unmasked, no
  * extension bits), built once for a frame that goes to many sockets. `ws` builds a header and
  * encodes the string on every send; a group message to 10,000 members then cost about a quarter

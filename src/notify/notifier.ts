@@ -42,6 +42,8 @@ export interface Frame {
   EventSeq?: number;
   Time?: number;
   Withdrawn?: boolean;
+  /** In a sync, on the sender's own messages: the id the device sent it with. */
+  ClientMsgId?: string;
 }
 
 /** "Deliver this frame to every device of these users." */

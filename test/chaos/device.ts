@@ -51,7 +51,7 @@ export class Device {
   constructor(name: string, userId: number, private readonly token: string, home: number, private readonly nodeUrls: string[]) {
     this.rec = {
       name, userId, home, frames: [], acks: [], refusals: [], syncNeeded: [], syncFailures: [], signInFailures: [], connects: [],
-      closes: [], retries: 0, timeouts: 0, ackConflicts: [], stuckSyncs: 0, sent: 0, unanswered: [],
+      closes: [], retries: 0, timeouts: 0, ackConflicts: [], stuckSyncs: 0, sent: 0, unanswered: [], settledBySync: 0,
     };
   }
 
@@ -171,11 +171,15 @@ export class Device {
     if (STREAM_CMDS.has(cmd)) {
       this.rec.frames.push({ convId: f.ConvId, seq: f.Seq, id: f.Id, live: !this.syncing, at: now, socketNo });
       this.cursors.hold(f.ConvId, f.Seq);
+      // One of its own sends, cut off by a reconnect before its answer: the sync's frame of it
+      // carries its ClientMsgId and is its answer (docs/protocol.md); it is not sent again.
+      if (typeof f.ClientMsgId === 'string') this.settledBySync(f.ClientMsgId, f);
     } else if (EVENT_CMDS.has(cmd)) {
       if (typeof f.EventSeq === 'number') this.cursors.holdEvent(f.EventSeq);
     } else if (cmd === 4) {
       this.signedIn = true;
       clearTimeout(this.signInTimer);
+      // Unanswered sends go again once the sign-in sync is done (it may answer them).
       this.flushPending();
     } else if (cmd === 18) {
       this.onAck(f, now);
@@ -197,6 +201,7 @@ export class Device {
       if (f.More === true) ws.send(JSON.stringify({ Cmd: 22, Token: f.Body }));
       else {
         this.syncing = false;
+        this.flushPending();
         if (this.syncAgain) {
           this.syncAgain = false;
           this.requestSync();
@@ -223,6 +228,13 @@ export class Device {
     this.answered.set(clientMsgId, ack);
     this.rec.acks.push(ack);
     this.cursors.hold(ack.convId, ack.seq);
+  }
+
+  private settledBySync(clientMsgId: string, f: Record<string, any>): void {
+    if (!this.pending.delete(clientMsgId) || this.answered.has(clientMsgId)) return;
+    // Remembered so that a late Cmd 18 of an earlier attempt is not taken for a second answer.
+    this.answered.set(clientMsgId, { clientMsgId, id: f.Id, convId: f.ConvId, seq: f.Seq, at: Date.now(), attempts: 0, afterSocketLoss: true });
+    this.rec.settledBySync++;
   }
 
   private onRefused(f: Record<string, any>, at: number): void {
@@ -260,6 +272,8 @@ export class Device {
 
   /** Writes every pending send not yet on this socket whose retry time has come. */
   private flushPending(): void {
+    // During a sync (the sign-in's above all) a pending send may be answered by its own frame.
+    if (this.syncing) return;
     const now = Date.now();
     for (const p of this.pending.values()) if (p.socketNo !== this.socketNo && now >= p.retryAt) void this.transmit(p);
   }

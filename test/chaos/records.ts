@@ -32,4 +32,6 @@ export interface DeviceRecord {
   sent: number;
   /** ClientMsgIds still unanswered when the device stopped. */
   unanswered: string[];
+  /** Sends cut off by a reconnect whose answer was their own frame in the sign-in sync (it carries the ClientMsgId). */
+  settledBySync: number;
 }

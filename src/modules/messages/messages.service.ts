@@ -63,20 +63,22 @@ export class MessagesService {
     return this.storeAndPush(pending, Cmd.GroupMessage, recipients, input.except);
   }
 
-  /** Stores a message, then (unless it was a resend) pushes its frame to `recipients`. */
+  /**
+   * Stores a message, then pushes its frame to `recipients`. A resend that finds the message stored
+   * pushes it again: its first push may never have left (the node that stored it died, or the
+   * commit's answer was lost with the database connection); sockets drop what they have.
+   */
   private async storeAndPush(pending: PendingMessage, cmd: number, recipients: number[], except: SendInput['except']): Promise<StoredMessage> {
     const stored = await this.writer.write(pending);
-    if (stored.fresh) {
-      this.notifier.notify({
-        userIds: recipients,
-        frame: {
-          Cmd: cmd, FromId: pending.senderId, ToId: pending.toId, Ope: pending.kind, Type: pending.type, Body: pending.body,
-          Id: stored.id, ConvId: stored.conversationId, Seq: stored.seq, Time: stored.created_at,
-        },
-        except,
-        stream: { key: `c${stored.conversationId}`, seq: stored.seq },
-      });
-    }
+    this.notifier.notify({
+      userIds: recipients,
+      frame: {
+        Cmd: cmd, FromId: pending.senderId, ToId: pending.toId, Ope: pending.kind, Type: pending.type, Body: pending.body,
+        Id: stored.id, ConvId: stored.conversationId, Seq: stored.seq, Time: stored.created_at,
+      },
+      except,
+      stream: { key: `c${stored.conversationId}`, seq: stored.seq },
+    });
     return { id: stored.id, seq: stored.seq, created_at: stored.created_at, conversation_id: stored.conversationId };
   }
 

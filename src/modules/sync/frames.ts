@@ -1,19 +1,25 @@
 import { Cmd, type Frame, Ope } from '../../notify/notifier.js';
 import type { MessageRow } from './sync.repo.js';
 
-/** A message as a Cmd 6 / 10 frame (withdrawn ones carry no body and `Withdrawn: true`). */
-export function messageFrame(row: MessageRow, conversationId: number): Frame {
+/**
+ * A message as a Cmd 6 / 10 frame (withdrawn ones carry no body and `Withdrawn: true`). To its
+ * sender (`viewerId`) it carries the `ClientMsgId` it was sent with: a device that reconnects with
+ * that send unanswered takes the frame as its answer.
+ */
+export function messageFrame(row: MessageRow, conversationId: number, viewerId?: number): Frame {
   const group = Number(row.ope) === Ope.Group;
+  const own = viewerId !== undefined && Number(row.sender_id) === viewerId && row.client_msg_id !== null;
   return {
     Cmd: group ? Cmd.GroupMessage : Cmd.FriendMessage,
     FromId: Number(row.sender_id), ToId: Number(row.to_id), Ope: Number(row.ope), Type: Number(row.type), Body: row.withdrawn_at === null ? row.body : '',
     Id: Number(row.id), ConvId: conversationId, Seq: Number(row.seq), Time: Number(row.created_at),
     ...(row.withdrawn_at === null ? {} : { Withdrawn: true }),
+    ...(own ? { ClientMsgId: row.client_msg_id! } : {}),
   };
 }
 
 /** The withdraw of a message as a Cmd 7 / 11 frame at the withdraw's own seq. */
-export function withdrawFrame(row: MessageRow, conversationId: number): Frame {
+export function withdrawFrame(row: Omit<MessageRow, 'client_msg_id'>, conversationId: number): Frame {
   const group = Number(row.ope) === Ope.Group;
   return {
     Cmd: group ? Cmd.GroupMessageWithdrawn : Cmd.FriendMessageWithdrawn,
@@ -31,7 +37,7 @@ export function eventFrame(row: { seq: number; cmd: number; from_id: number; to_
 }
 
 /** A message as history shows it. */
-export function historyItem(row: MessageRow) {
+export function historyItem(row: Omit<MessageRow, 'client_msg_id'>) {
   return {
     id: Number(row.id), seq: Number(row.seq), from_id: Number(row.sender_id), to_id: Number(row.to_id), ope: Number(row.ope), type: Number(row.type),
     body: row.withdrawn_at === null ? row.body : '', withdrawn: row.withdrawn_at !== null, created_at: Number(row.created_at),

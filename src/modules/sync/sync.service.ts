@@ -64,7 +64,7 @@ export class SyncService {
         streamBetween(this.db, c.id, 'withdraw_seq', from, upTo, room),
       ]);
       const merged = [
-        ...messages.map((m) => ({ frame: messageFrame(m, c.id), stream: { key: `c${c.id}`, seq: Number(m.seq) } })),
+        ...messages.map((m) => ({ frame: messageFrame(m, c.id, userId), stream: { key: `c${c.id}`, seq: Number(m.seq) } })),
         ...withdraws.map((w) => ({ frame: withdrawFrame(w, c.id), stream: { key: `c${c.id}`, seq: Number(w.withdraw_seq) } })),
       ].sort((a, b) => a.stream.seq - b.stream.seq);
       items.push(...merged);
