@@ -135,7 +135,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     localFiles: services.blobs instanceof LocalBlobStore ? { publicPath: config.uploads.public_path, store: services.blobs } : undefined,
   });
   const server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000 }, app);
-  const repair = new StreamRepair(services.sync, config.gateway.reorder_wait_ms, log);
+  const repair = new StreamRepair(services.sync, config.gateway.reorder_wait_ms, log, metrics.observeStreamRepair);
   const gateway = new Gateway(
     { tokens: services.tokens, messages: services.messages, sync: services.sync, conversations: services.conversations, presence, directory, hub, log, repair },
     {
@@ -161,6 +161,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       services.tokens.onAllRevoked((userId) => listener(userId, '*'));
     },
     onFriendshipEnded: (listener) => services.friends.onEnded(listener),
+    recovered: metrics.countRecovery,
   }, log);
   watchGauge(metrics.registry, 'weim_ws_sockets', 'Open WebSocket connections on this node', () => gateway.socketCount);
   watchGauge(metrics.registry, 'weim_ws_users', 'Users with a signed-in socket on this node', () => hub.userCount);

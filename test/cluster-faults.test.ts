@@ -73,6 +73,10 @@ describe.runIf(available)('cluster faults: Redis losing its keys, unreachable se
     await settle(2000);
     // One Cmd 24 per socket for the whole outage, sent once the entries were back.
     expect([as.of(24).length, bs.of(24).length]).toEqual([1, 1]);
+    const metrics = await (await fetch(`${n2.url}/metrics`)).text();
+    for (const kind of ['directory-rebuilt', 'sync-asked']) {
+      expect(Number(new RegExp(`^weim_cluster_recoveries_total\\{kind="${kind}"\\} (\\d+)`, 'm').exec(metrics)?.[1]), kind).toBeGreaterThanOrEqual(1);
+    }
   });
 
   it('a node whose entries vanish without any reconnect (FLUSH by an operator) finds out and writes them again', async () => {

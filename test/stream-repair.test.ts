@@ -79,6 +79,9 @@ describe.each(testDialects())('stream order and repair on %s', (dialect) => {
     await bs.next((f) => f.Cmd === 6 && f.Seq === 3, 3000);
     const live = bs.frames.filter((f) => f.Cmd === 6 && f.Seq! > 1);
     expect(live.map((f) => [f.Seq, f.Body])).toEqual([[2, 'never pushed'], [3, 'three']]);
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(Number(/^weim_stream_repairs_total\{outcome="ok"\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(1);
+    expect(Number(/^weim_stream_repair_frames_total (\d+)/m.exec(metrics)?.[1])).toBeGreaterThanOrEqual(2);
   });
 
   it('after another node leaves, a commit it never pushed reaches the sockets here live', async () => {

@@ -1,4 +1,5 @@
 import type { Logger } from 'pino';
+import type { RecoveryKind } from '../ops/metrics.js';
 import type { Cluster } from './cluster.js';
 
 /** What a node does for the cluster's events (the gateway, presence, tokens and friends behind it). */
@@ -19,6 +20,8 @@ export interface ClusterHooks {
   onSessionEnded(listener: (userId: number, jti: string) => void): void;
   /** Subscribes to friendships ending here. */
   onFriendshipEnded(listener: (a: number, b: number) => void): void;
+  /** Told of each recovery step (for metrics). */
+  recovered?(kind: RecoveryKind): void;
 }
 
 /** Requests for a resync closer than this are answered once, after the last of them… */
@@ -63,6 +66,7 @@ export async function wireCluster(cluster: Cluster, hooks: ClusterHooks, log: Lo
   directory.onUsersLost((userIds) => hooks.usersLost(userIds));
 
   discovery.onNodeGone((nodeId) => {
+    hooks.recovered?.('node-gone');
     hooks.repairStreams().then(
       (sockets) => log.info({ nodeId, sockets }, 'another node left: repaired the streams of this node\'s sockets'),
       warn('repairing sockets after a node left failed'),
@@ -81,9 +85,11 @@ export async function wireCluster(cluster: Cluster, hooks: ClusterHooks, log: Lo
     await directory.settled();
     if (stopped) return;
     if (Date.now() - askedAt < FOLLOW_UP_MS) {
+      hooks.recovered?.('sockets-repaired');
       log.info({ sockets: await hooks.repairStreams(), reasons: why }, 'repaired this node\'s sockets (they were asked to sync a moment ago)');
     } else {
       askedAt = Date.now();
+      hooks.recovered?.('sync-asked');
       log.info({ sockets: hooks.askToSync(), reasons: why }, 'asked this node\'s sockets to sync');
     }
     // An ended friendship or session may have been among what was lost.
@@ -101,7 +107,10 @@ export async function wireCluster(cluster: Cluster, hooks: ClusterHooks, log: Lo
     timer.unref();
   };
   bus.onResync(() => requestSync('pushes between nodes may have been lost'));
-  directory.onRebuilt((reason) => requestSync(reason));
+  directory.onRebuilt((reason) => {
+    hooks.recovered?.('directory-rebuilt');
+    requestSync(reason);
+  });
   return {
     stop() {
       stopped = true;

@@ -27,6 +27,8 @@ export class StreamRepair implements StreamRepairPort {
     private readonly sync: SyncService,
     readonly waitMs: number,
     private readonly log: Logger,
+    /** Told of each repair: whether it could read, and how many frames it handed over. */
+    private readonly observe: (ok: boolean, frames: number) => void = () => {},
   ) {}
 
   /** Reads what the socket misses in `keys` (every stream it knows when omitted) and hands it over. */
@@ -41,16 +43,20 @@ export class StreamRepair implements StreamRepairPort {
     for (const [key, next] of positions) if (key.startsWith('c')) cursors.conversations.set(Number(key.slice(1)), next - 1);
     const only = wanted && new Set(wanted.filter((k) => k.startsWith('c')).map((k) => Number(k.slice(1))));
     const events = positions.has('e') && (wanted === undefined || wanted.includes('e'));
+    let frames = 0;
     try {
       let current = cursors;
       for (let page = 0; page < MAX_PAGES; page++) {
         const result = await this.sync.page(userId, current, PAGE_SIZE, { conversations: only, events });
+        frames += result.items.length;
         connection.repaired(this.streamsOf(result, current, wanted));
-        if (!result.more) return true;
+        if (!result.more) break;
         current = result.next;
       }
+      this.observe(true, frames);
       return true;
     } catch (err) {
+      this.observe(false, frames);
       // The gap stays held and is tried again, later each time (the database may be restarting).
       this.failuresUnlogged++;
       if (Date.now() - this.lastFailureLogAt >= FAILURE_LOG_MS) {

@@ -1,5 +1,8 @@
 import type { RequestHandler } from 'express';
-import { Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** What a node did to recover from a cluster fault (see docs/architecture.md#faults). */
+export type RecoveryKind = 'sync-asked' | 'sockets-repaired' | 'directory-rebuilt' | 'node-gone';
 
 export interface Metrics {
   registry: Registry;
@@ -7,6 +10,10 @@ export interface Metrics {
   httpTimer: RequestHandler;
   /** Records one message-writer batch: its size and its transaction's duration (retries included). */
   observeMessageBatch(size: number, seconds: number): void;
+  /** Records one repair of a socket's streams from the database: whether it read, and the frames it handed over. */
+  observeStreamRepair(ok: boolean, frames: number): void;
+  /** Counts one recovery step of this node after a cluster fault. */
+  countRecovery(kind: RecoveryKind): void;
 }
 
 /** A registry of its own (tests run several apps in one process); process metrics when asked. */
@@ -44,7 +51,29 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
     batchSize.observe(size);
     batchDuration.observe(seconds);
   };
-  return { registry, httpTimer, observeMessageBatch };
+  const repairs = new Counter({
+    name: 'weim_stream_repairs_total',
+    help: 'Repairs of a socket\'s streams from the database (a gap past gateway.reorder_wait_ms, or after a node died), by outcome',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const repairFrames = new Counter({
+    name: 'weim_stream_repair_frames_total',
+    help: 'Frames repairs read from the database and handed to sockets (those a socket had already are dropped there)',
+    registers: [registry],
+  });
+  const recoveries = new Counter({
+    name: 'weim_cluster_recoveries_total',
+    help: 'Recovery steps after cluster faults: sockets asked to sync (Cmd 24), sockets repaired, directory entries rebuilt, another node gone',
+    labelNames: ['kind'] as const,
+    registers: [registry],
+  });
+  const observeStreamRepair = (ok: boolean, frames: number) => {
+    repairs.inc({ outcome: ok ? 'ok' : 'failed' });
+    if (frames > 0) repairFrames.inc(frames);
+  };
+  const countRecovery = (kind: RecoveryKind) => recoveries.inc({ kind });
+  return { registry, httpTimer, observeMessageBatch, observeStreamRepair, countRecovery };
 }
 
 /** A gauge read from live state each time /metrics is scraped. */
