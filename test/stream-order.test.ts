@@ -62,6 +62,17 @@ describe('StreamOrder: each stream once and in seq order', () => {
     expect([6, 7, 8].map((seq) => order.has({ key: 'c1', seq }))).toEqual([false, false, true]);
   });
 
+  it('the next seq of a stream with nothing held is taken without allocating; anything else goes to accept', () => {
+    const order = new StreamOrder();
+    order.reached('c1', 1);
+    expect(order.takeNext({ key: 'c1', seq: 2 })).toBe(true);
+    expect(order.takeNext({ key: 'c1', seq: 2 })).toBe(false);
+    expect(order.takeNext({ key: 'c9', seq: 1 })).toBe(false);
+    order.accept(frame('c1', 5), 0);
+    expect(order.takeNext({ key: 'c1', seq: 3 })).toBe(false);
+    expect(seqs(order.accept(frame('c1', 3), 0))).toEqual([3]);
+  });
+
   it('streams are independent', () => {
     const order = new StreamOrder();
     order.reached('c1', 0);

@@ -115,6 +115,7 @@ export class Connection {
       if (this.held.push(frame) > MAX_HELD) this.close(CloseCode.SlowConsumer, 'too much traffic during sync');
       return true;
     }
+    if (this.order.takeNext(frame.stream)) return 'wire' in frame && this.write(frame.wire);
     const ready = this.order.accept(frame, Date.now());
     this.armGapTimer();
     return this.writeAll(ready) > 0;

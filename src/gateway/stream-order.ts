@@ -28,6 +28,18 @@ export class StreamOrder {
   complete = false;
 
   /**
+   * The common case, decided without allocating: true when `stream` is the next seq of a stream
+   * with nothing held early (its position is moved past it, and the caller writes it); false when
+   * `accept` must decide.
+   */
+  takeNext(stream: { key: string; seq: number }): boolean {
+    if (this.early?.has(stream.key)) return false;
+    if (this.next.get(stream.key) !== stream.seq) return false;
+    this.next.set(stream.key, stream.seq + 1);
+    return true;
+  }
+
+  /**
    * Decides about a live frame: the frames to write now, in order (it, and early ones it lets
    * through), or none (a duplicate, or held early).
    */
