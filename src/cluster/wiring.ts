@@ -28,10 +28,7 @@ export interface ClusterHooks {
 const SYNC_QUIET_MS = 300;
 /** …but no later than this after the first. */
 const SYNC_MAX_WAIT_MS = 1500;
-/**
- * Within this long of a Cmd 24, a further request (another node reconnected to Redis later) is
- * answered by reading what the sockets miss for them, not by asking them to sync again.
- */
+/** Within this long of a Cmd 24, a further request (another node reconnected to Redis later) does not ask again. */
 const FOLLOW_UP_MS = 10_000;
 
 /**
@@ -40,9 +37,10 @@ const FOLLOW_UP_MS = 10_000;
  * here are repaired from the database (its last commits may never have been pushed); and when
  * pushes may have been lost (Redis dropped, this node's directory entries were gone), the sockets
  * here are asked to sync (Cmd 24), once per burst of causes, and only after this node's entries
- * are back in the directory, so that nothing sent after the sync is routed past them. A cause
- * that comes later (another node reached Redis again later) is answered by repairing the sockets
- * from the database instead: each socket gets one Cmd 24 per outage.
+ * are back in the directory, so that nothing sent after the sync is routed past them; and every
+ * such request also repairs the sockets here from the database, so what was lost reaches them
+ * live whether or not they sync. A cause that comes later (another node reached Redis again later)
+ * is answered by the repair alone: each socket gets one Cmd 24 per outage.
  */
 export async function wireCluster(cluster: Cluster, hooks: ClusterHooks, log: Logger): Promise<{ stop(): void }> {
   const { bus, directory, discovery } = cluster;
@@ -84,14 +82,16 @@ export async function wireCluster(cluster: Cluster, hooks: ClusterHooks, log: Lo
     reasons.clear();
     await directory.settled();
     if (stopped) return;
-    if (Date.now() - askedAt < FOLLOW_UP_MS) {
-      hooks.recovered?.('sockets-repaired');
-      log.info({ sockets: await hooks.repairStreams(), reasons: why }, 'repaired this node\'s sockets (they were asked to sync a moment ago)');
-    } else {
+    if (Date.now() - askedAt >= FOLLOW_UP_MS) {
       askedAt = Date.now();
       hooks.recovered?.('sync-asked');
       log.info({ sockets: hooks.askToSync(), reasons: why }, 'asked this node\'s sockets to sync');
     }
+    // Read for them as well: clients that do not sync on Cmd 24 (weIm-go's) get what was lost
+    // live, and so does every socket for a push lost after its sync read (a subscription that came
+    // back later than the directory). A socket drops what it has.
+    hooks.recovered?.('sockets-repaired');
+    log.info({ sockets: await hooks.repairStreams(), reasons: why }, 'repaired this node\'s sockets');
     // An ended friendship or session may have been among what was lost.
     hooks.forgetAllFriendships();
     const ended = await hooks.endRevokedSessions();
