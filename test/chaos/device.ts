@@ -2,7 +2,7 @@ import WebSocket from 'ws';
 import { StreamCursors } from './cursors.js';
 import type { AckRecord, DeviceRecord } from './records.js';
 
-interface PendingSend { clientMsgId: string; frame: string; attempts: number; lastSentAt: number; socketNo: number; retryAt: number; afterSocketLoss: boolean }
+interface PendingSend { clientMsgId: string; frame: string; attempts: number; lastSentAt: number; socketNo: number; retryAt: number; afterSocketLoss: boolean; onAck?: () => void }
 
 const ANSWER_TIMEOUT_MS = 10_000;
 const SIGN_IN_TIMEOUT_MS = 10_000;
@@ -73,12 +73,15 @@ export class Device {
     return this.signedIn ? this.node : undefined;
   }
 
-  /** Queues a send and writes it now if signed in; resolves when written to the socket (or queued). */
-  send(toId: number, ope: 0 | 1): Promise<void> {
+  /**
+   * Queues a send and writes it now if signed in; resolves when written to the socket (or queued).
+   * `onAck` runs when its Cmd 18 arrives (not for other answers).
+   */
+  send(toId: number, ope: 0 | 1, onAck?: () => void): Promise<void> {
     if (this.stopped) return Promise.resolve();
     const clientMsgId = `${this.rec.name}-${++this.msgNo}`;
     const frame = JSON.stringify({ Cmd: 17, ToId: toId, Ope: ope, Type: 0, Body: `chaos ${clientMsgId}`, ClientMsgId: clientMsgId });
-    const p: PendingSend = { clientMsgId, frame, attempts: 0, lastSentAt: 0, socketNo: 0, retryAt: 0, afterSocketLoss: false };
+    const p: PendingSend = { clientMsgId, frame, attempts: 0, lastSentAt: 0, socketNo: 0, retryAt: 0, afterSocketLoss: false, onAck };
     this.pending.set(clientMsgId, p);
     this.rec.sent++;
     return this.signedIn ? this.transmit(p) : Promise.resolve();
@@ -228,6 +231,7 @@ export class Device {
     this.answered.set(clientMsgId, ack);
     this.rec.acks.push(ack);
     this.cursors.hold(ack.convId, ack.seq);
+    p?.onAck?.();
   }
 
   private settledBySync(clientMsgId: string, f: Record<string, any>): void {

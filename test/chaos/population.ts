@@ -18,10 +18,21 @@ export interface Population {
   /** Send targets of each device, in the order it cycles through them. */
   targets: Map<Device, Array<{ toId: number; ope: 0 | 1 }>>;
   groupIds: number[];
+  /**
+   * What each device homed on n2 writes in the kill burst, one message each, and nothing else
+   * ever writes to: friends of its own on the other nodes (see populate). What n2 stored of the
+   * burst but never pushed can reach the other nodes' sockets only through the survivors' repair
+   * on its death: no later message in the conversation reveals the gap.
+   */
+  burstTargets: Map<Device, Array<{ toId: number; ope: 0 | 1 }>>;
+  /** The user ids of each burst-only friendship. */
+  burstPairs: Array<[number, number]>;
 }
 
 /** Homes: a user's first device on node u % 3, the second (users < twoDeviceUsers) on (u + 1) % 3. */
 export const homeOf = (userIndex: number, deviceIndex: number) => (userIndex + deviceIndex) % 3;
+/** The node SIGKILLed by the kill fault (n2). */
+export const KILLED_NODE = 1;
 
 async function ok<T>(what: string, call: Promise<{ code: number; msg: string; data: T }>): Promise<T> {
   const r = await call;
@@ -36,8 +47,12 @@ async function ok<T>(what: string, call: Promise<{ code: number; msg: string; da
  * floor(u / 3) % 3 (so each group spans all nodes). Then one Device per user and a second one for
  * users 0..twoDeviceUsers-1 (logged in again: a session of its own), on another node.
  * Groups are complete before any message is sent, so every member's history starts at seq 1.
+ *
+ * For the kill burst only: each user with a device homed on n2 gets `burstFriends` more friends
+ * whose first device is homed elsewhere, friendships the steady traffic never uses. Each gets one
+ * message per kill (a second one, stored later by a resend, would reveal a gap the first left).
  */
-export async function populate(apis: string[], wsUrls: string[], users: number, twoDeviceUsers: number): Promise<Population> {
+export async function populate(apis: string[], wsUrls: string[], users: number, twoDeviceUsers: number, burstFriends: number): Promise<Population> {
   const tag = randomBytes(3).toString('hex');
   const api = (u: number) => apis[u % apis.length]!;
   const people: ChaosUser[] = [];
@@ -73,7 +88,32 @@ export async function populate(apis: string[], wsUrls: string[], users: number, 
     for (const m of members) m.groups.push(group.id);
     groupIds.push(group.id);
   }
+  const isFriend = (a: number, b: number) => people[a]!.friends.includes(b);
+  const onN2 = (u: number) => homeOf(u, 0) === KILLED_NODE || (u < twoDeviceUsers && homeOf(u, 1) === KILLED_NODE);
+  const burstFriendsOf = new Map<number, number[]>();
+  const taken = new Set<string>();
+  const burstPairs: Array<[number, number]> = [];
+  for (let u = 0; u < users; u++) {
+    if (!onN2(u)) continue;
+    const list: number[] = [];
+    for (let k = 2; k < users && list.length < burstFriends; k++) {
+      const v = (u + k) % users;
+      const pair = `${Math.min(u, v)}-${Math.max(u, v)}`;
+      if (homeOf(v, 0) === KILLED_NODE || isFriend(u, v) || taken.has(pair)) continue;
+      taken.add(pair);
+      list.push(v);
+      burstPairs.push([u, v]);
+    }
+    burstFriendsOf.set(u, list);
+  }
+  for (let i = 0; i < burstPairs.length; i += 10) {
+    await Promise.all(burstPairs.slice(i, i + 10).map(async ([u, v]) => {
+      await ok('friend request', post(api(u), '/im/friend/add/request', { f_uid: people[v]!.id }, { token: people[u]!.token }));
+      await ok('friend accept', post(api(v), '/im/friend/add/handle', { f_uid: people[u]!.id, status: 1 }, { token: people[v]!.token }));
+    }));
+  }
   const devices: Device[] = [];
+  const burstTargets = new Map<Device, Array<{ toId: number; ope: 0 | 1 }>>();
   const targets = new Map<Device, Array<{ toId: number; ope: 0 | 1 }>>();
   for (const p of people) {
     const tokens = [p.token];
@@ -89,7 +129,8 @@ export async function populate(apis: string[], wsUrls: string[], users: number, 
       devices.push(d);
       // Rotate so the two devices of a user do not write to the same peer at the same step.
       targets.set(d, list.map((_, i) => list[(i + k) % list.length]!));
+      if (d.rec.home === KILLED_NODE) burstTargets.set(d, (burstFriendsOf.get(p.index) ?? []).map((v) => ({ toId: people[v]!.id, ope: 0 as const })));
     });
   }
-  return { users: people, devices, targets, groupIds };
+  return { users: people, devices, targets, groupIds, burstTargets, burstPairs: burstPairs.map(([u, v]) => [people[u]!.id, people[v]!.id]) };
 }

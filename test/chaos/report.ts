@@ -8,7 +8,10 @@ export const MIN_LIVE_SHARE = 0.99;
  * duplicated, out of order, acked-but-missing or refused with 1500, and ≥ 99 % live delivery in
  * every post-fault window. Also checked, because each is a defect whichever side it is on: sends
  * never answered, frames the database does not know, seq gaps in the database, two different acks
- * for one ClientMsgId, node processes that died on their own, syncs never answered.
+ * for one ClientMsgId, node processes that died on their own, syncs never answered. And for each
+ * kill: every burst message reached each device signed in on another node at the SIGKILL live
+ * within cluster.lease_seconds + 2 s (+ 1 s slack) of it, and the burst left something stored for
+ * the death repair to deliver (else the run did not test it).
  */
 export function violations(r: Report): string[] {
   const out: string[] = [];
@@ -24,10 +27,25 @@ export function violations(r: Report): string[] {
   zero('ackConflicts', r.ackConflicts);
   zero('unexpectedExits', r.unexpectedExits);
   zero('stuckSyncs', r.stuckSyncs);
+  const b = r.burst;
+  zero('burstMissing', b.missing);
+  zero('burstNotLive', b.notLive);
+  zero('burstLate', b.late);
+  zero('burstOutside', b.outside);
+  zero('burstNothingStoredBeforeKill', b.emptyKills);
   for (const p of r.phases.slice(1)) {
     if (p.liveShare < MIN_LIVE_SHARE) out.push(`${p.name}: live share ${(p.liveShare * 100).toFixed(2)} % < ${MIN_LIVE_SHARE * 100} % (${p.live}/${p.deliveries})`);
   }
   return out;
+}
+
+function burstLine(r: Report): string {
+  const b = r.burst;
+  if (b.kills === 0) return 'no kill';
+  return `${b.messages} messages in burst-only conversations over ${b.kills} kill(s), ${b.storedBeforeKill} stored before the SIGKILL; ` +
+    `${b.frames} frames to online devices on other nodes, ${b.afterKill} of them (of pre-kill messages) after the SIGKILL; ` +
+    `max delay ${b.maxDelayMs ?? '-'} ms (limit ${b.limitMs}) | missing ${b.missing} | not live ${b.notLive} | late ${b.late} | outside ${b.outside} | ` +
+    `kills with nothing stored before the SIGKILL ${b.emptyKills}`;
 }
 
 const pad = (v: string | number, n: number) => String(v).padStart(n);
@@ -45,6 +63,7 @@ export function formatReport(r: Report, title = 'chaos'): string {
     `also: unanswered ${r.unanswered} | unknownFrames ${r.unknownFrames} | dbGaps ${r.dbGaps} | ackConflicts ${r.ackConflicts} | ` +
       `node crashes ${r.unexpectedExits} | stuckSyncs ${r.stuckSyncs} | syncFailures ${r.syncFailures} | signInFailures ${r.signInFailures} | ` +
       `retryable answers ${r.retries} | 10 s timeouts ${r.timeouts} | answered after socket loss ${r.answeredAfterSocketLoss}`,
+    `burst: ${burstLine(r)}`,
     `refusedOther: ${r.refusedOther.length === 0 ? 'none' : r.refusedOther.map((x) => `${x.count}× "${x.body}"`).join(', ')}`,
     `${'phase'.padEnd(10)} ${pad('down s', 6)} ${pad('win s', 5)} ${pad('msgs', 5)} ${pad('expect', 6)} ${pad('got', 6)} ${pad('live %', 7)} ` +
       `${pad('1st live ms', 11)} ${pad('cmd24 n/dev/max', 15)} ${pad('reconn', 6)} ${pad('lost', 5)} ${pad('dup', 4)} ${pad('ooo', 4)} ${pad('r1500', 5)} ${pad('rOther', 6)}`,
@@ -59,5 +78,6 @@ export function formatReport(r: Report, title = 'chaos'): string {
   }
   lines.push('(lost/dup/ooo by message creation time over the phase, fault start to next fault start; live % over the window fault end + 2 s to next fault start)');
   for (const [name, list] of Object.entries(r.samples)) if (list.length > 0) lines.push(`sample ${name}:\n  ${list.join('\n  ')}`);
+  if (r.burst.samples.length > 0) lines.push(`sample burst:\n  ${r.burst.samples.join('\n  ')}`);
   return lines.join('\n');
 }

@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import type { DeviceRecord } from './records.js';
 import { type Cluster, LEASE_SECONDS, startCluster } from './nodes.js';
-import { type Population, populate } from './population.js';
+import { KILLED_NODE, type Population, populate } from './population.js';
 import { type Rig, startRig } from './rig.js';
 import { readTruth } from './truth.js';
 import { type FaultRecord, type Report, verify } from './verify.js';
@@ -18,9 +18,19 @@ export interface Profile {
   baselineSeconds: number;
   /** Traffic after each fault's end before the next fault (the window starts 2 s after the end). */
   recoverySeconds: number;
-  /** Messages each n2 device writes right before n2 is SIGKILLed… */
+  /**
+   * Messages each n2 device writes right before n2 is SIGKILLed, one to each of this many
+   * burst-only friends (one message per conversation per kill)…
+   */
   burstPerDevice: number;
-  /** …this long after the last of them was written (a few ms: some are stored, not yet acked or pushed). */
+  /**
+   * …as soon as this many of the burst's sends are acked (n2 is then in the middle of the burst:
+   * some stored and pushed, some stored and not yet pushed, some not stored), at most 5 s after
+   * they were written… (a fixed delay after the writes was too short to store anything on a
+   * slower host, and on a faster one would miss the moment when commits are not yet pushed)
+   */
+  killAfterAcks: number;
+  /** …plus this long (0: from the ack's own handler). */
   killDelayMs: number;
   redisDownSeconds: number;
   etcdDownSeconds: number;
@@ -35,7 +45,7 @@ export interface Profile {
 }
 
 export const shortProfile: Profile = {
-  name: 'short', users: 30, twoDeviceUsers: 10, rate: 40, baselineSeconds: 6, recoverySeconds: 7, burstPerDevice: 3, killDelayMs: 8,
+  name: 'short', users: 30, twoDeviceUsers: 10, rate: 40, baselineSeconds: 6, recoverySeconds: 7, burstPerDevice: 3, killAfterAcks: 1, killDelayMs: 0,
   redisDownSeconds: 1, etcdDownSeconds: 30, mariadbDownSeconds: 5, faults: ['kill', 'redis', 'etcd', 'mariadb'], rounds: 1,
   drainSeconds: 20, maxPendingPerDevice: 30,
 };
@@ -97,37 +107,55 @@ async function waitFor(check: () => boolean, ms: number): Promise<boolean> {
 }
 
 /**
- * Burst + SIGKILL: every device signed in on n2 writes `burst` messages to friends homed on other
- * nodes, and n2 is SIGKILLed as soon as those frames are written to the sockets (acks are not
- * awaited). After lease + 3 s n2 starts again under the same id and port; devices homed there
- * (reconnected elsewhere meanwhile) go back home once they have nothing in flight.
+ * Burst + SIGKILL: every device signed in on n2 writes one message to each of its `burst`
+ * burst-only friends (population.ts: friendships on other nodes no other message ever goes to),
+ * and n2 is SIGKILLed as soon as `afterAcks` of those sends are acked (+ `delayMs`; after 5 s
+ * anyway): n2 is then in the middle of the burst, some of it stored and pushed, some stored and
+ * not pushed yet, some not stored (resent elsewhere). What it stored but never pushed can reach the
+ * other nodes' sockets only through the survivors' repair on its death: no later message reveals
+ * the gap. The devices signed in elsewhere at the SIGKILL are recorded; each must get every burst
+ * message live within lease + 2 s (+ 1 s slack) of it (burst.ts). After lease + 3 s n2 starts again
+ * under the same id and port; devices homed there (reconnected elsewhere meanwhile) go back home
+ * once they have nothing in flight.
  */
-async function killN2(cluster: Cluster, pop: Population, burst: number, delayMs: number): Promise<FaultRecord> {
-  const n2 = cluster.nodes[1]!;
+async function killN2(cluster: Cluster, pop: Population, burst: number, afterAcks: number, delayMs: number): Promise<FaultRecord> {
+  const n2 = cluster.nodes[KILLED_NODE]!;
   const startAt = Date.now();
-  const homeOf = new Map(pop.users.map((u) => [u.id, u]));
   const writes: Array<Promise<void>> = [];
-  for (const d of pop.devices.filter((x) => x.connectedNode === 1)) {
-    const user = homeOf.get(d.rec.userId)!;
-    const peers = user.friends.filter((f) => f % 3 !== 1).map((f) => pop.users[f]!.id);
-    for (let i = 0; i < burst && peers.length > 0; i++) writes.push(d.send(peers[i % peers.length]!, 0));
+  let acks = 0;
+  let firstAckAt = 0;
+  let trigger = (_timedOut: boolean) => {};
+  const triggered = new Promise<boolean>((resolve) => (trigger = resolve));
+  const onAck = () => {
+    if (++acks === 1) firstAckAt = Date.now();
+    if (acks === afterAcks) trigger(false);
+  };
+  for (const d of pop.devices.filter((x) => x.connectedNode === KILLED_NODE)) {
+    for (const peer of (pop.burstTargets.get(d) ?? []).slice(0, burst)) writes.push(d.send(peer.toId, peer.ope, onAck));
   }
   await Promise.all(writes);
   const written = Date.now();
-  await sleep(delayMs);
+  const bound = setTimeout(() => trigger(true), 5000); // a burst never acked still ends in the SIGKILL
+  const timedOut = await triggered;
+  clearTimeout(bound);
+  if (delayMs > 0) await sleep(delayMs);
+  const online = pop.devices.filter((d) => d.connectedNode !== undefined && d.connectedNode !== KILLED_NODE).map((d) => d.rec.name);
+  const acked = acks;
   const downAt = await n2.kill();
   await sleep(Math.max(0, downAt + (LEASE_SECONDS + 3) * 1000 - Date.now()));
   await n2.start();
   const upAt = Date.now();
-  for (const d of pop.devices) if (d.rec.home === 1) d.rehome(upAt + 1500);
-  return { name: 'kill-n2', startAt, downAt, upAt, note: `${writes.length} burst sends written in ${written - startAt} ms, SIGKILL ${downAt - written} ms later` };
+  for (const d of pop.devices) if (d.rec.home === KILLED_NODE) d.rehome(upAt + 1500);
+  const note = `${writes.length} burst sends written in ${written - startAt} ms, ${timedOut ? `only ${acked}` : acked} acked ` +
+    `(1st ${firstAckAt ? firstAckAt - written : '-'} ms after), SIGKILL ${downAt - written} ms after the writes`;
+  return { name: 'kill-n2', startAt, downAt, upAt, note, burst: { pairs: pop.burstPairs, online, limitMs: (LEASE_SECONDS + 3) * 1000 } };
 }
 
 async function runFault(name: FaultName, profile: Profile, rig: Rig, cluster: Cluster, pop: Population): Promise<FaultRecord> {
   const startAt = Date.now();
   switch (name) {
     case 'kill':
-      return killN2(cluster, pop, profile.burstPerDevice, profile.killDelayMs);
+      return killN2(cluster, pop, profile.burstPerDevice, profile.killAfterAcks, profile.killDelayMs);
     case 'redis':
       return { name: 'redis', startAt, ...(await rig.restartRedis(profile.redisDownSeconds * 1000)), note: 'SIGKILL, keys lost' };
     case 'etcd':
@@ -174,7 +202,7 @@ export async function runChaos(profile: Profile, log: (line: string) => void = (
     cluster = await startCluster(rig);
     alive(log(`chaos[${profile.name}]: 3 nodes up (${Date.now() - t0} ms)`));
     const apis = cluster.nodes.map((n) => `${n.url}/api/v1`);
-    pop = alive(await populate(apis, cluster.nodes.map((n) => n.wsUrl), profile.users, profile.twoDeviceUsers));
+    pop = alive(await populate(apis, cluster.nodes.map((n) => n.wsUrl), profile.users, profile.twoDeviceUsers, profile.burstPerDevice));
     for (const d of pop.devices) d.start();
     const devices = pop.devices;
     if (!(await waitFor(() => devices.every((d) => d.ready), 30_000))) throw new Error('devices did not all sign in and sync within 30 s');

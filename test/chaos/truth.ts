@@ -11,6 +11,8 @@ export interface Truth {
   convsOf: Map<number, Map<number, number>>;
   /** convId → member user ids. */
   membersOf: Map<number, number[]>;
+  /** `g<groupId>` or `f<lowerUserId>-<higherUserId>` → convId (conversations that exist). */
+  convOf?: Map<string, number>;
 }
 
 /**
@@ -24,7 +26,7 @@ export async function readTruth(dbUrl: string): Promise<Truth> {
     const [rows] = await db.query('SELECT id, conversation_id, seq, sender_id, created_at, withdraw_seq FROM messages');
     const [convs] = await db.query('SELECT id, user_lo, user_hi, group_id FROM conversations');
     const [members] = await db.query('SELECT group_id, user_id, joined_seq FROM group_members');
-    const truth: Truth = { messages: new Map(), convsOf: new Map(), membersOf: new Map() };
+    const truth: Truth = { messages: new Map(), convsOf: new Map(), membersOf: new Map(), convOf: new Map() };
     for (const r of rows as Array<Record<string, unknown>>) {
       const row: StoredRow = {
         convId: Number(r.conversation_id), seq: Number(r.seq), id: Number(r.id), senderId: Number(r.sender_id),
@@ -48,6 +50,7 @@ export async function readTruth(dbUrl: string): Promise<Truth> {
     };
     for (const c of convs as Array<Record<string, unknown>>) {
       const convId = Number(c.id);
+      truth.convOf!.set(c.group_id !== null ? `g${Number(c.group_id)}` : `f${Number(c.user_lo)}-${Number(c.user_hi)}`, convId);
       if (c.group_id !== null) {
         for (const m of byGroup.get(Number(c.group_id)) ?? []) add(m.userId, convId, m.joinedSeq + 1);
       } else {

@@ -1,8 +1,12 @@
+import { type BurstReport, type BurstSpec, checkBursts } from './burst.js';
 import type { DeviceRecord, FrameRecord } from './records.js';
 import type { Truth } from './truth.js';
 
-/** One fault as it happened: began (startAt), the service/node went down (downAt), answered again (upAt). */
-export interface FaultRecord { name: string; startAt: number; downAt: number; upAt: number; note: string }
+/**
+ * One fault as it happened: began (startAt), the service/node went down (downAt), answered again
+ * (upAt). A kill carries its burst: where it wrote and who had to get it live (burst.ts).
+ */
+export interface FaultRecord { name: string; startAt: number; downAt: number; upAt: number; note: string; burst?: BurstSpec }
 
 export interface VerifyInput {
   devices: DeviceRecord[];
@@ -82,6 +86,8 @@ export interface Report {
   /** Sends answered only after their socket closed under them (written again on the next one). */
   answeredAfterSocketLoss: number;
   phases: PhaseReport[];
+  /** Kill bursts: each message reached every online recipient device live within lease + 3 s of the SIGKILL. */
+  burst: BurstReport;
   samples: Record<'lost' | 'duplicated' | 'frameAndAck' | 'outOfOrder' | 'ackedMissing' | 'unknownFrames' | 'refusals', string[]>;
 }
 
@@ -113,6 +119,7 @@ export function verify(input: VerifyInput): Report {
     lost: 0, duplicated: 0, dupFrameFrame: 0, dupFrameFrameSync: 0, dupFrameAck: 0, dupFrameAckAfterLoss: 0, dupFrameAckBySyncBeforeResendAck: 0, outOfOrder: 0, outOfOrderLive: 0,
     outOfOrderSync: 0, lateFills: 0, ackedMissing: 0, refused1500: 0, refusedOther: [], unanswered: 0, unknownFrames: 0, dbGaps: 0, ackConflicts: 0,
     unexpectedExits: input.unexpectedExits, syncFailures: 0, signInFailures: 0, stuckSyncs: 0, retries: 0, timeouts: 0, answeredAfterSocketLoss: 0, phases, samples,
+    burst: checkBursts(devices, truth, faults),
   };
   const row = (convId: number, seq: number) => truth.messages.get(convId)?.get(seq);
   const at = (convId: number, seq: number, fallback: number) => row(convId, seq)?.createdAt ?? fallback;
