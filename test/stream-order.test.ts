@@ -11,7 +11,8 @@ describe('StreamOrder: each stream once and in seq order', () => {
     expect(seqs(order.accept(frame('c1', 5), 0))).toEqual([5]);
     expect(seqs(order.accept(frame('c1', 6), 0))).toEqual([6]);
     expect(seqs(order.accept(frame('c1', 6), 0))).toEqual([]);
-    expect(seqs(order.accept(frame('c1', 3), 0))).toEqual([]);
+    // Older than the first frame: never had, so written (late rather than never).
+    expect(seqs(order.accept(frame('c1', 3), 0))).toEqual([3]);
     expect(order.has({ key: 'c1', seq: 5 })).toBe(true);
     // Before the first live frame: a sync from an older cursor still sends it.
     expect(order.has({ key: 'c1', seq: 4 })).toBe(false);
@@ -28,6 +29,25 @@ describe('StreamOrder: each stream once and in seq order', () => {
     expect(order.nextDeadline(200)).toBe(300);
     expect(seqs(order.accept(frame('c1', 11), 120))).toEqual([11, 12, 13]);
     expect(order.nextDeadline(200)).toBeUndefined();
+    expect(order.position('c1')).toBe(14);
+  });
+
+  it('without a sync, a frame older than the first one received is written (late, not lost), once', () => {
+    const order = new StreamOrder();
+    order.accept({ silent: true, stream: { key: 'c1', seq: 2 } }, 0);
+    expect(seqs(order.accept(frame('c1', 1), 0))).toEqual([1]);
+    expect(order.has({ key: 'c1', seq: 1 })).toBe(true);
+    expect(seqs(order.accept(frame('c1', 1), 0))).toEqual([]);
+  });
+
+  it('a repair moves a stream to where the user\'s part of it starts, and keeps what was had below a live start', () => {
+    const order = new StreamOrder();
+    order.accept(frame('c1', 10), 0);
+    order.accept(frame('c1', 13), 0);
+    expect(seqs(order.startAt('c1', 10))).toEqual([]);
+    expect(order.has({ key: 'c1', seq: 9 })).toBe(false);
+    // A rejoin: the stream restarts past the early frame's gap.
+    expect(seqs(order.startAt('c1', 12))).toEqual([13]);
     expect(order.position('c1')).toBe(14);
   });
 

@@ -167,19 +167,20 @@ export class Connection {
   }
 
   /**
-   * What a repair read: stream `key` starts after `from` for this user (its position or the start
-   * of their membership), then `frames` in order. `done`: the database has nothing more, so a gap
-   * still open before early frames is skipped.
+   * What a repair read: stream `key` starts after `from` for this user (its position, or the start
+   * of their membership), then `frames` in order. `gone`: the user is no longer in the stream, so
+   * frames held early in it are let through. Early frames past what the read found stay held (the
+   * read was older than they are) and are repaired again.
    */
-  repaired(streams: ReadonlyArray<{ key: string; from: number; frames: LiveFrame[]; done: boolean }>): void {
+  repaired(streams: ReadonlyArray<{ key: string; from: number; frames: LiveFrame[]; gone: boolean }>): void {
     if (this.held) {
       for (const s of streams) for (const f of s.frames) this.deliver(f);
       return;
     }
     for (const s of streams) {
-      if (this.order.position(s.key) === undefined) this.writeAll(this.order.reached(s.key, s.from));
+      this.writeAll(this.order.startAt(s.key, s.from));
       for (const f of s.frames) this.writeAll(this.order.accept(f, Date.now()));
-      if (s.done) this.writeAll(this.order.skipGap(s.key));
+      if (s.gone) this.writeAll(this.order.skipGap(s.key));
     }
     this.armGapTimer();
   }
@@ -209,7 +210,10 @@ export class Connection {
       if (keys.length === 0) return this.armGapTimer();
       this.repairing = true;
       void this.streams!.repair(this, keys).then((done) => {
-        this.repairFailures = done ? 0 : this.repairFailures + 1;
+        // Still a gap after a repair that read (it read before the missing commits were visible):
+        // the next try backs off too.
+        const stillWaiting = this.order.overdue(Date.now(), this.streams!.waitMs).length > 0;
+        this.repairFailures = done && !stillWaiting ? 0 : this.repairFailures + 1;
         this.repairing = false;
         this.armGapTimer();
       });

@@ -52,7 +52,14 @@ export class StreamOrder {
       this.next.set(key, seq + 1);
       return this.release(key, [frame]);
     }
-    if (seq < expected) return [];
+    if (seq < expected) {
+      // Below where a socket that never synced started this stream (its first frame came ahead
+      // of an earlier one): not had, so written, late rather than never.
+      const from = this.from.get(key);
+      if (from === undefined || seq >= from) return [];
+      if (seq === from - 1) this.from.set(key, seq);
+      return [frame];
+    }
     if (seq > expected) return this.hold(key, seq, frame, now);
     this.next.set(key, seq + 1);
     return this.release(key, [frame]);
@@ -74,6 +81,19 @@ export class StreamOrder {
     const expected = this.next.get(key);
     this.from.delete(key);
     if (expected === undefined || seq + 1 > expected) this.next.set(key, seq + 1);
+    return this.release(key, []);
+  }
+
+  /**
+   * A repair read stream `key` from `seq` on (the socket's position, or where the user's part of
+   * the stream starts): the position moves there if it was behind or unknown. What the socket
+   * received below a live start (`from`) stays as it was, since the repair did not read it.
+   */
+  startAt(key: string, seq: number): OrderedFrame[] {
+    const expected = this.next.get(key);
+    if (expected !== undefined && expected >= seq + 1) return [];
+    if (expected !== undefined) this.from.delete(key);
+    this.next.set(key, seq + 1);
     return this.release(key, []);
   }
 
@@ -100,9 +120,8 @@ export class StreamOrder {
   }
 
   /**
-   * A repair read the database and still found nothing between the position and the early frames
-   * (a stream the user is no longer in, or one whose start is past them): moves on to the first
-   * early frame so that nothing stays held.
+   * The user is no longer in the stream (a repair found it gone from their streams): moves on to
+   * the first early frame so that nothing stays held.
    */
   skipGap(key: string): OrderedFrame[] {
     const held = this.early?.get(key);

@@ -79,21 +79,22 @@ export class StreamRepair implements StreamRepairPort {
     return queue.length;
   }
 
-  /** A page as the streams it read: where each starts for the user, its frames, and whether it is all. */
+  /** A page as the streams it read: where each starts for the user, its frames, and whether the user left it. */
   private streamsOf(page: SyncPage, cursors: Cursors, wanted: readonly string[] | undefined) {
-    const done = !page.more;
-    const byKey = new Map<string, { key: string; from: number; frames: LiveFrame[]; done: boolean }>();
-    for (const [id, from] of page.start) byKey.set(`c${id}`, { key: `c${id}`, from, frames: [], done });
+    const byKey = new Map<string, { key: string; from: number; frames: LiveFrame[]; gone: boolean }>();
+    for (const [id, from] of page.start) byKey.set(`c${id}`, { key: `c${id}`, from, frames: [], gone: false });
     for (const item of page.items) {
       let stream = byKey.get(item.stream.key);
       if (!stream) {
-        stream = { key: item.stream.key, from: cursors.events, frames: [], done };
+        stream = { key: item.stream.key, from: cursors.events, frames: [], gone: false };
         byKey.set(item.stream.key, stream);
       }
       stream.frames.push(new LiveFrame(JSON.stringify(item.frame), item.stream));
     }
-    // Streams asked for that the user is no longer in: nothing more will come, so none stays held.
-    if (done) for (const key of wanted ?? []) if (!byKey.has(key)) byKey.set(key, { key, from: 0, frames: [], done: true });
+    // Conversations asked for that the user is no longer in: nothing more will come, so none stays held.
+    if (!page.more) {
+      for (const key of wanted ?? []) if (key.startsWith('c') && !byKey.has(key)) byKey.set(key, { key, from: 0, frames: [], gone: true });
+    }
     return [...byKey.values()];
   }
 }
