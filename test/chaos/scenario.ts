@@ -93,7 +93,28 @@ function startTraffic(pop: Population, rate: number, maxPending: number) {
       if (!placed) skipped++;
     }
   }, 20);
-  return { stop: () => clearInterval(timer), skipped: () => skipped, start };
+  // Once a second every member of one group (in turn) writes to it at once, from devices on all
+  // three nodes: commits of one conversation through several nodes within a millisecond, whose
+  // frames cross on their way to the other nodes (what in-order live delivery must handle).
+  let round = 0;
+  const chorus = setInterval(() => {
+    const groupId = pop.groupIds[round++ % pop.groupIds.length]!;
+    const members = new Set(pop.users.filter((u) => u.groups.includes(groupId)).map((u) => u.id));
+    const spoke = new Set<number>();
+    for (const d of pop.devices) {
+      if (!members.has(d.rec.userId) || spoke.has(d.rec.userId) || d.wantHome || d.pendingCount >= maxPending) continue;
+      spoke.add(d.rec.userId);
+      void d.send(groupId, 1);
+    }
+  }, 1000);
+  return {
+    stop: () => {
+      clearInterval(timer);
+      clearInterval(chorus);
+    },
+    skipped: () => skipped,
+    start,
+  };
 }
 
 /** Resolves once `check` holds, or after `ms` (returns whether it held). */
