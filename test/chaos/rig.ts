@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
-import { Socket } from 'node:net';
 import { createConnection } from 'mysql2/promise';
 import { createMysqlDatabase, startMariadb } from '../setup/mariadb.js';
 import { findBinary, startProcess, stopProcess, waitUntil } from '../setup/processes.js';
-import { startEtcd, startRedis } from '../setup/services.js';
+import { redisPing, startEtcd, startRedis } from '../setup/services.js';
 
 /**
  * The chaos suite's OWN MariaDB, Redis and etcd (never the shared ones of vitest's global setup:
@@ -74,19 +73,6 @@ function respawn(running: Running): Running {
   return { ...running, child: started.child, output: started.output };
 }
 
-function redisPing(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = new Socket();
-    socket.setTimeout(1000, () => socket.destroy());
-    socket.once('error', () => resolve(false));
-    socket.once('close', () => resolve(false));
-    socket.connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
-    socket.once('data', (data) => {
-      resolve(data.toString().startsWith('+PONG'));
-      socket.destroy();
-    });
-  });
-}
 
 export async function startRig(): Promise<Rig> {
   const all: Running[] = [];

@@ -94,7 +94,8 @@ export async function startEtcd(binary: string): Promise<Started> {
   return { url, child: server.child, dir };
 }
 
-function redisPing(port: number): Promise<boolean> {
+/** Whether a Redis answers PING on this loopback port (also used by the chaos rig). */
+export function redisPing(port: number): Promise<boolean> {
   return new Promise((resolve) => {
     const socket = new Socket();
     socket.setTimeout(1000, () => socket.destroy());
