@@ -33,6 +33,7 @@ export function violations(r: Report): string[] {
   zero('burstLate', b.late);
   zero('burstOutside', b.outside);
   zero('burstNothingStoredBeforeKill', b.emptyKills);
+  out.push(...r.readinessProblems);
   for (const p of r.phases.slice(1)) {
     if (p.liveShare < MIN_LIVE_SHARE) out.push(`${p.name}: live share ${(p.liveShare * 100).toFixed(2)} % < ${MIN_LIVE_SHARE * 100} % (${p.live}/${p.deliveries})`);
   }

@@ -172,6 +172,36 @@ async function killN2(cluster: Cluster, pop: Population, burst: number, afterAck
   return { name: 'kill-n2', startAt, downAt, upAt, note, burst: { pairs: pop.burstPairs, online, limitMs: (LEASE_SECONDS + 3) * 1000 } };
 }
 
+/**
+ * Polls every node's /readyz each 200 ms while the database restarts: each must say not ready
+ * (503) while it is down, and ready (200) again within 15 s of it answering.
+ */
+function watchReadiness(urls: string[]) {
+  const samples: Array<{ at: number; node: number; status: number }> = [];
+  const probe = () => urls.forEach((url, node) => {
+    void fetch(`${url}/readyz`, { signal: AbortSignal.timeout(1000) }).then((r) => r.status, () => 0).then((status) => samples.push({ at: Date.now(), node, status }));
+  });
+  const timer = setInterval(probe, 200);
+  return {
+    async check(times: { downAt: number; upAt: number }): Promise<string[]> {
+      const deadline = times.upAt + 15_000;
+      const readyAfter = new Set<number>();
+      while (readyAfter.size < urls.length && Date.now() < deadline) {
+        await sleep(200);
+        for (const s of samples) if (s.at > times.upAt + 500 && s.status === 200) readyAfter.add(s.node);
+      }
+      clearInterval(timer);
+      const problems: string[] = [];
+      urls.forEach((_, node) => {
+        const down = samples.filter((s) => s.node === node && s.at > times.downAt + 500 && s.at < times.upAt);
+        if (down.length > 0 && !down.some((s) => s.status === 503)) problems.push(`n${node + 1} /readyz never said 503 while the database was down`);
+        if (!readyAfter.has(node)) problems.push(`n${node + 1} /readyz not 200 within 15 s of the database answering`);
+      });
+      return problems;
+    },
+  };
+}
+
 async function runFault(name: FaultName, profile: Profile, rig: Rig, cluster: Cluster, pop: Population): Promise<FaultRecord> {
   const startAt = Date.now();
   switch (name) {
@@ -181,8 +211,11 @@ async function runFault(name: FaultName, profile: Profile, rig: Rig, cluster: Cl
       return { name: 'redis', startAt, ...(await rig.restartRedis(profile.redisDownSeconds * 1000)), note: 'SIGKILL, keys lost' };
     case 'etcd':
       return { name: 'etcd', startAt, ...(await rig.stopEtcdFor(profile.etcdDownSeconds * 1000)), note: `SIGKILL, down ${profile.etcdDownSeconds} s` };
-    case 'mariadb':
-      return { name: 'mariadb', startAt, ...(await rig.restartMariadb(profile.mariadbDownSeconds * 1000)), note: 'SIGTERM, same datadir' };
+    case 'mariadb': {
+      const readiness = watchReadiness(cluster.nodes.map((n) => n.url));
+      const times = await rig.restartMariadb(profile.mariadbDownSeconds * 1000);
+      return { name: 'mariadb', startAt, ...times, note: 'SIGTERM, same datadir', readinessProblems: await readiness.check(times) };
+    }
   }
 }
 

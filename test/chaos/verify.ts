@@ -6,7 +6,11 @@ import type { Truth } from './truth.js';
  * One fault as it happened: began (startAt), the service/node went down (downAt), answered again
  * (upAt). A kill carries its burst: where it wrote and who had to get it live (burst.ts).
  */
-export interface FaultRecord { name: string; startAt: number; downAt: number; upAt: number; note: string; burst?: BurstSpec }
+export interface FaultRecord {
+  name: string; startAt: number; downAt: number; upAt: number; note: string; burst?: BurstSpec;
+  /** What /readyz failed to say during and after the fault (the database's: 503 while down, 200 after). */
+  readinessProblems?: string[];
+}
 
 export interface VerifyInput {
   devices: DeviceRecord[];
@@ -47,6 +51,8 @@ export interface PhaseReport {
 }
 
 export interface Report {
+  /** /readyz answers that were wrong around a fault (see FaultRecord.readinessProblems). */
+  readinessProblems: string[];
   totals: { users: number; devices: number; messagesStored: number; framesDelivered: number; sent: number; acks: number; faults: number; trafficSeconds: number };
   lost: number;
   duplicated: number;
@@ -115,6 +121,7 @@ export function verify(input: VerifyInput): Report {
   const samples: Report['samples'] = { lost: [], duplicated: [], frameAndAck: [], outOfOrder: [], ackedMissing: [], unknownFrames: [], refusals: [] };
   const sample = (list: string[], text: string) => void (list.length < 10 && list.push(text));
   const r: Report = {
+    readinessProblems: [],
     totals: { users: new Set(devices.map((d) => d.userId)).size, devices: devices.length, messagesStored: 0, framesDelivered: 0, sent: 0, acks: 0, faults: faults.length, trafficSeconds: (input.trafficEnd - input.trafficStart) / 1000 },
     lost: 0, duplicated: 0, dupFrameFrame: 0, dupFrameFrameSync: 0, dupFrameAck: 0, dupFrameAckAfterLoss: 0, dupFrameAckBySyncBeforeResendAck: 0, outOfOrder: 0, outOfOrderLive: 0,
     outOfOrderSync: 0, lateFills: 0, ackedMissing: 0, refused1500: 0, refusedOther: [], unanswered: 0, unknownFrames: 0, dbGaps: 0, ackConflicts: 0,
@@ -259,6 +266,7 @@ export function verify(input: VerifyInput): Report {
   }
   for (const p of phases) p.liveShare = p.deliveries > 0 ? p.live / p.deliveries : p.expected > 0 ? 0 : 1;
   r.duplicated = r.dupFrameFrame + r.dupFrameAck;
+  r.readinessProblems = faults.flatMap((f) => (f.readinessProblems ?? []).map((p) => `${f.name}: ${p}`));
   r.refusedOther = [...refusedOther].map(([body, count]) => ({ body, count })).sort((a, b) => b.count - a.count);
   return r;
 }
