@@ -13,8 +13,20 @@ export function parseInput<S extends z.ZodType>(schema: S, body: unknown): z.out
   throw new AppError('BAD_REQUEST', field ? `${field}: ${issue.message}` : issue.message);
 }
 
-/** A positive integer id, from a string or number. */
-export const idField = z.coerce.number({ error: 'must be a positive integer' }).int().positive().max(Number.MAX_SAFE_INTEGER);
+/** A string of decimal digits (a leading minus allowed): what a form field holding a number looks like. */
+const DECIMAL = /^-?\d{1,16}$/;
+
+/**
+ * A number field: a JSON number, or a string of decimal digits (form fields are strings), checked
+ * by `schema`. Nothing else is turned into a number: `null`, `true`, `[]`, `[23]`, `""` and `"1e3"`
+ * are refused, where `z.coerce.number()` read them as 0, 1, 0, 23, 0 and 1000.
+ */
+export function numeric<S extends z.ZodType<number>>(schema: S) {
+  return z.preprocess((value) => (typeof value === 'string' && DECIMAL.test(value) ? Number(value) : value), schema);
+}
+
+/** A positive integer id, from a JSON number or a string of digits. */
+export const idField = numeric(z.number({ error: 'must be a positive integer' }).int().positive().max(Number.MAX_SAFE_INTEGER));
 
 /** Text without control characters, trimmed, with its length counted in characters (code points). */
 export function textField(min: number, max: number) {

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { idField, textField } from '../../http/validate.js';
+import { idField, numeric, textField } from '../../http/validate.js';
 
 export const friendRequestInput = z
   .object({
@@ -15,7 +15,7 @@ export const friendHandleInput = z
   .object({
     f_uid: idField.optional(),
     request_id: idField.optional(),
-    status: z.coerce.number().int().refine((s) => [1, 0, -1, 2].includes(s), 'must be 1 (accept) or -1 (reject)'),
+    status: numeric(z.number({ error: 'must be 1 (accept) or -1 (reject)' }).int().refine((s) => [1, 0, -1, 2].includes(s), 'must be 1 (accept) or -1 (reject)')),
   })
   .refine((v) => v.f_uid !== undefined || v.request_id !== undefined, { message: 'f_uid or request_id is required', path: ['f_uid'] });
 

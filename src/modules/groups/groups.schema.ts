@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { idField, textField } from '../../http/validate.js';
+import { idField, numeric, textField } from '../../http/validate.js';
 
-export const pageField = z.coerce.number({ error: 'must be a page number' }).int().min(1).max(10_000).optional().default(1);
+export const pageField = numeric(z.number({ error: 'must be a page number' }).int().min(1).max(10_000)).optional().default(1);
 
 export const groupCreateInput = z.object({ name: textField(1, 30) });
 export const groupIdInput = z.object({ group_id: idField });
@@ -11,6 +11,6 @@ export const joinListInput = z.object({ group_id: idField.optional() });
 /** status: 1 accept; 0 or -1 reject. */
 export const joinHandleInput = z.object({
   join_id: idField,
-  status: z.coerce.number().int().refine((s) => [1, 0, -1].includes(s), 'must be 1 (accept), 0 or -1 (reject)'),
+  status: numeric(z.number({ error: 'must be 1 (accept), 0 or -1 (reject)' }).int().refine((s) => [1, 0, -1].includes(s), 'must be 1 (accept), 0 or -1 (reject)')),
 });
 export const kickInput = z.object({ group_id: idField, user_id: idField });

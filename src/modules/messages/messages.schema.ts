@@ -1,13 +1,13 @@
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
-import { idField } from '../../http/validate.js';
+import { idField, numeric } from '../../http/validate.js';
 import { ConversationKind } from './messages.table.js';
 
 /** Message types of weIm-go: 0 text, 1 picture, 2 voice, 3 video, 4 geo, 6 file, 10 prompt. */
 export const MessageType = { Text: 0, Picture: 1, Voice: 2, Video: 3, Geo: 4, File: 6, Prompt: 10 } as const;
 const types = new Set<number>(Object.values(MessageType));
 
-const typeField = z.coerce.number({ error: 'must be a message type' }).int().refine((t) => types.has(t), 'must be 0, 1, 2, 3, 4, 6 or 10');
+const typeField = numeric(z.number({ error: 'must be a message type' }).int().refine((t) => types.has(t), 'must be 0, 1, 2, 3, 4, 6 or 10'));
 const clientMsgIdField = z.string().min(1).max(64, 'must be at most 64 characters').optional();
 
 export const sendUserInput = z.object({ to_uid: idField, type: typeField, body: z.string({ error: 'is required' }), client_msg_id: clientMsgIdField });

@@ -2,14 +2,14 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { type AuthedRequest, requireAuth } from '../../http/auth.middleware.js';
 import { sendOk } from '../../http/envelope.js';
-import { parseInput } from '../../http/validate.js';
+import { idField, parseInput } from '../../http/validate.js';
 import type { TokenService } from '../auth/index.js';
 import type { PresenceService } from './presence.service.js';
 
 /** `user_ids`: optional comma-separated list (or JSON array) narrowing the friends asked about. */
 const onlineInput = z.object({
   user_ids: z
-    .union([z.string().regex(/^\d{1,16}(,\d{1,16}){0,999}$/, 'must be comma-separated ids'), z.array(z.coerce.number().int().positive()).max(1000)])
+    .union([z.string().regex(/^\d{1,16}(,\d{1,16}){0,999}$/, 'must be comma-separated ids'), z.array(idField).max(1000)])
     .transform((v) => (typeof v === 'string' ? v.split(',').map(Number) : v))
     .optional(),
 });

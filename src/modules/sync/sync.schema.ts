@@ -1,8 +1,8 @@
 import { z } from 'zod';
-import { idField } from '../../http/validate.js';
+import { idField, numeric } from '../../http/validate.js';
 import { cursorRecord } from './cursors.js';
 
-const seqField = z.coerce.number({ error: 'must be a seq' }).int().min(0).max(Number.MAX_SAFE_INTEGER);
+const seqField = numeric(z.number({ error: 'must be a seq' }).int().min(0).max(Number.MAX_SAFE_INTEGER));
 
 /** One of to_uid, group_id or conversation_id names the conversation. */
 const target = {
@@ -14,7 +14,7 @@ const oneTarget = (v: { to_uid?: number; group_id?: number; conversation_id?: nu
   [v.to_uid, v.group_id, v.conversation_id].filter((x) => x !== undefined).length === 1;
 
 export const historyInput = z
-  .object({ ...target, before_seq: seqField.optional(), limit: z.coerce.number().int().min(1).max(100).optional().default(30) })
+  .object({ ...target, before_seq: seqField.optional(), limit: numeric(z.number({ error: 'must be 1 to 100' }).int().min(1).max(100)).optional().default(30) })
   .refine(oneTarget, { message: 'exactly one of to_uid, group_id, conversation_id is required', path: ['to_uid'] });
 
 export const readInput = z
@@ -36,7 +36,7 @@ export const syncInput = z.object({
     })
     .optional(),
   event_seq: seqField.optional(),
-  limit: z.coerce.number().int().min(1).max(5000).optional(),
+  limit: numeric(z.number({ error: 'must be 1 to 5000' }).int().min(1).max(5000)).optional(),
 });
 
 export function targetOf(v: { to_uid?: number; group_id?: number; conversation_id?: number }) {

@@ -1,0 +1,55 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { testDialects } from './helpers/database.js';
+import { makeFriends, post, registerUser } from './helpers/http.js';
+import { startTestNode, type TestNode } from './helpers/node.js';
+
+/**
+ * A number field takes a JSON number or a string of decimal digits, nothing else: null, booleans,
+ * arrays and empty strings get 400 and change nothing (z.coerce.number() once read them as 0, 1,
+ * 0 or the array's one element, and acted on that).
+ */
+describe.each(testDialects())('number fields refuse what is not a number, on %s', (dialect) => {
+  let t: TestNode;
+  beforeAll(async () => {
+    t = await startTestNode(dialect);
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  const friendsOf = async (token: string) => (await post(t.api, '/im/friend/list', {}, { token })).data.list as Array<{ id: number }>;
+
+  it.each([null, true, false, [], [1], '', '1e0', ' 1'])('a friend request handled with status %j: 400, and still pending', async (status) => {
+    const a = await registerUser(t.api);
+    const b = await registerUser(t.api);
+    await post(t.api, '/im/friend/add/request', { f_uid: b.user.id }, { token: a.token });
+    const handled = await post(t.api, '/im/friend/add/handle', { f_uid: a.user.id, status }, { token: b.token });
+    expect([handled.status, handled.code]).toEqual([400, 1000]);
+    expect(handled.msg).toMatch(/^status: /);
+    expect(await friendsOf(b.token)).toEqual([]);
+    // The request is still there to accept.
+    expect((await post(t.api, '/im/friend/add/handle', { f_uid: a.user.id, status: 1 }, { token: b.token })).code).toBe(0);
+  });
+
+  it('ids given as arrays or booleans are refused: no unfriending, no message, no user #1', async () => {
+    const { a, b } = await makeFriends(t.api);
+    const del = await post(t.api, '/im/friend/del', { f_uid: [b.user.id] }, { token: a.token });
+    expect([del.status, del.msg]).toEqual([400, 'f_uid: must be a positive integer']);
+    expect((await friendsOf(a.token)).map((f) => f.id)).toEqual([b.user.id]);
+    for (const body of [{ to_uid: [b.user.id], type: 0, body: 'x' }, { to_uid: b.user.id, type: null, body: 'x' }, { to_uid: b.user.id, type: [], body: 'x' }]) {
+      expect((await post(t.api, '/im/chat/send/user', body, { token: a.token })).status).toBe(400);
+    }
+    const history = await post(t.api, '/im/chat/history', { to_uid: b.user.id }, { token: a.token });
+    expect(history.data.list ?? []).toEqual([]);
+    expect((await post(t.api, '/user/info', { user_id: true }, { token: a.token })).status).toBe(400);
+    expect((await post(t.api, '/im/group/info', { group_id: true }, { token: a.token })).status).toBe(400);
+    expect((await post(t.api, '/im/chat/read', { to_uid: b.user.id, seq: [] }, { token: a.token })).status).toBe(400);
+  });
+
+  it('numbers as JSON numbers and as digit strings (forms) still work', async () => {
+    const { a, b } = await makeFriends(t.api);
+    expect((await post(t.api, '/im/chat/send/user', { to_uid: String(b.user.id), type: '0', body: 'form' }, { token: a.token, form: true })).code).toBe(0);
+    expect((await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: 'json' }, { token: a.token })).code).toBe(0);
+    expect((await post(t.api, '/im/chat/history', { to_uid: b.user.id, limit: '10' }, { token: a.token, form: true })).data.list).toHaveLength(2);
+  });
+});
