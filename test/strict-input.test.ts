@@ -46,6 +46,16 @@ describe.each(testDialects())('number fields refuse what is not a number, on %s'
     expect((await post(t.api, '/im/chat/read', { to_uid: b.user.id, seq: [] }, { token: a.token })).status).toBe(400);
   });
 
+  it('text with a lone surrogate is refused (400), not stored with U+FFFD in its place; a pair is fine', async () => {
+    const { a, b } = await makeFriends(t.api);
+    const nick = await post(t.api, '/user/update/nickname', { nickname: 'a\ud800b' }, { token: a.token });
+    expect([nick.status, nick.msg]).toEqual([400, 'nickname: must be valid Unicode (no lone surrogate)']);
+    const sent = await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: 'x\udc00' }, { token: a.token });
+    expect([sent.status, sent.msg]).toEqual([400, 'body must be valid Unicode (no lone surrogate)']);
+    expect((await post(t.api, '/im/chat/history', { to_uid: b.user.id }, { token: a.token })).data.list ?? []).toEqual([]);
+    expect((await post(t.api, '/user/update/nickname', { nickname: 'ok 👋' }, { token: a.token })).code).toBe(0);
+  });
+
   it('numbers as JSON numbers and as digit strings (forms) still work', async () => {
     const { a, b } = await makeFriends(t.api);
     expect((await post(t.api, '/im/chat/send/user', { to_uid: String(b.user.id), type: '0', body: 'form' }, { token: a.token, form: true })).code).toBe(0);

@@ -13,6 +13,12 @@ export function parseInput<S extends z.ZodType>(schema: S, body: unknown): z.out
   throw new AppError('BAD_REQUEST', field ? `${field}: ${issue.message}` : issue.message);
 }
 
+/**
+ * Half of a UTF-16 surrogate pair on its own (JSON can carry one as `\ud800`): it has no UTF-8
+ * form, and the database would store U+FFFD in its place, so such text is refused.
+ */
+export const LONE_SURROGATE = /\p{Cs}/u;
+
 /** A string of decimal digits (a leading minus allowed): what a form field holding a number looks like. */
 const DECIMAL = /^-?\d{1,16}$/;
 
@@ -34,6 +40,7 @@ export function textField(min: number, max: number) {
     .string({ error: 'is required' })
     .transform((s) => s.trim())
     .refine((s) => !/\p{Cc}/u.test(s), 'must not contain control characters')
+    .refine((s) => !LONE_SURROGATE.test(s), 'must be valid Unicode (no lone surrogate)')
     .refine((s) => [...s].length >= min, `must be at least ${min} character(s)`)
     .refine((s) => [...s].length <= max, `must be at most ${max} characters`);
 }

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
-import { idField, numeric } from '../../http/validate.js';
+import { idField, LONE_SURROGATE, numeric } from '../../http/validate.js';
 import { ConversationKind } from './messages.table.js';
 
 /** Message types of weIm-go: 0 text, 1 picture, 2 voice, 3 video, 4 geo, 6 file, 10 prompt. */
@@ -31,6 +31,7 @@ const mediaUrl = /^(https?:\/\/[^\s]+|\/[^\s]*)$/;
  */
 export function bodyProblem(type: number, body: string, maxChars: number): string | undefined {
   if (!types.has(type)) return 'type must be 0, 1, 2, 3, 4, 6 or 10';
+  if (LONE_SURROGATE.test(body)) return 'body must be valid Unicode (no lone surrogate)';
   switch (type) {
     case MessageType.Text:
     case MessageType.Prompt: {
