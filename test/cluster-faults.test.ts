@@ -18,6 +18,7 @@ if (!available) console.warn('!!! cluster fault suite needs MariaDB, Redis and e
 describe.runIf(available)('cluster faults: Redis losing its keys, unreachable services at start', () => {
   const prefix = `weim-f-${randomBytes(4).toString('hex')}`;
   const settings = { WEIM_CLUSTER_DIRECTORY_CHECK_MS: '300' };
+  let started: Awaited<ReturnType<typeof startClusterNodes>> | undefined;
   let shared: DbHandle;
   let dbUrl: string;
   let n1: TestNode;
@@ -26,17 +27,15 @@ describe.runIf(available)('cluster faults: Redis losing its keys, unreachable se
   const sockets: TestSocket[] = [];
 
   beforeAll(async () => {
-    const started = await startClusterNodes(prefix, ['f1', 'f2'], settings);
+    started = await startClusterNodes(prefix, ['f1', 'f2'], settings);
     ({ shared, dbUrl } = started);
     [n1, n2] = started.nodes as [TestNode, TestNode];
     redis = new Redis(inject('redisUrl')!);
   });
   afterAll(async () => {
     for (const s of sockets) s.ws.terminate();
-    await n1?.stop();
-    await n2?.stop();
+    await started?.stop();
     await redis?.quit();
-    await shared?.close();
   });
 
   /** What a Redis restart without persistence does to this cluster: its keys gone, its connections cut. */

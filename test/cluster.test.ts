@@ -19,6 +19,7 @@ describe.runIf(available)('cluster: Redis directory and bus, etcd discovery', ()
   const prefix = `weim-t-${randomBytes(4).toString('hex')}`;
   const settings = { WEIM_PRESENCE_COALESCE_MS: '100', WEIM_PUSH_APPS: `shop:${PUSH_SECRET}` };
   const clusterEnv = (nodeId: string) => clusterSettings(prefix, nodeId, settings);
+  let started: Awaited<ReturnType<typeof startClusterNodes>> | undefined;
   let shared: DbHandle;
   let dbUrl: string;
   let n1: TestNode;
@@ -32,17 +33,15 @@ describe.runIf(available)('cluster: Redis directory and bus, etcd discovery', ()
   };
 
   beforeAll(async () => {
-    const started = await startClusterNodes(prefix, ['n1', 'n2'], settings);
+    started = await startClusterNodes(prefix, ['n1', 'n2'], settings);
     ({ shared, dbUrl } = started);
     [n1, n2] = started.nodes as [TestNode, TestNode];
     redis = new Redis(inject('redisUrl')!);
   });
   afterAll(async () => {
     for (const s of sockets) s.ws.terminate();
-    await n1?.stop();
-    await n2?.stop();
+    await started?.stop();
     await redis?.quit();
-    await shared?.close();
   });
 
   it('each node sees the other live, and is ready', async () => {

@@ -22,7 +22,7 @@ export function clusterEnv(prefix: string, nodeId: string, extra: Record<string,
   };
 }
 
-/** In-process nodes `nodeIds` on one fresh MariaDB database (shared, stays open until `shared.close()`). */
+/** In-process nodes `nodeIds` on one fresh MariaDB database; `stop()` stops them, then closes the database. */
 export async function startClusterNodes(prefix: string, nodeIds: string[], extra: Record<string, string> = {}) {
   const shared: DbHandle = await openTestDatabase('mysql');
   const { name } = (await sql<{ name: string }>`select database() as name`.execute(shared.db)).rows[0]!;
@@ -31,5 +31,13 @@ export async function startClusterNodes(prefix: string, nodeIds: string[], extra
   for (const id of nodeIds) {
     nodes.push(await startTestNode('mysql', { ...clusterEnv(prefix, id, extra), WEIM_DB_DIALECT: 'mysql', WEIM_DB_URL: dbUrl }, { database: shared }));
   }
-  return { shared, dbUrl, nodes };
+  return {
+    shared,
+    dbUrl,
+    nodes,
+    async stop() {
+      for (const node of nodes) await node.stop();
+      await shared.close();
+    },
+  };
 }
