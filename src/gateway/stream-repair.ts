@@ -70,7 +70,10 @@ export class StreamRepair implements StreamRepairPort {
 
   /** Repairs every socket given (after another node died), a few at a time; resolves when done. */
   async repairAll(connections: Iterable<Connection>): Promise<number> {
-    const queue = [...connections].filter((c) => c.signedIn && (c.streamPositions().complete || c.streamPositions().positions.size > 0));
+    const queue = [...connections].filter((c) => {
+      const { complete, positions } = c.streamPositions();
+      return c.signedIn && (complete || positions.size > 0);
+    });
     let next = 0;
     const worker = async () => {
       while (next < queue.length) await this.repair(queue[next++]!);
