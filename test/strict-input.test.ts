@@ -56,6 +56,31 @@ describe.each(testDialects())('number fields refuse what is not a number, on %s'
     expect((await post(t.api, '/user/update/nickname', { nickname: 'ok 👋' }, { token: a.token })).code).toBe(0);
   });
 
+  it('a body that is not UTF-8 is refused (400), raw or percent-escaped, not stored with U+FFFD; escaped UTF-8 is fine', async () => {
+    const { a } = await makeFriends(t.api);
+    const send = async (contentType: string, bytes: Buffer) => {
+      const res = await fetch(`${t.api}/user/update/nickname`, { method: 'POST', headers: { 'Content-Type': contentType, 'Login-Token': a.token }, body: bytes });
+      return { status: res.status, ...((await res.json()) as { code: number; msg: string }) };
+    };
+    const form = 'application/x-www-form-urlencoded';
+    for (const [type, bytes] of [
+      [form, Buffer.from('nickname=a%FFb')],
+      [form, Buffer.from('nickname=%C3')],
+      [form, Buffer.from('nick%FEname=x&nickname=y')],
+      [form, Buffer.concat([Buffer.from('nickname=a'), Buffer.from([0xc3, 0x28])])],
+      ['application/json', Buffer.concat([Buffer.from('{"nickname":"a'), Buffer.from([0xff]), Buffer.from('b"}')])],
+    ] as const) {
+      expect(await send(type, bytes)).toEqual({ status: 400, code: 1000, msg: 'request body must be valid UTF-8', data: null });
+    }
+    const me = async () => (await post(t.api, '/user/info', {}, { token: a.token })).data.nickname as string;
+    expect(await me()).not.toContain('\uFFFD');
+    expect((await send(form, Buffer.from('nickname=%E4%BD%A0%E5%A5%BD+%F0%9F%91%8B%25'))).code).toBe(0);
+    expect(await me()).toBe('你好 👋%');
+    // A literal % that starts no escape stays as it is (as URLSearchParams reads it).
+    expect((await send(form, Buffer.from('nickname=100%zz'))).code).toBe(0);
+    expect(await me()).toBe('100%zz');
+  });
+
   it('numbers as JSON numbers and as digit strings (forms) still work', async () => {
     const { a, b } = await makeFriends(t.api);
     expect((await post(t.api, '/im/chat/send/user', { to_uid: String(b.user.id), type: '0', body: 'form' }, { token: a.token, form: true })).code).toBe(0);

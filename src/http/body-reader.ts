@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { Request, RequestHandler } from 'express';
 import { AppError } from '../errors.js';
 import { closeAfterResponse } from './body-limit.js';
@@ -62,7 +63,13 @@ export function bodyReader(options: BodyReaderOptions): RequestHandler {
     const onEnd = () => {
       req.off('data', onData);
       if (refused) return;
-      const text = chunks.length === 1 ? chunks[0]!.toString('utf8') : Buffer.concat(chunks, size).toString('utf8');
+      const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+      // Decoding would put U+FFFD in place of bytes that are not UTF-8 and store that.
+      if (!isUtf8(bytes)) {
+        next(new AppError('BAD_REQUEST', NOT_UTF8));
+        return;
+      }
+      const text = bytes.toString('utf8');
       if (options.keepRaw) (req as RawBodyRequest).rawBody = text;
       try {
         req.body = kind === 'json' ? parseJson(text) : parseForm(text, options.parameterLimit);
@@ -106,16 +113,40 @@ function parseJson(text: string): unknown {
   }
 }
 
+const NOT_UTF8 = 'request body must be valid UTF-8';
+
 /** Form fields as strings; a field given more than once becomes an array. */
 function parseForm(text: string, parameterLimit: number): Record<string, FormValue> {
   const body: Record<string, FormValue> = Object.create(null);
   let count = 0;
+  // URLSearchParams decodes a percent-escape that is not UTF-8 (`%FF`) to U+FFFD; such a body is
+  // refused instead. Only bodies with an escape of a non-ASCII byte need the second look.
+  const escapesHighBytes = /%[89a-f][0-9a-f]/i.test(text);
   for (const [key, value] of new URLSearchParams(text)) {
     if (++count > parameterLimit) throw new AppError('BAD_REQUEST', 'too many parameters');
+    if (escapesHighBytes && (key.includes('\uFFFD') || value.includes('\uFFFD')) && !decodesStrictly(text)) {
+      throw new AppError('BAD_REQUEST', NOT_UTF8);
+    }
     const earlier = body[key];
     if (earlier === undefined) body[key] = value;
     else if (Array.isArray(earlier)) earlier.push(value);
     else body[key] = [earlier, value];
   }
   return body;
+}
+
+/** Whether every field of a form body percent-decodes to valid UTF-8 (decodeURIComponent throws if not). */
+function decodesStrictly(text: string): boolean {
+  for (const part of text.split('&')) {
+    // Only the escapes matter here: a lone `%` that starts no escape stays literal, as URLSearchParams keeps it.
+    const escapes = part.match(/(?:%[0-9a-f]{2})+/gi) ?? [];
+    for (const run of escapes) {
+      try {
+        decodeURIComponent(run);
+      } catch {
+        return false;
+      }
+    }
+  }
+  return true;
 }
