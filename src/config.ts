@@ -257,64 +257,111 @@ export function loadConfig(env: Env = process.env, cwd = process.cwd()): Readonl
   if (typeof fileValues !== 'object' || Array.isArray(fileValues)) {
     throw new ConfigError(`config: ${path} must hold a mapping of sections`);
   }
-  const result = configSchema.safeParse(applyEnv(fileValues as Record<string, unknown>, env));
-  if (!result.success) {
-    const issue = result.error.issues[0]!;
-    const key = issue.path.join('.') || '(root)';
-    const detail = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.join(', ')}` : issue.message;
-    throw new ConfigError(`config: ${key}: ${detail}`);
+  const raw = applyEnv(fileValues as Record<string, unknown>, env);
+  const problems = schemaProblems(raw);
+  // The keys that passed are checked together too, so that one run names every problem.
+  const result = configSchema.safeParse(withoutKeys(raw, problems.map((p) => p.path)));
+  if (result.success) {
+    const production = env.NODE_ENV === 'production';
+    const config: Config = { ...result.data, production, data_dir: resolve(cwd, result.data.data_dir) };
+    for (const check of [checkProduction, checkQiniu, checkServices]) problems.push(...check(config));
+    if (problems.length === 0) return Object.freeze(config);
   }
-  const production = env.NODE_ENV === 'production';
-  const config: Config = { ...result.data, production, data_dir: resolve(cwd, result.data.data_dir) };
-  checkProduction(config);
-  checkQiniu(config);
-  pushApps(config);
+  const lines = problems.map((p) => `config: ${p.key}: ${p.detail}`);
+  throw new ConfigError(lines.length === 1 ? lines[0]! : `${lines.length} problems in the configuration:\n${lines.join('\n')}`);
+}
+
+/** One bad key: its dotted name, what is wrong, and where it sits in the raw values. */
+interface Problem {
+  key: string;
+  detail: string;
+  path: PropertyKey[];
+}
+
+const problem = (key: string, detail: string): Problem => ({ key, detail, path: [] });
+
+/** Every value the schema refuses, each unknown key included. */
+function schemaProblems(raw: Record<string, unknown>): Problem[] {
+  const result = configSchema.safeParse(raw);
+  if (result.success) return [];
+  const problems: Problem[] = [];
+  for (const issue of result.error.issues) {
+    if (issue.code === 'unrecognized_keys') {
+      for (const k of issue.keys) problems.push({ key: [...issue.path, k].join('.'), detail: 'unknown key', path: [...issue.path, k] });
+    } else {
+      problems.push({ key: issue.path.join('.') || '(root)', detail: issue.message, path: issue.path });
+    }
+  }
+  return problems;
+}
+
+/** `raw` with the values at `paths` left out (their defaults apply), copying what it changes. */
+function withoutKeys(raw: Record<string, unknown>, paths: PropertyKey[][]): Record<string, unknown> {
+  const out: Record<string, unknown> = { ...raw };
+  for (const path of paths) {
+    if (path.length === 0) continue;
+    let node = out;
+    for (const segment of path.slice(0, -1)) {
+      const next = node[segment as string];
+      if (!next || typeof next !== 'object' || Array.isArray(next)) break;
+      node[segment as string] = { ...(next as Record<string, unknown>) };
+      node = node[segment as string] as Record<string, unknown>;
+    }
+    delete node[path[path.length - 1] as string];
+  }
+  return out;
+}
+
+/** Keys that only make sense together: the search backend, the cluster's services, MySQL's URL, push apps. */
+function checkServices(config: Config): Problem[] {
+  const problems: Problem[] = [];
+  try {
+    pushApps(config);
+  } catch (err) {
+    problems.push(problem('push.apps', (err as Error).message.replace(/^config: push\.apps: /, '')));
+  }
   if (config.search.backend === 'elastic' && !config.search.elastic_url) {
-    throw new ConfigError('config: search.elastic_url: required when search.backend is elastic (WEIM_SEARCH_ELASTIC_URL)');
+    problems.push(problem('search.elastic_url', 'required when search.backend is elastic (WEIM_SEARCH_ELASTIC_URL)'));
   }
   if (config.cluster.mode === 'cluster') {
     for (const key of ['redis_url', 'etcd_hosts'] as const) {
-      if (!config.cluster[key]) throw new ConfigError(`config: cluster.${key}: required when cluster.mode is cluster (WEIM_CLUSTER_${key.toUpperCase()})`);
+      if (!config.cluster[key]) problems.push(problem(`cluster.${key}`, `required when cluster.mode is cluster (WEIM_CLUSTER_${key.toUpperCase()})`));
     }
-    if (config.db.dialect !== 'mysql') throw new ConfigError('config: db.dialect: cluster.mode cluster needs a database all nodes share (mysql)');
+    if (config.db.dialect !== 'mysql') problems.push(problem('db.dialect', 'cluster.mode cluster needs a database all nodes share (mysql)'));
   }
   if (config.db.dialect === 'mysql' && !config.db.url) {
-    throw new ConfigError('config: db.url: required when db.dialect is mysql (WEIM_DB_URL)');
+    problems.push(problem('db.url', 'required when db.dialect is mysql (WEIM_DB_URL)'));
   }
-  return Object.freeze(config);
+  return problems;
 }
 
-function checkProduction(config: Config): void {
-  if (!config.production) return;
+function checkProduction(config: Config): Problem[] {
+  if (!config.production) return [];
+  const problems: Problem[] = [];
   if (config.auth.jwt_secret === DEV_JWT_SECRET || config.auth.jwt_secret.length < 32) {
-    throw new ConfigError(
-      'config: auth.jwt_secret: production (NODE_ENV=production) needs a secret of 32+ characters that is not the default (WEIM_AUTH_JWT_SECRET)',
-    );
+    problems.push(problem('auth.jwt_secret', 'production (NODE_ENV=production) needs a secret of 32+ characters that is not the default (WEIM_AUTH_JWT_SECRET)'));
   }
   if (config.realname.id_card_secret === DEV_ID_CARD_SECRET || config.realname.id_card_secret.length < 32) {
-    throw new ConfigError(
-      'config: realname.id_card_secret: production needs a secret of 32+ characters that is not the default (WEIM_REALNAME_ID_CARD_SECRET)',
-    );
+    problems.push(problem('realname.id_card_secret', 'production needs a secret of 32+ characters that is not the default (WEIM_REALNAME_ID_CARD_SECRET)'));
   }
   if (config.server.metrics_token.length < 16) {
-    throw new ConfigError('config: server.metrics_token: production needs a token of 16+ characters for /metrics (WEIM_SERVER_METRICS_TOKEN)');
+    problems.push(problem('server.metrics_token', 'production needs a token of 16+ characters for /metrics (WEIM_SERVER_METRICS_TOKEN)'));
   }
+  return problems;
 }
 
 /** store=qiniu cannot work without credentials, a bucket and its download domain. */
-function checkQiniu(config: Config): void {
-  if (config.uploads.store !== 'qiniu') return;
+function checkQiniu(config: Config): Problem[] {
+  if (config.uploads.store !== 'qiniu') return [];
+  const problems: Problem[] = [];
   for (const key of ['access_key', 'secret_key', 'bucket', 'domain'] as const) {
-    if (!config.qiniu[key]) {
-      throw new ConfigError(`config: qiniu.${key}: required when uploads.store is qiniu (WEIM_QINIU_${key.toUpperCase()})`);
-    }
+    if (!config.qiniu[key]) problems.push(problem(`qiniu.${key}`, `required when uploads.store is qiniu (WEIM_QINIU_${key.toUpperCase()})`));
   }
   for (const key of ['domain', 'upload_url'] as const) {
     const value = config.qiniu[key];
-    if (value && !/^https?:\/\/[^/?#]+$/.test(value)) {
-      throw new ConfigError(`config: qiniu.${key}: must be scheme://host[:port] with no path`);
-    }
+    if (value && !/^https?:\/\/[^/?#]+$/.test(value)) problems.push(problem(`qiniu.${key}`, 'must be scheme://host[:port] with no path'));
   }
+  return problems;
 }
 
 /**

@@ -94,6 +94,24 @@ describe('config', () => {
     expect(config.production).toBe(true);
   });
 
+  it('every problem is named in one message, not one per restart', () => {
+    const cwd = emptyDir();
+    let message = '';
+    try {
+      loadConfig({ NODE_ENV: 'production', PORT: 'eighty', WEIM_UPLOADS_STORE: 'qiniu', WEIM_CONFIG: fileWith('server:\n  prot: 1\n') }, cwd);
+    } catch (err) {
+      expect(err).toBeInstanceOf(ConfigError);
+      message = (err as Error).message;
+    }
+    const lines = message.split('\n');
+    expect(lines[0]).toBe('9 problems in the configuration:');
+    for (const key of ['server.port', 'server.prot', 'auth.jwt_secret', 'realname.id_card_secret', 'server.metrics_token', 'qiniu.access_key', 'qiniu.secret_key', 'qiniu.bucket', 'qiniu.domain']) {
+      expect(lines.filter((l) => l.startsWith(`config: ${key}: `))).toHaveLength(1);
+    }
+    // One problem reads as it always did.
+    expect(() => loadConfig({ PORT: 'eighty' }, cwd)).toThrow(/^config: server\.port: [^\n]+$/);
+  });
+
   it('uploads: caps and booleans from env; store=qiniu needs its keys and a bare domain', () => {
     const cwd = emptyDir();
     const defaults = loadConfig({}, cwd);
