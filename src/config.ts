@@ -36,6 +36,8 @@ const configSchema = z
         /** SQLite file databases: reader threads for search and nearby queries (each its own connection). */
         sqlite_readers: int(1, 16).default(2),
         migrate_on_start: z.enum(['auto', 'true', 'false']).default('auto'),
+        /** Start-up waits this long for a database that refuses connections (still starting), then fails naming it. */
+        connect_timeout_ms: int(500, 300_000).default(10_000),
       })
       .strict()
       .prefault({}),

@@ -71,3 +71,17 @@ export function retryableError(err: unknown): AppError | undefined {
   }
   return undefined;
 }
+
+/** A start-up problem whose message is written for the operator (printed as it is, no stack). */
+export class StartupError extends Error {}
+
+/** A service URL fit for a message or a log: any password replaced by `***`. */
+export function redactUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    if (parsed.password) parsed.password = '***';
+    return parsed.toString();
+  } catch {
+    return url.replace(/:[^:@/]*@/, ':***@');
+  }
+}

@@ -1,5 +1,8 @@
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config.js';
+import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { redactUrl, StartupError } from './errors.js';
 import { createNode } from './node.js';
 
 /** Process entry point: config → node → listen; graceful stop on SIGTERM/SIGINT. */
@@ -20,7 +23,20 @@ async function main(): Promise<void> {
   }
   const node = await createNode(config, log, { processMetrics: true });
   const url = await node.listen();
-  log.info({ url, dialect: config.db.dialect, dataDir: config.data_dir }, 'weim listening');
+  const address = node.server.address() as AddressInfo;
+  log.info(
+    {
+      listen: address.family === 'IPv6' ? `[${address.address}]:${address.port}` : `${address.address}:${address.port}`,
+      url,
+      nodeId: node.nodeId,
+      cluster: config.cluster.mode === 'cluster' ? { mode: 'cluster', redis: redactUrl(config.cluster.redis_url), etcd: config.cluster.etcd_hosts } : { mode: 'single' },
+      database: config.db.dialect === 'mysql' ? { dialect: 'mysql', url: redactUrl(config.db.url) } : { dialect: 'sqlite', file: join(config.data_dir, 'weim.sqlite') },
+      search: config.search.backend === 'elastic' ? { backend: 'elastic', url: redactUrl(config.search.elastic_url) } : { backend: 'sql' },
+      blobs: config.uploads.store === 'qiniu' ? { store: 'qiniu', bucket: config.qiniu.bucket, domain: config.qiniu.domain } : { store: 'local', dir: config.data_dir, path: config.uploads.public_path },
+      production: config.production,
+    },
+    'weim listening',
+  );
 
   let stopping = false;
   const stop = (signal: string) => {
@@ -43,6 +59,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  console.error('weim failed to start:', err instanceof Error ? err.message : err);
+  // A StartupError's message is written for the operator; anything else gets its stack too.
+  console.error('weim failed to start:', err instanceof StartupError ? err.message : err);
   process.exit(1);
 });

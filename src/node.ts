@@ -9,6 +9,7 @@ import { wireCluster } from './cluster/wiring.js';
 import { type Config, migratesOnStart, pushApps } from './config.js';
 import { openConfiguredDatabase, type DbHandle } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
+import { awaitDatabase, requireMigrated } from './db/startup.js';
 import { Gateway } from './gateway/gateway.js';
 import { Hub } from './gateway/hub.js';
 import { StreamRepair } from './gateway/stream-repair.js';
@@ -64,7 +65,7 @@ export interface WeimNode {
 export async function createNode(config: Config, log: Logger, options: NodeOptions = {}): Promise<WeimNode> {
   const ownsDatabase = options.database === undefined;
   const dbh = options.database ?? openConfiguredDatabase(config);
-  if (ownsDatabase && migratesOnStart(config)) await migrateToLatest(dbh.db, log);
+  if (ownsDatabase) await prepareDatabase(dbh, config, log);
 
   const nodeId = config.cluster.node_id || `${hostname()}-${process.pid}`;
   const hub = new Hub();
@@ -216,4 +217,23 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       if (ownsDatabase) await dbh.close();
     },
   };
+}
+
+/**
+ * Start-up fails, naming the database, when it cannot be reached or logged into, or when its schema
+ * is behind this build and migrating on start is off; a node never listens on a database it cannot use.
+ */
+async function prepareDatabase(dbh: DbHandle, config: Config, log: Logger): Promise<void> {
+  try {
+    await awaitDatabase(dbh, config.db.connect_timeout_ms);
+    if (migratesOnStart(config)) {
+      await migrateToLatest(dbh.db, log);
+      return;
+    }
+    const { unknown } = await requireMigrated(dbh);
+    if (unknown.length > 0) log.warn({ migrations: unknown }, 'the database has migrations this build does not know (run by a newer weim)');
+  } catch (err) {
+    await dbh.close().catch(() => {});
+    throw err;
+  }
 }

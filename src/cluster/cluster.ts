@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import { redactUrl, StartupError } from '../errors.js';
 import type { Bus } from './bus.js';
 import { MemoryBus } from './bus.memory.js';
 import { RedisBus } from './bus.redis.js';
@@ -70,7 +71,7 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
       const discovery = new EtcdDiscovery(nodeId, { hosts: config.cluster.etcd_hosts, leaseSeconds: config.cluster.lease_seconds, prefix: `${prefix}/nodes/`, info: { port: config.server.port } }, log);
       const directory = new RedisDirectory(nodeId, redis, discovery, log, prefix, config.cluster.directory_check_ms);
       const bus = new RedisBus(nodeId, redis, subscriber, log, prefix);
-      const redisAt = `Redis at ${withoutPassword(config.cluster.redis_url)}`;
+      const redisAt = `Redis at ${redactUrl(config.cluster.redis_url)}`;
       return {
         directory,
         bus,
@@ -104,27 +105,16 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
 async function answersWithin<T>(work: Promise<T>, ms: number, service: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`${service} did not answer within ${ms} ms (cluster.connect_timeout_ms)`)), ms);
+    timer = setTimeout(() => reject(new StartupError(`${service} did not answer within ${ms} ms (cluster.connect_timeout_ms)`)), ms);
   });
   try {
     return await Promise.race([
       work.catch((err: unknown) => {
-        throw new Error(`${service} is unreachable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
+        throw new StartupError(`${service} is unreachable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
       }),
       timeout,
     ]);
   } finally {
     clearTimeout(timer);
-  }
-}
-
-/** A service URL fit for an error message: any password replaced. */
-function withoutPassword(url: string): string {
-  try {
-    const parsed = new URL(url);
-    if (parsed.password) parsed.password = '***';
-    return parsed.toString();
-  } catch {
-    return url;
   }
 }
