@@ -84,6 +84,11 @@ const configSchema = z
         sync_page_size: int(10, 10_000).default(1000),
         /** MySQL: store messages on a thread of its own, with its own connections ("false": on the event loop). */
         writer_thread: z.enum(['true', 'false']).default('true'),
+        /**
+         * Origins (`scheme://host[:port]`, comma-separated) whose URLs picture, voice, video and file
+         * messages may carry besides weim's own uploads. Empty: only uploads made with /im/chat/upload.
+         */
+        media_origins: z.string().default(''),
       })
       .strict()
       .prefault({}),
@@ -322,6 +327,11 @@ function checkServices(config: Config): Problem[] {
   } catch (err) {
     problems.push(problem('push.apps', (err as Error).message.replace(/^config: push\.apps: /, '')));
   }
+  try {
+    mediaOrigins(config);
+  } catch (err) {
+    problems.push(problem('messages.media_origins', (err as Error).message.replace(/^config: messages\.media_origins: /, '')));
+  }
   if (config.search.backend === 'elastic' && !config.search.elastic_url) {
     problems.push(problem('search.elastic_url', 'required when search.backend is elastic (WEIM_SEARCH_ELASTIC_URL)'));
   }
@@ -382,6 +392,42 @@ export function pushApps(config: Pick<Config, 'push'>): Map<string, string> {
     apps.set(key, secret);
   }
   return apps;
+}
+
+/**
+ * The external origins media messages may link to, from `messages.media_origins`: each entry exactly
+ * as the URL standard writes an origin (http or https, lower-case host, no default port, no path),
+ * so that a body's origin is compared as a string. The Qiniu domain is refused: URLs there are
+ * uploads, checked against `uploads` like local ones, never waved through.
+ */
+export function mediaOrigins(config: Pick<Config, 'messages' | 'uploads' | 'qiniu'>): Set<string> {
+  const origins = new Set<string>();
+  for (const entry of config.messages.media_origins.split(',').map((e) => e.trim()).filter(Boolean)) {
+    let origin: string | undefined;
+    try {
+      const url = new URL(entry);
+      if (url.protocol === 'http:' || url.protocol === 'https:') origin = url.origin;
+    } catch {
+      origin = undefined;
+    }
+    if (origin !== entry) {
+      const hint = origin ? ` (write it ${origin})` : '';
+      throw new ConfigError(`config: messages.media_origins: ${JSON.stringify(entry)} must be an http(s) origin scheme://host[:port], lower case, no path${hint} (WEIM_MESSAGES_MEDIA_ORIGINS)`);
+    }
+    if (config.uploads.store === 'qiniu' && origin === originOf(config.qiniu.domain)) {
+      throw new ConfigError('config: messages.media_origins: must not list qiniu.domain (URLs there must name an upload, and are checked)');
+    }
+    origins.add(origin);
+  }
+  return origins;
+}
+
+function originOf(url: string): string | undefined {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
 }
 
 /** Whether pending migrations run at start. */

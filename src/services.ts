@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import type { Config } from './config.js';
+import { type Config, mediaOrigins } from './config.js';
 import type { Db } from './db/database.js';
 import { createRateLimiter, type RateLimitStore } from './http/rate-limiter.js';
 import { AttachmentsService } from './modules/attachments/index.js';
@@ -8,7 +8,7 @@ import { FriendsService } from './modules/friends/index.js';
 import { GeoService } from './modules/geo/index.js';
 import { SearchService } from './modules/search/index.js';
 import { GroupsService } from './modules/groups/index.js';
-import { type MessageStore, MessagesService, MessageWriter, ThreadedMessageWriter } from './modules/messages/index.js';
+import { MediaBodies, type MessageStore, MessagesService, MessageWriter, ThreadedMessageWriter } from './modules/messages/index.js';
 import { UsersService } from './modules/users/index.js';
 import { ConversationsService, SyncService } from './modules/sync/index.js';
 import type { Notifier } from './notify/notifier.js';
@@ -91,7 +91,7 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
       pageSize: config.geo.page_size,
     }),
     conversations: new ConversationsService(db, notifier, { readNotices: config.messages.read_notices === 'true' }),
-    messages: new MessagesService(db, writer, notifier, friends, limit('message-send', config.messages.send_max_per_10s, 10), {
+    messages: new MessagesService(db, writer, notifier, friends, limit('message-send', config.messages.send_max_per_10s, 10), new MediaBodies(db, blobs, mediaOrigins(config)), {
       maxBodyChars: config.messages.max_body_chars,
       withdrawWindowMs: config.messages.withdraw_window_seconds * 1000,
     }),

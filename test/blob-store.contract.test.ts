@@ -94,6 +94,28 @@ describe.each([
     }
   });
 
+  it('keyOf gives back the key of exactly the URLs url() makes, and of nothing else', () => {
+    const key = newKey('png');
+    const url = s.store.url(key);
+    const download = s.store.url(key, { attachment: true });
+    expect(s.store.keyOf(url)).toBe(key);
+    expect(s.store.keyOf(download, { attachment: true })).toBe(key);
+    // Local URLs are the same either way (the files route marks downloads); Qiniu's carry attname.
+    expect(s.store.keyOf(download)).toBe(download === url ? key : undefined);
+    const name = key.split('/')[2]!;
+    const others = [
+      `${url}?x`, `${url}?`, `${url}#x`, `${url}/../x`, `${url}/.`, ` ${url}`, `${url}\n`, '', 'x',
+      url.replace(key, key.replace('/', '//')),
+      url.replace(key, key.replace('chat', '%63hat')),
+      url.replace(key, `chat/42/../42/${name}`),
+      url.replace(key, `chat/42/./${name}`),
+      url.replace(key, `chat/42%2F${name}`),
+      url.replace(key, key.toUpperCase()),
+      url.replace(key, 'chat/42/..%2F..%2Fweim.sqlite'),
+    ];
+    for (const other of others) expect(s.store.keyOf(other), other).toBeUndefined();
+  });
+
   it('gives each key its own URL', async () => {
     const a = newKey('png');
     const b = newKey('png');

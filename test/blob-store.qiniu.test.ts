@@ -47,6 +47,30 @@ describe('QiniuBlobStore tokens and URLs (offline vectors)', () => {
     expect(store.url(KEY)).toBe(`${unsigned}&token=weim-test-ak:${hmacSha1('weim-test-sk', unsigned)}`);
   });
 
+  it('keyOf takes back a signed URL until its deadline, and none with another deadline, signature, option or query', () => {
+    let now = NOW_MS;
+    const store = new QiniuBlobStore({ ...options, private: true }, () => now);
+    const url = store.url(KEY);
+    const download = store.url(KEY, { attachment: true });
+    expect([store.keyOf(url), store.keyOf(download, { attachment: true })]).toEqual([KEY, KEY]);
+    const token = url.slice(url.indexOf('&token=') + '&token='.length);
+    const forged = [
+      download,
+      url.replace('e=1700003600', 'e=1700003601'),
+      url.replace(token, `${token.slice(0, -2)}${token.endsWith('A=') ? 'B=' : 'A='}`),
+      url.split('?')[0]!,
+      url.replace(/&token=.*$/, ''),
+      `${url}&x=1`,
+      `${url}#x`,
+      url.replace('?e=', '?x=1&e='),
+      url.replace(`/${KEY}`, `//${KEY}`),
+      new QiniuBlobStore({ ...options, private: true, secretKey: 'another-sk' }, () => now).url(KEY),
+    ];
+    for (const other of forged) expect(store.keyOf(other), other).toBeUndefined();
+    now = 1_700_003_600_000; // the deadline
+    expect(store.keyOf(url)).toBeUndefined();
+  });
+
   it('gives public-bucket URLs on the domain, unsigned', () => {
     const store = new QiniuBlobStore(options);
     expect(store.url(KEY)).toBe(`https://cdn.example.test/${KEY}`);

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEV_JWT_SECRET, loadConfig, migratesOnStart, pushApps } from '../src/config.js';
+import { ConfigError, DEV_JWT_SECRET, loadConfig, mediaOrigins, migratesOnStart, pushApps } from '../src/config.js';
 
 const repoConfig = fileURLToPath(new URL('../config.yml', import.meta.url));
 const emptyDir = () => mkdtempSync(join(tmpdir(), 'weim-config-'));
@@ -66,6 +66,20 @@ describe('config', () => {
     expect(() => loadConfig({ WEIM_PUSH_APPS: `sh op:${secret}` }, cwd)).toThrow(/push\.apps/);
     expect(() => loadConfig({ WEIM_PUSH_APPS: `shop:${secret},shop:${secret}` }, cwd)).toThrow(/listed twice/);
     expect(() => loadConfig({ WEIM_PUSH_MAX_BODY_CHARS: '4001' }, cwd)).toThrow(/push\.max_body_chars/);
+  });
+
+  it('messages.media_origins: http(s) origins written as the URL standard writes them, never the Qiniu domain', () => {
+    const cwd = emptyDir();
+    expect(mediaOrigins(loadConfig({}, cwd))).toEqual(new Set());
+    const listed = loadConfig({ WEIM_MESSAGES_MEDIA_ORIGINS: ' https://media.example.com , http://127.0.0.1:8081,https://[::1]:9000 ' }, cwd);
+    expect(mediaOrigins(listed)).toEqual(new Set(['https://media.example.com', 'http://127.0.0.1:8081', 'https://[::1]:9000']));
+    for (const bad of ['https://media.example.com/', 'https://media.example.com/pics', 'https://Media.example.com', 'https://media.example.com:443', 'ftp://media.example.com', 'media.example.com', 'https://u@media.example.com', 'https://media.example.com?x', '*']) {
+      expect(() => loadConfig({ WEIM_MESSAGES_MEDIA_ORIGINS: bad }, cwd), bad).toThrow(/messages\.media_origins/);
+    }
+    expect(() => loadConfig({ WEIM_MESSAGES_MEDIA_ORIGINS: 'https://Media.example.com' }, cwd)).toThrow(/write it https:\/\/media\.example\.com/);
+    const qiniu = { WEIM_UPLOADS_STORE: 'qiniu', WEIM_QINIU_ACCESS_KEY: 'ak', WEIM_QINIU_SECRET_KEY: 'sk', WEIM_QINIU_BUCKET: 'b', WEIM_QINIU_DOMAIN: 'https://cdn.example.com' };
+    expect(() => loadConfig({ ...qiniu, WEIM_MESSAGES_MEDIA_ORIGINS: 'https://media.example.com,https://cdn.example.com' }, cwd)).toThrow(/must not list qiniu\.domain/);
+    expect(mediaOrigins(loadConfig({ ...qiniu, WEIM_MESSAGES_MEDIA_ORIGINS: 'https://media.example.com' }, cwd))).toEqual(new Set(['https://media.example.com']));
   });
 
   it('cluster mode needs its Redis, its etcd and a shared (MySQL) database', () => {

@@ -4,7 +4,7 @@ import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { assertBlobKey, type BlobMeta, type BlobStore } from './blob-store.js';
+import { assertBlobKey, type BlobMeta, type BlobStore, isBlobKey } from './blob-store.js';
 
 /**
  * The embedded store: blobs are files under `root` (`<data_dir>/blobs`), served by weim under
@@ -48,6 +48,14 @@ export class LocalBlobStore implements BlobStore {
   url(key: string): string {
     assertBlobKey(key);
     return `${this.publicPath}/${key}`;
+  }
+
+  /** `<publicPath>/<key>` and nothing else (a download is the same URL: the files route marks type 6). */
+  keyOf(url: string): string | undefined {
+    const prefix = `${this.publicPath}/`;
+    if (!url.startsWith(prefix)) return undefined;
+    const key = url.slice(prefix.length);
+    return isBlobKey(key) ? key : undefined;
   }
 
   async delete(key: string): Promise<void> {

@@ -1,7 +1,8 @@
+import { timingSafeEqual } from 'node:crypto';
 import { basename } from 'node:path';
 import type { Readable } from 'node:stream';
 import * as qiniu from 'qiniu';
-import { assertBlobKey, type BlobMeta, type BlobStore, type BlobUrlOptions } from './blob-store.js';
+import { assertBlobKey, type BlobMeta, type BlobStore, type BlobUrlOptions, isBlobKey } from './blob-store.js';
 
 export interface QiniuOptions {
   accessKey: string;
@@ -77,10 +78,33 @@ export class QiniuBlobStore implements BlobStore {
 
   url(key: string, options: BlobUrlOptions = {}): string {
     assertBlobKey(key);
-    const name = options.attachment ? `${key}?attname=${encodeURIComponent(basename(key))}` : key;
-    if (!this.options.private) return this.buckets.publicDownloadUrl(this.options.domain, name);
-    const deadline = Math.floor(this.clock() / 1000) + this.options.urlTtlSeconds;
-    return this.buckets.privateDownloadUrl(this.options.domain, name, deadline);
+    if (!this.options.private) return this.buckets.publicDownloadUrl(this.options.domain, downloadName(key, options));
+    return this.signedUrl(key, options, Math.floor(this.clock() / 1000) + this.options.urlTtlSeconds);
+  }
+
+  /**
+   * A URL `url()` made: on the domain, the key, `attname` only for an attachment, and for a private
+   * bucket a deadline still ahead with the signature this store's secret gives it.
+   */
+  keyOf(url: string, options: BlobUrlOptions = {}): string | undefined {
+    const prefix = `${this.options.domain}/`;
+    if (!url.startsWith(prefix)) return undefined;
+    const rest = url.slice(prefix.length);
+    const key = rest.split('?', 1)[0]!;
+    if (!isBlobKey(key)) return undefined;
+    let expected: string;
+    if (this.options.private) {
+      const deadline = /[?&]e=([1-9][0-9]{0,11})&token=[^&?#]*$/.exec(rest)?.[1];
+      if (!deadline || Number(deadline) * 1000 <= this.clock()) return undefined;
+      expected = this.signedUrl(key, options, Number(deadline));
+    } else {
+      expected = this.buckets.publicDownloadUrl(this.options.domain, downloadName(key, options));
+    }
+    return sameText(expected, url) ? key : undefined;
+  }
+
+  private signedUrl(key: string, options: BlobUrlOptions, deadline: number): string {
+    return this.buckets.privateDownloadUrl(this.options.domain, downloadName(key, options), deadline);
   }
 
   async delete(key: string): Promise<void> {
@@ -89,4 +113,16 @@ export class QiniuBlobStore implements BlobStore {
     // 612: no such key, which is what delete wants anyway.
     if (!result.ok() && result.resp.statusCode !== 612) throw new Error(`qiniu delete of ${key} failed: HTTP ${result.resp.statusCode}`);
   }
+}
+
+/** The object name a download URL carries: the key, with `attname` to make it a download. */
+function downloadName(key: string, options: BlobUrlOptions): string {
+  return options.attachment ? `${key}?attname=${encodeURIComponent(basename(key))}` : key;
+}
+
+/** String equality in time independent of where they differ (a signature is compared). */
+function sameText(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
 }

@@ -26,6 +26,12 @@ export interface BlobStore {
   put(key: string, body: Readable, meta: BlobMeta): Promise<number>;
   /** The URL clients fetch the blob from: relative to the server (local) or absolute (signed and expiring for a private bucket). */
   url(key: string, options?: BlobUrlOptions): string;
+  /**
+   * The key of `url` when `url` is exactly what `url(key, options)` makes (for a signed URL: made
+   * with this store's secret and not yet expired); undefined for anything else, a URL that merely
+   * resolves to the same blob included (`..`, `//`, percent-encoding, an extra query or fragment).
+   */
+  keyOf(url: string, options?: BlobUrlOptions): string | undefined;
   /** Removes a blob; removing a missing key is not an error. */
   delete(key: string): Promise<void>;
 }

@@ -5,3 +5,4 @@ export { setFriendConversationClosed } from './messages.repo.js';
 export { ThreadedMessageWriter } from './message-writer.thread.js';
 export { MessagesService, type MessagesOptions, type SendInput } from './messages.service.js';
 export { messagesRoutes } from './messages.routes.js';
+export { isMediaType, MediaBodies } from './media-bodies.js';

@@ -22,11 +22,10 @@ export function notEntitled(kind: number): AppError {
   return new AppError('FORBIDDEN', kind === ConversationKind.Group ? 'you are not a member of this group' : 'you can only message your friends');
 }
 
-const mediaUrl = /^(https?:\/\/[^\s]+|\/[^\s]*)$/;
-
 /**
- * Checks a body against its type: text and prompts are 1..maxChars characters; pictures, voice,
- * video and files carry the URL of an upload; geo is a JSON object with longitude and latitude.
+ * Checks a body against its type: text and prompts are 1..maxChars characters; geo is a JSON
+ * object with longitude and latitude; pictures, voice, video and files carry a URL of at most 2048
+ * characters, which `MediaBodies` then checks against the uploads (it needs the database).
  * Returns the reason it is refused, or undefined.
  */
 export function bodyProblem(type: number, body: string, maxChars: number): string | undefined {
@@ -53,6 +52,6 @@ export function bodyProblem(type: number, body: string, maxChars: number): strin
       return ok ? undefined : 'geo body needs longitude (-180..180) and latitude (-90..90)';
     }
     default:
-      return body.length <= 2048 && mediaUrl.test(body) ? undefined : 'body must be the URL of an upload';
+      return body.length <= 2048 ? undefined : 'body must be a URL of at most 2048 characters';
   }
 }

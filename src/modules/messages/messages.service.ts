@@ -7,6 +7,7 @@ import type { FriendsService } from '../friends/index.js';
 import { memberIds } from '../groups/index.js';
 import type { MessageStore, PendingMessage } from './message-writer.js';
 import { findMessageForUpdate, markWithdrawn } from './messages.repo.js';
+import { isMediaType, type MediaBodies } from './media-bodies.js';
 import { bodyProblem, notEntitled } from './messages.schema.js';
 import { ConversationKind, friendConversationKey, groupConversationKey, type StoredMessage } from './messages.table.js';
 
@@ -31,6 +32,7 @@ export class MessagesService {
     private readonly notifier: Notifier,
     private readonly friends: Pick<FriendsService, 'areFriends'>,
     private readonly sendLimit: RateLimiter,
+    private readonly media: Pick<MediaBodies, 'problem'>,
     private readonly options: MessagesOptions,
     private readonly clock: () => number = Date.now,
   ) {}
@@ -40,6 +42,7 @@ export class MessagesService {
     this.check(input);
     await this.sendLimit.consume(String(senderId));
     if (toUid === senderId || !(await this.friends.areFriends(senderId, toUid))) throw notEntitled(ConversationKind.Friend);
+    await this.checkMedia(input);
     const pending = {
       convKey: friendConversationKey(senderId, toUid), kind: ConversationKind.Friend,
       userLo: Math.min(senderId, toUid), userHi: Math.max(senderId, toUid), groupId: null,
@@ -56,6 +59,7 @@ export class MessagesService {
     // between the write resolving and the push). A member joining meanwhile gets it by sync.
     const recipients = await memberIds(this.db, groupId);
     if (!recipients.includes(senderId)) throw notEntitled(ConversationKind.Group);
+    await this.checkMedia(input);
     const pending = {
       convKey: groupConversationKey(groupId), kind: ConversationKind.Group, userLo: null, userHi: null, groupId,
       senderId, toId: groupId, type: input.type, body: input.body, clientMsgId: input.clientMsgId ?? null,
@@ -114,8 +118,19 @@ export class MessagesService {
     }
   }
 
+  /** The checks that need nothing but the input (run before the rate limit counts the send). */
   private check(input: SendInput): void {
     const problem = bodyProblem(input.type, input.body, this.options.maxBodyChars);
+    if (problem) throw new AppError('BAD_REQUEST', problem);
+  }
+
+  /**
+   * Pictures, voice, video and files: the body must name an upload of that kind (a database read,
+   * so after the rate limit and the sender's entitlement). Text, geo and prompts cost nothing here.
+   */
+  private async checkMedia(input: SendInput): Promise<void> {
+    if (!isMediaType(input.type)) return;
+    const problem = await this.media.problem(input.type, input.body);
     if (problem) throw new AppError('BAD_REQUEST', problem);
   }
 }

@@ -1,0 +1,69 @@
+import type { Executor } from '../../db/database.js';
+import type { BlobStore } from '../../storage/blob-store.js';
+// The two leaf files, not the module's index: messages stays clear of the upload service's imports.
+import { findUploadByKey } from '../attachments/attachments.repo.js';
+import { UPLOAD_TYPES, type UploadType } from '../attachments/media-types.js';
+
+const WHAT: Record<UploadType, string> = { 1: 'a picture', 2: 'a voice recording', 3: 'a video', 6: 'a file' };
+
+/** Types 1, 2, 3 and 6: the message body is the URL of an upload. */
+export function isMediaType(type: number): type is UploadType {
+  return (UPLOAD_TYPES as readonly number[]).includes(type);
+}
+
+/**
+ * Decides whether a picture, voice, video or file message may carry its body: the URL of an upload
+ * exactly as /im/chat/upload answered it (any user's: upload URLs are shared by sending them), of
+ * the message's kind, or a URL on one of the configured external origins. Pictures, voice and video
+ * must name an upload made as that type; a file (type 6) may name any chat upload. Avatars are not
+ * chat uploads.
+ */
+export class MediaBodies {
+  constructor(
+    private readonly db: Executor,
+    private readonly store: Pick<BlobStore, 'kind' | 'keyOf'>,
+    /** `messages.media_origins`, as `mediaOrigins` validated them. */
+    private readonly origins: ReadonlySet<string>,
+  ) {}
+
+  /** The reason `body` is refused as a message of `type`, or undefined. Reads the database only for a URL of this store. */
+  async problem(type: UploadType, body: string): Promise<string | undefined> {
+    const refusal = `body must be the URL of ${WHAT[type]} uploaded with /im/chat/upload${this.origins.size > 0 ? ' or a URL on an allowed media origin' : ''}`;
+    // A URL is made with the download option for a type 6 upload, without it for the others.
+    const plain = this.store.keyOf(body);
+    const download = this.store.keyOf(body, { attachment: true });
+    const key = plain ?? download;
+    if (key === undefined) return this.onAllowedOrigin(body) ? undefined : refusal;
+    const upload = await findUploadByKey(this.db, key);
+    if (!upload || upload.purpose !== 'chat' || upload.store !== this.store.kind) return refusal;
+    const uploadType = Number(upload.type) as UploadType;
+    if ((uploadType === 6 ? download : plain) !== key) return refusal;
+    if (type !== 6 && uploadType !== type) return `${refusal} (this upload is ${WHAT[uploadType]})`;
+    return undefined;
+  }
+
+  /**
+   * An absolute http(s) URL on an allowed origin, already in the URL standard's own form (so no
+   * `.`/`..` segments, no backslashes, nothing the parser would rewrite), with a path, no user
+   * info, no fragment, and no empty segment or percent-encoded dot, slash or backslash in the path.
+   * The query is the other service's business and may be anything the standard keeps as it is.
+   */
+  private onAllowedOrigin(body: string): boolean {
+    if (this.origins.size === 0) return false;
+    let url: URL;
+    try {
+      url = new URL(body);
+    } catch {
+      return false;
+    }
+    return (
+      url.href === body &&
+      this.origins.has(url.origin) &&
+      url.username === '' &&
+      url.password === '' &&
+      !body.includes('#') &&
+      url.pathname.length > 1 &&
+      !/\/\/|%2e|%2f|%5c/i.test(url.pathname)
+    );
+  }
+}
