@@ -1,0 +1,134 @@
+import type { Config } from './config.js';
+
+/** Secrets shipped in config.yml for development; production refuses to start with them. */
+export const DEV_JWT_SECRET = 'weim-dev-secret-change-me';
+export const DEV_ID_CARD_SECRET = 'weim-dev-id-card-secret-change-me';
+
+/** Thrown for any configuration problem; the message names the key. */
+export class ConfigError extends Error {}
+
+/**
+ * The checks of config keys that only make sense together (production secrets, Qiniu, the
+ * cluster's services, push apps, media origins), each returning every problem it finds so that
+ * loadConfig names them all in one message.
+ */
+
+/** One bad key: its dotted name, what is wrong, and where it sits in the raw values. */
+export interface Problem {
+  key: string;
+  detail: string;
+  path: PropertyKey[];
+}
+
+export const problem = (key: string, detail: string): Problem => ({ key, detail, path: [] });
+
+/** Keys that only make sense together: the search backend, the cluster's services, MySQL's URL, push apps. */
+export function checkServices(config: Config): Problem[] {
+  const problems: Problem[] = [];
+  try {
+    pushApps(config);
+  } catch (err) {
+    problems.push(problem('push.apps', (err as Error).message.replace(/^config: push\.apps: /, '')));
+  }
+  try {
+    mediaOrigins(config);
+  } catch (err) {
+    problems.push(problem('messages.media_origins', (err as Error).message.replace(/^config: messages\.media_origins: /, '')));
+  }
+  if (config.search.backend === 'elastic' && !config.search.elastic_url) {
+    problems.push(problem('search.elastic_url', 'required when search.backend is elastic (WEIM_SEARCH_ELASTIC_URL)'));
+  }
+  if (config.cluster.mode === 'cluster') {
+    for (const key of ['redis_url', 'etcd_hosts'] as const) {
+      if (!config.cluster[key]) problems.push(problem(`cluster.${key}`, `required when cluster.mode is cluster (WEIM_CLUSTER_${key.toUpperCase()})`));
+    }
+    if (config.db.dialect !== 'mysql') problems.push(problem('db.dialect', 'cluster.mode cluster needs a database all nodes share (mysql)'));
+  }
+  if (config.db.dialect === 'mysql' && !config.db.url) {
+    problems.push(problem('db.url', 'required when db.dialect is mysql (WEIM_DB_URL)'));
+  }
+  return problems;
+}
+
+export function checkProduction(config: Config): Problem[] {
+  if (!config.production) return [];
+  const problems: Problem[] = [];
+  if (config.auth.jwt_secret === DEV_JWT_SECRET || config.auth.jwt_secret.length < 32) {
+    problems.push(problem('auth.jwt_secret', 'production (NODE_ENV=production) needs a secret of 32+ characters that is not the default (WEIM_AUTH_JWT_SECRET)'));
+  }
+  if (config.realname.id_card_secret === DEV_ID_CARD_SECRET || config.realname.id_card_secret.length < 32) {
+    problems.push(problem('realname.id_card_secret', 'production needs a secret of 32+ characters that is not the default (WEIM_REALNAME_ID_CARD_SECRET)'));
+  }
+  if (config.server.metrics_token.length < 16) {
+    problems.push(problem('server.metrics_token', 'production needs a token of 16+ characters for /metrics (WEIM_SERVER_METRICS_TOKEN)'));
+  }
+  return problems;
+}
+
+/** store=qiniu cannot work without credentials, a bucket and its download domain. */
+export function checkQiniu(config: Config): Problem[] {
+  if (config.uploads.store !== 'qiniu') return [];
+  const problems: Problem[] = [];
+  for (const key of ['access_key', 'secret_key', 'bucket', 'domain'] as const) {
+    if (!config.qiniu[key]) problems.push(problem(`qiniu.${key}`, `required when uploads.store is qiniu (WEIM_QINIU_${key.toUpperCase()})`));
+  }
+  for (const key of ['domain', 'upload_url'] as const) {
+    const value = config.qiniu[key];
+    if (value && !/^https?:\/\/[^/?#]+$/.test(value)) problems.push(problem(`qiniu.${key}`, 'must be scheme://host[:port] with no path'));
+  }
+  return problems;
+}
+
+/**
+ * The push API's apps, key → secret, from `push.apps`. A secret shorter than 32 characters is
+ * refused in any mode: there is no development default to fall back on.
+ */
+export function pushApps(config: Pick<Config, 'push'>): Map<string, string> {
+  const apps = new Map<string, string>();
+  for (const entry of config.push.apps.split(',').map((e) => e.trim()).filter(Boolean)) {
+    const at = entry.indexOf(':');
+    const key = entry.slice(0, Math.max(0, at));
+    const secret = entry.slice(at + 1);
+    if (at < 1 || !/^[A-Za-z0-9_-]{1,64}$/.test(key)) throw new ConfigError('config: push.apps: each entry must be key:secret, the key of letters, digits, _ and - (WEIM_PUSH_APPS)');
+    if (secret.length < 32) throw new ConfigError(`config: push.apps: the secret of ${key} must have 32+ characters`);
+    if (apps.has(key)) throw new ConfigError(`config: push.apps: ${key} is listed twice`);
+    apps.set(key, secret);
+  }
+  return apps;
+}
+
+/**
+ * The external origins media messages may link to, from `messages.media_origins`: each entry exactly
+ * as the URL standard writes an origin (http or https, lower-case host, no default port, no path),
+ * so that a body's origin is compared as a string. The Qiniu domain is refused: URLs there are
+ * uploads, checked against `uploads` like local ones, never waved through.
+ */
+export function mediaOrigins(config: Pick<Config, 'messages' | 'uploads' | 'qiniu'>): Set<string> {
+  const origins = new Set<string>();
+  for (const entry of config.messages.media_origins.split(',').map((e) => e.trim()).filter(Boolean)) {
+    let origin: string | undefined;
+    try {
+      const url = new URL(entry);
+      if (url.protocol === 'http:' || url.protocol === 'https:') origin = url.origin;
+    } catch {
+      origin = undefined;
+    }
+    if (origin !== entry) {
+      const hint = origin ? ` (write it ${origin})` : '';
+      throw new ConfigError(`config: messages.media_origins: ${JSON.stringify(entry)} must be an http(s) origin scheme://host[:port], lower case, no path${hint} (WEIM_MESSAGES_MEDIA_ORIGINS)`);
+    }
+    if (config.uploads.store === 'qiniu' && origin === originOf(config.qiniu.domain)) {
+      throw new ConfigError('config: messages.media_origins: must not list qiniu.domain (URLs there must name an upload, and are checked)');
+    }
+    origins.add(origin);
+  }
+  return origins;
+}
+
+function originOf(url: string): string | undefined {
+  try {
+    return new URL(url).origin;
+  } catch {
+    return undefined;
+  }
+}
