@@ -3,7 +3,7 @@ import { testDialects } from './helpers/database.js';
 import { makeFriends, post, registerUser } from './helpers/http.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
 import { SyncDevice } from './helpers/sync-client.js';
-import { settle, signedInSocket } from './helpers/ws.js';
+import { openSocket, settle, signedInSocket } from './helpers/ws.js';
 
 describe.each(testDialects())('sync after reconnect on %s', (dialect) => {
   let t: TestNode;
@@ -234,3 +234,40 @@ describe.each(testDialects())('sync after reconnect on %s', (dialect) => {
     expect(notices.at(-1)).toBe('offline');
   });
 });
+
+/** The gateway's sync is not dialect-specific: what a slow reader does to it runs on SQLite. */
+describe('a sync to a reader slower than the sync', () => {
+  let t: TestNode;
+  beforeAll(async () => {
+    t = await startTestNode('sqlite', { WEIM_MESSAGES_SEND_MAX_PER_10S: '100000', WEIM_MESSAGES_SYNC_PAGE_SIZE: '10' });
+  });
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('waits for the socket to drain between pages (its drain event), then sends every message once, in order', async () => {
+    const { a, b } = await makeFriends(t.api);
+    const body = (i: number) => `${i}:`.padEnd(5000, '消');
+    for (let i = 0; i < 500; i++) expect((await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: body(i) }, { token: a.token })).code).toBe(0);
+    // ~7.5 MB of frames (one sync run's 500), past what the kernel's buffers hold: the sync must wait for the reader.
+    const socket = await openSocketPaused(t.url);
+    socket.send({ Cmd: 3, Body: b.token, Sync: { Cursors: {}, EventSeq: 0 } });
+    await settle(500);
+    // Still open: a sync waits for its reader, it does not cut it off as a slow consumer.
+    expect(t.node.gateway.socketCount).toBe(1);
+    socket.resume();
+    await socket.socket.next((f) => f.Cmd === 23, 20_000);
+    const got = socket.socket.of(6);
+    expect(got.every((f, i) => f.Body === body(i))).toBe(true);
+    expect(got.map((f) => f.Seq)).toEqual(Array.from({ length: 500 }, (_, i) => i + 1));
+    socket.socket.close();
+  });
+});
+
+/** A signed-out socket whose reading is paused until `resume()`. */
+async function openSocketPaused(url: string) {
+  const socket = await openSocket(url);
+  const raw = (socket.ws as unknown as { _socket: { pause(): void; resume(): void } })._socket;
+  raw.pause();
+  return { socket, send: (frame: unknown) => socket.send(frame), resume: () => raw.resume() };
+}

@@ -226,10 +226,24 @@ export class Connection {
     this.armGapTimer();
   }
 
-  /** Resolves once the socket's unsent bytes are below half the cap (used between sync pages). */
+  /**
+   * Resolves once the socket's unsent bytes are below half the cap (used between sync pages), or
+   * it closed: woken by the socket's `drain` event (it has passed its high-water mark, so one comes),
+   * with a slow check as a backstop.
+   */
   async drain(): Promise<void> {
     while (this.ws.readyState === this.ws.OPEN && this.ws.bufferedAmount > this.maxBufferedBytes / 2) {
-      await new Promise((r) => setTimeout(r, 5));
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(backstop);
+          this.socket.off('drain', done);
+          this.socket.off('close', done);
+          resolve();
+        };
+        const backstop = setTimeout(done, 1000);
+        this.socket.once('drain', done);
+        this.socket.once('close', done);
+      });
     }
   }
 
