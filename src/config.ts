@@ -21,6 +21,10 @@ const configSchema = z
         body_limit_bytes: int(1024, 64 * 1024 * 1024).default(1024 * 1024),
         trust_proxy_hops: int(0, 10).default(0),
         shutdown_timeout_ms: int(0, 600_000).default(10_000),
+        /** On SIGTERM, how long /readyz says 503 before sockets are told to move (load balancers look meanwhile). */
+        drain_delay_ms: int(0, 600_000).default(2000),
+        /** Then sockets are told to move (Cmd 26) and closed at no more than this many a second. */
+        drain_closes_per_second: int(1, 1_000_000).default(1000),
         /** Bearer token `/metrics` asks for; empty leaves it open (development only: production needs one). */
         metrics_token: z.string().default(''),
       })

@@ -194,6 +194,10 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     },
     async stop() {
       draining = true;
+      // Readiness first: load balancers stop sending new sockets and requests here, then the open
+      // sockets move to other nodes at a bounded rate (no reconnect storm), then the rest stops.
+      if (config.server.drain_delay_ms > 0) await new Promise((resolve) => setTimeout(resolve, config.server.drain_delay_ms));
+      await gateway.drain(config.server.drain_closes_per_second);
       clearInterval(pruner);
       // No more clearing of dead nodes (one under way finishes, its users announced as usual).
       clusterWiring.stop();

@@ -224,6 +224,38 @@ export class Gateway {
   }
 
   /**
+   * The first step of a graceful stop, which spreads the reconnects of this node's sockets over
+   * time instead of sending them all to the other nodes at once: stops accepting sockets (503), tells
+   * each open one when it will be closed (Cmd 26; the k-th at k / `closesPerSecond` s, jittered
+   * within its slot), then closes them (1012) on that schedule, each after the sends it is handling
+   * have been answered (1 s at most). Frames keep flowing to a socket until its turn. Resolves when
+   * the last one has been closed.
+   */
+  async drain(closesPerSecond: number): Promise<void> {
+    this.closing = true;
+    const sockets = [...this.connections];
+    const slotMs = 1000 / closesPerSecond;
+    const began = Date.now();
+    const schedule = sockets.map((connection, k) => ({ connection, at: Math.round((k + Math.random()) * slotMs) }));
+    for (const { connection, at } of schedule) connection.send(systemFrame(WeimCmd.Reconnect, String(at)));
+    const closes: Array<Promise<void>> = [];
+    for (const { connection, at } of schedule) {
+      const wait = began + at - Date.now();
+      // Timers fire no closer than ~1 ms apart: sockets whose slots have come are closed together.
+      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
+      closes.push(this.closeWhenAnswered(connection));
+    }
+    await Promise.all(closes);
+  }
+
+  private async closeWhenAnswered(connection: Connection): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([connection.serial, new Promise((resolve) => (timer = setTimeout(resolve, 1000)))]);
+    clearTimeout(timer);
+    connection.close(CloseCode.ServiceRestart, 'server restarting, reconnect');
+  }
+
+  /**
    * Stops accepting sockets and closes the open ones (1001 going away); sockets that have not
    * finished the closing handshake within `graceMs` are cut.
    */

@@ -19,6 +19,11 @@ export const WeimCmd = {
   SyncDone: 23,
   /** server → client: pushes to this socket may have been lost (the node's bus link dropped); sync now. */
   SyncNeeded: 24,
+  /**
+   * server → client: this node is shutting down and closes the socket (1012) in `Body` ms; reconnect
+   * (through the load balancer: another node) then, or sooner, and sign in with Sync as usual.
+   */
+  Reconnect: 26,
 } as const;
 
 /** Close codes weim uses (4000–4999 are the application's). */
@@ -26,6 +31,8 @@ export const CloseCode = {
   GoingAway: 1001,
   /** A server error cut a sign-in or sync short: reconnect and sign in again. */
   InternalError: 1011,
+  /** The node is restarting (after Cmd 26): reconnect, and sign in with Sync. */
+  ServiceRestart: 1012,
   /** The database was out of reach during a sign-in or sync: reconnect and sign in again. */
   TryAgainLater: 1013,
   SignInTimeout: 4001,

@@ -33,6 +33,8 @@ export async function startTestNode(dialect: Dialect, env: Record<string, string
     WEIM_AUTH_REGISTER_MAX_PER_IP: '100000',
     WEIM_AUTH_LOGIN_MAX_PER_IP: '100000',
     WEIM_LOG_LEVEL: 'silent',
+    WEIM_SERVER_DRAIN_DELAY_MS: '0',
+    WEIM_SERVER_DRAIN_CLOSES_PER_SECOND: '1000000',
     ...env,
   });
   // A database passed in is shared (several nodes of a cluster) and stays open after stop().

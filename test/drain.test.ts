@@ -1,0 +1,68 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { makeFriends, registerUser } from './helpers/http.js';
+import { startTestNode, type TestNode } from './helpers/node.js';
+import { signedInSocket, type TestSocket } from './helpers/ws.js';
+
+/**
+ * A graceful stop moves a node's sockets to other nodes without a reconnect storm: /readyz turns
+ * 503 first (load balancers stop sending here), then, after `server.drain_delay_ms`, every socket is
+ * told when it will be closed (Cmd 26, spread over `sockets / drain_closes_per_second` s) and is
+ * closed (1012) on that schedule, each after the sends it was handling were answered.
+ */
+describe('draining a node on stop', () => {
+  let t: TestNode | undefined;
+  afterAll(async () => {
+    await t?.stop().catch(() => {});
+  });
+
+  it('readiness first, then Cmd 26 on a spread schedule, closes (1012) in that order, sends answered', async () => {
+    t = await startTestNode('sqlite', { WEIM_SERVER_DRAIN_DELAY_MS: '700', WEIM_SERVER_DRAIN_CLOSES_PER_SECOND: '10', WEIM_MESSAGES_SEND_MAX_PER_10S: '1000' });
+    const node = t;
+    const peer = await registerUser(node.api);
+    const sockets: Array<{ socket: TestSocket; userId: number }> = [];
+    for (let i = 0; i < 8; i++) {
+      const { b } = await makeFriends(node.api, peer);
+      sockets.push({ socket: await signedInSocket(node.url, b.token), userId: b.user.id });
+    }
+    const closeOrder: number[] = [];
+    const acked = new Map<number, number>();
+    for (const [k, { socket }] of sockets.entries()) {
+      void socket.closed.then(({ code }) => closeOrder.push(code === 1012 ? k : -1));
+      // On being told, a socket closing 300 ms or more later sends one message: it must be answered.
+      void socket.next((f) => f.Cmd === 26, 10_000).then((f) => {
+        if (Number(f.Body) >= 300) socket.send({ Cmd: 17, ToId: peer.user.id, Ope: 0, Type: 0, Body: `bye ${k}`, ClientMsgId: `m${k}` });
+      }).catch(() => {});
+      void socket.next((f) => f.Cmd === 18, 10_000).then((f) => acked.set(k, f.Id as number)).catch(() => {});
+    }
+
+    const stopped = node.node.stop();
+    t = undefined;
+    // During the delay: not ready, every socket still open and not yet told.
+    await new Promise((r) => setTimeout(r, 200));
+    expect((await fetch(`${node.url}/readyz`)).status).toBe(503);
+    expect(node.node.gateway.socketCount).toBe(8);
+    expect(sockets.every(({ socket }) => socket.of(26).length === 0)).toBe(true);
+
+    await stopped;
+    await Promise.all(sockets.map(({ socket }) => socket.closed));
+    // Told once each, with delays one slot (100 ms at 10/s) apart, jittered within the slot.
+    const delays = sockets.map(({ socket }) => {
+      expect(socket.of(26)).toHaveLength(1);
+      return Number(socket.of(26)[0]!.Body);
+    });
+    const sorted = [...delays].sort((x, y) => x - y);
+    sorted.forEach((d, k) => {
+      expect(d).toBeGreaterThanOrEqual(k * 100);
+      expect(d).toBeLessThanOrEqual((k + 1) * 100);
+    });
+    // Closed with 1012, in the order they were told.
+    expect(closeOrder).toEqual(delays.map((d, k) => [d, k] as const).sort((x, y) => x[0] - y[0]).map(([, k]) => k));
+    // Every send made before its socket's turn was stored and answered.
+    const senders = delays.flatMap((d, k) => (d >= 300 ? [k] : []));
+    expect(senders.length).toBeGreaterThanOrEqual(4);
+    expect([...acked.keys()].sort()).toEqual(senders.sort());
+    const stored = await node.dbh.db.selectFrom('messages').select(['id', 'body']).where('body', 'like', 'bye %').execute();
+    expect(stored.map((r) => r.id).sort()).toEqual([...acked.values()].sort());
+    await node.dbh.close();
+  });
+});
