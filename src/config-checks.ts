@@ -44,6 +44,9 @@ export function checkServices(config: Config): Problem[] {
     }
     if (config.db.dialect !== 'mysql') problems.push(problem('db.dialect', 'cluster.mode cluster needs a database all nodes share (mysql)'));
   }
+  if (config.server.workers > 1 && config.cluster.mode !== 'cluster') {
+    problems.push(problem('server.workers', 'more than 1 needs cluster.mode cluster: each worker is a node of the cluster on the same MySQL, Redis and etcd (the embedded SQLite database serves one process)'));
+  }
   if (config.db.dialect === 'mysql' && !config.db.url) {
     problems.push(problem('db.url', 'required when db.dialect is mysql (WEIM_DB_URL)'));
   }

@@ -25,6 +25,8 @@ const configSchema = z
         drain_delay_ms: int(0, 600_000).default(2000),
         /** Then sockets are told to move (Cmd 26) and closed at no more than this many a second. */
         drain_closes_per_second: int(1, 1_000_000).default(1000),
+        /** Worker processes on this machine sharing the port, each a cluster node (1: this process serves). */
+        workers: int(1, 64).default(1),
         /** Bearer token `/metrics` asks for; empty leaves it open (development only: production needs one). */
         metrics_token: z.string().default(''),
       })
@@ -312,7 +314,7 @@ function withoutKeys(raw: Record<string, unknown>, paths: PropertyKey[][]): Reco
 }
 
 /** Whether pending migrations run at start. */
-export function migratesOnStart(config: Config): boolean {
+export function migratesOnStart(config: Pick<Config, 'db'>): boolean {
   if (config.db.migrate_on_start === 'auto') return config.db.dialect === 'sqlite';
   return config.db.migrate_on_start === 'true';
 }

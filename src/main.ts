@@ -1,9 +1,11 @@
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config.js';
+import cluster from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { redactUrl, StartupError } from './errors.js';
 import { createNode } from './node.js';
+import { superviseWorkers } from './workers.js';
 
 /** Process entry point: config → node → listen; graceful stop on SIGTERM/SIGINT. */
 async function main(): Promise<void> {
@@ -17,7 +19,12 @@ async function main(): Promise<void> {
     }
     throw err;
   }
-  const log = pino({ level: config.log.level, base: { service: 'weim' } });
+  const worker = process.env.WEIM_WORKER_INDEX;
+  const log = pino({ level: config.log.level, base: { service: 'weim', ...(worker ? { worker: Number(worker) } : {}) } });
+  if (config.server.workers > 1 && cluster.isPrimary) {
+    await superviseWorkers(config, log);
+    return;
+  }
   if (!config.production && config.auth.jwt_secret.startsWith('weim-dev-')) {
     log.warn('using the development JWT secret: set WEIM_AUTH_JWT_SECRET before exposing this node');
   }
@@ -37,6 +44,8 @@ async function main(): Promise<void> {
     },
     'weim listening',
   );
+  // Under a supervisor (server.workers > 1): tell it this worker serves.
+  process.send?.({ weim: 'listening' });
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -227,7 +227,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
  * Start-up fails, naming the database, when it cannot be reached or logged into, or when its schema
  * is behind this build and migrating on start is off; a node never listens on a database it cannot use.
  */
-async function prepareDatabase(dbh: DbHandle, config: Config, log: Logger): Promise<void> {
+export async function prepareDatabase(dbh: DbHandle, config: Pick<Config, 'db'>, log: Logger): Promise<void> {
   try {
     await awaitDatabase(dbh, config.db.connect_timeout_ms);
     if (migratesOnStart(config)) {

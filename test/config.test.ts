@@ -92,6 +92,9 @@ describe('config', () => {
     expect(() => loadConfig({ ...cluster, WEIM_DB_DIALECT: 'sqlite' }, cwd)).toThrow(/db\.dialect/);
     expect(() => loadConfig({ ...cluster, WEIM_CLUSTER_MODE: 'mesh' }, cwd)).toThrow(/cluster\.mode/);
     expect(() => loadConfig({ ...cluster, WEIM_CLUSTER_LEASE_SECONDS: '1' }, cwd)).toThrow(/cluster\.lease_seconds/);
+    // Several worker processes are several nodes: only a cluster can have them.
+    expect(loadConfig({ ...cluster, WEIM_SERVER_WORKERS: '3' }, cwd).server.workers).toBe(3);
+    expect(() => loadConfig({ WEIM_SERVER_WORKERS: '2' }, cwd)).toThrow(/server\.workers: more than 1 needs cluster\.mode cluster/);
   });
 
   it('production refuses missing or default secrets', () => {
