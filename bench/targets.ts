@@ -29,6 +29,9 @@ export function benchNodeEnv(secret: string, sockets: number): Record<string, st
     WEIM_LOG_LEVEL: 'warn',
     WEIM_MESSAGES_SEND_MAX_PER_10S: '10000000',
     WEIM_GROUPS_MAX_MEMBERS: String(Math.max(sockets, 10_000)),
+    // A bench stops its server when done: no drain to wait for.
+    WEIM_SERVER_DRAIN_DELAY_MS: '0',
+    WEIM_SERVER_DRAIN_CLOSES_PER_SECOND: '1000000',
     ...Object.fromEntries(extra),
   };
 }
