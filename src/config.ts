@@ -194,6 +194,8 @@ const configSchema = z
         max_body_chars: int(1, 4000).default(4000),
         /** Requests one app may make per second. */
         max_per_second: int(1).default(100),
+        /** How long an Idempotency-Key (and the answer it got) is kept from its first use. */
+        idempotency_ttl_seconds: int(60, 7 * 86_400).default(86_400),
       })
       .strict()
       .prefault({}),

@@ -15,7 +15,7 @@ import { StreamRepair } from './gateway/stream-repair.js';
 import { pruneRevocations } from './modules/auth/index.js';
 import { ThreadedMessageWriter } from './modules/messages/index.js';
 import { PresenceService } from './modules/presence/index.js';
-import { PushService, pushRoutes, requirePushApp } from './modules/push/index.js';
+import { pruneProgress, PushService, pushRoutes, requirePushApp } from './modules/push/index.js';
 import { EVENT_BODY_CHARS } from './modules/sync/index.js';
 import { createRateLimiter } from './http/rate-limiter.js';
 import type { Notifier } from './notify/notifier.js';
@@ -107,6 +107,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     auth: requirePushApp({
       apps,
       once: cluster.once,
+      idempotency: { store: cluster.idempotency, ttlSeconds: config.push.idempotency_ttl_seconds, log },
       maxSkewSeconds: config.push.max_skew_seconds,
       limit: createRateLimiter(cluster.rateLimits, { name: 'push', points: config.push.max_per_second, windowSeconds: 1 }),
     }),
@@ -167,6 +168,8 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   watchGauge(metrics.registry, 'weim_ws_users', 'Users with a signed-in socket on this node', () => hub.userCount);
   const pruner = setInterval(() => {
     pruneRevocations(dbh.db, Date.now()).catch((err: unknown) => log.warn({ err }, 'pruning token revocations failed'));
+    // An operation's progress is needed while its key is kept (a retry resumes it), not after.
+    pruneProgress(dbh.db, Date.now() - config.push.idempotency_ttl_seconds * 1000 - 3600_000).catch((err: unknown) => log.warn({ err }, 'pruning push progress failed'));
   }, 3600_000);
   pruner.unref();
 

@@ -10,6 +10,8 @@ import { RedisDirectory } from './directory.redis.js';
 import type { Discovery } from './discovery.js';
 import { EtcdDiscovery } from './discovery.etcd.js';
 import { StaticDiscovery } from './discovery.static.js';
+import { type IdempotencyStore, MemoryIdempotencyStore } from './idempotency.js';
+import { RedisIdempotencyStore } from './idempotency.redis.js';
 import { MemoryOnceStore, type OnceStore, RedisOnceStore } from './once.js';
 import type { RateLimitStore } from '../http/rate-limiter.js';
 
@@ -20,6 +22,8 @@ export interface Cluster {
   discovery: Discovery;
   /** Keys seen once across the cluster (the push API's nonces). */
   once: OnceStore;
+  /** The push API's Idempotency-Keys and the answers they got, cluster-wide. */
+  idempotency: IdempotencyStore;
   /** Where rate limits count: this process, or Redis so that a limit holds across nodes. */
   rateLimits: RateLimitStore;
   /**
@@ -50,6 +54,7 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
         bus,
         discovery,
         once: new MemoryOnceStore(),
+        idempotency: new MemoryIdempotencyStore(),
         rateLimits: { kind: 'memory' },
         async start(local) {
           await discovery.start();
@@ -76,6 +81,7 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
         bus,
         discovery,
         once: new RedisOnceStore(redis, prefix),
+        idempotency: new RedisIdempotencyStore(redis, prefix),
         rateLimits: { kind: 'redis', client: redis, prefix },
         async start(local) {
           await answersWithin(Promise.all([redis.connect(), subscriber.connect()]).then(() => redis.ping()), timeoutMs, redisAt);
