@@ -138,7 +138,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   const server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000 }, app);
   const repair = new StreamRepair(services.sync, config.gateway.reorder_wait_ms, log, metrics.observeStreamRepair);
   const gateway = new Gateway(
-    { tokens: services.tokens, messages: services.messages, sync: services.sync, conversations: services.conversations, presence, directory, hub, log, repair },
+    { tokens: services.tokens, messages: services.messages, sync: services.sync, conversations: services.conversations, presence, directory, hub, log, repair, sockets: cluster.sockets },
     {
       signInTimeoutMs: config.gateway.sign_in_timeout_ms,
       pingIntervalMs: config.gateway.ping_interval_ms,
@@ -146,6 +146,11 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       maxBufferedBytes: config.gateway.max_buffered_bytes,
       allowedOrigins: config.gateway.allowed_origins.split(',').map((o) => o.trim()).filter(Boolean),
       maxBadFrames: config.gateway.max_bad_frames,
+      trustProxyHops: config.server.trust_proxy_hops,
+      maxSocketsPerIp: config.gateway.max_sockets_per_ip,
+      maxSocketsPerUser: config.gateway.max_sockets_per_user,
+      pingMaxPerMinute: config.gateway.ping_max_per_minute,
+      syncMaxPerMinute: config.gateway.sync_max_per_minute,
     },
   );
   gateway.attach(server);
