@@ -149,7 +149,7 @@ export class Gateway {
       (counted) => {
         if (!counted) return refuse('429 Too Many Requests', `Retry-After: ${SOCKETS_RETRY_AFTER_SECONDS}\r\n`);
         // Counted until the connection closes, whether the upgrade goes through or not.
-        const release = () => void this.deps.sockets.release(key).catch((err: unknown) => this.deps.log.warn({ err }, 'socket count release failed'));
+        const release = () => this.releaseCount(key);
         if (socket.destroyed) return release();
         socket.once('close', release);
         socket.off('error', onError);
