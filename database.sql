@@ -78,3 +78,7 @@ alter table `users` add column `sessions_valid_after` bigint default 0 not null;
 -- 0028_conversations_closed
 alter table `conversations` add column `closed` smallint default 0 not null;
 update conversations set closed = 1 where kind = 0 and not exists (select 1 from friends where friends.user_id = conversations.user_lo and friends.friend_id = conversations.user_hi);
+
+-- 0029_push_progress
+create table `push_progress` (`op` varchar(32) primary key, `done_through` bigint unsigned default 0 not null, `created_at` bigint not null) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
+create index `push_progress_created_at_idx` on `push_progress` (`created_at`);

@@ -346,6 +346,7 @@ async function partTwo(db: Db, dataDir: string, dbUrl: string, expected: Map<num
   const node = await startChildNode({
     WEIM_DATA_DIR: dataDir, WEIM_DB_DIALECT: dialect, WEIM_DB_URL: dbUrl, WEIM_AUTH_JWT_SECRET: secret, WEIM_LOG_LEVEL: 'warn',
     WEIM_AUTH_LOGIN_MAX_PER_IP: '1000000', WEIM_AUTH_REGISTER_MAX_PER_IP: '1000000', WEIM_MESSAGES_SEND_MAX_PER_10S: '1000000',
+    WEIM_GATEWAY_MAX_SOCKETS_PER_IP: '0',
   });
   const wsUrl = `${node.url.replace(/^http/, 'ws')}/ws`;
   const tokens = new TokenService(db, { secret, ttlSeconds: 3600 });

@@ -28,6 +28,8 @@ export function benchNodeEnv(secret: string, sockets: number): Record<string, st
     WEIM_AUTH_JWT_SECRET: secret,
     WEIM_LOG_LEVEL: 'warn',
     WEIM_MESSAGES_SEND_MAX_PER_10S: '10000000',
+    // Every socket of a bench comes from 127.0.0.1.
+    WEIM_GATEWAY_MAX_SOCKETS_PER_IP: '0',
     WEIM_GROUPS_MAX_MEMBERS: String(Math.max(sockets, 10_000)),
     // A bench stops its server when done: no drain to wait for.
     WEIM_SERVER_DRAIN_DELAY_MS: '0',

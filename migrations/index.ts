@@ -15,6 +15,7 @@ import * as m0025 from './0025_withdraw_index_partial_sqlite.js';
 import * as m0026 from './0026_user_events_body_4000.js';
 import * as m0027 from './0027_users_sessions_valid_after.js';
 import * as m0028 from './0028_conversations_closed.js';
+import * as m0029 from './0029_push_progress.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder) so they load the same
@@ -37,4 +38,5 @@ export const migrations: Record<string, Migration> = {
   '0026_user_events_body_4000': m0026,
   '0027_users_sessions_valid_after': m0027,
   '0028_conversations_closed': m0028,
+  '0029_push_progress': m0029,
 };

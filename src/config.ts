@@ -76,6 +76,14 @@ const configSchema = z
         max_bad_frames: int(1, 10_000).default(20),
         /** How long a frame that came before the seqs it follows waits for them before they are read from the database. */
         reorder_wait_ms: int(10, 10_000).default(200),
+        /** Open sockets one client address (an IPv6 /64) may hold, across the cluster; 0: no cap. */
+        max_sockets_per_ip: int(0, 1_000_000).default(500),
+        /** Signed-in sockets one user may hold, across the cluster; 0: no cap. */
+        max_sockets_per_user: int(0, 10_000).default(20),
+        /** Cmd 15 (ping) frames one socket may send per minute (a burst of as many, then evenly). */
+        ping_max_per_minute: int(1, 100_000).default(60),
+        /** Cmd 22 (sync) frames one socket may send per minute (a burst of as many, then evenly). */
+        sync_max_per_minute: int(1, 100_000).default(30),
       })
       .strict()
       .prefault({}),
@@ -205,6 +213,8 @@ const configSchema = z
         max_body_chars: int(1, 4000).default(4000),
         /** Requests one app may make per second. */
         max_per_second: int(1).default(100),
+        /** How long an Idempotency-Key (and the answer it got) is kept from its first use. */
+        idempotency_ttl_seconds: int(60, 7 * 86_400).default(86_400),
       })
       .strict()
       .prefault({}),

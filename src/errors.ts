@@ -6,6 +6,7 @@
 export const errorCatalog = {
   BAD_REQUEST: { code: 1000, status: 400, msg: 'invalid request' },
   CONFLICT: { code: 1000, status: 409, msg: 'conflict' },
+  IDEMPOTENCY_KEY_REUSED: { code: 1000, status: 422, msg: 'this Idempotency-Key was used for another request (another body or route)' },
   USERNAME_TAKEN: { code: 1000, status: 409, msg: 'username already taken' },
   ID_CARD_TAKEN: { code: 1000, status: 409, msg: 'this ID card is already verified on another account' },
   ALREADY_VERIFIED: { code: 1000, status: 409, msg: 'real name already verified' },

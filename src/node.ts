@@ -16,7 +16,7 @@ import { StreamRepair } from './gateway/stream-repair.js';
 import { pruneRevocations } from './modules/auth/index.js';
 import { ThreadedMessageWriter } from './modules/messages/index.js';
 import { PresenceService } from './modules/presence/index.js';
-import { PushService, pushRoutes, requirePushApp } from './modules/push/index.js';
+import { pruneProgress, PushService, pushRoutes, requirePushApp } from './modules/push/index.js';
 import { EVENT_BODY_CHARS } from './modules/sync/index.js';
 import { createRateLimiter } from './http/rate-limiter.js';
 import type { Notifier } from './notify/notifier.js';
@@ -108,6 +108,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     auth: requirePushApp({
       apps,
       once: cluster.once,
+      idempotency: { store: cluster.idempotency, ttlSeconds: config.push.idempotency_ttl_seconds, log },
       maxSkewSeconds: config.push.max_skew_seconds,
       limit: createRateLimiter(cluster.rateLimits, { name: 'push', points: config.push.max_per_second, windowSeconds: 1 }),
     }),
@@ -138,7 +139,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   const server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000 }, app);
   const repair = new StreamRepair(services.sync, config.gateway.reorder_wait_ms, log, metrics.observeStreamRepair);
   const gateway = new Gateway(
-    { tokens: services.tokens, messages: services.messages, sync: services.sync, conversations: services.conversations, presence, directory, hub, log, repair },
+    { tokens: services.tokens, messages: services.messages, sync: services.sync, conversations: services.conversations, presence, directory, hub, log, repair, sockets: cluster.sockets },
     {
       signInTimeoutMs: config.gateway.sign_in_timeout_ms,
       pingIntervalMs: config.gateway.ping_interval_ms,
@@ -146,6 +147,11 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       maxBufferedBytes: config.gateway.max_buffered_bytes,
       allowedOrigins: config.gateway.allowed_origins.split(',').map((o) => o.trim()).filter(Boolean),
       maxBadFrames: config.gateway.max_bad_frames,
+      trustProxyHops: config.server.trust_proxy_hops,
+      maxSocketsPerIp: config.gateway.max_sockets_per_ip,
+      maxSocketsPerUser: config.gateway.max_sockets_per_user,
+      pingMaxPerMinute: config.gateway.ping_max_per_minute,
+      syncMaxPerMinute: config.gateway.sync_max_per_minute,
     },
   );
   gateway.attach(server);
@@ -168,6 +174,8 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   watchGauge(metrics.registry, 'weim_ws_users', 'Users with a signed-in socket on this node', () => hub.userCount);
   const pruner = setInterval(() => {
     pruneRevocations(dbh.db, Date.now()).catch((err: unknown) => log.warn({ err }, 'pruning token revocations failed'));
+    // An operation's progress is needed while its key is kept (a retry resumes it), not after.
+    pruneProgress(dbh.db, Date.now() - config.push.idempotency_ttl_seconds * 1000 - 3600_000).catch((err: unknown) => log.warn({ err }, 'pruning push progress failed'));
   }, 3600_000);
   pruner.unref();
 

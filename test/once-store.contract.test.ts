@@ -46,6 +46,17 @@ describe.each(implementations)('once-store contract: %s', (_name, make) => {
     expect(await there!.claim('r-1', 60)).toBe(true);
     expect(await here!.claim('r-1', 60)).toBe(false);
   });
+
+  it.runIf(make)('a key claimed with an owner is claimed again by that owner only (the same request sent again), on any node', async () => {
+    const [here, there] = make!();
+    expect(await here!.claim('o-1', 60, 'req-a')).toBe(true);
+    expect(await there!.claim('o-1', 60, 'req-a')).toBe(true);
+    expect(await there!.claim('o-1', 60, 'req-b')).toBe(false);
+    expect(await here!.claim('o-1', 60)).toBe(false);
+    expect(await here!.claim('o-2', 60)).toBe(true);
+    expect(await there!.claim('o-2', 60, '1')).toBe(false);
+    expect(await there!.claim('o-2', 60, 'req-a')).toBe(false);
+  });
 });
 
 describe('once-store: memory capacity', () => {

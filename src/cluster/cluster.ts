@@ -11,7 +11,11 @@ import { RedisDirectory } from './directory.redis.js';
 import type { Discovery } from './discovery.js';
 import { EtcdDiscovery } from './discovery.etcd.js';
 import { StaticDiscovery } from './discovery.static.js';
+import { type IdempotencyStore, MemoryIdempotencyStore } from './idempotency.js';
+import { RedisIdempotencyStore } from './idempotency.redis.js';
 import { MemoryOnceStore, type OnceStore, RedisOnceStore } from './once.js';
+import { MemorySocketCounts, type SocketCounts } from './socket-counts.js';
+import { RedisSocketCounts } from './socket-counts.redis.js';
 import type { RateLimitStore } from '../http/rate-limiter.js';
 
 /** The cluster ports of one node, chosen by `cluster.mode`; each carries its own lifecycle. */
@@ -21,6 +25,10 @@ export interface Cluster {
   discovery: Discovery;
   /** Keys seen once across the cluster (the push API's nonces). */
   once: OnceStore;
+  /** The push API's Idempotency-Keys and the answers they got, cluster-wide. */
+  idempotency: IdempotencyStore;
+  /** Open sockets per client address and per user, cluster-wide (the gateway's caps). */
+  sockets: SocketCounts;
   /** Where rate limits count: this process, or Redis so that a limit holds across nodes. */
   rateLimits: RateLimitStore;
   /**
@@ -51,6 +59,8 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
         bus,
         discovery,
         once: new MemoryOnceStore(),
+        idempotency: new MemoryIdempotencyStore(),
+        sockets: new MemorySocketCounts(),
         rateLimits: { kind: 'memory' },
         async start(local) {
           await discovery.start();
@@ -71,17 +81,21 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
       const discovery = new EtcdDiscovery(nodeId, { hosts: config.cluster.etcd_hosts, leaseSeconds: config.cluster.lease_seconds, prefix: `${prefix}/nodes/`, info: { port: config.server.port } }, log);
       const directory = new RedisDirectory(nodeId, redis, discovery, log, prefix, config.cluster.directory_check_ms);
       const bus = new RedisBus(nodeId, redis, subscriber, log, prefix);
+      const sockets = new RedisSocketCounts(nodeId, redis, discovery, log, prefix, config.cluster.directory_check_ms);
       const redisAt = `Redis at ${redactUrl(config.cluster.redis_url)}`;
       return {
         directory,
         bus,
         discovery,
         once: new RedisOnceStore(redis, prefix),
+        idempotency: new RedisIdempotencyStore(redis, prefix),
+        sockets,
         rateLimits: { kind: 'redis', client: redis, prefix },
         async start(local) {
           await answersWithin(Promise.all([redis.connect(), subscriber.connect()]).then(() => redis.ping()), timeoutMs, redisAt);
           await answersWithin(discovery.start(), timeoutMs, `etcd at ${config.cluster.etcd_hosts}`);
           await directory.start(local);
+          await sockets.start();
         },
         async ping() {
           await redis.ping();
@@ -90,6 +104,7 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
         async close() {
           await directory.stopClearing();
           await directory.close();
+          await sockets.close();
           await bus.close();
           await discovery.close();
           await Promise.allSettled([redis.quit(), subscriber.quit()]);

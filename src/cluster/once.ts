@@ -1,9 +1,13 @@
 import type { Redis } from 'ioredis';
 import { AppError } from '../errors.js';
 
-/** Remembers keys for a while, cluster-wide: `claim` is true only the first time a key is seen. */
+/**
+ * Remembers keys for a while, cluster-wide: `claim` is true only the first time a key is seen,
+ * or, for a key first claimed with an `owner`, each time the same owner claims it again (the
+ * same request sent again: the push API lets a retry carrying the same Idempotency-Key through).
+ */
 export interface OnceStore {
-  claim(key: string, ttlSeconds: number): Promise<boolean>;
+  claim(key: string, ttlSeconds: number, owner?: string): Promise<boolean>;
   /** Forgets a claimed key (what it was claimed for was refused, and may be tried again). */
   release(key: string): Promise<void>;
 }
@@ -14,22 +18,23 @@ export interface OnceStore {
  * again. All keys of a store live equally long, so the oldest entry expires first.
  */
 export class MemoryOnceStore implements OnceStore {
-  private readonly until = new Map<string, number>();
+  private readonly until = new Map<string, { expiry: number; owner: string | undefined }>();
 
   constructor(
     private readonly capacity = 1_000_000,
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async claim(key: string, ttlSeconds: number): Promise<boolean> {
+  async claim(key: string, ttlSeconds: number, owner?: string): Promise<boolean> {
     const now = this.clock();
-    for (const [oldest, expiry] of this.until) {
+    for (const [oldest, { expiry }] of this.until) {
       if (expiry > now) break;
       this.until.delete(oldest);
     }
-    if (this.until.has(key)) return false;
+    const held = this.until.get(key);
+    if (held) return owner !== undefined && held.owner === owner;
     if (this.until.size >= this.capacity) throw new AppError('RATE_LIMITED', 'too many requests in flight, retry later', { retryAfterSeconds: 1 });
-    this.until.set(key, now + ttlSeconds * 1000);
+    this.until.set(key, { expiry: now + ttlSeconds * 1000, owner });
     return true;
   }
 
@@ -38,6 +43,11 @@ export class MemoryOnceStore implements OnceStore {
   }
 }
 
+/** KEYS: the key. ARGV: owner, ttl seconds. 1 when the key is new or already held by this owner. */
+const CLAIM_FOR = `if redis.call('SET', KEYS[1], ARGV[1], 'EX', ARGV[2], 'NX') then return 1 end
+if redis.call('GET', KEYS[1]) == ARGV[1] then return 1 end
+return 0`;
+
 /** Redis: SET NX with an expiry, so every node of a cluster sees a key claimed on any of them. */
 export class RedisOnceStore implements OnceStore {
   constructor(
@@ -45,7 +55,8 @@ export class RedisOnceStore implements OnceStore {
     private readonly prefix: string,
   ) {}
 
-  async claim(key: string, ttlSeconds: number): Promise<boolean> {
+  async claim(key: string, ttlSeconds: number, owner?: string): Promise<boolean> {
+    if (owner !== undefined) return (await this.redis.eval(CLAIM_FOR, 1, `${this.prefix}:once:${key}`, `=${owner}`, ttlSeconds)) === 1;
     return (await this.redis.set(`${this.prefix}:once:${key}`, '1', 'EX', ttlSeconds, 'NX')) === 'OK';
   }
 

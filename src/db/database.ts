@@ -6,6 +6,7 @@ import type { TokenRevocationsTable } from '../modules/auth/index.js';
 import type { FriendRequestsTable, FriendsTable } from '../modules/friends/index.js';
 import type { GroupJoinRequestsTable, GroupMembersTable, GroupsTable } from '../modules/groups/index.js';
 import type { UploadsTable } from '../modules/attachments/index.js';
+import type { PushProgressTable } from '../modules/push/index.js';
 import type { SearchDocsTable, SearchGramsTable, SearchOutboxTable } from '../search/index.js';
 
 /** The whole schema, composed from the tables each feature module owns. */
@@ -22,6 +23,7 @@ export interface Database {
   user_events: UserEventsTable;
   read_cursors: ReadCursorsTable;
   uploads: UploadsTable;
+  push_progress: PushProgressTable;
   search_docs: SearchDocsTable;
   search_grams: SearchGramsTable;
   search_outbox: SearchOutboxTable;

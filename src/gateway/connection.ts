@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { StreamPosition } from '../notify/notifier.js';
+import type { FrameLimits } from './frame-limits.js';
 import { CloseCode } from './protocol.js';
 import { StreamOrder } from './stream-order.js';
 import type { LiveFrame, OrderedFrame } from './wire-frame.js';
@@ -47,6 +48,10 @@ export class Connection {
   badFrames = 0;
   /** A Cmd 3 is being handled (its token checked): another one is refused meanwhile. */
   signingIn = false;
+  /** The key its user's socket count holds it under, once counted (released when it closes). */
+  countedAs: string | undefined;
+  /** Its limits on Cmd 15 and Cmd 22 frames. */
+  limits: FrameLimits | undefined;
   /** The chain of this socket's ordered frames (sends, reads) being handled. */
   serial: Promise<void> = SETTLED;
   /** Live stream frames held while a sync runs. */

@@ -2,9 +2,12 @@ import type { IncomingMessage, Server } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
-import { AppError, retryableError } from '../errors.js';
+import type { SocketCounts } from '../cluster/socket-counts.js';
+import { AppError, errorCatalog, retryableError } from '../errors.js';
+import { addressKey, clientIp } from '../http/client-ip.js';
 import { Cmd } from '../notify/notifier.js';
 import { Connection, type StreamRepairPort } from './connection.js';
+import { FrameLimits } from './frame-limits.js';
 import { createHandlers, type HandlerDeps, type Handlers } from './handlers.js';
 import type { Hub } from './hub.js';
 import { CloseCode, failFrame, parseClientFrame, systemFrame, type ClientFrame, WeimCmd } from './protocol.js';
@@ -19,11 +22,25 @@ export interface GatewayOptions {
   allowedOrigins: string[];
   /** Consecutive refused frames after which the socket is closed (4009). */
   maxBadFrames: number;
+  /** Proxies whose X-Forwarded-For is trusted (the client address, as the HTTP side reads it). */
+  trustProxyHops: number;
+  /** Open sockets one client address (an IPv6 /64) may hold across the cluster; 0: no cap. Past it the upgrade gets 429. */
+  maxSocketsPerIp: number;
+  /** Signed-in sockets one user may hold across the cluster; 0: no cap. Past it a sign-in gets Cmd 2 (1005) and close 4010. */
+  maxSocketsPerUser: number;
+  /** Cmd 15 (ping) and Cmd 22 (sync) frames one socket may send per minute (bursts up to that many). */
+  pingMaxPerMinute: number;
+  syncMaxPerMinute: number;
 }
 
-export type GatewayDeps = Omit<HandlerDeps, 'onSignedIn'> & {
+/** What a client refused for too many sockets from its address is told to wait (HTTP Retry-After). */
+const SOCKETS_RETRY_AFTER_SECONDS = 10;
+
+export type GatewayDeps = Omit<HandlerDeps, 'onSignedIn' | 'admitUser' | 'maxSocketsPerUser'> & {
   hub: Hub;
   log: Logger;
+  /** Open sockets per client address and per user, across the cluster. */
+  sockets: SocketCounts;
   /** Orders each socket's streams and repairs their gaps from the database. */
   repair?: StreamRepairPort & { repairAll(connections: Iterable<Connection>): Promise<number> };
 };
@@ -52,7 +69,12 @@ export class Gateway {
     private readonly options: GatewayOptions,
   ) {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes * 4, perMessageDeflate: false, clientTracking: true });
-    this.handlers = createHandlers({ ...deps, onSignedIn: (c) => this.clearSignInTimer(c) });
+    this.handlers = createHandlers({
+      ...deps,
+      onSignedIn: (c) => this.clearSignInTimer(c),
+      admitUser: (c, userId) => this.admitUser(c, userId),
+      maxSocketsPerUser: options.maxSocketsPerUser,
+    });
     this.heartbeat = setInterval(() => this.beat(), Math.max(10, Math.floor(options.pingIntervalMs / HEARTBEAT_TICKS)));
     this.heartbeat.unref();
     deps.tokens.onRevoked((claims) => this.endSession(claims.userId, claims.jti));
@@ -110,14 +132,56 @@ export class Gateway {
 
   private upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const path = (req.url ?? '').split('?')[0];
-    const refuse = (status: string) => {
-      socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    const refuse = (status: string, headers = '') => {
+      socket.end(`HTTP/1.1 ${status}\r\n${headers}Connection: close\r\nContent-Length: 0\r\n\r\n`);
     };
     if (path !== '/ws') return refuse('404 Not Found');
     if (this.closing) return refuse('503 Service Unavailable');
     const origin = req.headers.origin;
     if (origin && this.options.allowedOrigins.length > 0 && !this.options.allowedOrigins.includes(origin)) return refuse('403 Forbidden');
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket));
+    const max = this.options.maxSocketsPerIp;
+    if (max === 0) return this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket));
+    const key = `ip:${addressKey(clientIp(req, this.options.trustProxyHops))}`;
+    // The HTTP server has let go of the socket: while the count is asked, its errors are ours.
+    const onError = () => socket.destroy();
+    socket.on('error', onError);
+    this.deps.sockets.acquire(key, max).then(
+      (counted) => {
+        if (!counted) return refuse('429 Too Many Requests', `Retry-After: ${SOCKETS_RETRY_AFTER_SECONDS}\r\n`);
+        // Counted until the connection closes, whether the upgrade goes through or not.
+        const release = () => this.releaseCount(key);
+        if (socket.destroyed) return release();
+        socket.once('close', release);
+        socket.off('error', onError);
+        if (this.closing) return refuse('503 Service Unavailable');
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket));
+      },
+      (err: unknown) => {
+        this.deps.log.error({ err }, 'counting a socket failed');
+        refuse('500 Internal Server Error');
+      },
+    );
+  }
+
+  /**
+   * Counts a signing-in socket against its user's cap; false when the user already holds
+   * `maxSocketsPerUser` sockets, or the socket closed meanwhile. Counted until it closes.
+   */
+  private async admitUser(connection: Connection, userId: number): Promise<boolean> {
+    const max = this.options.maxSocketsPerUser;
+    if (max === 0) return true;
+    const key = `user:${userId}`;
+    if (!(await this.deps.sockets.acquire(key, max))) return false;
+    if (connection.ws.readyState !== connection.ws.OPEN) {
+      this.releaseCount(key);
+      return false;
+    }
+    connection.countedAs = key;
+    return true;
+  }
+
+  private releaseCount(key: string): void {
+    this.deps.sockets.release(key).catch((err: unknown) => this.deps.log.warn({ err }, 'socket count release failed'));
   }
 
   private accept(ws: WebSocket, socket: Duplex): void {
@@ -129,6 +193,10 @@ export class Gateway {
       return;
     }
     const connection = new Connection(ws, socket, this.options.maxBufferedBytes, this.deps.repair);
+    connection.limits = new FrameLimits([
+      { cmd: WeimCmd.Ping, perMinute: this.options.pingMaxPerMinute, refusal: `too many pings (Cmd 15): at most ${this.options.pingMaxPerMinute} a minute` },
+      { cmd: WeimCmd.Sync, perMinute: this.options.syncMaxPerMinute, refusal: `too many syncs (Cmd 22): at most ${this.options.syncMaxPerMinute} a minute, retry later` },
+    ]);
     this.connections.add(connection);
     this.signInTimers.set(connection, setTimeout(() => connection.close(CloseCode.SignInTimeout, 'sign-in timeout'), this.options.signInTimeoutMs));
     ws.on('pong', () => {
@@ -139,6 +207,7 @@ export class Gateway {
     ws.on('close', () => {
       this.connections.delete(connection);
       this.clearSignInTimer(connection);
+      if (connection.countedAs) this.releaseCount(connection.countedAs);
       // While the node shuts down its users stay in the directory: when it leaves the cluster, a
       // live node clears its entries and tells the friends of those who did not reconnect elsewhere.
       if (this.deps.hub.remove(connection) && !this.closing) {
@@ -156,6 +225,9 @@ export class Gateway {
     const parsed = parseClientFrame(data.toString());
     if (!parsed.ok) return this.refuse(connection, parsed.reason, parsed.clientMsgId);
     if (!connection.signedIn && parsed.frame.Cmd !== 3) return this.refuse(connection, 'sign in first (Cmd 3)');
+    // Past a command's limit: Cmd 2 with 1005, and a refused frame like a malformed one (4009 when it goes on).
+    const overLimit = connection.limits?.refusalFor(parsed.frame.Cmd);
+    if (overLimit) return this.refuse(connection, overLimit, undefined, errorCatalog.RATE_LIMITED.code);
     connection.badFrames = 0;
     const frame = parsed.frame;
     const run = () =>
@@ -180,8 +252,8 @@ export class Gateway {
     return handler(connection, frame);
   }
 
-  private refuse(connection: Connection, reason: string, clientMsgId?: string): void {
-    connection.send(failFrame(reason, clientMsgId));
+  private refuse(connection: Connection, reason: string, clientMsgId?: string, code?: number): void {
+    connection.send(failFrame(reason, clientMsgId, code));
     if (++connection.badFrames >= this.options.maxBadFrames) connection.close(CloseCode.TooManyBadFrames, 'too many bad frames');
   }
 

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import type { Directory } from '../cluster/directory.js';
-import { AppError } from '../errors.js';
+import { AppError, errorCatalog } from '../errors.js';
 import type { TokenService } from '../modules/auth/index.js';
 import type { MessagesService } from '../modules/messages/index.js';
 import type { PresenceService } from '../modules/presence/index.js';
@@ -22,6 +22,10 @@ export interface HandlerDeps {
   log: Logger;
   /** Called once a socket has signed in (the gateway stops its sign-in timer). */
   onSignedIn(connection: Connection): void;
+  /** Counts the socket against its user's cap: false when the user holds as many as allowed (or it closed meanwhile). */
+  admitUser(connection: Connection, userId: number): Promise<boolean>;
+  /** The cap `admitUser` applies (for the refusal's text). */
+  maxSocketsPerUser: number;
 }
 
 /** One handler per client command; a new command in the union does not compile until it is here. */
@@ -43,6 +47,13 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     // Cursors are checked before the socket joins the hub, so a bad one changes nothing.
     const cursors = frame.Sync ? cursorsOrFail(connection, frame.Sync) : undefined;
     if (frame.Sync && !cursors) return;
+    const admitted = await deps.admitUser(connection, claims.userId);
+    if (connection.ws.readyState !== connection.ws.OPEN) return;
+    if (!admitted) {
+      connection.send(failFrame(`too many open sockets for this user (at most ${deps.maxSocketsPerUser}): close one, or retry later`, undefined, errorCatalog.RATE_LIMITED.code));
+      connection.close(CloseCode.TooManySockets, 'too many sockets for this user');
+      return;
+    }
     connection.userId = claims.userId;
     connection.jti = claims.jti;
     connection.issuedAtMs = claims.issuedAtMs;

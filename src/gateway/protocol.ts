@@ -40,6 +40,8 @@ export const CloseCode = {
   SessionEnded: 4003,
   SlowConsumer: 4008,
   TooManyBadFrames: 4009,
+  /** The user already holds `gateway.max_sockets_per_user` sockets across the cluster. */
+  TooManySockets: 4010,
 } as const;
 
 const id = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);

@@ -4,6 +4,7 @@ import type { OnceStore } from '../../cluster/once.js';
 import { AppError } from '../../errors.js';
 import type { RawBodyRequest } from '../../http/body-reader.js';
 import type { RateLimiter } from '../../http/rate-limiter.js';
+import { beginKey, fingerprintOf, idempotencyKeyOf, type IdempotencyOptions, replay, settleOnAnswer } from './push.idempotency.js';
 
 export interface PushAuthOptions {
   /** App key → secret (config `push.apps`). */
@@ -13,11 +14,16 @@ export interface PushAuthOptions {
   /** Requests per app, counted once the signature holds and the nonce is new (a 429 gives the nonce back). */
   limit: RateLimiter;
   maxSkewSeconds: number;
+  /** Where Idempotency-Keys are kept, cluster-wide; without it the header is ignored. */
+  idempotency?: IdempotencyOptions;
   clock?: () => number;
 }
 
-/** A request the push API let in, with the app that signed it. */
-export type PushRequest = Request & { pushApp: string };
+/**
+ * A request the push API let in, with the app that signed it and, when it carried an
+ * Idempotency-Key, the operation the key stands for (the same across a key's attempts).
+ */
+export type PushRequest = Request & { pushApp: string; pushOp?: string };
 
 /**
  * The signature of a push request: hex HMAC-SHA256 with the app's secret over the timestamp, the
@@ -36,10 +42,18 @@ const NO_SECRET = 'no app has this secret; it only keeps the timing the same';
  * (16–64 of A–Z a–z 0–9 _ -, never used before by that app) and X-Weim-Signature (`signPush`). The
  * signature is checked before the nonce is spent, so nobody without the secret can use up nonces,
  * and a nonce is remembered for twice the skew, longer than its timestamp stays acceptable.
+ *
+ * An `Idempotency-Key` (when `idempotency` is set) is read once the signature holds. A retry of
+ * a signed request repeats its nonce, so the nonce is claimed for the request (the key and the
+ * fingerprint: method, path, body): the very same request, key included, is let through again
+ * and gets the key's answer (or 409 while its first attempt runs), and anything else with that
+ * nonce is a replay (401). So the key, though not signed, gives nothing away: a request seen
+ * once cannot run again under another key or without one, and only the app's own requests,
+ * signed with a new nonce, can claim a key.
  */
 export function requirePushApp(options: PushAuthOptions): RequestHandler {
   const clock = options.clock ?? Date.now;
-  return async (req: Request, _res: Response, next: NextFunction) => {
+  return async (req: Request, res: Response, next: NextFunction) => {
     const app = req.get('x-weim-app');
     const timestamp = req.get('x-weim-timestamp');
     const nonce = req.get('x-weim-nonce');
@@ -52,25 +66,39 @@ export function requirePushApp(options: PushAuthOptions): RequestHandler {
     }
     const secret = options.apps.get(app);
     const path = req.originalUrl.split('?', 1)[0]!;
-    const expected = signPush(secret ?? NO_SECRET, { timestamp, nonce, method: req.method, path, body: (req as RawBodyRequest).rawBody ?? '' });
+    const rawBody = (req as RawBodyRequest).rawBody ?? '';
+    const expected = signPush(secret ?? NO_SECRET, { timestamp, nonce, method: req.method, path, body: rawBody });
     const matches = timingSafeEqual(Buffer.from(signature.toLowerCase(), 'hex'), Buffer.from(expected, 'hex'));
     if (!secret || !matches) throw new AppError('UNAUTHENTICATED', 'bad push signature');
     if (Math.abs(clock() / 1000 - Number(timestamp)) > options.maxSkewSeconds) {
       throw new AppError('UNAUTHENTICATED', 'X-Weim-Timestamp is too far from the server clock');
     }
+    const idempotency = options.idempotency;
+    const key = idempotency ? idempotencyKeyOf(req) : undefined;
+    const fingerprint = key === undefined ? undefined : fingerprintOf(req.method, path, rawBody);
     const once = `push:${app}:${nonce}`;
-    if (!(await options.once.claim(once, 2 * options.maxSkewSeconds))) {
+    const owner = key === undefined ? undefined : fingerprintOf('KEY', key, fingerprint!);
+    if (!(await options.once.claim(once, 2 * options.maxSkewSeconds, owner))) {
       throw new AppError('UNAUTHENTICATED', 'this nonce was used before (a replayed request)');
     }
-    // After the nonce (a replay does not count against the app), and a request refused here
-    // (429) gets its nonce back: it can be sent again as it is.
+    const begun = key === undefined ? undefined : await beginKey(idempotency!, app, key, fingerprint!);
+    if (begun?.kind === 'done') return replay(res, begun.answer);
+    if (begun?.kind === 'running') throw new AppError('CONFLICT', 'a request with this Idempotency-Key is still in progress; retry later', { retryAfterSeconds: 1 });
+    if (begun?.kind === 'mismatch') throw new AppError('IDEMPOTENCY_KEY_REUSED');
+    const claim = begun?.claim;
+    // After the nonce (a replay does not count against the app), and a request refused here (429)
+    // can be sent again as it is: without a key it gets its nonce back; with one, the nonce lets
+    // the same request through again anyway, and its attempt is failed so that it runs then.
     try {
       await options.limit.consume(app);
     } catch (err) {
-      await options.once.release(once);
+      if (claim) await idempotency!.store.fail(claim.key, claim.token);
+      else await options.once.release(once);
       throw err;
     }
+    if (claim) settleOnAnswer(res, claim, idempotency!);
     (req as PushRequest).pushApp = app;
+    (req as PushRequest).pushOp = claim?.op;
     next();
   };
 }

@@ -3,6 +3,7 @@ import { AppError } from '../../errors.js';
 import { bodyReader } from '../../http/body-reader.js';
 import { sendOk } from '../../http/envelope.js';
 import { parseInput } from '../../http/validate.js';
+import type { PushRequest } from './push.auth.js';
 import { pushSchemas } from './push.schema.js';
 import type { PushService } from './push.service.js';
 
@@ -26,11 +27,11 @@ export function pushRoutes(push: PushService, options: PushRoutesOptions): Route
   router.use(options.auth);
   router.post('/users', async (req, res) => {
     const input = parseInput(schemas.users, req.body);
-    sendOk(res, await push.toUsers(input.user_ids, input.body));
+    sendOk(res, await push.toUsers(input.user_ids, input.body, (req as PushRequest).pushOp));
   });
   router.post('/group', async (req, res) => {
     const input = parseInput(schemas.group, req.body);
-    sendOk(res, await push.toGroup(input.group_id, input.body));
+    sendOk(res, await push.toGroup(input.group_id, input.body, (req as PushRequest).pushOp));
   });
   router.post('/broadcast', async (req, res) => {
     const input = parseInput(schemas.broadcast, req.body);

@@ -5,6 +5,7 @@ import { AppError } from '../../errors.js';
 import { Cmd, type Frame, type Notification, type Notifier, Ope } from '../../notify/notifier.js';
 import { memberIds } from '../groups/index.js';
 import { recordUserEvent } from '../sync/index.js';
+import { advanceProgress, progressOf, startProgress } from './push-progress.js';
 
 /** Users whose events one transaction records. */
 const CHUNK = 100;
@@ -23,19 +24,28 @@ export class PushService {
   /**
    * Cmd 25 to every device of each user, stored first in the user's event stream (so a device
    * that is offline gets it by sync, like any event). Unknown ids are reported, not pushed.
+   *
+   * `op` (an Idempotency-Key's operation): each batch records, in its own transaction, the last
+   * user it stored, and skips the users an earlier attempt of the same operation stored; so a
+   * call that failed midway and is made again pushes each user once. The answer names every
+   * known user, those of the earlier attempt included.
    */
-  async toUsers(userIds: readonly number[], body: string): Promise<{ pushed: number[]; unknown: number[] }> {
-    // Ascending, so that concurrent pushes lock the users' rows in one order.
+  async toUsers(userIds: readonly number[], body: string, op?: string): Promise<{ pushed: number[]; unknown: number[] }> {
+    // Ascending, so that concurrent pushes lock the users' rows in one order, and so that one
+    // number (the last user stored) says how far an operation got.
     const ids = [...new Set(userIds)].sort((a, b) => a - b);
     const rows = await this.db.selectFrom('users').select('id').where('id', 'in', ids).execute();
     const known = new Set(rows.map((r) => Number(r.id)));
     const pushed = ids.filter((id) => known.has(id));
     const now = this.clock();
+    if (op !== undefined) await startProgress(this.db, op, now);
     for (let i = 0; i < pushed.length; i += CHUNK) {
       const chunk = pushed.slice(i, i + CHUNK);
       const events = await transact(this.db, async (trx) => {
+        const doneThrough = op === undefined ? 0 : await progressOf(trx, op);
         const out: Notification[] = [];
-        for (const userId of chunk) out.push(await recordUserEvent(trx, userId, frame(userId, body), now));
+        for (const userId of chunk) if (userId > doneThrough) out.push(await recordUserEvent(trx, userId, frame(userId, body), now));
+        if (op !== undefined) await advanceProgress(trx, op, chunk.at(-1)!);
         return out;
       });
       for (const event of events) this.notifier.notify(event);
@@ -47,10 +57,10 @@ export class PushService {
    * `toUsers` for every member of a group (a notice to a team): each member's event stream, so
    * members offline get it by sync. NOT_FOUND for a group that does not exist.
    */
-  async toGroup(groupId: number, body: string): Promise<{ pushed: number }> {
+  async toGroup(groupId: number, body: string, op?: string): Promise<{ pushed: number }> {
     const members = await memberIds(this.db, groupId);
     if (members.length === 0) throw new AppError('NOT_FOUND', 'no such group');
-    const { pushed } = await this.toUsers(members, body);
+    const { pushed } = await this.toUsers(members, body, op);
     return { pushed: pushed.length };
   }
 
