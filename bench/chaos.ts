@@ -9,7 +9,7 @@ import { abortAll, type FaultName, longProfile, type Profile, runChaos, shortPro
  * (keys lost), etcd outage and MariaDB restart, twice. Prints the report and the machine; exits 1
  * on any violation (lost, duplicated, out of order, acked but missing, 1500, live share < 99 %).
  *
- *   npm run bench:chaos -- [--profile long|short] [--faults kill,redis,etcd,mariadb|none]
+ *   npm run bench:chaos -- [--profile long|short] [--faults kill,redis,etcd,mariadb,restart|none]
  *                          [--rate 150] [--users 60] [--rounds 2] [--etcd-down 30] [--recovery 15]
  */
 const { values: args } = parseArgs({
@@ -26,7 +26,7 @@ const { values: args } = parseArgs({
   strict: true,
 });
 const log = (line: string) => process.stdout.write(`${line}\n`);
-const known: FaultName[] = ['kill', 'redis', 'etcd', 'mariadb'];
+const known: FaultName[] = ['kill', 'redis', 'etcd', 'mariadb', 'restart'];
 
 function profileFromArgs(): Profile {
   const base = args.profile === 'short' ? shortProfile : args.profile === 'long' ? longProfile : undefined;

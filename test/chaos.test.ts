@@ -26,7 +26,7 @@ if (!available) {
 }
 
 const faultsFromEnv = process.env.WEIM_CHAOS_FAULTS;
-const known: FaultName[] = ['kill', 'redis', 'etcd', 'mariadb'];
+const known: FaultName[] = ['kill', 'redis', 'etcd', 'mariadb', 'restart'];
 for (const f of faultsFromEnv && faultsFromEnv !== 'none' ? faultsFromEnv.split(',') : []) {
   if (!known.includes(f as FaultName)) throw new Error(`WEIM_CHAOS_FAULTS: unknown fault ${f} (known: ${known.join(', ')}, or none)`);
 }

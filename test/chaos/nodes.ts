@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { freePort } from '../setup/processes.js';
 import type { Rig } from './rig.js';
+import { DRAIN_CLOSES_PER_SECOND, DRAIN_DELAY_MS } from './drain.js';
 
 /**
  * The checkout whose `src/main.ts` the nodes run: this repository, or another one named by
@@ -198,6 +199,8 @@ export async function startCluster(rig: Rig, extraEnv: Record<string, string> = 
       WEIM_CLUSTER_LEASE_SECONDS: String(LEASE_SECONDS),
       WEIM_CLUSTER_KEY_PREFIX: prefix,
       WEIM_LOG_LEVEL: 'warn',
+      WEIM_SERVER_DRAIN_DELAY_MS: String(DRAIN_DELAY_MS),
+      WEIM_SERVER_DRAIN_CLOSES_PER_SECOND: String(DRAIN_CLOSES_PER_SECOND),
       ...extraEnv,
     }, dataDir, (exit) => unexpectedExits.push(exit)));
   }

@@ -1,4 +1,5 @@
 import { writeFileSync } from 'node:fs';
+import { DRAIN_CLOSES_PER_SECOND } from './drain.js';
 import type { DeviceRecord } from './records.js';
 import { type Cluster, LEASE_SECONDS, startCluster } from './nodes.js';
 import { KILLED_NODE, type Population, populate } from './population.js';
@@ -6,7 +7,7 @@ import { type Rig, startRig } from './rig.js';
 import { readTruth } from './truth.js';
 import { type FaultRecord, type Report, verify } from './verify.js';
 
-export type FaultName = 'kill' | 'redis' | 'etcd' | 'mariadb';
+export type FaultName = 'kill' | 'redis' | 'etcd' | 'mariadb' | 'restart';
 
 export interface Profile {
   name: string;
@@ -173,6 +174,43 @@ async function killN2(cluster: Cluster, pop: Population, burst: number, afterAck
 }
 
 /**
+ * Rolling restart of n2: SIGTERM (graceful: /readyz 503, then its sockets told to move with Cmd 26
+ * and closed with 1012 at DRAIN_CLOSES_PER_SECOND), started again once it has exited, its devices
+ * sent home. Checked: /readyz said 503 before the first socket was closed, and the sign-ins its
+ * devices made at the other nodes came no faster than the drain rate allows (at most twice it in
+ * any second, allowing for the devices' own 200–500 ms reconnect jitter; all at once would be a
+ * storm), and, like every fault, nothing lost.
+ */
+async function restartN2(cluster: Cluster, pop: Population): Promise<FaultRecord> {
+  const n2 = cluster.nodes[KILLED_NODE]!;
+  const moving = pop.devices.filter((d) => d.connectedNode === KILLED_NODE);
+  const since = moving.map((d) => d.rec.connects.length);
+  const ready: Array<{ at: number; status: number }> = [];
+  const probe = setInterval(() => {
+    void fetch(`${n2.url}/readyz`, { signal: AbortSignal.timeout(500) }).then((r) => r.status, () => 0).then((status) => ready.push({ at: Date.now(), status }));
+  }, 50);
+  const startAt = Date.now();
+  await n2.stop();
+  const downAt = Date.now();
+  clearInterval(probe);
+  await n2.start();
+  const upAt = Date.now();
+  for (const d of pop.devices) if (d.rec.home === KILLED_NODE) d.rehome(upAt + 1500);
+  const firstClose = Math.min(...moving.map((d) => d.rec.closes.find((c) => c.at >= startAt)?.at ?? Infinity), downAt);
+  const moves = moving.flatMap((d, i) => d.rec.connects.slice(since[i]).filter((c) => c.node !== KILLED_NODE && c.at < upAt).slice(0, 1).map((c) => c.at));
+  const perSecond = new Map<number, number>();
+  for (const at of moves) perSecond.set(Math.floor((at - firstClose) / 1000), (perSecond.get(Math.floor((at - firstClose) / 1000)) ?? 0) + 1);
+  const peak = Math.max(0, ...perSecond.values());
+  const problems: string[] = [];
+  if (!ready.some((r) => r.status === 503 && r.at < firstClose)) problems.push('n2 /readyz did not say 503 before its first socket was closed');
+  if (moves.length < moving.length) problems.push(`only ${moves.length} of ${moving.length} devices moved to another node during the drain`);
+  if (peak > 2 * DRAIN_CLOSES_PER_SECOND) problems.push(`${peak} sign-ins in one second at the other nodes (drain rate ${DRAIN_CLOSES_PER_SECOND}/s): a reconnect storm`);
+  const note = `SIGTERM: ${moving.length} devices moved in ${((Math.max(...moves, firstClose) - firstClose) / 1000).toFixed(1)} s, ` +
+    `peak ${peak} sign-ins/s at n1+n3 (drain ${DRAIN_CLOSES_PER_SECOND}/s), stopped after ${downAt - startAt} ms`;
+  return { name: 'restart-n2', startAt, downAt, upAt, note, readinessProblems: problems };
+}
+
+/**
  * Polls every node's /readyz each 200 ms while the database restarts: each must say not ready
  * (503) while it is down, and ready (200) again within 15 s of it answering.
  */
@@ -211,6 +249,8 @@ async function runFault(name: FaultName, profile: Profile, rig: Rig, cluster: Cl
       return { name: 'redis', startAt, ...(await rig.restartRedis(profile.redisDownSeconds * 1000)), note: 'SIGKILL, keys lost' };
     case 'etcd':
       return { name: 'etcd', startAt, ...(await rig.stopEtcdFor(profile.etcdDownSeconds * 1000)), note: `SIGKILL, down ${profile.etcdDownSeconds} s` };
+    case 'restart':
+      return restartN2(cluster, pop);
     case 'mariadb': {
       const readiness = watchReadiness(cluster.nodes.map((n) => n.url));
       const times = await rig.restartMariadb(profile.mariadbDownSeconds * 1000);
