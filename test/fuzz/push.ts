@@ -61,15 +61,18 @@ function pushCases(w: World, r: PushRoute): fc.Arbitrary<HttpCase> {
         names.forEach((n, i) => values[i] !== undefined && entries.push([n, values[i]]));
         return [...entries, ...extra];
       }));
-  const cases: Array<fc.Arbitrary<HttpCase>> = [
-    broken.map((e) => signed('a refused field', jsonText(e), [400])),
-    fc.tuple(valid, badSignature(w)).map(([e, push]) => signed('a bad signature', jsonText(e), [401], { push })),
-    fc.tuple(valid, fc.constantFrom('application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data; boundary=x', 'json'))
-      .map(([e, contentType]) => signed('not JSON', jsonText(e), [400], { contentType })),
-    fc.constantFrom('{', '[1,', 'null', '"x"', '5', '{"user_ids":[1],}', 'user_ids=1&body=x').map((text) => signed('malformed JSON', text, [400])),
-    valid.map((e) => signed('an unsigned request', jsonText(e), [401], { push: undefined, contentType: 'application/json' })),
+  const cases: Array<fc.WeightedArbitrary<HttpCase>> = [
+    { weight: 6, arbitrary: broken.map((e) => signed('a refused field', jsonText(e), [400])) },
+    { weight: 1, arbitrary: fc.tuple(valid, badSignature(w)).map(([e, push]) => signed('a bad signature', jsonText(e), [401], { push })) },
+    {
+      weight: 1,
+      arbitrary: fc.tuple(valid, fc.constantFrom('application/x-www-form-urlencoded', 'text/plain', 'multipart/form-data; boundary=x', 'json'))
+        .map(([e, contentType]) => signed('not JSON', jsonText(e), [400], { contentType })),
+    },
+    { weight: 1, arbitrary: fc.constantFrom('{', '[1,', 'null', '"x"', '5', '{"user_ids":[1],}', 'user_ids=1&body=x').map((text) => signed('malformed JSON', text, [400])) },
+    { weight: 1, arbitrary: valid.map((e) => signed('an unsigned request', jsonText(e), [401], { push: undefined, contentType: 'application/json' })) },
   ];
-  if (r.ghosts) cases.push(r.ghosts.map((e) => signed('an unknown target', jsonText(e), [404])));
+  if (r.ghosts) cases.push({ weight: 2, arbitrary: r.ghosts.map((e) => signed('an unknown target', jsonText(e), [404])) });
   return fc.oneof(...cases);
 }
 
