@@ -40,9 +40,12 @@ const json = (text: string): unknown => JSON.parse(text);
 /** Keys that are dangerous when a body is merged into an object. */
 export const PROTOTYPE_KEYS = ['__proto__', 'constructor', 'prototype', 'toString', 'hasOwnProperty', 'valueOf'];
 
+/** Arrays and objects nested 1,000 deep. */
+const DEEP = [json(`${'['.repeat(1000)}1${']'.repeat(1000)}`), json(`${'{"1":'.repeat(1000)}1${'}'.repeat(1000)}`)];
+
 /** JSON values that are not numbers or strings. */
 export const nonScalarJunk: fc.Arbitrary<unknown> = fc.oneof(
-  fc.constantFrom(null, true, false, [], {}, [1], [[]], ['1'], [null], { a: 1 }, { $gt: 0 }, { length: 1, 0: 1 }),
+  fc.constantFrom(null, true, false, [], {}, [1], [[]], ['1'], [null], { a: 1 }, { $gt: 0 }, { length: 1, 0: 1 }, ...DEEP),
   fc.constantFrom(json('{"__proto__":{"admin":true}}'), json('{"constructor":{"prototype":{"x":1}}}'), json('{"__proto__":1}')),
   fc.array(someJson(2), { minLength: 2, maxLength: 4 }),
   fc.dictionary(someString(8), someJson(1), { minKeys: 1, maxKeys: 3 }),
