@@ -6,7 +6,7 @@ import fc from 'fast-check';
 import { openDatabase } from '../src/db/connect.js';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { startTestNode } from '../test/helpers/node.js';
-import { fuzzTargets } from '../test/fuzz/run.js';
+import { fuzzTargets, visible } from '../test/fuzz/run.js';
 import { buildWorld, FUZZ_NODE_ENV } from '../test/fuzz/world.js';
 import { type BenchDialect, openBenchDatabase } from './database.js';
 
@@ -86,11 +86,6 @@ async function main(): Promise<number> {
   }
   log(`${failures.length === 0 ? 'PASS' : `FAIL (${failures.join(', ')})`}: seed ${seed}, ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return failures.length === 0 ? 0 : 1;
-}
-
-/** Control, format and separator characters written as \u{…}, so that a counterexample shows them. */
-function visible(text: string): string {
-  return text.replace(/[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
 }
 
 main().then(

@@ -68,3 +68,11 @@ async function both(answer: () => Promise<void>, state: () => Promise<void>): Pr
   }
   if (problems.length > 0) throw new Error(problems.join('\n  and: '));
 }
+
+/**
+ * Control (but newline), format and separator characters written as \u{…}, so that a
+ * counterexample shows them (fast-check prints U+0085 or U+200F as they are).
+ */
+export function visible(text: string): string {
+  return text.replace(/(?!\n)[\p{Cc}\p{Cf}\p{Cs}\p{Zl}\p{Zp}]/gu, (c) => `\\u{${c.codePointAt(0)!.toString(16)}}`);
+}
