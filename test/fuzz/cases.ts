@@ -184,7 +184,12 @@ export function routeCases(route: RouteSpec, bodyLimit: number): fc.Arbitrary<Ht
   const hasFields = Object.keys(route.fields).length > 0;
   const required = Object.values(route.fields).some((f) => f.required);
   const arbs: Array<fc.WeightedArbitrary<HttpCase>> = [{ weight: 2, arbitrary: transport(route, bodyLimit) }];
-  if (hasFields) arbs.push({ weight: 8, arbitrary: brokenFields(route) });
+  if (hasFields) {
+    arbs.push({ weight: 8, arbitrary: brokenFields(route) });
+    // A route that reads fields reads them from an object: an array of a good body is refused.
+    const array = validEntries(route).map((e): HttpCase => ({ why: 'a JSON array', method: 'POST', path: route.path, token: me, contentType: 'application/json', body: `[${jsonText(e)}]`, expect: [400] }));
+    arbs.push({ weight: 1, arbitrary: array });
+  }
   if (route.authed) arbs.push({ weight: 2, arbitrary: badAuth(route) });
   if (required) arbs.push({ weight: 1, arbitrary: confusion(route) });
   if (route.combos) {

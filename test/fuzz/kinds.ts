@@ -123,6 +123,7 @@ function decodesToCursors(token: string): boolean {
 /** Cursor maps that are not `{"<conversation id>": seq}`. */
 export const badCursors = fc.oneof(
   fc.constantFrom<unknown>([], [1], null, 5, true, { a: 1 }, { '1': -1 }, { '1': 1.5 }, { '1': '1' }, { '1': null }, { '-1': 1 }, { '1.5': 1 }, { ' 1': 1 }, { '1': 2 ** 53 }),
+  fc.constantFrom('{"__proto__":1}', '{"1":1,"__proto__":{"2":1}}', '{"constructor":1}', '{"toString":0}').map((text) => JSON.parse(text) as unknown),
   fc.dictionary(edgeText.filter((k) => !/^\d+$/.test(k)), fc.nat(), { minKeys: 1, maxKeys: 3 }),
 );
 
