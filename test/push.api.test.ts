@@ -166,6 +166,9 @@ describe.each(testDialects())('server push API on %s', (dialect) => {
       ['empty body', { user_ids: [u.user.id], body: '' }],
       ['body too long', { user_ids: [u.user.id], body: 'x'.repeat(4001) }],
       ['control characters', { user_ids: [u.user.id], body: 'bell\u0007' }],
+      // C1 controls are control characters too (found by the input property suite).
+      ['a C1 control character', { user_ids: [u.user.id], body: 'next\u0085line' }],
+      ['an 8-bit CSI', { user_ids: [u.user.id], body: '\u009b31mred' }],
       ['no body', { user_ids: [u.user.id] }],
     ];
     for (const [name, body] of bad) {

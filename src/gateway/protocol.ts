@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cursorRecord } from '../modules/sync/cursors.js';
 import { Cmd } from '../notify/notifier.js';
 
 /** Commands weim adds to weIm-go's (documented in docs/protocol.md). */
@@ -50,7 +51,7 @@ const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 /** Where a client is: the token of a previous SyncDone, or cursors per conversation plus its event seq. */
 const syncSpec = {
   Token: z.string().max(1_000_000).optional(),
-  Cursors: z.record(z.string().regex(/^\d{1,16}$/, 'keys must be conversation ids'), seq).optional(),
+  Cursors: cursorRecord.optional(),
   EventSeq: seq.optional(),
 };
 export type SyncSpec = { Token?: string; Cursors?: Record<string, number>; EventSeq?: number };

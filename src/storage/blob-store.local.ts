@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
+import { once } from 'node:events';
 import { mkdir, rename, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Readable } from 'node:stream';
@@ -24,6 +25,7 @@ export class LocalBlobStore implements BlobStore {
     const temp = join(this.root, '.tmp', randomUUID());
     await mkdir(dirname(temp), { recursive: true });
     let size = 0;
+    const out = createWriteStream(temp, { flags: 'wx' });
     try {
       await pipeline(
         body,
@@ -33,12 +35,15 @@ export class LocalBlobStore implements BlobStore {
             yield chunk;
           }
         },
-        createWriteStream(temp, { flags: 'wx' }),
+        out,
       );
       const target = this.pathOf(key);
       await mkdir(dirname(target), { recursive: true });
       await rename(temp, target);
     } catch (err) {
+      // The file is opened in the background: a body that failed at once may reject the pipeline
+      // before the open has made the file. Removed before then, it would be made afterwards and stay.
+      if (!out.closed) await once(out, 'close').catch(() => {});
       await rm(temp, { force: true });
       throw err;
     }

@@ -1,11 +1,14 @@
 import { z } from 'zod';
 import { idField } from '../../http/validate.js';
 
+/** Control characters (C0, DEL and C1) other than tab and newlines. */
+const CONTROL_BUT_TAB_AND_NEWLINES = /(?![\t\n\r])\p{Cc}/u;
+
 /** Any text but control characters other than tab and newlines, 1 to `max` characters (code points). */
 function pushBody(max: number) {
   return z
     .string({ error: 'is required' })
-    .refine((s) => !/[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/.test(s), 'must not contain control characters other than tab and newlines')
+    .refine((s) => !CONTROL_BUT_TAB_AND_NEWLINES.test(s), 'must not contain control characters other than tab and newlines')
     .refine((s) => s.length > 0 && [...s].length <= max, `must have 1 to ${max} characters`);
 }
 

@@ -8,7 +8,17 @@ export interface Cursors {
 }
 
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
-const tokenShape = z.object({ c: z.record(z.string().regex(/^\d{1,16}$/), seq), e: seq }).strict();
+
+/**
+ * `{"<conversation id>": seq}`. z.record skips a `__proto__` key without a word (JSON.parse makes
+ * it an own key), which read `{"__proto__": 1}` as no cursors at all (a sync from the start): such
+ * a key is refused before.
+ */
+export const cursorRecord = z
+  .custom<unknown>((v) => !(typeof v === 'object' && v !== null && Object.hasOwn(v, '__proto__')), 'keys must be conversation ids')
+  .pipe(z.record(z.string().regex(/^\d{1,16}$/, 'keys must be conversation ids'), seq));
+
+const tokenShape = z.object({ c: cursorRecord, e: seq }).strict();
 /** At most this many conversations in one set of cursors. */
 const MAX_CONVERSATIONS = 20_000;
 
@@ -37,5 +47,3 @@ export function fromRecord(conversations: Record<string, number>, events: number
   if (entries.length > MAX_CONVERSATIONS) throw new AppError('BAD_REQUEST', `at most ${MAX_CONVERSATIONS} cursors`);
   return { conversations: new Map(entries.map(([id, s]) => [Number(id), s])), events };
 }
-
-export const cursorRecord = z.record(z.string().regex(/^\d{1,16}$/, 'keys must be conversation ids'), seq);

@@ -25,7 +25,8 @@ export const readInput = z
 export const syncInput = z.object({
   token: z.string().max(1_000_000).optional(),
   cursors: z
-    .union([z.string().max(1_000_000), z.record(z.string(), z.unknown())])
+    // An object is passed on as it is (a z.record here would drop a `__proto__` key unseen).
+    .union([z.string().max(1_000_000), z.custom<object>((v) => typeof v === 'object' && v !== null && !Array.isArray(v))])
     .transform((v, ctx) => {
       try {
         return cursorRecord.parse(typeof v === 'string' ? JSON.parse(v) : v);
