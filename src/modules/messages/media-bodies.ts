@@ -26,13 +26,19 @@ export class MediaBodies {
     private readonly origins: ReadonlySet<string>,
   ) {}
 
+  /**
+   * What can be told from the body alone: the reason it cannot be the URL of an upload of this
+   * store nor one on an allowed origin, or undefined. No database read, so it runs with the other
+   * field checks, before the group or peer is looked up.
+   */
+  shapeProblem(type: UploadType, body: string): string | undefined {
+    return this.keyOf(body).key === undefined && !this.onAllowedOrigin(body) ? this.refusal(type) : undefined;
+  }
+
   /** The reason `body` is refused as a message of `type`, or undefined. Reads the database only for a URL of this store. */
   async problem(type: UploadType, body: string): Promise<string | undefined> {
-    const refusal = `body must be the URL of ${WHAT[type]} uploaded with /im/chat/upload${this.origins.size > 0 ? ' or a URL on an allowed media origin' : ''}`;
-    // A URL is made with the download option for a type 6 upload, without it for the others.
-    const plain = this.store.keyOf(body);
-    const download = this.store.keyOf(body, { attachment: true });
-    const key = plain ?? download;
+    const refusal = this.refusal(type);
+    const { key, plain, download } = this.keyOf(body);
     if (key === undefined) return this.onAllowedOrigin(body) ? undefined : refusal;
     const upload = await findUploadByKey(this.db, key);
     if (!upload || upload.purpose !== 'chat' || upload.store !== this.store.kind) return refusal;
@@ -40,6 +46,17 @@ export class MediaBodies {
     if ((uploadType === 6 ? download : plain) !== key) return refusal;
     if (type !== 6 && uploadType !== type) return `${refusal} (this upload is ${WHAT[uploadType]})`;
     return undefined;
+  }
+
+  private refusal(type: UploadType): string {
+    return `body must be the URL of ${WHAT[type]} uploaded with /im/chat/upload${this.origins.size > 0 ? ' or a URL on an allowed media origin' : ''}`;
+  }
+
+  /** The store's key the body names, as a URL made without or with the download option (type 6 uploads get it). */
+  private keyOf(body: string): { key: string | undefined; plain: string | undefined; download: string | undefined } {
+    const plain = this.store.keyOf(body);
+    const download = this.store.keyOf(body, { attachment: true });
+    return { key: plain ?? download, plain, download };
   }
 
   /**

@@ -32,7 +32,7 @@ export class MessagesService {
     private readonly notifier: Notifier,
     private readonly friends: Pick<FriendsService, 'areFriends'>,
     private readonly sendLimit: RateLimiter,
-    private readonly media: Pick<MediaBodies, 'problem'>,
+    private readonly media: Pick<MediaBodies, 'problem' | 'shapeProblem'>,
     private readonly options: MessagesOptions,
     private readonly clock: () => number = Date.now,
   ) {}
@@ -120,7 +120,7 @@ export class MessagesService {
 
   /** The checks that need nothing but the input (run before the rate limit counts the send). */
   private check(input: SendInput): void {
-    const problem = bodyProblem(input.type, input.body, this.options.maxBodyChars);
+    const problem = bodyProblem(input.type, input.body, this.options.maxBodyChars) ?? (isMediaType(input.type) ? this.media.shapeProblem(input.type, input.body) : undefined);
     if (problem) throw new AppError('BAD_REQUEST', problem);
   }
 
