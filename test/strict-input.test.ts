@@ -97,6 +97,20 @@ describe.each(testDialects())('number fields refuse what is not a number, on %s'
     socket.close();
   });
 
+  it('coordinates take a JSON number or a decimal string, not hex, exponents, padding or booleans', async () => {
+    const { a } = await makeFriends(t.api);
+    const location = async () => (await t.dbh.db.selectFrom('users').select(['longitude', 'latitude']).where('id', '=', a.user.id).executeTakeFirstOrThrow());
+    const before = await location();
+    for (const longitude of ['0x10', '1e1', ' 1', '1 ', 'Infinity', '', '+1', '.5', true, null, [1]]) {
+      const res = await post(t.api, '/user/update/location', { longitude, latitude: '10' }, { token: a.token, form: typeof longitude === 'string' });
+      expect([res.status, res.msg], JSON.stringify(longitude)).toEqual([400, 'longitude: must be a number']);
+      expect((await post(t.api, '/geo/users', { longitude: 1, latitude: 1, distance: longitude }, { token: a.token })).status, JSON.stringify(longitude)).toBe(400);
+    }
+    expect(await location()).toEqual(before);
+    expect((await post(t.api, '/user/update/location', { longitude: '-12.5', latitude: '30.25' }, { token: a.token, form: true })).code).toBe(0);
+    expect(await location()).toEqual({ longitude: -12.5, latitude: 30.25 });
+  });
+
   it('numbers as JSON numbers and as digit strings (forms) still work', async () => {
     const { a, b } = await makeFriends(t.api);
     expect((await post(t.api, '/im/chat/send/user', { to_uid: String(b.user.id), type: '0', body: 'form' }, { token: a.token, form: true })).code).toBe(0);

@@ -31,6 +31,18 @@ export function numeric<S extends z.ZodType<number>>(schema: S) {
   return z.preprocess((value) => (typeof value === 'string' && DECIMAL.test(value) ? Number(value) : value), schema);
 }
 
+/** A decimal number as a form writes one: digits, an optional leading minus and fraction. */
+const DECIMAL_FRACTION = /^-?\d{1,16}(\.\d{1,16})?$/;
+
+/**
+ * A fractional number field (coordinates, distances): a JSON number, or a string of decimal digits
+ * with an optional fraction (`"-12.5"`). Not `"0x10"`, `"1e1"`, `" 1"`, `"Infinity"`, `true` or
+ * `null`, which Number() would read as 16, 10, 1, Infinity, 1 and 0.
+ */
+export function decimal<S extends z.ZodType<number>>(schema: S) {
+  return z.preprocess((value) => (typeof value === 'string' && DECIMAL_FRACTION.test(value) ? Number(value) : value), schema);
+}
+
 /** A positive integer id, from a JSON number or a string of digits. */
 export const idField = numeric(z.number({ error: 'must be a positive integer' }).int().positive().max(Number.MAX_SAFE_INTEGER));
 

@@ -1,12 +1,10 @@
 import { z } from 'zod';
+import { decimal } from '../../http/validate.js';
 import { resultPageField } from '../search/search.schema.js';
 
-/** A number from a JSON number or a form string; an empty or missing value is refused, not read as 0. */
+/** A decimal number from a JSON number or a form string (`decimal`); an empty or missing value is refused, not read as 0. */
 function numberIn(min: number, max: number) {
-  return z.preprocess(
-    (v) => (typeof v === 'string' && v.trim() !== '' ? Number(v) : v),
-    z.number({ error: 'must be a number' }).refine(Number.isFinite, 'must be a number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`),
-  );
+  return decimal(z.number({ error: 'must be a number' }).refine(Number.isFinite, 'must be a number').min(min, `must be at least ${min}`).max(max, `must be at most ${max}`));
 }
 
 export const locationInput = z.object({ longitude: numberIn(-180, 180), latitude: numberIn(-90, 90) });
