@@ -111,6 +111,20 @@ describe.each(testDialects())('number fields refuse what is not a number, on %s'
     expect(await location()).toEqual({ longitude: -12.5, latitude: 30.25 });
   });
 
+  it('text message bodies refuse control characters but tab and newlines (NUL, ESC, DEL, C1), over HTTP and the socket', async () => {
+    const { a, b } = await makeFriends(t.api);
+    for (const body of ['a\u0000b', 'a\u001b[2Jb', 'a\u007fb', 'a\u0085b', 'a\u009bb']) {
+      const res = await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body }, { token: a.token });
+      expect([res.status, res.msg], JSON.stringify(body)).toEqual([400, 'body must not contain control characters other than tab and newlines']);
+    }
+    const socket = await signedInSocket(t.url, a.token);
+    socket.send({ Cmd: 17, ToId: b.user.id, Ope: 0, Type: 0, Body: 'x\u0000', ClientMsgId: 'nul' });
+    expect(await socket.next((f) => f.ClientMsgId === 'nul')).toMatchObject({ Cmd: 2, Body: 'body must not contain control characters other than tab and newlines' });
+    socket.close();
+    expect((await post(t.api, '/im/chat/history', { to_uid: b.user.id }, { token: a.token })).data.list ?? []).toEqual([]);
+    expect((await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: 'line 1\r\n\tline 2' }, { token: a.token })).code).toBe(0);
+  });
+
   it('numbers as JSON numbers and as digit strings (forms) still work', async () => {
     const { a, b } = await makeFriends(t.api);
     expect((await post(t.api, '/im/chat/send/user', { to_uid: String(b.user.id), type: '0', body: 'form' }, { token: a.token, form: true })).code).toBe(0);

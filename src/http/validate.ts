@@ -19,6 +19,9 @@ export function parseInput<S extends z.ZodType>(schema: S, body: unknown): z.out
  */
 export const LONE_SURROGATE = /\p{Cs}/u;
 
+/** Control characters (C0, DEL and C1) other than tab and newlines: refused in bodies of text. */
+export const CONTROL_BUT_TAB_AND_NEWLINES = /(?![\t\n\r])\p{Cc}/u;
+
 /** A string of decimal digits (a leading minus allowed): what a form field holding a number looks like. */
 const DECIMAL = /^-?\d{1,16}$/;
 

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
-import { idField, LONE_SURROGATE, numeric } from '../../http/validate.js';
+import { CONTROL_BUT_TAB_AND_NEWLINES, idField, LONE_SURROGATE, numeric } from '../../http/validate.js';
 import { ConversationKind } from './messages.table.js';
 
 /** Message types of weIm-go: 0 text, 1 picture, 2 voice, 3 video, 4 geo, 6 file, 10 prompt. */
@@ -35,6 +35,7 @@ export function bodyProblem(type: number, body: string, maxChars: number): strin
     case MessageType.Text:
     case MessageType.Prompt: {
       if (body.trim().length === 0) return 'body must not be empty';
+      if (CONTROL_BUT_TAB_AND_NEWLINES.test(body)) return 'body must not contain control characters other than tab and newlines';
       let chars = 0;
       for (const _ of body) if (++chars > maxChars) return `body must be at most ${maxChars} characters`;
       return undefined;

@@ -1,8 +1,5 @@
 import { z } from 'zod';
-import { idField } from '../../http/validate.js';
-
-/** Control characters (C0, DEL and C1) other than tab and newlines. */
-const CONTROL_BUT_TAB_AND_NEWLINES = /(?![\t\n\r])\p{Cc}/u;
+import { CONTROL_BUT_TAB_AND_NEWLINES, idField } from '../../http/validate.js';
 
 /** Any text but control characters other than tab and newlines, 1 to `max` characters (code points). */
 function pushBody(max: number) {
