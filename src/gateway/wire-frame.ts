@@ -31,7 +31,7 @@ export type OrderedFrame = LiveFrame | SilentFrame;
  * A server-to-client WebSocket text frame, whole (RFC 6455 §5.2: FIN set, opcode 1, unmasked, no
  * extension bits), built once for a frame that goes to many sockets. `ws` builds a header and
  * encodes the string on every send; a group message to 10,000 members then cost about a quarter
- * more than one write of the same bytes to each socket (README, 2 December 2026, fourth session).
+ * more than one write of the same bytes to each socket (docs/benchmark-history.md, 2 December 2026, fourth session).
  */
 export function textFrame(payload: string): Buffer {
   const length = Buffer.byteLength(payload);
