@@ -13,6 +13,7 @@ import { presenceRoutes, type PresenceService } from './modules/presence/index.j
 import { type ConversationsService, syncRoutes, type SyncService } from './modules/sync/index.js';
 import { searchRoutes, type SearchService } from './modules/search/index.js';
 import { usersRoutes, type UsersService } from './modules/users/index.js';
+import { docsRoutes } from './ops/docs.routes.js';
 import { healthRoutes, type HealthDeps } from './ops/health.routes.js';
 import type { Metrics } from './ops/metrics.js';
 import type { LocalBlobStore } from './storage/blob-store.local.js';
@@ -39,6 +40,8 @@ export interface AppDeps {
   geo: GeoService;
   /** The server push API's routes (signed by apps), when `push.apps` names any. */
   push: Router | undefined;
+  /** The OpenAPI document of this node's API (served at /api/v1/openapi.json, read by /docs/). */
+  openApi: () => unknown;
 }
 
 /** The Express app. It never listens itself: the caller owns the HTTP server (tests use port 0). */
@@ -51,6 +54,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(deps.metrics.httpTimer);
   // A router of its own: at the app's level an OPTIONS request would reach the 404 handler.
   app.use(healthRoutes({ ...deps.health, registry: deps.metrics.registry }));
+  app.use(docsRoutes(deps.openApi));
 
   if (deps.localFiles) app.use(deps.localFiles.publicPath, filesRoutes(deps.attachments, deps.localFiles.store));
 

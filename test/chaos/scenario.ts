@@ -47,7 +47,7 @@ export interface Profile {
 
 export const shortProfile: Profile = {
   name: 'short', users: 30, twoDeviceUsers: 10, rate: 40, baselineSeconds: 6, recoverySeconds: 7, burstPerDevice: 3, killAfterAcks: 1, killDelayMs: 0,
-  redisDownSeconds: 1, etcdDownSeconds: 30, mariadbDownSeconds: 5, faults: ['kill', 'redis', 'etcd', 'mariadb'], rounds: 1,
+  redisDownSeconds: 1, etcdDownSeconds: 30, mariadbDownSeconds: 5, faults: ['kill', 'redis', 'etcd', 'mariadb', 'restart'], rounds: 1,
   drainSeconds: 20, maxPendingPerDevice: 30,
 };
 

@@ -7,7 +7,7 @@ import type { TokenService } from '../auth/index.js';
 import type { PresenceService } from './presence.service.js';
 
 /** `user_ids`: optional comma-separated list (or JSON array) narrowing the friends asked about. */
-const onlineInput = z.object({
+export const onlineInput = z.object({
   user_ids: z
     .union([z.string().regex(/^\d{1,16}(,\d{1,16}){0,999}$/, 'must be comma-separated ids'), z.array(idField).max(1000)])
     .transform((v) => (typeof v === 'string' ? v.split(',').map(Number) : v))

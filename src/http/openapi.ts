@@ -1,0 +1,154 @@
+import { z } from 'zod';
+import { chatUploadInput } from '../modules/attachments/attachments.schema.js';
+import { credentialsInput, loginInput } from '../modules/auth/auth.schema.js';
+import { friendDeleteInput, friendHandleInput, friendRequestInput } from '../modules/friends/friends.schema.js';
+import { locationInput, nearbyInput } from '../modules/geo/geo.schema.js';
+import { groupCreateInput, groupIdInput, groupMembersInput, joinHandleInput, joinListInput, joinRequestInput, kickInput } from '../modules/groups/groups.schema.js';
+import { sendGroupInput, sendUserInput, withdrawInput } from '../modules/messages/messages.schema.js';
+import { onlineInput } from '../modules/presence/presence.routes.js';
+import { pushSchemas } from '../modules/push/push.schema.js';
+import { searchInput } from '../modules/search/search.schema.js';
+import { historyInput, readInput, syncInput } from '../modules/sync/sync.schema.js';
+import { nicknameInput, realNameInput, userInfoInput } from '../modules/users/users.schema.js';
+
+type Auth = 'token' | 'none' | 'push';
+
+/** One route of the API: its path under /api/v1, what it is for, how it is authorised, its input. */
+interface RouteDoc {
+  path: string;
+  tag: string;
+  summary: string;
+  auth: Auth;
+  input?: z.ZodType;
+  /** multipart/form-data: the file field's name (the other fields are `input`'s). */
+  file?: string;
+}
+
+const route = (tag: string, auth: Auth, path: string, summary: string, input?: z.ZodType, file?: string): RouteDoc => ({ path, tag, summary, auth, input, file });
+
+/**
+ * Every POST route of `/api/v1` with the zod schema its handler parses the body with (the same
+ * object, imported from the module): the OpenAPI document is generated from these, and a test
+ * checks that the list and the app's routes are the same set.
+ */
+function apiRoutes(push: ReturnType<typeof pushSchemas> | undefined): RouteDoc[] {
+  const routes = [
+    route('accounts', 'none', '/register', 'Create an account; answers a token like /login', credentialsInput),
+    route('accounts', 'none', '/login', 'Sign in with username and password; data.t is the token for the Login-Token header', loginInput),
+    route('accounts', 'token', '/logout', 'End this session (its sockets are closed with 4003)'),
+    route('accounts', 'token', '/logout/all', 'End every session of the user'),
+    route('users', 'token', '/user/info', 'A user (yourself without user_id)', userInfoInput),
+    route('users', 'token', '/user/update/nickname', 'Change your nickname', nicknameInput),
+    route('users', 'token', '/user/update/realname', 'Real-name check', realNameInput),
+    route('users', 'token', '/user/update/avatar', 'Set your avatar (multipart field avatar)', undefined, 'avatar'),
+    route('users', 'token', '/user/update/location', 'Report where you are (for nearby people)', locationInput),
+    route('users', 'token', '/geo/users', 'People near a point, nearest first', nearbyInput),
+    route('friends', 'token', '/im/friend/add/request', 'Ask someone to be your friend', friendRequestInput),
+    route('friends', 'token', '/im/friend/add/reqs', 'Friend requests waiting for you'),
+    route('friends', 'token', '/im/friend/add/handle', 'Accept (1) or reject (0) a friend request', friendHandleInput),
+    route('friends', 'token', '/im/friend/list', 'Your friends'),
+    route('friends', 'token', '/im/friend/del', 'End a friendship', friendDeleteInput),
+    route('friends', 'token', '/im/friend/online', 'Which of these friends are online', onlineInput),
+    route('friends', 'token', '/im/friend/search', 'Find users by username or nickname', searchInput),
+    route('groups', 'token', '/im/group/create', 'Create a group (you are its owner)', groupCreateInput),
+    route('groups', 'token', '/im/group/my', 'Your groups'),
+    route('groups', 'token', '/im/group/info', 'A group', groupIdInput),
+    route('groups', 'token', '/im/group/members', 'A page of a group\'s members', groupMembersInput),
+    route('groups', 'token', '/im/group/join/request', 'Ask to join a group', joinRequestInput),
+    route('groups', 'token', '/im/group/join/list', 'Join requests of your groups', joinListInput),
+    route('groups', 'token', '/im/group/join/handle', 'Accept or reject a join request (owner)', joinHandleInput),
+    route('groups', 'token', '/im/group/leave', 'Leave a group', groupIdInput),
+    route('groups', 'token', '/im/group/shot', 'Remove a member (owner)', kickInput),
+    route('groups', 'token', '/im/group/search', 'Find groups by name', searchInput),
+    route('messages', 'token', '/im/chat/send/user', 'Send a message to a friend', sendUserInput),
+    route('messages', 'token', '/im/chat/send/group', 'Send a message to a group', sendGroupInput),
+    route('messages', 'token', '/im/chat/withdraw/user', 'Withdraw a message to a friend', withdrawInput),
+    route('messages', 'token', '/im/chat/withdraw/group', 'Withdraw a message to a group', withdrawInput),
+    route('messages', 'token', '/im/chat/upload', 'Upload a picture, voice, video or file (multipart fields file and type); its URL is a message body', chatUploadInput, 'file'),
+    route('messages', 'token', '/im/chat/history', 'A conversation\'s messages, newest first', historyInput),
+    route('messages', 'token', '/im/chat/read', 'Mark a conversation read up to a seq', readInput),
+    route('messages', 'token', '/im/conversation/list', 'Your conversations with unread counts and last messages'),
+    route('messages', 'token', '/im/sync', 'What you missed since your cursors (or a sync token)', syncInput),
+  ];
+  if (push) {
+    routes.push(
+      route('push', 'push', '/push/users', 'Push a body to users (stored, synced)', push.users),
+      route('push', 'push', '/push/group', 'Push a body to every member of a group', push.group),
+      route('push', 'push', '/push/broadcast', 'Push a body to every signed-in socket now (not stored)', push.broadcast),
+      route('push', 'push', '/push/online', 'Which of these users are online', push.online),
+      route('push', 'push', '/push/logout', 'End every session of a user', push.logout),
+    );
+  }
+  return routes;
+}
+
+/** The JSON Schema (2020-12, which OpenAPI 3.1 uses) of what a route accepts. */
+function bodySchema(input: z.ZodType): Record<string, unknown> {
+  const { $schema: _, ...schema } = z.toJSONSchema(input, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return schema;
+}
+
+const envelope = (data: Record<string, unknown>) => ({
+  type: 'object',
+  required: ['code', 'msg', 'data'],
+  properties: { code: { type: 'integer' }, msg: { type: 'string' }, data },
+});
+
+const ERRORS: Record<string, string> = {
+  400: 'Validation failed or a rule refused (code 1000; `msg` names the field)',
+  401: 'Token missing, expired or revoked; or a push request not signed right (code 1001)',
+  403: 'Forbidden (code 1003)',
+  404: 'Not found (code 1002)',
+  413: 'Body over the size limit (code 1004)',
+  429: 'Rate limited (code 1005); `Retry-After` says when to try again',
+  503: 'The database is out of reach for a moment (code 1503): retry',
+};
+
+/** The push API's signature headers (docs/api.md#server-push-api). */
+const PUSH_HEADERS = ['X-Weim-App', 'X-Weim-Timestamp', 'X-Weim-Nonce', 'X-Weim-Signature'];
+
+/**
+ * The OpenAPI 3.1 document of `/api/v1`, generated from the schemas the routes parse their bodies
+ * with. Push routes are in it only when the push API is on (`push` given).
+ */
+export function openApiDocument(options: { version: string; push?: { maxUsers: number; maxBodyChars: number } }): Record<string, unknown> {
+  const paths: Record<string, unknown> = {};
+  for (const r of apiRoutes(options.push ? pushSchemas(options.push) : undefined)) {
+    const schema = r.input ? bodySchema(r.input) : { type: 'object', properties: {} };
+    const content = r.file
+      ? { 'multipart/form-data': { schema: { ...schema, properties: { ...(schema.properties as object), [r.file]: { type: 'string', format: 'binary' } }, required: [...((schema.required as string[]) ?? []), r.file] } } }
+      : { 'application/json': { schema }, 'application/x-www-form-urlencoded': { schema } };
+    const errors = Object.fromEntries(Object.entries(ERRORS).map(([status, description]) => [status, { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } }]));
+    paths[`/api/v1${r.path}`] = {
+      post: {
+        tags: [r.tag],
+        summary: r.summary,
+        operationId: r.path.slice(1).replace(/\/(.)/g, (_, c: string) => c.toUpperCase()),
+        security: r.auth === 'token' ? [{ loginToken: [] }] : r.auth === 'push' ? [{ pushApp: [] }] : [],
+        ...(r.auth === 'push' ? { parameters: PUSH_HEADERS.slice(1).map((name) => ({ name, in: 'header', required: true, schema: { type: 'string' } })).concat([{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' } }]) } : {}),
+        requestBody: { required: r.input !== undefined, content },
+        responses: { 200: { description: 'Done (code 0)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Ok' } } } }, ...errors },
+      },
+    };
+  }
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'weim',
+      version: options.version,
+      description: 'The REST API of weim. Every route is POST and takes JSON or a form; every answer is the envelope `{code, msg, data}`. Real time is the WebSocket at `/ws` (docs/protocol.md); field rules and limits: docs/api.md.',
+    },
+    servers: [{ url: '/' }],
+    paths,
+    components: {
+      schemas: {
+        Ok: envelope({ description: 'The answer; its shape is in docs/api.md' }),
+        Error: envelope({ type: 'null' }),
+      },
+      securitySchemes: {
+        loginToken: { type: 'apiKey', in: 'header', name: 'Login-Token', description: 'The token /login answers (`data.t`)' },
+        pushApp: { type: 'apiKey', in: 'header', name: 'X-Weim-App', description: 'A push app, with X-Weim-Timestamp, X-Weim-Nonce and X-Weim-Signature (HMAC-SHA256, docs/api.md#server-push-api)' },
+      },
+    },
+  };
+}
