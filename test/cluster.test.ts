@@ -262,11 +262,13 @@ describe.runIf(available)('cluster: Redis directory and bus, etcd discovery', ()
       const goneSocket = await on(n4, gone.token);
       const movedSocket = await on(n4, moved.token);
       for (const u of [gone, moved]) await watcher.next((f) => f.Cmd === 19 && f.FromId === u.user.id && f.Body === 'online');
-      // `moved` reconnects to n2 as soon as n4 says it is going away; `gone` does not come back.
+      // `moved` reconnects to n2 as soon as n4 closes it; `gone` does not come back.
       movedSocket.ws.once('close', () => void on(n2, moved.token));
       await n4.stop();
       stopped = true;
-      expect((await goneSocket.closed).code).toBe(1001);
+      // A stop drains: the socket is closed with 1012 (restarting, reconnect), after Cmd 26.
+      expect((await goneSocket.closed).code).toBe(1012);
+      expect(goneSocket.of(26)).toHaveLength(1);
       await watcher.next((f) => f.Cmd === 19 && f.FromId === gone.user.id && f.Body === 'offline', 8000);
       await settle(1500);
       expect(watcher.of(19).filter((f) => f.FromId === gone.user.id).map((f) => f.Body)).toEqual(['online', 'offline']);
