@@ -1,0 +1,54 @@
+/** A frame as the server sends it (docs/protocol.md). */
+export interface ServerFrame {
+  Cmd: number;
+  FromId: number;
+  ToId: number;
+  Ope: number;
+  Type: number;
+  Body: string;
+  Id?: number;
+  ConvId?: number;
+  Seq?: number;
+  EventSeq?: number;
+  Time?: number;
+  ClientMsgId?: string;
+  /** On Cmd 2: the envelope code of the refusal (1005 rate limited, 1503 retry, …). */
+  Code?: number;
+  More?: boolean;
+}
+
+/**
+ * A conversation item (Cmd 6 friend message, 7 its withdrawal, 10 group message, 11 its
+ * withdrawal), delivered once and in `Seq` order per conversation. `own`: sent by this user (from
+ * this device, once acked, or from another device's send seen in a sync).
+ */
+export interface MessageFrame extends ServerFrame {
+  ConvId: number;
+  Seq: number;
+  own?: boolean;
+}
+
+/** The answer to a send: the stored message's id and place. */
+export interface SendAck {
+  Id: number;
+  ConvId: number;
+  Seq: number;
+  Time: number;
+}
+
+export type ConnectionState = 'connecting' | 'syncing' | 'online' | 'offline' | 'signed-out' | 'stopped';
+
+/** What a `WeimClient` emits. */
+export interface ClientEvents extends Record<string, unknown> {
+  /** Conversation items, each once, in order per conversation. */
+  message: MessageFrame;
+  /** Event-stream items (friend requests 8/9, group events 12–14, server pushes 25), each once, in order. */
+  event: ServerFrame;
+  presence: { userId: number; online: boolean };
+  read: { userId: number; convId: number; seq: number };
+  state: ConnectionState;
+  closed: { code: number };
+  /** Every frame as it arrived (before ordering), for what the typed events do not cover. */
+  frame: ServerFrame;
+  error: Error;
+}

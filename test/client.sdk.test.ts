@@ -1,0 +1,142 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { type MessageFrame, type SocketFactory, WeimApi, WeimClient } from '../src/client/index.js';
+import { openDatabase } from '../src/db/connect.js';
+import { freePort } from './setup/processes.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+
+/** `npm start` on SQLite in `dataDir` at `port`; resolves once /healthz answers. */
+async function startServer(dataDir: string, port: number): Promise<ChildProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    cwd: root,
+    env: {
+      PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', WEIM_DATA_DIR: dataDir, PORT: String(port), WEIM_SERVER_HOST: '127.0.0.1',
+      WEIM_AUTH_BCRYPT_COST: '4', WEIM_AUTH_REGISTER_MAX_PER_IP: '1000', WEIM_MESSAGES_SEND_MAX_PER_10S: '100000', WEIM_LOG_LEVEL: 'warn',
+      WEIM_AUTH_JWT_SECRET: 'sdk-test-secret-sdk-test-secret-sdk-test',
+    },
+    stdio: 'ignore',
+  });
+  for (let i = 0; i < 300; i++) {
+    if (child.exitCode !== null) throw new Error('weim exited at start');
+    if (await fetch(`http://127.0.0.1:${port}/healthz`).then((r) => r.ok, () => false)) return child;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error('weim did not start');
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** What one SDK client handed its app, per conversation, in order. */
+function record(client: WeimClient) {
+  const byConv = new Map<number, MessageFrame[]>();
+  client.on('message', (m) => {
+    let list = byConv.get(m.ConvId);
+    if (!list) byConv.set(m.ConvId, (list = []));
+    list.push(m);
+  });
+  return byConv;
+}
+
+describe('the client SDK against a real server that is SIGKILLed and restarted mid-traffic', () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'weim-sdk-'));
+  let server: ChildProcess | undefined;
+  const clients: WeimClient[] = [];
+  afterAll(() => {
+    for (const c of clients) c.stop();
+    server?.kill('SIGKILL');
+    rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('every client gets every message of its conversations once, in order; every send is stored once', async () => {
+    const port = await freePort();
+    server = await startServer(dataDir, port);
+    const base = `http://127.0.0.1:${port}`;
+    // Four users: a–b and c–d friends, a group of a, b and c.
+    const users = await Promise.all(['a', 'b', 'c', 'd'].map(async (n) => {
+      const api = new WeimApi(base);
+      const { user } = await api.call('/register', { username: `sdk_${n}_${Date.now() % 100000}`, password: 'secret123' });
+      return { api, id: user.id as number };
+    }));
+    const [a, b, c, d] = users as [typeof users[0], typeof users[0], typeof users[0], typeof users[0]];
+    for (const [x, y] of [[a, b], [c, d]] as const) {
+      await x.api.call('/im/friend/add/request', { f_uid: y.id });
+      await y.api.call('/im/friend/add/handle', { f_uid: x.id, status: 1 });
+    }
+    const { group } = await a.api.call('/im/group/create', { name: 'sdk group' });
+    for (const m of [b, c]) {
+      const { join_id } = await m.api.call('/im/group/join/request', { group_id: group.id });
+      await a.api.call('/im/group/join/handle', { join_id, status: 1 });
+    }
+
+    // Five devices: a has two.
+    const devices = [a, a, b, c, d].map((u) => {
+      const client = new WeimClient({ url: `ws://127.0.0.1:${port}/ws`, token: u.api.token!, WebSocket: WebSocket as unknown as SocketFactory, backoff: { minMs: 100, maxMs: 1000 } });
+      clients.push(client);
+      return { user: u, client, got: record(client) };
+    });
+    await Promise.all(devices.map((dev) => dev.client.start()));
+    await Promise.all(devices.map((dev) => new Promise<void>((resolve) => {
+      const off = dev.client.on('state', (s) => s === 'online' && (off(), resolve()));
+    })));
+
+    const targets = new Map<number, Array<[number, 0 | 1]>>([
+      [a.id, [[b.id, 0], [group.id, 1]]], [b.id, [[a.id, 0], [group.id, 1]]], [c.id, [[d.id, 0], [group.id, 1]]], [d.id, [[c.id, 0]]],
+    ]);
+    const sends: Array<Promise<unknown>> = [];
+    for (let i = 0; i < 150; i++) {
+      const dev = devices[i % devices.length]!;
+      const options = targets.get(dev.user.id)!;
+      const [to, ope] = options[i % options.length]!;
+      sends.push(dev.client.send(to, ope, 0, `m${i}`));
+      if (i === 50) {
+        server.kill('SIGKILL');
+        await new Promise((r) => server!.once('exit', r));
+      }
+      if (i === 80) server = await startServer(dataDir, port);
+      await sleep(15);
+    }
+    const acks = (await Promise.all(sends)) as Array<{ Id: number }>;
+
+    // What the database holds is the truth each device is checked against.
+    const dbh = openDatabase({ dialect: 'sqlite', location: join(dataDir, 'weim.sqlite') });
+    const rows = await dbh.db.selectFrom('messages').select(['id', 'conversation_id', 'seq', 'body']).orderBy('conversation_id').orderBy('seq').execute();
+    await dbh.close();
+    expect(rows).toHaveLength(150);
+    expect(new Set(acks.map((x) => x.Id)).size).toBe(150);
+    const convOf = (ids: number[]) => [...new Set(rows.map((r) => Number(r.conversation_id)))].filter((conv) => ids.includes(conv));
+    const membersOf = new Map<number, number[]>();
+    for (const r of rows) membersOf.set(Number(r.conversation_id), []);
+    const convs = [...membersOf.keys()];
+    expect(convs).toHaveLength(3);
+    const expected = (conv: number) => rows.filter((r) => Number(r.conversation_id) === conv).map((r) => `${r.seq}:${r.body}`);
+    const deadline = Date.now() + 20_000;
+    const complete = () => devices.every((dev) => convOf(convs).every((conv) => {
+      const got = dev.got.get(conv);
+      return got === undefined || got.length >= expected(conv).length;
+    }));
+    while (!complete() && Date.now() < deadline) await sleep(200);
+    for (const [n, dev] of devices.entries()) {
+      for (const [conv, got] of dev.got) expect(got.map((m) => `${m.Seq}:${m.Body}`), `device ${n}, conversation ${conv}`).toEqual(expected(conv));
+      // Each device is in exactly its user's conversations.
+      expect(dev.got.size, `device ${n}`).toBe(dev.user === d ? 1 : 2);
+    }
+  }, 90_000);
+});
+
+describe('the client SDK bundle', () => {
+  it('builds for browsers with no Node built-in, small', async () => {
+    const { build } = await import('esbuild');
+    const result = await build({ entryPoints: [join(root, 'src/client/index.ts')], bundle: true, format: 'esm', platform: 'browser', target: 'es2022', minify: true, write: false, metafile: true });
+    const inputs = Object.keys(result.metafile.inputs);
+    // Only the client's own files: the server schemas it is typed from are types, erased.
+    expect(inputs.every((f) => f.startsWith('src/client/'))).toBe(true);
+    expect(result.outputFiles[0]!.text).not.toMatch(/from\s*"node:|require\(/);
+    expect(result.outputFiles[0]!.contents.length).toBeLessThan(20_000);
+  });
+});
