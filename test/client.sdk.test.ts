@@ -6,7 +6,11 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { type MessageFrame, type SocketFactory, WeimApi, WeimClient } from '../src/client/index.js';
-import { openDatabase } from '../src/db/connect.js';
+import { sql } from 'kysely';
+import { type DbHandle, openDatabase } from '../src/db/connect.js';
+import { type ChildNode, startChildNode } from './helpers/child-node.js';
+import { clusterEnv, clusterRigAvailable } from './helpers/cluster.js';
+import { mysqlUrlFor, openTestDatabase } from './helpers/database.js';
 import { freePort } from './setup/processes.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
@@ -43,6 +47,73 @@ function record(client: WeimClient) {
   return byConv;
 }
 
+type Row = { id: number; conversation_id: number; seq: number; body: string };
+
+/**
+ * Four users (a–b and c–d friends, a group of a, b and c) on five SDK devices (a has two), device
+ * k on `deviceUrls(k)`; 150 sends round-robin, with `fault(i)` awaited before send i. Every send must
+ * be stored once, and every device must hand its app exactly the database's messages of each of its
+ * conversations, in order.
+ */
+async function scenario(base: string, deviceUrls: (k: number) => string | string[], fault: (i: number) => Promise<void>, readRows: () => Promise<Row[]>, clients: WeimClient[]) {
+  const users = await Promise.all(['a', 'b', 'c', 'd'].map(async (n) => {
+    const api = new WeimApi(base);
+    const { user } = await api.call('/register', { username: `sdk_${n}_${Math.floor(Math.random() * 1e9)}`, password: 'secret123' });
+    return { api, id: user.id as number };
+  }));
+  const [a, b, c, d] = users as [typeof users[0], typeof users[0], typeof users[0], typeof users[0]];
+  for (const [x, y] of [[a, b], [c, d]] as const) {
+    await x.api.call('/im/friend/add/request', { f_uid: y.id });
+    await y.api.call('/im/friend/add/handle', { f_uid: x.id, status: 1 });
+  }
+  const { group } = await a.api.call('/im/group/create', { name: 'sdk group' });
+  for (const m of [b, c]) {
+    const { join_id } = await m.api.call('/im/group/join/request', { group_id: group.id });
+    await a.api.call('/im/group/join/handle', { join_id, status: 1 });
+  }
+
+  const devices = [a, a, b, c, d].map((u, k) => {
+    const client = new WeimClient({ url: deviceUrls(k), token: u.api.token!, WebSocket: WebSocket as unknown as SocketFactory, backoff: { minMs: 100, maxMs: 1000 } });
+    clients.push(client);
+    return { user: u, client, got: record(client) };
+  });
+  await Promise.all(devices.map((dev) => dev.client.start()));
+  await Promise.all(devices.map((dev) => new Promise<void>((resolve) => {
+    const off = dev.client.on('state', (s) => s === 'online' && (off(), resolve()));
+  })));
+
+  const targets = new Map<number, Array<[number, 0 | 1]>>([
+    [a.id, [[b.id, 0], [group.id, 1]]], [b.id, [[a.id, 0], [group.id, 1]]], [c.id, [[d.id, 0], [group.id, 1]]], [d.id, [[c.id, 0]]],
+  ]);
+  const sends: Array<Promise<unknown>> = [];
+  for (let i = 0; i < 150; i++) {
+    await fault(i);
+    const dev = devices[i % devices.length]!;
+    const options = targets.get(dev.user.id)!;
+    const [to, ope] = options[i % options.length]!;
+    sends.push(dev.client.send(to, ope, 0, `m${i}`));
+    await sleep(15);
+  }
+  const acks = (await Promise.all(sends)) as Array<{ Id: number }>;
+
+  // What the database holds is the truth each device is checked against.
+  const convIds = new Set<number>();
+  const rows = (await readRows()).filter((r) => /^m\d+$/.test(r.body));
+  for (const r of rows) convIds.add(Number(r.conversation_id));
+  expect(rows).toHaveLength(150);
+  expect(new Set(acks.map((x) => x.Id)).size).toBe(150);
+  expect(convIds.size).toBe(3);
+  const expected = (conv: number) => rows.filter((r) => Number(r.conversation_id) === conv).map((r) => `${r.seq}:${r.body}`);
+  const deadline = Date.now() + 20_000;
+  const complete = () => devices.every((dev) => [...dev.got].every(([conv, got]) => got.length >= expected(conv).length));
+  while (!complete() && Date.now() < deadline) await sleep(200);
+  for (const [n, dev] of devices.entries()) {
+    for (const [conv, got] of dev.got) expect(got.map((m) => `${m.Seq}:${m.Body}`), `device ${n}, conversation ${conv}`).toEqual(expected(conv));
+    // Each device is in exactly its user's conversations.
+    expect(dev.got.size, `device ${n}`).toBe(dev.user === d ? 1 : 2);
+  }
+}
+
 describe('the client SDK against a real server that is SIGKILLed and restarted mid-traffic', () => {
   const dataDir = mkdtempSync(join(tmpdir(), 'weim-sdk-'));
   let server: ChildProcess | undefined;
@@ -56,77 +127,45 @@ describe('the client SDK against a real server that is SIGKILLed and restarted m
   it('every client gets every message of its conversations once, in order; every send is stored once', async () => {
     const port = await freePort();
     server = await startServer(dataDir, port);
-    const base = `http://127.0.0.1:${port}`;
-    // Four users: a–b and c–d friends, a group of a, b and c.
-    const users = await Promise.all(['a', 'b', 'c', 'd'].map(async (n) => {
-      const api = new WeimApi(base);
-      const { user } = await api.call('/register', { username: `sdk_${n}_${Date.now() % 100000}`, password: 'secret123' });
-      return { api, id: user.id as number };
-    }));
-    const [a, b, c, d] = users as [typeof users[0], typeof users[0], typeof users[0], typeof users[0]];
-    for (const [x, y] of [[a, b], [c, d]] as const) {
-      await x.api.call('/im/friend/add/request', { f_uid: y.id });
-      await y.api.call('/im/friend/add/handle', { f_uid: x.id, status: 1 });
-    }
-    const { group } = await a.api.call('/im/group/create', { name: 'sdk group' });
-    for (const m of [b, c]) {
-      const { join_id } = await m.api.call('/im/group/join/request', { group_id: group.id });
-      await a.api.call('/im/group/join/handle', { join_id, status: 1 });
-    }
-
-    // Five devices: a has two.
-    const devices = [a, a, b, c, d].map((u) => {
-      const client = new WeimClient({ url: `ws://127.0.0.1:${port}/ws`, token: u.api.token!, WebSocket: WebSocket as unknown as SocketFactory, backoff: { minMs: 100, maxMs: 1000 } });
-      clients.push(client);
-      return { user: u, client, got: record(client) };
-    });
-    await Promise.all(devices.map((dev) => dev.client.start()));
-    await Promise.all(devices.map((dev) => new Promise<void>((resolve) => {
-      const off = dev.client.on('state', (s) => s === 'online' && (off(), resolve()));
-    })));
-
-    const targets = new Map<number, Array<[number, 0 | 1]>>([
-      [a.id, [[b.id, 0], [group.id, 1]]], [b.id, [[a.id, 0], [group.id, 1]]], [c.id, [[d.id, 0], [group.id, 1]]], [d.id, [[c.id, 0]]],
-    ]);
-    const sends: Array<Promise<unknown>> = [];
-    for (let i = 0; i < 150; i++) {
-      const dev = devices[i % devices.length]!;
-      const options = targets.get(dev.user.id)!;
-      const [to, ope] = options[i % options.length]!;
-      sends.push(dev.client.send(to, ope, 0, `m${i}`));
+    await scenario(`http://127.0.0.1:${port}`, () => `ws://127.0.0.1:${port}/ws`, async (i) => {
       if (i === 50) {
-        server.kill('SIGKILL');
+        server!.kill('SIGKILL');
         await new Promise((r) => server!.once('exit', r));
       }
       if (i === 80) server = await startServer(dataDir, port);
-      await sleep(15);
-    }
-    const acks = (await Promise.all(sends)) as Array<{ Id: number }>;
-
-    // What the database holds is the truth each device is checked against.
-    const dbh = openDatabase({ dialect: 'sqlite', location: join(dataDir, 'weim.sqlite') });
-    const rows = await dbh.db.selectFrom('messages').select(['id', 'conversation_id', 'seq', 'body']).orderBy('conversation_id').orderBy('seq').execute();
-    await dbh.close();
-    expect(rows).toHaveLength(150);
-    expect(new Set(acks.map((x) => x.Id)).size).toBe(150);
-    const convOf = (ids: number[]) => [...new Set(rows.map((r) => Number(r.conversation_id)))].filter((conv) => ids.includes(conv));
-    const membersOf = new Map<number, number[]>();
-    for (const r of rows) membersOf.set(Number(r.conversation_id), []);
-    const convs = [...membersOf.keys()];
-    expect(convs).toHaveLength(3);
-    const expected = (conv: number) => rows.filter((r) => Number(r.conversation_id) === conv).map((r) => `${r.seq}:${r.body}`);
-    const deadline = Date.now() + 20_000;
-    const complete = () => devices.every((dev) => convOf(convs).every((conv) => {
-      const got = dev.got.get(conv);
-      return got === undefined || got.length >= expected(conv).length;
-    }));
-    while (!complete() && Date.now() < deadline) await sleep(200);
-    for (const [n, dev] of devices.entries()) {
-      for (const [conv, got] of dev.got) expect(got.map((m) => `${m.Seq}:${m.Body}`), `device ${n}, conversation ${conv}`).toEqual(expected(conv));
-      // Each device is in exactly its user's conversations.
-      expect(dev.got.size, `device ${n}`).toBe(dev.user === d ? 1 : 2);
-    }
+    }, async () => {
+      const dbh = openDatabase({ dialect: 'sqlite', location: join(dataDir, 'weim.sqlite') });
+      const rows = await dbh.db.selectFrom('messages').select(['id', 'conversation_id', 'seq', 'body']).orderBy('conversation_id').orderBy('seq').execute();
+      await dbh.close();
+      return rows as Row[];
+    }, clients);
   }, 90_000);
+});
+
+describe.skipIf(!clusterRigAvailable() && !process.env.CI)('the client SDK in a cluster whose node is SIGKILLed mid-traffic', () => {
+  const clients: WeimClient[] = [];
+  const nodes: ChildNode[] = [];
+  let shared: DbHandle | undefined;
+  afterAll(async () => {
+    for (const c of clients) c.stop();
+    await Promise.all(nodes.map((n) => n.kill()));
+    await shared?.close();
+  });
+
+  it('the devices on the killed node move to the other; every message once, in order', async () => {
+    shared = await openTestDatabase('mysql');
+    const { name } = (await sql<{ name: string }>`select database() as name`.execute(shared.db)).rows[0]!;
+    const prefix = `sdk${Math.floor(Math.random() * 1e6)}`;
+    for (const id of ['s1', 's2']) {
+      nodes.push(await startChildNode({ ...clusterEnv(prefix, id), WEIM_DB_DIALECT: 'mysql', WEIM_DB_URL: mysqlUrlFor(name), WEIM_LOG_LEVEL: 'silent', WEIM_MESSAGES_SEND_MAX_PER_10S: '100000', WEIM_AUTH_REGISTER_MAX_PER_IP: '1000' }));
+    }
+    const [s1, s2] = nodes as [ChildNode, ChildNode];
+    const ws = (n: ChildNode) => `${n.url.replace('http', 'ws')}/ws`;
+    // Devices 1, 3 (and the rest of a's and c's friends' traffic) start on s2 and move to s1 when it dies.
+    await scenario(s1.url, (k) => (k % 2 === 1 ? [ws(s2), ws(s1)] : [ws(s1)]), async (i) => {
+      if (i === 60) await s2.kill();
+    }, async () => (await shared!.db.selectFrom('messages').select(['id', 'conversation_id', 'seq', 'body']).orderBy('conversation_id').orderBy('seq').execute()) as Row[], clients);
+  }, 120_000);
 });
 
 describe('the client SDK bundle', () => {
