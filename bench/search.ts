@@ -5,14 +5,14 @@
  * a fixed time each, printing p50/p95/p99 and requests per second. Loopback only; bounded in
  * count and time.
  *
- *   npx tsx bench/search.ts --dialect sqlite|mysql [--users 100000] [--seconds 20] [--concurrency 50] [--ceiling] [--routes search,nearby] [--client undici|wrk]
+ *   npx tsx bench/search.ts --dialect sqlite|mysql [--users 100000] [--seconds 20] [--concurrency 50] [--ceiling] [--routes search,nearby] [--client autocannon|wrk]
  *
  * --ceiling first drives, the same way, a bare node:http server and an Express app with weim's
  * body reader and envelope and no work (bench/http-ceiling.ts): the most this machine's HTTP stack
  * gives in this run, to read the routes' figures against.
  *
  * --client wrk drives the load with wrk (Debian's `wrk` package; bench/wrk-post.lua) instead of
- * undici on a worker thread: the same closed loop of `concurrency` keep-alive connections, at a
+ * autocannon on a worker thread: the same closed loop of `concurrency` keep-alive connections, at a
  * small part of the CPU a request, which on a 2-core machine the server otherwise shares with its
  * load. Its own CPU a request is reported as clientCpuUs.
  *
@@ -43,8 +43,8 @@ const { values: args } = parseArgs({
     ceiling: { type: 'boolean', default: false },
     /** Which routes to drive: search, nearby or both (comma-separated). */
     routes: { type: 'string', default: 'search,nearby' },
-    /** Load client: undici on a worker thread of this process, or wrk in its own process. */
-    client: { type: 'string', default: 'undici' },
+    /** Load client: autocannon on a worker thread of this process, or wrk in its own process. */
+    client: { type: 'string', default: 'autocannon' },
   },
 });
 const dialect = args.dialect === 'mysql' ? 'mysql' : 'sqlite';
@@ -52,7 +52,7 @@ const userCount = Math.min(1_000_000, Number(args.users));
 const seconds = Math.min(120, Number(args.seconds));
 const concurrency = Math.min(500, Number(args.concurrency));
 const routes = new Set(args.routes.split(',').map((r) => r.trim()));
-const client = args.client === 'wrk' ? 'wrk' : 'undici';
+const client = args.client === 'wrk' ? 'wrk' : 'autocannon';
 const log = (msg: string) => console.log(`[bench ${dialect}] ${msg}`);
 
 /**
@@ -63,9 +63,9 @@ const log = (msg: string) => console.log(`[bench ${dialect}] ${msg}`);
 async function drive(origin: string, path: string, bodies: string[], tokens: string[], runSeconds: number, databasePid?: number) {
   const before = { node: cpuSeconds(process.pid, process.pid), process: process.cpuUsage(), db: databasePid ? cpuSeconds(databasePid) : 0, machine: cpuTicks() };
   const run: Omit<WrkResult, 'cpuSeconds'> & { cpuSeconds?: number } =
-    client === 'wrk' ? await runWrk({ origin, path, bodies, tokens, concurrency, seconds: runSeconds }) : await runUndici(origin, path, bodies, tokens, runSeconds);
+    client === 'wrk' ? await runWrk({ origin, path, bodies, tokens, concurrency, seconds: runSeconds }) : await runAutocannon(origin, path, bodies, tokens, runSeconds);
   const perRequest = (seconds: number) => Math.round((seconds * 1e6) / Math.max(1, run.requests));
-  // Every thread of this process: the event loop, SQLite's reader threads, and undici's load client.
+  // Every thread of this process: the event loop, SQLite's reader threads, and autocannon's load client.
   const used = process.cpuUsage(before.process);
   return {
     requests: run.requests,
@@ -76,15 +76,15 @@ async function drive(origin: string, path: string, bodies: string[], tokens: str
     p99: run.p99.toFixed(1),
     nodeCpuUs: perRequest(cpuSeconds(process.pid, process.pid) - before.node),
     processCpuUs: perRequest((used.user + used.system) / 1e6),
-    // wrk's own CPU (undici's is in processCpuUs).
+    // wrk's own CPU (autocannon's is in processCpuUs).
     ...(run.cpuSeconds !== undefined ? { clientCpuUs: perRequest(run.cpuSeconds) } : {}),
     ...(databasePid ? { mariadbCpuUs: perRequest(cpuSeconds(databasePid) - before.db) } : {}),
     stealPct: Number(stealPercent(before.machine).toFixed(1)),
   };
 }
 
-/** The undici load client on a worker thread (bench/load-worker.mjs): counts and latency percentiles, ms. */
-async function runUndici(origin: string, path: string, bodies: string[], tokens: string[], runSeconds: number) {
+/** The autocannon load client on a worker thread (bench/load-worker.mjs): counts and latency percentiles, ms. */
+async function runAutocannon(origin: string, path: string, bodies: string[], tokens: string[], runSeconds: number) {
   const worker = new Worker(new URL('./load-worker.mjs', import.meta.url), {
     workerData: { origin, path, bodies, tokens, concurrency, seconds: runSeconds },
   });
