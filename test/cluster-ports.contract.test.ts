@@ -1,38 +1,21 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterAll, describe, expect, inject, it } from 'vitest';
+import { describe, expect, inject, it } from 'vitest';
+import { clusterClients } from './helpers/cluster-clients.js';
 import type { Batch, Bus, ClusterEvent } from '../src/cluster/bus.js';
 import { MemoryBus } from '../src/cluster/bus.memory.js';
 import { RedisBus } from '../src/cluster/bus.redis.js';
 import type { Directory } from '../src/cluster/directory.js';
 import { MemoryDirectory } from '../src/cluster/directory.memory.js';
 import { RedisDirectory } from '../src/cluster/directory.redis.js';
-import { EtcdDiscovery } from '../src/cluster/discovery.etcd.js';
 
 const log = pino({ level: 'silent' });
 const redisUrl = inject('redisUrl');
 const etcdUrl = inject('etcdUrl');
 const prefix = () => `weim-c-${randomBytes(4).toString('hex')}`;
 
-/** Everything a test opened, closed after the file. */
-const opened: Array<{ close(): Promise<unknown> }> = [];
-afterAll(async () => {
-  for (const o of opened.reverse()) await o.close();
-});
-
-function redisClient(): Redis {
-  const client = new Redis(redisUrl!);
-  opened.push({ close: () => client.quit() });
-  return client;
-}
-
-async function discovery(nodeId: string, keys: string): Promise<EtcdDiscovery> {
-  const d = new EtcdDiscovery(nodeId, { hosts: etcdUrl!, leaseSeconds: 2, prefix: `${keys}/nodes/` }, log);
-  await d.start();
-  opened.push(d);
-  return d;
-}
+const { opened, redisClient, discovery } = clusterClients();
 
 async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

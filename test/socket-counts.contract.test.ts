@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterAll, describe, expect, inject, it } from 'vitest';
-import { EtcdDiscovery } from '../src/cluster/discovery.etcd.js';
+import { describe, expect, inject, it } from 'vitest';
+import { clusterClients } from './helpers/cluster-clients.js';
 import { MemorySocketCounts, type SocketCounts } from '../src/cluster/socket-counts.js';
 import { RedisSocketCounts } from '../src/cluster/socket-counts.redis.js';
 
@@ -11,23 +11,7 @@ const redisUrl = inject('redisUrl');
 const etcdUrl = inject('etcdUrl');
 if (!redisUrl || !etcdUrl) console.warn('!!! socket-counts contract needs Redis and etcd: the Redis cases are SKIPPED (CI would fail instead)');
 
-const opened: Array<{ close(): Promise<unknown> }> = [];
-afterAll(async () => {
-  for (const o of opened.reverse()) await o.close();
-});
-
-function redisClient(): Redis {
-  const client = new Redis(redisUrl!);
-  opened.push({ close: () => client.quit() });
-  return client;
-}
-
-async function discovery(nodeId: string, keys: string): Promise<EtcdDiscovery> {
-  const d = new EtcdDiscovery(nodeId, { hosts: etcdUrl!, leaseSeconds: 2, prefix: `${keys}/nodes/` }, log);
-  await d.start();
-  opened.push(d);
-  return d;
-}
+const { opened, redisClient, discovery } = clusterClients();
 
 async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
