@@ -1,19 +1,12 @@
-/** A frame as the server sends it (docs/protocol.md). */
-export interface ServerFrame {
-  Cmd: number;
-  FromId: number;
-  ToId: number;
-  Ope: number;
-  Type: number;
-  Body: string;
-  Id?: number;
-  ConvId?: number;
-  Seq?: number;
-  EventSeq?: number;
-  Time?: number;
+// A type only (erased at build): the frame the server's notifier sends.
+import type { Frame } from '../notify/notifier.js';
+
+/** A frame as the server sends it (docs/protocol.md), with what acks, refusals and syncs add. */
+export interface ServerFrame extends Frame {
   ClientMsgId?: string;
   /** On Cmd 2: the envelope code of the refusal (1005 rate limited, 1503 retry, …). */
   Code?: number;
+  /** On Cmd 23: the sync has more pages. */
   More?: boolean;
 }
 
