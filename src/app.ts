@@ -42,6 +42,8 @@ export interface AppDeps {
   push: Router | undefined;
   /** The OpenAPI document of this node's API (served at /api/v1/openapi.json, read by /docs/). */
   openApi: () => unknown;
+  /** The AsyncAPI document of its WebSocket (served at /api/v1/asyncapi.json). */
+  asyncApi: () => unknown;
 }
 
 /** The Express app. It never listens itself: the caller owns the HTTP server (tests use port 0). */
@@ -54,7 +56,7 @@ export function createApp(deps: AppDeps): Express {
   app.use(deps.metrics.httpTimer);
   // A router of its own: at the app's level an OPTIONS request would reach the 404 handler.
   app.use(healthRoutes({ ...deps.health, registry: deps.metrics.registry }));
-  app.use(docsRoutes(deps.openApi));
+  app.use(docsRoutes({ openApi: deps.openApi, asyncApi: deps.asyncApi }));
 
   if (deps.localFiles) app.use(deps.localFiles.publicPath, filesRoutes(deps.attachments, deps.localFiles.store));
 

@@ -18,6 +18,7 @@ import { ThreadedMessageWriter } from './modules/messages/index.js';
 import { PresenceService } from './modules/presence/index.js';
 import { pruneProgress, PushService, pushRoutes, requirePushApp } from './modules/push/index.js';
 import { EVENT_BODY_CHARS } from './modules/sync/index.js';
+import { asyncApiDocument } from './gateway/asyncapi.js';
 import { openApiDocument } from './http/openapi.js';
 import { createRateLimiter } from './http/rate-limiter.js';
 import { WEIM_VERSION } from './version.js';
@@ -137,6 +138,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     presence,
     push,
     localFiles: services.blobs instanceof LocalBlobStore ? { publicPath: config.uploads.public_path, store: services.blobs } : undefined,
+    asyncApi: () => asyncApiDocument(WEIM_VERSION),
     openApi: () => openApiDocument({ version: WEIM_VERSION, push: push ? { maxUsers: config.push.max_users, maxBodyChars: Math.min(config.push.max_body_chars, EVENT_BODY_CHARS) } : undefined }),
   });
   const server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000 }, app);

@@ -45,12 +45,16 @@ const CSP = "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inl
  * The API reference at `/docs/`: swagger-ui from the `swagger-ui-dist` package (served from this
  * node, no CDN) reading `/api/v1/openapi.json`, under a strict CSP.
  */
-export function docsRoutes(openApi: () => unknown, router: Router = Router({ strict: true })): Router {
-  let document: string | undefined;
-  router.get('/api/v1/openapi.json', (_req, res) => {
-    document ??= JSON.stringify(openApi());
-    res.type('application/json').setHeader('Cache-Control', 'no-cache').send(document);
-  });
+export function docsRoutes(specs: { openApi: () => unknown; asyncApi: () => unknown }, router: Router = Router({ strict: true })): Router {
+  const served = (path: string, build: () => unknown) => {
+    let document: string | undefined;
+    router.get(path, (_req, res) => {
+      document ??= JSON.stringify(build());
+      res.type('application/json').setHeader('Cache-Control', 'no-cache').send(document);
+    });
+  };
+  served('/api/v1/openapi.json', specs.openApi);
+  served('/api/v1/asyncapi.json', specs.asyncApi);
   router.get('/docs', (_req, res) => res.redirect(301, '/docs/'));
   const page = (type: string, body: string | Buffer) => (_req: unknown, res: Response) => {
     res.setHeader('Content-Security-Policy', CSP);
