@@ -4,7 +4,7 @@ import type { MessageStore, PendingMessage, WriteResult } from './message-writer
 
 /** What the thread is started with. */
 export interface WriterThreadData {
-  /** File URL of message-writer.worker.ts (started through workers/typescript-worker.mjs). */
+  /** File URL of message-writer.worker (.ts started through workers/typescript-worker.mjs, or the compiled .js). */
   module: string;
   /** mysql:// URL of the database. */
   location: string;
@@ -115,8 +115,11 @@ export class ThreadedMessageWriter implements MessageStore {
   }
 
   private spawn(): Worker {
-    const data: WriterThreadData = { module: new URL('./message-writer.worker.ts', import.meta.url).href, location: this.location };
-    const worker = new Worker(new URL('../../workers/typescript-worker.mjs', import.meta.url), { workerData: data });
+    // Compiled (dist/, `npm start`): the worker's .js runs as it is. From the TypeScript source
+    // (tsx: tests, benches, `npm run dev`): through the shim that registers tsx on the thread.
+    const compiled = import.meta.url.endsWith('.js');
+    const data: WriterThreadData = { module: new URL(`./message-writer.worker.${compiled ? 'js' : 'ts'}`, import.meta.url).href, location: this.location };
+    const worker = compiled ? new Worker(new URL(data.module), { workerData: data }) : new Worker(new URL('../../workers/typescript-worker.mjs', import.meta.url), { workerData: data });
     // Referenced until its first answer (`ready`: a caller may be awaiting it with nothing else
     // to keep the process alive), then only while writes wait (see answer).
     let markReady = () => {};
