@@ -67,7 +67,8 @@ const en = {
   groupCreated: 'Group created',
   uploadFailed: 'Upload failed',
   you: 'You',
-  language: '中文',
+  language: 'EN',
+  switchLanguage: 'Switch to 中文',
   km: 'km',
   m: 'm',
 } as const;
@@ -142,7 +143,8 @@ const zh: Record<Key, string> = {
   groupCreated: '群组已创建',
   uploadFailed: '上传失败',
   you: '我',
-  language: 'English',
+  language: '中文',
+  switchLanguage: 'Switch to English',
   km: '公里',
   m: '米',
 };

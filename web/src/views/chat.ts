@@ -1,4 +1,4 @@
-import { fill, h, time } from '../dom.js';
+import { fill, h, icon, PAPERCLIP, refill, time } from '../dom.js';
 import { t } from '../i18n.js';
 import { api, attempt, loadHistory, markRead, pane, send } from '../session.js';
 import { nameOf, remember, state } from '../store.js';
@@ -18,7 +18,7 @@ function body(item: Item): HTMLElement {
   if (item.type === 1) return h('a', { class: 'body pic', href: item.body, target: '_blank', rel: 'noopener' }, h('img', { src: item.body, alt: t('picture'), loading: 'lazy' }));
   if (item.type === 2 || item.type === 3 || item.type === 6) {
     const label = item.type === 6 ? t('file') : item.type === 2 ? t('voice') : t('video');
-    return h('div', { class: 'body file' }, h('a', { href: item.body, target: '_blank', rel: 'noopener', download: '' }, `📎 ${label} ${fileName(item.body)}`));
+    return h('div', { class: 'body file' }, h('a', { href: item.body, target: '_blank', rel: 'noopener', download: '' }, icon(PAPERCLIP), ` ${label} ${fileName(item.body)}`));
   }
   if (item.type === 4) return h('div', { class: 'body' }, t('location'));
   return h('div', { class: 'body' }, item.body);
@@ -67,7 +67,7 @@ export function chatView(): { el: HTMLElement; update: () => void } {
     const c = current();
     if (!c) return fill(header);
     const group = c.ope === 1 ? state.groups.find((g) => g.id === c.target) : undefined;
-    fill(
+    refill(
       header,
       h('div', { class: 'chat-title' }, c.ope === 0 ? dot(c.target) : null, h('h2', null, c.title), c.ope === 0 ? h('span', { class: 'muted' }, t(state.online.has(c.target) ? 'online' : 'offline')) : null),
       c.ope === 1 ? h('button', { class: 'small', name: 'members', onclick: () => void toggleMembers() }, `${t('members')}${group ? ` (${group.member_count})` : ''}`) : null,
@@ -77,7 +77,7 @@ export function chatView(): { el: HTMLElement; update: () => void } {
     const c = current();
     side.className = membersOpen && c?.ope === 1 ? 'members open' : 'members';
     if (!membersOpen || !members) return fill(side);
-    fill(side, h('h3', null, t('members')), h('ul', { class: 'list compact member-list' }, members.map((m) => h('li', { 'data-user': m.username }, h('span', { class: 'title' }, nameOf(m.id)), m.role !== 'member' ? h('span', { class: 'tag' }, t(m.role)) : null))));
+    refill(side, h('h3', null, t('members')), h('ul', { class: 'list compact member-list' }, members.map((m) => h('li', { 'data-user': m.username }, h('span', { class: 'title' }, nameOf(m.id)), m.role !== 'member' ? h('span', { class: 'tag' }, t(m.role)) : null))));
   };
   const toggleMembers = async () => {
     const c = current();
@@ -127,7 +127,7 @@ export function chatView(): { el: HTMLElement; update: () => void } {
   const composer = h(
     'form',
     { class: 'composer', onsubmit: submit },
-    h('label', { class: 'button attach', title: t('attach') }, '📎', file),
+    h('label', { class: 'button attach', title: t('attach'), 'aria-label': t('attach') }, icon(PAPERCLIP), file),
     input,
     h('button', { type: 'submit', class: 'primary', name: 'send' }, t('send')),
   );

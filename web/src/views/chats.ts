@@ -1,4 +1,4 @@
-import { fill, h, time } from '../dom.js';
+import { fill, refill, h, time } from '../dom.js';
 import { type Key, t } from '../i18n.js';
 import { openConv } from '../session.js';
 import { state } from '../store.js';
@@ -18,8 +18,8 @@ export function chatsView(): { el: HTMLElement; update: () => void } {
   const el = h('ul', { class: 'list convs' });
   const update = () => {
     const convs = [...state.convs.values()].filter((c) => c.lastSeq > 0 || c.key === state.open).sort((a, b) => b.updatedAt - a.updatedAt);
-    if (convs.length === 0) return fill(el, h('li', { class: 'empty' }, t('noChats')));
-    fill(
+    if (convs.length === 0) return refill(el, h('li', { class: 'empty' }, t('noChats')));
+    refill(
       el,
       convs.map((c) =>
         h(

@@ -1,4 +1,4 @@
-import { fill, h } from '../dom.js';
+import { fill, refill, h } from '../dom.js';
 import { t } from '../i18n.js';
 import { api, attempt, loadFriends, loadOnline, loadRequests, openConv } from '../session.js';
 import { displayName, remember, state } from '../store.js';
@@ -20,7 +20,7 @@ export function friendsView(): { el: HTMLElement; update: () => void } {
 
   const search = async (e: Event) => {
     e.preventDefault();
-    if (word.value.trim().length < 2) return void (fill(found, h('li', { class: 'empty' }, t('atLeast2'))));
+    if (word.value.trim().length < 2) return void (refill(found, h('li', { class: 'empty' }, t('atLeast2'))));
     const data = await attempt(() => api.call('/im/friend/search', { word: word.value.trim() }) as Promise<{ list: User[] }>);
     results = data?.list.filter((u) => u.id !== state.me?.id);
     if (results) remember(results);
@@ -41,10 +41,10 @@ export function friendsView(): { el: HTMLElement; update: () => void } {
 
   const update = () => {
     const friendIds = new Set(state.friends.map((f) => f.id));
-    if (results === undefined) fill(found);
-    else if (results.length === 0) fill(found, h('li', { class: 'empty' }, t('noResults')));
+    if (results === undefined) refill(found);
+    else if (results.length === 0) refill(found, h('li', { class: 'empty' }, t('noResults')));
     else
-      fill(
+      refill(
         found,
         results.map((u) =>
           h(
@@ -55,7 +55,7 @@ export function friendsView(): { el: HTMLElement; update: () => void } {
           ),
         ),
       );
-    fill(
+    refill(
       requests,
       state.requests.length === 0
         ? null
@@ -75,9 +75,9 @@ export function friendsView(): { el: HTMLElement; update: () => void } {
             ),
           ],
     );
-    if (state.friends.length === 0) fill(friends, h('li', { class: 'empty' }, t('noFriends')));
+    if (state.friends.length === 0) refill(friends, h('li', { class: 'empty' }, t('noFriends')));
     else
-      fill(
+      refill(
         friends,
         state.friends.map((f) =>
           h('li', { class: 'clickable', 'data-user': f.username, onclick: () => openConv(0, f.id) }, dot(f.id), h('span', { class: 'title' }, displayName(f), h('small', null, ` @${f.username}`)), h('span', { class: 'muted' }, t(state.online.has(f.id) ? 'online' : 'offline'))),

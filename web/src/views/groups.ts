@@ -1,4 +1,4 @@
-import { fill, h } from '../dom.js';
+import { fill, refill, h } from '../dom.js';
 import { t } from '../i18n.js';
 import { api, attempt, loadGroups, loadJoinRequests, openConv } from '../session.js';
 import { displayName, state } from '../store.js';
@@ -25,7 +25,7 @@ export function groupsView(): { el: HTMLElement; update: () => void } {
   };
   const search = async (e: Event) => {
     e.preventDefault();
-    if (word.value.trim().length < 2) return void fill(found, h('li', { class: 'empty' }, t('atLeast2')));
+    if (word.value.trim().length < 2) return void refill(found, h('li', { class: 'empty' }, t('atLeast2')));
     results = (await attempt(() => api.call('/im/group/search', { word: word.value.trim() }) as Promise<{ list: Group[] }>))?.list;
     update();
   };
@@ -40,10 +40,10 @@ export function groupsView(): { el: HTMLElement; update: () => void } {
 
   const update = () => {
     const mineIds = new Set(state.groups.map((g) => g.id));
-    if (results === undefined) fill(found);
-    else if (results.length === 0) fill(found, h('li', { class: 'empty' }, t('noResults')));
+    if (results === undefined) refill(found);
+    else if (results.length === 0) refill(found, h('li', { class: 'empty' }, t('noResults')));
     else
-      fill(
+      refill(
         found,
         results.map((g) =>
           h(
@@ -55,7 +55,7 @@ export function groupsView(): { el: HTMLElement; update: () => void } {
         ),
       );
     const groupName = (id: number) => state.groups.find((g) => g.id === id)?.name ?? `#${id}`;
-    fill(
+    refill(
       requests,
       state.joinRequests.length === 0
         ? null
@@ -75,9 +75,9 @@ export function groupsView(): { el: HTMLElement; update: () => void } {
             ),
           ],
     );
-    if (state.groups.length === 0) fill(mine, h('li', { class: 'empty' }, t('noGroups')));
+    if (state.groups.length === 0) refill(mine, h('li', { class: 'empty' }, t('noGroups')));
     else
-      fill(
+      refill(
         mine,
         state.groups.map((g) =>
           h(

@@ -1,4 +1,4 @@
-import { h } from '../dom.js';
+import { GLOBE, h, icon } from '../dom.js';
 import { t, toggleLang } from '../i18n.js';
 import { signIn } from '../session.js';
 
@@ -26,7 +26,7 @@ export function loginView(redraw: () => void): HTMLElement {
   const form = h(
     'form',
     { class: 'login-card', onsubmit: (e: Event) => (e.preventDefault(), void submit('/login')) },
-    h('div', { class: 'login-head' }, h('h1', null, t('appName')), h('button', { type: 'button', class: 'link', name: 'lang', onclick: () => (toggleLang(), redraw()) }, t('language'))),
+    h('div', { class: 'login-head' }, h('h1', null, t('appName')), h('button', { type: 'button', class: 'link lang', name: 'lang', title: t('switchLanguage'), onclick: () => (toggleLang(), redraw()) }, icon(GLOBE), t('language'))),
     h('label', null, t('username'), username),
     h('label', null, t('password'), password),
     h('p', { class: 'hint' }, t('loginHint')),

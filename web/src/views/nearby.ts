@@ -1,4 +1,4 @@
-import { fill, h } from '../dom.js';
+import { fill, refill, h } from '../dom.js';
 import { t } from '../i18n.js';
 import { api, attempt } from '../session.js';
 import { displayName, remember, state } from '../store.js';
@@ -35,10 +35,10 @@ export function nearbyView(): { el: HTMLElement; update: () => void } {
     update();
   };
   const update = () => {
-    if (people === undefined) return fill(list);
-    if (people.length === 0) return fill(list, h('li', { class: 'empty' }, t('noNearby')));
+    if (people === undefined) return refill(list);
+    if (people.length === 0) return refill(list, h('li', { class: 'empty' }, t('noNearby')));
     const friendIds = new Set(state.friends.map((f) => f.id));
-    fill(
+    refill(
       list,
       people.map((u) =>
         h(

@@ -1,4 +1,4 @@
-import { fill, h } from '../dom.js';
+import { fill, refill, GLOBE, h, icon } from '../dom.js';
 import { type Key, t, toggleLang } from '../i18n.js';
 import { logout } from '../session.js';
 import { displayName, state, subscribe, totalUnread } from '../store.js';
@@ -23,12 +23,12 @@ export function shellView(redraw: () => void): { el: HTMLElement; dispose: () =>
   let shownTab: Tab | undefined;
 
   const update = () => {
-    me.textContent = state.me ? `${displayName(state.me)} @${state.me.username}` : '';
+    me.textContent = !state.me ? '' : displayName(state.me) === state.me.username ? `@${state.me.username}` : `${displayName(state.me)} @${state.me.username}`;
     const b = BANNERS[state.connection];
     banner.textContent = b ? t(b) : '';
     banner.className = b ? `banner show ${state.connection}` : 'banner';
     const counts: Record<Tab, number> = { chats: totalUnread(), friends: state.requests.length, groups: state.joinRequests.length, nearby: 0 };
-    fill(
+    refill(
       tabs,
       TABS.map((tab) =>
         h(
@@ -55,7 +55,7 @@ export function shellView(redraw: () => void): { el: HTMLElement; dispose: () =>
       h('strong', { class: 'brand' }, t('appName')),
       me,
       h('span', { class: 'spacer' }),
-      h('button', { class: 'link', name: 'lang', onclick: () => (toggleLang(), redraw()) }, t('language')),
+      h('button', { class: 'link lang', name: 'lang', title: t('switchLanguage'), onclick: () => (toggleLang(), redraw()) }, icon(GLOBE), t('language')),
       h('button', { class: 'small', name: 'logout', onclick: () => void logout() }, t('logout')),
     ),
     banner,
