@@ -176,8 +176,13 @@ describe.runIf(browserAvailable())('the web app in a browser: two users', () => 
     await bob.setInputFiles('input[name=file]', { name: 'dot.png', mimeType: 'image/png', buffer: gradientPng(180, 120) });
     const picture = alice.locator('.messages .msg .body.pic img');
     await picture.waitFor();
-    await expect.poll(() => picture.evaluate((img: HTMLImageElement) => img.complete && img.naturalWidth)).toBe(180);
+    await expect.poll(() => picture.evaluate((img) => (img as unknown as { complete: boolean; naturalWidth: number }).complete && (img as unknown as { naturalWidth: number }).naturalWidth)).toBe(180);
     await alice.screenshot({ path: screenshotPath('web-chat') });
+    // Any other file goes as a file message: a link.
+    await bob.setInputFiles('input[name=file]', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('some notes\n') });
+    const link = alice.locator('.messages .msg .body.file a');
+    await link.waitFor();
+    expect(await (await fetch(new URL((await link.getAttribute('href'))!, server.url))).text()).toBe('some notes\n');
 
     // Alice reloads: she is still signed in and her history is there.
     await alice.reload();
@@ -201,6 +206,19 @@ describe.runIf(browserAvailable())('the web app in a browser: two users', () => 
     await alice.click('button[name=members]');
     await expect.poll(() => alice.locator('.member-list li').count()).toBe(2);
     await alice.screenshot({ path: screenshotPath('web-groups') });
+
+    // Nearby: Bob shares where he is; Alice, a kilometre away, finds him.
+    await bob.context().grantPermissions(['geolocation']);
+    await bob.context().setGeolocation({ latitude: 31.2304, longitude: 121.4737 });
+    await bob.click('button[name=tab-nearby]');
+    await bob.click('button[name=find-nearby]');
+    await bob.locator('.nearby li.empty, .nearby li[data-user]').first().waitFor();
+    await alice.context().grantPermissions(['geolocation']);
+    await alice.context().setGeolocation({ latitude: 31.2394, longitude: 121.4737 });
+    await alice.click('button[name=tab-nearby]');
+    await alice.click('button[name=find-nearby]');
+    await alice.locator('.nearby li[data-user=bob_web]', { hasText: '1.0 km' }).waitFor();
+    await alice.screenshot({ path: screenshotPath('web-nearby') });
     expect(problems).toEqual([]);
 
     // The server goes away: both show the banner; a message written meanwhile waits.

@@ -55,7 +55,7 @@ export function toast(text: string): void {
   el.textContent = text;
   el.className = 'show';
   clearTimeout(Number(el.dataset.timer));
-  el.dataset.timer = String(setTimeout(() => (el!.className = ''), 4000));
+  el.dataset.timer = String(setTimeout(() => (el!.className = ''), 3000));
 }
 
 /** A 20×20 line icon from an SVG path (no inline styles, no image requests: the CSP stays strict). */

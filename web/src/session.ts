@@ -88,6 +88,7 @@ export async function start(token: string, user: User): Promise<void> {
   client.on('state', (s) => {
     state.connection = s;
     if (s === 'online') void loadOnline();
+    if (s === 'offline') state.online.clear(); // unknown while away: asked again once back
     if (s === 'signed-out') {
       toast(t('signedOut'));
       void logout(false);

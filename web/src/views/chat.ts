@@ -11,10 +11,16 @@ interface Pending {
   failed: boolean;
 }
 
+/** What /im/chat/upload takes as a picture (type 1); anything else goes as a file (type 6). */
+const PICTURES = ['image/jpeg', 'image/png', 'image/gif', 'image/webp'];
 const fileName = (url: string) => decodeURIComponent(url.split('?')[0]!.split('/').pop() ?? url);
+
+/** Only this server's paths and http(s) URLs become links or pictures (the server checks media bodies too). */
+const safeUrl = (url: string) => (url.startsWith('/') && !url.startsWith('//')) || /^https?:\/\//i.test(url);
 
 function body(item: Item): HTMLElement {
   if (item.withdrawn) return h('div', { class: 'body withdrawn' }, t('withdrawn'));
+  if ([1, 2, 3, 6].includes(item.type) && !safeUrl(item.body)) return h('div', { class: 'body' }, item.body);
   if (item.type === 1) return h('a', { class: 'body pic', href: item.body, target: '_blank', rel: 'noopener' }, h('img', { src: item.body, alt: t('picture'), loading: 'lazy' }));
   if (item.type === 2 || item.type === 3 || item.type === 6) {
     const label = item.type === 6 ? t('file') : item.type === 2 ? t('voice') : t('video');
@@ -114,7 +120,7 @@ export function chatView(): { el: HTMLElement; update: () => void } {
     const f = file.files?.[0];
     file.value = '';
     if (!c || !f) return;
-    const picture = f.type.startsWith('image/');
+    const picture = PICTURES.includes(f.type);
     track(c.key, `${picture ? t('picture') : t('file')} ${f.name}`, async () => {
       const up = await api.upload(f, picture ? 1 : 6, f.name);
       await send(c.key, picture ? 1 : 6, up.url);
