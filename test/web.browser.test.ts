@@ -130,13 +130,18 @@ describe.runIf(browserAvailable())('the web app in a browser: two users', () => 
     await page.waitForSelector('.app .me');
   }
 
+  /** A screenshot without the passing toast in it. */
+  const shot = async (page: Page, name: string) => {
+    await page.locator('#toast').evaluateAll((els) => els.forEach((e) => ((e as unknown as { className: string }).className = '')));
+    await page.screenshot({ path: screenshotPath(name) });
+  };
   const conv = (page: Page, title: string) => page.locator('.conv', { has: page.locator('.title', { hasText: new RegExp(`^${title}$`) }) });
   const bubble = (page: Page, text: string) => page.locator('.messages .msg .body', { hasText: text });
 
   it('register, befriend, chat both ways live, presence, unread, a picture, reload, a server restart', async () => {
     const alice = await open();
     await alice.waitForSelector('.login-card');
-    await alice.screenshot({ path: screenshotPath('web-login') });
+    await shot(alice, 'web-login');
     await register(alice, 'alice_web');
     const bob = await open();
     await register(bob, 'bob_web');
@@ -152,7 +157,7 @@ describe.runIf(browserAvailable())('the web app in a browser: two users', () => 
     // Both see each other as friends, online (presence dots).
     await bob.locator('.friends li[data-user=alice_web] .dot.on').waitFor();
     await alice.locator('.friends li[data-user=bob_web] .dot.on').waitFor();
-    await alice.screenshot({ path: screenshotPath('web-friends') });
+    await shot(alice, 'web-friends');
 
     // Alice writes; Bob sees an unread count in his conversation list, then opens it.
     await alice.click('.friends li[data-user=bob_web]');
@@ -161,7 +166,7 @@ describe.runIf(browserAvailable())('the web app in a browser: two users', () => 
     await bubble(alice, 'hello bob').waitFor();
     await bob.click('button[name=tab-chats]');
     await conv(bob, 'alice_web').locator('.unread', { hasText: '1' }).waitFor();
-    await bob.screenshot({ path: screenshotPath('web-unread') });
+    await shot(bob, 'web-unread');
     await conv(bob, 'alice_web').click();
     await bubble(bob, 'hello bob').waitFor();
     await conv(bob, 'alice_web').locator('.unread').waitFor({ state: 'detached' });
@@ -177,7 +182,7 @@ describe.runIf(browserAvailable())('the web app in a browser: two users', () => 
     const picture = alice.locator('.messages .msg .body.pic img');
     await picture.waitFor();
     await expect.poll(() => picture.evaluate((img) => (img as unknown as { complete: boolean; naturalWidth: number }).complete && (img as unknown as { naturalWidth: number }).naturalWidth)).toBe(180);
-    await alice.screenshot({ path: screenshotPath('web-chat') });
+    await shot(alice, 'web-chat');
     // Any other file goes as a file message: a link.
     await bob.setInputFiles('input[name=file]', { name: 'notes.txt', mimeType: 'text/plain', buffer: Buffer.from('some notes\n') });
     const link = alice.locator('.messages .msg .body.file a');
@@ -205,7 +210,7 @@ describe.runIf(browserAvailable())('the web app in a browser: two users', () => 
     await bubble(alice, 'hello group').waitFor();
     await alice.click('button[name=members]');
     await expect.poll(() => alice.locator('.member-list li').count()).toBe(2);
-    await alice.screenshot({ path: screenshotPath('web-groups') });
+    await shot(alice, 'web-groups');
 
     // Nearby: Bob shares where he is; Alice, a kilometre away, finds him.
     await bob.context().grantPermissions(['geolocation']);
@@ -218,7 +223,7 @@ describe.runIf(browserAvailable())('the web app in a browser: two users', () => 
     await alice.click('button[name=tab-nearby]');
     await alice.click('button[name=find-nearby]');
     await alice.locator('.nearby li[data-user=bob_web]', { hasText: '1.0 km' }).waitFor();
-    await alice.screenshot({ path: screenshotPath('web-nearby') });
+    await shot(alice, 'web-nearby');
     expect(problems).toEqual([]);
 
     // The server goes away: both show the banner; a message written meanwhile waits.
@@ -230,7 +235,7 @@ describe.runIf(browserAvailable())('the web app in a browser: two users', () => 
     await server.node.stop();
     await alice.locator('.banner.show').waitFor();
     await bob.locator('.banner.show').waitFor();
-    await alice.screenshot({ path: screenshotPath('web-reconnecting') });
+    await shot(alice, 'web-reconnecting');
     await alice.fill('textarea[name=message]', 'written while down');
     await alice.press('textarea[name=message]', 'Enter');
     await alice.locator('.msg.pending').waitFor();
@@ -248,7 +253,7 @@ describe.runIf(browserAvailable())('the web app in a browser: two users', () => 
     for (const page of [alice, bob]) {
       for (const text of ['hello bob', 'hi alice', 'written while down', 'after the restart']) expect(await bubble(page, text).count()).toBe(1);
     }
-    await bob.screenshot({ path: screenshotPath('web-after-restart') });
+    await shot(bob, 'web-after-restart');
     // Only the socket's refused reconnects (the server was down) may be reported; nothing of CSP.
     expect(problems.filter((p) => !/WebSocket connection|ERR_CONNECTION_REFUSED/.test(p))).toEqual([]);
     for (const c of contexts) await c.close();

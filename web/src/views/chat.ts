@@ -23,8 +23,9 @@ function body(item: Item): HTMLElement {
   if ([1, 2, 3, 6].includes(item.type) && !safeUrl(item.body)) return h('div', { class: 'body' }, item.body);
   if (item.type === 1) return h('a', { class: 'body pic', href: item.body, target: '_blank', rel: 'noopener' }, h('img', { src: item.body, alt: t('picture'), loading: 'lazy' }));
   if (item.type === 2 || item.type === 3 || item.type === 6) {
-    const label = item.type === 6 ? t('file') : item.type === 2 ? t('voice') : t('video');
-    return h('div', { class: 'body file' }, h('a', { href: item.body, target: '_blank', rel: 'noopener', download: '' }, icon(PAPERCLIP), ` ${label} ${fileName(item.body)}`));
+    const label = t(item.type === 6 ? 'fileLink' : item.type === 2 ? 'voiceLink' : 'videoLink');
+    const ext = fileName(item.body).split('.').pop()?.toUpperCase() ?? '';
+    return h('div', { class: 'body file' }, h('a', { href: item.body, target: '_blank', rel: 'noopener', download: '' }, icon(PAPERCLIP), `${label} · ${ext}`));
   }
   if (item.type === 4) return h('div', { class: 'body' }, t('location'));
   return h('div', { class: 'body' }, item.body);
