@@ -142,6 +142,11 @@ describe.runIf(browserAvailable())('the web app in a browser: two users', () => 
     const alice = await open();
     await alice.waitForSelector('.login-card');
     await shot(alice, 'web-login');
+    // The language toggle: Chinese and back (the locale here is en-US).
+    await alice.click('button[name=lang]');
+    expect(await alice.locator('button[name=login]').innerText()).toBe('登录');
+    await alice.click('button[name=lang]');
+    expect(await alice.locator('button[name=login]').innerText()).toBe('Log in');
     await register(alice, 'alice_web');
     const bob = await open();
     await register(bob, 'bob_web');
@@ -254,6 +259,19 @@ describe.runIf(browserAvailable())('the web app in a browser: two users', () => 
       for (const text of ['hello bob', 'hi alice', 'written while down', 'after the restart']) expect(await bubble(page, text).count()).toBe(1);
     }
     await shot(bob, 'web-after-restart');
+
+    // Alice in a second browser (no localStorage): logs in, gets live messages, and the history once.
+    const alice2 = await open();
+    await alice2.fill('input[name=username]', 'alice_web');
+    await alice2.fill('input[name=password]', 'secret123');
+    await alice2.click('button[name=login]');
+    await conv(alice2, 'bob_web').waitFor();
+    await bob.fill('textarea[name=message]', 'to every device');
+    await bob.press('textarea[name=message]', 'Enter');
+    await conv(alice2, 'bob_web').locator('.last', { hasText: 'to every device' }).waitFor();
+    await conv(alice2, 'bob_web').click();
+    for (const text of ['hello bob', 'hi alice', 'written while down', 'after the restart']) await bubble(alice2, text).waitFor();
+    expect(await bubble(alice2, 'to every device').count()).toBe(1);
     // Only the socket's refused reconnects (the server was down) may be reported; nothing of CSP.
     expect(problems.filter((p) => !/WebSocket connection|ERR_CONNECTION_REFUSED/.test(p))).toEqual([]);
     for (const c of contexts) await c.close();

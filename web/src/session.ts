@@ -60,6 +60,7 @@ export async function logout(callServer = true): Promise<void> {
   client?.stop();
   client = undefined;
   api.token = undefined;
+  namedGroups.clear();
   localStorage.removeItem(SESSION_KEY);
   reset();
   onSession(false);
@@ -79,10 +80,18 @@ export async function start(token: string, user: User): Promise<void> {
   await Promise.all([loadGroups(), loadFriends(), loadRequests(), loadJoinRequests()]).catch(fail);
   await loadConversations().catch(fail);
   const me = state.me;
+  const store = new LocalStorageCursorStore(`weim:cursors:${me.id}`);
+  // A browser new to this user starts each listed conversation where the list is, instead of
+  // having the sync replay its whole history (the pane reads history page by page when opened).
+  if (!(await store.load())) {
+    const conversations: Record<string, number> = {};
+    for (const c of state.convs.values()) if (c.convId !== undefined) conversations[c.convId] = c.lastSeq;
+    store.save({ conversations, events: 0 });
+  }
   client = new WeimClient({
     url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`,
     token,
-    store: new LocalStorageCursorStore(`weim:cursors:${me.id}`),
+    store,
     backoff: { minMs: 250, maxMs: 5000 },
   });
   client.on('state', (s) => {
@@ -111,11 +120,12 @@ export async function start(token: string, user: User): Promise<void> {
     else state.online.delete(userId);
     changed();
   });
+  // Events (live, or many at once in a sync) only say "look again": each list is fetched once per burst.
   client.on('event', (f) => {
-    if (f.Cmd === 8) void loadRequests();
-    if (f.Cmd === 9) void loadFriends().then(loadOnline);
-    if (f.Cmd === 12) void loadJoinRequests();
-    if (f.Cmd === 13 || f.Cmd === 14) void loadGroups();
+    if (f.Cmd === 8) soon(loadRequests);
+    if (f.Cmd === 9) soon(loadFriendsAndOnline);
+    if (f.Cmd === 12) soon(loadJoinRequests);
+    if (f.Cmd === 13 || f.Cmd === 14) soon(loadGroups);
   });
   await client.start();
 }
@@ -168,6 +178,21 @@ export function openConv(ope: 0 | 1, target: number): void {
   changed();
   pane.redraw();
   if (c.hasMore === undefined) void loadHistory(c.key);
+  if (ope === 1) void loadMemberNames(target);
+}
+
+/** Group chats name their senders: the first page of members is remembered once per group. */
+const namedGroups = new Set<number>();
+async function loadMemberNames(groupId: number): Promise<void> {
+  if (namedGroups.has(groupId)) return;
+  namedGroups.add(groupId);
+  const page = (await api.call('/im/group/members', { group_id: groupId }).catch(() => undefined)) as { list: User[] } | undefined;
+  if (!page) {
+    namedGroups.delete(groupId); // asked again next time
+    return;
+  }
+  remember(page.list);
+  if (state.open === `g:${groupId}`) pane.redraw();
 }
 
 /** The page of history before what the pane holds (the newest page first). */
@@ -201,11 +226,14 @@ export async function send(key: string, type: number, body: string): Promise<voi
   await client.send(c.target, c.ope, type, body);
 }
 
-let convTimer: ReturnType<typeof setTimeout> | undefined;
-function scheduleConversations(): void {
-  clearTimeout(convTimer);
-  convTimer = setTimeout(() => void loadConversations().catch(() => {}), 300);
+const timers = new Map<() => Promise<void>, ReturnType<typeof setTimeout>>();
+/** Runs a loader 200 ms after the last call for it (a burst of events, one fetch). */
+function soon(loader: () => Promise<void>): void {
+  clearTimeout(timers.get(loader));
+  timers.set(loader, setTimeout(() => void loader().catch(fail), 200));
 }
+const loadFriendsAndOnline = () => loadFriends().then(loadOnline);
+const scheduleConversations = () => soon(loadConversations);
 
 export async function loadConversations(): Promise<void> {
   const { list } = (await api.call('/im/conversation/list')) as { list: ConversationItem[] };
