@@ -44,6 +44,8 @@ async function startNode(dbh: DbHandle, dataDir: string, port: number): Promise<
   const config = loadConfig({
     WEIM_CONFIG: repoConfig, WEIM_DATA_DIR: dataDir, WEIM_AUTH_BCRYPT_COST: '4', WEIM_LOG_LEVEL: 'silent',
     WEIM_SERVER_DRAIN_DELAY_MS: '0', WEIM_SERVER_DRAIN_CLOSES_PER_SECOND: '1000000',
+    // Chromium keeps spare pre-connected sockets with no request on them: a stop waits this long for them.
+    WEIM_SERVER_SHUTDOWN_TIMEOUT_MS: '500',
   });
   const node = await createNode(config, pino({ level: 'silent' }), { database: dbh });
   return { node, url: await node.listen(port, '127.0.0.1') };
@@ -132,7 +134,7 @@ describe.runIf(browserAvailable())('the web app in a browser: two users', () => 
 
   /** A screenshot without the passing toast in it. */
   const shot = async (page: Page, name: string) => {
-    await page.locator('#toast').evaluateAll((els) => els.forEach((e) => ((e as unknown as { className: string }).className = '')));
+    await page.locator('#toast').evaluateAll((els) => els.forEach((e) => (e as unknown as { remove(): void }).remove()));
     await page.screenshot({ path: screenshotPath(name) });
   };
   const conv = (page: Page, title: string) => page.locator('.conv', { has: page.locator('.title', { hasText: new RegExp(`^${title}$`) }) });
@@ -246,9 +248,11 @@ describe.runIf(browserAvailable())('the web app in a browser: two users', () => 
     await alice.locator('.msg.pending').waitFor();
 
     // A new node on the same port and data: the banner goes, the waiting message arrives, and so does a new one.
+    const restartedAt = Date.now();
     server = await startNode(dbh, dataDir, port);
     await bob.locator('.banner.show').waitFor({ state: 'detached', timeout: 20_000 });
     await alice.locator('.banner.show').waitFor({ state: 'detached', timeout: 20_000 });
+    console.log(`web app: both back online ${Date.now() - restartedAt} ms after the restart began`);
     await bubble(bob, 'written while down').waitFor();
     await bob.fill('textarea[name=message]', 'after the restart');
     await bob.press('textarea[name=message]', 'Enter');
