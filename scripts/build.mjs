@@ -1,6 +1,7 @@
 // `npm run build` (run by `npm ci` through `prepare`): the server compiled by tsc into dist/ (the
-// worker threads' plain .mjs files copied beside it), so that `npm start` runs `node dist/src/main.js`
-// with no TypeScript loader. Tests, benches and `npm run dev` run the sources through tsx.
+// worker threads' plain .mjs files copied beside it) and the web app bundled into dist/web/, so that
+// `npm start` runs `node dist/src/main.js` with no TypeScript loader and no bundler. Tests, benches
+// and `npm run dev` run the sources through tsx.
 import { spawnSync } from 'node:child_process';
 import { cpSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -31,3 +32,5 @@ const copyMjs = (dir) => {
 };
 copyMjs('src');
 console.log(`build: ${copied} worker .mjs files copied`);
+// The web chat app, bundled once here: the compiled server serves dist/web/ and runs no esbuild.
+step('web app → dist/web/', process.execPath, ['dist/src/cli/build-web.js']);

@@ -15,6 +15,7 @@ import { searchRoutes, type SearchService } from './modules/search/index.js';
 import { usersRoutes, type UsersService } from './modules/users/index.js';
 import { docsRoutes } from './ops/docs.routes.js';
 import { healthRoutes, type HealthDeps } from './ops/health.routes.js';
+import { webRoutes } from './ops/web.routes.js';
 import type { Metrics } from './ops/metrics.js';
 import type { LocalBlobStore } from './storage/blob-store.local.js';
 
@@ -44,6 +45,8 @@ export interface AppDeps {
   openApi: () => unknown;
   /** The AsyncAPI document of its WebSocket (served at /api/v1/asyncapi.json). */
   asyncApi: () => unknown;
+  /** Serve the web chat app at `/` (`web.enabled`). */
+  web?: boolean;
 }
 
 /** The Express app. It never listens itself: the caller owns the HTTP server (tests use port 0). */
@@ -57,6 +60,7 @@ export function createApp(deps: AppDeps): Express {
   // A router of its own: at the app's level an OPTIONS request would reach the 404 handler.
   app.use(healthRoutes({ ...deps.health, registry: deps.metrics.registry }));
   app.use(docsRoutes({ openApi: deps.openApi, asyncApi: deps.asyncApi }));
+  if (deps.web) app.use(webRoutes(deps.log));
 
   if (deps.localFiles) app.use(deps.localFiles.publicPath, filesRoutes(deps.attachments, deps.localFiles.store));
 

@@ -218,6 +218,13 @@ const configSchema = z
       })
       .strict()
       .prefault({}),
+    web: z
+      .object({
+        /** Serve the web chat app (web/, bundled by esbuild on first request) at `/`. */
+        enabled: bool().default(true),
+      })
+      .strict()
+      .prefault({}),
     log: z
       .object({ level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info') })
       .strict()

@@ -139,6 +139,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     push,
     localFiles: services.blobs instanceof LocalBlobStore ? { publicPath: config.uploads.public_path, store: services.blobs } : undefined,
     asyncApi: () => asyncApiDocument(WEIM_VERSION),
+    web: config.web.enabled,
     openApi: () => openApiDocument({ version: WEIM_VERSION, push: push ? { maxUsers: config.push.max_users, maxBodyChars: Math.min(config.push.max_body_chars, EVENT_BODY_CHARS) } : undefined }),
   });
   const server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000 }, app);

@@ -1,6 +1,6 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -71,6 +71,15 @@ describe('the compiled build', () => {
 
     const sqlite = await startCompiled({});
     await exchange(sqlite.api, sqlite.url);
+    // The web app as the build bundled it (dist/web/): index.html names hashed assets it serves.
+    const page = await fetch(`${sqlite.url}/`);
+    expect(page.status).toBe(200);
+    const assets = [...(await page.text()).matchAll(/"\/assets\/([^"]+)"/g)].map((m) => m[1]!);
+    expect(assets.length).toBeGreaterThanOrEqual(2);
+    for (const name of assets) {
+      expect(readdirSync(join(root, 'dist/web/assets'))).toContain(name);
+      expect((await fetch(`${sqlite.url}/assets/${name}`)).headers.get('cache-control')).toContain('immutable');
+    }
 
     const adminUrl = inject('mysqlUrl')!;
     const name = `weim_d_${randomBytes(5).toString('hex')}`;
