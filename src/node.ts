@@ -1,6 +1,6 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { hostname } from 'node:os';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Socket } from 'node:net';
 import type { Logger } from 'pino';
 import { createApp } from './app.js';
 import { type Cluster, createCluster } from './cluster/cluster.js';
@@ -143,6 +143,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     openApi: () => openApiDocument({ version: WEIM_VERSION, push: push ? { maxUsers: config.push.max_users, maxBodyChars: Math.min(config.push.max_body_chars, EVENT_BODY_CHARS) } : undefined }),
   });
   const server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000 }, app);
+  const requestsOn = trackRequests(server);
   const repair = new StreamRepair(services.sync, config.gateway.reorder_wait_ms, log, metrics.observeStreamRepair);
   const gateway = new Gateway(
     { tokens: services.tokens, messages: services.messages, sync: services.sync, conversations: services.conversations, presence, directory, hub, log, repair, sockets: cluster.sockets },
@@ -219,9 +220,18 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.close();
       server.closeIdleConnections();
+      // Connections with no request under way are closed now and as they become so: Node's idle
+      // list leaves out one that never sent a request (a browser's pre-connected socket), which
+      // would hold the stop for the whole shutdown_timeout_ms.
+      const sweep = () => {
+        for (const [socket, requests] of requestsOn) if (requests === 0) socket.destroy();
+      };
+      sweep();
+      const sweeper = setInterval(sweep, 100);
       const timer = setTimeout(() => server.closeAllConnections(), config.server.shutdown_timeout_ms);
       await closed;
       clearTimeout(timer);
+      clearInterval(sweeper);
       // The sockets closed without announcing (in a cluster a live node will, for those who do not
       // reconnect elsewhere); changes still in their window are announced now, then no more.
       await presence.stop();
@@ -254,4 +264,24 @@ export async function prepareDatabase(dbh: DbHandle, config: Pick<Config, 'db'>,
     await dbh.close().catch(() => {});
     throw err;
   }
+}
+
+/** Each open HTTP connection with the number of its requests under way (WebSocket upgrades: none). */
+function trackRequests(server: Server): Map<Socket, number> {
+  const requestsOn = new Map<Socket, number>();
+  server.on('connection', (socket: Socket) => {
+    requestsOn.set(socket, 0);
+    socket.once('close', () => requestsOn.delete(socket));
+  });
+  server.on('upgrade', (req: IncomingMessage) => requestsOn.delete(req.socket));
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const socket = req.socket;
+    if (!requestsOn.has(socket)) return;
+    requestsOn.set(socket, requestsOn.get(socket)! + 1);
+    res.once('close', () => {
+      const n = requestsOn.get(socket);
+      if (n !== undefined) requestsOn.set(socket, n - 1);
+    });
+  });
+  return requestsOn;
 }

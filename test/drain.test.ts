@@ -65,4 +65,20 @@ describe('draining a node on stop', () => {
     expect(stored.map((r) => r.id).sort()).toEqual([...acked.values()].sort());
     await node.dbh.close();
   });
+
+  it('a connection that never sent a request (a browser\'s pre-connected socket) does not hold the stop', async () => {
+    // shutdown_timeout_ms far past the test's own timeout: only closing that connection ends the stop in time.
+    const node = await startTestNode('sqlite', { WEIM_SERVER_SHUTDOWN_TIMEOUT_MS: '600000' });
+    const { connect } = await import('node:net');
+    const idle = connect(Number(new URL(node.url).port), '127.0.0.1');
+    await new Promise((resolve) => idle.once('connect', resolve));
+    idle.on('error', () => {});
+    const closed = new Promise((resolve) => idle.once('close', resolve));
+    // A request under way on another connection is still answered.
+    const inFlight = fetch(`${node.url}/api/v1/register`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ username: 'drain_inflight', password: 'secret123' }) });
+    await new Promise((r) => setTimeout(r, 20));
+    await node.stop();
+    await closed;
+    expect(((await (await inFlight).json()) as { code: number }).code).toBe(0);
+  });
 });
