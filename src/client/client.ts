@@ -72,6 +72,8 @@ export class WeimClient extends Emitter<ClientEvents> {
   private idSeq = 0;
   private readonly idPrefix = Math.random().toString(36).slice(2, 10);
   private readonly onOnline = () => this.reconnectNow();
+  /** The browser lost the network: drop the socket now (it could hang for minutes) and show offline. */
+  private readonly onOffline = () => this.ws?.close(4000, 'offline');
 
   constructor(private readonly options: ClientOptions) {
     super();
@@ -88,7 +90,9 @@ export class WeimClient extends Emitter<ClientEvents> {
       for (const [conv, seq] of Object.entries(saved.conversations)) this.gates.set(conv, new StreamGate(seq));
       this.events = new StreamGate(saved.events);
     }
-    (globalThis as { addEventListener?: (t: string, f: () => void) => void }).addEventListener?.('online', this.onOnline);
+    const events = globalThis as { addEventListener?: (t: string, f: () => void) => void };
+    events.addEventListener?.('online', this.onOnline);
+    events.addEventListener?.('offline', this.onOffline);
     this.ticker = setInterval(() => this.tick(), 250);
     this.connect();
   }
@@ -96,7 +100,9 @@ export class WeimClient extends Emitter<ClientEvents> {
   /** Closes the socket and stops reconnecting; sends not yet answered are rejected. */
   stop(): void {
     this.running = false;
-    (globalThis as { removeEventListener?: (t: string, f: () => void) => void }).removeEventListener?.('online', this.onOnline);
+    const events = globalThis as { removeEventListener?: (t: string, f: () => void) => void };
+    events.removeEventListener?.('online', this.onOnline);
+    events.removeEventListener?.('offline', this.onOffline);
     clearInterval(this.ticker);
     for (const t of this.timers) clearTimeout(t);
     this.timers.clear();
