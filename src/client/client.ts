@@ -219,7 +219,7 @@ export class WeimClient extends Emitter<ClientEvents> {
       const pending = this.pending.get(f.ClientMsgId);
       this.answer(f.ClientMsgId, ack);
       // The own message takes its place in the conversation's order, as it would for another device.
-      if (pending) this.deliver(String(ack.ConvId), ack.Seq, { Cmd: pending.frame.Ope === 1 ? 10 : 6, FromId: 0, ToId: pending.frame.ToId as number, Ope: pending.frame.Ope as number, Type: pending.frame.Type as number, Body: pending.frame.Body as string, Id: ack.Id, ConvId: ack.ConvId, Seq: ack.Seq, Time: ack.Time, own: true }, now);
+      if (pending) this.deliver(String(ack.ConvId), ack.Seq, { Cmd: pending.frame.Ope === 1 ? 10 : 6, FromId: 0, ToId: pending.frame.ToId as number, Ope: pending.frame.Ope as number, Type: pending.frame.Type as number, Body: pending.frame.Body as string, Id: ack.Id, ConvId: ack.ConvId, Seq: ack.Seq, Time: ack.Time, own: true }, now, false);
     } else if (f.Cmd === 2) {
       this.onFail(f);
     } else if (f.Cmd === 24) {
@@ -256,10 +256,10 @@ export class WeimClient extends Emitter<ClientEvents> {
     }
   }
 
-  private deliver(conv: string, seq: number, item: MessageFrame, now: number): void {
+  private deliver(conv: string, seq: number, item: MessageFrame, now: number, inOrder = true): void {
     let gate = this.gates.get(conv);
     if (!gate) this.gates.set(conv, (gate = new StreamGate<MessageFrame>()));
-    for (const m of gate.take(seq, item, now)) this.emit('message', m);
+    for (const m of gate.take(seq, item, now, inOrder)) this.emit('message', m);
     this.queueSave();
   }
 

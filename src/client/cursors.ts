@@ -59,9 +59,11 @@ export class LocalStorageCursorStore implements CursorStore {
  * One stream's order on the client: each seq is let through once, in order. A seq that comes early
  * is held until the ones before it arrive; `gapSince` says since when something is missing.
  *
- * A stream the client has no cursor for starts at the first seq it gets: the server sends each
- * socket a stream in order from where the user's part of it begins (a group joined at seq 57
- * starts there), so nothing before that first frame is the client's.
+ * A stream the client has no cursor for starts at the first seq the server sends it: the server
+ * sends each socket a stream in order from where the user's part of it begins (a group joined at
+ * seq 57 starts there), so nothing before that frame is the client's. The answer to its own send
+ * does not come in that order (another device's message may still be on its way from another
+ * node), so it starts a stream only at seq 1; otherwise it waits for the server's first frame.
  */
 export class StreamGate<T> {
   private held = new Map<number, T>();
@@ -70,9 +72,19 @@ export class StreamGate<T> {
 
   constructor(public cursor: number | undefined = undefined) {}
 
-  /** Takes `seq` (with its item); returns what may now be delivered, in order. */
-  take(seq: number, item: T, now: number): T[] {
-    if (this.cursor === undefined) this.cursor = seq - 1;
+  /**
+   * Takes `seq` (with its item); returns what may now be delivered, in order. `inOrder`: it came in
+   * the server's order for this socket (a frame), not as the answer to a send.
+   */
+  take(seq: number, item: T, now: number, inOrder = true): T[] {
+    if (this.cursor === undefined) {
+      if (!inOrder && seq > 1) {
+        this.held.set(seq, item);
+        this.gapSince ||= now;
+        return [];
+      }
+      this.cursor = seq - 1;
+    }
     if (seq <= this.cursor || this.held.has(seq)) return [];
     this.held.set(seq, item);
     const out: T[] = [];
