@@ -1,4 +1,6 @@
 import { type ChildProcess, spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import jwt from 'jsonwebtoken';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -12,6 +14,7 @@ import { type ChildNode, startChildNode } from './helpers/child-node.js';
 import { clusterEnv, clusterRigAvailable } from './helpers/cluster.js';
 import { mysqlUrlFor, openTestDatabase } from './helpers/database.js';
 import { freePort } from './setup/processes.js';
+import { startTestNode, type TestNode } from './helpers/node.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 
@@ -177,5 +180,32 @@ describe('the client SDK bundle', () => {
     expect(inputs.every((f) => f.startsWith('src/client/'))).toBe(true);
     expect(result.outputFiles[0]!.text).not.toMatch(/from\s*"node:|require\(/);
     expect(result.outputFiles[0]!.contents.length).toBeLessThan(20_000);
+  });
+});
+
+describe('the client SDK keeps the fresh token a call past half its life brings', () => {
+  let t: TestNode | undefined;
+  afterAll(async () => {
+    await t?.stop();
+  });
+
+  it('WeimApi takes the Login-Token header, tells onToken, and uses it for the next call', async () => {
+    t = await startTestNode('sqlite', { WEIM_AUTH_JWT_SECRET: 'sdk-refresh-secret-sdk-refresh-secret-x' });
+    const api = new WeimApi(t.url);
+    const { user } = await api.call('/register', { username: `sdk_refresh_${Math.floor(Math.random() * 1e6)}`, password: 'secret123' });
+    // A token issued 5 days ago that lasts 7: past half its life, so the server answers a fresh one.
+    const now = Math.floor(Date.now() / 1000);
+    const old = jwt.sign({ jti: randomUUID(), iam: (now - 5 * 86400) * 1000, iat: now - 5 * 86400, exp: now + 2 * 86400 }, 'sdk-refresh-secret-sdk-refresh-secret-x', { algorithm: 'HS256', issuer: 'weim', subject: String(user.id) });
+    api.token = old;
+    const told: string[] = [];
+    api.onToken = (token) => told.push(token);
+    const info = await api.call('/user/info');
+    expect(info.id ?? info.user?.id).toBe(user.id);
+    expect(told).toHaveLength(1);
+    expect(api.token).toBe(told[0]);
+    expect(api.token).not.toBe(old);
+    // The fresh token is a fresh session's: half its life is ahead, so no further refresh.
+    await api.call('/user/info');
+    expect(told).toHaveLength(1);
   });
 });

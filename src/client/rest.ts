@@ -64,16 +64,19 @@ export class ApiError extends Error {
 export class WeimApi {
   token: string | undefined;
 
-  constructor(readonly baseUrl: string, options: { token?: string; fetch?: typeof fetch } = {}) {
+  constructor(readonly baseUrl: string, options: { token?: string; fetch?: typeof fetch; onToken?: (token: string) => void } = {}) {
     this.token = options.token;
     this.fetchImpl = options.fetch ?? ((...args) => globalThis.fetch(...args));
+    this.onToken = options.onToken;
   }
 
   private readonly fetchImpl: typeof fetch;
+  /** Told of every new token: a signed-in call past half a token's life answers a fresh one (`Login-Token` header). */
+  onToken: ((token: string) => void) | undefined;
 
   async call<P extends keyof Routes>(path: P, body: Routes[P] = {} as Routes[P]): Promise<any> {
     const data = await this.request(path, { 'Content-Type': 'application/json' }, JSON.stringify(body));
-    if ((path === '/login' || path === '/register') && data?.t) this.token = data.t as string;
+    if ((path === '/login' || path === '/register') && data?.t) this.setToken(data.t as string);
     return data;
   }
 
@@ -85,12 +88,19 @@ export class WeimApi {
     return this.request('/im/chat/upload', {}, form);
   }
 
+  private setToken(token: string): void {
+    this.token = token;
+    this.onToken?.(token);
+  }
+
   private async request(path: string, headers: Record<string, string>, body: string | FormData): Promise<any> {
     const res = await this.fetchImpl(`${this.baseUrl.replace(/\/$/, '')}/api/v1${path}`, {
       method: 'POST',
       headers: { ...headers, ...(this.token ? { 'Login-Token': this.token } : {}) },
       body,
     });
+    const fresh = res.headers.get('login-token');
+    if (fresh && this.token && fresh !== this.token) this.setToken(fresh);
     const envelope = (await res.json().catch(() => ({ code: 1500, msg: `HTTP ${res.status}`, data: null }))) as { code: number; msg: string; data: unknown };
     if (envelope.code !== 0) throw new ApiError(res.status, envelope.code, envelope.msg);
     return envelope.data;

@@ -8,6 +8,11 @@ const SESSION_KEY = 'weim:session';
 
 /** The REST API (token from localStorage) and, once signed in, the socket client. */
 export const api = new WeimApi(location.origin);
+// A call past half the token's life answers a fresh one: keep it, so the session outlives the first token.
+api.onToken = (token) => {
+  const saved = savedSession();
+  if (saved) localStorage.setItem(SESSION_KEY, JSON.stringify({ ...saved, token }));
+};
 let client: WeimClient | undefined;
 /** Called when the session starts or ends (main.ts switches between the login and the app). */
 let onSession: (signedIn: boolean) => void = () => {};
@@ -90,7 +95,8 @@ export async function start(token: string, user: User): Promise<void> {
   }
   client = new WeimClient({
     url: `${location.protocol === 'https:' ? 'wss' : 'ws'}://${location.host}/ws`,
-    token,
+    // The newest token at each sign-in (a REST call may have brought a fresh one).
+    token: () => api.token ?? token,
     store,
     backoff: { minMs: 250, maxMs: 5000 },
   });
