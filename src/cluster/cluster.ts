@@ -2,6 +2,7 @@ import { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { redactUrl, StartupError } from '../errors.js';
+import { withTimeout } from '../timeout.js';
 import type { Bus } from './bus.js';
 import { MemoryBus } from './bus.memory.js';
 import { RedisBus } from './bus.redis.js';
@@ -117,19 +118,9 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
 }
 
 /** Resolves as `work` does, or rejects naming `service` when it fails or has not answered within `ms`. */
-async function answersWithin<T>(work: Promise<T>, ms: number, service: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new StartupError(`${service} did not answer within ${ms} ms (cluster.connect_timeout_ms)`)), ms);
+function answersWithin<T>(work: Promise<T>, ms: number, service: string): Promise<T> {
+  const named = work.catch((err: unknown) => {
+    throw new StartupError(`${service} is unreachable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
   });
-  try {
-    return await Promise.race([
-      work.catch((err: unknown) => {
-        throw new StartupError(`${service} is unreachable: ${err instanceof Error ? err.message : String(err)}`, { cause: err });
-      }),
-      timeout,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
+  return withTimeout(named, ms, () => new StartupError(`${service} did not answer within ${ms} ms (cluster.connect_timeout_ms)`));
 }

@@ -1,6 +1,7 @@
 import { Migrator } from 'kysely';
 import { migrations } from '../../migrations/index.js';
 import { redactUrl, StartupError } from '../errors.js';
+import { withTimeout } from '../timeout.js';
 import type { DbHandle } from './connect.js';
 
 /** MySQL errors no retry cures: wrong user or password, no such database, no access to it. */
@@ -59,12 +60,4 @@ export async function requireMigrated(dbh: DbHandle): Promise<{ unknown: string[
     );
   }
   return { unknown };
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(`no answer within ${ms} ms`)), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }

@@ -1,6 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import { Router } from 'express';
 import type { Registry } from 'prom-client';
+import { withTimeout } from '../timeout.js';
 
 export interface HealthDeps {
   /** Throws when a dependency the node needs is unreachable. */
@@ -41,18 +42,4 @@ export function healthRoutes(deps: HealthDeps, router: Router = Router()): Route
     res.send(await deps.registry.metrics());
   });
   return router;
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error('timeout')), ms);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }
