@@ -1,11 +1,7 @@
 import { z } from 'zod';
+import { jsonSchemaOf } from '../http/validate.js';
 import { clientFrame } from './protocol.js';
 import { serverFrames } from './server-frames.js';
-
-const schemaOf = (frame: z.ZodType) => {
-  const { $schema: _, ...schema } = z.toJSONSchema(frame, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-  return schema;
-};
 
 /**
  * The AsyncAPI 3.0 document of the WebSocket at /ws: the client frames' JSON Schemas come from the
@@ -17,12 +13,12 @@ export function asyncApiDocument(version: string): Record<string, unknown> {
   const received: string[] = [];
   for (const option of clientFrame.options) {
     const cmd = (option.shape.Cmd as z.ZodLiteral<number>).value;
-    messages[`client${cmd}`] = { name: `Cmd ${cmd}`, title: `Client Cmd ${cmd}`, contentType: 'application/json', payload: schemaOf(option) };
+    messages[`client${cmd}`] = { name: `Cmd ${cmd}`, title: `Client Cmd ${cmd}`, contentType: 'application/json', payload: jsonSchemaOf(option) };
     sent.push(`client${cmd}`);
   }
   for (const frame of serverFrames) {
     const cmd = (frame.shape.Cmd as z.ZodLiteral<number>).value;
-    messages[`server${cmd}`] = { name: `Cmd ${cmd}`, title: frame.description ?? `Server Cmd ${cmd}`, contentType: 'application/json', payload: schemaOf(frame) };
+    messages[`server${cmd}`] = { name: `Cmd ${cmd}`, title: frame.description ?? `Server Cmd ${cmd}`, contentType: 'application/json', payload: jsonSchemaOf(frame) };
     received.push(`server${cmd}`);
   }
   const refs = (names: string[]) => names.map((n) => ({ $ref: `#/channels/ws/messages/${n}` }));

@@ -7,6 +7,7 @@ import { groupCreateInput, groupIdInput, groupMembersInput, joinHandleInput, joi
 import { sendGroupInput, sendUserInput, withdrawInput } from '../modules/messages/messages.schema.js';
 import { onlineInput } from '../modules/presence/presence.routes.js';
 import { pushSchemas } from '../modules/push/push.schema.js';
+import { jsonSchemaOf } from './validate.js';
 import { searchInput } from '../modules/search/search.schema.js';
 import { historyInput, readInput, syncInput } from '../modules/sync/sync.schema.js';
 import { nicknameInput, realNameInput, userInfoInput } from '../modules/users/users.schema.js';
@@ -82,12 +83,6 @@ function apiRoutes(push: ReturnType<typeof pushSchemas> | undefined): RouteDoc[]
   return routes;
 }
 
-/** The JSON Schema (2020-12, which OpenAPI 3.1 uses) of what a route accepts. */
-function bodySchema(input: z.ZodType): Record<string, unknown> {
-  const { $schema: _, ...schema } = z.toJSONSchema(input, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
-  return schema;
-}
-
 const envelope = (data: Record<string, unknown>) => ({
   type: 'object',
   required: ['code', 'msg', 'data'],
@@ -114,7 +109,7 @@ const PUSH_HEADERS = ['X-Weim-App', 'X-Weim-Timestamp', 'X-Weim-Nonce', 'X-Weim-
 export function openApiDocument(options: { version: string; push?: { maxUsers: number; maxBodyChars: number } }): Record<string, unknown> {
   const paths: Record<string, unknown> = {};
   for (const r of apiRoutes(options.push ? pushSchemas(options.push) : undefined)) {
-    const schema = r.input ? bodySchema(r.input) : { type: 'object', properties: {} };
+    const schema = r.input ? jsonSchemaOf(r.input) : { type: 'object', properties: {} };
     const content = r.file
       ? { 'multipart/form-data': { schema: { ...schema, properties: { ...(schema.properties as object), [r.file]: { type: 'string', format: 'binary' } }, required: [...((schema.required as string[]) ?? []), r.file] } } }
       : { 'application/json': { schema }, 'application/x-www-form-urlencoded': { schema } };

@@ -59,3 +59,12 @@ export function textField(min: number, max: number) {
     .refine((s) => [...s].length >= min, `must be at least ${min} character(s)`)
     .refine((s) => [...s].length <= max, `must be at most ${max} characters`);
 }
+
+/**
+ * The JSON Schema (2020-12, the dialect OpenAPI 3.1 and AsyncAPI 3 use) of what `schema` accepts,
+ * without its `$schema` key, for the API documents.
+ */
+export function jsonSchemaOf(schema: z.ZodType): Record<string, unknown> {
+  const { $schema: _, ...json } = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
+  return json;
+}
