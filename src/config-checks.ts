@@ -4,8 +4,17 @@ import type { Config } from './config.js';
 export const DEV_JWT_SECRET = 'weim-dev-secret-change-me';
 export const DEV_ID_CARD_SECRET = 'weim-dev-id-card-secret-change-me';
 
-/** Thrown for any configuration problem; the message names the key. */
-export class ConfigError extends Error {}
+/** Thrown for any configuration problem; the message names the key (and `problem` holds it, when one key is at fault). */
+export class ConfigError extends Error {
+  constructor(message: string, readonly problem?: { key: string; detail: string }) {
+    super(message);
+  }
+
+  /** The error of one key: `config: <key>: <detail>`. */
+  static at(key: string, detail: string): ConfigError {
+    return new ConfigError(`config: ${key}: ${detail}`, { key, detail });
+  }
+}
 
 /**
  * The checks of config keys that only make sense together (production secrets, Qiniu, the
@@ -24,17 +33,7 @@ export const problem = (key: string, detail: string): Problem => ({ key, detail,
 
 /** Keys that only make sense together: the search backend, the cluster's services, MySQL's URL, push apps. */
 export function checkServices(config: Config): Problem[] {
-  const problems: Problem[] = [];
-  try {
-    pushApps(config);
-  } catch (err) {
-    problems.push(problem('push.apps', (err as Error).message.replace(/^config: push\.apps: /, '')));
-  }
-  try {
-    mediaOrigins(config);
-  } catch (err) {
-    problems.push(problem('messages.media_origins', (err as Error).message.replace(/^config: messages\.media_origins: /, '')));
-  }
+  const problems: Problem[] = [...problemOf(() => pushApps(config)), ...problemOf(() => mediaOrigins(config))];
   if (config.search.backend === 'elastic' && !config.search.elastic_url) {
     problems.push(problem('search.elastic_url', 'required when search.backend is elastic (WEIM_SEARCH_ELASTIC_URL)'));
   }
@@ -51,6 +50,17 @@ export function checkServices(config: Config): Problem[] {
     problems.push(problem('db.url', 'required when db.dialect is mysql (WEIM_DB_URL)'));
   }
   return problems;
+}
+
+/** The problem a parse of one key (pushApps, mediaOrigins) throws, as a list of none or one. */
+function problemOf(parse: () => unknown): Problem[] {
+  try {
+    parse();
+    return [];
+  } catch (err) {
+    if (err instanceof ConfigError && err.problem) return [problem(err.problem.key, err.problem.detail)];
+    throw err;
+  }
 }
 
 export function checkProduction(config: Config): Problem[] {
@@ -92,9 +102,9 @@ export function pushApps(config: Pick<Config, 'push'>): Map<string, string> {
     const at = entry.indexOf(':');
     const key = entry.slice(0, Math.max(0, at));
     const secret = entry.slice(at + 1);
-    if (at < 1 || !/^[A-Za-z0-9_-]{1,64}$/.test(key)) throw new ConfigError('config: push.apps: each entry must be key:secret, the key of letters, digits, _ and - (WEIM_PUSH_APPS)');
-    if (secret.length < 32) throw new ConfigError(`config: push.apps: the secret of ${key} must have 32+ characters`);
-    if (apps.has(key)) throw new ConfigError(`config: push.apps: ${key} is listed twice`);
+    if (at < 1 || !/^[A-Za-z0-9_-]{1,64}$/.test(key)) throw ConfigError.at('push.apps', 'each entry must be key:secret, the key of letters, digits, _ and - (WEIM_PUSH_APPS)');
+    if (secret.length < 32) throw ConfigError.at('push.apps', `the secret of ${key} must have 32+ characters`);
+    if (apps.has(key)) throw ConfigError.at('push.apps', `${key} is listed twice`);
     apps.set(key, secret);
   }
   return apps;
@@ -118,10 +128,10 @@ export function mediaOrigins(config: Pick<Config, 'messages' | 'uploads' | 'qini
     }
     if (origin !== entry) {
       const hint = origin ? ` (write it ${origin})` : '';
-      throw new ConfigError(`config: messages.media_origins: ${JSON.stringify(entry)} must be an http(s) origin scheme://host[:port], lower case, no path${hint} (WEIM_MESSAGES_MEDIA_ORIGINS)`);
+      throw ConfigError.at('messages.media_origins', `${JSON.stringify(entry)} must be an http(s) origin scheme://host[:port], lower case, no path${hint} (WEIM_MESSAGES_MEDIA_ORIGINS)`);
     }
     if (config.uploads.store === 'qiniu' && origin === originOf(config.qiniu.domain)) {
-      throw new ConfigError('config: messages.media_origins: must not list qiniu.domain (URLs there must name an upload, and are checked)');
+      throw ConfigError.at('messages.media_origins', 'must not list qiniu.domain (URLs there must name an upload, and are checked)');
     }
     origins.add(origin);
   }
