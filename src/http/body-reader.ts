@@ -120,12 +120,13 @@ function parseForm(text: string, parameterLimit: number): Record<string, FormVal
   const body: Record<string, FormValue> = Object.create(null);
   let count = 0;
   // URLSearchParams decodes a percent-escape that is not UTF-8 (`%FF`) to U+FFFD; such a body is
-  // refused instead. Only bodies with an escape of a non-ASCII byte need the second look.
-  const escapesHighBytes = /%[89a-f][0-9a-f]/i.test(text);
+  // refused instead. Only bodies with an escape of a non-ASCII byte need the second look, once.
+  let unchecked = /%[89a-f][0-9a-f]/i.test(text);
   for (const [key, value] of new URLSearchParams(text)) {
     if (++count > parameterLimit) throw new AppError('BAD_REQUEST', 'too many parameters');
-    if (escapesHighBytes && (key.includes('\uFFFD') || value.includes('\uFFFD')) && !decodesStrictly(text)) {
-      throw new AppError('BAD_REQUEST', NOT_UTF8);
+    if (unchecked && (key.includes('\uFFFD') || value.includes('\uFFFD'))) {
+      if (!decodesStrictly(text)) throw new AppError('BAD_REQUEST', NOT_UTF8);
+      unchecked = false;
     }
     const earlier = body[key];
     if (earlier === undefined) body[key] = value;
