@@ -35,7 +35,8 @@ interface PendingSend {
   frame: Record<string, unknown>;
   resolve: (ack: SendAck) => void;
   reject: (err: Error) => void;
-  writtenAt: number;
+  /** When to write it (again): 0 at once (never written, or its socket closed); else the time its answer is given up on. */
+  dueAt: number;
 }
 
 const OPEN = 1;
@@ -128,7 +129,7 @@ export class WeimClient extends Emitter<ClientEvents> {
     const clientMsgId = `${this.idPrefix}-${Date.now().toString(36)}-${++this.idSeq}`;
     const frame = { Cmd: 17, ToId: toId, Ope: ope, Type: type, Body: body, ClientMsgId: clientMsgId };
     return new Promise((resolve, reject) => {
-      this.pending.set(clientMsgId, { frame, resolve, reject, writtenAt: 0 });
+      this.pending.set(clientMsgId, { frame, resolve, reject, dueAt: 0 });
       if (this.signedIn && !this.syncing) this.write(clientMsgId);
     });
   }
@@ -156,7 +157,7 @@ export class WeimClient extends Emitter<ClientEvents> {
       this.ws = undefined;
       this.signedIn = false;
       this.syncing = false;
-      for (const p of this.pending.values()) p.writtenAt = 0;
+      for (const p of this.pending.values()) p.dueAt = 0;
       this.emit('closed', { code: ev.code });
       if (!this.running) return;
       if (FINAL_CLOSES.has(ev.code)) {
@@ -242,7 +243,7 @@ export class WeimClient extends Emitter<ClientEvents> {
       const p = this.pending.get(f.ClientMsgId);
       if (!p) return;
       if (RETRY_CODES.has(f.Code ?? 0)) {
-        p.writtenAt = Date.now() + 1000 - (this.options.sendTimeoutMs ?? 10_000); // again in about a second
+        p.dueAt = Date.now() + 1000; // again in about a second
         return;
       }
       this.pending.delete(f.ClientMsgId);
@@ -273,20 +274,19 @@ export class WeimClient extends Emitter<ClientEvents> {
   private write(clientMsgId: string): void {
     const p = this.pending.get(clientMsgId);
     if (!p || !this.ws || this.ws.readyState !== OPEN) return;
-    p.writtenAt = Date.now();
+    p.dueAt = Date.now() + (this.options.sendTimeoutMs ?? 10_000);
     this.ws.send(JSON.stringify(p.frame));
   }
 
   private flushPending(): void {
-    for (const [id, p] of this.pending) if (p.writtenAt === 0) this.write(id);
+    for (const [id, p] of this.pending) if (p.dueAt === 0) this.write(id);
   }
 
   /** Every 250 ms: sends unanswered too long go again; a gap waited on too long asks for a sync. */
   private tick(): void {
     if (!this.signedIn || this.syncing) return;
     const now = Date.now();
-    const timeout = this.options.sendTimeoutMs ?? 10_000;
-    for (const [id, p] of this.pending) if (p.writtenAt === 0 || now - p.writtenAt > timeout) this.write(id);
+    for (const [id, p] of this.pending) if (p.dueAt <= now) this.write(id);
     const wait = this.options.gapWaitMs ?? 1000;
     const gapped = [...this.gates.values(), this.events].some((g) => g.gapSince > 0 && now - g.gapSince > wait);
     if (gapped) this.requestSync();
