@@ -199,7 +199,10 @@ async function restartN2(cluster: Cluster, pop: Population): Promise<FaultRecord
   const firstClose = Math.min(...moving.map((d) => d.rec.closes.find((c) => c.at >= startAt)?.at ?? Infinity), downAt);
   const moves = moving.flatMap((d, i) => d.rec.connects.slice(since[i]).filter((c) => c.node !== KILLED_NODE && c.at < upAt).slice(0, 1).map((c) => c.at));
   const perSecond = new Map<number, number>();
-  for (const at of moves) perSecond.set(Math.floor((at - firstClose) / 1000), (perSecond.get(Math.floor((at - firstClose) / 1000)) ?? 0) + 1);
+  for (const at of moves) {
+    const second = Math.floor((at - firstClose) / 1000);
+    perSecond.set(second, (perSecond.get(second) ?? 0) + 1);
+  }
   const peak = Math.max(0, ...perSecond.values());
   const problems: string[] = [];
   if (!ready.some((r) => r.status === 503 && r.at < firstClose)) problems.push('n2 /readyz did not say 503 before its first socket was closed');
