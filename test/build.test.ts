@@ -14,7 +14,7 @@ import { freePort } from './setup/processes.js';
 const root = fileURLToPath(new URL('..', import.meta.url));
 
 /**
- * The compiled build (`npm run build`, which `npm ci` runs): `npm start` is `node dist/src/main.js`,
+ * The compiled build (`npm run build`, which `npm ci` runs): `npm start` is `node dist/main.js`,
  * with no TypeScript loader, worker threads included (SQLite's readers; MySQL's message writer).
  */
 describe('the compiled build', () => {
@@ -30,7 +30,7 @@ describe('the compiled build', () => {
     const dataDir = mkdtempSync(join(tmpdir(), 'weim-dist-'));
     cleanups.push(() => rmSync(dataDir, { recursive: true, force: true }));
     // Plain node: a .ts file reached at run time would fail to load.
-    const child = spawn(process.execPath, ['dist/src/main.js'], {
+    const child = spawn(process.execPath, ['dist/main.js'], {
       cwd: root,
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/tmp', WEIM_DATA_DIR: dataDir, PORT: String(port), WEIM_SERVER_HOST: '127.0.0.1', WEIM_AUTH_BCRYPT_COST: '4', WEIM_SERVER_DRAIN_DELAY_MS: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -41,7 +41,7 @@ describe('the compiled build', () => {
     child.stderr!.on('data', (c: Buffer) => (output += c.toString()));
     const url = `http://127.0.0.1:${port}`;
     for (let i = 0; !(await fetch(`${url}/healthz`).then((r) => r.ok, () => false)); i++) {
-      if (child.exitCode !== null || i > 200) throw new Error(`dist/src/main.js did not start:\n${output}`);
+      if (child.exitCode !== null || i > 200) throw new Error(`dist/main.js did not start:\n${output}`);
       await new Promise((r) => setTimeout(r, 100));
     }
     return { url, api: `${url}/api/v1`, output: () => output };
@@ -65,7 +65,7 @@ describe('the compiled build', () => {
     ws.close();
   }
 
-  it('builds, and node dist/src/main.js serves on SQLite (reader threads) and MySQL (writer thread)', async () => {
+  it('builds, and node dist/main.js serves on SQLite (reader threads) and MySQL (writer thread)', async () => {
     const build = spawnSync(process.execPath, ['scripts/build.mjs'], { cwd: root, encoding: 'utf8' });
     expect(build.status, build.stdout + build.stderr).toBe(0);
 
