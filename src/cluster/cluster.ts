@@ -75,9 +75,14 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
     }
     case 'cluster': {
       const { key_prefix: prefix, connect_timeout_ms: timeoutMs } = config.cluster;
-      // Named, so that CLIENT LIST shows which node each connection belongs to.
-      const redis = new Redis(config.cluster.redis_url, { lazyConnect: true, maxRetriesPerRequest: 3, connectionName: `${prefix}-${nodeId}` });
-      const subscriber = redis.duplicate({ connectionName: `${prefix}-${nodeId}-bus` });
+      // Named, so that CLIENT LIST shows which node each connection belongs to. Auto-pipelining:
+      // the commands of one turn of the event loop (a message's rate-limit check, directory lookup
+      // and publish, for every message of the turn) leave in one write instead of one write each;
+      // a write is most of a command's CPU here (docs/benchmarks.md, cluster bench). Explicit
+      // pipelines and MULTIs still leave at once, so code that needs an order between them and
+      // single commands awaits the first before issuing the second (it does).
+      const redis = new Redis(config.cluster.redis_url, { lazyConnect: true, maxRetriesPerRequest: 3, connectionName: `${prefix}-${nodeId}`, enableAutoPipelining: true });
+      const subscriber = redis.duplicate({ connectionName: `${prefix}-${nodeId}-bus`, enableAutoPipelining: false });
       for (const client of [redis, subscriber]) client.on('error', (err) => log.warn({ err }, 'redis connection error'));
       const discovery = new EtcdDiscovery(nodeId, { hosts: config.cluster.etcd_hosts, leaseSeconds: config.cluster.lease_seconds, prefix: `${prefix}/nodes/`, info: { port: config.server.port } }, log);
       const directory = new RedisDirectory(nodeId, redis, discovery, log, prefix, config.cluster.directory_check_ms);

@@ -217,12 +217,11 @@ export class RedisDirectory implements Directory {
     const located = new Map<string, number[]>();
     if (userIds.length === 0) return located;
     if (userIds.length >= BY_NODE_FROM) return this.locateByNode(userIds);
-    const pipeline = this.redis.pipeline();
-    for (const userId of userIds) pipeline.smembers(this.userKey(userId));
-    const replies = (await pipeline.exec()) ?? [];
-    replies.forEach(([err, nodes], i) => {
-      if (err) throw err;
-      for (const nodeId of nodes as string[]) {
+    // Single commands, not a pipeline of their own: they join the connection's auto-pipeline,
+    // which carries every lookup, publish and rate-limit check of this turn in one write.
+    const replies = await Promise.all(userIds.map((userId) => this.redis.smembers(this.userKey(userId))));
+    replies.forEach((nodes, i) => {
+      for (const nodeId of nodes) {
         if (!this.discovery.isLive(nodeId)) continue;
         const users = located.get(nodeId);
         if (users) users.push(userIds[i]!);
