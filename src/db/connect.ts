@@ -22,6 +22,12 @@ export interface DbOptions {
    * first statement opens a transaction and the caller must end each with COMMIT or ROLLBACK.
    */
   autocommit?: boolean;
+  /**
+   * MySQL only. True: a query may hold several statements separated by `;` (parameters are still
+   * escaped by the driver). Only for the writer's manual-commit handle, which sends a batch's last
+   * statement and its COMMIT in one round trip.
+   */
+  multipleStatements?: boolean;
 }
 
 export interface DbHandle {
@@ -34,7 +40,8 @@ export interface DbHandle {
   close(): Promise<void>;
   /**
    * MySQL: a second handle on the same database with one connection and autocommit off (see
-   * `DbOptions.autocommit`), for a writer that saves the BEGIN round trip; the caller closes it.
+   * `DbOptions.autocommit`), for a writer that saves the BEGIN round trip, and that may send
+   * several statements in one query (`DbOptions.multipleStatements`); the caller closes it.
    * Undefined on SQLite, where a BEGIN costs no round trip.
    */
   openManualCommit?(): DbHandle;
@@ -62,7 +69,7 @@ export function openDatabase(options: DbOptions): DbHandle {
       await db.destroy();
     },
     openManualCommit:
-      options.dialect === 'mysql' ? () => openDatabase({ dialect: 'mysql', location: options.location, poolSize: 1, autocommit: false }) : undefined,
+      options.dialect === 'mysql' ? () => openDatabase({ dialect: 'mysql', location: options.location, poolSize: 1, autocommit: false, multipleStatements: true }) : undefined,
     openReader: options.dialect === 'sqlite' && options.location !== ':memory:' ? (threads = 1) => openSqliteReader(options.location, threads) : undefined,
   };
 }
@@ -104,6 +111,7 @@ function openMysql(options: DbOptions): Db {
     decimalNumbers: true,
     supportBigNumbers: true,
     bigNumberStrings: false,
+    multipleStatements: options.multipleStatements === true,
   });
   // mysql2 runs a query issued here before anything the pool hands the connection out for; a
   // connection that could not turn autocommit off is destroyed rather than used.

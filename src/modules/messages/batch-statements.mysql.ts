@@ -1,7 +1,7 @@
 import { type Compilable, sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import { forShare } from '../../db/locking.js';
-import { type BatchStatements, type CounterRow, countersByKey, idsInRowOrder } from './batch-statements.js';
+import { type BatchStatements, type CounterRow, countersByKey, idsInRowOrder, type MessageRow } from './batch-statements.js';
 
 /**
  * MySQL/MariaDB statements of a message batch. Every statement is a round trip that waits for
@@ -42,9 +42,23 @@ const mariadbReturning: BatchStatements = {
     return countersByKey(await returnedRows(trx, upsertCounters(trx, rows).returning(['id', 'conv_key', 'last_seq', 'closed'])));
   },
   async insertMessages(trx, rows) {
-    return idsInRowOrder(rows, await returnedRows(trx, trx.insertInto('messages').values(rows).returning(['id', 'conversation_id', 'seq'])));
+    return idsInRowOrder(rows, await returnedRows(trx, insertReturning(trx, rows)));
+  },
+  async insertMessagesAndCommit(trx, rows) {
+    // Two statements, one round trip: the server stops at the first that fails, so a refused
+    // insert never commits. The driver answers with one result per statement: the insert's rows,
+    // then the COMMIT's status.
+    const compiled = insertReturning(trx, rows).compile();
+    const { rows: results } = await trx.executeQuery<unknown>({ ...compiled, sql: `${compiled.sql}; commit` });
+    const inserted = results[0];
+    if (!Array.isArray(inserted) || results.length !== 2) throw new Error('insert and commit: unexpected answer (is multipleStatements on?)');
+    return idsInRowOrder(rows, inserted as Array<{ id: number; conversation_id: number; seq: number }>);
   },
 };
+
+function insertReturning(trx: Executor, rows: readonly MessageRow[]) {
+  return trx.insertInto('messages').values(rows).returning(['id', 'conversation_id', 'seq']);
+}
 
 const mysqlSelectBack: BatchStatements = {
   async advanceCounters(trx, rows) {

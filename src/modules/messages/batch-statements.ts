@@ -38,6 +38,12 @@ export interface BatchStatements {
   advanceCounters(trx: Executor, rows: readonly CounterRow[]): Promise<Map<string, Counter>>;
   /** Inserts the messages; returns their `messages.id` values in row order. */
   insertMessages(trx: Executor, rows: readonly MessageRow[]): Promise<number[]>;
+  /**
+   * `insertMessages` and the COMMIT of the transaction in one round trip (a query of two
+   * statements), where the dialect can: on `trx` of a manual-commit session that allows several
+   * statements a query (`DbHandle.openManualCommit`), never in a transaction Kysely opened.
+   */
+  insertMessagesAndCommit?(trx: Executor, rows: readonly MessageRow[]): Promise<number[]>;
 }
 
 /**

@@ -15,6 +15,12 @@ export interface BatchContext {
   now: number;
   /** Friend conversations the writer has seen committed (their friendship needs no read). */
   stored: ReadonlyMap<string, true>;
+  /**
+   * Given on a manual-commit session: the insert carries the COMMIT when the statements can
+   * (`insertMessagesAndCommit`), and `sent` turns true just before that query goes out (from then
+   * on a lost connection leaves the outcome unknown). Otherwise the caller commits.
+   */
+  commit?: { sent: boolean };
 }
 
 /**
@@ -64,7 +70,13 @@ export async function storeBatch(trx: Executor, statements: BatchStatements, bat
     const { conversationId, seq } = seqOf.get(i)!;
     return { conversation_id: conversationId, seq, sender_id: m.senderId, ope: m.kind, to_id: m.toId, type: m.type, body: m.body, client_msg_id: m.clientMsgId, created_at: now };
   });
-  const ids = await statements.insertMessages(trx, rows);
+  let ids: number[];
+  if (context.commit && statements.insertMessagesAndCommit) {
+    context.commit.sent = true;
+    ids = await statements.insertMessagesAndCommit(trx, rows);
+  } else {
+    ids = await statements.insertMessages(trx, rows);
+  }
   fresh.forEach((i, n) => {
     results[i] = { id: ids[n]!, conversationId: rows[n]!.conversation_id, seq: rows[n]!.seq, created_at: now, fresh: true };
   });

@@ -83,7 +83,7 @@ const KNOWN_CONVERSATIONS = 50_000;
  * counters live in the database only, so several nodes may write to it at once.
  *
  * Statements per batch on MariaDB: begin (not with a `session`), the counter upsert, the message
- * insert, commit; a batch holding a resend of a stored message rolls back and runs again with the
+ * insert, commit (with a `session`, the insert and the commit go in one query: 2 round trips); a batch holding a resend of a stored message rolls back and runs again with the
  * resend lookup first. See batch-statements.mysql.ts. One select more checks the senders of group
  * messages, and one the friendships of conversations the writer has not seen stored yet.
  *
@@ -183,9 +183,9 @@ export class MessageWriter implements MessageStore {
       // fail, roll back, and the batch run again with the lookup. Resends are rare (reconnects,
       // timeouts), so most batches skip a statement that cost a quarter of a 400-message batch.
       let lookUpResends = false;
-      const attempt = async (trx: Executor) => {
+      const attempt = async (trx: Executor, commit?: { sent: boolean }) => {
         try {
-          return await storeBatch(trx, statements, messages, { lookUpResends, now: this.clock(), stored: this.stored });
+          return await storeBatch(trx, statements, messages, { lookUpResends, now: this.clock(), stored: this.stored, ...(commit ? { commit } : {}) });
         } catch (err) {
           if (isUniqueViolation(err)) lookUpResends = true;
           throw err;
@@ -216,20 +216,22 @@ export class MessageWriter implements MessageStore {
    * a failure (retried as `transact` would). Batches run one at a time, so nothing else shares the
    * session's connection between a batch's first statement and its COMMIT or ROLLBACK.
    */
-  private async inSession<T>(session: Db, work: (trx: Executor) => Promise<T>): Promise<T> {
+  private async inSession<T>(session: Db, work: (trx: Executor, commit: { sent: boolean }) => Promise<T>): Promise<T> {
     for (let attempt = 1; ; attempt++) {
+      // `sent` turns true when the work's last statement carries the COMMIT itself.
+      const commit = { sent: false };
       let committing = false;
       try {
-        const result = await work(session);
+        const result = await work(session, commit);
         committing = true;
-        await sql`commit`.execute(session);
+        if (!commit.sent) await sql`commit`.execute(session);
         return result;
       } catch (err) {
         // A failed ROLLBACK means a dead connection, which the pool replaces (its transaction gone).
         await sql`rollback`.execute(session).catch(() => {});
         // A connection lost before COMMIT was sent (the server's idle timeout, a restart) took its
         // transaction with it: safe to run again. Lost during COMMIT, the outcome is unknown.
-        const lostBeforeCommit = !committing && (err as { fatal?: unknown } | null)?.fatal === true;
+        const lostBeforeCommit = !committing && !commit.sent && (err as { fatal?: unknown } | null)?.fatal === true;
         if (!(shouldRetry(err, true) || lostBeforeCommit) || attempt >= ATTEMPTS) throw err;
         await retryPause(attempt);
       }
