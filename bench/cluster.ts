@@ -19,7 +19,10 @@ import { benchNodeEnv, cpuSeconds, cpuTicks, sleep, startTarget, stealPercent, t
  * group fan-out to the last member, 1:1 messages across nodes (p50/p99), and how many Redis
  * PUBLISH calls each took: one per other node holding recipients, not one per recipient.
  *
- *   npx tsx bench/cluster.ts [--sockets 4000] [--rate 1000] [--duration 10] [--repeats 3]
+ *   npx tsx bench/cluster.ts [--sockets 4000] [--rate 1000] [--duration 10] [--repeats 3] [--warmup 0]
+ *
+ * --warmup S: S seconds of the same 1:1 load before the measured phase (not measured), so that the
+ * pairs' conversations exist and the friendship caches are filled, as on nodes that have been serving.
  */
 const { values: args } = parseArgs({
   options: {
@@ -27,6 +30,7 @@ const { values: args } = parseArgs({
     rate: { type: 'string', default: '1000' },
     duration: { type: 'string', default: '10' },
     repeats: { type: 'string', default: '3' },
+    warmup: { type: 'string', default: '0' },
   },
   strict: true,
 });
@@ -34,10 +38,11 @@ const sockets = Math.min(18_000, Math.max(4, Number(args.sockets)));
 const rate = Math.min(20_000, Math.max(1, Number(args.rate)));
 const duration = Math.min(120, Math.max(1, Number(args.duration)));
 const repeats = Math.min(20, Math.max(1, Number(args.repeats)));
+const warmup = Math.min(60, Math.max(0, Number(args.warmup) || 0));
 const log = (line: string) => process.stdout.write(`${line}\n`);
 
 async function main(): Promise<void> {
-  log(`cluster bench: 2 nodes, ${sockets} sockets, 1:1 at ${rate}/s for ${duration} s, ${repeats} group messages`);
+  log(`cluster bench: 2 nodes, ${sockets} sockets, 1:1 at ${rate}/s for ${duration} s${warmup > 0 ? ` after ${warmup} s of warm-up` : ''}, ${repeats} group messages`);
   log(`machine: ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), ${(totalmem() / 2 ** 30).toFixed(1)} GiB, Node ${process.version}`);
   const services: Started[] = [];
   const targets: Target[] = [];
@@ -80,6 +85,10 @@ async function main(): Promise<void> {
     const groupPublishes = (await publishes()) - before;
     log(`  group messages: ${groupPublishes} Redis publishes for ${repeats} messages to ${sockets - 1} members each`);
 
+    if (warmup > 0) {
+      const warm = await client.direct(seeded.pairs, seeded.userIds, rate, warmup);
+      log(`  warm-up (not measured): ${warm.sent} sent in ${warmup} s, ${warm.delivered} delivered`);
+    }
     before = await publishes();
     const cpuBefore = targets.map((t) => cpuSeconds(t.pid));
     const machine = cpuTicks();
