@@ -17,7 +17,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { MessageWriter, type PendingMessage } from '../src/modules/messages/message-writer.js';
-import { friendConversationKey } from '../src/modules/messages/messages.table.js';
+import { friendConversationKey } from '../src/modules/conversations/index.js';
 import { openBenchDatabase, percentile } from './database.js';
 import { random } from './seed.js';
 import { cpuSeconds } from './targets.js';

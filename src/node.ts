@@ -17,7 +17,7 @@ import { pruneRevocations } from './modules/auth/index.js';
 import { ThreadedMessageWriter } from './modules/messages/index.js';
 import { PresenceService } from './modules/presence/index.js';
 import { pruneProgress, PushService, pushRoutes, requirePushApp } from './modules/push/index.js';
-import { EVENT_BODY_CHARS } from './modules/sync/index.js';
+import { EVENT_BODY_CHARS } from './modules/conversations/index.js';
 import { asyncApiDocument } from './gateway/asyncapi.js';
 import { openApiDocument } from './http/openapi.js';
 import { createRateLimiter } from './http/rate-limiter.js';

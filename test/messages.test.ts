@@ -3,7 +3,7 @@ import { testDialects } from './helpers/database.js';
 import { login, makeFriends, post, registerUser } from './helpers/http.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
 import { settle, socketPool } from './helpers/ws.js';
-import { friendConversationKey } from '../src/modules/messages/index.js';
+import { friendConversationKey } from '../src/modules/conversations/index.js';
 
 describe.each(testDialects())('messages and delivery on %s', (dialect) => {
   let t: TestNode;

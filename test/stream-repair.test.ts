@@ -1,5 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ConversationKind, friendConversationKey } from '../src/modules/messages/index.js';
+import { ConversationKind, friendConversationKey } from '../src/modules/conversations/index.js';
 import { testDialects } from './helpers/database.js';
 import { makeFriends, post } from './helpers/http.js';
 import { startTestNode, type TestNode } from './helpers/node.js';

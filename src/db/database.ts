@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
-import type { ConversationsTable, MessagesTable } from '../modules/messages/index.js';
-import type { ReadCursorsTable, UserEventsTable } from '../modules/sync/index.js';
+import type { ConversationsTable, ReadCursorsTable, UserEventsTable } from '../modules/conversations/index.js';
+import type { MessagesTable } from '../modules/messages/index.js';
 import type { UsersTable } from '../modules/users/index.js';
 import type { TokenRevocationsTable } from '../modules/auth/index.js';
 import type { FriendRequestsTable, FriendsTable } from '../modules/friends/index.js';

@@ -2,8 +2,7 @@ import type { Db } from '../../db/database.js';
 import { transact } from '../../db/transaction.js';
 import { AppError } from '../../errors.js';
 import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
-import { setFriendConversationClosed } from '../messages/index.js';
-import { recordUserEvent } from '../sync/index.js';
+import { recordUserEvent, setFriendConversationClosed } from '../conversations/index.js';
 import { findUserById, findUserByUsername, type PublicUser, toPublicUser } from '../users/index.js';
 import {
   areFriends, deleteFriendship, findPairRequestForUpdate, findPendingIncomingForUpdate, insertFriendship,

@@ -1,6 +1,6 @@
 import type { Executor } from '../../db/database.js';
 import { forUpdate } from '../../db/locking.js';
-import { groupConversationKey } from '../messages/index.js';
+import { groupConversationKey } from '../conversations/index.js';
 import { Role } from './groups.table.js';
 
 const groupColumns = ['groups.id', 'groups.name', 'groups.owner_id', 'groups.member_count', 'groups.created_at'] as const;

@@ -4,7 +4,7 @@ import { AppError } from '../../errors.js';
 import type { RateLimiter } from '../../http/rate-limiter.js';
 import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
 import type { IndexHook } from '../../search/index.js';
-import { recordUserEvent } from '../sync/index.js';
+import { recordUserEvent } from '../conversations/index.js';
 import { toPublicUser } from '../users/index.js';
 import {
   deleteMember, findGroup, groupSeq, groupsOfUser, insertGroup, insertMember, listMembers, lockGroup, memberRole, releasePlace, takePlace,

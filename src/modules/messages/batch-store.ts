@@ -5,7 +5,7 @@ import { AppError } from '../../errors.js';
 import type { BatchStatements } from './batch-statements.js';
 import type { PendingMessage, WriteResult } from './message-writer.js';
 import { notEntitled } from './messages.schema.js';
-import { ConversationKind } from './messages.table.js';
+import { ConversationKind } from '../conversations/index.js';
 
 /** What a batch is stored with besides its messages. */
 export interface BatchContext {

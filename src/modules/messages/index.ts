@@ -1,7 +1,5 @@
-export type { ConversationsTable, MessagesTable, StoredMessage } from './messages.table.js';
-export { ConversationKind, friendConversationKey, groupConversationKey } from './messages.table.js';
+export type { MessagesTable, StoredMessage } from './messages.table.js';
 export { type MessageStore, MessageWriter } from './message-writer.js';
-export { setFriendConversationClosed } from './messages.repo.js';
 export { ThreadedMessageWriter } from './message-writer.thread.js';
 export { MessagesService, type MessagesOptions, type SendInput } from './messages.service.js';
 export { messagesRoutes } from './messages.routes.js';

@@ -7,7 +7,8 @@ import { AppError, isUniqueViolation } from '../../errors.js';
 import { storeBatch } from './batch-store.js';
 import { type BatchStatements, sqliteStatements } from './batch-statements.js';
 import { mysqlStatementsFor } from './batch-statements.mysql.js';
-import { ConversationKind, type StoredMessage } from './messages.table.js';
+import { ConversationKind } from '../conversations/index.js';
+import type { StoredMessage } from './messages.table.js';
 
 /** One message waiting to be stored. */
 export interface PendingMessage {

@@ -1,6 +1,5 @@
 import type { Executor } from '../../db/database.js';
 import { forUpdate } from '../../db/locking.js';
-import { friendConversationKey } from './messages.table.js';
 
 export async function findMessageForUpdate(db: Executor, id: number) {
   return forUpdate(
@@ -20,15 +19,4 @@ export async function markWithdrawn(db: Executor, id: number, conversationId: nu
   const seq = Number(last_seq);
   await db.updateTable('messages').set({ withdrawn_at: now, body: '', withdraw_seq: seq }).where('id', '=', id).execute();
   return seq;
-}
-
-/**
- * Closes a friend pair's conversation (their friendship ended) or opens it again, inside the
- * transaction that changes the friendship: the message writer refuses messages to a closed one.
- * Run it after the change to `friends`, so that it locks the two tables in the writer's order. A
- * pair that never exchanged a message has no row and none is made: the writer checks `friends`
- * for a conversation it has not seen stored.
- */
-export async function setFriendConversationClosed(db: Executor, a: number, b: number, closed: boolean): Promise<void> {
-  await db.updateTable('conversations').set({ closed: closed ? 1 : 0 }).where('conv_key', '=', friendConversationKey(a, b)).execute();
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
 import { CONTROL_BUT_TAB_AND_NEWLINES, idField, LONE_SURROGATE, numeric } from '../../http/validate.js';
-import { ConversationKind } from './messages.table.js';
+import { ConversationKind } from '../conversations/index.js';
 
 /** Message types of weIm-go: 0 text, 1 picture, 2 voice, 3 video, 4 geo, 6 file, 10 prompt. */
 export const MessageType = { Text: 0, Picture: 1, Voice: 2, Video: 3, Geo: 4, File: 6, Prompt: 10 } as const;

@@ -9,7 +9,8 @@ import type { MessageStore, PendingMessage } from './message-writer.js';
 import { findMessageForUpdate, markWithdrawn } from './messages.repo.js';
 import { isMediaType, type MediaBodies } from './media-bodies.js';
 import { bodyProblem, notEntitled } from './messages.schema.js';
-import { ConversationKind, friendConversationKey, groupConversationKey, type StoredMessage } from './messages.table.js';
+import { ConversationKind, friendConversationKey, groupConversationKey } from '../conversations/index.js';
+import type { StoredMessage } from './messages.table.js';
 
 export interface MessagesOptions {
   maxBodyChars: number;

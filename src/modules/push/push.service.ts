@@ -4,7 +4,7 @@ import { transact } from '../../db/transaction.js';
 import { AppError } from '../../errors.js';
 import { Cmd, type Frame, type Notification, type Notifier, Ope } from '../../notify/notifier.js';
 import { memberIds } from '../groups/index.js';
-import { recordUserEvent } from '../sync/index.js';
+import { recordUserEvent } from '../conversations/index.js';
 import { advanceProgress, progressOf, startProgress } from './push-progress.js';
 
 /** Users whose events one transaction records. */

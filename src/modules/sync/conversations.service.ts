@@ -2,7 +2,7 @@ import type { Db } from '../../db/database.js';
 import { AppError } from '../../errors.js';
 import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
 import { memberRole } from '../groups/index.js';
-import { ConversationKind, friendConversationKey, groupConversationKey } from '../messages/index.js';
+import { ConversationKind, friendConversationKey, groupConversationKey } from '../conversations/index.js';
 import { publicUsersByIds } from '../users/index.js';
 import { historyItem } from './frames.js';
 import { countUnread, lastMessage, raiseReadCursor, readCursorsOf } from './reads.repo.js';

@@ -1,7 +1,7 @@
 import type { Db } from '../../db/database.js';
 import type { Frame, StreamPosition } from '../../notify/notifier.js';
 import type { Cursors } from './cursors.js';
-import { lastUserEventSeq, userEventsAfter } from './events.repo.js';
+import { lastUserEventSeq, userEventsAfter } from '../conversations/index.js';
 import { eventFrame, messageFrame, withdrawFrame } from './frames.js';
 import { conversationsOf, streamBetween } from './sync.repo.js';
 
