@@ -84,6 +84,8 @@ const configSchema = z
         ping_max_per_minute: int(1, 100_000).default(60),
         /** Cmd 22 (sync) frames one socket may send per minute (a burst of as many, then evenly). */
         sync_max_per_minute: int(1, 100_000).default(30),
+        /** Cmd 27 (typing) frames one socket may send per minute (a burst of as many, then evenly). */
+        typing_max_per_minute: int(1, 100_000).default(30),
       })
       .strict()
       .prefault({}),
@@ -94,6 +96,8 @@ const configSchema = z
         send_max_per_10s: int(1).default(100),
         read_notices: z.enum(['true', 'false']).default('true'),
         sync_page_size: int(10, 10_000).default(1000),
+        /** Typing notices (Cmd 28) are relayed in groups of at most this many members, dropped in larger ones. */
+        typing_group_max_members: int(0, 100_000).default(200),
         /** MySQL: store messages on a thread of its own, with its own connections ("false": on the event loop). */
         writer_thread: z.enum(['true', 'false']).default('true'),
         /**

@@ -146,7 +146,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   const requestsOn = trackRequests(server);
   const repair = new StreamRepair(services.sync, config.gateway.reorder_wait_ms, log, metrics.observeStreamRepair);
   const gateway = new Gateway(
-    { tokens: services.tokens, messages: services.messages, sync: services.sync, conversations: services.conversations, presence, directory, hub, log, repair, sockets: cluster.sockets },
+    { tokens: services.tokens, messages: services.messages, typing: services.typing, sync: services.sync, conversations: services.conversations, presence, directory, hub, log, repair, sockets: cluster.sockets },
     {
       signInTimeoutMs: config.gateway.sign_in_timeout_ms,
       pingIntervalMs: config.gateway.ping_interval_ms,
@@ -159,6 +159,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       maxSocketsPerUser: config.gateway.max_sockets_per_user,
       pingMaxPerMinute: config.gateway.ping_max_per_minute,
       syncMaxPerMinute: config.gateway.sync_max_per_minute,
+      typingMaxPerMinute: config.gateway.typing_max_per_minute,
     },
   );
   gateway.attach(server);

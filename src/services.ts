@@ -8,7 +8,7 @@ import { FriendsService } from './modules/friends/index.js';
 import { GeoService } from './modules/geo/index.js';
 import { SearchService } from './modules/search/index.js';
 import { GroupsService } from './modules/groups/index.js';
-import { MediaBodies, type MessageStore, MessagesService, MessageWriter, ThreadedMessageWriter } from './modules/messages/index.js';
+import { MediaBodies, type MessageStore, MessagesService, MessageWriter, ThreadedMessageWriter, TypingService } from './modules/messages/index.js';
 import { UsersService } from './modules/users/index.js';
 import { ConversationsService, SyncService } from './modules/sync/index.js';
 import type { Notifier } from './notify/notifier.js';
@@ -25,6 +25,7 @@ export interface Services {
   groups: GroupsService;
   writer: MessageStore;
   messages: MessagesService;
+  typing: TypingService;
   blobs: BlobStore;
   attachments: AttachmentsService;
   sync: SyncService;
@@ -95,6 +96,7 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
       maxBodyChars: config.messages.max_body_chars,
       withdrawWindowMs: config.messages.withdraw_window_seconds * 1000,
     }),
+    typing: new TypingService(db, notifier, friends, config.messages.typing_group_max_members),
   };
 }
 

@@ -8,7 +8,7 @@ import { login, makeFriends, post, registerUser } from './helpers/http.js';
 import { clusterEnv as clusterSettings, clusterRigAvailable, startClusterNodes } from './helpers/cluster.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
 import { SyncDevice } from './helpers/sync-client.js';
-import { settle, signedInSocket, type TestSocket } from './helpers/ws.js';
+import { openSocket, settle, signedInSocket, type TestSocket } from './helpers/ws.js';
 
 const PUSH_SECRET = randomBytes(24).toString('hex');
 const available = clusterRigAvailable();
@@ -72,6 +72,24 @@ describe.runIf(available)('cluster: Redis directory and bus, etcd discovery', ()
     // b sent 'and back' over HTTP with the token of b2's session: that device is the sender's.
     expect(b2.of(6).map((f) => f.Body)).toEqual(['across nodes']);
     expect([...s1.frames, ...s2.frames].filter((f) => [6, 10].includes(f.Cmd))).toEqual([]);
+  });
+
+  it('a typing notice crosses nodes to the peer\'s sockets that declared typing only (the feature travels with the batch)', async () => {
+    const { a, b } = await makeFriends(n1.api);
+    const featured = async (node: TestNode, token: string) => {
+      const socket = await openSocket(node.url);
+      sockets.push(socket);
+      socket.send({ Cmd: 3, Body: token, Features: ['typing'] });
+      await socket.next((f) => f.Cmd === 4);
+      return socket;
+    };
+    const a1 = await featured(n1, a.token);
+    const bModern = await featured(n2, b.token);
+    const bLegacy = await on(n2, await login(n2.api, b.username));
+    a1.send({ Cmd: 27, ToId: b.user.id, Ope: 0 });
+    expect(await bModern.next((f) => f.Cmd === 28)).toEqual({ Cmd: 28, FromId: a.user.id, ToId: b.user.id, Ope: 0, Type: 0, Body: '' });
+    await settle();
+    expect(bLegacy.of(28)).toEqual([]);
   });
 
   it('a group message reaches every member device once, whichever node holds it; the directory holds each user under its nodes', async () => {

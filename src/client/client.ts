@@ -139,6 +139,15 @@ export class WeimClient extends Emitter<ClientEvents> {
     if (this.signedIn) this.ws?.send(JSON.stringify({ Cmd: 20, ConvId: convId, Seq: seq }));
   }
 
+  /**
+   * Tells a friend (`ope` 0) or a group (`ope` 1) that this user is typing (Cmd 27). Live only:
+   * dropped while offline. Call it when typing starts and every few seconds while it goes on (the
+   * server allows 30 a minute by default).
+   */
+  typing(toId: number, ope: 0 | 1): void {
+    if (this.signedIn) this.ws?.send(JSON.stringify({ Cmd: 27, ToId: toId, Ope: ope }));
+  }
+
   private connect(): void {
     if (!this.running) return;
     this.setState('connecting');
@@ -176,7 +185,8 @@ export class WeimClient extends Emitter<ClientEvents> {
     if (this.ws !== ws || ws.readyState !== OPEN) return;
     this.syncing = true;
     const { conversations, events } = this.cursors();
-    ws.send(JSON.stringify({ Cmd: 3, Body: token, Sync: { Cursors: conversations, EventSeq: events } }));
+    // Features: the frames newer than weIm-go's this client reads (docs/protocol.md, Features).
+    ws.send(JSON.stringify({ Cmd: 3, Body: token, Sync: { Cursors: conversations, EventSeq: events }, Features: ['typing'] }));
   }
 
   private requestSync(): void {
@@ -235,6 +245,8 @@ export class WeimClient extends Emitter<ClientEvents> {
       this.emit('presence', { userId: f.FromId, online: f.Body === 'online' });
     } else if (f.Cmd === 21) {
       this.emit('read', { userId: f.FromId, convId: f.ConvId!, seq: f.Seq! });
+    } else if (f.Cmd === 28) {
+      this.emit('typing', { userId: f.FromId, toId: f.ToId, ope: f.Ope === 1 ? 1 : 0 });
     }
   }
 

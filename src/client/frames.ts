@@ -39,6 +39,8 @@ export interface ClientEvents extends Record<string, unknown> {
   event: ServerFrame;
   presence: { userId: number; online: boolean };
   read: { userId: number; convId: number; seq: number };
+  /** Cmd 28: `userId` is typing to this user (`ope` 0) or in group `toId` (`ope` 1). Show it for ~6 s. */
+  typing: { userId: number; toId: number; ope: 0 | 1 };
   state: ConnectionState;
   closed: { code: number };
   /** Every frame as it arrived (before ordering), for what the typed events do not cover. */

@@ -9,6 +9,11 @@ interface WireBatch {
   p: string;
   e?: Batch['except'];
   s?: Batch['stream'];
+  /**
+   * Batch.feature. A node of an older build ignores it and sends the frame to every socket of the
+   * users; clients ignore Cmds they do not know, so that costs nothing but the bytes during an upgrade.
+   */
+  f?: string;
 }
 
 const userId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -74,7 +79,7 @@ export class RedisBus implements Bus {
   }
 
   async publish(nodeId: string, batch: Batch): Promise<void> {
-    const wire: WireBatch = { u: batch.userIds, p: batch.payload, ...(batch.except ? { e: batch.except } : {}), ...(batch.stream ? { s: batch.stream } : {}) };
+    const wire: WireBatch = { u: batch.userIds, p: batch.payload, ...(batch.except ? { e: batch.except } : {}), ...(batch.stream ? { s: batch.stream } : {}), ...(batch.feature ? { f: batch.feature } : {}) };
     try {
       await this.publisher.publish(this.channel(nodeId), JSON.stringify(wire));
     } catch (err) {
@@ -124,7 +129,7 @@ export class RedisBus implements Bus {
         this.log.warn({ err }, 'bus: unreadable batch dropped');
         return;
       }
-      this.batchHandler?.({ userIds: batch.u, payload: batch.p, except: batch.e, stream: batch.s });
+      this.batchHandler?.({ userIds: batch.u, payload: batch.p, except: batch.e, stream: batch.s, feature: batch.f });
       return;
     }
     if (channel !== this.allChannel()) return;

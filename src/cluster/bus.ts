@@ -7,6 +7,8 @@ export interface Batch {
   payload: string;
   except?: Except;
   stream?: StreamPosition;
+  /** Only sockets that declared this feature get it (Notification.feature). */
+  feature?: string;
 }
 
 /**

@@ -23,7 +23,7 @@ export class Delivery implements Notifier {
   /** Wires the bus to this node's hub. */
   async start(): Promise<void> {
     await this.bus.subscribe((batch) => {
-      this.hub.deliver(batch.userIds, batch.payload, batch.except, batch.stream).catch((err: unknown) => this.log.warn({ err }, 'local delivery failed'));
+      this.hub.deliver(batch.userIds, batch.payload, batch.except, batch.stream, batch.feature).catch((err: unknown) => this.log.warn({ err }, 'local delivery failed'));
     });
     await this.bus.onEvent((event) => {
       if (event.kind === 'broadcast') this.toEverySocketHere(event.payload);
@@ -60,8 +60,8 @@ export class Delivery implements Notifier {
     const nodes = await this.directory.locate(notification.userIds);
     const sends: Promise<unknown>[] = [];
     for (const [nodeId, userIds] of nodes) {
-      if (nodeId === this.nodeId) sends.push(this.hub.deliver(userIds, payload, notification.except, notification.stream));
-      else sends.push(this.bus.publish(nodeId, { userIds, payload, except: notification.except, stream: notification.stream }));
+      if (nodeId === this.nodeId) sends.push(this.hub.deliver(userIds, payload, notification.except, notification.stream, notification.feature));
+      else sends.push(this.bus.publish(nodeId, { userIds, payload, except: notification.except, stream: notification.stream, feature: notification.feature }));
     }
     await Promise.all(sends);
   }

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { StreamPosition } from '../notify/notifier.js';
 import type { FrameLimits } from './frame-limits.js';
+import { type FeatureName, NO_FEATURES } from '../notify/features.js';
 import { CloseCode } from './protocol.js';
 import { StreamOrder } from './stream-order.js';
 import type { LiveFrame, OrderedFrame } from './wire-frame.js';
@@ -50,8 +51,10 @@ export class Connection {
   signingIn = false;
   /** The key its user's socket count holds it under, once counted (released when it closes). */
   countedAs: string | undefined;
-  /** Its limits on Cmd 15 and Cmd 22 frames. */
+  /** Its limits on Cmd 15, 22 and 27 frames. */
   limits: FrameLimits | undefined;
+  /** What it declared it understands at sign-in (features.ts): none for weIm-go's clients. */
+  features: ReadonlySet<FeatureName> = NO_FEATURES;
   /** The chain of this socket's ordered frames (sends, reads) being handled. */
   serial: Promise<void> = SETTLED;
   /** Live stream frames held while a sync runs. */

@@ -31,6 +31,8 @@ export interface GatewayOptions {
   /** Cmd 15 (ping) and Cmd 22 (sync) frames one socket may send per minute (bursts up to that many). */
   pingMaxPerMinute: number;
   syncMaxPerMinute: number;
+  /** Cmd 27 (typing) frames one socket may send per minute. */
+  typingMaxPerMinute: number;
 }
 
 /** What a client refused for too many sockets from its address is told to wait (HTTP Retry-After). */
@@ -196,6 +198,7 @@ export class Gateway {
     connection.limits = new FrameLimits([
       { cmd: WeimCmd.Ping, perMinute: this.options.pingMaxPerMinute, refusal: `too many pings (Cmd 15): at most ${this.options.pingMaxPerMinute} a minute` },
       { cmd: WeimCmd.Sync, perMinute: this.options.syncMaxPerMinute, refusal: `too many syncs (Cmd 22): at most ${this.options.syncMaxPerMinute} a minute, retry later` },
+      { cmd: WeimCmd.Typing, perMinute: this.options.typingMaxPerMinute, refusal: `too many typing notices (Cmd 27): at most ${this.options.typingMaxPerMinute} a minute` },
     ]);
     this.connections.add(connection);
     this.signInTimers.set(connection, setTimeout(() => connection.close(CloseCode.SignInTimeout, 'sign-in timeout'), this.options.signInTimeoutMs));

@@ -2,9 +2,10 @@ import type { Logger } from 'pino';
 import type { Directory } from '../cluster/directory.js';
 import { AppError, errorCatalog } from '../errors.js';
 import type { TokenService } from '../modules/auth/index.js';
-import type { MessagesService } from '../modules/messages/index.js';
+import type { MessagesService, TypingService } from '../modules/messages/index.js';
 import type { PresenceService } from '../modules/presence/index.js';
 import { type ConversationsService, cursorsFrom, type SyncService } from '../modules/sync/index.js';
+import { acceptedFeatures } from '../notify/features.js';
 import { Cmd } from '../notify/notifier.js';
 import type { Connection } from './connection.js';
 import type { Hub } from './hub.js';
@@ -14,6 +15,7 @@ import { runSync } from './sync-runner.js';
 export interface HandlerDeps {
   tokens: TokenService;
   messages: MessagesService;
+  typing: TypingService;
   sync: SyncService;
   conversations: ConversationsService;
   presence: PresenceService;
@@ -56,6 +58,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     }
     connection.userId = claims.userId;
     connection.jti = claims.jti;
+    connection.features = acceptedFeatures(frame.Features);
     connection.issuedAtMs = claims.issuedAtMs;
     connection.expiresAt = claims.exp;
     deps.onSignedIn(connection);
@@ -65,7 +68,9 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       await deps.directory.register(claims.userId);
       deps.presence.changed(claims.userId);
     }
-    connection.send(systemFrame(Cmd.SignSuccess, String(claims.userId)));
+    // A client that declared features learns which this server accepted; one that declared none
+    // (weIm-go's) gets the Cmd 4 it always got.
+    connection.send(systemFrame(Cmd.SignSuccess, String(claims.userId), frame.Features ? { Features: [...connection.features] } : {}));
     if (cursors) await runSync(connection, deps.sync, cursors);
   };
 
@@ -97,6 +102,15 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     [WeimCmd.Read]: async (connection, frame) => {
       try {
         await deps.conversations.markRead(connection.userId!, { conversationId: frame.ConvId }, frame.Seq, connection.id);
+      } catch (err) {
+        if (!(err instanceof AppError)) throw err;
+        connection.send(failFrame(err.message, undefined, err.code));
+      }
+    },
+
+    [WeimCmd.Typing]: async (connection, frame) => {
+      try {
+        await deps.typing.typing(connection.userId!, frame.Ope, frame.ToId);
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
         connection.send(failFrame(err.message, undefined, err.code));

@@ -1,5 +1,6 @@
 import type { StreamPosition } from '../notify/notifier.js';
 import type { Connection } from './connection.js';
+import type { FeatureName } from '../notify/features.js';
 import { LiveFrame } from './wire-frame.js';
 
 /** Recipients delivered per event-loop turn: a huge fan-out is sent in slices, not one long block. */
@@ -60,8 +61,11 @@ export class Hub {
     for (const set of this.byUser.values()) yield* set;
   }
 
-  /** Sends one serialised frame to every socket of each user, skipping `except`; prepared once (LiveFrame). */
-  async deliver(userIds: readonly number[], payload: string, except?: Except, stream?: StreamPosition): Promise<number> {
+  /**
+   * Sends one serialised frame to every socket of each user, skipping `except`, and, with a
+   * `feature`, the sockets that did not declare it; prepared once (LiveFrame).
+   */
+  async deliver(userIds: readonly number[], payload: string, except?: Except, stream?: StreamPosition, feature?: string): Promise<number> {
     // Built for the first socket here that gets it (none may).
     let frame: LiveFrame | undefined;
     let sent = 0;
@@ -71,6 +75,7 @@ export class Hub {
         const set = this.byUser.get(userId);
         if (!set) continue;
         for (const connection of set) {
+          if (feature !== undefined && !connection.features.has(feature as FeatureName)) continue;
           // The sending device knows its message (from the ack or the HTTP answer): it is not sent
           // the frame, but its stream moves past it, so the next frame finds no gap.
           if (except && (connection.id === except.connectionId || (except.jti !== undefined && connection.jti === except.jti))) {

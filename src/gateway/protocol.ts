@@ -25,6 +25,10 @@ export const WeimCmd = {
    * (through the load balancer: another node) then, or sooner, and sign in with Sync as usual.
    */
   Reconnect: 26,
+  /** client → server: I am typing to `ToId` (a friend, Ope 0, or a group, Ope 1). Not stored. */
+  Typing: 27,
+  /** server → client, to sockets that declared `typing`: `FromId` is typing to you or in group `ToId`. */
+  TypingNotice: Cmd.TypingNotice,
 } as const;
 
 /** Close codes weim uses (4000–4999 are the application's). */
@@ -56,9 +60,11 @@ const syncSpec = {
 };
 export type SyncSpec = { Token?: string; Cursors?: Record<string, number>; EventSeq?: number };
 
-const signFrame = z.object({ Cmd: z.literal(Cmd.Sign), Body: z.string().min(1).max(4096), Sync: z.object(syncSpec).optional() });
-const syncFrame = z.object({ Cmd: z.literal(22), ...syncSpec });
-const readFrame = z.object({ Cmd: z.literal(20), ConvId: id, Seq: seq });
+/** Feature names a client understands (features.ts); unknown ones are ignored, malformed ones refused. */
+const features = z.array(z.string().min(1).max(32).regex(/^[a-z][a-z0-9_-]*$/, 'a feature name is lower-case letters, digits, _ and -')).max(16);
+const signFrame = z.object({ Cmd: z.literal(Cmd.Sign), Body: z.string().min(1).max(4096), Sync: z.object(syncSpec).optional(), Features: features.optional() });
+const syncFrame = z.object({ Cmd: z.literal(WeimCmd.Sync), ...syncSpec });
+const readFrame = z.object({ Cmd: z.literal(WeimCmd.Read), ConvId: id, Seq: seq });
 const pingFrame = z.object({ Cmd: z.literal(WeimCmd.Ping) });
 const sendFrame = z.object({
   Cmd: z.literal(WeimCmd.Send),
@@ -69,8 +75,11 @@ const sendFrame = z.object({
   ClientMsgId: z.string().min(1).max(64).optional(),
 });
 
+const typingFrame = z.object({ Cmd: z.literal(WeimCmd.Typing), ToId: id, Ope: z.union([z.literal(0), z.literal(1)]) });
+
 /** Every frame a client may send, discriminated on `Cmd`. */
-export const clientFrame = z.discriminatedUnion('Cmd', [signFrame, pingFrame, sendFrame, readFrame, syncFrame]);
+export const clientFrame = z.discriminatedUnion('Cmd', [signFrame, pingFrame, sendFrame, readFrame, syncFrame, typingFrame]);
+const clientCmds: readonly number[] = clientFrame.options.map((o) => o.shape.Cmd.value);
 export type ClientFrame = z.infer<typeof clientFrame>;
 export type ClientCmd = ClientFrame['Cmd'];
 
@@ -86,7 +95,7 @@ export function parseClientFrame(text: string): { ok: true; frame: ClientFrame }
   if (result.success) return { ok: true, frame: result.data };
   const clientMsgId = typeof (raw as { ClientMsgId?: unknown })?.ClientMsgId === 'string' ? (raw as { ClientMsgId: string }).ClientMsgId.slice(0, 64) : undefined;
   const cmd = (raw as { Cmd?: unknown } | null)?.Cmd;
-  if (typeof cmd !== 'number' || ![Cmd.Sign, WeimCmd.Ping, WeimCmd.Send, WeimCmd.Read, WeimCmd.Sync].includes(cmd as never)) {
+  if (typeof cmd !== 'number' || !clientCmds.includes(cmd)) {
     return { ok: false, reason: `unknown command ${JSON.stringify(cmd ?? null).slice(0, 20)}`, clientMsgId };
   }
   const issue = result.error.issues[0]!;

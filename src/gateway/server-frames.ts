@@ -22,7 +22,7 @@ const eventItem = (cmd: number, title: string) =>
 
 export const serverFrames = [
   frame(2, 'Refused: Body says why; ClientMsgId of the refused send; Code the envelope code (1005 rate limited, 1503 retry)', { ...system, Body: z.string(), ClientMsgId: z.string().optional(), Code: z.number().int().optional() }),
-  frame(4, 'Signed in: Body is the user id', { ...system, Body: z.string().regex(/^\d+$/) }),
+  frame(4, 'Signed in: Body is the user id; Features: the declared features accepted (only when the sign-in declared some)', { ...system, Body: z.string().regex(/^\d+$/), Features: z.array(z.string()).optional() }),
   conversationItem(6, 'Friend message', z.string()),
   conversationItem(7, 'Friend message withdrawn: Body is its id', z.string().regex(/^\d+$/)),
   eventItem(8, 'Friend request'),
@@ -40,6 +40,7 @@ export const serverFrames = [
   frame(24, 'Sync needed: pushes may have been lost, sync from your cursors', { ...system, Body: z.string() }),
   frame(25, 'Server push from a business backend', { FromId: z.literal(0), ToId: z.number().int().min(0), Ope: z.literal(2), Type: z.literal(0), Body: z.string(), EventSeq: seq.min(1).optional(), Time: time.optional() }),
   frame(26, 'Reconnect: this node closes the socket (1012) in Body milliseconds', { ...system, Body: z.string().regex(/^\d+$/) }),
+  frame(28, 'Typing (feature "typing"): FromId is typing to you (Ope 0) or in group ToId (Ope 1); not stored', { FromId: id, ToId: id, Ope: ope, Type: z.literal(0), Body: z.literal('') }),
 ] as const;
 
 /** Any server frame (a union on Cmd). */

@@ -21,6 +21,8 @@ export const Cmd = {
   ReadNotice: 21,
   /** weim: a business backend's push (the push API): `Body` as it was sent. */
   ServerPush: 25,
+  /** weim, to sockets that declared the `typing` feature (features.ts): `FromId` is typing (not stored). */
+  TypingNotice: 28,
 } as const;
 
 /** Ope: the channel a frame belongs to. */
@@ -54,6 +56,8 @@ export interface Notification {
   except?: { connectionId?: string; jti?: string };
   /** Where the frame sits in a stream: `c<conversation id>` or `e` (the recipient's events), and its seq. */
   stream?: StreamPosition;
+  /** Only for sockets that declared this feature at sign-in (gateway/features.ts); never with a `stream`. */
+  feature?: string;
 }
 
 export interface StreamPosition {

@@ -1,0 +1,22 @@
+/**
+ * What a client may declare in its sign-in (`Features` in Cmd 3) to get frames weIm-go's clients
+ * never had. A socket that declares none gets exactly what it got before (weIm-go's Cmds and
+ * weim's 15–26), so an old client never meets a frame it cannot read. Names the server does not
+ * know are ignored (a newer client on an older server), and Cmd 4 lists the ones it accepted.
+ */
+export const Feature = {
+  /** Cmd 28: a friend, or a member of a small group, is typing. */
+  Typing: 'typing',
+} as const;
+export type FeatureName = (typeof Feature)[keyof typeof Feature];
+
+const KNOWN: ReadonlySet<string> = new Set(Object.values(Feature));
+
+export const NO_FEATURES: ReadonlySet<FeatureName> = new Set();
+
+/** The declared features this server knows, in catalog order. */
+export function acceptedFeatures(declared: readonly string[] | undefined): ReadonlySet<FeatureName> {
+  if (!declared || declared.length === 0) return NO_FEATURES;
+  const asked = new Set(declared);
+  return new Set(Object.values(Feature).filter((f) => asked.has(f) && KNOWN.has(f)));
+}
