@@ -178,8 +178,11 @@ describe.runIf(browserAvailable())('the web app in a browser: two users', () => 
     await bubble(bob, 'hello bob').waitFor();
     await conv(bob, 'alice_web').locator('.unread').waitFor({ state: 'detached' });
     await bob.fill('textarea[name=message]', 'hi alice');
+    // Bob is typing (Cmd 27 → 28): Alice, who has the chat open, sees it until his message comes.
+    await alice.locator('.chat-title .typing', { hasText: 'typing…' }).waitFor();
     await bob.click('button[name=send]');
     await bubble(alice, 'hi alice').waitFor();
+    await alice.locator('.chat-title .typing').waitFor({ state: 'detached' });
     // Alice had the chat open: Bob's reply is read at once, and Bob's side says so.
     await bob.locator('.msg.own .read').waitFor();
     await alice.locator('.chat-title .dot.on').waitFor();

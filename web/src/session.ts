@@ -121,6 +121,15 @@ export async function start(token: string, user: User): Promise<void> {
     changed();
     if (state.open === c.key) pane.redraw();
   });
+  // Typing notices (Cmd 28) show for TYPING_SHOW_MS after the last one, or until that user's message.
+  client.on('typing', ({ userId, toId, ope }) => {
+    const key = conv(ope, ope === 1 ? toId : userId).key;
+    let who = state.typing.get(key);
+    if (!who) state.typing.set(key, (who = new Map()));
+    who.set(userId, Date.now() + TYPING_SHOW_MS);
+    setTimeout(() => state.open === key && pane.redraw(), TYPING_SHOW_MS + 50);
+    if (state.open === key) pane.redraw();
+  });
   client.on('presence', ({ userId, online }) => {
     if (online) state.online.add(userId);
     else state.online.delete(userId);
@@ -152,6 +161,7 @@ function onMessage(m: MessageFrame): void {
     return;
   }
   const item: Item = { seq: m.Seq, id: m.Id ?? 0, from: own ? me : m.FromId, type: m.Type, body: m.Body, withdrawn: Boolean((m as { Withdrawn?: boolean }).Withdrawn), time: m.Time ?? Date.now(), own };
+  if (!own && state.typing.get(c.key)?.delete(m.FromId) && state.open === c.key) pane.redraw();
   c.messages.set(item.seq, item);
   if (fresh) {
     c.lastSeq = m.Seq;
@@ -223,6 +233,18 @@ export async function loadHistory(key: string): Promise<void> {
     fail(err);
   }
   if (state.open === key) pane.redraw();
+}
+
+const TYPING_SHOW_MS = 6000;
+const TYPING_EVERY_MS = 3000;
+let typingSent = { key: '', at: 0 };
+/** While the user types: Cmd 27 to the conversation, at most every TYPING_EVERY_MS. */
+export function typing(key: string): void {
+  const c = state.convs.get(key);
+  const now = Date.now();
+  if (!c || !client || (typingSent.key === key && now - typingSent.at < TYPING_EVERY_MS)) return;
+  typingSent = { key, at: now };
+  client.typing(c.target, c.ope);
 }
 
 /** Sends a message; resolves once stored (the client resends across reconnects until then). */

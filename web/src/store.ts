@@ -15,7 +15,14 @@ export const state = {
   joinRequests: [] as JoinRequest[],
   /** Names of users met in groups and searches, for senders who are not friends. */
   names: new Map<number, string>(),
+  /** Who is typing where: conversation key → user id → until (epoch ms), from Cmd 28. */
+  typing: new Map<string, Map<number, number>>(),
 };
+
+/** The users typing in a conversation now. */
+export function typingIn(key: string, now = Date.now()): number[] {
+  return [...(state.typing.get(key) ?? new Map<number, number>())].filter(([, until]) => until > now).map(([userId]) => userId);
+}
 
 const listeners = new Set<() => void>();
 let queued = false;
@@ -47,6 +54,7 @@ export function reset(): void {
   state.groups = [];
   state.joinRequests = [];
   state.names.clear();
+  state.typing.clear();
 }
 
 export const displayName = (u: Pick<User, 'nickname' | 'username'>) => u.nickname || u.username;

@@ -1,7 +1,7 @@
 import { fill, h, icon, PAPERCLIP, refill, time } from '../dom.js';
 import { t } from '../i18n.js';
-import { api, attempt, loadHistory, markRead, pane, send } from '../session.js';
-import { nameOf, remember, state } from '../store.js';
+import { api, attempt, loadHistory, markRead, pane, send, typing } from '../session.js';
+import { nameOf, remember, state, typingIn } from '../store.js';
 import type { Conv, Item, Member } from '../types.js';
 import { dot } from './friends.js';
 
@@ -76,7 +76,7 @@ export function chatView(): { el: HTMLElement; update: () => void } {
     const group = c.ope === 1 ? state.groups.find((g) => g.id === c.target) : undefined;
     refill(
       header,
-      h('div', { class: 'chat-title' }, c.ope === 0 ? dot(c.target) : null, h('h2', null, c.title), c.ope === 0 ? h('span', { class: 'muted' }, t(state.online.has(c.target) ? 'online' : 'offline')) : null),
+      h('div', { class: 'chat-title' }, c.ope === 0 ? dot(c.target) : null, h('h2', null, c.title), typingLine(c) ?? (c.ope === 0 ? h('span', { class: 'muted' }, t(state.online.has(c.target) ? 'online' : 'offline')) : null)),
       c.ope === 1 ? h('button', { class: 'small', name: 'members', onclick: () => void toggleMembers() }, `${t('members')}${group ? ` (${group.member_count})` : ''}`) : null,
     );
   };
@@ -127,6 +127,15 @@ export function chatView(): { el: HTMLElement; update: () => void } {
       await send(c.key, picture ? 1 : 6, up.url);
     });
   };
+  const typingLine = (c: Conv) => {
+    const who = typingIn(c.key);
+    if (who.length === 0) return null;
+    return h('span', { class: 'muted typing' }, c.ope === 0 ? t('typing') : `${who.map(nameOf).join(', ')} ${t('typing')}`);
+  };
+  input.addEventListener('input', () => {
+    const c = current();
+    if (c && input.value.trim()) typing(c.key);
+  });
   input.addEventListener('keydown', (e) => {
     if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) submit(e);
   });
