@@ -82,3 +82,6 @@ update conversations set closed = 1 where kind = 0 and not exists (select 1 from
 -- 0029_push_progress
 create table `push_progress` (`op` varchar(32) primary key, `done_through` bigint unsigned default 0 not null, `created_at` bigint not null) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
 create index `push_progress_created_at_idx` on `push_progress` (`created_at`);
+
+-- 0030_read_cursors_by_conversation
+create index `read_cursors_conversation_seq_idx` on `read_cursors` (`conversation_id`, `read_seq`);

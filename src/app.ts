@@ -10,7 +10,7 @@ import { geoRoutes, type GeoService } from './modules/geo/index.js';
 import { groupsRoutes, type GroupsService } from './modules/groups/index.js';
 import { messagesRoutes, type MessagesService } from './modules/messages/index.js';
 import { presenceRoutes, type PresenceService } from './modules/presence/index.js';
-import { type ConversationsService, syncRoutes, type SyncService } from './modules/sync/index.js';
+import { type ConversationsService, type ReceiptsService, syncRoutes, type SyncService } from './modules/sync/index.js';
 import { searchRoutes, type SearchService } from './modules/search/index.js';
 import { usersRoutes, type UsersService } from './modules/users/index.js';
 import { docsRoutes } from './ops/docs.routes.js';
@@ -33,6 +33,7 @@ export interface AppDeps {
   messages: MessagesService;
   sync: SyncService;
   conversations: ConversationsService;
+  receipts: ReceiptsService;
   presence: PresenceService;
   attachments: AttachmentsService;
   /** Set when attachments live on local disk: weim serves them under `publicPath`. */
@@ -85,7 +86,7 @@ export function createApp(deps: AppDeps): Express {
   friendsRoutes(deps.friends, deps.tokens, api);
   groupsRoutes(deps.groups, deps.tokens, api);
   messagesRoutes(deps.messages, deps.tokens, api);
-  syncRoutes(deps.sync, deps.conversations, deps.tokens, api);
+  syncRoutes(deps.sync, deps.conversations, deps.receipts, deps.tokens, api);
   presenceRoutes(deps.presence, deps.tokens, api);
   searchRoutes(deps.search, deps.tokens, api);
   geoRoutes(deps.geo, deps.tokens, api);

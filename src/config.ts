@@ -98,6 +98,8 @@ const configSchema = z
         sync_page_size: int(10, 10_000).default(1000),
         /** Typing notices (Cmd 28) are relayed in groups of at most this many members, dropped in larger ones. */
         typing_group_max_members: int(0, 100_000).default(200),
+        /** `/im/chat/receipts` lists who read a message in conversations of at most this many members (above: counts only). */
+        receipt_list_max: int(0, 10_000).default(200),
         /** MySQL: store messages on a thread of its own, with its own connections ("false": on the event loop). */
         writer_thread: z.enum(['true', 'false']).default('true'),
         /**

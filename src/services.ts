@@ -10,7 +10,7 @@ import { SearchService } from './modules/search/index.js';
 import { GroupsService } from './modules/groups/index.js';
 import { MediaBodies, type MessageStore, MessagesService, MessageWriter, ThreadedMessageWriter, TypingService } from './modules/messages/index.js';
 import { UsersService } from './modules/users/index.js';
-import { ConversationsService, SyncService } from './modules/sync/index.js';
+import { ConversationsService, ReceiptsService, SyncService } from './modules/sync/index.js';
 import type { Notifier } from './notify/notifier.js';
 import type { SearchBackend } from './search/backend.js';
 import type { BlobStore } from './storage/blob-store.js';
@@ -30,6 +30,7 @@ export interface Services {
   attachments: AttachmentsService;
   sync: SyncService;
   conversations: ConversationsService;
+  receipts: ReceiptsService;
   search: SearchService;
   geo: GeoService;
 }
@@ -97,6 +98,7 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
       withdrawWindowMs: config.messages.withdraw_window_seconds * 1000,
     }),
     typing: new TypingService(db, notifier, friends, config.messages.typing_group_max_members),
+    receipts: new ReceiptsService(db, { listMax: config.messages.receipt_list_max }),
   };
 }
 

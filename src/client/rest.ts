@@ -6,7 +6,7 @@ import type { locationInput, nearbyInput } from '../modules/geo/geo.schema.js';
 import type { groupCreateInput, groupIdInput, groupMembersInput, joinHandleInput, joinListInput, joinRequestInput, kickInput } from '../modules/groups/groups.schema.js';
 import type { sendGroupInput, sendUserInput, withdrawInput } from '../modules/messages/messages.schema.js';
 import type { searchInput } from '../modules/search/search.schema.js';
-import type { historyInput, readInput, syncInput } from '../modules/sync/sync.schema.js';
+import type { historyInput, readInput, receiptsInput, syncInput } from '../modules/sync/sync.schema.js';
 import type { nicknameInput, realNameInput, userInfoInput } from '../modules/users/users.schema.js';
 
 type In<S extends z.ZodType> = z.input<S>;
@@ -46,6 +46,7 @@ export interface Routes {
   '/im/chat/withdraw/group': In<typeof withdrawInput>;
   '/im/chat/history': In<typeof historyInput>;
   '/im/chat/read': In<typeof readInput>;
+  '/im/chat/receipts': In<typeof receiptsInput>;
   '/im/conversation/list': None;
   '/im/sync': In<typeof syncInput>;
 }

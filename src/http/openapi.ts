@@ -9,7 +9,7 @@ import { onlineInput } from '../modules/presence/presence.routes.js';
 import { pushSchemas } from '../modules/push/push.schema.js';
 import { jsonSchemaOf } from './validate.js';
 import { searchInput } from '../modules/search/search.schema.js';
-import { historyInput, readInput, syncInput } from '../modules/sync/sync.schema.js';
+import { historyInput, readInput, receiptsInput, syncInput } from '../modules/sync/sync.schema.js';
 import { nicknameInput, realNameInput, userInfoInput } from '../modules/users/users.schema.js';
 
 type Auth = 'token' | 'none' | 'push';
@@ -68,6 +68,7 @@ function apiRoutes(push: ReturnType<typeof pushSchemas> | undefined): RouteDoc[]
     route('messages', 'token', '/im/chat/upload', 'Upload a picture, voice, video or file (multipart fields file and type); its URL is a message body', chatUploadInput, 'file'),
     route('messages', 'token', '/im/chat/history', 'A conversation\'s messages, newest first', historyInput),
     route('messages', 'token', '/im/chat/read', 'Mark a conversation read up to a seq', readInput),
+    route('messages', 'token', '/im/chat/receipts', 'Who has read one of your messages (counts; names in conversations of at most messages.receipt_list_max members)', receiptsInput),
     route('messages', 'token', '/im/conversation/list', 'Your conversations with unread counts and last messages'),
     route('messages', 'token', '/im/sync', 'What you missed since your cursors (or a sync token)', syncInput),
   ];

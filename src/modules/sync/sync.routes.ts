@@ -6,10 +6,11 @@ import type { TokenService } from '../auth/index.js';
 import type { ConversationsService } from './conversations.service.js';
 import { encodeCursors } from './cursors.js';
 import { cursorsFrom } from './sync-request.js';
-import { historyInput, readInput, syncInput, targetOf } from './sync.schema.js';
+import type { ReceiptsService } from './receipts.js';
+import { historyInput, readInput, receiptsInput, syncInput, targetOf } from './sync.schema.js';
 import type { SyncService } from './sync.service.js';
 
-export function syncRoutes(sync: SyncService, conversations: ConversationsService, tokens: TokenService, router: Router = Router()): Router {
+export function syncRoutes(sync: SyncService, conversations: ConversationsService, receipts: ReceiptsService, tokens: TokenService, router: Router = Router()): Router {
   const auth = requireAuth(tokens);
   const me = (req: unknown) => (req as AuthedRequest).auth.userId;
   router.post('/im/sync', auth, async (req, res) => {
@@ -27,6 +28,9 @@ export function syncRoutes(sync: SyncService, conversations: ConversationsServic
   router.post('/im/chat/read', auth, async (req, res) => {
     const input = parseInput(readInput, req.body);
     sendOk(res, await conversations.markRead(me(req), targetOf(input), input.seq));
+  });
+  router.post('/im/chat/receipts', auth, async (req, res) => {
+    sendOk(res, await receipts.receipt(me(req), parseInput(receiptsInput, req.body).message_id));
   });
   return router;
 }

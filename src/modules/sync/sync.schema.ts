@@ -17,6 +17,8 @@ export const historyInput = z
   .object({ ...target, before_seq: seqField.optional(), limit: numeric(z.number({ error: 'must be 1 to 100' }).int().min(1).max(100)).optional().default(30) })
   .refine(oneTarget, { message: 'exactly one of to_uid, group_id, conversation_id is required', path: ['to_uid'] });
 
+export const receiptsInput = z.object({ message_id: idField });
+
 export const readInput = z
   .object({ ...target, seq: seqField })
   .refine(oneTarget, { message: 'exactly one of to_uid, group_id, conversation_id is required', path: ['to_uid'] });
