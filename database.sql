@@ -85,3 +85,6 @@ create index `push_progress_created_at_idx` on `push_progress` (`created_at`);
 
 -- 0030_read_cursors_by_conversation
 create index `read_cursors_conversation_seq_idx` on `read_cursors` (`conversation_id`, `read_seq`);
+
+-- 0031_messages_reply_to
+alter table `messages` add column `reply_to` bigint unsigned;

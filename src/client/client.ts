@@ -124,10 +124,11 @@ export class WeimClient extends Emitter<ClientEvents> {
   /**
    * Sends a message (`ope` 0 to a friend, 1 to a group); resolves with its id and place once the
    * server stored it. Written again after a reconnect or a timeout until answered; stored once.
+   * `options.replyTo`: the id of a message of the same conversation this one answers.
    */
-  send(toId: number, ope: 0 | 1, type: number, body: string): Promise<SendAck> {
+  send(toId: number, ope: 0 | 1, type: number, body: string, options: { replyTo?: number } = {}): Promise<SendAck> {
     const clientMsgId = `${this.idPrefix}-${Date.now().toString(36)}-${++this.idSeq}`;
-    const frame = { Cmd: 17, ToId: toId, Ope: ope, Type: type, Body: body, ClientMsgId: clientMsgId };
+    const frame = { Cmd: 17, ToId: toId, Ope: ope, Type: type, Body: body, ClientMsgId: clientMsgId, ...(options.replyTo === undefined ? {} : { ReplyTo: options.replyTo }) };
     return new Promise((resolve, reject) => {
       this.pending.set(clientMsgId, { frame, resolve, reject, dueAt: 0 });
       if (this.signedIn && !this.syncing) this.write(clientMsgId);
@@ -230,7 +231,7 @@ export class WeimClient extends Emitter<ClientEvents> {
       const pending = this.pending.get(f.ClientMsgId);
       this.answer(f.ClientMsgId, ack);
       // The own message takes its place in the conversation's order, as it would for another device.
-      if (pending) this.deliver(String(ack.ConvId), ack.Seq, { Cmd: pending.frame.Ope === 1 ? 10 : 6, FromId: 0, ToId: pending.frame.ToId as number, Ope: pending.frame.Ope as number, Type: pending.frame.Type as number, Body: pending.frame.Body as string, Id: ack.Id, ConvId: ack.ConvId, Seq: ack.Seq, Time: ack.Time, own: true }, now, false);
+      if (pending) this.deliver(String(ack.ConvId), ack.Seq, { Cmd: pending.frame.Ope === 1 ? 10 : 6, FromId: 0, ToId: pending.frame.ToId as number, Ope: pending.frame.Ope as number, Type: pending.frame.Type as number, Body: pending.frame.Body as string, Id: ack.Id, ConvId: ack.ConvId, Seq: ack.Seq, Time: ack.Time, own: true, ...(typeof pending.frame.ReplyTo === 'number' ? { ReplyTo: pending.frame.ReplyTo } : {}) }, now, false);
     } else if (f.Cmd === 2) {
       this.onFail(f);
     } else if (f.Cmd === 24) {

@@ -73,6 +73,8 @@ const sendFrame = z.object({
   Type: z.number().int(),
   Body: z.string(),
   ClientMsgId: z.string().min(1).max(64).optional(),
+  /** The message of the same conversation this one answers. */
+  ReplyTo: id.optional(),
 });
 
 const typingFrame = z.object({ Cmd: z.literal(WeimCmd.Typing), ToId: id, Ope: z.union([z.literal(0), z.literal(1)]) });

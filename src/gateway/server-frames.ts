@@ -16,6 +16,7 @@ const conversationItem = (cmd: number, title: string, body: z.ZodType) =>
   frame(cmd, title, {
     FromId: id, ToId: id, Ope: ope, Type: z.number().int(), Body: body, Id: id, ConvId: id, Seq: seq.min(1), Time: time,
     Withdrawn: z.boolean().optional(), ClientMsgId: z.string().max(64).optional().describe('in a sync, on the user\'s own messages'),
+    ReplyTo: id.optional().describe('the message of this conversation it answers'),
   });
 const eventItem = (cmd: number, title: string) =>
   frame(cmd, title, { FromId: z.number().int().min(0), ToId: id, Ope: z.number().int(), Type: z.number().int(), Body: z.string(), Id: id.optional(), EventSeq: seq.min(1), Time: time });

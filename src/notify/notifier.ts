@@ -46,6 +46,8 @@ export interface Frame {
   Withdrawn?: boolean;
   /** In a sync, on the sender's own messages: the id the device sent it with. */
   ClientMsgId?: string;
+  /** On a message that answers another of its conversation: that message's id. */
+  ReplyTo?: number;
 }
 
 /** "Deliver this frame to every device of these users." */

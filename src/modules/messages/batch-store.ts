@@ -68,7 +68,7 @@ export async function storeBatch(trx: Executor, statements: BatchStatements, bat
   const rows = fresh.map((i) => {
     const m = batch[i]!;
     const { conversationId, seq } = seqOf.get(i)!;
-    return { conversation_id: conversationId, seq, sender_id: m.senderId, ope: m.kind, to_id: m.toId, type: m.type, body: m.body, client_msg_id: m.clientMsgId, created_at: now };
+    return { conversation_id: conversationId, seq, sender_id: m.senderId, ope: m.kind, to_id: m.toId, type: m.type, body: m.body, client_msg_id: m.clientMsgId, reply_to: m.replyTo, created_at: now };
   });
   let ids: number[];
   if (context.commit && statements.insertMessagesAndCommit) {

@@ -22,6 +22,8 @@ export interface PendingMessage {
   type: number;
   body: string;
   clientMsgId: string | null;
+  /** The message of the same conversation it answers (checked by the service), or null. */
+  replyTo: number | null;
 }
 
 export interface WriteResult extends Omit<StoredMessage, 'conversation_id'> {

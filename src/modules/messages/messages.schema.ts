@@ -10,8 +10,8 @@ const types = new Set<number>(Object.values(MessageType));
 const typeField = numeric(z.number({ error: 'must be a message type' }).int().refine((t) => types.has(t), 'must be 0, 1, 2, 3, 4, 6 or 10'));
 const clientMsgIdField = z.string().min(1).max(64, 'must be at most 64 characters').optional();
 
-export const sendUserInput = z.object({ to_uid: idField, type: typeField, body: z.string({ error: 'is required' }), client_msg_id: clientMsgIdField });
-export const sendGroupInput = z.object({ group_id: idField, type: typeField, body: z.string({ error: 'is required' }), client_msg_id: clientMsgIdField });
+export const sendUserInput = z.object({ to_uid: idField, type: typeField, body: z.string({ error: 'is required' }), client_msg_id: clientMsgIdField, reply_to: idField.optional() });
+export const sendGroupInput = z.object({ group_id: idField, type: typeField, body: z.string({ error: 'is required' }), client_msg_id: clientMsgIdField, reply_to: idField.optional() });
 export const withdrawInput = z.object({ message_id: idField });
 
 /**

@@ -21,6 +21,8 @@ export interface SendInput {
   type: number;
   body: string;
   clientMsgId?: string;
+  /** The id of a message of the same conversation this one answers. */
+  replyTo?: number;
   /** The sending device: it gets the ack, not the frame. */
   except?: Notification['except'];
 }
@@ -44,10 +46,11 @@ export class MessagesService {
     await this.sendLimit.consume(String(senderId));
     if (toUid === senderId || !(await this.friends.areFriends(senderId, toUid))) throw notEntitled(ConversationKind.Friend);
     await this.checkMedia(input);
+    if (input.replyTo !== undefined) await this.checkReply(input.replyTo, (m) => m.ope === Ope.Friend && ((m.senderId === senderId && m.toId === toUid) || (m.senderId === toUid && m.toId === senderId)));
     const pending = {
       convKey: friendConversationKey(senderId, toUid), kind: ConversationKind.Friend,
       userLo: Math.min(senderId, toUid), userHi: Math.max(senderId, toUid), groupId: null,
-      senderId, toId: toUid, type: input.type, body: input.body, clientMsgId: input.clientMsgId ?? null,
+      senderId, toId: toUid, type: input.type, body: input.body, clientMsgId: input.clientMsgId ?? null, replyTo: input.replyTo ?? null,
     };
     return this.storeAndPush(pending, Cmd.FriendMessage, [toUid, senderId], input.except);
   }
@@ -61,9 +64,10 @@ export class MessagesService {
     const recipients = await memberIds(this.db, groupId);
     if (!recipients.includes(senderId)) throw notEntitled(ConversationKind.Group);
     await this.checkMedia(input);
+    if (input.replyTo !== undefined) await this.checkReply(input.replyTo, (m) => m.ope === Ope.Group && m.toId === groupId);
     const pending = {
       convKey: groupConversationKey(groupId), kind: ConversationKind.Group, userLo: null, userHi: null, groupId,
-      senderId, toId: groupId, type: input.type, body: input.body, clientMsgId: input.clientMsgId ?? null,
+      senderId, toId: groupId, type: input.type, body: input.body, clientMsgId: input.clientMsgId ?? null, replyTo: input.replyTo ?? null,
     };
     return this.storeAndPush(pending, Cmd.GroupMessage, recipients, input.except);
   }
@@ -80,6 +84,7 @@ export class MessagesService {
       frame: {
         Cmd: cmd, FromId: pending.senderId, ToId: pending.toId, Ope: pending.kind, Type: pending.type, Body: pending.body,
         Id: stored.id, ConvId: stored.conversationId, Seq: stored.seq, Time: stored.created_at,
+        ...(pending.replyTo === null ? {} : { ReplyTo: pending.replyTo }),
       },
       except,
       stream: { key: `c${stored.conversationId}`, seq: stored.seq },
@@ -129,6 +134,18 @@ export class MessagesService {
    * Pictures, voice, video and files: the body must name an upload of that kind (a database read,
    * so after the rate limit and the sender's entitlement). Text, geo and prompts cost nothing here.
    */
+  /**
+   * A reply answers a message of the same conversation (`sameConversation` of its row), whatever
+   * its age or state (withdrawn ones included: the client shows "withdrawn"); any other id, one
+   * that does not exist included, is 400, so an id from elsewhere tells nothing about it.
+   */
+  private async checkReply(replyTo: number, sameConversation: (m: { ope: number; senderId: number; toId: number }) => boolean): Promise<void> {
+    const row = await this.db.selectFrom('messages').select(['ope', 'sender_id', 'to_id']).where('id', '=', replyTo).executeTakeFirst();
+    if (!row || !sameConversation({ ope: Number(row.ope), senderId: Number(row.sender_id), toId: Number(row.to_id) })) {
+      throw new AppError('BAD_REQUEST', 'reply_to: not a message of this conversation');
+    }
+  }
+
   private async checkMedia(input: SendInput): Promise<void> {
     if (!isMediaType(input.type)) return;
     const problem = await this.media.problem(input.type, input.body);

@@ -17,6 +17,8 @@ export interface MessagesTable {
   withdrawn_at: number | null;
   /** The conversation seq the withdraw took (a withdraw is an event of the conversation stream). */
   withdraw_seq: number | null;
+  /** The message of the same conversation this one answers (migration 0031). */
+  reply_to: Generated<number | null>;
 }
 
 /** What a stored send returns (and what the ack frame carries). */

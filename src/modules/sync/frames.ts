@@ -15,11 +15,12 @@ export function messageFrame(row: MessageRow, conversationId: number, viewerId?:
     Id: Number(row.id), ConvId: conversationId, Seq: Number(row.seq), Time: Number(row.created_at),
     ...(row.withdrawn_at === null ? {} : { Withdrawn: true }),
     ...(own ? { ClientMsgId: row.client_msg_id! } : {}),
+    ...(row.reply_to === null ? {} : { ReplyTo: Number(row.reply_to) }),
   };
 }
 
 /** The withdraw of a message as a Cmd 7 / 11 frame at the withdraw's own seq. */
-export function withdrawFrame(row: Omit<MessageRow, 'client_msg_id'>, conversationId: number): Frame {
+export function withdrawFrame(row: Omit<MessageRow, 'client_msg_id' | 'reply_to'>, conversationId: number): Frame {
   const group = Number(row.ope) === Ope.Group;
   return {
     Cmd: group ? Cmd.GroupMessageWithdrawn : Cmd.FriendMessageWithdrawn,
@@ -41,5 +42,6 @@ export function historyItem(row: Omit<MessageRow, 'client_msg_id'>) {
   return {
     id: Number(row.id), seq: Number(row.seq), from_id: Number(row.sender_id), to_id: Number(row.to_id), ope: Number(row.ope), type: Number(row.type),
     body: row.withdrawn_at === null ? row.body : '', withdrawn: row.withdrawn_at !== null, created_at: Number(row.created_at),
+    reply_to: row.reply_to === null ? null : Number(row.reply_to),
   };
 }

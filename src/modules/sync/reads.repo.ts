@@ -35,7 +35,7 @@ export async function countUnread(db: Executor, conversationId: number, userId: 
 export async function lastMessage(db: Executor, conversationId: number, startSeq: number) {
   return db
     .selectFrom('messages')
-    .select(['id', 'seq', 'sender_id', 'ope', 'to_id', 'type', 'body', 'created_at', 'withdrawn_at', 'withdraw_seq'])
+    .select(['id', 'seq', 'sender_id', 'ope', 'to_id', 'type', 'body', 'created_at', 'withdrawn_at', 'withdraw_seq', 'reply_to'])
     .where('conversation_id', '=', conversationId)
     .where('seq', '>', startSeq)
     .orderBy('seq', 'desc')
