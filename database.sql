@@ -88,3 +88,7 @@ create index `read_cursors_conversation_seq_idx` on `read_cursors` (`conversatio
 
 -- 0031_messages_reply_to
 alter table `messages` add column `reply_to` bigint unsigned;
+
+-- 0032_mentions
+alter table `messages` add column `mentions` varchar(1000);
+create table `message_mentions` (`user_id` bigint unsigned not null, `conversation_id` bigint unsigned not null, `seq` bigint not null, constraint `message_mentions_pk` primary key (`user_id`, `conversation_id`, `seq`)) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;

@@ -80,5 +80,5 @@ try {
 
 /** A text message from `lo` to `lo + 1`, one of the seeded friend pairs. */
 function message(lo: number, body: string, clientMsgId: string): PendingMessage {
-  return { convKey: friendConversationKey(lo, lo + 1), kind: 0, userLo: lo, userHi: lo + 1, groupId: null, senderId: lo, toId: lo + 1, type: 0, body, clientMsgId, replyTo: null };
+  return { convKey: friendConversationKey(lo, lo + 1), kind: 0, userLo: lo, userHi: lo + 1, groupId: null, senderId: lo, toId: lo + 1, type: 0, body, clientMsgId, replyTo: null, mentions: null };
 }

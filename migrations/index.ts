@@ -18,6 +18,7 @@ import * as m0028 from './0028_conversations_closed.js';
 import * as m0029 from './0029_push_progress.js';
 import * as m0030 from './0030_read_cursors_by_conversation.js';
 import * as m0031 from './0031_messages_reply_to.js';
+import * as m0032 from './0032_mentions.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder) so they load the same
@@ -43,4 +44,5 @@ export const migrations: Record<string, Migration> = {
   '0029_push_progress': m0029,
   '0030_read_cursors_by_conversation': m0030,
   '0031_messages_reply_to': m0031,
+  '0032_mentions': m0032,
 };

@@ -15,14 +15,14 @@ import { recordStatements, verbs } from './helpers/mysql-statements.js';
 function friend(from: number, to: number, body: string, clientMsgId: string | null = null): PendingMessage {
   return {
     convKey: friendConversationKey(from, to), kind: ConversationKind.Friend, userLo: Math.min(from, to), userHi: Math.max(from, to), groupId: null,
-    senderId: from, toId: to, type: 0, body, clientMsgId, replyTo: null,
+    senderId: from, toId: to, type: 0, body, clientMsgId, replyTo: null, mentions: null,
   };
 }
 
 function group(from: number, groupId: number, body: string, clientMsgId: string | null = null): PendingMessage {
   return {
     convKey: groupConversationKey(groupId), kind: ConversationKind.Group, userLo: null, userHi: null, groupId,
-    senderId: from, toId: groupId, type: 0, body, clientMsgId, replyTo: null,
+    senderId: from, toId: groupId, type: 0, body, clientMsgId, replyTo: null, mentions: null,
   };
 }
 

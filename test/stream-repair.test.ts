@@ -30,7 +30,7 @@ describe.each(testDialects())('stream order and repair on %s', (dialect) => {
   async function storeSilently(from: number, to: number, body: string, clientMsgId: string | null = null) {
     return t.node.services.writer.write({
       convKey: friendConversationKey(from, to), kind: ConversationKind.Friend, userLo: Math.min(from, to), userHi: Math.max(from, to),
-      groupId: null, senderId: from, toId: to, type: 0, body, clientMsgId, replyTo: null,
+      groupId: null, senderId: from, toId: to, type: 0, body, clientMsgId, replyTo: null, mentions: null,
     });
   }
 

@@ -124,11 +124,12 @@ export class WeimClient extends Emitter<ClientEvents> {
   /**
    * Sends a message (`ope` 0 to a friend, 1 to a group); resolves with its id and place once the
    * server stored it. Written again after a reconnect or a timeout until answered; stored once.
-   * `options.replyTo`: the id of a message of the same conversation this one answers.
+   * `options.replyTo`: the id of a message of the same conversation this one answers;
+   * `options.mentions`: in a group, member ids or `all` (owner and admins).
    */
-  send(toId: number, ope: 0 | 1, type: number, body: string, options: { replyTo?: number } = {}): Promise<SendAck> {
+  send(toId: number, ope: 0 | 1, type: number, body: string, options: { replyTo?: number; mentions?: number[] | 'all' } = {}): Promise<SendAck> {
     const clientMsgId = `${this.idPrefix}-${Date.now().toString(36)}-${++this.idSeq}`;
-    const frame = { Cmd: 17, ToId: toId, Ope: ope, Type: type, Body: body, ClientMsgId: clientMsgId, ...(options.replyTo === undefined ? {} : { ReplyTo: options.replyTo }) };
+    const frame = { Cmd: 17, ToId: toId, Ope: ope, Type: type, Body: body, ClientMsgId: clientMsgId, ...(options.replyTo === undefined ? {} : { ReplyTo: options.replyTo }), ...(options.mentions === undefined ? {} : { Mentions: options.mentions }) };
     return new Promise((resolve, reject) => {
       this.pending.set(clientMsgId, { frame, resolve, reject, dueAt: 0 });
       if (this.signedIn && !this.syncing) this.write(clientMsgId);

@@ -122,7 +122,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     },
 
     [WeimCmd.Send]: async (connection, frame) => {
-      const input = { type: frame.Type, body: frame.Body, clientMsgId: frame.ClientMsgId, replyTo: frame.ReplyTo, except: { connectionId: connection.id } };
+      const input = { type: frame.Type, body: frame.Body, clientMsgId: frame.ClientMsgId, replyTo: frame.ReplyTo, mentions: frame.Mentions, except: { connectionId: connection.id } };
       try {
         const stored = frame.Ope === 0
           ? await deps.messages.sendToUser(connection.userId!, frame.ToId, input)

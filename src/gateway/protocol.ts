@@ -75,6 +75,8 @@ const sendFrame = z.object({
   ClientMsgId: z.string().min(1).max(64).optional(),
   /** The message of the same conversation this one answers. */
   ReplyTo: id.optional(),
+  /** Group messages: members mentioned (1–50 ids), or `all` (owner and admins). */
+  Mentions: z.union([z.literal('all'), z.array(id).min(1).max(50)]).optional(),
 });
 
 const typingFrame = z.object({ Cmd: z.literal(WeimCmd.Typing), ToId: id, Ope: z.union([z.literal(0), z.literal(1)]) });

@@ -17,6 +17,7 @@ const conversationItem = (cmd: number, title: string, body: z.ZodType) =>
     FromId: id, ToId: id, Ope: ope, Type: z.number().int(), Body: body, Id: id, ConvId: id, Seq: seq.min(1), Time: time,
     Withdrawn: z.boolean().optional(), ClientMsgId: z.string().max(64).optional().describe('in a sync, on the user\'s own messages'),
     ReplyTo: id.optional().describe('the message of this conversation it answers'),
+    Mentions: z.union([z.literal('all'), z.array(id)]).optional().describe('group messages: the members it mentions, or all'),
   });
 const eventItem = (cmd: number, title: string) =>
   frame(cmd, title, { FromId: z.number().int().min(0), ToId: id, Ope: z.number().int(), Type: z.number().int(), Body: z.string(), Id: id.optional(), EventSeq: seq.min(1), Time: time });

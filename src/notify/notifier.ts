@@ -48,6 +48,8 @@ export interface Frame {
   ClientMsgId?: string;
   /** On a message that answers another of its conversation: that message's id. */
   ReplyTo?: number;
+  /** On a group message that mentions members: their ids, or `all`. */
+  Mentions?: number[] | 'all';
 }
 
 /** "Deliver this frame to every device of these users." */

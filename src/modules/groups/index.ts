@@ -2,4 +2,5 @@ export type { GroupsTable, GroupMembersTable, GroupJoinRequestsTable, Group } fr
 export { GroupsService, type GroupsOptions } from './groups.service.js';
 export { groupsRoutes } from './groups.routes.js';
 export { memberIds, memberRole } from './groups.repo.js';
+export { Role } from './groups.table.js';
 export { toGroup } from './groups.table.js';

@@ -22,7 +22,7 @@ export interface Counter {
 }
 
 /** A message row as a batch inserts it (the table's columns but its id and withdraw state). */
-export type MessageRow = Pick<MessagesTable, 'conversation_id' | 'seq' | 'sender_id' | 'ope' | 'to_id' | 'type' | 'body' | 'client_msg_id' | 'created_at'> & { reply_to: number | null };
+export type MessageRow = Pick<MessagesTable, 'conversation_id' | 'seq' | 'sender_id' | 'ope' | 'to_id' | 'type' | 'body' | 'client_msg_id' | 'created_at'> & { reply_to: number | null; mentions: string | null };
 
 /**
  * The dialect-specific statements of one message batch, run inside its transaction (which the

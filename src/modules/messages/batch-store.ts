@@ -68,8 +68,9 @@ export async function storeBatch(trx: Executor, statements: BatchStatements, bat
   const rows = fresh.map((i) => {
     const m = batch[i]!;
     const { conversationId, seq } = seqOf.get(i)!;
-    return { conversation_id: conversationId, seq, sender_id: m.senderId, ope: m.kind, to_id: m.toId, type: m.type, body: m.body, client_msg_id: m.clientMsgId, reply_to: m.replyTo, created_at: now };
+    return { conversation_id: conversationId, seq, sender_id: m.senderId, ope: m.kind, to_id: m.toId, type: m.type, body: m.body, client_msg_id: m.clientMsgId, reply_to: m.replyTo, mentions: mentionsText(m.mentions), created_at: now };
   });
+  await storeMentions(trx, fresh.map((i) => ({ mentions: batch[i]!.mentions, ...seqOf.get(i)! })));
   let ids: number[];
   if (context.commit && statements.insertMessagesAndCommit) {
     context.commit.sent = true;
@@ -204,6 +205,23 @@ async function storedResends(trx: Executor, messages: readonly PendingMessage[])
     });
   }
   return earlier;
+}
+
+/** What `messages.mentions` holds: the JSON array of ids, `all`, or null. */
+export function mentionsText(mentions: PendingMessage['mentions']): string | null {
+  return mentions === null ? null : mentions === 'all' ? 'all' : JSON.stringify(mentions);
+}
+
+/**
+ * One `message_mentions` row per mentioned user per message (user 0 for `all`), written in the
+ * batch's transaction before the messages (their conversation and seq are known already), so a
+ * message is never committed without its mentions. No statement for a batch without any.
+ */
+async function storeMentions(trx: Executor, messages: ReadonlyArray<{ mentions: PendingMessage['mentions']; conversationId: number; seq: number }>): Promise<void> {
+  const rows = messages.flatMap(({ mentions, conversationId, seq }) =>
+    mentions === null ? [] : (mentions === 'all' ? [0] : mentions).map((userId) => ({ user_id: userId, conversation_id: conversationId, seq })),
+  );
+  for (let at = 0; at < rows.length; at += 1000) await trx.insertInto('message_mentions').values(rows.slice(at, at + 1000)).execute();
 }
 
 /** Resends of a message that is itself in the batch share its outcome. */

@@ -1,4 +1,4 @@
-export type { MessagesTable, StoredMessage } from './messages.table.js';
+export type { MessageMentionsTable, MessagesTable, StoredMessage } from './messages.table.js';
 export { type MessageStore, MessageWriter } from './message-writer.js';
 export { ThreadedMessageWriter } from './message-writer.thread.js';
 export { MessagesService, type MessagesOptions, type SendInput } from './messages.service.js';

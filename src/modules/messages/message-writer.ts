@@ -24,6 +24,8 @@ export interface PendingMessage {
   clientMsgId: string | null;
   /** The message of the same conversation it answers (checked by the service), or null. */
   replyTo: number | null;
+  /** Group messages: the members it mentions (checked by the service), `all`, or null. */
+  mentions: number[] | 'all' | null;
 }
 
 export interface WriteResult extends Omit<StoredMessage, 'conversation_id'> {

@@ -12,12 +12,12 @@ export function messagesRoutes(messages: MessagesService, tokens: TokenService, 
   router.post('/im/chat/send/user', auth, async (req, res) => {
     const input = parseInput(sendUserInput, req.body);
     const { userId, jti } = claims(req);
-    sendOk(res, await messages.sendToUser(userId, input.to_uid, { type: input.type, body: input.body, clientMsgId: input.client_msg_id, replyTo: input.reply_to, except: { jti } }));
+    sendOk(res, await messages.sendToUser(userId, input.to_uid, { type: input.type, body: input.body, clientMsgId: input.client_msg_id, replyTo: input.reply_to, mentions: input.mentions, except: { jti } }));
   });
   router.post('/im/chat/send/group', auth, async (req, res) => {
     const input = parseInput(sendGroupInput, req.body);
     const { userId, jti } = claims(req);
-    sendOk(res, await messages.sendToGroup(userId, input.group_id, { type: input.type, body: input.body, clientMsgId: input.client_msg_id, replyTo: input.reply_to, except: { jti } }));
+    sendOk(res, await messages.sendToGroup(userId, input.group_id, { type: input.type, body: input.body, clientMsgId: input.client_msg_id, replyTo: input.reply_to, mentions: input.mentions, except: { jti } }));
   });
   router.post('/im/chat/withdraw/user', auth, async (req, res) => {
     await messages.withdraw(claims(req).userId, parseInput(withdrawInput, req.body).message_id, 0);

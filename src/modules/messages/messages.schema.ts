@@ -10,8 +10,23 @@ const types = new Set<number>(Object.values(MessageType));
 const typeField = numeric(z.number({ error: 'must be a message type' }).int().refine((t) => types.has(t), 'must be 0, 1, 2, 3, 4, 6 or 10'));
 const clientMsgIdField = z.string().min(1).max(64, 'must be at most 64 characters').optional();
 
-export const sendUserInput = z.object({ to_uid: idField, type: typeField, body: z.string({ error: 'is required' }), client_msg_id: clientMsgIdField, reply_to: idField.optional() });
-export const sendGroupInput = z.object({ group_id: idField, type: typeField, body: z.string({ error: 'is required' }), client_msg_id: clientMsgIdField, reply_to: idField.optional() });
+/** Most users one message may mention by id. */
+export const MAX_MENTIONS = 50;
+const MENTIONS_RULE = `must be "all" or a list of 1 to ${MAX_MENTIONS} user ids`;
+/**
+ * Group sends: `all`, or user ids as a JSON array or, from a form, `12,34`. Each id must be a
+ * member (checked by the service); `all` is for the owner and admins.
+ */
+const mentionsField = z
+  .union([
+    z.literal('all'),
+    z.array(idField).min(1).max(MAX_MENTIONS),
+    z.string().regex(new RegExp(`^\\d{1,16}(,\\d{1,16}){0,${MAX_MENTIONS - 1}}$`)).transform((s) => s.split(',').map(Number)).pipe(z.array(z.number().int().positive().max(Number.MAX_SAFE_INTEGER))),
+  ], { error: MENTIONS_RULE })
+  .optional();
+
+export const sendUserInput = z.object({ to_uid: idField, type: typeField, body: z.string({ error: 'is required' }), client_msg_id: clientMsgIdField, reply_to: idField.optional(), mentions: mentionsField });
+export const sendGroupInput = z.object({ group_id: idField, type: typeField, body: z.string({ error: 'is required' }), client_msg_id: clientMsgIdField, reply_to: idField.optional(), mentions: mentionsField });
 export const withdrawInput = z.object({ message_id: idField });
 
 /**

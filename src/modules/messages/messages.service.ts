@@ -4,7 +4,7 @@ import { AppError } from '../../errors.js';
 import type { RateLimiter } from '../../http/rate-limiter.js';
 import { Cmd, type Notification, type Notifier, Ope } from '../../notify/notifier.js';
 import type { FriendsService } from '../friends/index.js';
-import { memberIds } from '../groups/index.js';
+import { memberIds, memberRole, Role } from '../groups/index.js';
 import type { MessageStore, PendingMessage } from './message-writer.js';
 import { findMessageForUpdate, markWithdrawn } from './messages.repo.js';
 import { isMediaType, type MediaBodies } from './media-bodies.js';
@@ -23,6 +23,8 @@ export interface SendInput {
   clientMsgId?: string;
   /** The id of a message of the same conversation this one answers. */
   replyTo?: number;
+  /** Group messages: members to mention, or `all` (owner and admins only). */
+  mentions?: number[] | 'all';
   /** The sending device: it gets the ack, not the frame. */
   except?: Notification['except'];
 }
@@ -44,13 +46,14 @@ export class MessagesService {
   async sendToUser(senderId: number, toUid: number, input: SendInput): Promise<StoredMessage> {
     this.check(input);
     await this.sendLimit.consume(String(senderId));
+    if (input.mentions !== undefined) throw new AppError('BAD_REQUEST', 'mentions: only in group messages');
     if (toUid === senderId || !(await this.friends.areFriends(senderId, toUid))) throw notEntitled(ConversationKind.Friend);
     await this.checkMedia(input);
     if (input.replyTo !== undefined) await this.checkReply(input.replyTo, (m) => m.ope === Ope.Friend && ((m.senderId === senderId && m.toId === toUid) || (m.senderId === toUid && m.toId === senderId)));
     const pending = {
       convKey: friendConversationKey(senderId, toUid), kind: ConversationKind.Friend,
       userLo: Math.min(senderId, toUid), userHi: Math.max(senderId, toUid), groupId: null,
-      senderId, toId: toUid, type: input.type, body: input.body, clientMsgId: input.clientMsgId ?? null, replyTo: input.replyTo ?? null,
+      senderId, toId: toUid, type: input.type, body: input.body, clientMsgId: input.clientMsgId ?? null, replyTo: input.replyTo ?? null, mentions: null,
     };
     return this.storeAndPush(pending, Cmd.FriendMessage, [toUid, senderId], input.except);
   }
@@ -65,9 +68,10 @@ export class MessagesService {
     if (!recipients.includes(senderId)) throw notEntitled(ConversationKind.Group);
     await this.checkMedia(input);
     if (input.replyTo !== undefined) await this.checkReply(input.replyTo, (m) => m.ope === Ope.Group && m.toId === groupId);
+    const mentions = await this.checkMentions(input.mentions, groupId, senderId, recipients);
     const pending = {
       convKey: groupConversationKey(groupId), kind: ConversationKind.Group, userLo: null, userHi: null, groupId,
-      senderId, toId: groupId, type: input.type, body: input.body, clientMsgId: input.clientMsgId ?? null, replyTo: input.replyTo ?? null,
+      senderId, toId: groupId, type: input.type, body: input.body, clientMsgId: input.clientMsgId ?? null, replyTo: input.replyTo ?? null, mentions,
     };
     return this.storeAndPush(pending, Cmd.GroupMessage, recipients, input.except);
   }
@@ -85,6 +89,7 @@ export class MessagesService {
         Cmd: cmd, FromId: pending.senderId, ToId: pending.toId, Ope: pending.kind, Type: pending.type, Body: pending.body,
         Id: stored.id, ConvId: stored.conversationId, Seq: stored.seq, Time: stored.created_at,
         ...(pending.replyTo === null ? {} : { ReplyTo: pending.replyTo }),
+        ...(pending.mentions === null ? {} : { Mentions: pending.mentions }),
       },
       except,
       stream: { key: `c${stored.conversationId}`, seq: stored.seq },
@@ -144,6 +149,21 @@ export class MessagesService {
     if (!row || !sameConversation({ ope: Number(row.ope), senderId: Number(row.sender_id), toId: Number(row.to_id) })) {
       throw new AppError('BAD_REQUEST', 'reply_to: not a message of this conversation');
     }
+  }
+
+  /** Mentioned ids are members (each once, in the order given); `all` needs the owner or an admin. */
+  private async checkMentions(mentions: SendInput['mentions'], groupId: number, senderId: number, members: readonly number[]): Promise<number[] | 'all' | null> {
+    if (mentions === undefined) return null;
+    if (mentions === 'all') {
+      const role = await memberRole(this.db, groupId, senderId);
+      if (role !== Role.Owner && role !== Role.Admin) throw new AppError('FORBIDDEN', 'only the owner and admins may mention everyone');
+      return 'all';
+    }
+    const ids = [...new Set(mentions)];
+    const inGroup = new Set(members);
+    const outsiders = ids.filter((id) => !inGroup.has(id));
+    if (outsiders.length > 0) throw new AppError('BAD_REQUEST', `mentions: not members of this group: ${outsiders.slice(0, 5).join(', ')}`);
+    return ids;
   }
 
   private async checkMedia(input: SendInput): Promise<void> {

@@ -19,6 +19,15 @@ export interface MessagesTable {
   withdraw_seq: number | null;
   /** The message of the same conversation this one answers (migration 0031). */
   reply_to: Generated<number | null>;
+  /** Group messages: who it mentions, as frames carry it (`[ids]` JSON, or `all`; migration 0032). */
+  mentions: Generated<string | null>;
+}
+
+/** `message_mentions`: a user (0: everyone, `all`) mentioned by the message at `seq` of a conversation. */
+export interface MessageMentionsTable {
+  user_id: number;
+  conversation_id: number;
+  seq: number;
 }
 
 /** What a stored send returns (and what the ack frame carries). */

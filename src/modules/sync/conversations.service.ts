@@ -5,7 +5,7 @@ import { memberRole } from '../groups/index.js';
 import { ConversationKind, friendConversationKey, groupConversationKey } from '../conversations/index.js';
 import { publicUsersByIds } from '../users/index.js';
 import { historyItem } from './frames.js';
-import { countUnread, lastMessage, raiseReadCursor, readCursorsOf } from './reads.repo.js';
+import { countUnread, lastMessage, mentionedAfter, raiseReadCursor, readCursorsOf } from './reads.repo.js';
 import { type ConversationRef, conversationsOf, historyPage } from './sync.repo.js';
 
 /** Unread counts stop at this ("99+" style); counting costs at most this many rows. */
@@ -43,6 +43,7 @@ export class ConversationsService {
       const readSeq = Math.max(reads.get(c.id) ?? 0, c.startSeq);
       const last = await lastMessage(this.db, c.id, c.startSeq);
       const peerId = c.userLo === userId ? c.userHi : c.userLo;
+      const unread = c.lastSeq > readSeq ? await countUnread(this.db, c.id, userId, readSeq, UNREAD_CAP) : 0;
       return {
         conversation_id: c.id,
         ope: c.kind,
@@ -50,7 +51,9 @@ export class ConversationsService {
         group: c.kind === ConversationKind.Group ? (groupOf.get(c.groupId!) ?? null) : null,
         last_seq: c.lastSeq,
         read_seq: readSeq,
-        unread: c.lastSeq > readSeq ? await countUnread(this.db, c.id, userId, readSeq, UNREAD_CAP) : 0,
+        unread,
+        // Mentioned (by id or `all`) in a message after the read cursor: until read past it.
+        mentioned: c.kind === ConversationKind.Group && unread > 0 ? await mentionedAfter(this.db, c.id, userId, readSeq) : false,
         last_message: last ? historyItem(last) : null,
         updated_at: c.lastMessageAt,
       };

@@ -16,11 +16,12 @@ export function messageFrame(row: MessageRow, conversationId: number, viewerId?:
     ...(row.withdrawn_at === null ? {} : { Withdrawn: true }),
     ...(own ? { ClientMsgId: row.client_msg_id! } : {}),
     ...(row.reply_to === null ? {} : { ReplyTo: Number(row.reply_to) }),
+    ...(row.mentions === null ? {} : { Mentions: mentionsOf(row.mentions) }),
   };
 }
 
 /** The withdraw of a message as a Cmd 7 / 11 frame at the withdraw's own seq. */
-export function withdrawFrame(row: Omit<MessageRow, 'client_msg_id' | 'reply_to'>, conversationId: number): Frame {
+export function withdrawFrame(row: Omit<MessageRow, 'client_msg_id' | 'reply_to' | 'mentions'>, conversationId: number): Frame {
   const group = Number(row.ope) === Ope.Group;
   return {
     Cmd: group ? Cmd.GroupMessageWithdrawn : Cmd.FriendMessageWithdrawn,
@@ -43,5 +44,11 @@ export function historyItem(row: Omit<MessageRow, 'client_msg_id'>) {
     id: Number(row.id), seq: Number(row.seq), from_id: Number(row.sender_id), to_id: Number(row.to_id), ope: Number(row.ope), type: Number(row.type),
     body: row.withdrawn_at === null ? row.body : '', withdrawn: row.withdrawn_at !== null, created_at: Number(row.created_at),
     reply_to: row.reply_to === null ? null : Number(row.reply_to),
+    mentions: row.mentions === null ? null : mentionsOf(row.mentions),
   };
+}
+
+/** `messages.mentions` as frames and history carry it: the ids, or `all`. */
+function mentionsOf(text: string): number[] | 'all' {
+  return text === 'all' ? 'all' : (JSON.parse(text) as number[]);
 }

@@ -31,11 +31,30 @@ export async function countUnread(db: Executor, conversationId: number, userId: 
   return rows.length;
 }
 
+/**
+ * Whether a message after `after` mentions `userId` or everyone (`message_mentions` user 0), sent
+ * by someone else and not withdrawn: two probes of the mentions' primary key, joined to the message.
+ */
+export async function mentionedAfter(db: Executor, conversationId: number, userId: number, after: number): Promise<boolean> {
+  const row = await db
+    .selectFrom('message_mentions as mm')
+    .innerJoin('messages as m', (j) => j.onRef('m.conversation_id', '=', 'mm.conversation_id').onRef('m.seq', '=', 'mm.seq'))
+    .select('mm.seq')
+    .where('mm.user_id', 'in', [userId, 0])
+    .where('mm.conversation_id', '=', conversationId)
+    .where('mm.seq', '>', after)
+    .where('m.sender_id', '!=', userId)
+    .where('m.withdrawn_at', 'is', null)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** The newest message of a conversation after `startSeq`. */
 export async function lastMessage(db: Executor, conversationId: number, startSeq: number) {
   return db
     .selectFrom('messages')
-    .select(['id', 'seq', 'sender_id', 'ope', 'to_id', 'type', 'body', 'created_at', 'withdrawn_at', 'withdraw_seq', 'reply_to'])
+    .select(['id', 'seq', 'sender_id', 'ope', 'to_id', 'type', 'body', 'created_at', 'withdrawn_at', 'withdraw_seq', 'reply_to', 'mentions'])
     .where('conversation_id', '=', conversationId)
     .where('seq', '>', startSeq)
     .orderBy('seq', 'desc')

@@ -26,7 +26,7 @@ export async function conversationsOf(db: Executor, userId: number, onlyId?: num
 
 export type ConversationRef = Awaited<ReturnType<typeof conversationsOf>>[number];
 
-const messageColumns = ['id', 'seq', 'sender_id', 'ope', 'to_id', 'type', 'body', 'client_msg_id', 'created_at', 'withdrawn_at', 'withdraw_seq', 'reply_to'] as const;
+const messageColumns = ['id', 'seq', 'sender_id', 'ope', 'to_id', 'type', 'body', 'client_msg_id', 'created_at', 'withdrawn_at', 'withdraw_seq', 'reply_to', 'mentions'] as const;
 
 /**
  * The stream events of a conversation with `after < seq <= upTo`, oldest first: messages by their
