@@ -1,4 +1,5 @@
 import { percentile } from './load-client.js';
+import type { PhaseCost } from './workers-host.js';
 
 /** One step of the 1:1 rate ladder, all load processes together. */
 export interface Step {
@@ -18,12 +19,8 @@ export interface Step {
   persisted: number;
   /** CPU µs per sent message: workers, supervisor, mariadbd, redis, etcd, load, bench. */
   cpuMicros: Record<string, number>;
-  /** Whole machine (all cores) busy during the step, %. */
-  machineBusyPercent: number;
-  /** Busy cores not used by this bench's processes (another user of the host), during the step. */
-  otherCores: number;
-  wallSeconds: number;
-  steal: number;
+  /** The step's CPU per part, and the machine's busy share and what others used meanwhile. */
+  cost: PhaseCost;
   firstFailure: string | undefined;
   /** Every message acked and delivered, at ≥ 95 % of the rate. */
   kept?: boolean;
@@ -50,8 +47,8 @@ export interface WorkersRun {
   rssAfter: number;
   /** Open file descriptors of each worker with the sockets. */
   fds: number[];
-  /** CPU (in cores) of each part over 5 s with the sockets open and no traffic. */
-  idleCores: Record<string, number>;
+  /** Signing in, 5 s idle with the sockets open, and the group messages. */
+  phases: { open: PhaseCost; idle: PhaseCost; fanout: PhaseCost };
   fanout: { lastMs: number[]; medianMs: number[]; missing: number[] };
   steps: Step[];
   /** Acks over the warm-up and every step, and the friend messages in the database at the end. */
@@ -71,7 +68,9 @@ export function printResults(log: (line: string) => void, run: WorkersRun, p99Ta
   log(`machine: ${run.machine}; load average at start ${run.loadAtStart.map((l) => l.toFixed(2)).join(' ')}, at end ${run.loadAtEnd.map((l) => l.toFixed(2)).join(' ')}`);
   log(`signed in ${run.opened} (${run.failed} failed), ${Math.round(run.signInsPerSecond)} sign-ins/s; open files per worker ${run.fds.join(', ')}`);
   log(`workers' RSS ${fixed(run.rssBefore / 2 ** 20)} → ${fixed(run.rssAfter / 2 ** 20)} MiB: ${perSocketKb.toFixed(2)} KB per signed-in socket`);
-  log(`idle CPU with the sockets open (cores): ${Object.entries(run.idleCores).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
+  const { idle, open, fanout } = run.phases;
+  log(`idle CPU with the sockets open (cores): ${Object.entries(idle.cpu).map(([k, v]) => `${k} ${(v / idle.seconds).toFixed(3)}`).join(', ')}`);
+  log(`others on the machine (cores): ${open.otherCores.toFixed(2)} while signing in, ${idle.otherCores.toFixed(2)} idle, ${fanout.otherCores.toFixed(2)} during the group messages`);
   log(`group → last of ${run.groupSize - 1} (ms): ${run.fanout.lastMs.map((v) => fixed(v)).join(', ')}; median member: ${run.fanout.medianMs.map((v) => fixed(v)).join(', ')}; missed ${run.fanout.missing.join(', ')}`);
 
   const parts = ['workers', 'supervisor', 'mariadbd', 'redis', 'etcd', 'load', 'bench'];
@@ -79,7 +78,7 @@ export function printResults(log: (line: string) => void, run: WorkersRun, p99Ta
   log(['rate/s', 'sent', 'acked/s', 'delivered', 'refused', 'in DB', 'p50 ms', 'p99 ms', 'max ms', ...parts, 'busy', 'others', 'ok'].map((h) => h.padStart(11)).join(''));
   for (const s of run.steps) {
     const cells = [s.rate, s.sent, Math.round(s.ackedPerSecond), s.delivered, s.failures, s.persisted].map(String);
-    cells.push(fixed(s.p50), fixed(s.p99), fixed(s.max), ...parts.map((p) => String(Math.round(s.cpuMicros[p] ?? 0))), fixed(s.machineBusyPercent, 0), fixed(s.otherCores, 2), s.met ? 'yes' : s.kept ? 'p99' : 'rate');
+    cells.push(fixed(s.p50), fixed(s.p99), fixed(s.max), ...parts.map((p) => String(Math.round(s.cpuMicros[p] ?? 0))), fixed(s.cost.busyPercent, 0), fixed(s.cost.otherCores, 2), s.met ? 'yes' : s.kept ? 'p99' : 'rate');
     log(cells.map((c) => c.padStart(11)).join(''));
   }
   log(`1:1 acked over warm-up and steps: ${run.ackedTotal}; friend messages in the database: ${run.inDatabase} (${run.inDatabase >= run.ackedTotal ? '0 lost' : `${run.ackedTotal - run.inDatabase} LOST`})`);

@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import { type ChildProcess, fork } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
@@ -13,7 +13,8 @@ import { openBenchDatabase } from './database.js';
 import { issueTokens, seedDatabase } from './gateway-seed.js';
 import type { DirectResult, OpenResult } from './load-client.js';
 import { percentile } from './load-client.js';
-import { benchNodeEnv, cpuSeconds, cpuTicks, repoRoot, rssBytes, sleep, startTarget, stealPercent, waitForTimeWait } from './targets.js';
+import { benchNodeEnv, repoRoot, rssBytes, sleep, startTarget, waitForTimeWait } from './targets.js';
+import { killIfAlive, lscpu, Meter, nodeChildren, openFilesLimit, type PhaseCost } from './workers-host.js';
 import { printResults, type Step, type WorkersRun } from './workers-report.js';
 
 /**
@@ -113,7 +114,7 @@ async function main(): Promise<void> {
     urls[name] = service.url;
   }
   await migrateToLatest(bench.dbh.db, { info: () => {} });
-  let t = Date.now();
+  const t = Date.now();
   const seeded = await seedDatabase(bench.dbh.db, users, Date.now(), groupSize);
   const secret = randomBytes(24).toString('hex');
   const tokens = issueTokens(bench.dbh.db, secret, seeded.userIds);
@@ -171,30 +172,31 @@ async function main(): Promise<void> {
   await sleep(1000);
   log(`load processes ${loadPids.join(', ')}: ${loads.map((l) => l.globals.length).join(' + ')} sockets (open files ${openFilesLimit(loadPids[0]!)} each)`);
 
+  const meter = new Meter({ workers: workerPids, supervisor: [server.pid], mariadbd: [pids.mariadbd], redis: [pids.redis], etcd: [pids.etcd], load: loadPids });
   const workersRss = () => workerPids.reduce((sum, pid) => sum + rssBytes(pid), 0);
   await sleep(2000);
   const rssBefore = workersRss();
   const eachBefore = workerPids.map(rssBytes);
   const supervisorRssBefore = rssBytes(server.pid);
-  t = performance.now();
+  let phase = meter.start();
   const opens = await Promise.all(loads.map((l) => l.request<OpenResult>('open', { url: server.wsUrl, tokens: l.globals.map((g) => tokens[g]!), concurrency, timeoutMs: 600_000 })));
-  const openSeconds = (performance.now() - t) / 1000;
+  const open = meter.since(phase);
   const opened = opens.reduce((sum, o) => sum + o.opened, 0);
   const failed = opens.reduce((sum, o) => sum + o.failed, 0);
-  log(`${opened} signed in, ${failed} failed in ${openSeconds.toFixed(1)} s: ${Math.round(opened / openSeconds)} sign-ins/s (per load process ${opens.map((o) => o.opened).join(', ')})`);
-  const idleBefore = sampleCpu(server.pid, workerPids, pids, loadPids);
-  t = performance.now();
+  log(`${opened} signed in, ${failed} failed in ${open.seconds.toFixed(1)} s: ${Math.round(opened / open.seconds)} sign-ins/s (per load process ${opens.map((o) => o.opened).join(', ')}); ${describe(open)}`);
+  phase = meter.start();
   await sleep(5000);
-  const idleSeconds = (performance.now() - t) / 1000;
-  const idleAfter = sampleCpu(server.pid, workerPids, pids, loadPids);
-  const idleCores = Object.fromEntries(Object.entries(idleAfter).map(([k, v]) => [k, (v - idleBefore[k]!) / idleSeconds]));
-  log(`idle with the sockets open, CPU in cores: ${Object.entries(idleCores).map(([k, v]) => `${k} ${v.toFixed(3)}`).join(', ')}`);
+  const idle = meter.since(phase);
+  log(`idle with the sockets open: ${describe(idle)}`);
   const rssAfter = workersRss();
   const eachAfter = workerPids.map(rssBytes);
   const fds = workerPids.map((pid) => readdirSync(`/proc/${pid}/fd`).length);
   log(`workers' RSS ${mib(rssBefore)} → ${mib(rssAfter)} MiB: ${((rssAfter - rssBefore) / Math.max(1, opened) / 1024).toFixed(2)} KB per socket (each worker ${eachBefore.map((b, i) => `${mib(b)} → ${mib(eachAfter[i]!)}`).join(', ')} MiB); open files per worker ${fds.join(', ')}; supervisor RSS ${mib(supervisorRssBefore)} → ${mib(rssBytes(server.pid))} MiB`);
 
+  phase = meter.start();
   const fanout = await groupFanout(loads, seeded.groupId);
+  const fanoutCost = meter.since(phase);
+  log(`group messages: ${describe(fanoutCost)}`);
   await sleep(1000);
 
   const countFriendMessages = async () => Number((await bench.dbh.db.selectFrom('messages').select((eb) => eb.fn.countAll<number>().as('n')).where('ope', '=', 0).executeTakeFirstOrThrow()).n);
@@ -213,13 +215,9 @@ async function main(): Promise<void> {
   for (const rate of rates) {
     log(`\n== 1:1 at ${rate}/s for ${duration} s (load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}) ==`);
     const inDbBefore = await countFriendMessages();
-    const cpuBefore = sampleCpu(server.pid, workerPids, pids, loadPids);
-    const machine = cpuTicks();
-    const busy = busyTicks();
-    t = performance.now();
+    phase = meter.start();
     const results = await runDirect(rate, duration);
-    const wallSeconds = (performance.now() - t) / 1000;
-    const cpuAfter = sampleCpu(server.pid, workerPids, pids, loadPids);
+    const cost = meter.since(phase);
     const merged = mergeDirect(results);
     ackedTotal += merged.acks;
     const step: Step = {
@@ -230,19 +228,15 @@ async function main(): Promise<void> {
       p99: percentile(merged.latencies, 0.99),
       max: percentile(merged.latencies, 1),
       persisted: (await countFriendMessages()) - inDbBefore,
-      cpuMicros: Object.fromEntries(Object.entries(cpuAfter).map(([k, v]) => [k, ((v - cpuBefore[k]!) / Math.max(1, merged.sent)) * 1e6])),
-      machineBusyPercent: busyPercent(busy),
-      // What the machine did besides this bench's processes (other users of the host), in cores.
-      otherCores: (busyPercent(busy) / 100) * cpus().length - Object.entries(cpuAfter).reduce((sum, [k, v]) => sum + v - cpuBefore[k]!, 0) / wallSeconds,
-      wallSeconds,
-      steal: stealPercent(machine),
+      cpuMicros: Object.fromEntries(Object.entries(cost.cpu).map(([k, v]) => [k, (v / Math.max(1, merged.sent)) * 1e6])),
+      cost,
       firstFailure: results.find((r) => r.firstFailure)?.firstFailure,
     };
     step.kept = step.acks === step.sent && step.delivered === step.sent && step.ackedPerSecond >= 0.95 * rate;
     step.met = step.kept && step.p99 <= P99_TARGET_MS;
     steps.push(step);
     log(`  ${step.sent} sent, ${Math.round(step.ackedPerSecond)} acked/s, ${step.delivered} delivered, ${step.failures} refused, ${step.persisted} in the database; p50 ${step.p50.toFixed(1)} ms, p99 ${step.p99.toFixed(1)} ms`);
-    log(`  CPU µs a message: ${Object.entries(step.cpuMicros).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')}; machine busy ${step.machineBusyPercent.toFixed(0)}% (others ${step.otherCores.toFixed(2)} cores), steal ${step.steal.toFixed(1)}%`);
+    log(`  CPU µs a message: ${Object.entries(step.cpuMicros).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')}; ${describe(cost, false)}`);
     if (!step.met) break;
     await sleep(2000);
   }
@@ -252,7 +246,7 @@ async function main(): Promise<void> {
   const run: WorkersRun = {
     users, groupSize, workerCount, loadCount, duration, warmup, flush: String(flush),
     machine: `${cpus()[0]?.model ?? '?'} (${cpus().length} cores)`, loadAtStart, loadAtEnd: loadavg(),
-    opened, failed, signInsPerSecond: opened / openSeconds, rssBefore, rssAfter, fds, idleCores,
+    opened, failed, signInsPerSecond: opened / open.seconds, rssBefore, rssAfter, fds, phases: { open, idle, fanout: fanoutCost },
     fanout, steps, ackedTotal, inDatabase, restarted: workersAtEnd.join() !== workerPids.join(),
   };
   printResults(log, run, P99_TARGET_MS);
@@ -290,72 +284,13 @@ function mergeDirect(results: DirectResult[]): { sent: number; acks: number; del
   return { sent: sum('sent'), acks: sum('acks'), delivered: sum('delivered'), failures: sum('failures'), latencies: latencies.sort() };
 }
 
-/** CPU seconds so far of each part: the workers together, the supervisor, the services, the load. */
-function sampleCpu(supervisor: number, workers: number[], pids: Record<'mariadbd' | 'redis' | 'etcd', number>, loadPids: number[]): Record<string, number> {
-  const own = process.cpuUsage();
-  return {
-    workers: workers.reduce((s, pid) => s + cpuSeconds(pid), 0),
-    supervisor: cpuSeconds(supervisor),
-    mariadbd: cpuSeconds(pids.mariadbd),
-    redis: cpuSeconds(pids.redis),
-    etcd: cpuSeconds(pids.etcd),
-    load: loadPids.reduce((s, pid) => s + cpuSeconds(pid), 0),
-    bench: (own.user + own.system) / 1e6,
-  };
-}
-
-/** Busy and total clock ticks of the whole machine (/proc/stat: all but idle and iowait is busy). */
-function busyTicks(): { busy: number; total: number } {
-  const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
-  const total = f.reduce((a, b) => a + b, 0);
-  return { busy: total - f[3]! - f[4]!, total };
-}
-
-function busyPercent(since: { busy: number; total: number }): number {
-  const now = busyTicks();
-  return now.total > since.total ? (100 * (now.busy - since.busy)) / (now.total - since.total) : 0;
-}
-
-/** The node processes whose parent is `pid` (the cluster workers; tsx's esbuild helper is not one). */
-function nodeChildren(pid: number): number[] {
-  const children: number[] = [];
-  for (const name of readdirSync('/proc')) {
-    if (!/^\d+$/.test(name)) continue;
-    try {
-      const stat = readFileSync(`/proc/${name}/stat`, 'utf8');
-      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-      if (ppid === pid && readFileSync(`/proc/${name}/comm`, 'utf8').trim() === 'node') children.push(Number(name));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return children.sort((a, b) => a - b);
-}
-
-function openFilesLimit(pid: number): string {
-  const match = /^Max open files\s+(\S+)\s+(\S+)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'));
-  return match ? `${match[1]}/${match[2]}` : '?';
-}
-
-function lscpu(): string {
-  try {
-    const text = execFileSync('lscpu', { encoding: 'utf8' });
-    const keep = ['Model name', 'CPU(s)', 'Thread(s) per core', 'Hypervisor vendor', 'L2 cache', 'L3 cache'];
-    return text.split('\n').filter((line) => keep.some((k) => line.startsWith(`${k}:`))).map((line) => line.replace(/\s+/g, ' ')).join('; ');
-  } catch {
-    return '(lscpu not available)';
-  }
-}
-
-function killIfAlive(pid: number): void {
-  try {
-    process.kill(pid, 'SIGKILL');
-  } catch {
-    // already gone
-  }
-}
-
 const mib = (bytes: number) => (bytes / 2 ** 20).toFixed(1);
+
+/** A phase's CPU in cores per part (or not), the machine's busy share and what others used. */
+function describe(cost: PhaseCost, cores = true): string {
+  const parts = cores ? `CPU in cores: ${Object.entries(cost.cpu).map(([k, v]) => `${k} ${(v / cost.seconds).toFixed(2)}`).join(', ')}; ` : '';
+  return `${parts}machine busy ${cost.busyPercent.toFixed(0)}% (others ${cost.otherCores.toFixed(2)} cores), steal ${cost.steal.toFixed(1)}%`;
+}
 
 function whole(name: 'users' | 'group' | 'workers' | 'load-processes' | 'concurrency' | 'duration' | 'warmup' | 'repeats', min: number, max: number): number {
   const value = Number(args[name]);
