@@ -21,6 +21,8 @@ export interface Step {
   cpuMicros: Record<string, number>;
   /** The step's CPU per part, and the machine's busy share and what others used meanwhile. */
   cost: PhaseCost;
+  /** Redis commands per sent message (INFO commandstats), those at ≥ 0.01. */
+  redisPerMessage: Record<string, number>;
   firstFailure: string | undefined;
   /** Every message acked and delivered, at ≥ 95 % of the rate. */
   kept?: boolean;

@@ -215,9 +215,11 @@ async function main(): Promise<void> {
   for (const rate of rates) {
     log(`\n== 1:1 at ${rate}/s for ${duration} s (load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}) ==`);
     const inDbBefore = await countFriendMessages();
+    const redisBefore = await redisCalls(redis);
     phase = meter.start();
     const results = await runDirect(rate, duration);
     const cost = meter.since(phase);
+    const redisAfter = await redisCalls(redis);
     const merged = mergeDirect(results);
     ackedTotal += merged.acks;
     const step: Step = {
@@ -230,6 +232,7 @@ async function main(): Promise<void> {
       persisted: (await countFriendMessages()) - inDbBefore,
       cpuMicros: Object.fromEntries(Object.entries(cost.cpu).map(([k, v]) => [k, (v / Math.max(1, merged.sent)) * 1e6])),
       cost,
+      redisPerMessage: Object.fromEntries(Object.entries(redisAfter).map(([k, v]) => [k, (v - (redisBefore[k] ?? 0)) / Math.max(1, merged.sent)]).filter(([, v]) => (v as number) >= 0.01)),
       firstFailure: results.find((r) => r.firstFailure)?.firstFailure,
     };
     step.kept = step.acks === step.sent && step.delivered === step.sent && step.ackedPerSecond >= 0.95 * rate;
@@ -237,6 +240,7 @@ async function main(): Promise<void> {
     steps.push(step);
     log(`  ${step.sent} sent, ${Math.round(step.ackedPerSecond)} acked/s, ${step.delivered} delivered, ${step.failures} refused, ${step.persisted} in the database; p50 ${step.p50.toFixed(1)} ms, p99 ${step.p99.toFixed(1)} ms`);
     log(`  CPU µs a message: ${Object.entries(step.cpuMicros).map(([k, v]) => `${k} ${Math.round(v)}`).join(', ')}; ${describe(cost, false)}`);
+    log(`  Redis commands a message: ${Object.entries(step.redisPerMessage).map(([k, v]) => `${k} ${v.toFixed(2)}`).join(', ')}`);
     if (!step.met) break;
     await sleep(2000);
   }
@@ -251,6 +255,13 @@ async function main(): Promise<void> {
   };
   printResults(log, run, P99_TARGET_MS);
   if (args.out) writeFileSync(args.out, JSON.stringify(run, (_k, v: unknown) => (v instanceof Float64Array ? undefined : v), 2));
+}
+
+/** Calls so far of each Redis command (INFO commandstats). */
+async function redisCalls(redis: Redis): Promise<Record<string, number>> {
+  const calls: Record<string, number> = {};
+  for (const match of (await redis.info('commandstats')).matchAll(/^cmdstat_([^:]+):calls=(\d+)/gm)) calls[match[1]!] = Number(match[2]);
+  return calls;
 }
 
 /** `repeats` group messages from user 0; arrivals gathered from every load process on one clock. */
