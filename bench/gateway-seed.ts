@@ -18,9 +18,9 @@ const CHUNK = 1000;
 /**
  * Seeds a migrated, empty database directly (HTTP register would spend minutes in bcrypt): `n`
  * users sharing one precomputed bcrypt hash, the friend pairs (0,1), (2,3), … with both rows,
- * and one group holding all `n` users (user 0 owns it, `member_count` = n).
+ * and one group holding the first `groupSize` users (all `n` by default; user 0 owns it).
  */
-export async function seedDatabase(db: Db, n: number, now = Date.now()): Promise<Omit<Seeded, 'tokens'>> {
+export async function seedDatabase(db: Db, n: number, now = Date.now(), groupSize = n): Promise<Omit<Seeded, 'tokens'>> {
   const passwordHash = await bcrypt.hash('bench-password', 10);
   return db.transaction().execute(async (trx) => {
     for (let start = 0; start < n; start += CHUNK) {
@@ -46,11 +46,11 @@ export async function seedDatabase(db: Db, n: number, now = Date.now()): Promise
 
     const group = await trx
       .insertInto('groups')
-      .values({ name: 'bench', owner_id: userIds[0]!, member_count: n, created_at: now, updated_at: now })
+      .values({ name: 'bench', owner_id: userIds[0]!, member_count: groupSize, created_at: now, updated_at: now })
       .executeTakeFirstOrThrow();
     const groupId = Number(group.insertId);
-    for (let start = 0; start < n; start += CHUNK) {
-      const rows = userIds.slice(start, start + CHUNK).map((userId, k) => ({ group_id: groupId, user_id: userId, role: start + k === 0 ? Role.Owner : Role.Member, joined_at: now }));
+    for (let start = 0; start < groupSize; start += CHUNK) {
+      const rows = userIds.slice(start, Math.min(groupSize, start + CHUNK)).map((userId, k) => ({ group_id: groupId, user_id: userId, role: start + k === 0 ? Role.Owner : Role.Member, joined_at: now }));
       await trx.insertInto('group_members').values(rows).execute();
     }
     return { userIds, pairs, groupId };

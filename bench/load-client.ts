@@ -188,6 +188,38 @@ export class LoadClient {
     return { sent, acks, delivered, failures, firstFailure, ackedPerSecond: acks / (((lastAck || performance.now()) - started) / 1000), latencies: measured };
   }
 
+  /** Sends one text frame on socket `index`; returns the send time on the machine's clock (ms since the epoch). */
+  send(index: number, text: string): number {
+    const at = performance.timeOrigin + performance.now();
+    this.sockets[index]!.send(text);
+    return at;
+  }
+
+  /**
+   * Starts watching for the first frame of command `cmd` on each of `indexes`; the promise gives,
+   * per index, when it arrived on the machine's clock (ms since the epoch, comparable between
+   * processes on one machine) or -1 if it had not within `timeoutMs`. For measuring one send that
+   * reaches sockets held by several load processes.
+   */
+  watch(cmd: number, indexes: readonly number[], timeoutMs: number): Promise<Float64Array> {
+    const arrivals = new Float64Array(indexes.length).fill(-1);
+    const slot = new Map(indexes.map((index, k) => [index, k]));
+    let count = 0;
+    let reached: () => void = () => {};
+    const all = new Promise<void>((resolve) => (reached = resolve));
+    if (indexes.length === 0) reached();
+    this.onFrame = (index, frameCmd) => {
+      const k = slot.get(index);
+      if (frameCmd !== cmd || k === undefined || arrivals[k]! >= 0) return;
+      arrivals[k] = performance.timeOrigin + performance.now();
+      if (++count === indexes.length) reached();
+    };
+    return Promise.race([all, sleep(timeoutMs)]).then(() => {
+      this.onFrame = () => {};
+      return arrivals;
+    });
+  }
+
   /** Cuts every socket with a TCP reset (no TIME_WAIT left behind for the next run). */
   async closeAll(): Promise<void> {
     for (const ws of this.sockets) {
