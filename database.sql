@@ -92,3 +92,8 @@ alter table `messages` add column `reply_to` bigint unsigned;
 -- 0032_mentions
 alter table `messages` add column `mentions` varchar(1000);
 create table `message_mentions` (`user_id` bigint unsigned not null, `conversation_id` bigint unsigned not null, `seq` bigint not null, constraint `message_mentions_pk` primary key (`user_id`, `conversation_id`, `seq`)) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
+
+-- 0033_message_edits
+alter table `messages` add column `edited_at` bigint;
+create table `message_edits` (`conversation_id` bigint unsigned not null, `seq` bigint not null, `message_id` bigint unsigned not null, `body` text not null, `edited_at` bigint not null, constraint `message_edits_pk` primary key (`conversation_id`, `seq`)) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
+create index `message_edits_message_idx` on `message_edits` (`message_id`);

@@ -19,6 +19,7 @@ import * as m0029 from './0029_push_progress.js';
 import * as m0030 from './0030_read_cursors_by_conversation.js';
 import * as m0031 from './0031_messages_reply_to.js';
 import * as m0032 from './0032_mentions.js';
+import * as m0033 from './0033_message_edits.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder) so they load the same
@@ -45,4 +46,5 @@ export const migrations: Record<string, Migration> = {
   '0030_read_cursors_by_conversation': m0030,
   '0031_messages_reply_to': m0031,
   '0032_mentions': m0032,
+  '0033_message_edits': m0033,
 };

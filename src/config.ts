@@ -93,6 +93,8 @@ const configSchema = z
       .object({
         max_body_chars: int(1, 1_000_000).default(5000),
         withdraw_window_seconds: int(0, 86_400 * 365).default(120),
+        /** How long after sending a text message its sender may edit it. */
+        edit_window_seconds: int(0, 86_400 * 365).default(86_400),
         send_max_per_10s: int(1).default(100),
         read_notices: z.enum(['true', 'false']).default('true'),
         sync_page_size: int(10, 10_000).default(1000),

@@ -8,7 +8,7 @@ import { FriendsService } from './modules/friends/index.js';
 import { GeoService } from './modules/geo/index.js';
 import { SearchService } from './modules/search/index.js';
 import { GroupsService } from './modules/groups/index.js';
-import { MediaBodies, type MessageStore, MessagesService, MessageWriter, ThreadedMessageWriter, TypingService } from './modules/messages/index.js';
+import { MediaBodies, type MessageStore, MessagesService, MessageWriter, ThreadedMessageWriter, TypingService, EditsService } from './modules/messages/index.js';
 import { UsersService } from './modules/users/index.js';
 import { ConversationsService, ReceiptsService, SyncService } from './modules/sync/index.js';
 import type { Notifier } from './notify/notifier.js';
@@ -26,6 +26,7 @@ export interface Services {
   writer: MessageStore;
   messages: MessagesService;
   typing: TypingService;
+  edits: EditsService;
   blobs: BlobStore;
   attachments: AttachmentsService;
   sync: SyncService;
@@ -98,6 +99,10 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
       withdrawWindowMs: config.messages.withdraw_window_seconds * 1000,
     }),
     typing: new TypingService(db, notifier, friends, config.messages.typing_group_max_members),
+    edits: new EditsService(db, notifier, limit('message-edit', config.messages.send_max_per_10s, 10), {
+      maxBodyChars: config.messages.max_body_chars,
+      editWindowMs: config.messages.edit_window_seconds * 1000,
+    }),
     receipts: new ReceiptsService(db, { listMax: config.messages.receipt_list_max }),
   };
 }

@@ -4,7 +4,7 @@ import type { credentialsInput, loginInput } from '../modules/auth/auth.schema.j
 import type { friendDeleteInput, friendHandleInput, friendRequestInput } from '../modules/friends/friends.schema.js';
 import type { locationInput, nearbyInput } from '../modules/geo/geo.schema.js';
 import type { groupCreateInput, groupIdInput, groupMembersInput, joinHandleInput, joinListInput, joinRequestInput, kickInput } from '../modules/groups/groups.schema.js';
-import type { sendGroupInput, sendUserInput, withdrawInput } from '../modules/messages/messages.schema.js';
+import type { editInput, sendGroupInput, sendUserInput, withdrawInput } from '../modules/messages/messages.schema.js';
 import type { searchInput } from '../modules/search/search.schema.js';
 import type { historyInput, readInput, receiptsInput, syncInput } from '../modules/sync/sync.schema.js';
 import type { nicknameInput, realNameInput, userInfoInput } from '../modules/users/users.schema.js';
@@ -44,6 +44,8 @@ export interface Routes {
   '/im/chat/send/group': In<typeof sendGroupInput>;
   '/im/chat/withdraw/user': In<typeof withdrawInput>;
   '/im/chat/withdraw/group': In<typeof withdrawInput>;
+  '/im/chat/edit/user': In<typeof editInput>;
+  '/im/chat/edit/group': In<typeof editInput>;
   '/im/chat/history': In<typeof historyInput>;
   '/im/chat/read': In<typeof readInput>;
   '/im/chat/receipts': In<typeof receiptsInput>;

@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { ConversationsTable, ReadCursorsTable, UserEventsTable } from '../modules/conversations/index.js';
-import type { MessageMentionsTable, MessagesTable } from '../modules/messages/index.js';
+import type { MessageEditsTable, MessageMentionsTable, MessagesTable } from '../modules/messages/index.js';
 import type { UsersTable } from '../modules/users/index.js';
 import type { TokenRevocationsTable } from '../modules/auth/index.js';
 import type { FriendRequestsTable, FriendsTable } from '../modules/friends/index.js';
@@ -21,6 +21,7 @@ export interface Database {
   conversations: ConversationsTable;
   messages: MessagesTable;
   message_mentions: MessageMentionsTable;
+  message_edits: MessageEditsTable;
   user_events: UserEventsTable;
   read_cursors: ReadCursorsTable;
   uploads: UploadsTable;

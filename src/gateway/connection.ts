@@ -180,7 +180,7 @@ export class Connection {
    * frames held early in it are let through. Early frames past what the read found stay held (the
    * read was older than they are) and are repaired again.
    */
-  repaired(streams: ReadonlyArray<{ key: string; from: number; frames: LiveFrame[]; gone: boolean }>): void {
+  repaired(streams: ReadonlyArray<{ key: string; from: number; frames: OrderedFrame[]; gone: boolean }>): void {
     if (this.held) {
       for (const s of streams) for (const f of s.frames) this.deliver(f);
       return;

@@ -75,7 +75,11 @@ export class Hub {
         const set = this.byUser.get(userId);
         if (!set) continue;
         for (const connection of set) {
-          if (feature !== undefined && !connection.features.has(feature as FeatureName)) continue;
+          if (feature !== undefined && !connection.features.has(feature as FeatureName)) {
+            // Not for this socket; a stream event still moves its position (no gap to wait for).
+            if (stream) connection.skip(stream);
+            continue;
+          }
           // The sending device knows its message (from the ack or the HTTP answer): it is not sent
           // the frame, but its stream moves past it, so the next frame finds no gap.
           if (except && (connection.id === except.connectionId || (except.jti !== undefined && connection.jti === except.jti))) {

@@ -43,6 +43,7 @@ export const serverFrames = [
   frame(25, 'Server push from a business backend', { FromId: z.literal(0), ToId: z.number().int().min(0), Ope: z.literal(2), Type: z.literal(0), Body: z.string(), EventSeq: seq.min(1).optional(), Time: time.optional() }),
   frame(26, 'Reconnect: this node closes the socket (1012) in Body milliseconds', { ...system, Body: z.string().regex(/^\d+$/) }),
   frame(28, 'Typing (feature "typing"): FromId is typing to you (Ope 0) or in group ToId (Ope 1); not stored', { FromId: id, ToId: id, Ope: ope, Type: z.literal(0), Body: z.literal('') }),
+  frame(29, 'Message edited (feature "edit"): message Id now reads Body; an event of the conversation stream at Seq', { FromId: id, ToId: id, Ope: ope, Type: z.number().int(), Body: z.string(), Id: id, ConvId: id, Seq: seq.min(1), Time: time }),
 ] as const;
 
 /** Any server frame (a union on Cmd). */

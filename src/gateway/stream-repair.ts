@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
 import type { Cursors, SyncPage, SyncService } from '../modules/sync/index.js';
 import type { Connection, StreamRepairPort } from './connection.js';
-import { LiveFrame } from './wire-frame.js';
+import { featureOfCmd } from '../notify/features.js';
+import { LiveFrame, type OrderedFrame } from './wire-frame.js';
 
 /** Pages one repair reads at most (a socket that far behind is better off syncing itself). */
 const MAX_PAGES = 5;
@@ -49,7 +50,7 @@ export class StreamRepair implements StreamRepairPort {
       for (let page = 0; page < MAX_PAGES; page++) {
         const result = await this.sync.page(userId, current, PAGE_SIZE, { conversations: only, events });
         frames += result.items.length;
-        connection.repaired(this.streamsOf(result, current, wanted));
+        connection.repaired(this.streamsOf(result, current, wanted, connection.features));
         if (!result.more) break;
         current = result.next;
       }
@@ -83,8 +84,8 @@ export class StreamRepair implements StreamRepairPort {
   }
 
   /** A page as the streams it read: where each starts for the user, its frames, and whether the user left it. */
-  private streamsOf(page: SyncPage, cursors: Cursors, wanted: readonly string[] | undefined) {
-    const byKey = new Map<string, { key: string; from: number; frames: LiveFrame[]; gone: boolean }>();
+  private streamsOf(page: SyncPage, cursors: Cursors, wanted: readonly string[] | undefined, features: ReadonlySet<string>) {
+    const byKey = new Map<string, { key: string; from: number; frames: OrderedFrame[]; gone: boolean }>();
     for (const [id, from] of page.start) byKey.set(`c${id}`, { key: `c${id}`, from, frames: [], gone: false });
     for (const item of page.items) {
       let stream = byKey.get(item.stream.key);
@@ -92,7 +93,9 @@ export class StreamRepair implements StreamRepairPort {
         stream = { key: item.stream.key, from: cursors.events, frames: [], gone: false };
         byKey.set(item.stream.key, stream);
       }
-      stream.frames.push(new LiveFrame(JSON.stringify(item.frame), item.stream));
+      // A frame of a feature the socket did not declare holds its place in the stream, unsent.
+      const feature = featureOfCmd.get(item.frame.Cmd);
+      stream.frames.push(feature !== undefined && !features.has(feature) ? { silent: true, stream: item.stream } : new LiveFrame(JSON.stringify(item.frame), item.stream));
     }
     // Conversations asked for that the user is no longer in: nothing more will come, so none stays held.
     if (!page.more) {

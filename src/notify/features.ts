@@ -7,7 +7,15 @@
 export const Feature = {
   /** Cmd 28: a friend, or a member of a small group, is typing. */
   Typing: 'typing',
+  /** Cmd 29: a message was edited (an event of its conversation's stream). */
+  Edit: 'edit',
 } as const;
+
+/** The Cmds that belong to a feature: a socket that did not declare it never gets them, live or by sync. */
+export const featureOfCmd: ReadonlyMap<number, FeatureName> = new Map<number, FeatureName>([
+  [28, 'typing'],
+  [29, 'edit'],
+]);
 export type FeatureName = (typeof Feature)[keyof typeof Feature];
 
 const KNOWN: ReadonlySet<string> = new Set(Object.values(Feature));

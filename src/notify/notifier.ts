@@ -23,6 +23,8 @@ export const Cmd = {
   ServerPush: 25,
   /** weim, to sockets that declared the `typing` feature (features.ts): `FromId` is typing (not stored). */
   TypingNotice: 28,
+  /** weim, to sockets that declared the `edit` feature: message `Id` now reads `Body` (an event of the conversation stream at `Seq`). */
+  MessageEdited: 29,
 } as const;
 
 /** Ope: the channel a frame belongs to. */
@@ -60,7 +62,10 @@ export interface Notification {
   except?: { connectionId?: string; jti?: string };
   /** Where the frame sits in a stream: `c<conversation id>` or `e` (the recipient's events), and its seq. */
   stream?: StreamPosition;
-  /** Only for sockets that declared this feature at sign-in (gateway/features.ts); never with a `stream`. */
+  /**
+   * Only for sockets that declared this feature at sign-in (notify/features.ts). With a `stream`,
+   * the other sockets' streams move past the frame (they are not sent it, and expect no gap).
+   */
   feature?: string;
 }
 

@@ -151,6 +151,15 @@ function onMessage(m: MessageFrame): void {
   const c = conv(m.Ope === 1 ? 1 : 0, m.Ope === 1 || own ? m.ToId : m.FromId);
   c.convId = m.ConvId;
   const fresh = m.Seq > c.lastSeq;
+  if (m.Cmd === 29) {
+    // An edit: the message (if shown) reads the new body.
+    for (const item of c.messages.values()) if (item.id === m.Id) Object.assign(item, { body: m.Body, edited: true });
+    if (c.last && c.last.id === m.Id) Object.assign(c.last, { body: m.Body, edited: true });
+    if (fresh) c.lastSeq = m.Seq;
+    changed();
+    if (state.open === c.key) pane.redraw();
+    return;
+  }
   if (m.Cmd === 7 || m.Cmd === 11) {
     const id = Number(m.Body);
     for (const item of c.messages.values()) if (item.id === id) Object.assign(item, { withdrawn: true, body: '' });

@@ -87,7 +87,7 @@ export function convById(convId: number): Conv | undefined {
 }
 
 export function itemOf(m: HistoryItem): Item {
-  return { seq: m.seq, id: m.id, from: m.from_id, type: m.type, body: m.body, withdrawn: m.withdrawn, time: m.created_at, own: m.from_id === state.me?.id };
+  return { seq: m.seq, id: m.id, from: m.from_id, type: m.type, body: m.body, withdrawn: m.withdrawn, time: m.created_at, own: m.from_id === state.me?.id, edited: m.edited_at != null };
 }
 
 export function totalUnread(): number {

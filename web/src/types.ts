@@ -42,6 +42,7 @@ export interface HistoryItem {
   body: string;
   withdrawn: boolean;
   created_at: number;
+  edited_at?: number | null;
 }
 
 export interface ConversationItem {
@@ -66,6 +67,8 @@ export interface Item {
   withdrawn: boolean;
   time: number;
   own: boolean;
+  /** Edited since sent (Cmd 29, or history's edited_at). */
+  edited?: boolean;
 }
 
 /** A conversation: a friend (`u:<id>`) or a group (`g:<id>`). */

@@ -3,10 +3,11 @@ import { type AuthedRequest, requireAuth } from '../../http/auth.middleware.js';
 import { sendOk } from '../../http/envelope.js';
 import { parseInput } from '../../http/validate.js';
 import type { TokenService } from '../auth/index.js';
-import { sendGroupInput, sendUserInput, withdrawInput } from './messages.schema.js';
+import type { EditsService } from './edits.service.js';
+import { editInput, sendGroupInput, sendUserInput, withdrawInput } from './messages.schema.js';
 import type { MessagesService } from './messages.service.js';
 
-export function messagesRoutes(messages: MessagesService, tokens: TokenService, router: Router = Router()): Router {
+export function messagesRoutes(messages: MessagesService, edits: EditsService, tokens: TokenService, router: Router = Router()): Router {
   const auth = requireAuth(tokens);
   const claims = (req: unknown) => (req as AuthedRequest).auth;
   router.post('/im/chat/send/user', auth, async (req, res) => {
@@ -27,5 +28,11 @@ export function messagesRoutes(messages: MessagesService, tokens: TokenService, 
     await messages.withdraw(claims(req).userId, parseInput(withdrawInput, req.body).message_id, 1);
     sendOk(res, {});
   });
+  for (const [path, ope] of [['/im/chat/edit/user', 0], ['/im/chat/edit/group', 1]] as const) {
+    router.post(path, auth, async (req, res) => {
+      const input = parseInput(editInput, req.body);
+      sendOk(res, await edits.edit(claims(req).userId, input.message_id, ope, input.body));
+    });
+  }
   return router;
 }

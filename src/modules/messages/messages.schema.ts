@@ -28,6 +28,7 @@ const mentionsField = z
 export const sendUserInput = z.object({ to_uid: idField, type: typeField, body: z.string({ error: 'is required' }), client_msg_id: clientMsgIdField, reply_to: idField.optional(), mentions: mentionsField });
 export const sendGroupInput = z.object({ group_id: idField, type: typeField, body: z.string({ error: 'is required' }), client_msg_id: clientMsgIdField, reply_to: idField.optional(), mentions: mentionsField });
 export const withdrawInput = z.object({ message_id: idField });
+export const editInput = z.object({ message_id: idField, body: z.string({ error: 'is required' }) });
 
 /**
  * The 403 of a sender who may not post to a conversation of `kind` (the frame's Ope): not a friend

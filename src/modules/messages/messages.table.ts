@@ -21,6 +21,18 @@ export interface MessagesTable {
   reply_to: Generated<number | null>;
   /** Group messages: who it mentions, as frames carry it (`[ids]` JSON, or `all`; migration 0032). */
   mentions: Generated<string | null>;
+  /** When its body was last edited (migration 0033); null: never. */
+  edited_at: Generated<number | null>;
+}
+
+/** `message_edits`: an edit of a message, an event of its conversation's stream at `seq`. */
+export interface MessageEditsTable {
+  conversation_id: number;
+  seq: number;
+  message_id: number;
+  /** The body as that edit set it ('' once the message is withdrawn). */
+  body: string;
+  edited_at: number;
 }
 
 /** `message_mentions`: a user (0: everyone, `all`) mentioned by the message at `seq` of a conversation. */

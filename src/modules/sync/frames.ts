@@ -1,5 +1,5 @@
 import { Cmd, type Frame, Ope } from '../../notify/notifier.js';
-import type { MessageRow } from './sync.repo.js';
+import type { EditRow, MessageRow } from './sync.repo.js';
 
 /**
  * A message as a Cmd 6 / 10 frame (withdrawn ones carry no body and `Withdrawn: true`). To its
@@ -21,12 +21,20 @@ export function messageFrame(row: MessageRow, conversationId: number, viewerId?:
 }
 
 /** The withdraw of a message as a Cmd 7 / 11 frame at the withdraw's own seq. */
-export function withdrawFrame(row: Omit<MessageRow, 'client_msg_id' | 'reply_to' | 'mentions'>, conversationId: number): Frame {
+export function withdrawFrame(row: Omit<MessageRow, 'client_msg_id' | 'reply_to' | 'mentions' | 'edited_at'>, conversationId: number): Frame {
   const group = Number(row.ope) === Ope.Group;
   return {
     Cmd: group ? Cmd.GroupMessageWithdrawn : Cmd.FriendMessageWithdrawn,
     FromId: Number(row.sender_id), ToId: Number(row.to_id), Ope: Number(row.ope), Type: 0, Body: String(row.id),
     Id: Number(row.id), ConvId: conversationId, Seq: Number(row.withdraw_seq), Time: Number(row.withdrawn_at),
+  };
+}
+
+/** An edit of a message as the Cmd 29 frame that was pushed for it, at the edit's own seq. */
+export function editFrame(row: EditRow, conversationId: number): Frame {
+  return {
+    Cmd: Cmd.MessageEdited, FromId: Number(row.sender_id), ToId: Number(row.to_id), Ope: Number(row.ope), Type: Number(row.type), Body: row.body,
+    Id: Number(row.message_id), ConvId: conversationId, Seq: Number(row.seq), Time: Number(row.edited_at),
   };
 }
 
@@ -44,6 +52,7 @@ export function historyItem(row: Omit<MessageRow, 'client_msg_id'>) {
     id: Number(row.id), seq: Number(row.seq), from_id: Number(row.sender_id), to_id: Number(row.to_id), ope: Number(row.ope), type: Number(row.type),
     body: row.withdrawn_at === null ? row.body : '', withdrawn: row.withdrawn_at !== null, created_at: Number(row.created_at),
     reply_to: row.reply_to === null ? null : Number(row.reply_to),
+    edited_at: row.edited_at === null ? null : Number(row.edited_at),
     mentions: row.mentions === null ? null : mentionsOf(row.mentions),
   };
 }

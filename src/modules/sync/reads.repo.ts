@@ -54,7 +54,7 @@ export async function mentionedAfter(db: Executor, conversationId: number, userI
 export async function lastMessage(db: Executor, conversationId: number, startSeq: number) {
   return db
     .selectFrom('messages')
-    .select(['id', 'seq', 'sender_id', 'ope', 'to_id', 'type', 'body', 'created_at', 'withdrawn_at', 'withdraw_seq', 'reply_to', 'mentions'])
+    .select(['id', 'seq', 'sender_id', 'ope', 'to_id', 'type', 'body', 'created_at', 'withdrawn_at', 'withdraw_seq', 'reply_to', 'mentions', 'edited_at'])
     .where('conversation_id', '=', conversationId)
     .where('seq', '>', startSeq)
     .orderBy('seq', 'desc')

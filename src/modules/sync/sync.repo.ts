@@ -26,7 +26,7 @@ export async function conversationsOf(db: Executor, userId: number, onlyId?: num
 
 export type ConversationRef = Awaited<ReturnType<typeof conversationsOf>>[number];
 
-const messageColumns = ['id', 'seq', 'sender_id', 'ope', 'to_id', 'type', 'body', 'client_msg_id', 'created_at', 'withdrawn_at', 'withdraw_seq', 'reply_to', 'mentions'] as const;
+const messageColumns = ['id', 'seq', 'sender_id', 'ope', 'to_id', 'type', 'body', 'client_msg_id', 'created_at', 'withdrawn_at', 'withdraw_seq', 'reply_to', 'mentions', 'edited_at'] as const;
 
 /**
  * The stream events of a conversation with `after < seq <= upTo`, oldest first: messages by their
@@ -62,3 +62,19 @@ export async function historyPage(db: Executor, conversationId: number, startSeq
 }
 
 export type MessageRow = Awaited<ReturnType<typeof streamBetween>>[number];
+
+/** The edits of a conversation with `after < seq <= upTo`, oldest first, with what their frames name of the message. */
+export async function editsBetween(db: Executor, conversationId: number, after: number, upTo: number, limit: number) {
+  return db
+    .selectFrom('message_edits as e')
+    .innerJoin('messages as m', 'm.id', 'e.message_id')
+    .select(['e.seq', 'e.message_id', 'e.body', 'e.edited_at', 'm.sender_id', 'm.to_id', 'm.ope', 'm.type'])
+    .where('e.conversation_id', '=', conversationId)
+    .where('e.seq', '>', after)
+    .where('e.seq', '<=', upTo)
+    .orderBy('e.seq')
+    .limit(limit)
+    .execute();
+}
+
+export type EditRow = Awaited<ReturnType<typeof editsBetween>>[number];

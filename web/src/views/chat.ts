@@ -52,7 +52,7 @@ export function chatView(): { el: HTMLElement; update: () => void } {
       { class: `msg${item.own ? ' own' : ''}${prompt ? ' prompt' : ''}`, 'data-seq': item.seq },
       c.ope === 1 && !item.own && !prompt ? h('div', { class: 'who' }, nameOf(item.from)) : null,
       body(item),
-      h('div', { class: 'meta' }, time(item.time), item.own && c.ope === 0 && item.seq <= c.peerRead ? h('span', { class: 'read' }, ` · ${t('read')}`) : null),
+      h('div', { class: 'meta' }, time(item.time), item.edited && !item.withdrawn ? h('span', { class: 'edited' }, ` · ${t('edited')}`) : null, item.own && c.ope === 0 && item.seq <= c.peerRead ? h('span', { class: 'read' }, ` · ${t('read')}`) : null),
     );
   };
   const drawMessages = (keepBottom: boolean) => {

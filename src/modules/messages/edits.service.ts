@@ -1,0 +1,67 @@
+import type { Db } from '../../db/database.js';
+import { transact } from '../../db/transaction.js';
+import { AppError } from '../../errors.js';
+import type { RateLimiter } from '../../http/rate-limiter.js';
+import { Feature } from '../../notify/features.js';
+import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
+import { ConversationKind } from '../conversations/index.js';
+import { memberIds } from '../groups/index.js';
+import { findMessageForUpdate, recordEdit } from './messages.repo.js';
+import { bodyProblem, MessageType, notEntitled } from './messages.schema.js';
+
+/**
+ * Edits: the sender changes the body of a text message (type 0 or 10) within
+ * `messages.edit_window_seconds` of sending it, while still allowed to write there (friends; a
+ * member). Each edit is an event of the conversation's stream at a seq of its own (message_edits),
+ * pushed as Cmd 29 to the sockets that declared the `edit` feature; the others' streams move past
+ * it unseen (weIm-go's clients keep the body they had). History and sync show the current body
+ * with `edited_at` / the edit frames in order.
+ */
+export class EditsService {
+  constructor(
+    private readonly db: Db,
+    private readonly notifier: Notifier,
+    private readonly sendLimit: RateLimiter,
+    private readonly options: { maxBodyChars: number; editWindowMs: number },
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async edit(senderId: number, messageId: number, ope: 0 | 1, body: string): Promise<{ id: number; conversation_id: number; seq: number; edited_at: number }> {
+    await this.sendLimit.consume(String(senderId));
+    const now = this.clock();
+    let recipients: number[] = [];
+    const edited = await transact(this.db, async (trx) => {
+      const row = await findMessageForUpdate(trx, messageId);
+      if (!row || Number(row.ope) !== ope) throw new AppError('NOT_FOUND', 'message not found');
+      if (Number(row.sender_id) !== senderId) throw new AppError('FORBIDDEN', 'only the sender can edit a message');
+      const type = Number(row.type);
+      if (type !== MessageType.Text && type !== MessageType.Prompt) throw new AppError('BAD_REQUEST', 'only text messages can be edited');
+      const problem = bodyProblem(type, body, this.options.maxBodyChars);
+      if (problem) throw new AppError('BAD_REQUEST', problem);
+      const conversationId = Number(row.conversation_id);
+      if (ope === Ope.Group) {
+        recipients = await memberIds(trx, Number(row.to_id));
+        if (!recipients.includes(senderId)) throw notEntitled(ConversationKind.Group);
+      } else {
+        // An unfriend closes the pair's conversation: no edits after it, as no messages.
+        const conversation = await trx.selectFrom('conversations').select('closed').where('id', '=', conversationId).executeTakeFirstOrThrow();
+        if (Number(conversation.closed) !== 0) throw notEntitled(ConversationKind.Friend);
+        recipients = [Number(row.to_id), senderId];
+      }
+      if (row.withdrawn_at !== null) throw new AppError('CONFLICT', 'the message was withdrawn');
+      if (now - Number(row.created_at) > this.options.editWindowMs) throw new AppError('CONFLICT', 'too late to edit this message');
+      const seq = await recordEdit(trx, messageId, conversationId, body, now);
+      return { toId: Number(row.to_id), type, conversationId, seq };
+    });
+    this.notifier.notify({
+      userIds: recipients,
+      frame: {
+        Cmd: Cmd.MessageEdited, FromId: senderId, ToId: edited.toId, Ope: ope, Type: edited.type, Body: body,
+        Id: messageId, ConvId: edited.conversationId, Seq: edited.seq, Time: now,
+      },
+      stream: { key: `c${edited.conversationId}`, seq: edited.seq },
+      feature: Feature.Edit,
+    });
+    return { id: messageId, conversation_id: edited.conversationId, seq: edited.seq, edited_at: now };
+  }
+}
