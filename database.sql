@@ -97,3 +97,7 @@ create table `message_mentions` (`user_id` bigint unsigned not null, `conversati
 alter table `messages` add column `edited_at` bigint;
 create table `message_edits` (`conversation_id` bigint unsigned not null, `seq` bigint not null, `message_id` bigint unsigned not null, `body` text not null, `edited_at` bigint not null, constraint `message_edits_pk` primary key (`conversation_id`, `seq`)) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
 create index `message_edits_message_idx` on `message_edits` (`message_id`);
+
+-- 0034_message_reactions
+create table `message_reactions` (`message_id` bigint unsigned not null, `user_id` bigint unsigned not null, `emoji` varchar(64) character set utf8mb4 collate utf8mb4_bin not null, `created_at` bigint not null, constraint `message_reactions_pk` primary key (`message_id`, `emoji`, `user_id`)) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
+create table `reaction_events` (`conversation_id` bigint unsigned not null, `seq` bigint not null, `message_id` bigint unsigned not null, `user_id` bigint unsigned not null, `emoji` varchar(64) character set utf8mb4 collate utf8mb4_bin not null, `on` smallint not null, `created_at` bigint not null, constraint `reaction_events_pk` primary key (`conversation_id`, `seq`)) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;

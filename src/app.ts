@@ -8,7 +8,7 @@ import { authRoutes, type AuthService, type TokenService } from './modules/auth/
 import { friendsRoutes, type FriendsService } from './modules/friends/index.js';
 import { geoRoutes, type GeoService } from './modules/geo/index.js';
 import { groupsRoutes, type GroupsService } from './modules/groups/index.js';
-import { type EditsService, messagesRoutes, type MessagesService } from './modules/messages/index.js';
+import { type EditsService, messagesRoutes, type MessagesService, type ReactionsService } from './modules/messages/index.js';
 import { presenceRoutes, type PresenceService } from './modules/presence/index.js';
 import { type ConversationsService, type ReceiptsService, syncRoutes, type SyncService } from './modules/sync/index.js';
 import { searchRoutes, type SearchService } from './modules/search/index.js';
@@ -35,6 +35,7 @@ export interface AppDeps {
   conversations: ConversationsService;
   receipts: ReceiptsService;
   edits: EditsService;
+  reactions: ReactionsService;
   presence: PresenceService;
   attachments: AttachmentsService;
   /** Set when attachments live on local disk: weim serves them under `publicPath`. */
@@ -86,7 +87,7 @@ export function createApp(deps: AppDeps): Express {
   usersRoutes(deps.users, deps.tokens, api);
   friendsRoutes(deps.friends, deps.tokens, api);
   groupsRoutes(deps.groups, deps.tokens, api);
-  messagesRoutes(deps.messages, deps.edits, deps.tokens, api);
+  messagesRoutes(deps.messages, deps.edits, deps.reactions, deps.tokens, api);
   syncRoutes(deps.sync, deps.conversations, deps.receipts, deps.tokens, api);
   presenceRoutes(deps.presence, deps.tokens, api);
   searchRoutes(deps.search, deps.tokens, api);

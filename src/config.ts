@@ -95,6 +95,8 @@ const configSchema = z
         withdraw_window_seconds: int(0, 86_400 * 365).default(120),
         /** How long after sending a text message its sender may edit it. */
         edit_window_seconds: int(0, 86_400 * 365).default(86_400),
+        /** Most kinds of reactions (distinct emoji) one message may carry. */
+        reaction_kinds_max: int(1, 1000).default(20),
         send_max_per_10s: int(1).default(100),
         read_notices: z.enum(['true', 'false']).default('true'),
         sync_page_size: int(10, 10_000).default(1000),

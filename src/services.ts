@@ -8,7 +8,7 @@ import { FriendsService } from './modules/friends/index.js';
 import { GeoService } from './modules/geo/index.js';
 import { SearchService } from './modules/search/index.js';
 import { GroupsService } from './modules/groups/index.js';
-import { MediaBodies, type MessageStore, MessagesService, MessageWriter, ThreadedMessageWriter, TypingService, EditsService } from './modules/messages/index.js';
+import { MediaBodies, type MessageStore, MessagesService, MessageWriter, ThreadedMessageWriter, TypingService, EditsService, ReactionsService } from './modules/messages/index.js';
 import { UsersService } from './modules/users/index.js';
 import { ConversationsService, ReceiptsService, SyncService } from './modules/sync/index.js';
 import type { Notifier } from './notify/notifier.js';
@@ -27,6 +27,7 @@ export interface Services {
   messages: MessagesService;
   typing: TypingService;
   edits: EditsService;
+  reactions: ReactionsService;
   blobs: BlobStore;
   attachments: AttachmentsService;
   sync: SyncService;
@@ -103,6 +104,7 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
       maxBodyChars: config.messages.max_body_chars,
       editWindowMs: config.messages.edit_window_seconds * 1000,
     }),
+    reactions: new ReactionsService(db, notifier, limit('message-react', config.messages.send_max_per_10s, 10), { maxKinds: config.messages.reaction_kinds_max }),
     receipts: new ReceiptsService(db, { listMax: config.messages.receipt_list_max }),
   };
 }

@@ -12,7 +12,8 @@ export interface ServerFrame extends Frame {
 
 /**
  * A conversation item (Cmd 6 friend message, 7 its withdrawal, 10 group message, 11 its
- * withdrawal, 29 an edit: message `Id` now reads `Body`), delivered once and in `Seq` order per conversation. `own`: sent by this user (from
+ * withdrawal, 29 an edit: message `Id` now reads `Body`, 30 a reaction `Body` put on (`On` 1) or taken off
+ * message `Id`), delivered once and in `Seq` order per conversation. `own`: sent by this user (from
  * this device, once acked, or from another device's send seen in a sync).
  */
 export interface MessageFrame extends ServerFrame {

@@ -4,7 +4,7 @@ import type { credentialsInput, loginInput } from '../modules/auth/auth.schema.j
 import type { friendDeleteInput, friendHandleInput, friendRequestInput } from '../modules/friends/friends.schema.js';
 import type { locationInput, nearbyInput } from '../modules/geo/geo.schema.js';
 import type { groupCreateInput, groupIdInput, groupMembersInput, joinHandleInput, joinListInput, joinRequestInput, kickInput } from '../modules/groups/groups.schema.js';
-import type { editInput, sendGroupInput, sendUserInput, withdrawInput } from '../modules/messages/messages.schema.js';
+import type { editInput, reactInput, sendGroupInput, sendUserInput, withdrawInput } from '../modules/messages/messages.schema.js';
 import type { searchInput } from '../modules/search/search.schema.js';
 import type { historyInput, readInput, receiptsInput, syncInput } from '../modules/sync/sync.schema.js';
 import type { nicknameInput, realNameInput, userInfoInput } from '../modules/users/users.schema.js';
@@ -46,6 +46,7 @@ export interface Routes {
   '/im/chat/withdraw/group': In<typeof withdrawInput>;
   '/im/chat/edit/user': In<typeof editInput>;
   '/im/chat/edit/group': In<typeof editInput>;
+  '/im/chat/react': In<typeof reactInput>;
   '/im/chat/history': In<typeof historyInput>;
   '/im/chat/read': In<typeof readInput>;
   '/im/chat/receipts': In<typeof receiptsInput>;

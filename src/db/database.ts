@@ -1,6 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { ConversationsTable, ReadCursorsTable, UserEventsTable } from '../modules/conversations/index.js';
-import type { MessageEditsTable, MessageMentionsTable, MessagesTable } from '../modules/messages/index.js';
+import type { MessageEditsTable, MessageMentionsTable, MessageReactionsTable, MessagesTable, ReactionEventsTable } from '../modules/messages/index.js';
 import type { UsersTable } from '../modules/users/index.js';
 import type { TokenRevocationsTable } from '../modules/auth/index.js';
 import type { FriendRequestsTable, FriendsTable } from '../modules/friends/index.js';
@@ -22,6 +22,8 @@ export interface Database {
   messages: MessagesTable;
   message_mentions: MessageMentionsTable;
   message_edits: MessageEditsTable;
+  message_reactions: MessageReactionsTable;
+  reaction_events: ReactionEventsTable;
   user_events: UserEventsTable;
   read_cursors: ReadCursorsTable;
   uploads: UploadsTable;

@@ -44,6 +44,7 @@ export const serverFrames = [
   frame(26, 'Reconnect: this node closes the socket (1012) in Body milliseconds', { ...system, Body: z.string().regex(/^\d+$/) }),
   frame(28, 'Typing (feature "typing"): FromId is typing to you (Ope 0) or in group ToId (Ope 1); not stored', { FromId: id, ToId: id, Ope: ope, Type: z.literal(0), Body: z.literal('') }),
   frame(29, 'Message edited (feature "edit"): message Id now reads Body; an event of the conversation stream at Seq', { FromId: id, ToId: id, Ope: ope, Type: z.number().int(), Body: z.string(), Id: id, ConvId: id, Seq: seq.min(1), Time: time }),
+  frame(30, 'Reaction (feature "reactions"): FromId put (On 1) or took off (On 0) emoji Body on message Id; an event of the conversation stream at Seq', { FromId: id, ToId: id, Ope: ope, Type: z.literal(0), Body: z.string().min(1), Id: id, ConvId: id, Seq: seq.min(1), Time: time, On: z.union([z.literal(0), z.literal(1)]) }),
 ] as const;
 
 /** Any server frame (a union on Cmd). */

@@ -4,7 +4,7 @@ import { credentialsInput, loginInput } from '../modules/auth/auth.schema.js';
 import { friendDeleteInput, friendHandleInput, friendRequestInput } from '../modules/friends/friends.schema.js';
 import { locationInput, nearbyInput } from '../modules/geo/geo.schema.js';
 import { groupCreateInput, groupIdInput, groupMembersInput, joinHandleInput, joinListInput, joinRequestInput, kickInput } from '../modules/groups/groups.schema.js';
-import { editInput, sendGroupInput, sendUserInput, withdrawInput } from '../modules/messages/messages.schema.js';
+import { editInput, reactInput, sendGroupInput, sendUserInput, withdrawInput } from '../modules/messages/messages.schema.js';
 import { onlineInput } from '../modules/presence/presence.routes.js';
 import { pushSchemas } from '../modules/push/push.schema.js';
 import { jsonSchemaOf } from './validate.js';
@@ -66,6 +66,7 @@ function apiRoutes(push: ReturnType<typeof pushSchemas> | undefined): RouteDoc[]
     route('messages', 'token', '/im/chat/withdraw/user', 'Withdraw a message to a friend', withdrawInput),
     route('messages', 'token', '/im/chat/withdraw/group', 'Withdraw a message to a group', withdrawInput),
     route('messages', 'token', '/im/chat/edit/user', 'Edit a text message to a friend (within messages.edit_window_seconds)', editInput),
+    route('messages', 'token', '/im/chat/react', 'Put an emoji on a message or take it off', reactInput),
     route('messages', 'token', '/im/chat/edit/group', 'Edit a text message to a group (within messages.edit_window_seconds)', editInput),
     route('messages', 'token', '/im/chat/upload', 'Upload a picture, voice, video or file (multipart fields file and type); its URL is a message body', chatUploadInput, 'file'),
     route('messages', 'token', '/im/chat/history', 'A conversation\'s messages, newest first', historyInput),

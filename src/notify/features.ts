@@ -9,12 +9,15 @@ export const Feature = {
   Typing: 'typing',
   /** Cmd 29: a message was edited (an event of its conversation's stream). */
   Edit: 'edit',
+  /** Cmd 30: a reaction was put on a message or taken off (an event of its conversation's stream). */
+  Reactions: 'reactions',
 } as const;
 
 /** The Cmds that belong to a feature: a socket that did not declare it never gets them, live or by sync. */
 export const featureOfCmd: ReadonlyMap<number, FeatureName> = new Map<number, FeatureName>([
   [28, 'typing'],
   [29, 'edit'],
+  [30, 'reactions'],
 ]);
 export type FeatureName = (typeof Feature)[keyof typeof Feature];
 

@@ -25,6 +25,8 @@ export const Cmd = {
   TypingNotice: 28,
   /** weim, to sockets that declared the `edit` feature: message `Id` now reads `Body` (an event of the conversation stream at `Seq`). */
   MessageEdited: 29,
+  /** weim, to sockets that declared `reactions`: `FromId` put (`On` 1) or took off (0) emoji `Body` on message `Id` (a stream event at `Seq`). */
+  ReactionChanged: 30,
 } as const;
 
 /** Ope: the channel a frame belongs to. */
@@ -52,6 +54,8 @@ export interface Frame {
   ReplyTo?: number;
   /** On a group message that mentions members: their ids, or `all`. */
   Mentions?: number[] | 'all';
+  /** Cmd 30: 1 the reaction was put on, 0 taken off. */
+  On?: number;
 }
 
 /** "Deliver this frame to every device of these users." */

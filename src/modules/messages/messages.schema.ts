@@ -30,6 +30,18 @@ export const sendGroupInput = z.object({ group_id: idField, type: typeField, bod
 export const withdrawInput = z.object({ message_id: idField });
 export const editInput = z.object({ message_id: idField, body: z.string({ error: 'is required' }) });
 
+const graphemes = new Intl.Segmenter(undefined, { granularity: 'grapheme' });
+const PICTOGRAPH = /\p{Extended_Pictographic}|\p{Regional_Indicator}/u;
+/** One emoji: a single grapheme (skin tones, ZWJ sequences and flags included) that is a pictograph, at most 64 bytes. */
+const emojiField = z
+  .string({ error: 'must be one emoji' })
+  .refine((s) => Buffer.byteLength(s) <= 64 && PICTOGRAPH.test(s) && [...graphemes.segment(s)].length === 1, 'must be one emoji');
+export const reactInput = z.object({
+  message_id: idField,
+  emoji: emojiField,
+  on: numeric(z.union([z.literal(0), z.literal(1)], { error: 'must be 1 (put on) or 0 (take off)' })),
+});
+
 /**
  * The 403 of a sender who may not post to a conversation of `kind` (the frame's Ope): not a friend
  * of the recipient, or not a member of the group. The service's check and the writer's agree.

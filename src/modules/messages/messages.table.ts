@@ -25,6 +25,25 @@ export interface MessagesTable {
   edited_at: Generated<number | null>;
 }
 
+/** `message_reactions`: `user_id` reacted to the message with `emoji` (one grapheme). */
+export interface MessageReactionsTable {
+  message_id: number;
+  user_id: number;
+  emoji: string;
+  created_at: number;
+}
+
+/** `reaction_events`: a reaction put on (1) or taken off (0), an event of the conversation stream at `seq`. */
+export interface ReactionEventsTable {
+  conversation_id: number;
+  seq: number;
+  message_id: number;
+  user_id: number;
+  emoji: string;
+  on: number;
+  created_at: number;
+}
+
 /** `message_edits`: an edit of a message, an event of its conversation's stream at `seq`. */
 export interface MessageEditsTable {
   conversation_id: number;

@@ -3,6 +3,7 @@ import { AppError } from '../../errors.js';
 import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
 import { memberRole } from '../groups/index.js';
 import { ConversationKind, friendConversationKey, groupConversationKey } from '../conversations/index.js';
+import { reactionsOf } from '../messages/index.js';
 import { publicUsersByIds } from '../users/index.js';
 import { historyItem } from './frames.js';
 import { countUnread, lastMessage, mentionedAfter, raiseReadCursor, readCursorsOf } from './reads.repo.js';
@@ -65,8 +66,10 @@ export class ConversationsService {
   async history(userId: number, target: ConversationTarget, beforeSeq: number | undefined, limit: number) {
     const c = await this.resolve(userId, target);
     if (!c) return { list: [], has_more: false };
-    const rows = await historyPage(this.db, c.id, c.startSeq, beforeSeq ?? Number.MAX_SAFE_INTEGER, limit + 1);
-    return { conversation_id: c.id, list: rows.slice(0, limit).map(historyItem), has_more: rows.length > limit };
+    const rows = (await historyPage(this.db, c.id, c.startSeq, beforeSeq ?? Number.MAX_SAFE_INTEGER, limit + 1)).slice(0, limit + 1);
+    const shown = rows.slice(0, limit);
+    const reactions = await reactionsOf(this.db, shown.filter((r) => r.withdrawn_at === null).map((r) => Number(r.id)), userId);
+    return { conversation_id: c.id, list: shown.map((r) => ({ ...historyItem(r), reactions: reactions.get(Number(r.id)) ?? [] })), has_more: rows.length > limit };
   }
 
   /**

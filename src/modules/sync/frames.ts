@@ -1,5 +1,5 @@
 import { Cmd, type Frame, Ope } from '../../notify/notifier.js';
-import type { EditRow, MessageRow } from './sync.repo.js';
+import type { EditRow, MessageRow, ReactionRow } from './sync.repo.js';
 
 /**
  * A message as a Cmd 6 / 10 frame (withdrawn ones carry no body and `Withdrawn: true`). To its
@@ -35,6 +35,14 @@ export function editFrame(row: EditRow, conversationId: number): Frame {
   return {
     Cmd: Cmd.MessageEdited, FromId: Number(row.sender_id), ToId: Number(row.to_id), Ope: Number(row.ope), Type: Number(row.type), Body: row.body,
     Id: Number(row.message_id), ConvId: conversationId, Seq: Number(row.seq), Time: Number(row.edited_at),
+  };
+}
+
+/** A reaction change as the Cmd 30 frame that was pushed for it, at its own seq. */
+export function reactionFrame(row: ReactionRow, conversationId: number): Frame {
+  return {
+    Cmd: Cmd.ReactionChanged, FromId: Number(row.user_id), ToId: Number(row.to_id), Ope: Number(row.ope), Type: 0, Body: row.emoji,
+    Id: Number(row.message_id), ConvId: conversationId, Seq: Number(row.seq), Time: Number(row.created_at), On: Number(row.on),
   };
 }
 

@@ -78,3 +78,19 @@ export async function editsBetween(db: Executor, conversationId: number, after: 
 }
 
 export type EditRow = Awaited<ReturnType<typeof editsBetween>>[number];
+
+/** The reaction changes of a conversation with `after < seq <= upTo`, oldest first, with what their frames name of the message. */
+export async function reactionsBetween(db: Executor, conversationId: number, after: number, upTo: number, limit: number) {
+  return db
+    .selectFrom('reaction_events as r')
+    .innerJoin('messages as m', 'm.id', 'r.message_id')
+    .select(['r.seq', 'r.message_id', 'r.user_id', 'r.emoji', 'r.on', 'r.created_at', 'm.to_id', 'm.ope'])
+    .where('r.conversation_id', '=', conversationId)
+    .where('r.seq', '>', after)
+    .where('r.seq', '<=', upTo)
+    .orderBy('r.seq')
+    .limit(limit)
+    .execute();
+}
+
+export type ReactionRow = Awaited<ReturnType<typeof reactionsBetween>>[number];

@@ -1,0 +1,66 @@
+import type { Db } from '../../db/database.js';
+import { transact } from '../../db/transaction.js';
+import { AppError } from '../../errors.js';
+import type { RateLimiter } from '../../http/rate-limiter.js';
+import { Feature } from '../../notify/features.js';
+import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
+import { ConversationKind } from '../conversations/index.js';
+import { memberIds } from '../groups/index.js';
+import { findMessageForUpdate, recordReaction } from './messages.repo.js';
+import { notEntitled } from './messages.schema.js';
+
+/**
+ * Reactions: anyone who can read a message (the friend pair; the group's members) puts an emoji on
+ * it or takes it off. Each change is an event of the conversation's stream at a seq of its own
+ * (reaction_events), pushed as Cmd 30 to sockets that declared the `reactions` feature, replayed by
+ * sync; history carries each message's counts and whether the reader reacted. Putting on what is
+ * on, or taking off what is not, changes nothing and takes no seq.
+ */
+export class ReactionsService {
+  constructor(
+    private readonly db: Db,
+    private readonly notifier: Notifier,
+    private readonly limit: RateLimiter,
+    private readonly options: { maxKinds: number },
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async react(userId: number, messageId: number, emoji: string, on: boolean): Promise<{ message_id: number; conversation_id: number; seq: number | null }> {
+    await this.limit.consume(String(userId));
+    const now = this.clock();
+    let recipients: number[] = [];
+    const outcome = await transact(this.db, async (trx) => {
+      const row = await findMessageForUpdate(trx, messageId);
+      if (!row) throw new AppError('NOT_FOUND', 'message not found');
+      const conversationId = Number(row.conversation_id);
+      const ope = Number(row.ope);
+      if (ope === Ope.Group) {
+        recipients = await memberIds(trx, Number(row.to_id));
+        if (!recipients.includes(userId)) throw notEntitled(ConversationKind.Group);
+      } else {
+        const pair = [Number(row.sender_id), Number(row.to_id)];
+        // Not found rather than forbidden: a stranger learns nothing about other people's messages.
+        if (!pair.includes(userId)) throw new AppError('NOT_FOUND', 'message not found');
+        const conversation = await trx.selectFrom('conversations').select('closed').where('id', '=', conversationId).executeTakeFirstOrThrow();
+        if (Number(conversation.closed) !== 0) throw notEntitled(ConversationKind.Friend);
+        recipients = pair;
+      }
+      if (row.withdrawn_at !== null) throw new AppError('CONFLICT', 'the message was withdrawn');
+      const seq = await recordReaction(trx, { messageId, conversationId, userId, emoji, on, now, maxKinds: this.options.maxKinds });
+      if (seq === false) throw new AppError('CONFLICT', `at most ${this.options.maxKinds} kinds of reactions on one message`);
+      return { conversationId, seq, ope, toId: Number(row.to_id) };
+    });
+    if (outcome.seq !== undefined) {
+      this.notifier.notify({
+        userIds: recipients,
+        frame: {
+          Cmd: Cmd.ReactionChanged, FromId: userId, ToId: outcome.toId, Ope: outcome.ope, Type: 0, Body: emoji,
+          Id: messageId, ConvId: outcome.conversationId, Seq: outcome.seq, Time: now, On: on ? 1 : 0,
+        },
+        stream: { key: `c${outcome.conversationId}`, seq: outcome.seq },
+        feature: Feature.Reactions,
+      });
+    }
+    return { message_id: messageId, conversation_id: outcome.conversationId, seq: outcome.seq ?? null };
+  }
+}
