@@ -101,3 +101,8 @@ create index `message_edits_message_idx` on `message_edits` (`message_id`);
 -- 0034_message_reactions
 create table `message_reactions` (`message_id` bigint unsigned not null, `user_id` bigint unsigned not null, `emoji` varchar(64) character set utf8mb4 collate utf8mb4_bin not null, `created_at` bigint not null, constraint `message_reactions_pk` primary key (`message_id`, `emoji`, `user_id`)) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
 create table `reaction_events` (`conversation_id` bigint unsigned not null, `seq` bigint not null, `message_id` bigint unsigned not null, `user_id` bigint unsigned not null, `emoji` varchar(64) character set utf8mb4 collate utf8mb4_bin not null, `on` smallint not null, `created_at` bigint not null, constraint `reaction_events_pk` primary key (`conversation_id`, `seq`)) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
+
+-- 0035_group_admin
+alter table `group_members` add column `muted_until` bigint default 0 not null;
+alter table `groups` add column `muted_all` smallint default 0 not null;
+create table `group_events` (`conversation_id` bigint unsigned not null, `seq` bigint not null, `group_id` bigint unsigned not null, `actor_id` bigint unsigned not null, `kind` varchar(16) not null, `user_id` bigint unsigned default 0 not null, `value` bigint default 0 not null, `created_at` bigint not null, constraint `group_events_pk` primary key (`conversation_id`, `seq`)) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;

@@ -7,7 +7,7 @@ import { attachmentsRoutes, type AttachmentsService, filesRoutes } from './modul
 import { authRoutes, type AuthService, type TokenService } from './modules/auth/index.js';
 import { friendsRoutes, type FriendsService } from './modules/friends/index.js';
 import { geoRoutes, type GeoService } from './modules/geo/index.js';
-import { groupsRoutes, type GroupsService } from './modules/groups/index.js';
+import { type GroupAdminService, groupsRoutes, type GroupsService } from './modules/groups/index.js';
 import { type EditsService, messagesRoutes, type MessagesService, type ReactionsService } from './modules/messages/index.js';
 import { presenceRoutes, type PresenceService } from './modules/presence/index.js';
 import { type ConversationsService, type ReceiptsService, syncRoutes, type SyncService } from './modules/sync/index.js';
@@ -30,6 +30,7 @@ export interface AppDeps {
   users: UsersService;
   friends: FriendsService;
   groups: GroupsService;
+  groupAdmin: GroupAdminService;
   messages: MessagesService;
   sync: SyncService;
   conversations: ConversationsService;
@@ -86,7 +87,7 @@ export function createApp(deps: AppDeps): Express {
   authRoutes(deps.auth, deps.tokens, api);
   usersRoutes(deps.users, deps.tokens, api);
   friendsRoutes(deps.friends, deps.tokens, api);
-  groupsRoutes(deps.groups, deps.tokens, api);
+  groupsRoutes(deps.groups, deps.groupAdmin, deps.tokens, api);
   messagesRoutes(deps.messages, deps.edits, deps.reactions, deps.tokens, api);
   syncRoutes(deps.sync, deps.conversations, deps.receipts, deps.tokens, api);
   presenceRoutes(deps.presence, deps.tokens, api);

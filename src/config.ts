@@ -60,6 +60,8 @@ const configSchema = z
     groups: z
       .object({
         max_members: int(2, 1_000_000).default(10_000),
+        /** Most admins a group may have (`/im/group/admin/set`). */
+        max_admins: int(0, 1000).default(10),
         members_page_size: int(1, 500).default(50),
         create_max_per_hour: int(1).default(20),
         history_from_join: z.enum(['true', 'false']).default('true'),

@@ -7,7 +7,7 @@ import { AuthService, TokenService } from './modules/auth/index.js';
 import { FriendsService } from './modules/friends/index.js';
 import { GeoService } from './modules/geo/index.js';
 import { SearchService } from './modules/search/index.js';
-import { GroupsService } from './modules/groups/index.js';
+import { GroupAdminService, GroupsService } from './modules/groups/index.js';
 import { MediaBodies, type MessageStore, MessagesService, MessageWriter, ThreadedMessageWriter, TypingService, EditsService, ReactionsService } from './modules/messages/index.js';
 import { UsersService } from './modules/users/index.js';
 import { ConversationsService, ReceiptsService, SyncService } from './modules/sync/index.js';
@@ -23,6 +23,7 @@ export interface Services {
   users: UsersService;
   friends: FriendsService;
   groups: GroupsService;
+  groupAdmin: GroupAdminService;
   writer: MessageStore;
   messages: MessagesService;
   typing: TypingService;
@@ -87,6 +88,7 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
       membersPageSize: config.groups.members_page_size,
       historyFromJoin: config.groups.history_from_join === 'true',
     }, search.index),
+    groupAdmin: new GroupAdminService(db, notifier, { maxAdmins: config.groups.max_admins }),
     writer,
     sync: new SyncService(db, config.messages.sync_page_size),
     search: new SearchService(search.index, config.search.page_size),

@@ -33,7 +33,7 @@ describe('the AsyncAPI document of the WebSocket', () => {
     expect(doc.asyncapi).toBe('3.0.0');
     const cmds = (prefix: string) => Object.entries(doc.components.messages).filter(([k]) => k.startsWith(prefix)).map(([, m]) => m.payload.properties.Cmd.const).sort((a, b) => a - b);
     expect(cmds('client')).toEqual([3, 15, 17, 20, 22, 27]);
-    expect(cmds('server')).toEqual([2, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 18, 19, 21, 23, 24, 25, 26, 28, 29, 30]);
+    expect(cmds('server')).toEqual([2, 4, 6, 7, 8, 9, 10, 11, 12, 13, 14, 16, 18, 19, 21, 23, 24, 25, 26, 28, 29, 30, 31]);
     expect(doc.operations.receiveClientFrames!.action).toBe('receive');
     for (const ref of Object.values(doc.operations).flatMap((o) => o.messages)) expect(ref.$ref).toMatch(/^#\/channels\/ws\/messages\/(client|server)\d+$/);
   });

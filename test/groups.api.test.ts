@@ -33,7 +33,7 @@ describe.each(testDialects())('groups API on %s', (dialect) => {
     const id = created.data.group.id;
     expect((await post(t.api, '/im/group/info', { group_id: id }, { token: owner.token })).data.group).toEqual(created.data.group);
     expect((await post(t.api, '/im/group/my', {}, { token: owner.token })).data.list).toEqual([created.data.group]);
-    expect(await members(id)).toEqual([{ group_id: id, user_id: owner.user.id, role: 2, joined_at: expect.any(Number), joined_seq: 0 }]);
+    expect(await members(id)).toEqual([{ group_id: id, user_id: owner.user.id, role: 2, joined_at: expect.any(Number), joined_seq: 0, muted_until: 0 }]);
     for (const name of ['', 'x'.repeat(31)]) {
       const bad = await post(t.api, '/im/group/create', { name }, { token: owner.token });
       expect([bad.status, bad.code]).toEqual([400, 1000]);

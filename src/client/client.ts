@@ -40,7 +40,7 @@ interface PendingSend {
 }
 
 const OPEN = 1;
-const STREAM_CMDS = new Set([6, 7, 10, 11, 29, 30]);
+const STREAM_CMDS = new Set([6, 7, 10, 11, 29, 30, 31]);
 const EVENT_CMDS = new Set([8, 9, 12, 13, 14, 25]);
 /** Codes of a Cmd 2 that mean "the same send again, later". */
 const RETRY_CODES = new Set([1005, 1503]);
@@ -188,7 +188,7 @@ export class WeimClient extends Emitter<ClientEvents> {
     this.syncing = true;
     const { conversations, events } = this.cursors();
     // Features: the frames newer than weIm-go's this client reads (docs/protocol.md, Features).
-    ws.send(JSON.stringify({ Cmd: 3, Body: token, Sync: { Cursors: conversations, EventSeq: events }, Features: ['typing', 'edit', 'reactions'] }));
+    ws.send(JSON.stringify({ Cmd: 3, Body: token, Sync: { Cursors: conversations, EventSeq: events }, Features: ['typing', 'edit', 'reactions', 'group-events'] }));
   }
 
   private requestSync(): void {

@@ -4,7 +4,7 @@ import type { MessageEditsTable, MessageMentionsTable, MessageReactionsTable, Me
 import type { UsersTable } from '../modules/users/index.js';
 import type { TokenRevocationsTable } from '../modules/auth/index.js';
 import type { FriendRequestsTable, FriendsTable } from '../modules/friends/index.js';
-import type { GroupJoinRequestsTable, GroupMembersTable, GroupsTable } from '../modules/groups/index.js';
+import type { GroupEventsTable, GroupJoinRequestsTable, GroupMembersTable, GroupsTable } from '../modules/groups/index.js';
 import type { UploadsTable } from '../modules/attachments/index.js';
 import type { PushProgressTable } from '../modules/push/index.js';
 import type { SearchDocsTable, SearchGramsTable, SearchOutboxTable } from '../search/index.js';
@@ -22,6 +22,7 @@ export interface Database {
   messages: MessagesTable;
   message_mentions: MessageMentionsTable;
   message_edits: MessageEditsTable;
+  group_events: GroupEventsTable;
   message_reactions: MessageReactionsTable;
   reaction_events: ReactionEventsTable;
   user_events: UserEventsTable;

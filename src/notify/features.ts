@@ -11,6 +11,8 @@ export const Feature = {
   Edit: 'edit',
   /** Cmd 30: a reaction was put on a message or taken off (an event of its conversation's stream). */
   Reactions: 'reactions',
+  /** Cmd 31: the owner or an admin named an admin, muted someone or everyone, handed the group over. */
+  GroupEvents: 'group-events',
 } as const;
 
 /** The Cmds that belong to a feature: a socket that did not declare it never gets them, live or by sync. */
@@ -18,6 +20,7 @@ export const featureOfCmd: ReadonlyMap<number, FeatureName> = new Map<number, Fe
   [28, 'typing'],
   [29, 'edit'],
   [30, 'reactions'],
+  [31, 'group-events'],
 ]);
 export type FeatureName = (typeof Feature)[keyof typeof Feature];
 

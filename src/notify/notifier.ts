@@ -27,6 +27,8 @@ export const Cmd = {
   MessageEdited: 29,
   /** weim, to sockets that declared `reactions`: `FromId` put (`On` 1) or took off (0) emoji `Body` on message `Id` (a stream event at `Seq`). */
   ReactionChanged: 30,
+  /** weim, to sockets that declared `group-events`: the owner or an admin did `Body` (admin, mute, mute_all, transfer) to `Target` (a stream event at `Seq`). */
+  GroupEvent: 31,
 } as const;
 
 /** Ope: the channel a frame belongs to. */
@@ -56,6 +58,10 @@ export interface Frame {
   Mentions?: number[] | 'all';
   /** Cmd 30: 1 the reaction was put on, 0 taken off. */
   On?: number;
+  /** Cmd 31: the member the event is about (0: none). */
+  Target?: number;
+  /** Cmd 31: admin 1/0, mute: muted until (epoch ms, 0 lifted), mute_all 1/0, transfer 0. */
+  Value?: number;
 }
 
 /** "Deliver this frame to every device of these users." */

@@ -48,6 +48,19 @@ export async function releasePlace(db: Executor, groupId: number, now: number): 
     .execute();
 }
 
+/** Whether `userId` may not send in the group now: muted until later, or the group muted for members. */
+export async function isMuted(db: Executor, groupId: number, userId: number, now: number): Promise<boolean> {
+  const row = await db
+    .selectFrom('group_members as gm')
+    .innerJoin('groups as g', 'g.id', 'gm.group_id')
+    .select(['gm.role', 'gm.muted_until', 'g.muted_all'])
+    .where('gm.group_id', '=', groupId)
+    .where('gm.user_id', '=', userId)
+    .executeTakeFirst();
+  if (!row) return false;
+  return Number(row.muted_until) > now || (Number(row.muted_all) === 1 && Number(row.role) === Role.Member);
+}
+
 export async function memberRole(db: Executor, groupId: number, userId: number): Promise<number | undefined> {
   const row = await db.selectFrom('group_members').select('role').where('group_id', '=', groupId).where('user_id', '=', userId).executeTakeFirst();
   return row === undefined ? undefined : Number(row.role);

@@ -3,10 +3,11 @@ import { type AuthedRequest, requireAuth } from '../../http/auth.middleware.js';
 import { sendOk } from '../../http/envelope.js';
 import { parseInput } from '../../http/validate.js';
 import type { TokenService } from '../auth/index.js';
-import { groupCreateInput, groupIdInput, groupMembersInput, joinHandleInput, joinListInput, joinRequestInput, kickInput } from './groups.schema.js';
+import type { GroupAdminService } from './admin.service.js';
+import { adminSetInput, groupCreateInput, groupIdInput, groupMembersInput, joinHandleInput, joinListInput, joinRequestInput, kickInput, muteAllInput, muteInput, transferInput } from './groups.schema.js';
 import type { GroupsService } from './groups.service.js';
 
-export function groupsRoutes(groups: GroupsService, tokens: TokenService, router: Router = Router()): Router {
+export function groupsRoutes(groups: GroupsService, admin: GroupAdminService, tokens: TokenService, router: Router = Router()): Router {
   const auth = requireAuth(tokens);
   const me = (req: unknown) => (req as AuthedRequest).auth.userId;
   router.post('/im/group/create', auth, async (req, res) => {
@@ -41,6 +42,25 @@ export function groupsRoutes(groups: GroupsService, tokens: TokenService, router
   router.post('/im/group/shot', auth, async (req, res) => {
     const input = parseInput(kickInput, req.body);
     await groups.kick(me(req), input.group_id, input.user_id);
+    sendOk(res, {});
+  });
+  router.post('/im/group/admin/set', auth, async (req, res) => {
+    const input = parseInput(adminSetInput, req.body);
+    await admin.setAdmin(me(req), input.group_id, input.user_id, input.admin === 1);
+    sendOk(res, {});
+  });
+  router.post('/im/group/mute', auth, async (req, res) => {
+    const input = parseInput(muteInput, req.body);
+    sendOk(res, await admin.mute(me(req), input.group_id, input.user_id, input.seconds));
+  });
+  router.post('/im/group/mute/all', auth, async (req, res) => {
+    const input = parseInput(muteAllInput, req.body);
+    await admin.muteAll(me(req), input.group_id, input.on === 1);
+    sendOk(res, {});
+  });
+  router.post('/im/group/transfer', auth, async (req, res) => {
+    const input = parseInput(transferInput, req.body);
+    await admin.transfer(me(req), input.group_id, input.user_id);
     sendOk(res, {});
   });
   return router;

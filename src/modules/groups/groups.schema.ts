@@ -14,3 +14,8 @@ export const joinHandleInput = z.object({
   status: numeric(z.number({ error: 'must be 1 (accept), 0 or -1 (reject)' }).int().refine((s) => [1, 0, -1].includes(s), 'must be 1 (accept), 0 or -1 (reject)')),
 });
 export const kickInput = z.object({ group_id: idField, user_id: idField });
+const flag = (what: string) => numeric(z.union([z.literal(0), z.literal(1)], { error: `must be 1 (${what}) or 0` }));
+export const adminSetInput = z.object({ group_id: idField, user_id: idField, admin: flag('admin') });
+export const muteInput = z.object({ group_id: idField, user_id: idField, seconds: numeric(z.number({ error: 'must be 0 to 31536000 seconds' }).int().min(0).max(31_536_000)) });
+export const muteAllInput = z.object({ group_id: idField, on: flag('on') });
+export const transferInput = z.object({ group_id: idField, user_id: idField });

@@ -89,7 +89,11 @@ export class GroupsService {
   }
 
   async pendingJoins(selfId: number, groupId?: number) {
-    if (groupId !== undefined && (await this.info(groupId)).owner_id !== selfId) throw new AppError('FORBIDDEN', 'only the owner sees join requests');
+    if (groupId !== undefined) {
+      await this.info(groupId);
+      const role = await memberRole(this.db, groupId, selfId);
+      if (role !== Role.Owner && role !== Role.Admin) throw new AppError('FORBIDDEN', 'only the owner and admins see join requests');
+    }
     const rows = await listPendingJoins(this.db, selfId, groupId, LIST_CAP);
     return rows.map((r) => ({ id: Number(r.join_id), group_id: Number(r.group_id), user: toPublicUser(r), reason: r.reason, created_at: Number(r.created_at) }));
   }
@@ -103,7 +107,8 @@ export class GroupsService {
       const groupId = Number(request.group_id);
       const group = await lockGroup(trx, groupId);
       if (!group) throw new AppError('NOT_FOUND', 'group not found');
-      if (Number(group.owner_id) !== selfId) throw new AppError('FORBIDDEN', 'only the owner handles join requests');
+      const role = await memberRole(trx, groupId, selfId);
+      if (role !== Role.Owner && role !== Role.Admin) throw new AppError('FORBIDDEN', 'only the owner and admins handle join requests');
       if (request.status !== JoinStatus.Pending) throw new AppError('CONFLICT', 'join request already handled');
       const applicant = Number(request.user_id);
       await closeJoinRequest(trx, request.id, accept ? JoinStatus.Accepted : JoinStatus.Rejected, selfId, now);
@@ -137,8 +142,12 @@ export class GroupsService {
     const event = await transact(this.db, async (trx) => {
       const group = await lockGroup(trx, groupId);
       if (!group) throw new AppError('NOT_FOUND', 'group not found');
-      if (Number(group.owner_id) !== selfId) throw new AppError('FORBIDDEN', 'only the owner removes members');
-      if (!(await deleteMember(trx, groupId, userId))) throw new AppError('NOT_FOUND', 'not a member of this group');
+      const role = await memberRole(trx, groupId, selfId);
+      if (role !== Role.Owner && role !== Role.Admin) throw new AppError('FORBIDDEN', 'only the owner and admins remove members');
+      const target = await memberRole(trx, groupId, userId);
+      if (target === undefined) throw new AppError('NOT_FOUND', 'not a member of this group');
+      if (target === Role.Owner || (target === Role.Admin && role !== Role.Owner)) throw new AppError('FORBIDDEN', 'admins remove members only');
+      await deleteMember(trx, groupId, userId);
       await releasePlace(trx, groupId, now);
       return recordUserEvent(trx, userId, frame(Cmd.GroupKicked, selfId, groupId), now);
     });

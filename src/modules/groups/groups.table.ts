@@ -8,6 +8,23 @@ export interface GroupsTable {
   member_count: Generated<number>;
   created_at: number;
   updated_at: number;
+  /** 1: only the owner and admins may send (migration 0035). */
+  muted_all: Generated<number>;
+}
+
+/** `group_events`: an administration event of the group, in its conversation's stream at `seq`. */
+export interface GroupEventsTable {
+  conversation_id: number;
+  seq: number;
+  group_id: number;
+  actor_id: number;
+  /** `admin`, `mute`, `mute_all`, `transfer`. */
+  kind: string;
+  /** The member it is about (0: none, as for mute_all). */
+  user_id: Generated<number>;
+  /** admin: 1/0; mute: muted until (epoch ms, 0 lifted); mute_all: 1/0; transfer: 0. */
+  value: Generated<number>;
+  created_at: number;
 }
 
 /** Member roles as stored; the API shows them as names. */
@@ -21,6 +38,8 @@ export interface GroupMembersTable {
   joined_at: number;
   /** The group conversation's seq when the member joined: history starts after it. */
   joined_seq: Generated<number>;
+  /** Muted until (epoch ms; 0 or past: not muted), set by the owner or an admin (migration 0035). */
+  muted_until: Generated<number>;
 }
 
 export const JoinStatus = { Pending: 0, Accepted: 1, Rejected: 2 } as const;

@@ -1,6 +1,7 @@
-export type { GroupsTable, GroupMembersTable, GroupJoinRequestsTable, Group } from './groups.table.js';
+export type { GroupsTable, GroupMembersTable, GroupJoinRequestsTable, GroupEventsTable, Group } from './groups.table.js';
 export { GroupsService, type GroupsOptions } from './groups.service.js';
+export { GroupAdminService } from './admin.service.js';
 export { groupsRoutes } from './groups.routes.js';
-export { memberIds, memberRole } from './groups.repo.js';
+export { isMuted, memberIds, memberRole } from './groups.repo.js';
 export { Role } from './groups.table.js';
 export { toGroup } from './groups.table.js';

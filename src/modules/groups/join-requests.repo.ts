@@ -1,6 +1,6 @@
 import type { Executor } from '../../db/database.js';
 import { forUpdate } from '../../db/locking.js';
-import { JoinStatus } from './groups.table.js';
+import { JoinStatus, Role } from './groups.table.js';
 
 export async function findJoinRequestForUpdate(db: Executor, groupId: number, userId: number) {
   return forUpdate(db, db.selectFrom('group_join_requests').selectAll().where('group_id', '=', groupId).where('user_id', '=', userId)).executeTakeFirst();
@@ -31,16 +31,16 @@ export async function closeJoinRequest(db: Executor, id: number, status: number,
 }
 
 /** Pending requests to groups `ownerId` owns (optionally one group), newest first. */
-export async function listPendingJoins(db: Executor, ownerId: number, groupId: number | undefined, limit: number) {
+/** Pending requests to the groups `managerId` owns or administers (one of them with `groupId`). */
+export async function listPendingJoins(db: Executor, managerId: number, groupId: number | undefined, limit: number) {
   let query = db
     .selectFrom('group_join_requests')
-    .innerJoin('groups', 'groups.id', 'group_join_requests.group_id')
+    .innerJoin('group_members as manager', (j) => j.onRef('manager.group_id', '=', 'group_join_requests.group_id').on('manager.user_id', '=', managerId).on('manager.role', 'in', [Role.Owner, Role.Admin]))
     .innerJoin('users', 'users.id', 'group_join_requests.user_id')
     .select([
       'group_join_requests.id as join_id', 'group_join_requests.group_id', 'group_join_requests.reason', 'group_join_requests.created_at',
       'users.id', 'users.username', 'users.nickname', 'users.avatar', 'users.sex',
     ])
-    .where('groups.owner_id', '=', ownerId)
     .where('group_join_requests.status', '=', JoinStatus.Pending);
   if (groupId !== undefined) query = query.where('group_join_requests.group_id', '=', groupId);
   return query.orderBy('group_join_requests.id', 'desc').limit(limit).execute();

@@ -1,5 +1,5 @@
 import { Cmd, type Frame, Ope } from '../../notify/notifier.js';
-import type { EditRow, MessageRow, ReactionRow } from './sync.repo.js';
+import type { EditRow, GroupEventRow, MessageRow, ReactionRow } from './sync.repo.js';
 
 /**
  * A message as a Cmd 6 / 10 frame (withdrawn ones carry no body and `Withdrawn: true`). To its
@@ -43,6 +43,14 @@ export function reactionFrame(row: ReactionRow, conversationId: number): Frame {
   return {
     Cmd: Cmd.ReactionChanged, FromId: Number(row.user_id), ToId: Number(row.to_id), Ope: Number(row.ope), Type: 0, Body: row.emoji,
     Id: Number(row.message_id), ConvId: conversationId, Seq: Number(row.seq), Time: Number(row.created_at), On: Number(row.on),
+  };
+}
+
+/** A group administration event as the Cmd 31 frame that was pushed for it, at its own seq. */
+export function groupEventFrame(row: GroupEventRow, conversationId: number): Frame {
+  return {
+    Cmd: Cmd.GroupEvent, FromId: Number(row.actor_id), ToId: Number(row.group_id), Ope: Ope.Group, Type: 0, Body: row.kind,
+    ConvId: conversationId, Seq: Number(row.seq), Time: Number(row.created_at), Target: Number(row.user_id), Value: Number(row.value),
   };
 }
 

@@ -94,3 +94,18 @@ export async function reactionsBetween(db: Executor, conversationId: number, aft
 }
 
 export type ReactionRow = Awaited<ReturnType<typeof reactionsBetween>>[number];
+
+/** The administration events of a group conversation with `after < seq <= upTo`, oldest first. */
+export async function groupEventsBetween(db: Executor, conversationId: number, after: number, upTo: number, limit: number) {
+  return db
+    .selectFrom('group_events')
+    .select(['seq', 'group_id', 'actor_id', 'kind', 'user_id', 'value', 'created_at'])
+    .where('conversation_id', '=', conversationId)
+    .where('seq', '>', after)
+    .where('seq', '<=', upTo)
+    .orderBy('seq')
+    .limit(limit)
+    .execute();
+}
+
+export type GroupEventRow = Awaited<ReturnType<typeof groupEventsBetween>>[number];

@@ -2,8 +2,8 @@ import type { Db } from '../../db/database.js';
 import type { Frame, StreamPosition } from '../../notify/notifier.js';
 import type { Cursors } from './cursors.js';
 import { lastUserEventSeq, userEventsAfter } from '../conversations/index.js';
-import { editFrame, eventFrame, messageFrame, reactionFrame, withdrawFrame } from './frames.js';
-import { conversationsOf, editsBetween, reactionsBetween, streamBetween } from './sync.repo.js';
+import { editFrame, eventFrame, groupEventFrame, messageFrame, reactionFrame, withdrawFrame } from './frames.js';
+import { conversationsOf, editsBetween, groupEventsBetween, reactionsBetween, streamBetween } from './sync.repo.js';
 
 export interface SyncItem {
   frame: Frame;
@@ -59,17 +59,19 @@ export class SyncService {
         continue;
       }
       const upTo = Math.min(c.lastSeq, from + room);
-      const [messages, withdraws, edits, reactions] = await Promise.all([
+      const [messages, withdraws, edits, reactions, groupEvents] = await Promise.all([
         streamBetween(this.db, c.id, 'seq', from, upTo, room),
         streamBetween(this.db, c.id, 'withdraw_seq', from, upTo, room),
         editsBetween(this.db, c.id, from, upTo, room),
         reactionsBetween(this.db, c.id, from, upTo, room),
+        c.groupId === null ? [] : groupEventsBetween(this.db, c.id, from, upTo, room),
       ]);
       const merged = [
         ...messages.map((m) => ({ frame: messageFrame(m, c.id, userId), stream: { key: `c${c.id}`, seq: Number(m.seq) } })),
         ...withdraws.map((w) => ({ frame: withdrawFrame(w, c.id), stream: { key: `c${c.id}`, seq: Number(w.withdraw_seq) } })),
         ...edits.map((e) => ({ frame: editFrame(e, c.id), stream: { key: `c${c.id}`, seq: Number(e.seq) } })),
         ...reactions.map((r) => ({ frame: reactionFrame(r, c.id), stream: { key: `c${c.id}`, seq: Number(r.seq) } })),
+        ...groupEvents.map((g) => ({ frame: groupEventFrame(g, c.id), stream: { key: `c${c.id}`, seq: Number(g.seq) } })),
       ].sort((a, b) => a.stream.seq - b.stream.seq);
       items.push(...merged);
       next.conversations.set(c.id, upTo);

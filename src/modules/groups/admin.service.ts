@@ -1,0 +1,124 @@
+import type { Db, Executor } from '../../db/database.js';
+import { transact } from '../../db/transaction.js';
+import { AppError } from '../../errors.js';
+import { Feature } from '../../notify/features.js';
+import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
+import { groupConversationKey, ConversationKind } from '../conversations/index.js';
+import { lockGroup, memberIds, memberRole } from './groups.repo.js';
+import { Role } from './groups.table.js';
+
+export type GroupEventKind = 'admin' | 'mute' | 'mute_all' | 'transfer';
+
+/**
+ * What the owner and admins do to a group: name admins (the owner, at most `maxAdmins`), mute a
+ * member or everyone but themselves, hand the group over (the owner). Each is an event of the group
+ * conversation's stream at a seq of its own (`group_events`), pushed as Cmd 31 to the members'
+ * sockets that declared `group-events` and replayed by sync; the others' streams pass it unseen.
+ * Admins act on members only, never on the owner or other admins.
+ */
+export class GroupAdminService {
+  constructor(
+    private readonly db: Db,
+    private readonly notifier: Notifier,
+    private readonly options: { maxAdmins: number },
+    private readonly clock: () => number = Date.now,
+  ) {}
+
+  async setAdmin(actorId: number, groupId: number, userId: number, admin: boolean): Promise<void> {
+    await this.act(actorId, groupId, 'admin', userId, async (trx, actorRole, targetRole) => {
+      if (actorRole !== Role.Owner) throw new AppError('FORBIDDEN', 'only the owner names admins');
+      if (targetRole === Role.Owner) throw new AppError('BAD_REQUEST', 'the owner is not an admin');
+      if ((targetRole === Role.Admin) === admin) return undefined;
+      if (admin) {
+        const { n } = await trx.selectFrom('group_members').select((eb) => eb.fn.countAll<number>().as('n')).where('group_id', '=', groupId).where('role', '=', Role.Admin).executeTakeFirstOrThrow();
+        if (Number(n) >= this.options.maxAdmins) throw new AppError('CONFLICT', `a group has at most ${this.options.maxAdmins} admins`);
+      }
+      await trx.updateTable('group_members').set({ role: admin ? Role.Admin : Role.Member }).where('group_id', '=', groupId).where('user_id', '=', userId).execute();
+      return admin ? 1 : 0;
+    });
+  }
+
+  /** Mutes `userId` for `seconds` (0 lifts it). */
+  async mute(actorId: number, groupId: number, userId: number, seconds: number): Promise<{ muted_until: number }> {
+    const until = seconds === 0 ? 0 : this.clock() + seconds * 1000;
+    await this.act(actorId, groupId, 'mute', userId, async (trx, actorRole, targetRole) => {
+      if (actorRole === Role.Member) throw new AppError('FORBIDDEN', 'only the owner and admins mute members');
+      if (userId === actorId) throw new AppError('BAD_REQUEST', 'cannot mute yourself');
+      if (targetRole === Role.Owner || (targetRole === Role.Admin && actorRole !== Role.Owner)) throw new AppError('FORBIDDEN', 'admins mute members only');
+      await trx.updateTable('group_members').set({ muted_until: until }).where('group_id', '=', groupId).where('user_id', '=', userId).execute();
+      return until;
+    });
+    return { muted_until: until };
+  }
+
+  async muteAll(actorId: number, groupId: number, on: boolean): Promise<void> {
+    await this.act(actorId, groupId, 'mute_all', undefined, async (trx, actorRole) => {
+      if (actorRole === Role.Member) throw new AppError('FORBIDDEN', 'only the owner and admins mute the group');
+      await trx.updateTable('groups').set({ muted_all: on ? 1 : 0, updated_at: this.clock() }).where('id', '=', groupId).execute();
+      return on ? 1 : 0;
+    });
+  }
+
+  /** The owner hands the group to a member, and becomes an admin. */
+  async transfer(actorId: number, groupId: number, userId: number): Promise<void> {
+    await this.act(actorId, groupId, 'transfer', userId, async (trx, actorRole) => {
+      if (actorRole !== Role.Owner) throw new AppError('FORBIDDEN', 'only the owner hands the group over');
+      if (userId === actorId) throw new AppError('BAD_REQUEST', 'you own the group already');
+      await trx.updateTable('group_members').set({ role: Role.Owner, muted_until: 0 }).where('group_id', '=', groupId).where('user_id', '=', userId).execute();
+      await trx.updateTable('group_members').set({ role: Role.Admin }).where('group_id', '=', groupId).where('user_id', '=', actorId).execute();
+      await trx.updateTable('groups').set({ owner_id: userId, updated_at: this.clock() }).where('id', '=', groupId).execute();
+      return 0;
+    });
+  }
+
+  /**
+   * Runs one administration step in a transaction holding the group's lock: checks the actor (and
+   * the target) are members, lets `change` check roles and write (undefined: nothing changed, no
+   * event), then records the event at the group conversation's next seq and tells the members.
+   */
+  private async act(
+    actorId: number,
+    groupId: number,
+    kind: GroupEventKind,
+    userId: number | undefined,
+    change: (trx: Executor, actorRole: number, targetRole: number | undefined) => Promise<number | undefined>,
+  ): Promise<void> {
+    const now = this.clock();
+    let recipients: number[] = [];
+    const event = await transact(this.db, async (trx) => {
+      if (!(await lockGroup(trx, groupId))) throw new AppError('NOT_FOUND', 'group not found');
+      const actorRole = await memberRole(trx, groupId, actorId);
+      if (actorRole === undefined) throw new AppError('FORBIDDEN', 'not a member of this group');
+      const targetRole = userId === undefined ? undefined : await memberRole(trx, groupId, userId);
+      if (userId !== undefined && targetRole === undefined) throw new AppError('NOT_FOUND', 'not a member of this group');
+      const value = await change(trx, actorRole, targetRole);
+      if (value === undefined) return undefined;
+      const conversationId = await groupConversation(trx, groupId, now);
+      const seq = await nextGroupSeq(trx, conversationId, now);
+      await trx.insertInto('group_events').values({ conversation_id: conversationId, seq, group_id: groupId, actor_id: actorId, kind, user_id: userId ?? 0, value, created_at: now }).execute();
+      recipients = await memberIds(trx, groupId);
+      return { conversationId, seq, value };
+    });
+    if (!event) return;
+    this.notifier.notify({
+      userIds: recipients,
+      frame: { Cmd: Cmd.GroupEvent, FromId: actorId, ToId: groupId, Ope: Ope.Group, Type: 0, Body: kind, ConvId: event.conversationId, Seq: event.seq, Time: now, Target: userId ?? 0, Value: event.value },
+      stream: { key: `c${event.conversationId}`, seq: event.seq },
+      feature: Feature.GroupEvents,
+    });
+  }
+}
+
+/** The group's conversation id, made (with no messages yet) when the group has none. */
+async function groupConversation(trx: Executor, groupId: number, now: number): Promise<number> {
+  const key = groupConversationKey(groupId);
+  const found = await trx.selectFrom('conversations').select('id').where('conv_key', '=', key).executeTakeFirst();
+  if (found) return Number(found.id);
+  await trx.insertInto('conversations').values({ conv_key: key, kind: ConversationKind.Group, user_lo: null, user_hi: null, group_id: groupId, last_seq: 0, last_message_at: now }).execute();
+  return Number((await trx.selectFrom('conversations').select('id').where('conv_key', '=', key).executeTakeFirstOrThrow()).id);
+}
+
+async function nextGroupSeq(trx: Executor, conversationId: number, now: number): Promise<number> {
+  await trx.updateTable('conversations').set((eb) => ({ last_seq: eb('last_seq', '+', 1), last_message_at: now })).where('id', '=', conversationId).execute();
+  return Number((await trx.selectFrom('conversations').select('last_seq').where('id', '=', conversationId).executeTakeFirstOrThrow()).last_seq);
+}
