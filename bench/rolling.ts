@@ -63,11 +63,11 @@ function lastDrain(logFile: string): RestartTimes['drained'] {
   return { sockets: entry.sockets, ms: entry.ms, peakPerSecond: entry.peakPerSecond };
 }
 
-/** /proc/stat: busy and total clock ticks of the whole machine (all cores). */
-function machineTicks(): { busy: number; total: number } {
+/** /proc/stat: busy, soft-interrupt (loopback networking, charged to no process) and total clock ticks of the whole machine. */
+function machineTicks(): { busy: number; softirq: number; total: number } {
   const f = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!.trim().split(/\s+/).slice(1, 9).map(Number);
   const total = f.reduce((a, b) => a + b, 0);
-  return { busy: total - f[3]! - f[4]!, total };
+  return { busy: total - f[3]! - f[4]!, softirq: f[6]!, total };
 }
 
 async function main(): Promise<void> {
@@ -169,7 +169,7 @@ async function main(): Promise<void> {
     // (Every 500 ms cost a node 7% of its CPU at 10,000 sockets: the process metrics read
     // /proc/self/fd and the active handles each time.)
     const scrapes: Scrape[] = [];
-    const cpu = { nodes: 0, mariadb: 0, loaders: 0, bench: 0 };
+    const cpu = { nodes: 0, mariadb: 0, redisEtcd: 0, loaders: 0, bench: 0 };
     const lastCpu = new Map<number, number>();
     const cpuOf = (pid: number | undefined): number => {
       if (!pid) return 0;
@@ -196,6 +196,7 @@ async function main(): Promise<void> {
         tell({ type: 'weights', weights: weights() });
         cpu.nodes += nodes.reduce((sum, n) => sum + cpuOf(n.child?.pid), 0);
         cpu.mariadb += cpuOf(bench.server?.child?.pid);
+        cpu.redisEtcd += services.reduce((sum, x) => sum + cpuOf(x.child?.pid), 0);
         cpu.loaders += loaders.reduce((sum, l) => sum + cpuOf(l.pid), 0);
         cpu.bench += cpuOf(process.pid);
         machine = machineTicks();
@@ -238,7 +239,7 @@ async function main(): Promise<void> {
     await sleep(2000);
     scraping = false;
     await scraper;
-    const ticks = { busy: machine.busy - machineStart.busy, total: machine.total - machineStart.total };
+    const ticks = { busy: machine.busy - machineStart.busy, softirq: machine.softirq - machineStart.softirq };
     tell({ type: 'report' });
     const reports = await waitAll('report');
     const logs: DeviceLog[] = reports.flatMap((r) => r.logs);
@@ -248,8 +249,9 @@ async function main(): Promise<void> {
     const figures = restarts.map((r, i) => restartFigures(logs, r, restarts[i + 1]?.sigterm ?? trafficTo, scrapes, drain, loaderLag));
     const messages = messageFigures(logs, rows);
     const seconds = (trafficTo - trafficFrom) / 1000;
-    const machineCpu = (ticks.busy / 100);
-    printReport(figures, messages, openedCount, seconds, { ...cpu, machine: machineCpu, others: Math.max(0, machineCpu - cpu.nodes - cpu.mariadb - cpu.loaders - cpu.bench) });
+    const machineCpu = ticks.busy / 100;
+    const softirq = ticks.softirq / 100;
+    printReport(figures, messages, openedCount, seconds, { ...cpu, machine: machineCpu, softirq, others: Math.max(0, machineCpu - softirq - cpu.nodes - cpu.mariadb - cpu.redisEtcd - cpu.loaders - cpu.bench) });
   } finally {
     scraping = false;
     for (const l of loaders) l.kill();
@@ -280,7 +282,7 @@ function printReport(figures: RestartFigures[], m: MessageFigures, signedIn: num
   }
   log(`messages over ${seconds.toFixed(0)} s: ${m.sent} sent, ${m.acked} acked, ${m.refused} refused, ${m.unanswered} unanswered, ${m.resends} written again; ${m.stored} stored (${m.storedTwice} twice, ${m.ackedNotStored} acked but not stored, ${m.storedUnanswered} stored but never answered)`);
   log(`delivery per device against the database: ${m.delivered} delivered, ${m.lost} lost, ${m.devicesMismatched} devices mismatched (${m.devicesOffline} devices not back at the end: ${m.undeliveredOffline} messages not delivered to them yet), ${m.phantom} unknown ids; duplicates: ${m.dupOnSocket} twice on a socket, ${m.belowCursor} at or below the presented cursor; ${m.againAboveCursor} again on a new socket above its cursor (allowed); ${m.outOfOrder} out of order on a socket`);
-  log(`CPU seconds over the run: nodes ${cpu.nodes!.toFixed(1)}, mariadbd ${cpu.mariadb!.toFixed(1)}, load processes ${cpu.loaders!.toFixed(1)}, bench ${cpu.bench!.toFixed(1)}, rest of the machine ${cpu.others!.toFixed(1)} (machine busy ${cpu.machine!.toFixed(1)}); load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  log(`CPU seconds over the run: nodes ${cpu.nodes!.toFixed(1)}, mariadbd ${cpu.mariadb!.toFixed(1)}, redis + etcd ${cpu.redisEtcd!.toFixed(1)}, load processes ${cpu.loaders!.toFixed(1)}, bench ${cpu.bench!.toFixed(1)}, soft interrupts ${cpu.softirq!.toFixed(1)}, other processes ${cpu.others!.toFixed(1)} (machine busy ${cpu.machine!.toFixed(1)}); load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const limit = drain.perSecond * 1.1;
   const checks: Array<[string, boolean]> = [
     [`peak sign-ins/s at the surviving nodes ≤ ${limit.toFixed(0)} (drain rate + 10%), counted by the nodes`, figures.every((f) => f.serverPeak <= limit)],
