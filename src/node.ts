@@ -146,7 +146,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   const requestsOn = trackRequests(server);
   const repair = new StreamRepair(services.sync, config.gateway.reorder_wait_ms, log, metrics.observeStreamRepair);
   const gateway = new Gateway(
-    { tokens: services.tokens, messages: services.messages, typing: services.typing, sync: services.sync, conversations: services.conversations, presence, directory, hub, log, repair, sockets: cluster.sockets },
+    { tokens: services.tokens, messages: services.messages, typing: services.typing, sync: services.sync, conversations: services.conversations, presence, directory, hub, log, repair, sockets: cluster.sockets, countSignIn: metrics.countSignIn },
     {
       signInTimeoutMs: config.gateway.sign_in_timeout_ms,
       pingIntervalMs: config.gateway.ping_interval_ms,
@@ -213,7 +213,8 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       // Readiness first: load balancers stop sending new sockets and requests here, then the open
       // sockets move to other nodes at a bounded rate (no reconnect storm), then the rest stops.
       if (config.server.drain_delay_ms > 0) await new Promise((resolve) => setTimeout(resolve, config.server.drain_delay_ms));
-      await gateway.drain(config.server.drain_closes_per_second);
+      const drained = await gateway.drain(config.server.drain_closes_per_second);
+      log.info({ ...drained, closesPerSecond: config.server.drain_closes_per_second }, 'drained: sockets told to move and closed');
       clearInterval(pruner);
       // No more clearing of dead nodes (one under way finishes, its users announced as usual).
       clusterWiring.stop();

@@ -1,4 +1,5 @@
 import { afterAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
 import { makeFriends, registerUser } from './helpers/http.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
 import { signedInSocket, type TestSocket } from './helpers/ws.js';
@@ -64,6 +65,40 @@ describe('draining a node on stop', () => {
     const stored = await node.dbh.db.selectFrom('messages').select(['id', 'body']).where('body', 'like', 'bye %').execute();
     expect(stored.map((r) => r.id).sort()).toEqual([...acked.values()].sort());
     await node.dbh.close();
+  });
+
+  it('never closes more than drain_closes_per_second sockets in any second, even after its event loop was held up', async () => {
+    const node = await startTestNode('sqlite', { WEIM_SERVER_DRAIN_DELAY_MS: '0', WEIM_SERVER_DRAIN_CLOSES_PER_SECOND: '10' });
+    const sockets: TestSocket[] = [];
+    for (let i = 0; i < 24; i++) sockets.push(await signedInSocket(node.url, (await registerUser(node.api)).token));
+    // The node's closes (1012), first call per socket (ws calls close again when the client's close
+    // frame comes back). The fifth holds the event loop for 600 ms, as sending Cmd 26 to many
+    // sockets at once or heavy traffic does: the slots that pass meanwhile must not be closed at once.
+    const closedAt: number[] = [];
+    const seen = new WeakSet<object>();
+    const close = WebSocket.prototype.close;
+    WebSocket.prototype.close = function (this: WebSocket & { _isServer?: boolean }, code?: number, reason?: string | Buffer) {
+      if (this._isServer && code === 1012 && !seen.has(this)) {
+        seen.add(this);
+        closedAt.push(Date.now());
+        if (closedAt.length === 5) for (const until = Date.now() + 600; Date.now() < until; );
+      }
+      return close.call(this, code, reason);
+    };
+    try {
+      await node.stop();
+    } finally {
+      WebSocket.prototype.close = close;
+    }
+    await Promise.all(sockets.map((socket) => socket.closed));
+    expect(closedAt).toHaveLength(24);
+    // Counted, not timed: the most closes that fell in any one second.
+    let peak = 0;
+    for (let i = 0, j = 0; i < closedAt.length; i++) {
+      while (closedAt[i]! - closedAt[j]! >= 1000) j++;
+      peak = Math.max(peak, i - j + 1);
+    }
+    expect(peak).toBeLessThanOrEqual(10);
   });
 
   it('a connection that never sent a request (a browser\'s pre-connected socket) does not hold the stop', async () => {

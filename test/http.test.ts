@@ -124,6 +124,7 @@ describe('HTTP layer', () => {
     expect(text).toMatch(/weim_http_request_duration_seconds_count\{method="POST",route="\/api\/v1\/register",status="200"\} [1-9]/);
     expect(text).toMatch(/^weim_ws_sockets 1$/m);
     expect(text).toMatch(/^weim_ws_users 1$/m);
+    expect(text).toMatch(/^weim_ws_sign_ins_total 1$/m);
     socket.close();
 
     const { a, b } = await makeFriends(t.api);

@@ -6,6 +6,7 @@ import type { SocketCounts } from '../cluster/socket-counts.js';
 import { AppError, errorCatalog, retryableError } from '../errors.js';
 import { addressKey, clientIp } from '../http/client-ip.js';
 import { Cmd } from '../notify/notifier.js';
+import { ClosePacer } from './close-pacer.js';
 import { Connection, type StreamRepairPort } from './connection.js';
 import { FrameLimits } from './frame-limits.js';
 import { createHandlers, type HandlerDeps, type Handlers } from './handlers.js';
@@ -35,6 +36,15 @@ export interface GatewayOptions {
   typingMaxPerMinute: number;
 }
 
+/** What a drain did: sockets closed, milliseconds from its start to the last close, the most closes in one second. */
+export interface DrainReport {
+  sockets: number;
+  ms: number;
+  peakPerSecond: number;
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
 /** What a client refused for too many sockets from its address is told to wait (HTTP Retry-After). */
 const SOCKETS_RETRY_AFTER_SECONDS = 10;
 
@@ -45,6 +55,8 @@ export type GatewayDeps = Omit<HandlerDeps, 'onSignedIn' | 'admitUser' | 'maxSoc
   sockets: SocketCounts;
   /** Orders each socket's streams and repairs their gaps from the database. */
   repair?: StreamRepairPort & { repairAll(connections: Iterable<Connection>): Promise<number> };
+  /** Called once per socket signed in (the node's sign-in counter). */
+  countSignIn?: () => void;
 };
 
 /**
@@ -73,7 +85,10 @@ export class Gateway {
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes * 4, perMessageDeflate: false, clientTracking: true });
     this.handlers = createHandlers({
       ...deps,
-      onSignedIn: (c) => this.clearSignInTimer(c),
+      onSignedIn: (c) => {
+        this.clearSignInTimer(c);
+        deps.countSignIn?.();
+      },
       admitUser: (c, userId) => this.admitUser(c, userId),
       maxSocketsPerUser: options.maxSocketsPerUser,
     });
@@ -303,30 +318,36 @@ export class Gateway {
    * time instead of sending them all to the other nodes at once: stops accepting sockets (503), tells
    * each open one when it will be closed (Cmd 26; the k-th at k / `closesPerSecond` s, jittered
    * within its slot), then closes them (1012) on that schedule, each after the sends it is handling
-   * have been answered (1 s at most). Frames keep flowing to a socket until its turn. Resolves when
-   * the last one has been closed.
+   * have been answered (1 s at most), and never more than `closesPerSecond` in any second (after
+   * the event loop was held up, the overdue ones follow at that rate, a little after their time).
+   * Frames keep flowing to a socket until its turn. Resolves when the last one has been closed, with
+   * how many were closed, over how long, and the most closed in one second.
    */
-  async drain(closesPerSecond: number): Promise<void> {
+  async drain(closesPerSecond: number): Promise<DrainReport> {
     this.closing = true;
     const sockets = [...this.connections];
     const slotMs = 1000 / closesPerSecond;
     const began = Date.now();
     const schedule = sockets.map((connection, k) => ({ connection, at: Math.round((k + Math.random()) * slotMs) }));
     for (const { connection, at } of schedule) connection.send(systemFrame(WeimCmd.Reconnect, String(at)));
+    const pacer = new ClosePacer(closesPerSecond);
     const closes: Array<Promise<void>> = [];
     for (const { connection, at } of schedule) {
       const wait = began + at - Date.now();
       // Timers fire no closer than ~1 ms apart: sockets whose slots have come are closed together.
-      if (wait > 1) await new Promise((resolve) => setTimeout(resolve, wait));
-      closes.push(this.closeWhenAnswered(connection));
+      if (wait > 1) await sleep(wait);
+      closes.push(this.closeWhenAnswered(connection, pacer));
     }
     await Promise.all(closes);
+    return { sockets: pacer.count, ms: Date.now() - began, peakPerSecond: pacer.peakPerSecond() };
   }
 
-  private async closeWhenAnswered(connection: Connection): Promise<void> {
+  private async closeWhenAnswered(connection: Connection, pacer: ClosePacer): Promise<void> {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([connection.serial, new Promise((resolve) => (timer = setTimeout(resolve, 1000)))]);
     clearTimeout(timer);
+    for (let wait = pacer.waitMs(); wait > 0; wait = pacer.waitMs()) await sleep(wait);
+    pacer.record();
     connection.close(CloseCode.ServiceRestart, 'server restarting, reconnect');
   }
 

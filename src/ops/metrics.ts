@@ -14,6 +14,8 @@ export interface Metrics {
   observeStreamRepair(ok: boolean, frames: number): void;
   /** Counts one recovery step of this node after a cluster fault. */
   countRecovery(kind: RecoveryKind): void;
+  /** Counts one socket signed in here (Cmd 3 accepted): reconnects after a drain show as its rate. */
+  countSignIn(): void;
 }
 
 /** A registry of its own (tests run several apps in one process); process metrics when asked. */
@@ -73,7 +75,13 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
     if (frames > 0) repairFrames.inc(frames);
   };
   const countRecovery = (kind: RecoveryKind) => recoveries.inc({ kind });
-  return { registry, httpTimer, observeMessageBatch, observeStreamRepair, countRecovery };
+  const signIns = new Counter({
+    name: 'weim_ws_sign_ins_total',
+    help: 'Sockets signed in on this node (Cmd 3 accepted); its rate shows the reconnects another node\'s drain sends here',
+    registers: [registry],
+  });
+  const countSignIn = () => signIns.inc();
+  return { registry, httpTimer, observeMessageBatch, observeStreamRepair, countRecovery, countSignIn };
 }
 
 /** A gauge read from live state each time /metrics is scraped. */
