@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from './helpers/database.js';
 import { makeFriends, post, registerUser } from './helpers/http.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
-import { openSocket, settle, type TestSocket } from './helpers/ws.js';
+import { featuredSocket, settle, type TestSocket } from './helpers/ws.js';
 
 /**
  * Edits (`/im/chat/edit/user|group`): an event of the conversation stream at a seq of its own;
@@ -24,10 +24,8 @@ describe.each(testDialects())('edits on %s', (dialect) => {
 
   /** Signs in, declaring `features`, with a Sync from `cursors` when given. */
   async function device(token: string, features?: string[], cursors?: Record<string, number>): Promise<TestSocket> {
-    const s = await openSocket(t.url);
+    const s = await featuredSocket(t.url, token, features, cursors);
     open.push(s);
-    s.send({ Cmd: 3, Body: token, ...(features ? { Features: features } : {}), ...(cursors ? { Sync: { Cursors: cursors, EventSeq: 0 } } : {}) });
-    await s.next((f) => f.Cmd === (cursors ? 23 : 4));
     return s;
   }
   const send = (token: string, to: number, body: string) => post(t.api, '/im/chat/send/user', { to_uid: to, type: 0, body }, { token });

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from './helpers/database.js';
 import { post, registerUser } from './helpers/http.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
-import { openSocket, settle, type TestSocket } from './helpers/ws.js';
+import { featuredSocket, settle, type TestSocket } from './helpers/ws.js';
 
 type User = Awaited<ReturnType<typeof registerUser>>;
 
@@ -20,10 +20,8 @@ describe.each(testDialects())('group administration on %s', (dialect) => {
     await t.stop();
   });
   async function device(token: string, features?: string[], cursors?: Record<string, number>): Promise<TestSocket> {
-    const s = await openSocket(t.url);
+    const s = await featuredSocket(t.url, token, features, cursors);
     open.push(s);
-    s.send({ Cmd: 3, Body: token, ...(features ? { Features: features } : {}), ...(cursors ? { Sync: { Cursors: cursors, EventSeq: 0 } } : {}) });
-    await s.next((f) => f.Cmd === (cursors ? 23 : 4));
     return s;
   }
   async function groupOf(owner: User, members: User[]) {

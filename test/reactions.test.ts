@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { testDialects } from './helpers/database.js';
 import { makeFriends, post, registerUser } from './helpers/http.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
-import { openSocket, settle, type TestSocket } from './helpers/ws.js';
+import { featuredSocket, settle, type TestSocket } from './helpers/ws.js';
 
 /** `/im/chat/react`: stream events (Cmd 30) for `reactions` sockets, counts in history, refusals. */
 describe.each(testDialects())('reactions on %s', (dialect) => {
@@ -18,10 +18,8 @@ describe.each(testDialects())('reactions on %s', (dialect) => {
     await t.stop();
   });
   async function device(token: string, features?: string[], cursors?: Record<string, number>): Promise<TestSocket> {
-    const s = await openSocket(t.url);
+    const s = await featuredSocket(t.url, token, features, cursors);
     open.push(s);
-    s.send({ Cmd: 3, Body: token, ...(features ? { Features: features } : {}), ...(cursors ? { Sync: { Cursors: cursors, EventSeq: 0 } } : {}) });
-    await s.next((f) => f.Cmd === (cursors ? 23 : 4));
     return s;
   }
   const react = (token: string, body: Record<string, unknown>) => post(t.api, '/im/chat/react', body, { token });

@@ -95,3 +95,14 @@ export function socketPool(url: () => string) {
     },
   };
 }
+
+/**
+ * Opens a socket and signs in as a newer client would: declaring `features` (none: as weIm-go's
+ * clients do), with a Sync from `cursors` when given (then resolves after SyncDone, else after Cmd 4).
+ */
+export async function featuredSocket(httpUrl: string, token: string, features?: string[], cursors?: Record<string, number>): Promise<TestSocket> {
+  const s = await openSocket(httpUrl);
+  s.send({ Cmd: 3, Body: token, ...(features ? { Features: features } : {}), ...(cursors ? { Sync: { Cursors: cursors, EventSeq: 0 } } : {}) });
+  await s.next((f) => f.Cmd === (cursors ? 23 : 4));
+  return s;
+}
