@@ -106,3 +106,6 @@ create table `reaction_events` (`conversation_id` bigint unsigned not null, `seq
 alter table `group_members` add column `muted_until` bigint default 0 not null;
 alter table `groups` add column `muted_all` smallint default 0 not null;
 create table `group_events` (`conversation_id` bigint unsigned not null, `seq` bigint not null, `group_id` bigint unsigned not null, `actor_id` bigint unsigned not null, `kind` varchar(16) not null, `user_id` bigint unsigned default 0 not null, `value` bigint default 0 not null, `created_at` bigint not null, constraint `group_events_pk` primary key (`conversation_id`, `seq`)) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
+
+-- 0036_group_notice
+alter table `groups` add column `notice` varchar(500) default '' not null;

@@ -88,7 +88,7 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
       membersPageSize: config.groups.members_page_size,
       historyFromJoin: config.groups.history_from_join === 'true',
     }, search.index),
-    groupAdmin: new GroupAdminService(db, notifier, { maxAdmins: config.groups.max_admins }),
+    groupAdmin: new GroupAdminService(db, notifier, { maxAdmins: config.groups.max_admins }, search.index),
     writer,
     sync: new SyncService(db, config.messages.sync_page_size),
     search: new SearchService(search.index, config.search.page_size),

@@ -111,6 +111,23 @@ describe.each(testDialects())('group administration on %s', (dialect) => {
     ]);
   });
 
+  it('update: the owner or an admin renames the group and sets its notice; info shows it, search finds the new name, members get a Cmd 31 update', async () => {
+    const owner = await registerUser(t.api);
+    const [admin, member] = [await registerUser(t.api), await registerUser(t.api)];
+    const group = await groupOf(owner, [admin!, member!]);
+    await call(owner, '/im/group/admin/set', { group_id: group.id, user_id: admin!.user.id, admin: 1 });
+    const watcher = await device(member!.token, ['group-events']);
+    expect((await call(member!, '/im/group/update', { group_id: group.id, notice: 'x' })).status).toBe(403);
+    expect((await call(admin!, '/im/group/update', { group_id: group.id, name: 'Hiking club', notice: 'Saturday 8:00 at the station' })).code).toBe(0);
+    expect((await call(member!, '/im/group/info', { group_id: group.id })).data).toMatchObject({ group: { name: 'Hiking club' }, notice: 'Saturday 8:00 at the station', muted_all: false });
+    expect(await watcher.next((f) => f.Cmd === 31)).toMatchObject({ FromId: admin!.user.id, ToId: group.id, Body: 'update', Target: 0, Value: 0 });
+    const found = (await call(member!, '/im/group/search', { word: 'Hiking' })).data.list as Array<{ id: number }>;
+    expect(found.map((g) => g.id)).toContain(group.id);
+    for (const body of [{ group_id: group.id }, { group_id: group.id, name: '' }, { group_id: group.id, notice: 'x'.repeat(501) }, { group_id: group.id, name: 5 }]) {
+      expect((await call(owner, '/im/group/update', body)).status, JSON.stringify(body)).toBe(400);
+    }
+  });
+
   it('malformed input is refused with 400', async () => {
     const owner = await registerUser(t.api);
     const group = await groupOf(owner, []);

@@ -3,7 +3,7 @@ import { chatUploadInput } from '../modules/attachments/attachments.schema.js';
 import { credentialsInput, loginInput } from '../modules/auth/auth.schema.js';
 import { friendDeleteInput, friendHandleInput, friendRequestInput } from '../modules/friends/friends.schema.js';
 import { locationInput, nearbyInput } from '../modules/geo/geo.schema.js';
-import { groupCreateInput, groupIdInput, groupMembersInput, joinHandleInput, joinListInput, joinRequestInput, kickInput, adminSetInput, muteInput, muteAllInput, transferInput } from '../modules/groups/groups.schema.js';
+import { groupCreateInput, groupIdInput, groupMembersInput, joinHandleInput, joinListInput, joinRequestInput, kickInput, adminSetInput, muteInput, muteAllInput, transferInput, groupUpdateInput } from '../modules/groups/groups.schema.js';
 import { editInput, reactInput, sendGroupInput, sendUserInput, withdrawInput } from '../modules/messages/messages.schema.js';
 import { onlineInput } from '../modules/presence/presence.routes.js';
 import { pushSchemas } from '../modules/push/push.schema.js';
@@ -73,6 +73,7 @@ function apiRoutes(push: ReturnType<typeof pushSchemas> | undefined): RouteDoc[]
     route('groups', 'token', '/im/group/admin/set', 'The owner names or unnames an admin', adminSetInput),
     route('groups', 'token', '/im/group/mute', 'The owner or an admin mutes a member for some seconds (0 lifts it)', muteInput),
     route('groups', 'token', '/im/group/mute/all', 'The owner or an admin mutes the group for members (on 1) or lifts it (0)', muteAllInput),
+    route('groups', 'token', '/im/group/update', 'The owner or an admin renames the group or sets its notice', groupUpdateInput),
     route('groups', 'token', '/im/group/transfer', 'The owner hands the group to a member (and becomes an admin)', transferInput),
     route('messages', 'token', '/im/chat/read', 'Mark a conversation read up to a seq', readInput),
     route('messages', 'token', '/im/chat/receipts', 'Who has read one of your messages (counts; names in conversations of at most messages.receipt_list_max members)', receiptsInput),

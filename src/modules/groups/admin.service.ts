@@ -5,9 +5,10 @@ import { Feature } from '../../notify/features.js';
 import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
 import { groupConversationKey, ConversationKind } from '../conversations/index.js';
 import { lockGroup, memberIds, memberRole } from './groups.repo.js';
+import type { IndexHook } from '../../search/index.js';
 import { Role } from './groups.table.js';
 
-export type GroupEventKind = 'admin' | 'mute' | 'mute_all' | 'transfer';
+export type GroupEventKind = 'admin' | 'mute' | 'mute_all' | 'transfer' | 'update';
 
 /**
  * What the owner and admins do to a group: name admins (the owner, at most `maxAdmins`), mute a
@@ -21,8 +22,20 @@ export class GroupAdminService {
     private readonly db: Db,
     private readonly notifier: Notifier,
     private readonly options: { maxAdmins: number },
+    private readonly index: IndexHook,
     private readonly clock: () => number = Date.now,
   ) {}
+
+  /** The owner or an admin renames the group or sets its announcement (notice). */
+  async update(actorId: number, groupId: number, change: { name?: string; notice?: string }): Promise<void> {
+    await this.act(actorId, groupId, 'update', undefined, async (trx, actorRole) => {
+      if (actorRole === Role.Member) throw new AppError('FORBIDDEN', 'only the owner and admins update the group');
+      await trx.updateTable('groups').set({ ...change, updated_at: this.clock() }).where('id', '=', groupId).execute();
+      // A new name is searched by (the search index follows in the same transaction).
+      if (change.name !== undefined) await this.index.onChange(trx, { kind: 'group', id: groupId });
+      return 0;
+    });
+  }
 
   async setAdmin(actorId: number, groupId: number, userId: number, admin: boolean): Promise<void> {
     await this.act(actorId, groupId, 'admin', userId, async (trx, actorRole, targetRole) => {

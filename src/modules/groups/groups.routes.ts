@@ -4,7 +4,7 @@ import { sendOk } from '../../http/envelope.js';
 import { parseInput } from '../../http/validate.js';
 import type { TokenService } from '../auth/index.js';
 import type { GroupAdminService } from './admin.service.js';
-import { adminSetInput, groupCreateInput, groupIdInput, groupMembersInput, joinHandleInput, joinListInput, joinRequestInput, kickInput, muteAllInput, muteInput, transferInput } from './groups.schema.js';
+import { adminSetInput, groupCreateInput, groupIdInput, groupMembersInput, joinHandleInput, joinListInput, joinRequestInput, kickInput, muteAllInput, muteInput, transferInput, groupUpdateInput } from './groups.schema.js';
 import type { GroupsService } from './groups.service.js';
 
 export function groupsRoutes(groups: GroupsService, admin: GroupAdminService, tokens: TokenService, router: Router = Router()): Router {
@@ -17,7 +17,7 @@ export function groupsRoutes(groups: GroupsService, admin: GroupAdminService, to
     sendOk(res, { list: await groups.mine(me(req)) });
   });
   router.post('/im/group/info', auth, async (req, res) => {
-    sendOk(res, { group: await groups.info(parseInput(groupIdInput, req.body).group_id) });
+    sendOk(res, await groups.infoWithNotice(parseInput(groupIdInput, req.body).group_id));
   });
   router.post('/im/group/members', auth, async (req, res) => {
     const input = parseInput(groupMembersInput, req.body);
@@ -56,6 +56,11 @@ export function groupsRoutes(groups: GroupsService, admin: GroupAdminService, to
   router.post('/im/group/mute/all', auth, async (req, res) => {
     const input = parseInput(muteAllInput, req.body);
     await admin.muteAll(me(req), input.group_id, input.on === 1);
+    sendOk(res, {});
+  });
+  router.post('/im/group/update', auth, async (req, res) => {
+    const input = parseInput(groupUpdateInput, req.body);
+    await admin.update(me(req), input.group_id, { ...(input.name === undefined ? {} : { name: input.name }), ...(input.notice === undefined ? {} : { notice: input.notice }) });
     sendOk(res, {});
   });
   router.post('/im/group/transfer', auth, async (req, res) => {

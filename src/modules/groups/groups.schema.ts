@@ -19,3 +19,6 @@ export const adminSetInput = z.object({ group_id: idField, user_id: idField, adm
 export const muteInput = z.object({ group_id: idField, user_id: idField, seconds: numeric(z.number({ error: 'must be 0 to 31536000 seconds' }).int().min(0).max(31_536_000)) });
 export const muteAllInput = z.object({ group_id: idField, on: flag('on') });
 export const transferInput = z.object({ group_id: idField, user_id: idField });
+export const groupUpdateInput = z
+  .object({ group_id: idField, name: textField(1, 30).optional(), notice: textField(0, 500).optional() })
+  .refine((v) => v.name !== undefined || v.notice !== undefined, { message: 'give name or notice', path: ['name'] });

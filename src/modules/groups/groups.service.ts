@@ -55,6 +55,13 @@ export class GroupsService {
     return toGroup(row);
   }
 
+  /** The group and its announcement, as /im/group/info answers: `{group, notice, muted_all}`. */
+  async infoWithNotice(groupId: number): Promise<{ group: Group; notice: string; muted_all: boolean }> {
+    const group = await this.info(groupId);
+    const row = await this.db.selectFrom('groups').select(['notice', 'muted_all']).where('id', '=', groupId).executeTakeFirstOrThrow();
+    return { group, notice: row.notice, muted_all: Number(row.muted_all) === 1 };
+  }
+
   async mine(selfId: number): Promise<Group[]> {
     return (await groupsOfUser(this.db, selfId, LIST_CAP)).map(toGroup);
   }

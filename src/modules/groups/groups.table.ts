@@ -10,6 +10,8 @@ export interface GroupsTable {
   updated_at: number;
   /** 1: only the owner and admins may send (migration 0035). */
   muted_all: Generated<number>;
+  /** The group's announcement (migration 0036). */
+  notice: Generated<string>;
 }
 
 /** `group_events`: an administration event of the group, in its conversation's stream at `seq`. */
@@ -18,7 +20,7 @@ export interface GroupEventsTable {
   seq: number;
   group_id: number;
   actor_id: number;
-  /** `admin`, `mute`, `mute_all`, `transfer`. */
+  /** `admin`, `mute`, `mute_all`, `transfer`, `update`. */
   kind: string;
   /** The member it is about (0: none, as for mute_all). */
   user_id: Generated<number>;
