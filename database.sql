@@ -109,3 +109,6 @@ create table `group_events` (`conversation_id` bigint unsigned not null, `seq` b
 
 -- 0036_group_notice
 alter table `groups` add column `notice` varchar(500) default '' not null;
+
+-- 0037_group_dissolved
+alter table `groups` add column `dissolved_at` bigint;

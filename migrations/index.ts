@@ -23,6 +23,7 @@ import * as m0033 from './0033_message_edits.js';
 import * as m0034 from './0034_message_reactions.js';
 import * as m0035 from './0035_group_admin.js';
 import * as m0036 from './0036_group_notice.js';
+import * as m0037 from './0037_group_dissolved.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder) so they load the same
@@ -53,4 +54,5 @@ export const migrations: Record<string, Migration> = {
   '0034_message_reactions': m0034,
   '0035_group_admin': m0035,
   '0036_group_notice': m0036,
+  '0037_group_dissolved': m0037,
 };

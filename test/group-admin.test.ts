@@ -128,6 +128,32 @@ describe.each(testDialects())('group administration on %s', (dialect) => {
     }
   });
 
+  it('dissolve: the owner only; members are told (Cmd 31), sends, joins and changes are refused, history stays readable, the group leaves search', async () => {
+    const owner = await registerUser(t.api);
+    const member = await registerUser(t.api);
+    const group = await groupOf(owner, [member]);
+    await call(owner, '/im/group/update', { group_id: group.id, name: 'Dissolving soon' });
+    const before = (await say(member, group.id, 'last words')).data;
+    expect((await call(member, '/im/group/search', { word: 'Dissolving' })).data.list.map((g: { id: number }) => g.id)).toContain(group.id);
+    const watcher = await device(member.token, ['group-events']);
+    expect((await call(member, '/im/group/dissolve', { group_id: group.id })).status).toBe(403);
+    expect((await call(owner, '/im/group/dissolve', { group_id: group.id })).code).toBe(0);
+    expect(await watcher.next((f) => f.Cmd === 31)).toMatchObject({ FromId: owner.user.id, ToId: group.id, Body: 'dissolve' });
+    const refused = await say(member, group.id, 'anyone?');
+    expect([refused.status, refused.msg]).toEqual([409, 'the group was dissolved']);
+    const s = await device(owner.token);
+    s.send({ Cmd: 17, ToId: group.id, Ope: 1, Type: 0, Body: 'x', ClientMsgId: 'dissolved-1' });
+    expect(await s.next((f) => f.Cmd === 2)).toMatchObject({ Body: 'the group was dissolved', ClientMsgId: 'dissolved-1' });
+    const history = (await call(member, '/im/chat/history', { group_id: group.id })).data.list;
+    expect(history.map((m: { body: string }) => m.body)).toContain('last words');
+    expect(history[0].seq).toBe(before.seq);
+    expect((await call(member, '/im/group/info', { group_id: group.id })).data.dissolved).toBe(true);
+    const stranger = await registerUser(t.api);
+    expect((await call(stranger, '/im/group/join/request', { group_id: group.id })).msg).toBe('the group was dissolved');
+    expect((await call(owner, '/im/group/mute/all', { group_id: group.id, on: 1 })).msg).toBe('the group was dissolved');
+    expect((await call(member, '/im/group/search', { word: 'Dissolving' })).data.list.map((g: { id: number }) => g.id)).not.toContain(group.id);
+  });
+
   it('malformed input is refused with 400', async () => {
     const owner = await registerUser(t.api);
     const group = await groupOf(owner, []);

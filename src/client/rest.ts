@@ -53,6 +53,7 @@ export interface Routes {
   '/im/group/mute/all': In<typeof muteAllInput>;
   '/im/group/transfer': In<typeof transferInput>;
   '/im/group/update': In<typeof groupUpdateInput>;
+  '/im/group/dissolve': In<typeof groupIdInput>;
   '/im/chat/read': In<typeof readInput>;
   '/im/chat/receipts': In<typeof receiptsInput>;
   '/im/conversation/list': None;

@@ -45,7 +45,7 @@ export const serverFrames = [
   frame(28, 'Typing (feature "typing"): FromId is typing to you (Ope 0) or in group ToId (Ope 1); not stored', { FromId: id, ToId: id, Ope: ope, Type: z.literal(0), Body: z.literal('') }),
   frame(29, 'Message edited (feature "edit"): message Id now reads Body; an event of the conversation stream at Seq', { FromId: id, ToId: id, Ope: ope, Type: z.number().int(), Body: z.string(), Id: id, ConvId: id, Seq: seq.min(1), Time: time }),
   frame(30, 'Reaction (feature "reactions"): FromId put (On 1) or took off (On 0) emoji Body on message Id; an event of the conversation stream at Seq', { FromId: id, ToId: id, Ope: ope, Type: z.literal(0), Body: z.string().min(1), Id: id, ConvId: id, Seq: seq.min(1), Time: time, On: z.union([z.literal(0), z.literal(1)]) }),
-  frame(31, 'Group event (feature "group-events"): FromId (owner or admin) did Body to Target in group ToId; Value: admin 1/0, mute until (epoch ms, 0 lifted), mute_all 1/0, transfer 0', { FromId: id, ToId: id, Ope: z.literal(1), Type: z.literal(0), Body: z.enum(['admin', 'mute', 'mute_all', 'transfer', 'update']), ConvId: id, Seq: seq.min(1), Time: time, Target: z.number().int().min(0), Value: z.number().int().min(0) }),
+  frame(31, 'Group event (feature "group-events"): FromId (owner or admin) did Body to Target in group ToId; Value: admin 1/0, mute until (epoch ms, 0 lifted), mute_all 1/0, transfer 0', { FromId: id, ToId: id, Ope: z.literal(1), Type: z.literal(0), Body: z.enum(['admin', 'mute', 'mute_all', 'transfer', 'update', 'dissolve']), ConvId: id, Seq: seq.min(1), Time: time, Target: z.number().int().min(0), Value: z.number().int().min(0) }),
 ] as const;
 
 /** Any server frame (a union on Cmd). */

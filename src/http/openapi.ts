@@ -74,6 +74,7 @@ function apiRoutes(push: ReturnType<typeof pushSchemas> | undefined): RouteDoc[]
     route('groups', 'token', '/im/group/mute', 'The owner or an admin mutes a member for some seconds (0 lifts it)', muteInput),
     route('groups', 'token', '/im/group/mute/all', 'The owner or an admin mutes the group for members (on 1) or lifts it (0)', muteAllInput),
     route('groups', 'token', '/im/group/update', 'The owner or an admin renames the group or sets its notice', groupUpdateInput),
+    route('groups', 'token', '/im/group/dissolve', 'The owner dissolves the group (no more messages; members keep its history)', groupIdInput),
     route('groups', 'token', '/im/group/transfer', 'The owner hands the group to a member (and becomes an admin)', transferInput),
     route('messages', 'token', '/im/chat/read', 'Mark a conversation read up to a seq', readInput),
     route('messages', 'token', '/im/chat/receipts', 'Who has read one of your messages (counts; names in conversations of at most messages.receipt_list_max members)', receiptsInput),

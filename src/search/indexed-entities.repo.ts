@@ -29,7 +29,8 @@ function userEntity(r: { id: number; username: string; nickname: string; longitu
 export async function loadEntities(db: Executor, kind: IndexedKind, ids: number[]): Promise<IndexedEntity[]> {
   if (ids.length === 0) return [];
   if (kind === 'user') return (await db.selectFrom('users').select(userColumns).where('id', 'in', ids).execute()).map(userEntity);
-  const rows = await db.selectFrom('groups').select(['id', 'name']).where('id', 'in', ids).execute();
+  // A dissolved group counts as deleted: the index drops it.
+  const rows = await db.selectFrom('groups').select(['id', 'name']).where('id', 'in', ids).where('dissolved_at', 'is', null).execute();
   return rows.map((r) => ({ id: Number(r.id), fields: [r.name] }));
 }
 
@@ -38,7 +39,7 @@ export async function entitiesAfter(db: Executor, kind: IndexedKind, afterId: nu
   if (kind === 'user') {
     return (await db.selectFrom('users').select(userColumns).where('id', '>', afterId).orderBy('id').limit(limit).execute()).map(userEntity);
   }
-  const rows = await db.selectFrom('groups').select(['id', 'name']).where('id', '>', afterId).orderBy('id').limit(limit).execute();
+  const rows = await db.selectFrom('groups').select(['id', 'name']).where('id', '>', afterId).where('dissolved_at', 'is', null).orderBy('id').limit(limit).execute();
   return rows.map((r) => ({ id: Number(r.id), fields: [r.name] }));
 }
 
@@ -51,7 +52,7 @@ export async function countEntities(db: Executor, kind: IndexedKind): Promise<nu
 /** Groups by id, in the order of `ids`. */
 export async function groupsByIds(db: Executor, ids: number[]): Promise<Group[]> {
   if (ids.length === 0) return [];
-  const rows = await db.selectFrom('groups').select(['id', 'name', 'owner_id', 'member_count', 'created_at']).where('id', 'in', ids).execute();
+  const rows = await db.selectFrom('groups').select(['id', 'name', 'owner_id', 'member_count', 'created_at']).where('id', 'in', ids).where('dissolved_at', 'is', null).execute();
   const byId = new Map(rows.map((r) => [Number(r.id), toGroup(r)]));
   return ids.flatMap((id) => byId.get(id) ?? []);
 }

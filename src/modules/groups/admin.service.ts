@@ -4,11 +4,11 @@ import { AppError } from '../../errors.js';
 import { Feature } from '../../notify/features.js';
 import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
 import { groupConversationKey, ConversationKind } from '../conversations/index.js';
-import { lockGroup, memberIds, memberRole } from './groups.repo.js';
+import { isDissolved, lockGroup, memberIds, memberRole } from './groups.repo.js';
 import type { IndexHook } from '../../search/index.js';
 import { Role } from './groups.table.js';
 
-export type GroupEventKind = 'admin' | 'mute' | 'mute_all' | 'transfer' | 'update';
+export type GroupEventKind = 'admin' | 'mute' | 'mute_all' | 'transfer' | 'update' | 'dissolve';
 
 /**
  * What the owner and admins do to a group: name admins (the owner, at most `maxAdmins`), mute a
@@ -25,6 +25,19 @@ export class GroupAdminService {
     private readonly index: IndexHook,
     private readonly clock: () => number = Date.now,
   ) {}
+
+  /**
+   * The owner dissolves the group: it takes no more messages, joins or changes and leaves search;
+   * members keep their membership, so they read its history up to the dissolve, and are told (Cmd 31).
+   */
+  async dissolve(actorId: number, groupId: number): Promise<void> {
+    await this.act(actorId, groupId, 'dissolve', undefined, async (trx, actorRole) => {
+      if (actorRole !== Role.Owner) throw new AppError('FORBIDDEN', 'only the owner dissolves the group');
+      await trx.updateTable('groups').set({ dissolved_at: this.clock(), updated_at: this.clock() }).where('id', '=', groupId).execute();
+      await this.index.onChange(trx, { kind: 'group', id: groupId });
+      return 0;
+    });
+  }
 
   /** The owner or an admin renames the group or sets its announcement (notice). */
   async update(actorId: number, groupId: number, change: { name?: string; notice?: string }): Promise<void> {
@@ -100,6 +113,7 @@ export class GroupAdminService {
     let recipients: number[] = [];
     const event = await transact(this.db, async (trx) => {
       if (!(await lockGroup(trx, groupId))) throw new AppError('NOT_FOUND', 'group not found');
+      if (await isDissolved(trx, groupId)) throw new AppError('CONFLICT', 'the group was dissolved');
       const actorRole = await memberRole(trx, groupId, actorId);
       if (actorRole === undefined) throw new AppError('FORBIDDEN', 'not a member of this group');
       const targetRole = userId === undefined ? undefined : await memberRole(trx, groupId, userId);

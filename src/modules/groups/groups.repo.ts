@@ -48,17 +48,24 @@ export async function releasePlace(db: Executor, groupId: number, now: number): 
     .execute();
 }
 
-/** Whether `userId` may not send in the group now: muted until later, or the group muted for members. */
-export async function isMuted(db: Executor, groupId: number, userId: number, now: number): Promise<boolean> {
+/** Why `userId` may not send in the group now: it was dissolved, or they are muted (or the group is, for members). */
+export async function sendRefusal(db: Executor, groupId: number, userId: number, now: number): Promise<'dissolved' | 'muted' | undefined> {
   const row = await db
     .selectFrom('group_members as gm')
     .innerJoin('groups as g', 'g.id', 'gm.group_id')
-    .select(['gm.role', 'gm.muted_until', 'g.muted_all'])
+    .select(['gm.role', 'gm.muted_until', 'g.muted_all', 'g.dissolved_at'])
     .where('gm.group_id', '=', groupId)
     .where('gm.user_id', '=', userId)
     .executeTakeFirst();
-  if (!row) return false;
-  return Number(row.muted_until) > now || (Number(row.muted_all) === 1 && Number(row.role) === Role.Member);
+  if (!row) return undefined;
+  if (row.dissolved_at !== null) return 'dissolved';
+  return Number(row.muted_until) > now || (Number(row.muted_all) === 1 && Number(row.role) === Role.Member) ? 'muted' : undefined;
+}
+
+/** Whether the group was dissolved. */
+export async function isDissolved(db: Executor, groupId: number): Promise<boolean> {
+  const row = await db.selectFrom('groups').select('dissolved_at').where('id', '=', groupId).executeTakeFirst();
+  return row !== undefined && row.dissolved_at !== null;
 }
 
 export async function memberRole(db: Executor, groupId: number, userId: number): Promise<number | undefined> {

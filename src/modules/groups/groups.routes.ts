@@ -63,6 +63,10 @@ export function groupsRoutes(groups: GroupsService, admin: GroupAdminService, to
     await admin.update(me(req), input.group_id, { ...(input.name === undefined ? {} : { name: input.name }), ...(input.notice === undefined ? {} : { notice: input.notice }) });
     sendOk(res, {});
   });
+  router.post('/im/group/dissolve', auth, async (req, res) => {
+    await admin.dissolve(me(req), parseInput(groupIdInput, req.body).group_id);
+    sendOk(res, {});
+  });
   router.post('/im/group/transfer', auth, async (req, res) => {
     const input = parseInput(transferInput, req.body);
     await admin.transfer(me(req), input.group_id, input.user_id);

@@ -7,7 +7,7 @@ import type { IndexHook } from '../../search/index.js';
 import { recordUserEvent } from '../conversations/index.js';
 import { toPublicUser } from '../users/index.js';
 import {
-  deleteMember, findGroup, groupSeq, groupsOfUser, insertGroup, insertMember, listMembers, lockGroup, memberRole, releasePlace, takePlace,
+  deleteMember, isDissolved, findGroup, groupSeq, groupsOfUser, insertGroup, insertMember, listMembers, lockGroup, memberRole, releasePlace, takePlace,
 } from './groups.repo.js';
 import { type Group, JoinStatus, Role, roleNames, toGroup } from './groups.table.js';
 import { closeJoinRequest, findJoinRequestByIdForUpdate, findJoinRequestForUpdate, insertJoinRequest, listPendingJoins, renewJoinRequest } from './join-requests.repo.js';
@@ -56,10 +56,10 @@ export class GroupsService {
   }
 
   /** The group and its announcement, as /im/group/info answers: `{group, notice, muted_all}`. */
-  async infoWithNotice(groupId: number): Promise<{ group: Group; notice: string; muted_all: boolean }> {
+  async infoWithNotice(groupId: number): Promise<{ group: Group; notice: string; muted_all: boolean; dissolved: boolean }> {
     const group = await this.info(groupId);
-    const row = await this.db.selectFrom('groups').select(['notice', 'muted_all']).where('id', '=', groupId).executeTakeFirstOrThrow();
-    return { group, notice: row.notice, muted_all: Number(row.muted_all) === 1 };
+    const row = await this.db.selectFrom('groups').select(['notice', 'muted_all', 'dissolved_at']).where('id', '=', groupId).executeTakeFirstOrThrow();
+    return { group, notice: row.notice, muted_all: Number(row.muted_all) === 1, dissolved: row.dissolved_at !== null };
   }
 
   async mine(selfId: number): Promise<Group[]> {
@@ -78,6 +78,7 @@ export class GroupsService {
   /** Asks to join; a repeated pending request returns the same id. The owner is told (Cmd 12). */
   async requestJoin(selfId: number, groupId: number, reason: string): Promise<{ join_id: number }> {
     const group = await this.info(groupId);
+    if (await isDissolved(this.db, groupId)) throw new AppError('CONFLICT', 'the group was dissolved');
     if ((await memberRole(this.db, groupId, selfId)) !== undefined) throw new AppError('CONFLICT', 'already a member');
     const now = this.clock();
     const outcome = await transact(
@@ -117,6 +118,7 @@ export class GroupsService {
       const role = await memberRole(trx, groupId, selfId);
       if (role !== Role.Owner && role !== Role.Admin) throw new AppError('FORBIDDEN', 'only the owner and admins handle join requests');
       if (request.status !== JoinStatus.Pending) throw new AppError('CONFLICT', 'join request already handled');
+      if (await isDissolved(trx, groupId)) throw new AppError('CONFLICT', 'the group was dissolved');
       const applicant = Number(request.user_id);
       await closeJoinRequest(trx, request.id, accept ? JoinStatus.Accepted : JoinStatus.Rejected, selfId, now);
       if (!accept) return undefined;

@@ -12,6 +12,8 @@ export interface GroupsTable {
   muted_all: Generated<number>;
   /** The group's announcement (migration 0036). */
   notice: Generated<string>;
+  /** When the owner dissolved it (migration 0037); null: it lives. */
+  dissolved_at: Generated<number | null>;
 }
 
 /** `group_events`: an administration event of the group, in its conversation's stream at `seq`. */
@@ -20,7 +22,7 @@ export interface GroupEventsTable {
   seq: number;
   group_id: number;
   actor_id: number;
-  /** `admin`, `mute`, `mute_all`, `transfer`, `update`. */
+  /** `admin`, `mute`, `mute_all`, `transfer`, `update`, `dissolve`. */
   kind: string;
   /** The member it is about (0: none, as for mute_all). */
   user_id: Generated<number>;

@@ -2,6 +2,6 @@ export type { GroupsTable, GroupMembersTable, GroupJoinRequestsTable, GroupEvent
 export { GroupsService, type GroupsOptions } from './groups.service.js';
 export { GroupAdminService } from './admin.service.js';
 export { groupsRoutes } from './groups.routes.js';
-export { isMuted, memberIds, memberRole } from './groups.repo.js';
+export { isDissolved, memberIds, memberRole, sendRefusal } from './groups.repo.js';
 export { Role } from './groups.table.js';
 export { toGroup } from './groups.table.js';

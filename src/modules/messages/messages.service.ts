@@ -4,7 +4,7 @@ import { AppError } from '../../errors.js';
 import type { RateLimiter } from '../../http/rate-limiter.js';
 import { Cmd, type Notification, type Notifier, Ope } from '../../notify/notifier.js';
 import type { FriendsService } from '../friends/index.js';
-import { isMuted, memberIds, memberRole, Role } from '../groups/index.js';
+import { memberIds, memberRole, Role, sendRefusal } from '../groups/index.js';
 import type { MessageStore, PendingMessage } from './message-writer.js';
 import { findMessageForUpdate, markWithdrawn } from './messages.repo.js';
 import { isMediaType, type MediaBodies } from './media-bodies.js';
@@ -66,7 +66,9 @@ export class MessagesService {
     // between the write resolving and the push). A member joining meanwhile gets it by sync.
     const recipients = await memberIds(this.db, groupId);
     if (!recipients.includes(senderId)) throw notEntitled(ConversationKind.Group);
-    if (await isMuted(this.db, groupId, senderId, this.clock())) throw new AppError('MUTED');
+    const refusal = await sendRefusal(this.db, groupId, senderId, this.clock());
+    if (refusal === 'dissolved') throw new AppError('CONFLICT', 'the group was dissolved');
+    if (refusal === 'muted') throw new AppError('MUTED');
     await this.checkMedia(input);
     if (input.replyTo !== undefined) await this.checkReply(input.replyTo, (m) => m.ope === Ope.Group && m.toId === groupId);
     const mentions = await this.checkMentions(input.mentions, groupId, senderId, recipients);
