@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { Cursors, SyncPage, SyncService } from '../modules/sync/index.js';
 import type { Connection, StreamRepairPort } from './connection.js';
-import { featureOfCmd } from '../notify/features.js';
+import { servesCmd } from '../notify/features.js';
 import { LiveFrame, type OrderedFrame } from './wire-frame.js';
 
 /** Pages one repair reads at most (a socket that far behind is better off syncing itself). */
@@ -94,8 +94,7 @@ export class StreamRepair implements StreamRepairPort {
         byKey.set(item.stream.key, stream);
       }
       // A frame of a feature the socket did not declare holds its place in the stream, unsent.
-      const feature = featureOfCmd.get(item.frame.Cmd);
-      stream.frames.push(feature !== undefined && !features.has(feature) ? { silent: true, stream: item.stream } : new LiveFrame(JSON.stringify(item.frame), item.stream));
+      stream.frames.push(servesCmd(features, item.frame.Cmd) ? new LiveFrame(JSON.stringify(item.frame), item.stream) : { silent: true, stream: item.stream });
     }
     // Conversations asked for that the user is no longer in: nothing more will come, so none stays held.
     if (!page.more) {

@@ -1,5 +1,5 @@
 import { type Cursors, encodeCursors, type SyncService } from '../modules/sync/index.js';
-import { featureOfCmd } from '../notify/features.js';
+import { servesCmd } from '../notify/features.js';
 import type { Connection } from './connection.js';
 import { systemFrame, WeimCmd } from './protocol.js';
 
@@ -22,8 +22,7 @@ export async function runSync(connection: Connection, sync: SyncService, cursors
       for (const item of result.items) {
         if (connection.has(item.stream)) continue;
         // Frames of a feature the socket did not declare are left out; the cursors still pass them.
-        const feature = featureOfCmd.get(item.frame.Cmd);
-        if (feature !== undefined && !connection.features.has(feature)) continue;
+        if (!servesCmd(connection.features, item.frame.Cmd)) continue;
         if (!connection.send(JSON.stringify(item.frame))) return;
         if (connection.ws.bufferedAmount > 0) await connection.drain();
       }

@@ -28,6 +28,12 @@ const KNOWN: ReadonlySet<string> = new Set(Object.values(Feature));
 
 export const NO_FEATURES: ReadonlySet<FeatureName> = new Set();
 
+/** Whether a socket that declared `features` is sent frames of `cmd` (no feature: every socket). */
+export function servesCmd(features: ReadonlySet<string>, cmd: number): boolean {
+  const feature = featureOfCmd.get(cmd);
+  return feature === undefined || features.has(feature);
+}
+
 /** The declared features this server knows, in catalog order. */
 export function acceptedFeatures(declared: readonly string[] | undefined): ReadonlySet<FeatureName> {
   if (!declared || declared.length === 0) return NO_FEATURES;

@@ -4,6 +4,6 @@
 // this module; it depends on none of them (test/import-cycles.test.ts keeps it so).
 export type { ConversationsTable } from './conversations.table.js';
 export { ConversationKind, friendConversationKey, groupConversationKey } from './conversations.table.js';
-export { setFriendConversationClosed } from './conversations.repo.js';
+export { setFriendConversationClosed, takeNextSeq } from './conversations.repo.js';
 export type { UserEventsTable, ReadCursorsTable } from './events.table.js';
 export { EVENT_BODY_CHARS, lastUserEventSeq, recordUserEvent, userEventsAfter } from './events.repo.js';

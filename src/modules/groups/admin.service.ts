@@ -3,7 +3,7 @@ import { transact } from '../../db/transaction.js';
 import { AppError } from '../../errors.js';
 import { Feature } from '../../notify/features.js';
 import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
-import { groupConversationKey, ConversationKind } from '../conversations/index.js';
+import { ConversationKind, groupConversationKey, takeNextSeq } from '../conversations/index.js';
 import { isDissolved, lockGroup, memberIds, memberRole } from './groups.repo.js';
 import type { IndexHook } from '../../search/index.js';
 import { Role } from './groups.table.js';
@@ -121,7 +121,7 @@ export class GroupAdminService {
       const value = await change(trx, actorRole, targetRole);
       if (value === undefined) return undefined;
       const conversationId = await groupConversation(trx, groupId, now);
-      const seq = await nextGroupSeq(trx, conversationId, now);
+      const seq = await takeNextSeq(trx, conversationId, now);
       await trx.insertInto('group_events').values({ conversation_id: conversationId, seq, group_id: groupId, actor_id: actorId, kind, user_id: userId ?? 0, value, created_at: now }).execute();
       recipients = await memberIds(trx, groupId);
       return { conversationId, seq, value };
@@ -143,9 +143,4 @@ async function groupConversation(trx: Executor, groupId: number, now: number): P
   if (found) return Number(found.id);
   await trx.insertInto('conversations').values({ conv_key: key, kind: ConversationKind.Group, user_lo: null, user_hi: null, group_id: groupId, last_seq: 0, last_message_at: now }).execute();
   return Number((await trx.selectFrom('conversations').select('id').where('conv_key', '=', key).executeTakeFirstOrThrow()).id);
-}
-
-async function nextGroupSeq(trx: Executor, conversationId: number, now: number): Promise<number> {
-  await trx.updateTable('conversations').set((eb) => ({ last_seq: eb('last_seq', '+', 1), last_message_at: now })).where('id', '=', conversationId).execute();
-  return Number((await trx.selectFrom('conversations').select('last_seq').where('id', '=', conversationId).executeTakeFirstOrThrow()).last_seq);
 }

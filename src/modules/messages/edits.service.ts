@@ -3,11 +3,10 @@ import { transact } from '../../db/transaction.js';
 import { AppError } from '../../errors.js';
 import type { RateLimiter } from '../../http/rate-limiter.js';
 import { Feature } from '../../notify/features.js';
-import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
-import { ConversationKind } from '../conversations/index.js';
-import { memberIds } from '../groups/index.js';
+import { Cmd, type Notifier } from '../../notify/notifier.js';
+import { messageAudience } from './message-audience.js';
 import { findMessageForUpdate, recordEdit } from './messages.repo.js';
-import { bodyProblem, MessageType, notEntitled } from './messages.schema.js';
+import { bodyProblem, MessageType } from './messages.schema.js';
 
 /**
  * Edits: the sender changes the body of a text message (type 0 or 10) within
@@ -39,15 +38,8 @@ export class EditsService {
       const problem = bodyProblem(type, body, this.options.maxBodyChars);
       if (problem) throw new AppError('BAD_REQUEST', problem);
       const conversationId = Number(row.conversation_id);
-      if (ope === Ope.Group) {
-        recipients = await memberIds(trx, Number(row.to_id));
-        if (!recipients.includes(senderId)) throw notEntitled(ConversationKind.Group);
-      } else {
-        // An unfriend closes the pair's conversation: no edits after it, as no messages.
-        const conversation = await trx.selectFrom('conversations').select('closed').where('id', '=', conversationId).executeTakeFirstOrThrow();
-        if (Number(conversation.closed) !== 0) throw notEntitled(ConversationKind.Friend);
-        recipients = [Number(row.to_id), senderId];
-      }
+      // Still allowed to write there: a member; friends (an unfriend closed the conversation).
+      recipients = await messageAudience(trx, row, senderId);
       if (row.withdrawn_at !== null) throw new AppError('CONFLICT', 'the message was withdrawn');
       if (now - Number(row.created_at) > this.options.editWindowMs) throw new AppError('CONFLICT', 'too late to edit this message');
       const seq = await recordEdit(trx, messageId, conversationId, body, now);

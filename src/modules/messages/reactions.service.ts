@@ -3,11 +3,9 @@ import { transact } from '../../db/transaction.js';
 import { AppError } from '../../errors.js';
 import type { RateLimiter } from '../../http/rate-limiter.js';
 import { Feature } from '../../notify/features.js';
-import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
-import { ConversationKind } from '../conversations/index.js';
-import { memberIds } from '../groups/index.js';
+import { Cmd, type Notifier } from '../../notify/notifier.js';
+import { messageAudience } from './message-audience.js';
 import { findMessageForUpdate, recordReaction } from './messages.repo.js';
-import { notEntitled } from './messages.schema.js';
 
 /**
  * Reactions: anyone who can read a message (the friend pair; the group's members) puts an emoji on
@@ -34,17 +32,7 @@ export class ReactionsService {
       if (!row) throw new AppError('NOT_FOUND', 'message not found');
       const conversationId = Number(row.conversation_id);
       const ope = Number(row.ope);
-      if (ope === Ope.Group) {
-        recipients = await memberIds(trx, Number(row.to_id));
-        if (!recipients.includes(userId)) throw notEntitled(ConversationKind.Group);
-      } else {
-        const pair = [Number(row.sender_id), Number(row.to_id)];
-        // Not found rather than forbidden: a stranger learns nothing about other people's messages.
-        if (!pair.includes(userId)) throw new AppError('NOT_FOUND', 'message not found');
-        const conversation = await trx.selectFrom('conversations').select('closed').where('id', '=', conversationId).executeTakeFirstOrThrow();
-        if (Number(conversation.closed) !== 0) throw notEntitled(ConversationKind.Friend);
-        recipients = pair;
-      }
+      recipients = await messageAudience(trx, row, userId);
       if (row.withdrawn_at !== null) throw new AppError('CONFLICT', 'the message was withdrawn');
       const seq = await recordReaction(trx, { messageId, conversationId, userId, emoji, on, now, maxKinds: this.options.maxKinds });
       if (seq === false) throw new AppError('CONFLICT', `at most ${this.options.maxKinds} kinds of reactions on one message`);
