@@ -112,3 +112,7 @@ alter table `groups` add column `notice` varchar(500) default '' not null;
 
 -- 0037_group_dissolved
 alter table `groups` add column `dissolved_at` bigint;
+
+-- 0038_group_join_mode
+alter table `groups` add column `join_mode` smallint default 0 not null;
+alter table `groups` add column `avatar` varchar(255) default '' not null;

@@ -24,6 +24,7 @@ import * as m0034 from './0034_message_reactions.js';
 import * as m0035 from './0035_group_admin.js';
 import * as m0036 from './0036_group_notice.js';
 import * as m0037 from './0037_group_dissolved.js';
+import * as m0038 from './0038_group_join_mode.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder) so they load the same
@@ -55,4 +56,5 @@ export const migrations: Record<string, Migration> = {
   '0035_group_admin': m0035,
   '0036_group_notice': m0036,
   '0037_group_dissolved': m0037,
+  '0038_group_join_mode': m0038,
 };

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { clientFrame } from '../src/gateway/protocol.js';
-import { serverFrame } from '../src/gateway/server-frames.js';
+import { serverFrame } from '../src/notify/server-frames.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
 import { signedInSocket } from './helpers/ws.js';
 import { makeFriends } from './helpers/http.js';

@@ -39,10 +39,11 @@ async function startServer(dataDir: string, port: number): Promise<ChildProcess>
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-/** What one SDK client handed its app, per conversation, in order. */
+/** The messages (Cmd 6 / 10) one SDK client handed its app, per conversation, in order (group events such as joins left out). */
 function record(client: WeimClient) {
   const byConv = new Map<number, MessageFrame[]>();
   client.on('message', (m) => {
+    if (m.Cmd !== 6 && m.Cmd !== 10) return;
     let list = byConv.get(m.ConvId);
     if (!list) byConv.set(m.ConvId, (list = []));
     list.push(m);

@@ -29,7 +29,7 @@ describe.each(testDialects())('groups API on %s', (dialect) => {
   it('create → info → my; the owner is a member with role owner', async () => {
     const owner = await registerUser(t.api);
     const created = await post(t.api, '/im/group/create', { name: ' 读书会 ' }, { token: owner.token, form: true });
-    expect(created.data.group).toEqual({ id: expect.any(Number), name: '读书会', owner_id: owner.user.id, member_count: 1, created_at: expect.any(Number) });
+    expect(created.data.group).toEqual({ id: expect.any(Number), name: '读书会', owner_id: owner.user.id, member_count: 1, created_at: expect.any(Number), avatar: '', join_mode: 'approval' });
     const id = created.data.group.id;
     expect((await post(t.api, '/im/group/info', { group_id: id }, { token: owner.token })).data.group).toEqual(created.data.group);
     expect((await post(t.api, '/im/group/my', {}, { token: owner.token })).data.list).toEqual([created.data.group]);

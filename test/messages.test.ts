@@ -197,7 +197,7 @@ describe.each(testDialects())('messages and delivery on %s', (dialect) => {
     const senderSecond = await socket(await login(t.api, sender.username));
     const res = await post(t.api, '/im/chat/send/group', { group_id: group.id, type: 0, body: 'hello team' }, { token: sender.token });
     expect(res.code).toBe(0);
-    const expected = { Cmd: 10, FromId: sender.user.id, ToId: group.id, Ope: 1, Type: 0, Body: 'hello team', Id: res.data.id, ConvId: expect.any(Number), Seq: 1, Time: res.data.created_at };
+    const expected = { Cmd: 10, FromId: sender.user.id, ToId: group.id, Ope: 1, Type: 0, Body: 'hello team', Id: res.data.id, ConvId: expect.any(Number), Seq: res.data.seq, Time: res.data.created_at };
     for (const [i, s] of ss.entries()) if (i !== 1) expect(await s.next((f) => f.Cmd === 10)).toEqual(expected);
     expect(await senderSecond.next((f) => f.Cmd === 10)).toEqual(expected);
     await settle();
@@ -205,7 +205,7 @@ describe.each(testDialects())('messages and delivery on %s', (dialect) => {
     expect(o.of(10)).toEqual([]);
     expect(await storedMessages(sender.user.id)).toHaveLength(1);
     expect((await post(t.api, '/im/chat/withdraw/group', { message_id: res.data.id }, { token: sender.token })).code).toBe(0);
-    for (const s of ss) expect(await s.next((f) => f.Cmd === 11)).toMatchObject({ FromId: sender.user.id, ToId: group.id, Ope: 1, Body: String(res.data.id), Seq: 2 });
+    for (const s of ss) expect(await s.next((f) => f.Cmd === 11)).toMatchObject({ FromId: sender.user.id, ToId: group.id, Ope: 1, Body: String(res.data.id), Seq: res.data.seq + 1 });
   });
 
   it('social notifications reach sockets: Cmd 8, 9, 12, 13, 14', async () => {
@@ -235,8 +235,10 @@ describe.each(testDialects())('messages and delivery on %s', (dialect) => {
     const o = await socket(outsider.token);
     ss[1]!.send({ Cmd: 17, ToId: group.id, Ope: 1, Type: 0, Body: 'from a socket', ClientMsgId: 'g-1' });
     const ack = await ss[1]!.next((f) => f.Cmd === 18);
-    expect(ack).toMatchObject({ Cmd: 18, FromId: members[1]!.user.id, ToId: group.id, Ope: 1, ClientMsgId: 'g-1', Seq: 1, Id: expect.any(Number) });
-    for (const i of [0, 2]) expect(await ss[i]!.next((f) => f.Cmd === 10)).toMatchObject({ Id: ack.Id, Seq: 1, Body: 'from a socket' });
+    // Joins took the group stream's first seqs (Cmd 31 join events, which these sockets did not declare).
+    const joins = (await t.dbh.db.selectFrom('group_events').select('seq').where('group_id', '=', group.id).execute()).length;
+    expect(ack).toMatchObject({ Cmd: 18, FromId: members[1]!.user.id, ToId: group.id, Ope: 1, ClientMsgId: 'g-1', Seq: joins + 1, Id: expect.any(Number) });
+    for (const i of [0, 2]) expect(await ss[i]!.next((f) => f.Cmd === 10)).toMatchObject({ Id: ack.Id, Seq: joins + 1, Body: 'from a socket' });
     o.send({ Cmd: 17, ToId: group.id, Ope: 1, Type: 0, Body: 'let me in', ClientMsgId: 'g-2' });
     expect(await o.next((f) => f.Cmd === 2)).toMatchObject({ Body: 'you are not a member of this group', ClientMsgId: 'g-2' });
     await settle();
@@ -283,7 +285,7 @@ describe.each(testDialects())('messages and delivery on %s', (dialect) => {
     const unknown = await post(t.api, '/im/chat/withdraw/group', { message_id: g.data.id + 1_000_000 }, { token: members[1]!.token });
     expect([unknown.status, unknown.code]).toEqual([404, 1002]);
     expect((await post(t.api, '/im/chat/withdraw/group', { message_id: g.data.id }, { token: members[1]!.token })).code).toBe(0);
-    for (const m of ss) expect(await m.next((f) => f.Cmd === 11)).toMatchObject({ Id: g.data.id, Seq: 2 });
+    for (const m of ss) expect(await m.next((f) => f.Cmd === 11)).toMatchObject({ Id: g.data.id, Seq: g.data.seq + 1 });
     await settle();
     expect(s.frames.filter((f) => [7, 11].includes(f.Cmd))).toEqual([]);
     expect([a1, a2, b1].map((d) => d.of(11).length)).toEqual([0, 0, 0]);

@@ -179,7 +179,7 @@ describe.each(subjects)('search index contract: %s', (_name, make) => {
     const g2 = await addGroup('读书 & hiking');
     const found = await s.index.searchGroups('读书', { offset: 0, limit: 20 });
     expect(found.map((g) => g.id)).toEqual([g1, g2]);
-    expect(found[0]).toEqual({ id: g1, name: '周末读书会', owner_id: 1, member_count: 1, created_at: now });
+    expect(found[0]).toEqual({ id: g1, name: '周末读书会', owner_id: 1, member_count: 1, created_at: now, avatar: '', join_mode: 'approval' });
     expect((await s.index.searchGroups('HIKING', { offset: 0, limit: 1 })).map((g) => g.id)).toEqual([g2]);
   });
 

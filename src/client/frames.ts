@@ -13,7 +13,7 @@ export interface ServerFrame extends Frame {
 /**
  * A conversation item (Cmd 6 friend message, 7 its withdrawal, 10 group message, 11 its
  * withdrawal, 29 an edit: message `Id` now reads `Body`, 30 a reaction `Body` put on (`On` 1) or taken off
- * message `Id`), delivered once and in `Seq` order per conversation. `own`: sent by this user (from
+ * message `Id`, 31 a group event: `Body` join, leave, kick, invite, admin, mute, …), delivered once and in `Seq` order per conversation. `own`: sent by this user (from
  * this device, once acked, or from another device's send seen in a sync).
  */
 export interface MessageFrame extends ServerFrame {

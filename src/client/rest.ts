@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { credentialsInput, loginInput } from '../modules/auth/auth.schema.js';
 import type { friendDeleteInput, friendHandleInput, friendRequestInput } from '../modules/friends/friends.schema.js';
 import type { locationInput, nearbyInput } from '../modules/geo/geo.schema.js';
-import type { groupCreateInput, groupIdInput, groupMembersInput, joinHandleInput, joinListInput, joinRequestInput, kickInput, adminSetInput, muteInput, muteAllInput, transferInput, groupUpdateInput } from '../modules/groups/groups.schema.js';
+import type { groupCreateInput, groupIdInput, groupMembersInput, joinHandleInput, joinListInput, joinRequestInput, kickInput, adminSetInput, muteInput, muteAllInput, transferInput, groupUpdateInput, inviteInput } from '../modules/groups/groups.schema.js';
 import type { editInput, reactInput, sendGroupInput, sendUserInput, withdrawInput } from '../modules/messages/messages.schema.js';
 import type { searchInput } from '../modules/search/search.schema.js';
 import type { historyInput, readInput, receiptsInput, syncInput } from '../modules/sync/sync.schema.js';
@@ -53,6 +53,7 @@ export interface Routes {
   '/im/group/mute/all': In<typeof muteAllInput>;
   '/im/group/transfer': In<typeof transferInput>;
   '/im/group/update': In<typeof groupUpdateInput>;
+  '/im/group/invite': In<typeof inviteInput>;
   '/im/group/dissolve': In<typeof groupIdInput>;
   '/im/chat/read': In<typeof readInput>;
   '/im/chat/receipts': In<typeof receiptsInput>;

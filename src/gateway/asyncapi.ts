@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { jsonSchemaOf } from '../http/validate.js';
 import { clientFrame } from './protocol.js';
-import { serverFrames } from './server-frames.js';
+import { serverFrames } from '../notify/server-frames.js';
 
 /**
  * The AsyncAPI 3.0 document of the WebSocket at /ws: the client frames' JSON Schemas come from the

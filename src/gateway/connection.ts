@@ -2,11 +2,12 @@ import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
 import type { StreamPosition } from '../notify/notifier.js';
+import type { ServerFrame } from '../notify/server-frames.js';
 import type { FrameLimits } from './frame-limits.js';
 import { type FeatureName, NO_FEATURES } from '../notify/features.js';
 import { CloseCode } from './protocol.js';
 import { StreamOrder } from './stream-order.js';
-import type { LiveFrame, OrderedFrame } from './wire-frame.js';
+import type { OrderedFrame } from './wire-frame.js';
 
 /** Connection ids are unique across the cluster: an `except` travels to other nodes with a frame. */
 const ID_PREFIX = randomBytes(6).toString('base64url');
@@ -87,6 +88,11 @@ export class Connection {
 
   get syncing(): boolean {
     return this.held !== undefined;
+  }
+
+  /** Sends one server frame (notify/frames.ts builds them); returns false if the socket was closed instead. */
+  sendFrame(frame: ServerFrame): boolean {
+    return this.send(JSON.stringify(frame));
   }
 
   /** Sends a serialised frame; returns false if the socket was closed instead. */

@@ -5,13 +5,14 @@ import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { SocketCounts } from '../cluster/socket-counts.js';
 import { AppError, errorCatalog, retryableError } from '../errors.js';
 import { addressKey, clientIp } from '../http/client-ip.js';
-import { Cmd } from '../notify/notifier.js';
+import { Cmd } from '../notify/cmd.js';
+import { failFrame, reconnectFrame, syncNeededFrame } from '../notify/frames.js';
 import { ClosePacer } from './close-pacer.js';
 import { Connection, type StreamRepairPort } from './connection.js';
 import { FrameLimits } from './frame-limits.js';
 import { createHandlers, type HandlerDeps, type Handlers } from './handlers.js';
 import type { Hub } from './hub.js';
-import { CloseCode, failFrame, parseClientFrame, systemFrame, type ClientFrame, WeimCmd } from './protocol.js';
+import { CloseCode, parseClientFrame, type ClientFrame } from './protocol.js';
 
 export interface GatewayOptions {
   signInTimeoutMs: number;
@@ -111,7 +112,7 @@ export class Gateway {
    * on the way between nodes. Returns how many were asked.
    */
   askToSync(): number {
-    const frame = systemFrame(WeimCmd.SyncNeeded, '');
+    const frame = JSON.stringify(syncNeededFrame());
     let asked = 0;
     for (const connection of this.deps.hub.all()) if (connection.send(frame)) asked++;
     return asked;
@@ -211,9 +212,9 @@ export class Gateway {
     }
     const connection = new Connection(ws, socket, this.options.maxBufferedBytes, this.deps.repair);
     connection.limits = new FrameLimits([
-      { cmd: WeimCmd.Ping, perMinute: this.options.pingMaxPerMinute, refusal: `too many pings (Cmd 15): at most ${this.options.pingMaxPerMinute} a minute` },
-      { cmd: WeimCmd.Sync, perMinute: this.options.syncMaxPerMinute, refusal: `too many syncs (Cmd 22): at most ${this.options.syncMaxPerMinute} a minute, retry later` },
-      { cmd: WeimCmd.Typing, perMinute: this.options.typingMaxPerMinute, refusal: `too many typing notices (Cmd 27): at most ${this.options.typingMaxPerMinute} a minute` },
+      { cmd: Cmd.Ping, perMinute: this.options.pingMaxPerMinute, refusal: `too many pings (Cmd 15): at most ${this.options.pingMaxPerMinute} a minute` },
+      { cmd: Cmd.Sync, perMinute: this.options.syncMaxPerMinute, refusal: `too many syncs (Cmd 22): at most ${this.options.syncMaxPerMinute} a minute, retry later` },
+      { cmd: Cmd.Typing, perMinute: this.options.typingMaxPerMinute, refusal: `too many typing notices (Cmd 27): at most ${this.options.typingMaxPerMinute} a minute` },
     ]);
     this.connections.add(connection);
     this.signInTimers.set(connection, setTimeout(() => connection.close(CloseCode.SignInTimeout, 'sign-in timeout'), this.options.signInTimeoutMs));
@@ -242,7 +243,7 @@ export class Gateway {
     if (size > this.options.maxFrameBytes) return this.refuse(connection, `frame too large (max ${this.options.maxFrameBytes} bytes)`);
     const parsed = parseClientFrame(data.toString());
     if (!parsed.ok) return this.refuse(connection, parsed.reason, parsed.clientMsgId);
-    if (!connection.signedIn && parsed.frame.Cmd !== 3) return this.refuse(connection, 'sign in first (Cmd 3)');
+    if (!connection.signedIn && parsed.frame.Cmd !== Cmd.Sign) return this.refuse(connection, 'sign in first (Cmd 3)');
     // Past a command's limit: Cmd 2 with 1005, and a refused frame like a malformed one (4009 when it goes on).
     const overLimit = connection.limits?.refusalFor(parsed.frame.Cmd);
     if (overLimit) return this.refuse(connection, overLimit, undefined, errorCatalog.RATE_LIMITED.code);
@@ -255,13 +256,13 @@ export class Gateway {
         if (retryable) this.deps.log.warn({ err, cmd: frame.Cmd }, 'database unavailable');
         else this.deps.log.error({ err, cmd: frame.Cmd }, 'frame handler failed');
         const answer = retryable ?? new AppError('INTERNAL');
-        connection.send(failFrame(answer.message, clientMsgId, answer.code));
+        connection.sendFrame(failFrame(answer.message, clientMsgId, answer.code));
         // A sign-in or sync cut short leaves the client waiting for Cmd 4 / Cmd 23: it reconnects
         // and signs in with its cursors again (1013: try again later).
-        if (frame.Cmd === Cmd.Sign || frame.Cmd === WeimCmd.Sync) connection.close(retryable ? CloseCode.TryAgainLater : CloseCode.InternalError, 'sign-in or sync failed, reconnect');
+        if (frame.Cmd === Cmd.Sign || frame.Cmd === Cmd.Sync) connection.close(retryable ? CloseCode.TryAgainLater : CloseCode.InternalError, 'sign-in or sync failed, reconnect');
       });
     // A socket's sends and reads are handled one after the other, so they are stored in the order sent.
-    if (frame.Cmd === WeimCmd.Send || frame.Cmd === WeimCmd.Read) connection.serial = connection.serial.then(run);
+    if (frame.Cmd === Cmd.Send || frame.Cmd === Cmd.Read) connection.serial = connection.serial.then(run);
     else void run();
   }
 
@@ -271,7 +272,7 @@ export class Gateway {
   }
 
   private refuse(connection: Connection, reason: string, clientMsgId?: string, code?: number): void {
-    connection.send(failFrame(reason, clientMsgId, code));
+    connection.sendFrame(failFrame(reason, clientMsgId, code));
     if (++connection.badFrames >= this.options.maxBadFrames) connection.close(CloseCode.TooManyBadFrames, 'too many bad frames');
   }
 
@@ -329,7 +330,7 @@ export class Gateway {
     const slotMs = 1000 / closesPerSecond;
     const began = Date.now();
     const schedule = sockets.map((connection, k) => ({ connection, at: Math.round((k + Math.random()) * slotMs) }));
-    for (const { connection, at } of schedule) connection.send(systemFrame(WeimCmd.Reconnect, String(at)));
+    for (const { connection, at } of schedule) connection.sendFrame(reconnectFrame(at));
     const pacer = new ClosePacer(closesPerSecond);
     const closes: Array<Promise<void>> = [];
     for (const { connection, at } of schedule) {

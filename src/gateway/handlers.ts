@@ -6,10 +6,11 @@ import type { MessagesService, TypingService } from '../modules/messages/index.j
 import type { PresenceService } from '../modules/presence/index.js';
 import { type ConversationsService, cursorsFrom, type SyncService } from '../modules/sync/index.js';
 import { acceptedFeatures } from '../notify/features.js';
-import { Cmd } from '../notify/notifier.js';
+import { Cmd } from '../notify/cmd.js';
+import { failFrame, pongFrame, sendAckFrame, signedInFrame } from '../notify/frames.js';
 import type { Connection } from './connection.js';
 import type { Hub } from './hub.js';
-import { type ClientCmd, type ClientFrame, CloseCode, failFrame, systemFrame, WeimCmd } from './protocol.js';
+import { type ClientCmd, type ClientFrame, CloseCode } from './protocol.js';
 import { runSync } from './sync-runner.js';
 
 export interface HandlerDeps {
@@ -41,7 +42,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       claims = await deps.tokens.verify(frame.Body);
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
-      connection.send(failFrame('sign-in failed: token invalid, expired or revoked'));
+      connection.sendFrame(failFrame('sign-in failed: token invalid, expired or revoked'));
       connection.close(CloseCode.SignInFailed, 'sign-in failed');
       return;
     }
@@ -52,7 +53,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     const admitted = await deps.admitUser(connection, claims.userId);
     if (connection.ws.readyState !== connection.ws.OPEN) return;
     if (!admitted) {
-      connection.send(failFrame(`too many open sockets for this user (at most ${deps.maxSocketsPerUser}): close one, or retry later`, undefined, errorCatalog.RATE_LIMITED.code));
+      connection.sendFrame(failFrame(`too many open sockets for this user (at most ${deps.maxSocketsPerUser}): close one, or retry later`, undefined, errorCatalog.RATE_LIMITED.code));
       connection.close(CloseCode.TooManySockets, 'too many sockets for this user');
       return;
     }
@@ -70,7 +71,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     }
     // A client that declared features learns which this server accepted; one that declared none
     // (weIm-go's) gets the Cmd 4 it always got.
-    connection.send(systemFrame(Cmd.SignSuccess, String(claims.userId), frame.Features ? { Features: [...connection.features] } : {}));
+    connection.sendFrame(signedInFrame(claims.userId, frame.Features ? [...connection.features] : undefined));
     if (cursors) await runSync(connection, deps.sync, cursors);
   };
 
@@ -79,7 +80,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       // Marked before the first await: a second Cmd 3 right behind the first (same read) must not
       // sign the socket in as another user too (it would stay in the hub under both).
       if (connection.signedIn || connection.signingIn) {
-        connection.send(failFrame('already signed in'));
+        connection.sendFrame(failFrame('already signed in'));
         return;
       }
       connection.signingIn = true;
@@ -90,38 +91,38 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       }
     },
 
-    [WeimCmd.Sync]: async (connection, frame) => {
+    [Cmd.Sync]: async (connection, frame) => {
       if (connection.syncing) {
-        connection.send(failFrame('a sync is already running'));
+        connection.sendFrame(failFrame('a sync is already running'));
         return;
       }
       const cursors = cursorsOrFail(connection, frame);
       if (cursors) await runSync(connection, deps.sync, cursors);
     },
 
-    [WeimCmd.Read]: async (connection, frame) => {
+    [Cmd.Read]: async (connection, frame) => {
       try {
         await deps.conversations.markRead(connection.userId!, { conversationId: frame.ConvId }, frame.Seq, connection.id);
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
-        connection.send(failFrame(err.message, undefined, err.code));
+        connection.sendFrame(failFrame(err.message, undefined, err.code));
       }
     },
 
-    [WeimCmd.Typing]: async (connection, frame) => {
+    [Cmd.Typing]: async (connection, frame) => {
       try {
         await deps.typing.typing(connection.userId!, frame.Ope, frame.ToId);
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
-        connection.send(failFrame(err.message, undefined, err.code));
+        connection.sendFrame(failFrame(err.message, undefined, err.code));
       }
     },
 
-    [WeimCmd.Ping]: async (connection) => {
-      connection.send(systemFrame(WeimCmd.Pong, ''));
+    [Cmd.Ping]: async (connection) => {
+      connection.sendFrame(pongFrame());
     },
 
-    [WeimCmd.Send]: async (connection, frame) => {
+    [Cmd.Send]: async (connection, frame) => {
       const input = { type: frame.Type, body: frame.Body, clientMsgId: frame.ClientMsgId, replyTo: frame.ReplyTo, mentions: frame.Mentions, except: { connectionId: connection.id } };
       try {
         const stored = frame.Ope === 0
@@ -130,13 +131,13 @@ export function createHandlers(deps: HandlerDeps): Handlers {
         // The device has its message from the ack: its stream moves past it now, whether or not
         // the push reaches this node (it goes through the directory, which may be out of reach).
         connection.skip({ key: `c${stored.conversation_id}`, seq: stored.seq });
-        connection.send(JSON.stringify({
-          Cmd: WeimCmd.SendAck, FromId: connection.userId, ToId: frame.ToId, Ope: frame.Ope, Type: frame.Type, Body: '',
-          Id: stored.id, ConvId: stored.conversation_id, Seq: stored.seq, Time: stored.created_at, ClientMsgId: frame.ClientMsgId,
+        connection.sendFrame(sendAckFrame({
+          fromId: connection.userId!, toId: frame.ToId, ope: frame.Ope, type: frame.Type,
+          id: stored.id, convId: stored.conversation_id, seq: stored.seq, time: stored.created_at, clientMsgId: frame.ClientMsgId,
         }));
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
-        connection.send(failFrame(err.message, frame.ClientMsgId, err.code));
+        connection.sendFrame(failFrame(err.message, frame.ClientMsgId, err.code));
       }
     },
   };
@@ -147,7 +148,7 @@ function cursorsOrFail(connection: Connection, spec: Parameters<typeof cursorsFr
     return cursorsFrom(spec);
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
-    connection.send(failFrame(err.message));
+    connection.sendFrame(failFrame(err.message));
     return undefined;
   }
 }

@@ -1,35 +1,6 @@
 import { z } from 'zod';
 import { cursorRecord } from '../modules/sync/cursors.js';
-import { Cmd } from '../notify/notifier.js';
-
-/** Commands weim adds to weIm-go's (documented in docs/protocol.md). */
-export const WeimCmd = {
-  /** client → server: application-level ping (browsers cannot send WebSocket pings). */
-  Ping: 15,
-  /** server → client: answer to Ping. */
-  Pong: 16,
-  /** client → server: send a message over the socket. */
-  Send: 17,
-  /** server → client: the message of a Send was stored; carries Id, Seq, Time, ClientMsgId. */
-  SendAck: 18,
-  /** client → server: mark a conversation read up to `Seq` (`ConvId`). */
-  Read: 20,
-  /** client → server: send me what I missed since these cursors (`Token` or `Cursors` + `EventSeq`). */
-  Sync: 22,
-  /** server → client: the sync is complete; Body = token of the cursors after it. */
-  SyncDone: 23,
-  /** server → client: pushes to this socket may have been lost (the node's bus link dropped); sync now. */
-  SyncNeeded: 24,
-  /**
-   * server → client: this node is shutting down and closes the socket (1012) in `Body` ms; reconnect
-   * (through the load balancer: another node) then, or sooner, and sign in with Sync as usual.
-   */
-  Reconnect: 26,
-  /** client → server: I am typing to `ToId` (a friend, Ope 0, or a group, Ope 1). Not stored. */
-  Typing: 27,
-  /** server → client, to sockets that declared `typing`: `FromId` is typing to you or in group `ToId`. */
-  TypingNotice: Cmd.TypingNotice,
-} as const;
+import { Cmd } from '../notify/cmd.js';
 
 /** Close codes weim uses (4000–4999 are the application's). */
 export const CloseCode = {
@@ -63,11 +34,11 @@ export type SyncSpec = { Token?: string; Cursors?: Record<string, number>; Event
 /** Feature names a client understands (features.ts); unknown ones are ignored, malformed ones refused. */
 const features = z.array(z.string().min(1).max(32).regex(/^[a-z][a-z0-9_-]*$/, 'a feature name is lower-case letters, digits, _ and -')).max(16);
 const signFrame = z.object({ Cmd: z.literal(Cmd.Sign), Body: z.string().min(1).max(4096), Sync: z.object(syncSpec).optional(), Features: features.optional() });
-const syncFrame = z.object({ Cmd: z.literal(WeimCmd.Sync), ...syncSpec });
-const readFrame = z.object({ Cmd: z.literal(WeimCmd.Read), ConvId: id, Seq: seq });
-const pingFrame = z.object({ Cmd: z.literal(WeimCmd.Ping) });
+const syncFrame = z.object({ Cmd: z.literal(Cmd.Sync), ...syncSpec });
+const readFrame = z.object({ Cmd: z.literal(Cmd.Read), ConvId: id, Seq: seq });
+const pingFrame = z.object({ Cmd: z.literal(Cmd.Ping) });
 const sendFrame = z.object({
-  Cmd: z.literal(WeimCmd.Send),
+  Cmd: z.literal(Cmd.Send),
   ToId: id,
   Ope: z.union([z.literal(0), z.literal(1)]),
   Type: z.number().int(),
@@ -79,7 +50,7 @@ const sendFrame = z.object({
   Mentions: z.union([z.literal('all'), z.array(id).min(1).max(50)]).optional(),
 });
 
-const typingFrame = z.object({ Cmd: z.literal(WeimCmd.Typing), ToId: id, Ope: z.union([z.literal(0), z.literal(1)]) });
+const typingFrame = z.object({ Cmd: z.literal(Cmd.Typing), ToId: id, Ope: z.union([z.literal(0), z.literal(1)]) });
 
 /** Every frame a client may send, discriminated on `Cmd`. */
 export const clientFrame = z.discriminatedUnion('Cmd', [signFrame, pingFrame, sendFrame, readFrame, syncFrame, typingFrame]);
@@ -104,13 +75,4 @@ export function parseClientFrame(text: string): { ok: true; frame: ClientFrame }
   }
   const issue = result.error.issues[0]!;
   return { ok: false, reason: `invalid frame: ${issue.path.join('.') || 'frame'}: ${issue.message}`, clientMsgId };
-}
-
-/** A Cmd 2 frame; `code` is the error's envelope code (docs/api.md), e.g. 1503: retry. */
-export function failFrame(reason: string, clientMsgId?: string, code?: number): string {
-  return JSON.stringify({ Cmd: Cmd.Fail, FromId: 0, ToId: 0, Ope: 2, Type: 0, Body: reason, ...(clientMsgId ? { ClientMsgId: clientMsgId } : {}), ...(code ? { Code: code } : {}) });
-}
-
-export function systemFrame(cmd: number, body: string, extra: Record<string, unknown> = {}): string {
-  return JSON.stringify({ Cmd: cmd, FromId: 0, ToId: 0, Ope: 2, Type: 0, Body: body, ...extra });
 }

@@ -1,7 +1,7 @@
 import { type Cursors, encodeCursors, type SyncService } from '../modules/sync/index.js';
 import { servesCmd } from '../notify/features.js';
 import type { Connection } from './connection.js';
-import { systemFrame, WeimCmd } from './protocol.js';
+import { syncDoneFrame } from '../notify/frames.js';
 
 /** Most pages one sync sends before answering SyncDone with More (the client asks again). */
 const MAX_PAGES = 50;
@@ -32,7 +32,7 @@ export async function runSync(connection: Connection, sync: SyncService, cursors
       more = result.more;
       if (!more) break;
     }
-    connection.send(systemFrame(WeimCmd.SyncDone, encodeCursors(current), { More: more }));
+    connection.sendFrame(syncDoneFrame(encodeCursors(current), more));
   } finally {
     connection.endSync();
   }

@@ -3,7 +3,7 @@ import { chatUploadInput } from '../modules/attachments/attachments.schema.js';
 import { credentialsInput, loginInput } from '../modules/auth/auth.schema.js';
 import { friendDeleteInput, friendHandleInput, friendRequestInput } from '../modules/friends/friends.schema.js';
 import { locationInput, nearbyInput } from '../modules/geo/geo.schema.js';
-import { groupCreateInput, groupIdInput, groupMembersInput, joinHandleInput, joinListInput, joinRequestInput, kickInput, adminSetInput, muteInput, muteAllInput, transferInput, groupUpdateInput } from '../modules/groups/groups.schema.js';
+import { groupCreateInput, groupIdInput, groupMembersInput, joinHandleInput, joinListInput, joinRequestInput, kickInput, adminSetInput, muteInput, muteAllInput, transferInput, groupUpdateInput, inviteInput } from '../modules/groups/groups.schema.js';
 import { editInput, reactInput, sendGroupInput, sendUserInput, withdrawInput } from '../modules/messages/messages.schema.js';
 import { onlineInput } from '../modules/presence/presence.routes.js';
 import { pushSchemas } from '../modules/push/push.schema.js';
@@ -57,9 +57,9 @@ function apiRoutes(push: ReturnType<typeof pushSchemas> | undefined): RouteDoc[]
     route('groups', 'token', '/im/group/members', 'A page of a group\'s members', groupMembersInput),
     route('groups', 'token', '/im/group/join/request', 'Ask to join a group', joinRequestInput),
     route('groups', 'token', '/im/group/join/list', 'Join requests of your groups', joinListInput),
-    route('groups', 'token', '/im/group/join/handle', 'Accept or reject a join request (owner)', joinHandleInput),
+    route('groups', 'token', '/im/group/join/handle', 'Accept or reject a join request (owner or admin)', joinHandleInput),
     route('groups', 'token', '/im/group/leave', 'Leave a group', groupIdInput),
-    route('groups', 'token', '/im/group/shot', 'Remove a member (owner)', kickInput),
+    route('groups', 'token', '/im/group/shot', 'Remove a member (owner or admin)', kickInput),
     route('groups', 'token', '/im/group/search', 'Find groups by name', searchInput),
     route('messages', 'token', '/im/chat/send/user', 'Send a message to a friend', sendUserInput),
     route('messages', 'token', '/im/chat/send/group', 'Send a message to a group', sendGroupInput),
@@ -73,7 +73,8 @@ function apiRoutes(push: ReturnType<typeof pushSchemas> | undefined): RouteDoc[]
     route('groups', 'token', '/im/group/admin/set', 'The owner names or unnames an admin', adminSetInput),
     route('groups', 'token', '/im/group/mute', 'The owner or an admin mutes a member for some seconds (0 lifts it)', muteInput),
     route('groups', 'token', '/im/group/mute/all', 'The owner or an admin mutes the group for members (on 1) or lifts it (0)', muteAllInput),
-    route('groups', 'token', '/im/group/update', 'The owner or an admin renames the group or sets its notice', groupUpdateInput),
+    route('groups', 'token', '/im/group/update', 'The owner or an admin renames the group, sets its notice, picture or join mode', groupUpdateInput),
+    route('groups', 'token', '/im/group/invite', 'A member adds friends to the group (in an invite-only group: the owner or an admin)', inviteInput),
     route('groups', 'token', '/im/group/dissolve', 'The owner dissolves the group (no more messages; members keep its history)', groupIdInput),
     route('groups', 'token', '/im/group/transfer', 'The owner hands the group to a member (and becomes an admin)', transferInput),
     route('messages', 'token', '/im/chat/read', 'Mark a conversation read up to a seq', readInput),

@@ -49,6 +49,17 @@ export function decimal<S extends z.ZodType<number>>(schema: S) {
 /** A positive integer id, from a JSON number or a string of digits. */
 export const idField = numeric(z.number({ error: 'must be a positive integer' }).int().positive().max(Number.MAX_SAFE_INTEGER));
 
+/**
+ * 1 to `max` ids, as a JSON array of ids or, from a form, `12,34`: the two forms, for a z.union
+ * with the field's own error text.
+ */
+export function idListForms(max: number) {
+  return [
+    z.array(idField).min(1).max(max),
+    z.string().regex(new RegExp(`^\\d{1,16}(,\\d{1,16}){0,${max - 1}}$`)).transform((s) => s.split(',').map(Number)).pipe(z.array(z.number().int().positive().max(Number.MAX_SAFE_INTEGER))),
+  ] as const;
+}
+
 /** Text without control characters, trimmed, with its length counted in characters (code points). */
 export function textField(min: number, max: number) {
   return z

@@ -1,3 +1,5 @@
+import { Cmd } from './cmd.js';
+
 /**
  * What a client may declare in its sign-in (`Features` in Cmd 3) to get frames weIm-go's clients
  * never had. A socket that declares none gets exactly what it got before (weIm-go's Cmds and
@@ -17,10 +19,10 @@ export const Feature = {
 
 /** The Cmds that belong to a feature: a socket that did not declare it never gets them, live or by sync. */
 export const featureOfCmd: ReadonlyMap<number, FeatureName> = new Map<number, FeatureName>([
-  [28, 'typing'],
-  [29, 'edit'],
-  [30, 'reactions'],
-  [31, 'group-events'],
+  [Cmd.TypingNotice, 'typing'],
+  [Cmd.MessageEdited, 'edit'],
+  [Cmd.ReactionChanged, 'reactions'],
+  [Cmd.GroupEvent, 'group-events'],
 ]);
 export type FeatureName = (typeof Feature)[keyof typeof Feature];
 

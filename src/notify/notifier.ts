@@ -1,40 +1,11 @@
+import type { ServerFrame } from './server-frames.js';
+
+export { Cmd, Ope } from './cmd.js';
+
 /**
- * weIm-go's server → client commands (API.md §3). Numbers from 15 up are weim's own; every new
- * one is documented in docs/protocol.md.
+ * A frame as a reader sees it (clients, tests, the bus): every field any frame may carry. The
+ * server builds its frames as `ServerFrame`s (notify/frames.ts); each is a `Frame`.
  */
-export const Cmd = {
-  Fail: 2,
-  Sign: 3,
-  SignSuccess: 4,
-  FriendMessage: 6,
-  FriendMessageWithdrawn: 7,
-  FriendRequest: 8,
-  FriendAccepted: 9,
-  GroupMessage: 10,
-  GroupMessageWithdrawn: 11,
-  GroupJoinRequest: 12,
-  GroupJoinAccepted: 13,
-  GroupKicked: 14,
-  /** weim: a friend's first device came online or last went offline (Body "online" / "offline"). */
-  Presence: 19,
-  /** weim: someone read a conversation up to `Seq` (the peer in 1:1 chats, and the reader's other devices). */
-  ReadNotice: 21,
-  /** weim: a business backend's push (the push API): `Body` as it was sent. */
-  ServerPush: 25,
-  /** weim, to sockets that declared the `typing` feature (features.ts): `FromId` is typing (not stored). */
-  TypingNotice: 28,
-  /** weim, to sockets that declared the `edit` feature: message `Id` now reads `Body` (an event of the conversation stream at `Seq`). */
-  MessageEdited: 29,
-  /** weim, to sockets that declared `reactions`: `FromId` put (`On` 1) or took off (0) emoji `Body` on message `Id` (a stream event at `Seq`). */
-  ReactionChanged: 30,
-  /** weim, to sockets that declared `group-events`: the owner or an admin did `Body` (admin, mute, mute_all, transfer) to `Target` (a stream event at `Seq`). */
-  GroupEvent: 31,
-} as const;
-
-/** Ope: the channel a frame belongs to. */
-export const Ope = { Friend: 0, Group: 1, System: 2 } as const;
-
-/** A frame as weIm-go clients read it; servers may add fields, clients ignore unknown ones. */
 export interface Frame {
   Cmd: number;
   FromId: number;
@@ -67,7 +38,7 @@ export interface Frame {
 /** "Deliver this frame to every device of these users." */
 export interface Notification {
   userIds: number[];
-  frame: Frame;
+  frame: ServerFrame;
   /** The sending device, which already knows: a socket id, or every socket of the sending token. */
   except?: { connectionId?: string; jti?: string };
   /** Where the frame sits in a stream: `c<conversation id>` or `e` (the recipient's events), and its seq. */

@@ -1,5 +1,5 @@
 import type { Executor } from '../db/database.js';
-import { type Group, toGroup } from '../modules/groups/index.js';
+import { GROUP_COLUMNS, type Group, toGroup } from '../modules/groups/index.js';
 import type { IndexedKind } from './search.table.js';
 
 /**
@@ -52,7 +52,7 @@ export async function countEntities(db: Executor, kind: IndexedKind): Promise<nu
 /** Groups by id, in the order of `ids`. */
 export async function groupsByIds(db: Executor, ids: number[]): Promise<Group[]> {
   if (ids.length === 0) return [];
-  const rows = await db.selectFrom('groups').select(['id', 'name', 'owner_id', 'member_count', 'created_at']).where('id', 'in', ids).where('dissolved_at', 'is', null).execute();
+  const rows = await db.selectFrom('groups').select(GROUP_COLUMNS).where('id', 'in', ids).where('dissolved_at', 'is', null).execute();
   const byId = new Map(rows.map((r) => [Number(r.id), toGroup(r)]));
   return ids.flatMap((id) => byId.get(id) ?? []);
 }

@@ -3,7 +3,7 @@ import { transact } from '../db/transaction.js';
 import type { Group } from '../modules/groups/index.js';
 import type { PublicUser } from '../modules/users/index.js';
 import { countEntities, entitiesAfter, loadEntities } from './indexed-entities.repo.js';
-import { toGroup } from '../modules/groups/index.js';
+import { GROUP_COLUMNS, toGroup } from '../modules/groups/index.js';
 import { toPublicUser } from '../modules/users/index.js';
 import type { IndexChange, PageWindow, SearchIndex } from './search-index.js';
 import { GramCounts } from './gram-counts.js';
@@ -18,7 +18,7 @@ const PROBES = 2;
 const REBUILD_BATCH = 1000;
 
 const userResults: ResultTable = { table: 'users', columns: ['id', 'username', 'nickname', 'avatar', 'sex'] };
-const groupResults: ResultTable = { table: 'groups', columns: ['id', 'name', 'owner_id', 'member_count', 'created_at'] };
+const groupResults: ResultTable = { table: 'groups', columns: [...GROUP_COLUMNS] };
 type UserResult = Parameters<typeof toPublicUser>[0];
 type GroupResult = Parameters<typeof toGroup>[0];
 

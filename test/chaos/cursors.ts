@@ -10,11 +10,21 @@ export class StreamCursors {
   private eventCursor = 0;
   private readonly eventsAbove = new Set<number>();
 
-  hold(convId: number, seq: number): void {
-    let cursor = this.cursors.get(convId) ?? 0;
-    if (seq <= cursor) return;
+  /**
+   * `fromServer`: a frame, which the server sends each socket in order from where the user's part of
+   * the stream starts (a group joined at seq 57: 58), so the first one of a stream never seen starts
+   * it. The answer to an own send (false) starts a stream only at seq 1, as the SDK's StreamGate.
+   */
+  hold(convId: number, seq: number, fromServer = true): void {
+    if (!this.cursors.has(convId) && (fromServer || seq === 1)) this.cursors.set(convId, seq - 1);
     let set = this.above.get(convId);
     if (!set) this.above.set(convId, (set = new Set()));
+    let cursor = this.cursors.get(convId);
+    if (cursor === undefined) {
+      set.add(seq);
+      return;
+    }
+    if (seq <= cursor) return;
     set.add(seq);
     while (set.delete(cursor + 1)) cursor++;
     this.cursors.set(convId, cursor);

@@ -9,6 +9,10 @@ const SIGN_IN_TIMEOUT_MS = 10_000;
 const STUCK_SYNC_MS = 30_000;
 const jitter = (lo: number, hi: number) => lo + Math.random() * (hi - lo);
 const STREAM_CMDS = new Set([6, 7, 10, 11]);
+/** Events of conversation streams (edits, reactions, group events): held in the cursors, not checked as messages. */
+const STREAM_EVENT_CMDS = new Set([29, 30, 31]);
+/** Declared at sign-in, as a client that tracks seqs does (docs/protocol.md): their events share its streams. */
+const STREAM_FEATURES = ['edit', 'reactions', 'group-events'];
 const EVENT_CMDS = new Set([8, 9, 12, 13, 14, 25]);
 
 /** Retryable answers: the server asks to try again (the same ClientMsgId). */
@@ -24,7 +28,9 @@ function retryable(frame: { Body?: unknown; Code?: unknown }): boolean {
  * closes (1–1.5 s after a 1013, "database out of reach during a sign-in or sync"). It
  * never syncs because a seq skipped and never syncs periodically, so every loss the server does
  * not repair by itself stays visible. Per conversation its cursor is the highest seq below which
- * it holds everything (received frames plus its own acked sends); a stream missing counts as 0.
+ * it holds everything (received frames plus its own acked sends), from where the stream starts for
+ * it (StreamCursors); a stream missing counts as 0. It declares the features whose events share
+ * its streams (group joins, edits, reactions) and holds those events without checking them.
  */
 export class Device {
   readonly rec: DeviceRecord;
@@ -141,7 +147,7 @@ export class Device {
     });
     ws.on('close', (code) => this.onClose(ws, socketNo, code));
     this.beginSync();
-    ws.send(JSON.stringify({ Cmd: 3, Body: this.token, Sync: this.cursors.position() }));
+    ws.send(JSON.stringify({ Cmd: 3, Body: this.token, Features: STREAM_FEATURES, Sync: this.cursors.position() }));
     this.signInTimer = setTimeout(() => {
       if (this.ws === ws && !this.signedIn) {
         this.rec.signInFailures.push({ at: Date.now(), body: 'no Cmd 4 within 10 s' });
@@ -177,6 +183,8 @@ export class Device {
       // One of its own sends, cut off by a reconnect before its answer: the sync's frame of it
       // carries its ClientMsgId and is its answer (docs/protocol.md); it is not sent again.
       if (typeof f.ClientMsgId === 'string') this.settledBySync(f.ClientMsgId, f);
+    } else if (STREAM_EVENT_CMDS.has(cmd)) {
+      this.cursors.hold(f.ConvId, f.Seq);
     } else if (EVENT_CMDS.has(cmd)) {
       if (typeof f.EventSeq === 'number') this.cursors.holdEvent(f.EventSeq);
     } else if (cmd === 4) {
@@ -230,7 +238,7 @@ export class Device {
     const ack: AckRecord = { clientMsgId, id: f.Id, convId: f.ConvId, seq: f.Seq, at, attempts: p?.attempts ?? 0, afterSocketLoss: p?.afterSocketLoss ?? false };
     this.answered.set(clientMsgId, ack);
     this.rec.acks.push(ack);
-    this.cursors.hold(ack.convId, ack.seq);
+    this.cursors.hold(ack.convId, ack.seq, false);
     p?.onAck?.();
   }
 

@@ -13,6 +13,8 @@ export interface Truth {
   membersOf: Map<number, number[]>;
   /** `g<groupId>` or `f<lowerUserId>-<higherUserId>` → convId (conversations that exist). */
   convOf?: Map<string, number>;
+  /** convId → seqs taken by stream events that are not messages or withdraws (group events, edits, reactions). */
+  eventSeqs?: Map<number, Set<number>>;
 }
 
 /**
@@ -26,7 +28,14 @@ export async function readTruth(dbUrl: string): Promise<Truth> {
     const [rows] = await db.query('SELECT id, conversation_id, seq, sender_id, created_at, withdraw_seq FROM messages');
     const [convs] = await db.query('SELECT id, user_lo, user_hi, group_id FROM conversations');
     const [members] = await db.query('SELECT group_id, user_id, joined_seq FROM group_members');
-    const truth: Truth = { messages: new Map(), convsOf: new Map(), membersOf: new Map(), convOf: new Map() };
+    const [events] = await db.query('SELECT conversation_id, seq FROM group_events UNION ALL SELECT conversation_id, seq FROM message_edits UNION ALL SELECT conversation_id, seq FROM reaction_events');
+    const truth: Truth = { messages: new Map(), convsOf: new Map(), membersOf: new Map(), convOf: new Map(), eventSeqs: new Map() };
+    for (const e of events as Array<Record<string, unknown>>) {
+      const convId = Number(e.conversation_id);
+      let seqs = truth.eventSeqs!.get(convId);
+      if (!seqs) truth.eventSeqs!.set(convId, (seqs = new Set()));
+      seqs.add(Number(e.seq));
+    }
     for (const r of rows as Array<Record<string, unknown>>) {
       const row: StoredRow = {
         convId: Number(r.conversation_id), seq: Number(r.seq), id: Number(r.id), senderId: Number(r.sender_id),

@@ -244,7 +244,7 @@ export function verify(input: VerifyInput): Report {
 
   for (const [convId, bySeq] of truth.messages) {
     r.totals.messagesStored += bySeq.size;
-    const taken = new Set<number>();
+    const taken = new Set<number>(truth.eventSeqs?.get(convId) ?? []);
     for (const m of bySeq.values()) {
       taken.add(m.seq);
       if (m.withdrawSeq) taken.add(m.withdrawSeq);

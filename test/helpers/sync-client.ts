@@ -3,10 +3,13 @@ import { openSocket, type ReceivedFrame, type TestSocket } from './ws.js';
 
 /** The stream a frame belongs to (`c<conv>` or `e`) and its seq, or undefined for other frames. */
 export function streamOf(f: ReceivedFrame & { ConvId?: number; EventSeq?: number }): { key: string; seq: number } | undefined {
-  if ([6, 7, 10, 11].includes(f.Cmd) && f.ConvId !== undefined && f.Seq !== undefined) return { key: `c${f.ConvId}`, seq: f.Seq };
+  if ([6, 7, 10, 11, 29, 30, 31].includes(f.Cmd) && f.ConvId !== undefined && f.Seq !== undefined) return { key: `c${f.ConvId}`, seq: f.Seq };
   if ([8, 9, 12, 13, 14, 25].includes(f.Cmd) && f.EventSeq !== undefined) return { key: 'e', seq: f.EventSeq };
   return undefined;
 }
+
+/** The features whose Cmds (29, 30, 31) are events of conversation streams. */
+export const STREAM_FEATURES = ['edit', 'reactions', 'group-events'];
 
 /**
  * A device as a real client keeps it. It holds every stream item it received or sent itself (by
@@ -31,10 +34,16 @@ export class SyncDevice {
     readonly token: string,
   ) {}
 
-  /** The contiguous prefix held of a stream. */
+  /**
+   * Where each stream starts for this device: before the first seq the server sent it (a group
+   * joined at seq 57 starts there, as the SDK's StreamGate has it); 0 until then.
+   */
+  private readonly base = new Map<string, number>();
+
+  /** The contiguous prefix held of a stream (from its start). */
   cursor(key: string): number {
     const set = this.held.get(key);
-    let c = 0;
+    let c = this.base.get(key) ?? 0;
     while (set?.has(c + 1)) c++;
     return c;
   }
@@ -58,7 +67,8 @@ export class SyncDevice {
       this.presented.set(key, this.cursor(key));
       if (key.startsWith('c')) conversations[key.slice(1)] = this.cursor(key);
     }
-    socket.send({ Cmd: 3, Body: this.token, Sync: { Cursors: conversations, EventSeq: this.cursor('e') } });
+    // A client that tracks seqs declares the features whose events share its conversation streams.
+    socket.send({ Cmd: 3, Body: this.token, Features: STREAM_FEATURES, Sync: { Cursors: conversations, EventSeq: this.cursor('e') } });
     const done = await socket.next((f) => f.Cmd === 23 || f.Cmd === 2, 15_000);
     if (done.Cmd === 2) throw new Error(`sync refused: ${done.Body}`);
     if ((done as { More?: boolean }).More) throw new Error('sync had more pages than one run sends');
@@ -120,6 +130,7 @@ export class SyncDevice {
       if (stream.seq <= (this.presented.get(stream.key) ?? 0)) this.faults.push(`${id} resent at or below the presented cursor`);
       this.session.add(id);
       this.received.push({ ...stream, frame });
+      if (!this.base.has(stream.key)) this.base.set(stream.key, stream.seq - 1);
       this.hold(stream.key, stream.seq);
     }
   }

@@ -1,5 +1,6 @@
 import type { Executor } from '../../db/database.js';
-import type { Frame, Notification } from '../../notify/notifier.js';
+import type { StoredUserEventFrame, UserEventFrame } from '../../notify/frames.js';
+import type { Notification } from '../../notify/notifier.js';
 
 /** What `user_events.body` holds (migration 0026; a pushed Body is capped to it). */
 export const EVENT_BODY_CHARS = 4000;
@@ -9,7 +10,7 @@ export const EVENT_BODY_CHARS = 4000;
  * it ready to push after commit. The user row is the per-user sequence counter: its row lock
  * (MySQL) orders concurrent events, so seqs are gap-free and committed in order.
  */
-export async function recordUserEvent(db: Executor, userId: number, frame: Frame, now: number): Promise<Notification> {
+export async function recordUserEvent(db: Executor, userId: number, frame: UserEventFrame, now: number): Promise<Notification> {
   await db.updateTable('users').set((eb) => ({ event_seq: eb('event_seq', '+', 1) })).where('id', '=', userId).execute();
   const { event_seq } = await db.selectFrom('users').select('event_seq').where('id', '=', userId).executeTakeFirstOrThrow();
   const seq = Number(event_seq);
@@ -17,7 +18,7 @@ export async function recordUserEvent(db: Executor, userId: number, frame: Frame
     .insertInto('user_events')
     .values({ user_id: userId, seq, cmd: frame.Cmd, from_id: frame.FromId, to_id: frame.ToId, ope: frame.Ope, body: upTo(frame.Body, EVENT_BODY_CHARS), created_at: now })
     .execute();
-  return { userIds: [userId], frame: { ...frame, EventSeq: seq, Time: now }, stream: { key: 'e', seq } };
+  return { userIds: [userId], frame: { ...frame, EventSeq: seq, Time: now } as StoredUserEventFrame, stream: { key: 'e', seq } };
 }
 
 export async function userEventsAfter(db: Executor, userId: number, after: number, limit: number) {

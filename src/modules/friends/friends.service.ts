@@ -1,7 +1,9 @@
 import type { Db } from '../../db/database.js';
 import { transact } from '../../db/transaction.js';
 import { AppError } from '../../errors.js';
-import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
+import { Cmd } from '../../notify/cmd.js';
+import { userEventFrame } from '../../notify/frames.js';
+import type { Notifier } from '../../notify/notifier.js';
 import { recordUserEvent, setFriendConversationClosed } from '../conversations/index.js';
 import { findUserById, findUserByUsername, type PublicUser, toPublicUser } from '../users/index.js';
 import {
@@ -21,10 +23,6 @@ export interface IncomingRequest {
 
 /** Most friends or pending requests one call returns. */
 const LIST_CAP = 5000;
-
-function frame(cmd: number, from: number, to: number, body = '') {
-  return { Cmd: cmd, FromId: from, ToId: to, Ope: Ope.Friend, Type: 0, Body: body };
-}
 
 /** Friend requests, acceptance, listing and removal. Notifications go out after commit. */
 export class FriendsService {
@@ -59,13 +57,13 @@ export class FriendsService {
           await insertFriendship(trx, selfId, targetId, now);
           await setFriendConversationClosed(trx, selfId, targetId, false);
           await setRequestStatus(trx, row.id, RequestStatus.Accepted, now);
-          const event = await recordUserEvent(trx, targetId, frame(Cmd.FriendAccepted, selfId, targetId), now);
+          const event = await recordUserEvent(trx, targetId, userEventFrame(Cmd.FriendAccepted, selfId, targetId), now);
           return { id: Number(row.id), accepted: true, event };
         }
         if (row && row.status === RequestStatus.Pending) return { id: Number(row.id), accepted: false, event: undefined };
         const id = row ? Number(row.id) : await insertRequest(trx, fields);
         if (row) await renewRequest(trx, row.id, fields);
-        const event = await recordUserEvent(trx, targetId, frame(Cmd.FriendRequest, selfId, targetId, reason), now);
+        const event = await recordUserEvent(trx, targetId, userEventFrame(Cmd.FriendRequest, selfId, targetId, reason), now);
         return { id, accepted: false, event };
       },
       { retryOnUnique: true },
@@ -90,7 +88,7 @@ export class FriendsService {
       const requester = Number(row.from_uid);
       await insertFriendship(trx, selfId, requester, now);
       await setFriendConversationClosed(trx, selfId, requester, false);
-      return recordUserEvent(trx, requester, frame(Cmd.FriendAccepted, selfId, requester), now);
+      return recordUserEvent(trx, requester, userEventFrame(Cmd.FriendAccepted, selfId, requester), now);
     });
     if (event) this.notifier.notify(event);
   }

@@ -1,14 +1,11 @@
 import type { Db, Executor } from '../../db/database.js';
 import { transact } from '../../db/transaction.js';
 import { AppError } from '../../errors.js';
-import { Feature } from '../../notify/features.js';
-import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
-import { ConversationKind, groupConversationKey, takeNextSeq } from '../conversations/index.js';
+import type { Notifier } from '../../notify/notifier.js';
+import { type GroupEventKind, groupEventNotification, recordGroupEvent } from './group-events.js';
 import { isDissolved, lockGroup, memberIds, memberRole } from './groups.repo.js';
 import type { IndexHook } from '../../search/index.js';
 import { Role } from './groups.table.js';
-
-export type GroupEventKind = 'admin' | 'mute' | 'mute_all' | 'transfer' | 'update' | 'dissolve';
 
 /**
  * What the owner and admins do to a group: name admins (the owner, at most `maxAdmins`), mute a
@@ -39,14 +36,19 @@ export class GroupAdminService {
     });
   }
 
-  /** The owner or an admin renames the group or sets its announcement (notice). */
-  async update(actorId: number, groupId: number, change: { name?: string; notice?: string }): Promise<void> {
+  /**
+   * The owner or an admin renames the group, sets its announcement (notice), picture or join mode.
+   * The event's Value is the join mode after it (JoinMode), so a client knows whether to show "join"
+   * or "ask to join" without asking.
+   */
+  async update(actorId: number, groupId: number, change: { name?: string; notice?: string; avatar?: string; join_mode?: number }): Promise<void> {
     await this.act(actorId, groupId, 'update', undefined, async (trx, actorRole) => {
       if (actorRole === Role.Member) throw new AppError('FORBIDDEN', 'only the owner and admins update the group');
       await trx.updateTable('groups').set({ ...change, updated_at: this.clock() }).where('id', '=', groupId).execute();
       // A new name is searched by (the search index follows in the same transaction).
       if (change.name !== undefined) await this.index.onChange(trx, { kind: 'group', id: groupId });
-      return 0;
+      const row = await trx.selectFrom('groups').select('join_mode').where('id', '=', groupId).executeTakeFirstOrThrow();
+      return Number(row.join_mode);
     });
   }
 
@@ -120,27 +122,10 @@ export class GroupAdminService {
       if (userId !== undefined && targetRole === undefined) throw new AppError('NOT_FOUND', 'not a member of this group');
       const value = await change(trx, actorRole, targetRole);
       if (value === undefined) return undefined;
-      const conversationId = await groupConversation(trx, groupId, now);
-      const seq = await takeNextSeq(trx, conversationId, now);
-      await trx.insertInto('group_events').values({ conversation_id: conversationId, seq, group_id: groupId, actor_id: actorId, kind, user_id: userId ?? 0, value, created_at: now }).execute();
+      const event = await recordGroupEvent(trx, { groupId, actorId, kind, userId, value, now });
       recipients = await memberIds(trx, groupId);
-      return { conversationId, seq, value };
+      return event;
     });
-    if (!event) return;
-    this.notifier.notify({
-      userIds: recipients,
-      frame: { Cmd: Cmd.GroupEvent, FromId: actorId, ToId: groupId, Ope: Ope.Group, Type: 0, Body: kind, ConvId: event.conversationId, Seq: event.seq, Time: now, Target: userId ?? 0, Value: event.value },
-      stream: { key: `c${event.conversationId}`, seq: event.seq },
-      feature: Feature.GroupEvents,
-    });
+    if (event) this.notifier.notify(groupEventNotification(event, recipients));
   }
-}
-
-/** The group's conversation id, made (with no messages yet) when the group has none. */
-async function groupConversation(trx: Executor, groupId: number, now: number): Promise<number> {
-  const key = groupConversationKey(groupId);
-  const found = await trx.selectFrom('conversations').select('id').where('conv_key', '=', key).executeTakeFirst();
-  if (found) return Number(found.id);
-  await trx.insertInto('conversations').values({ conv_key: key, kind: ConversationKind.Group, user_lo: null, user_hi: null, group_id: groupId, last_seq: 0, last_message_at: now }).execute();
-  return Number((await trx.selectFrom('conversations').select('id').where('conv_key', '=', key).executeTakeFirstOrThrow()).id);
 }

@@ -1,14 +1,14 @@
 import type { Executor } from '../../db/database.js';
 import { forUpdate } from '../../db/locking.js';
 import { groupConversationKey } from '../conversations/index.js';
-import { Role } from './groups.table.js';
+import { GROUP_COLUMNS, Role } from './groups.table.js';
 
-const groupColumns = ['groups.id', 'groups.name', 'groups.owner_id', 'groups.member_count', 'groups.created_at'] as const;
+const groupColumns = GROUP_COLUMNS.map((c) => `groups.${c}` as const);
 
-export async function insertGroup(db: Executor, g: { name: string; ownerId: number; now: number }): Promise<number> {
+export async function insertGroup(db: Executor, g: { name: string; ownerId: number; now: number; joinMode?: number; avatar?: string }): Promise<number> {
   const result = await db
     .insertInto('groups')
-    .values({ name: g.name, owner_id: g.ownerId, member_count: 1, created_at: g.now, updated_at: g.now })
+    .values({ name: g.name, owner_id: g.ownerId, member_count: 1, created_at: g.now, updated_at: g.now, join_mode: g.joinMode ?? 0, avatar: g.avatar ?? '' })
     .executeTakeFirstOrThrow();
   return Number(result.insertId);
 }
@@ -111,7 +111,13 @@ export async function memberIds(db: Executor, groupId: number): Promise<number[]
   return rows.map((r) => Number(r.user_id));
 }
 
+/** The owner and the admins (who handle join requests). */
+export async function managerIds(db: Executor, groupId: number): Promise<number[]> {
+  const rows = await db.selectFrom('group_members').select('user_id').where('group_id', '=', groupId).where('role', 'in', [Role.Owner, Role.Admin]).orderBy('role', 'desc').orderBy('user_id').execute();
+  return rows.map((r) => Number(r.user_id));
+}
+
 /** Locks the group row on MySQL so membership changes of one group run one at a time. */
 export async function lockGroup(db: Executor, groupId: number) {
-  return forUpdate(db, db.selectFrom('groups').select(['id', 'owner_id', 'member_count']).where('id', '=', groupId)).executeTakeFirst();
+  return forUpdate(db, db.selectFrom('groups').select(['id', 'owner_id', 'member_count', 'join_mode']).where('id', '=', groupId)).executeTakeFirst();
 }

@@ -4,14 +4,16 @@ import { sendOk } from '../../http/envelope.js';
 import { parseInput } from '../../http/validate.js';
 import type { TokenService } from '../auth/index.js';
 import type { GroupAdminService } from './admin.service.js';
-import { adminSetInput, groupCreateInput, groupIdInput, groupMembersInput, joinHandleInput, joinListInput, joinRequestInput, kickInput, muteAllInput, muteInput, transferInput, groupUpdateInput } from './groups.schema.js';
+import { adminSetInput, groupCreateInput, groupIdInput, groupMembersInput, joinHandleInput, joinListInput, joinRequestInput, kickInput, muteAllInput, muteInput, transferInput, groupUpdateInput, inviteInput } from './groups.schema.js';
+import { joinModeNames } from './groups.table.js';
 import type { GroupsService } from './groups.service.js';
 
 export function groupsRoutes(groups: GroupsService, admin: GroupAdminService, tokens: TokenService, router: Router = Router()): Router {
   const auth = requireAuth(tokens);
   const me = (req: unknown) => (req as AuthedRequest).auth.userId;
   router.post('/im/group/create', auth, async (req, res) => {
-    sendOk(res, { group: await groups.create(me(req), parseInput(groupCreateInput, req.body).name) });
+    const input = parseInput(groupCreateInput, req.body);
+    sendOk(res, { group: await groups.create(me(req), input.name, { joinMode: input.join_mode, avatar: input.avatar }) });
   });
   router.post('/im/group/my', auth, async (req, res) => {
     sendOk(res, { list: await groups.mine(me(req)) });
@@ -60,8 +62,14 @@ export function groupsRoutes(groups: GroupsService, admin: GroupAdminService, to
   });
   router.post('/im/group/update', auth, async (req, res) => {
     const input = parseInput(groupUpdateInput, req.body);
-    await admin.update(me(req), input.group_id, { ...(input.name === undefined ? {} : { name: input.name }), ...(input.notice === undefined ? {} : { notice: input.notice }) });
+    const { group_id: groupId, join_mode: joinMode, ...rest } = input;
+    const change = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
+    await admin.update(me(req), groupId, { ...change, ...(joinMode === undefined ? {} : { join_mode: joinModeNames.indexOf(joinMode) }) });
     sendOk(res, {});
+  });
+  router.post('/im/group/invite', auth, async (req, res) => {
+    const input = parseInput(inviteInput, req.body);
+    sendOk(res, await groups.invite(me(req), input.group_id, input.user_ids));
   });
   router.post('/im/group/dissolve', auth, async (req, res) => {
     await admin.dissolve(me(req), parseInput(groupIdInput, req.body).group_id);

@@ -1,15 +1,19 @@
-import type { Db } from '../../db/database.js';
+import type { Db, Executor } from '../../db/database.js';
 import { transact } from '../../db/transaction.js';
 import { AppError } from '../../errors.js';
 import type { RateLimiter } from '../../http/rate-limiter.js';
-import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
+import { Cmd } from '../../notify/cmd.js';
+import { userEventFrame } from '../../notify/frames.js';
+import type { Notifier } from '../../notify/notifier.js';
 import type { IndexHook } from '../../search/index.js';
 import { recordUserEvent } from '../conversations/index.js';
+import { friendPairsAmong } from '../friends/index.js';
 import { toPublicUser } from '../users/index.js';
+import { type GroupEvent, groupEventNotification, recordGroupEvent } from './group-events.js';
 import {
-  deleteMember, isDissolved, findGroup, groupSeq, groupsOfUser, insertGroup, insertMember, listMembers, lockGroup, memberRole, releasePlace, takePlace,
+  deleteMember, isDissolved, findGroup, groupSeq, groupsOfUser, insertGroup, insertMember, listMembers, lockGroup, managerIds, memberIds, memberRole, releasePlace, takePlace,
 } from './groups.repo.js';
-import { type Group, JoinStatus, Role, roleNames, toGroup } from './groups.table.js';
+import { type Group, JoinMode, type JoinModeName, joinModeNames, JoinStatus, Role, roleNames, toGroup } from './groups.table.js';
 import { closeJoinRequest, findJoinRequestByIdForUpdate, findJoinRequestForUpdate, insertJoinRequest, listPendingJoins, renewJoinRequest } from './join-requests.repo.js';
 
 export interface GroupsOptions {
@@ -22,10 +26,6 @@ export interface GroupsOptions {
 
 const LIST_CAP = 5000;
 
-function frame(cmd: number, from: number, groupId: number, body = '') {
-  return { Cmd: cmd, FromId: from, ToId: groupId, Ope: Ope.Group, Type: 0, Body: body };
-}
-
 /** Groups: creation, membership and join requests. Only owners approve and kick. */
 export class GroupsService {
   constructor(
@@ -37,16 +37,18 @@ export class GroupsService {
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async create(selfId: number, name: string): Promise<Group> {
+  async create(selfId: number, name: string, options: { joinMode?: JoinModeName; avatar?: string } = {}): Promise<Group> {
     await this.createLimit.consume(String(selfId));
     const now = this.clock();
+    const joinMode = options.joinMode ?? 'approval';
+    const avatar = options.avatar ?? '';
     const id = await transact(this.db, async (trx) => {
-      const groupId = await insertGroup(trx, { name, ownerId: selfId, now });
+      const groupId = await insertGroup(trx, { name, ownerId: selfId, now, joinMode: joinModeNames.indexOf(joinMode), avatar });
       await insertMember(trx, { groupId, userId: selfId, role: Role.Owner, now });
       await this.index.onChange(trx, { kind: 'group', id: groupId });
       return groupId;
     });
-    return { id, name, owner_id: selfId, member_count: 1, created_at: now };
+    return { id, name, owner_id: selfId, member_count: 1, created_at: now, avatar, join_mode: joinMode };
   }
 
   async info(groupId: number): Promise<Group> {
@@ -75,25 +77,93 @@ export class GroupsService {
     return { list: rows.map((r) => ({ ...toPublicUser(r), role: roleNames[Number(r.role)] ?? 'member', joined_at: Number(r.joined_at) })), page };
   }
 
-  /** Asks to join; a repeated pending request returns the same id. The owner is told (Cmd 12). */
-  async requestJoin(selfId: number, groupId: number, reason: string): Promise<{ join_id: number }> {
-    const group = await this.info(groupId);
-    if (await isDissolved(this.db, groupId)) throw new AppError('CONFLICT', 'the group was dissolved');
-    if ((await memberRole(this.db, groupId, selfId)) !== undefined) throw new AppError('CONFLICT', 'already a member');
+  /**
+   * Asks to join. In an `approval` group the request waits, and the owner and admins are told
+   * (Cmd 12, once while it is pending; a repeated request returns the same id). In an `open` group
+   * it joins at once: the member's devices get Cmd 13 and the members a `join` event. An `invite`
+   * group takes no requests (403).
+   */
+  async requestJoin(selfId: number, groupId: number, reason: string): Promise<{ join_id: number; joined: boolean }> {
+    await this.info(groupId);
     const now = this.clock();
     const outcome = await transact(
       this.db,
       async (trx) => {
+        const group = await lockGroup(trx, groupId);
+        if (!group) throw new AppError('NOT_FOUND', 'group not found');
+        if (await isDissolved(trx, groupId)) throw new AppError('CONFLICT', 'the group was dissolved');
+        if ((await memberRole(trx, groupId, selfId)) !== undefined) throw new AppError('CONFLICT', 'already a member');
+        const mode = Number(group.join_mode);
+        if (mode === JoinMode.Invite) throw new AppError('FORBIDDEN', 'this group takes members by invitation only');
         const row = await findJoinRequestForUpdate(trx, groupId, selfId);
-        if (row && row.status === JoinStatus.Pending) return { id: Number(row.id), event: undefined };
+        if (mode === JoinMode.Approval && row && row.status === JoinStatus.Pending) return { id: Number(row.id), joined: false, events: [] };
         const id = row ? Number(row.id) : await insertJoinRequest(trx, { groupId, userId: selfId, reason, now });
         if (row) await renewJoinRequest(trx, row.id, reason, now);
-        return { id, event: await recordUserEvent(trx, group.owner_id, frame(Cmd.GroupJoinRequest, selfId, groupId, reason), now) };
+        if (mode === JoinMode.Approval) {
+          const managers = await managerIds(trx, groupId);
+          const events = [];
+          for (const manager of managers) events.push(await recordUserEvent(trx, manager, userEventFrame(Cmd.GroupJoinRequest, selfId, groupId, reason), now));
+          return { id, joined: false, events };
+        }
+        await closeJoinRequest(trx, id, JoinStatus.Accepted, selfId, now);
+        const joined = await this.admit(trx, groupId, selfId, selfId, 'join', now);
+        return { id, joined: true, events: [joined.told], group: { event: joined.event, recipients: await memberIds(trx, groupId) } };
       },
       { retryOnUnique: true },
     );
-    if (outcome.event) this.notifier.notify(outcome.event);
-    return { join_id: outcome.id };
+    for (const event of outcome.events) this.notifier.notify(event);
+    if (outcome.group) this.notifier.notify(groupEventNotification(outcome.group.event, outcome.group.recipients));
+    return { join_id: outcome.id, joined: outcome.joined };
+  }
+
+  /**
+   * A member adds friends of theirs to the group at once (in an `invite` group only the owner and
+   * admins may): each gets Cmd 13 from the inviter, the members an `invite` event for each. Users
+   * already in it are left out; all or none fit under `groups.max_members`. Answers who was added.
+   */
+  async invite(selfId: number, groupId: number, userIds: number[]): Promise<{ invited: number[] }> {
+    const wanted = [...new Set(userIds)].filter((id) => id !== selfId);
+    if (wanted.length === 0) throw new AppError('BAD_REQUEST', 'user_ids: invite someone other than yourself');
+    const now = this.clock();
+    const outcome = await transact(this.db, async (trx) => {
+      const group = await lockGroup(trx, groupId);
+      if (!group) throw new AppError('NOT_FOUND', 'group not found');
+      if (await isDissolved(trx, groupId)) throw new AppError('CONFLICT', 'the group was dissolved');
+      const role = await memberRole(trx, groupId, selfId);
+      if (role === undefined) throw new AppError('FORBIDDEN', 'not a member of this group');
+      if (Number(group.join_mode) === JoinMode.Invite && role === Role.Member) throw new AppError('FORBIDDEN', 'only the owner and admins invite to this group');
+      const friends = await friendPairsAmong(trx, wanted.map((id) => [selfId, id] as const));
+      const strangers = wanted.filter((id) => !friends.has(`${selfId}:${id}`));
+      if (strangers.length > 0) throw new AppError('FORBIDDEN', `you can invite only your friends; not friends: ${strangers.join(',')}`);
+      const told = [];
+      const events: GroupEvent[] = [];
+      const invited: number[] = [];
+      for (const userId of wanted) {
+        if ((await memberRole(trx, groupId, userId)) !== undefined) continue;
+        const pending = await findJoinRequestForUpdate(trx, groupId, userId);
+        if (pending && pending.status === JoinStatus.Pending) await closeJoinRequest(trx, pending.id, JoinStatus.Accepted, selfId, now);
+        const admitted = await this.admit(trx, groupId, userId, selfId, 'invite', now);
+        told.push(admitted.told);
+        events.push(admitted.event);
+        invited.push(userId);
+      }
+      return { told, events, invited, recipients: invited.length > 0 ? await memberIds(trx, groupId) : [] };
+    });
+    for (const event of outcome.told) this.notifier.notify(event);
+    for (const event of outcome.events) this.notifier.notify(groupEventNotification(event, outcome.recipients));
+    return { invited: outcome.invited };
+  }
+
+  /**
+   * Makes `userId` a member inside the caller's transaction (which holds the group's lock): a place
+   * under `groups.max_members` (409 past it), Cmd 13 to the new member from `byId`, and the group event.
+   */
+  private async admit(trx: Executor, groupId: number, userId: number, byId: number, kind: 'join' | 'invite', now: number) {
+    if (!(await takePlace(trx, groupId, this.options.maxMembers, now))) throw new AppError('CONFLICT', 'group is full');
+    await insertMember(trx, { groupId, userId, now, joinedSeq: this.options.historyFromJoin ? await groupSeq(trx, groupId) : 0 });
+    const told = await recordUserEvent(trx, userId, userEventFrame(Cmd.GroupJoinAccepted, byId, groupId), now);
+    const event = await recordGroupEvent(trx, { groupId, actorId: byId, kind, userId, now });
+    return { told, event };
   }
 
   async pendingJoins(selfId: number, groupId?: number) {
@@ -106,10 +176,10 @@ export class GroupsService {
     return rows.map((r) => ({ id: Number(r.join_id), group_id: Number(r.group_id), user: toPublicUser(r), reason: r.reason, created_at: Number(r.created_at) }));
   }
 
-  /** The owner accepts (atomically, within the size cap) or rejects a pending request. */
+  /** The owner or an admin accepts (atomically, within the size cap; the members get a `join` event) or rejects a pending request. */
   async handleJoin(selfId: number, joinId: number, accept: boolean): Promise<void> {
     const now = this.clock();
-    const event = await transact(this.db, async (trx) => {
+    const outcome = await transact(this.db, async (trx) => {
       const request = await findJoinRequestByIdForUpdate(trx, joinId);
       if (!request) throw new AppError('NOT_FOUND', 'no such join request');
       const groupId = Number(request.group_id);
@@ -122,33 +192,38 @@ export class GroupsService {
       const applicant = Number(request.user_id);
       await closeJoinRequest(trx, request.id, accept ? JoinStatus.Accepted : JoinStatus.Rejected, selfId, now);
       if (!accept) return undefined;
-      if ((await memberRole(trx, groupId, applicant)) === undefined) {
-        if (!(await takePlace(trx, groupId, this.options.maxMembers, now))) throw new AppError('CONFLICT', 'group is full');
-        await insertMember(trx, { groupId, userId: applicant, now, joinedSeq: this.options.historyFromJoin ? await groupSeq(trx, groupId) : 0 });
-      }
-      return recordUserEvent(trx, applicant, frame(Cmd.GroupJoinAccepted, selfId, groupId), now);
+      if ((await memberRole(trx, groupId, applicant)) !== undefined) return { told: await recordUserEvent(trx, applicant, userEventFrame(Cmd.GroupJoinAccepted, selfId, groupId), now) };
+      const admitted = await this.admit(trx, groupId, applicant, selfId, 'join', now);
+      return { ...admitted, recipients: await memberIds(trx, groupId) };
     });
-    if (event) this.notifier.notify(event);
+    if (!outcome) return;
+    this.notifier.notify(outcome.told);
+    if ('event' in outcome) this.notifier.notify(groupEventNotification(outcome.event, outcome.recipients));
   }
 
-  /** A member leaves; the owner cannot. */
+  /** A member leaves (the members left get a `leave` event); the owner cannot. */
   async leave(selfId: number, groupId: number): Promise<void> {
     await this.info(groupId);
-    await transact(this.db, async (trx) => {
+    const now = this.clock();
+    const outcome = await transact(this.db, async (trx) => {
       await lockGroup(trx, groupId);
       const role = await memberRole(trx, groupId, selfId);
       if (role === undefined) throw new AppError('FORBIDDEN', 'not a member of this group');
       if (role === Role.Owner) throw new AppError('CONFLICT', 'the owner cannot leave the group');
       await deleteMember(trx, groupId, selfId);
-      await releasePlace(trx, groupId, this.clock());
+      await releasePlace(trx, groupId, now);
+      if (await isDissolved(trx, groupId)) return undefined;
+      const event = await recordGroupEvent(trx, { groupId, actorId: selfId, kind: 'leave', userId: selfId, now });
+      return { event, recipients: await memberIds(trx, groupId) };
     });
+    if (outcome) this.notifier.notify(groupEventNotification(outcome.event, outcome.recipients));
   }
 
-  /** The owner removes a member (not themself); the removed user is told (Cmd 14). */
+  /** The owner or an admin removes a member (not themself); the removed user is told (Cmd 14), the members left get a `kick` event. */
   async kick(selfId: number, groupId: number, userId: number): Promise<void> {
     if (userId === selfId) throw new AppError('BAD_REQUEST', 'cannot remove yourself');
     const now = this.clock();
-    const event = await transact(this.db, async (trx) => {
+    const outcome = await transact(this.db, async (trx) => {
       const group = await lockGroup(trx, groupId);
       if (!group) throw new AppError('NOT_FOUND', 'group not found');
       const role = await memberRole(trx, groupId, selfId);
@@ -158,8 +233,11 @@ export class GroupsService {
       if (target === Role.Owner || (target === Role.Admin && role !== Role.Owner)) throw new AppError('FORBIDDEN', 'admins remove members only');
       await deleteMember(trx, groupId, userId);
       await releasePlace(trx, groupId, now);
-      return recordUserEvent(trx, userId, frame(Cmd.GroupKicked, selfId, groupId), now);
+      const told = await recordUserEvent(trx, userId, userEventFrame(Cmd.GroupKicked, selfId, groupId), now);
+      if (await isDissolved(trx, groupId)) return { told };
+      return { told, event: await recordGroupEvent(trx, { groupId, actorId: selfId, kind: 'kick', userId, now }), recipients: await memberIds(trx, groupId) };
     });
-    this.notifier.notify(event);
+    this.notifier.notify(outcome.told);
+    if (outcome.event) this.notifier.notify(groupEventNotification(outcome.event, outcome.recipients ?? []));
   }
 }

@@ -14,7 +14,16 @@ export interface GroupsTable {
   notice: Generated<string>;
   /** When the owner dissolved it (migration 0037); null: it lives. */
   dissolved_at: Generated<number | null>;
+  /** JoinMode (migration 0038). */
+  join_mode: Generated<number>;
+  /** The group's picture, a URL ('' none; migration 0038). */
+  avatar: Generated<string>;
 }
+
+/** How people become members: a request that waits for approval, a request that joins at once, or only an invitation. */
+export const JoinMode = { Approval: 0, Open: 1, Invite: 2 } as const;
+export const joinModeNames = ['approval', 'open', 'invite'] as const;
+export type JoinModeName = (typeof joinModeNames)[number];
 
 /** `group_events`: an administration event of the group, in its conversation's stream at `seq`. */
 export interface GroupEventsTable {
@@ -22,11 +31,11 @@ export interface GroupEventsTable {
   seq: number;
   group_id: number;
   actor_id: number;
-  /** `admin`, `mute`, `mute_all`, `transfer`, `update`, `dissolve`. */
+  /** `admin`, `mute`, `mute_all`, `transfer`, `update`, `dissolve`, `join`, `invite`, `leave`, `kick`. */
   kind: string;
   /** The member it is about (0: none, as for mute_all). */
   user_id: Generated<number>;
-  /** admin: 1/0; mute: muted until (epoch ms, 0 lifted); mute_all: 1/0; transfer: 0. */
+  /** admin: 1/0; mute: muted until (epoch ms, 0 lifted); mute_all: 1/0; update: the join mode; others 0. */
   value: Generated<number>;
   created_at: number;
 }
@@ -67,8 +76,16 @@ export interface Group {
   owner_id: number;
   member_count: number;
   created_at: number;
+  avatar: string;
+  join_mode: JoinModeName;
 }
 
-export function toGroup(row: { id: number; name: string; owner_id: number; member_count: number; created_at: number }): Group {
-  return { id: Number(row.id), name: row.name, owner_id: Number(row.owner_id), member_count: Number(row.member_count), created_at: Number(row.created_at) };
+/** The columns `toGroup` reads. */
+export const GROUP_COLUMNS = ['id', 'name', 'owner_id', 'member_count', 'created_at', 'avatar', 'join_mode'] as const;
+
+export function toGroup(row: { id: number; name: string; owner_id: number; member_count: number; created_at: number; avatar: string; join_mode: number }): Group {
+  return {
+    id: Number(row.id), name: row.name, owner_id: Number(row.owner_id), member_count: Number(row.member_count), created_at: Number(row.created_at),
+    avatar: row.avatar, join_mode: joinModeNames[Number(row.join_mode)] ?? 'approval',
+  };
 }

@@ -4,4 +4,4 @@ export { GroupAdminService } from './admin.service.js';
 export { groupsRoutes } from './groups.routes.js';
 export { isDissolved, memberIds, memberRole, sendRefusal } from './groups.repo.js';
 export { Role } from './groups.table.js';
-export { toGroup } from './groups.table.js';
+export { GROUP_COLUMNS, JoinMode, toGroup } from './groups.table.js';

@@ -3,7 +3,8 @@ import { transact } from '../../db/transaction.js';
 import { AppError } from '../../errors.js';
 import type { RateLimiter } from '../../http/rate-limiter.js';
 import { Feature } from '../../notify/features.js';
-import { Cmd, type Notifier } from '../../notify/notifier.js';
+import { editedFrame } from '../../notify/frames.js';
+import type { Notifier } from '../../notify/notifier.js';
 import { messageAudience } from './message-audience.js';
 import { findMessageForUpdate, recordEdit } from './messages.repo.js';
 import { bodyProblem, MessageType } from './messages.schema.js';
@@ -47,10 +48,7 @@ export class EditsService {
     });
     this.notifier.notify({
       userIds: recipients,
-      frame: {
-        Cmd: Cmd.MessageEdited, FromId: senderId, ToId: edited.toId, Ope: ope, Type: edited.type, Body: body,
-        Id: messageId, ConvId: edited.conversationId, Seq: edited.seq, Time: now,
-      },
+      frame: editedFrame({ fromId: senderId, toId: edited.toId, ope, type: edited.type, body, id: messageId, convId: edited.conversationId, seq: edited.seq, time: now }),
       stream: { key: `c${edited.conversationId}`, seq: edited.seq },
       feature: Feature.Edit,
     });

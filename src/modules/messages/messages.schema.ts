@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
-import { CONTROL_BUT_TAB_AND_NEWLINES, idField, LONE_SURROGATE, numeric } from '../../http/validate.js';
+import { CONTROL_BUT_TAB_AND_NEWLINES, idField, idListForms, LONE_SURROGATE, numeric } from '../../http/validate.js';
 import { ConversationKind } from '../conversations/index.js';
 
 /** Message types of weIm-go: 0 text, 1 picture, 2 voice, 3 video, 4 geo, 6 file, 10 prompt. */
@@ -18,11 +18,7 @@ const MENTIONS_RULE = `must be "all" or a list of 1 to ${MAX_MENTIONS} user ids`
  * member (checked by the service); `all` is for the owner and admins.
  */
 const mentionsField = z
-  .union([
-    z.literal('all'),
-    z.array(idField).min(1).max(MAX_MENTIONS),
-    z.string().regex(new RegExp(`^\\d{1,16}(,\\d{1,16}){0,${MAX_MENTIONS - 1}}$`)).transform((s) => s.split(',').map(Number)).pipe(z.array(z.number().int().positive().max(Number.MAX_SAFE_INTEGER))),
-  ], { error: MENTIONS_RULE })
+  .union([z.literal('all'), ...idListForms(MAX_MENTIONS)], { error: MENTIONS_RULE })
   .optional();
 
 export const sendUserInput = z.object({ to_uid: idField, type: typeField, body: z.string({ error: 'is required' }), client_msg_id: clientMsgIdField, reply_to: idField.optional(), mentions: mentionsField });

@@ -2,7 +2,8 @@ import type { Db } from '../../db/database.js';
 import { transact } from '../../db/transaction.js';
 import { AppError } from '../../errors.js';
 import type { RateLimiter } from '../../http/rate-limiter.js';
-import { Cmd, type Notification, type Notifier, Ope } from '../../notify/notifier.js';
+import { messageFrame, withdrawnFrame } from '../../notify/frames.js';
+import { type Notification, type Notifier, Ope } from '../../notify/notifier.js';
 import type { FriendsService } from '../friends/index.js';
 import { memberIds, memberRole, Role, sendRefusal } from '../groups/index.js';
 import type { MessageStore, PendingMessage } from './message-writer.js';
@@ -55,7 +56,7 @@ export class MessagesService {
       userLo: Math.min(senderId, toUid), userHi: Math.max(senderId, toUid), groupId: null,
       senderId, toId: toUid, type: input.type, body: input.body, clientMsgId: input.clientMsgId ?? null, replyTo: input.replyTo ?? null, mentions: null,
     };
-    return this.storeAndPush(pending, Cmd.FriendMessage, [toUid, senderId], input.except);
+    return this.storeAndPush(pending, [toUid, senderId], input.except);
   }
 
   /** Members only. Cmd 10 goes to every member device except the sending one. */
@@ -76,7 +77,7 @@ export class MessagesService {
       convKey: groupConversationKey(groupId), kind: ConversationKind.Group, userLo: null, userHi: null, groupId,
       senderId, toId: groupId, type: input.type, body: input.body, clientMsgId: input.clientMsgId ?? null, replyTo: input.replyTo ?? null, mentions,
     };
-    return this.storeAndPush(pending, Cmd.GroupMessage, recipients, input.except);
+    return this.storeAndPush(pending, recipients, input.except);
   }
 
   /**
@@ -84,16 +85,14 @@ export class MessagesService {
    * pushes it again: its first push may never have left (the node that stored it died, or the
    * commit's answer was lost with the database connection); sockets drop what they have.
    */
-  private async storeAndPush(pending: PendingMessage, cmd: number, recipients: number[], except: SendInput['except']): Promise<StoredMessage> {
+  private async storeAndPush(pending: PendingMessage, recipients: number[], except: SendInput['except']): Promise<StoredMessage> {
     const stored = await this.writer.write(pending);
     this.notifier.notify({
       userIds: recipients,
-      frame: {
-        Cmd: cmd, FromId: pending.senderId, ToId: pending.toId, Ope: pending.kind, Type: pending.type, Body: pending.body,
-        Id: stored.id, ConvId: stored.conversationId, Seq: stored.seq, Time: stored.created_at,
-        ...(pending.replyTo === null ? {} : { ReplyTo: pending.replyTo }),
-        ...(pending.mentions === null ? {} : { Mentions: pending.mentions }),
-      },
+      frame: messageFrame({
+        fromId: pending.senderId, toId: pending.toId, ope: pending.kind, type: pending.type, body: pending.body,
+        id: stored.id, convId: stored.conversationId, seq: stored.seq, time: stored.created_at, replyTo: pending.replyTo, mentions: pending.mentions,
+      }),
       except,
       stream: { key: `c${stored.conversationId}`, seq: stored.seq },
     });
@@ -123,13 +122,9 @@ export class MessagesService {
       return { toId: Number(row.to_id), conversationId: Number(row.conversation_id), seq };
     });
     if (!message) return;
-    const frame = { FromId: senderId, ToId: message.toId, Type: 0, Body: String(messageId), Id: messageId, ConvId: message.conversationId, Seq: message.seq, Time: now };
+    const frame = withdrawnFrame({ fromId: senderId, toId: message.toId, ope, id: messageId, convId: message.conversationId, seq: message.seq, time: now });
     const stream = { key: `c${message.conversationId}`, seq: message.seq };
-    if (ope === Ope.Friend) {
-      this.notifier.notify({ userIds: [message.toId, senderId], frame: { ...frame, Cmd: Cmd.FriendMessageWithdrawn, Ope: Ope.Friend }, stream });
-    } else {
-      this.notifier.notify({ userIds: recipients, frame: { ...frame, Cmd: Cmd.GroupMessageWithdrawn, Ope: Ope.Group }, stream });
-    }
+    this.notifier.notify({ userIds: ope === Ope.Friend ? [message.toId, senderId] : recipients, frame, stream });
   }
 
   /** The checks that need nothing but the input (run before the rate limit counts the send). */

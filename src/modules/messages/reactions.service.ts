@@ -3,7 +3,8 @@ import { transact } from '../../db/transaction.js';
 import { AppError } from '../../errors.js';
 import type { RateLimiter } from '../../http/rate-limiter.js';
 import { Feature } from '../../notify/features.js';
-import { Cmd, type Notifier } from '../../notify/notifier.js';
+import { reactionFrame } from '../../notify/frames.js';
+import type { Notifier } from '../../notify/notifier.js';
 import { messageAudience } from './message-audience.js';
 import { findMessageForUpdate, recordReaction } from './messages.repo.js';
 
@@ -41,10 +42,7 @@ export class ReactionsService {
     if (outcome.seq !== undefined) {
       this.notifier.notify({
         userIds: recipients,
-        frame: {
-          Cmd: Cmd.ReactionChanged, FromId: userId, ToId: outcome.toId, Ope: outcome.ope, Type: 0, Body: emoji,
-          Id: messageId, ConvId: outcome.conversationId, Seq: outcome.seq, Time: now, On: on ? 1 : 0,
-        },
+        frame: reactionFrame({ userId, toId: outcome.toId, ope: outcome.ope, emoji, id: messageId, convId: outcome.conversationId, seq: outcome.seq, time: now, on }),
         stream: { key: `c${outcome.conversationId}`, seq: outcome.seq },
         feature: Feature.Reactions,
       });

@@ -1,7 +1,8 @@
 import type { Db } from '../../db/database.js';
 import { AppError } from '../../errors.js';
 import { Feature } from '../../notify/features.js';
-import { Cmd, Ope, type Notifier } from '../../notify/notifier.js';
+import { typingFrame } from '../../notify/frames.js';
+import { Ope, type Notifier } from '../../notify/notifier.js';
 import { ConversationKind } from '../conversations/index.js';
 import type { FriendsService } from '../friends/index.js';
 import { memberIds } from '../groups/index.js';
@@ -39,7 +40,7 @@ export class TypingService {
     if (recipients.length === 0) return 0;
     this.notifier.notify({
       userIds: recipients,
-      frame: { Cmd: Cmd.TypingNotice, FromId: senderId, ToId: toId, Ope: ope, Type: 0, Body: '' },
+      frame: typingFrame(senderId, toId, ope),
       feature: Feature.Typing,
     });
     return recipients.length;

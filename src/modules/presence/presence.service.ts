@@ -2,7 +2,8 @@ import type { Logger } from 'pino';
 import type { Directory } from '../../cluster/directory.js';
 import { Tasks } from '../../tasks.js';
 import type { Db } from '../../db/database.js';
-import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
+import { presenceFrame } from '../../notify/frames.js';
+import type { Notifier } from '../../notify/notifier.js';
 import { friendIds } from '../friends/index.js';
 
 export interface PresenceOptions {
@@ -67,7 +68,7 @@ export class PresenceService {
     if (online && !nodes.has(this.nodeId)) return;
     if (!(await this.directory.claimPresence(userId, online))) return;
     const friends = await friendIds(this.db, userId, this.options.maxFanout);
-    this.notifier.notify({ userIds: friends, frame: { Cmd: Cmd.Presence, FromId: userId, ToId: 0, Ope: Ope.System, Type: 0, Body: online ? 'online' : 'offline' } });
+    this.notifier.notify({ userIds: friends, frame: presenceFrame(userId, online) });
   }
 
   /** Which of the user's friends (or of `ids` among them) are online now. */

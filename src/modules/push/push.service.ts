@@ -2,7 +2,9 @@ import type { Directory } from '../../cluster/directory.js';
 import type { Db } from '../../db/database.js';
 import { transact } from '../../db/transaction.js';
 import { AppError } from '../../errors.js';
-import { Cmd, type Frame, type Notification, type Notifier, Ope } from '../../notify/notifier.js';
+import { serverPushFrame } from '../../notify/frames.js';
+import type { Notification, Notifier } from '../../notify/notifier.js';
+import type { FrameOf } from '../../notify/server-frames.js';
 import { memberIds } from '../groups/index.js';
 import { recordUserEvent } from '../conversations/index.js';
 import { advanceProgress, progressOf, startProgress } from './push-progress.js';
@@ -15,7 +17,7 @@ export class PushService {
   constructor(
     private readonly db: Db,
     private readonly notifier: Notifier,
-    private readonly delivery: { broadcast(frame: Frame): Promise<void> },
+    private readonly delivery: { broadcast(frame: FrameOf<25>): Promise<void> },
     private readonly directory: Pick<Directory, 'locate'>,
     private readonly sessions: { revokeAll(userId: number): Promise<boolean> },
     private readonly clock: () => number = Date.now,
@@ -44,7 +46,7 @@ export class PushService {
       const events = await transact(this.db, async (trx) => {
         const doneThrough = op === undefined ? 0 : await progressOf(trx, op);
         const out: Notification[] = [];
-        for (const userId of chunk) if (userId > doneThrough) out.push(await recordUserEvent(trx, userId, frame(userId, body), now));
+        for (const userId of chunk) if (userId > doneThrough) out.push(await recordUserEvent(trx, userId, serverPushFrame(userId, body), now));
         if (op !== undefined) await advanceProgress(trx, op, chunk.at(-1)!);
         return out;
       });
@@ -66,7 +68,7 @@ export class PushService {
 
   /** Cmd 25 to every signed-in socket of the cluster, now; not stored (a device offline never gets it). */
   async broadcast(body: string): Promise<void> {
-    await this.delivery.broadcast({ ...frame(0, body), Time: this.clock() });
+    await this.delivery.broadcast({ ...serverPushFrame(0, body), Time: this.clock() });
   }
 
   /** Ends every session of the user (a ban, a password reset elsewhere): tokens refused, sockets closed (4003). */
@@ -82,6 +84,4 @@ export class PushService {
   }
 }
 
-function frame(toId: number, body: string): Frame {
-  return { Cmd: Cmd.ServerPush, FromId: 0, ToId: toId, Ope: Ope.System, Type: 0, Body: body };
-}
+

@@ -1,6 +1,7 @@
 import type { Db } from '../../db/database.js';
 import { AppError } from '../../errors.js';
-import { Cmd, type Notifier, Ope } from '../../notify/notifier.js';
+import { readNoticeFrame } from '../../notify/frames.js';
+import { type Notifier, Ope } from '../../notify/notifier.js';
 import { memberRole } from '../groups/index.js';
 import { ConversationKind, friendConversationKey, groupConversationKey } from '../conversations/index.js';
 import { reactionsOf } from '../messages/index.js';
@@ -85,7 +86,7 @@ export class ConversationsService {
     const recipients = peer !== undefined && this.options.readNotices ? [userId, peer] : [userId];
     this.notifier.notify({
       userIds: recipients,
-      frame: { Cmd: Cmd.ReadNotice, FromId: userId, ToId: peer ?? c.groupId!, Ope: peer !== undefined ? Ope.Friend : Ope.Group, Type: 0, Body: String(readSeq), ConvId: c.id, Seq: readSeq },
+      frame: readNoticeFrame({ readerId: userId, toId: peer ?? c.groupId!, ope: peer !== undefined ? Ope.Friend : Ope.Group, convId: c.id, seq: readSeq }),
       except: exceptConnection ? { connectionId: exceptConnection } : undefined,
     });
     return { conversation_id: c.id, read_seq: readSeq };

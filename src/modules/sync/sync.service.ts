@@ -1,12 +1,13 @@
 import type { Db } from '../../db/database.js';
-import type { Frame, StreamPosition } from '../../notify/notifier.js';
+import type { StreamPosition } from '../../notify/notifier.js';
+import type { ServerFrame } from '../../notify/server-frames.js';
 import type { Cursors } from './cursors.js';
 import { lastUserEventSeq, userEventsAfter } from '../conversations/index.js';
-import { editFrame, eventFrame, groupEventFrame, messageFrame, reactionFrame, withdrawFrame } from './frames.js';
+import { editFromRow, eventFromRow, groupEventFromRow, messageFromRow, reactionFromRow, withdrawFromRow } from './frames.js';
 import { conversationsOf, editsBetween, groupEventsBetween, reactionsBetween, streamBetween } from './sync.repo.js';
 
 export interface SyncItem {
-  frame: Frame;
+  frame: ServerFrame;
   stream: StreamPosition;
 }
 
@@ -67,11 +68,11 @@ export class SyncService {
         c.groupId === null ? [] : groupEventsBetween(this.db, c.id, from, upTo, room),
       ]);
       const merged = [
-        ...messages.map((m) => ({ frame: messageFrame(m, c.id, userId), stream: { key: `c${c.id}`, seq: Number(m.seq) } })),
-        ...withdraws.map((w) => ({ frame: withdrawFrame(w, c.id), stream: { key: `c${c.id}`, seq: Number(w.withdraw_seq) } })),
-        ...edits.map((e) => ({ frame: editFrame(e, c.id), stream: { key: `c${c.id}`, seq: Number(e.seq) } })),
-        ...reactions.map((r) => ({ frame: reactionFrame(r, c.id), stream: { key: `c${c.id}`, seq: Number(r.seq) } })),
-        ...groupEvents.map((g) => ({ frame: groupEventFrame(g, c.id), stream: { key: `c${c.id}`, seq: Number(g.seq) } })),
+        ...messages.map((m) => ({ frame: messageFromRow(m, c.id, userId), stream: { key: `c${c.id}`, seq: Number(m.seq) } })),
+        ...withdraws.map((w) => ({ frame: withdrawFromRow(w, c.id), stream: { key: `c${c.id}`, seq: Number(w.withdraw_seq) } })),
+        ...edits.map((e) => ({ frame: editFromRow(e, c.id), stream: { key: `c${c.id}`, seq: Number(e.seq) } })),
+        ...reactions.map((r) => ({ frame: reactionFromRow(r, c.id), stream: { key: `c${c.id}`, seq: Number(r.seq) } })),
+        ...groupEvents.map((g) => ({ frame: groupEventFromRow(g, c.id), stream: { key: `c${c.id}`, seq: Number(g.seq) } })),
       ].sort((a, b) => a.stream.seq - b.stream.seq);
       items.push(...merged);
       next.conversations.set(c.id, upTo);
@@ -81,7 +82,7 @@ export class SyncService {
     const room = limit - items.length;
     if (room > 0) {
       const events = await userEventsAfter(this.db, userId, cursors.events, room);
-      for (const e of events) items.push({ frame: eventFrame(e), stream: { key: 'e', seq: Number(e.seq) } });
+      for (const e of events) items.push({ frame: eventFromRow(e), stream: { key: 'e', seq: Number(e.seq) } });
       if (events.length > 0) next.events = Number(events.at(-1)!.seq);
       if (events.length === room && (await lastUserEventSeq(this.db, userId)) > next.events) more = true;
     } else if ((await lastUserEventSeq(this.db, userId)) > cursors.events) {
