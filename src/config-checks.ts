@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import type { Config } from './config.js';
 
 /** Secrets shipped in config.yml for development; production refuses to start with them. */
@@ -45,6 +46,13 @@ export function checkServices(config: Config): Problem[] {
   }
   if (config.server.workers > 1 && config.cluster.mode !== 'cluster') {
     problems.push(problem('server.workers', 'more than 1 needs cluster.mode cluster: each worker is a node of the cluster on the same MySQL, Redis and etcd (the embedded SQLite database serves one process)'));
+  }
+  if (config.hooks.before_send_url) {
+    if (!/^https?:\/\/[^\s]+$/.test(config.hooks.before_send_url)) problems.push(problem('hooks.before_send_url', 'must be an http(s) URL (WEIM_HOOKS_BEFORE_SEND_URL)'));
+    if (config.hooks.secret.length < 32) problems.push(problem('hooks.secret', 'a before-send hook needs a signing secret of 32+ characters (WEIM_HOOKS_SECRET)'));
+  }
+  if (config.filter.words_file && !existsSync(config.filter.words_file)) {
+    problems.push(problem('filter.words_file', `no such file: ${config.filter.words_file} (WEIM_FILTER_WORDS_FILE)`));
   }
   if (config.db.dialect === 'mysql' && !config.db.url) {
     problems.push(problem('db.url', 'required when db.dialect is mysql (WEIM_DB_URL)'));

@@ -230,6 +230,28 @@ const configSchema = z
       })
       .strict()
       .prefault({}),
+    filter: z
+      .object({
+        /** A word list (one word per line, `#` comments), matched in text messages, nicknames, group names and notices; '' = no filter. Read again when it changes. */
+        words_file: z.string().default(''),
+        /** `reject`: refuse the text (400 / 1007); `mask`: replace each word by `***`. */
+        mode: z.enum(['reject', 'mask']).default('reject'),
+      })
+      .strict()
+      .prefault({}),
+    hooks: z
+      .object({
+        /** Called with every message before it is stored (allow, reject or rewrite it); '' = no hook. */
+        before_send_url: z.string().default(''),
+        /** How long a send waits for the hook's answer. */
+        before_send_timeout_ms: int(10, 10_000).default(300),
+        /** No answer in time, or a bad one: `allow` stores the message, `reject` refuses it (503 / 1503, retry). */
+        before_send_on_failure: z.enum(['allow', 'reject']).default('allow'),
+        /** The HMAC-SHA256 key hook calls are signed with (X-Weim-Signature); 32+ characters, required with a hook URL. */
+        secret: z.string().default(''),
+      })
+      .strict()
+      .prefault({}),
     web: z
       .object({
         /** Serve the web chat app (web/, bundled by esbuild on first request) at `/`. */

@@ -18,6 +18,8 @@ export const errorCatalog = {
   PAYLOAD_TOO_LARGE: { code: 1004, status: 413, msg: 'payload too large' },
   RATE_LIMITED: { code: 1005, status: 429, msg: 'too many requests, retry later' },
   MUTED: { code: 1006, status: 403, msg: 'you are muted in this group' },
+  FORBIDDEN_WORD: { code: 1007, status: 400, msg: 'contains a word that is not allowed' },
+  REJECTED: { code: 1008, status: 403, msg: 'message rejected' },
   INTERNAL: { code: 1500, status: 500, msg: 'internal error' },
   UNAVAILABLE: { code: 1503, status: 503, msg: 'service temporarily unavailable, retry' },
 } as const satisfies Record<string, { code: number; status: number; msg: string }>;

@@ -27,6 +27,7 @@ import { createSearchBackend, type SearchBackend } from './search/backend.js';
 import type { Client as ElasticClient } from '@elastic/elasticsearch';
 import { RecordingNotifier } from './notify/notifier.recording.js';
 import { createMetrics, watchGauge } from './ops/metrics.js';
+import { createModeration } from './modules/moderation/index.js';
 import { createServices, type Services } from './services.js';
 import { LocalBlobStore } from './storage/blob-store.local.js';
 
@@ -96,7 +97,9 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   const writerSession = writerThread ? undefined : dbh.openManualCommit?.();
   const writerSpareSession = writerThread ? undefined : dbh.openManualCommit?.();
   // In a cluster the limits count in Redis: ten login attempts are ten, whichever nodes they reach.
+  const moderation = createModeration(config, log, metrics.observeBeforeSend);
   const services = createServices(config, dbh.db, cluster.rateLimits, notifier, search, {
+    moderation,
     onMessageBatch: metrics.observeMessageBatch,
     writerSession: writerSession?.db,
     writerSpareSession: writerSpareSession?.db,
@@ -237,6 +240,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       // The sockets closed without announcing (in a cluster a live node will, for those who do not
       // reconnect elsewhere); changes still in their window are announced now, then no more.
       await presence.stop();
+      moderation.stop();
       delivery.stop();
       await services.writer.close();
       await writerSession?.close();

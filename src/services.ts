@@ -11,6 +11,7 @@ import { GroupAdminService, GroupsService } from './modules/groups/index.js';
 import { MediaBodies, type MessageStore, MessagesService, MessageWriter, ThreadedMessageWriter, TypingService, EditsService, ReactionsService } from './modules/messages/index.js';
 import { UsersService } from './modules/users/index.js';
 import { ConversationsService, ReceiptsService, SyncService } from './modules/sync/index.js';
+import { type Moderation, NO_MODERATION } from './modules/moderation/index.js';
 import type { Notifier } from './notify/notifier.js';
 import type { SearchBackend } from './search/backend.js';
 import type { BlobStore } from './storage/blob-store.js';
@@ -40,6 +41,8 @@ export interface Services {
 
 /** Optional collaborators: what services report to (metrics), and the writer's own connection. */
 export interface ServiceOptions {
+  /** The word filter and the before-send hook (none by default). */
+  moderation?: Moderation;
   onMessageBatch?: (size: number, seconds: number) => void;
   /** MySQL: the message writer's autocommit-off session (`DbHandle.openManualCommit`). */
   writerSession?: Db;
@@ -52,6 +55,7 @@ export interface ServiceOptions {
 /** Constructs every feature service from config, the database, a rate-limit store and the notifier. */
 export function createServices(config: Config, db: Db, store: RateLimitStore, notifier: Notifier, search: SearchBackend, options: ServiceOptions = {}): Services {
   const limit = (name: string, points: number, windowSeconds: number) => createRateLimiter(store, { name, points, windowSeconds });
+  const moderation = options.moderation ?? NO_MODERATION;
   const window = config.auth.login_window_seconds;
   const tokens = new TokenService(db, { secret: config.auth.jwt_secret, ttlSeconds: config.auth.token_ttl_seconds });
   const auth = new AuthService(
@@ -69,7 +73,7 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
   const writer = options.writerThreadLocation
     ? new ThreadedMessageWriter(options.writerThreadLocation, { onBatch: options.onMessageBatch })
     : new MessageWriter(db, { onBatch: options.onMessageBatch, session: options.writerSession, spareSession: options.writerSpareSession });
-  const users = new UsersService(db, config.realname.id_card_secret, search.index);
+  const users = new UsersService(db, config.realname.id_card_secret, search.index, moderation);
   const friends = new FriendsService(db, notifier);
   const blobs = createBlobStore(config);
   const uploads = config.uploads;
@@ -87,8 +91,8 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
       maxMembers: config.groups.max_members,
       membersPageSize: config.groups.members_page_size,
       historyFromJoin: config.groups.history_from_join === 'true',
-    }, search.index),
-    groupAdmin: new GroupAdminService(db, notifier, { maxAdmins: config.groups.max_admins }, search.index),
+    }, search.index, moderation),
+    groupAdmin: new GroupAdminService(db, notifier, { maxAdmins: config.groups.max_admins }, search.index, moderation),
     writer,
     sync: new SyncService(db, config.messages.sync_page_size),
     search: new SearchService(search.index, config.search.page_size),
@@ -100,12 +104,12 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
     messages: new MessagesService(db, writer, notifier, friends, limit('message-send', config.messages.send_max_per_10s, 10), new MediaBodies(db, blobs, mediaOrigins(config)), {
       maxBodyChars: config.messages.max_body_chars,
       withdrawWindowMs: config.messages.withdraw_window_seconds * 1000,
-    }),
+    }, moderation),
     typing: new TypingService(db, notifier, friends, config.messages.typing_group_max_members),
     edits: new EditsService(db, notifier, limit('message-edit', config.messages.send_max_per_10s, 10), {
       maxBodyChars: config.messages.max_body_chars,
       editWindowMs: config.messages.edit_window_seconds * 1000,
-    }),
+    }, moderation),
     reactions: new ReactionsService(db, notifier, limit('message-react', config.messages.send_max_per_10s, 10), { maxKinds: config.messages.reaction_kinds_max }),
     receipts: new ReceiptsService(db, { listMax: config.messages.receipt_list_max }),
   };

@@ -97,6 +97,17 @@ describe('config', () => {
     expect(() => loadConfig({ WEIM_SERVER_WORKERS: '2' }, cwd)).toThrow(/server\.workers: more than 1 needs cluster\.mode cluster/);
   });
 
+  it('a before-send hook needs an http(s) URL and a 32+ character secret; a word list file must exist', () => {
+    const cwd = emptyDir();
+    const hook = { WEIM_HOOKS_BEFORE_SEND_URL: 'https://hooks.example.com/check', WEIM_HOOKS_SECRET: 's'.repeat(32) };
+    expect(loadConfig(hook, cwd).hooks).toMatchObject({ before_send_timeout_ms: 300, before_send_on_failure: 'allow' });
+    expect(() => loadConfig({ ...hook, WEIM_HOOKS_SECRET: '' }, cwd)).toThrow(/hooks\.secret: a before-send hook needs a signing secret/);
+    expect(() => loadConfig({ ...hook, WEIM_HOOKS_BEFORE_SEND_URL: 'ftp://x' }, cwd)).toThrow(/hooks\.before_send_url/);
+    expect(() => loadConfig({ ...hook, WEIM_HOOKS_BEFORE_SEND_ON_FAILURE: 'maybe' }, cwd)).toThrow(/hooks\.before_send_on_failure/);
+    expect(() => loadConfig({ WEIM_FILTER_WORDS_FILE: join(cwd, 'missing.txt') }, cwd)).toThrow(/filter\.words_file: no such file/);
+    expect(() => loadConfig({ WEIM_FILTER_MODE: 'shout' }, cwd)).toThrow(/filter\.mode/);
+  });
+
   it('production refuses missing or default secrets', () => {
     const cwd = emptyDir();
     const strong = 'x'.repeat(40);

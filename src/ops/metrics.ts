@@ -16,6 +16,8 @@ export interface Metrics {
   countRecovery(kind: RecoveryKind): void;
   /** Counts one socket signed in here (Cmd 3 accepted): reconnects after a drain show as its rate. */
   countSignIn(): void;
+  /** Records one before-send hook call: its outcome and how long the send waited for it. */
+  observeBeforeSend(outcome: string, seconds: number): void;
 }
 
 /** A registry of its own (tests run several apps in one process); process metrics when asked. */
@@ -81,7 +83,15 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
     registers: [registry],
   });
   const countSignIn = () => signIns.inc();
-  return { registry, httpTimer, observeMessageBatch, observeStreamRepair, countRecovery, countSignIn };
+  const beforeSend = new Histogram({
+    name: 'weim_before_send_seconds',
+    help: 'Before-send hook calls by outcome (allowed, rejected, rewritten, failed_allowed, failed_rejected) and how long each took',
+    labelNames: ['outcome'] as const,
+    buckets: [0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+    registers: [registry],
+  });
+  const observeBeforeSend = (outcome: string, seconds: number) => beforeSend.observe({ outcome }, seconds);
+  return { registry, httpTimer, observeMessageBatch, observeStreamRepair, countRecovery, countSignIn, observeBeforeSend };
 }
 
 /** A gauge read from live state each time /metrics is scraped. */

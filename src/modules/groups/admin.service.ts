@@ -5,6 +5,7 @@ import type { Notifier } from '../../notify/notifier.js';
 import { type GroupEventKind, groupEventNotification, recordGroupEvent } from './group-events.js';
 import { isDissolved, lockGroup, memberIds, memberRole } from './groups.repo.js';
 import type { IndexHook } from '../../search/index.js';
+import { type Moderation, NO_MODERATION } from '../moderation/index.js';
 import { Role } from './groups.table.js';
 
 /**
@@ -20,6 +21,7 @@ export class GroupAdminService {
     private readonly notifier: Notifier,
     private readonly options: { maxAdmins: number },
     private readonly index: IndexHook,
+    private readonly moderation: Moderation = NO_MODERATION,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -41,7 +43,10 @@ export class GroupAdminService {
    * The event's Value is the join mode after it (JoinMode), so a client knows whether to show "join"
    * or "ask to join" without asking.
    */
-  async update(actorId: number, groupId: number, change: { name?: string; notice?: string; avatar?: string; join_mode?: number }): Promise<void> {
+  async update(actorId: number, groupId: number, given: { name?: string; notice?: string; avatar?: string; join_mode?: number }): Promise<void> {
+    const change = { ...given };
+    if (change.name !== undefined) change.name = this.moderation.text('name', change.name);
+    if (change.notice !== undefined) change.notice = this.moderation.text('notice', change.notice);
     await this.act(actorId, groupId, 'update', undefined, async (trx, actorRole) => {
       if (actorRole === Role.Member) throw new AppError('FORBIDDEN', 'only the owner and admins update the group');
       await trx.updateTable('groups').set({ ...change, updated_at: this.clock() }).where('id', '=', groupId).execute();

@@ -6,6 +6,7 @@ import { Cmd } from '../../notify/cmd.js';
 import { userEventFrame } from '../../notify/frames.js';
 import type { Notifier } from '../../notify/notifier.js';
 import type { IndexHook } from '../../search/index.js';
+import { type Moderation, NO_MODERATION } from '../moderation/index.js';
 import { recordUserEvent } from '../conversations/index.js';
 import { friendPairsAmong } from '../friends/index.js';
 import { toPublicUser } from '../users/index.js';
@@ -34,10 +35,12 @@ export class GroupsService {
     private readonly createLimit: RateLimiter,
     private readonly options: GroupsOptions,
     private readonly index: IndexHook,
+    private readonly moderation: Moderation = NO_MODERATION,
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async create(selfId: number, name: string, options: { joinMode?: JoinModeName; avatar?: string } = {}): Promise<Group> {
+  async create(selfId: number, givenName: string, options: { joinMode?: JoinModeName; avatar?: string } = {}): Promise<Group> {
+    const name = this.moderation.text('name', givenName);
     await this.createLimit.consume(String(selfId));
     const now = this.clock();
     const joinMode = options.joinMode ?? 'approval';

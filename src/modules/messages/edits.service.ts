@@ -5,6 +5,7 @@ import type { RateLimiter } from '../../http/rate-limiter.js';
 import { Feature } from '../../notify/features.js';
 import { editedFrame } from '../../notify/frames.js';
 import type { Notifier } from '../../notify/notifier.js';
+import { type Moderation, NO_MODERATION } from '../moderation/index.js';
 import { messageAudience } from './message-audience.js';
 import { findMessageForUpdate, recordEdit } from './messages.repo.js';
 import { bodyProblem, MessageType } from './messages.schema.js';
@@ -23,11 +24,13 @@ export class EditsService {
     private readonly notifier: Notifier,
     private readonly sendLimit: RateLimiter,
     private readonly options: { maxBodyChars: number; editWindowMs: number },
+    private readonly moderation: Moderation = NO_MODERATION,
     private readonly clock: () => number = Date.now,
   ) {}
 
-  async edit(senderId: number, messageId: number, ope: 0 | 1, body: string): Promise<{ id: number; conversation_id: number; seq: number; edited_at: number }> {
+  async edit(senderId: number, messageId: number, ope: 0 | 1, given: string): Promise<{ id: number; conversation_id: number; seq: number; edited_at: number }> {
     await this.sendLimit.consume(String(senderId));
+    const body = await this.screen(senderId, messageId, ope, given);
     const now = this.clock();
     let recipients: number[] = [];
     const edited = await transact(this.db, async (trx) => {
@@ -53,5 +56,17 @@ export class EditsService {
       feature: Feature.Edit,
     });
     return { id: messageId, conversation_id: edited.conversationId, seq: edited.seq, edited_at: now };
+  }
+
+  /**
+   * The new body through the word filter and the before-send hook, as a send's (outside the
+   * transaction: the hook is an HTTP call). Only for the sender's own message of this kind; any
+   * other id is refused by the transaction's checks, unscreened.
+   */
+  private async screen(senderId: number, messageId: number, ope: 0 | 1, body: string): Promise<string> {
+    const row = await this.db.selectFrom('messages').select(['sender_id', 'to_id', 'ope', 'type']).where('id', '=', messageId).executeTakeFirst();
+    if (!row || Number(row.sender_id) !== senderId || Number(row.ope) !== ope) return body;
+    const message = { from_id: senderId, to_id: Number(row.to_id), ope, type: Number(row.type), body, client_msg_id: null, reply_to: null, mentions: null, edit_of: messageId };
+    return this.moderation.message(message, true);
   }
 }

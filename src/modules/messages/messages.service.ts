@@ -9,7 +9,8 @@ import { memberIds, memberRole, Role, sendRefusal } from '../groups/index.js';
 import type { MessageStore, PendingMessage } from './message-writer.js';
 import { findMessageForUpdate, markWithdrawn } from './messages.repo.js';
 import { isMediaType, type MediaBodies } from './media-bodies.js';
-import { bodyProblem, notEntitled } from './messages.schema.js';
+import { bodyProblem, MessageType, notEntitled } from './messages.schema.js';
+import { type Moderation, NO_MODERATION } from '../moderation/index.js';
 import { ConversationKind, friendConversationKey, groupConversationKey } from '../conversations/index.js';
 import type { StoredMessage } from './messages.table.js';
 
@@ -40,6 +41,7 @@ export class MessagesService {
     private readonly sendLimit: RateLimiter,
     private readonly media: Pick<MediaBodies, 'problem' | 'shapeProblem'>,
     private readonly options: MessagesOptions,
+    private readonly moderation: Moderation = NO_MODERATION,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -85,7 +87,8 @@ export class MessagesService {
    * pushes it again: its first push may never have left (the node that stored it died, or the
    * commit's answer was lost with the database connection); sockets drop what they have.
    */
-  private async storeAndPush(pending: PendingMessage, recipients: number[], except: SendInput['except']): Promise<StoredMessage> {
+  private async storeAndPush(given: PendingMessage, recipients: number[], except: SendInput['except']): Promise<StoredMessage> {
+    const pending = await this.screen(given);
     const stored = await this.writer.write(pending);
     this.notifier.notify({
       userIds: recipients,
@@ -125,6 +128,22 @@ export class MessagesService {
     const frame = withdrawnFrame({ fromId: senderId, toId: message.toId, ope, id: messageId, convId: message.conversationId, seq: message.seq, time: now });
     const stream = { key: `c${message.conversationId}`, seq: message.seq };
     this.notifier.notify({ userIds: ope === Ope.Friend ? [message.toId, senderId] : recipients, frame, stream });
+  }
+
+  /**
+   * The word filter (text types) and the before-send hook, once the sender may send here: the body
+   * to store, or a refusal. A body the hook rewrote is checked as a sent one is.
+   */
+  private async screen(pending: PendingMessage): Promise<PendingMessage> {
+    const message = {
+      from_id: pending.senderId, to_id: pending.toId, ope: pending.kind, type: pending.type, body: pending.body,
+      client_msg_id: pending.clientMsgId, reply_to: pending.replyTo, mentions: pending.mentions, edit_of: null,
+    };
+    const body = await this.moderation.message(message, pending.type === MessageType.Text || pending.type === MessageType.Prompt);
+    if (body === pending.body) return pending;
+    const problem = bodyProblem(pending.type, body, this.options.maxBodyChars);
+    if (problem) throw new AppError('BAD_REQUEST', `body: as rewritten by the before-send hook: ${problem}`);
+    return { ...pending, body };
   }
 
   /** The checks that need nothing but the input (run before the rate limit counts the send). */

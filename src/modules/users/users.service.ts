@@ -2,6 +2,7 @@ import type { Db, Executor } from '../../db/database.js';
 import { transact } from '../../db/transaction.js';
 import { AppError, isUniqueViolation } from '../../errors.js';
 import type { IndexHook } from '../../search/index.js';
+import { type Moderation, NO_MODERATION } from '../moderation/index.js';
 import { checkIdCard, hashIdCard, maskIdCard } from './id-card.js';
 import { findUserById, setRealName, updateUser } from './users.repo.js';
 import { type PublicUser, type SelfUser, toPublicUser, toSelfUser } from './users.table.js';
@@ -12,6 +13,7 @@ export class UsersService {
     private readonly db: Db,
     private readonly idCardSecret: string,
     private readonly index: IndexHook,
+    private readonly moderation: Moderation = NO_MODERATION,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -23,7 +25,8 @@ export class UsersService {
     return id === selfId ? toSelfUser(row) : toPublicUser(row);
   }
 
-  async updateNickname(selfId: number, nickname: string): Promise<SelfUser> {
+  async updateNickname(selfId: number, given: string): Promise<SelfUser> {
+    const nickname = this.moderation.text('nickname', given);
     const updated = await transact(this.db, async (trx) => {
       if (!(await updateUser(trx, selfId, { nickname, updated_at: this.clock() }))) return false;
       await this.index.onChange(trx, { kind: 'user', id: selfId });
