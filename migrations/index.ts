@@ -25,6 +25,7 @@ import * as m0035 from './0035_group_admin.js';
 import * as m0036 from './0036_group_notice.js';
 import * as m0037 from './0037_group_dissolved.js';
 import * as m0038 from './0038_group_join_mode.js';
+import * as m0039 from './0039_webhook_outbox.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder) so they load the same
@@ -57,4 +58,5 @@ export const migrations: Record<string, Migration> = {
   '0036_group_notice': m0036,
   '0037_group_dissolved': m0037,
   '0038_group_join_mode': m0038,
+  '0039_webhook_outbox': m0039,
 };

@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { Config } from './config.js';
+import { WEBHOOK_EVENTS } from './modules/webhooks/recorder.js';
 
 /** Secrets shipped in config.yml for development; production refuses to start with them. */
 export const DEV_JWT_SECRET = 'weim-dev-secret-change-me';
@@ -50,6 +51,13 @@ export function checkServices(config: Config): Problem[] {
   if (config.hooks.before_send_url) {
     if (!/^https?:\/\/[^\s]+$/.test(config.hooks.before_send_url)) problems.push(problem('hooks.before_send_url', 'must be an http(s) URL (WEIM_HOOKS_BEFORE_SEND_URL)'));
     if (config.hooks.secret.length < 32) problems.push(problem('hooks.secret', 'a before-send hook needs a signing secret of 32+ characters (WEIM_HOOKS_SECRET)'));
+  }
+  if (config.webhooks.url) {
+    if (!/^https?:\/\/[^\s]+$/.test(config.webhooks.url)) problems.push(problem('webhooks.url', 'must be an http(s) URL (WEIM_WEBHOOKS_URL)'));
+    if (config.webhooks.secret.length < 32) problems.push(problem('webhooks.secret', 'webhooks need a signing secret of 32+ characters (WEIM_WEBHOOKS_SECRET)'));
+    if (config.webhooks.claim_ms <= config.webhooks.timeout_ms) problems.push(problem('webhooks.claim_ms', `must be longer than webhooks.timeout_ms (${config.webhooks.timeout_ms}): a claim that lapses during a POST lets another node send the same events at once`));
+    const unknown = config.webhooks.events.split(',').map((e) => e.trim()).filter((e) => e && e !== '*' && !(WEBHOOK_EVENTS as readonly string[]).includes(e));
+    if (unknown.length > 0) problems.push(problem('webhooks.events', `unknown event types: ${unknown.join(', ')} (known: ${WEBHOOK_EVENTS.join(', ')})`));
   }
   if (config.filter.words_file && !existsSync(config.filter.words_file)) {
     problems.push(problem('filter.words_file', `no such file: ${config.filter.words_file} (WEIM_FILTER_WORDS_FILE)`));

@@ -252,6 +252,29 @@ const configSchema = z
       })
       .strict()
       .prefault({}),
+    webhooks: z
+      .object({
+        /** Where events are POSTed (signed, in batches, at least once, in order per conversation); '' = no webhooks. */
+        url: z.string().default(''),
+        /** The HMAC-SHA256 key of X-Weim-Signature; 32+ characters, required with a URL. */
+        secret: z.string().default(''),
+        /** Event types to send, comma-separated, or `*` for all of them. */
+        events: z.string().default('*'),
+        /** How often each node looks for events to send. */
+        interval_ms: int(10, 60_000).default(200),
+        /** Most events in one POST. */
+        batch_size: int(1, 1000).default(100),
+        /** How long a POST may take before it counts as failed. */
+        timeout_ms: int(100, 60_000).default(5000),
+        /** Failed deliveries before an event is dead (kept in the outbox, counted, not retried). */
+        max_attempts: int(1, 1000).default(30),
+        /** The longest wait between two attempts (exponential from interval_ms). */
+        max_backoff_ms: int(100, 3_600_000).default(60_000),
+        /** A node that dies while delivering frees its events after this long. */
+        claim_ms: int(1000, 3_600_000).default(30_000),
+      })
+      .strict()
+      .prefault({}),
     web: z
       .object({
         /** Serve the web chat app (web/, bundled by esbuild on first request) at `/`. */

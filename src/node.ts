@@ -28,6 +28,7 @@ import type { Client as ElasticClient } from '@elastic/elasticsearch';
 import { RecordingNotifier } from './notify/notifier.recording.js';
 import { createMetrics, watchGauge } from './ops/metrics.js';
 import { createModeration } from './modules/moderation/index.js';
+import { createWebhooks } from './modules/webhooks/index.js';
 import { createServices, type Services } from './services.js';
 import { LocalBlobStore } from './storage/blob-store.local.js';
 
@@ -98,8 +99,10 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   const writerSpareSession = writerThread ? undefined : dbh.openManualCommit?.();
   // In a cluster the limits count in Redis: ten login attempts are ten, whichever nodes they reach.
   const moderation = createModeration(config, log, metrics.observeBeforeSend);
+  const webhooks = createWebhooks(config, dbh.db, log, metrics.countWebhookDelivery);
   const services = createServices(config, dbh.db, cluster.rateLimits, notifier, search, {
     moderation,
+    webhooks: webhooks.recorder,
     onMessageBatch: metrics.observeMessageBatch,
     writerSession: writerSession?.db,
     writerSpareSession: writerSpareSession?.db,
@@ -107,7 +110,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   });
   // The writer's thread is started with the node, not by its first message.
   if (services.writer instanceof ThreadedMessageWriter) await services.writer.start();
-  const presence = new PresenceService(dbh.db, notifier, directory, nodeId, { coalesceMs: config.presence.coalesce_ms, maxFanout: config.presence.max_fanout }, log);
+  const presence = new PresenceService(dbh.db, notifier, directory, nodeId, { coalesceMs: config.presence.coalesce_ms, maxFanout: config.presence.max_fanout }, log, webhooks.recorder);
 
   const apps = pushApps(config);
   const push = apps.size === 0 ? undefined : pushRoutes(new PushService(dbh.db, notifier, delivery, directory, services.tokens), {
@@ -183,6 +186,12 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   }, log);
   watchGauge(metrics.registry, 'weim_ws_sockets', 'Open WebSocket connections on this node', () => gateway.socketCount);
   watchGauge(metrics.registry, 'weim_ws_users', 'Users with a signed-in socket on this node', () => hub.userCount);
+  if (webhooks.dispatcher) {
+    const dispatcher = webhooks.dispatcher;
+    watchGauge(metrics.registry, 'weim_webhook_outbox_pending', 'Webhook events waiting for delivery (cluster-wide, as this node last counted)', () => dispatcher.outboxDepth.pending);
+    watchGauge(metrics.registry, 'weim_webhook_outbox_dead', 'Webhook events that failed webhooks.max_attempts times (kept, not retried)', () => dispatcher.outboxDepth.dead);
+    dispatcher.start();
+  }
   const pruner = setInterval(() => {
     pruneRevocations(dbh.db, Date.now()).catch((err: unknown) => log.warn({ err }, 'pruning token revocations failed'));
     // An operation's progress is needed while its key is kept (a retry resumes it), not after.
@@ -240,6 +249,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       // The sockets closed without announcing (in a cluster a live node will, for those who do not
       // reconnect elsewhere); changes still in their window are announced now, then no more.
       await presence.stop();
+      await webhooks.dispatcher?.stop();
       moderation.stop();
       delivery.stop();
       await services.writer.close();

@@ -12,6 +12,7 @@ import { MediaBodies, type MessageStore, MessagesService, MessageWriter, Threade
 import { UsersService } from './modules/users/index.js';
 import { ConversationsService, ReceiptsService, SyncService } from './modules/sync/index.js';
 import { type Moderation, NO_MODERATION } from './modules/moderation/index.js';
+import { NO_WEBHOOKS, type WebhookRecorder } from './modules/webhooks/index.js';
 import type { Notifier } from './notify/notifier.js';
 import type { SearchBackend } from './search/backend.js';
 import type { BlobStore } from './storage/blob-store.js';
@@ -43,6 +44,8 @@ export interface Services {
 export interface ServiceOptions {
   /** The word filter and the before-send hook (none by default). */
   moderation?: Moderation;
+  /** Where services record webhook events (none by default). */
+  webhooks?: WebhookRecorder;
   onMessageBatch?: (size: number, seconds: number) => void;
   /** MySQL: the message writer's autocommit-off session (`DbHandle.openManualCommit`). */
   writerSession?: Db;
@@ -56,6 +59,8 @@ export interface ServiceOptions {
 export function createServices(config: Config, db: Db, store: RateLimitStore, notifier: Notifier, search: SearchBackend, options: ServiceOptions = {}): Services {
   const limit = (name: string, points: number, windowSeconds: number) => createRateLimiter(store, { name, points, windowSeconds });
   const moderation = options.moderation ?? NO_MODERATION;
+  const webhooks = options.webhooks ?? NO_WEBHOOKS;
+  const sentEvents = webhooks.wants('message.sent');
   const window = config.auth.login_window_seconds;
   const tokens = new TokenService(db, { secret: config.auth.jwt_secret, ttlSeconds: config.auth.token_ttl_seconds });
   const auth = new AuthService(
@@ -71,10 +76,10 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
     search.index,
   );
   const writer = options.writerThreadLocation
-    ? new ThreadedMessageWriter(options.writerThreadLocation, { onBatch: options.onMessageBatch })
-    : new MessageWriter(db, { onBatch: options.onMessageBatch, session: options.writerSession, spareSession: options.writerSpareSession });
+    ? new ThreadedMessageWriter(options.writerThreadLocation, { onBatch: options.onMessageBatch, webhooks: sentEvents })
+    : new MessageWriter(db, { onBatch: options.onMessageBatch, session: options.writerSession, spareSession: options.writerSpareSession, webhooks: sentEvents });
   const users = new UsersService(db, config.realname.id_card_secret, search.index, moderation);
-  const friends = new FriendsService(db, notifier);
+  const friends = new FriendsService(db, notifier, webhooks);
   const blobs = createBlobStore(config);
   const uploads = config.uploads;
   return {
@@ -91,8 +96,8 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
       maxMembers: config.groups.max_members,
       membersPageSize: config.groups.members_page_size,
       historyFromJoin: config.groups.history_from_join === 'true',
-    }, search.index, moderation),
-    groupAdmin: new GroupAdminService(db, notifier, { maxAdmins: config.groups.max_admins }, search.index, moderation),
+    }, search.index, moderation, webhooks),
+    groupAdmin: new GroupAdminService(db, notifier, { maxAdmins: config.groups.max_admins }, search.index, moderation, webhooks),
     writer,
     sync: new SyncService(db, config.messages.sync_page_size),
     search: new SearchService(search.index, config.search.page_size),
@@ -104,12 +109,12 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
     messages: new MessagesService(db, writer, notifier, friends, limit('message-send', config.messages.send_max_per_10s, 10), new MediaBodies(db, blobs, mediaOrigins(config)), {
       maxBodyChars: config.messages.max_body_chars,
       withdrawWindowMs: config.messages.withdraw_window_seconds * 1000,
-    }, moderation),
+    }, moderation, webhooks),
     typing: new TypingService(db, notifier, friends, config.messages.typing_group_max_members),
     edits: new EditsService(db, notifier, limit('message-edit', config.messages.send_max_per_10s, 10), {
       maxBodyChars: config.messages.max_body_chars,
       editWindowMs: config.messages.edit_window_seconds * 1000,
-    }, moderation),
+    }, moderation, webhooks),
     reactions: new ReactionsService(db, notifier, limit('message-react', config.messages.send_max_per_10s, 10), { maxKinds: config.messages.reaction_kinds_max }),
     receipts: new ReceiptsService(db, { listMax: config.messages.receipt_list_max }),
   };

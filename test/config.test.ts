@@ -108,6 +108,15 @@ describe('config', () => {
     expect(() => loadConfig({ WEIM_FILTER_MODE: 'shout' }, cwd)).toThrow(/filter\.mode/);
   });
 
+  it('webhooks need an http(s) URL, a 32+ character secret, known event types and a claim longer than a POST may take', () => {
+    const cwd = emptyDir();
+    const hooks = { WEIM_WEBHOOKS_URL: 'https://crm.example.com/weim', WEIM_WEBHOOKS_SECRET: 's'.repeat(32) };
+    expect(loadConfig(hooks, cwd).webhooks).toMatchObject({ events: '*', interval_ms: 200, max_attempts: 30, claim_ms: 30_000, timeout_ms: 5000 });
+    expect(() => loadConfig({ ...hooks, WEIM_WEBHOOKS_SECRET: 'short' }, cwd)).toThrow(/webhooks\.secret/);
+    expect(() => loadConfig({ ...hooks, WEIM_WEBHOOKS_EVENTS: 'message.sent,message.deleted' }, cwd)).toThrow(/webhooks\.events: unknown event types: message\.deleted/);
+    expect(() => loadConfig({ ...hooks, WEIM_WEBHOOKS_CLAIM_MS: '5000' }, cwd)).toThrow(/webhooks\.claim_ms: must be longer than webhooks\.timeout_ms/);
+  });
+
   it('production refuses missing or default secrets', () => {
     const cwd = emptyDir();
     const strong = 'x'.repeat(40);

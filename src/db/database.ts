@@ -8,6 +8,7 @@ import type { GroupEventsTable, GroupJoinRequestsTable, GroupMembersTable, Group
 import type { UploadsTable } from '../modules/attachments/index.js';
 import type { PushProgressTable } from '../modules/push/index.js';
 import type { SearchDocsTable, SearchGramsTable, SearchOutboxTable } from '../search/index.js';
+import type { WebhookOutboxTable } from '../modules/webhooks/webhooks.table.js';
 
 /** The whole schema, composed from the tables each feature module owns. */
 export interface Database {
@@ -32,6 +33,7 @@ export interface Database {
   search_docs: SearchDocsTable;
   search_grams: SearchGramsTable;
   search_outbox: SearchOutboxTable;
+  webhook_outbox: WebhookOutboxTable;
 }
 
 export type Db = Kysely<Database>;

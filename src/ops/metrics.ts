@@ -18,6 +18,8 @@ export interface Metrics {
   countSignIn(): void;
   /** Records one before-send hook call: its outcome and how long the send waited for it. */
   observeBeforeSend(outcome: string, seconds: number): void;
+  /** Counts webhook events delivered, failed or dead. */
+  countWebhookDelivery(outcome: string, events: number): void;
 }
 
 /** A registry of its own (tests run several apps in one process); process metrics when asked. */
@@ -91,7 +93,14 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
     registers: [registry],
   });
   const observeBeforeSend = (outcome: string, seconds: number) => beforeSend.observe({ outcome }, seconds);
-  return { registry, httpTimer, observeMessageBatch, observeStreamRepair, countRecovery, countSignIn, observeBeforeSend };
+  const webhookDeliveries = new Counter({
+    name: 'weim_webhook_events_total',
+    help: 'Webhook events by outcome: delivered, failed (to be retried) and dead (past webhooks.max_attempts)',
+    labelNames: ['outcome'] as const,
+    registers: [registry],
+  });
+  const countWebhookDelivery = (outcome: string, events: number) => webhookDeliveries.inc({ outcome }, events);
+  return { registry, httpTimer, observeMessageBatch, observeStreamRepair, countRecovery, countSignIn, observeBeforeSend, countWebhookDelivery };
 }
 
 /** A gauge read from live state each time /metrics is scraped. */

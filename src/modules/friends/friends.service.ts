@@ -4,6 +4,7 @@ import { AppError } from '../../errors.js';
 import { Cmd } from '../../notify/cmd.js';
 import { userEventFrame } from '../../notify/frames.js';
 import type { Notifier } from '../../notify/notifier.js';
+import { NO_WEBHOOKS, orderKey, type WebhookRecorder } from '../webhooks/index.js';
 import { recordUserEvent, setFriendConversationClosed } from '../conversations/index.js';
 import { findUserById, findUserByUsername, type PublicUser, toPublicUser } from '../users/index.js';
 import {
@@ -32,6 +33,7 @@ export class FriendsService {
   constructor(
     private readonly db: Db,
     private readonly notifier: Notifier,
+    private readonly webhooks: WebhookRecorder = NO_WEBHOOKS,
     private readonly clock: () => number = Date.now,
   ) {
     this.friendships = new FriendshipCache(db);
@@ -57,12 +59,14 @@ export class FriendsService {
           await insertFriendship(trx, selfId, targetId, now);
           await setFriendConversationClosed(trx, selfId, targetId, false);
           await setRequestStatus(trx, row.id, RequestStatus.Accepted, now);
+          await this.webhooks.record(trx, 'friend.accepted', orderKey.friends(selfId, targetId), { user_id: selfId, friend_id: targetId });
           const event = await recordUserEvent(trx, targetId, userEventFrame(Cmd.FriendAccepted, selfId, targetId), now);
           return { id: Number(row.id), accepted: true, event };
         }
         if (row && row.status === RequestStatus.Pending) return { id: Number(row.id), accepted: false, event: undefined };
         const id = row ? Number(row.id) : await insertRequest(trx, fields);
         if (row) await renewRequest(trx, row.id, fields);
+        await this.webhooks.record(trx, 'friend.requested', orderKey.friends(selfId, targetId), { request_id: id, from_id: selfId, to_id: targetId, channel, reason });
         const event = await recordUserEvent(trx, targetId, userEventFrame(Cmd.FriendRequest, selfId, targetId, reason), now);
         return { id, accepted: false, event };
       },
@@ -88,6 +92,7 @@ export class FriendsService {
       const requester = Number(row.from_uid);
       await insertFriendship(trx, selfId, requester, now);
       await setFriendConversationClosed(trx, selfId, requester, false);
+      await this.webhooks.record(trx, 'friend.accepted', orderKey.friends(selfId, requester), { user_id: selfId, friend_id: requester });
       return recordUserEvent(trx, requester, userEventFrame(Cmd.FriendAccepted, selfId, requester), now);
     });
     if (event) this.notifier.notify(event);
@@ -105,7 +110,10 @@ export class FriendsService {
   async remove(selfId: number, friendId: number): Promise<void> {
     const deleted = await transact(this.db, async (trx) => {
       const rows = await deleteFriendship(trx, selfId, friendId);
-      if (rows > 0) await setFriendConversationClosed(trx, selfId, friendId, true);
+      if (rows > 0) {
+        await setFriendConversationClosed(trx, selfId, friendId, true);
+        await this.webhooks.record(trx, 'friend.removed', orderKey.friends(selfId, friendId), { user_id: selfId, friend_id: friendId });
+      }
       return rows;
     });
     this.friendships.forget(selfId, friendId);

@@ -6,6 +6,7 @@ import { type GroupEventKind, groupEventNotification, recordGroupEvent } from '.
 import { isDissolved, lockGroup, memberIds, memberRole } from './groups.repo.js';
 import type { IndexHook } from '../../search/index.js';
 import { type Moderation, NO_MODERATION } from '../moderation/index.js';
+import { NO_WEBHOOKS, orderKey, type WebhookRecorder } from '../webhooks/index.js';
 import { Role } from './groups.table.js';
 
 /**
@@ -22,6 +23,7 @@ export class GroupAdminService {
     private readonly options: { maxAdmins: number },
     private readonly index: IndexHook,
     private readonly moderation: Moderation = NO_MODERATION,
+    private readonly webhooks: WebhookRecorder = NO_WEBHOOKS,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -34,6 +36,7 @@ export class GroupAdminService {
       if (actorRole !== Role.Owner) throw new AppError('FORBIDDEN', 'only the owner dissolves the group');
       await trx.updateTable('groups').set({ dissolved_at: this.clock(), updated_at: this.clock() }).where('id', '=', groupId).execute();
       await this.index.onChange(trx, { kind: 'group', id: groupId });
+      await this.webhooks.record(trx, 'group.dissolved', orderKey.group(groupId), { group_id: groupId, by: actorId });
       return 0;
     });
   }

@@ -7,6 +7,7 @@ import { userEventFrame } from '../../notify/frames.js';
 import type { Notifier } from '../../notify/notifier.js';
 import type { IndexHook } from '../../search/index.js';
 import { type Moderation, NO_MODERATION } from '../moderation/index.js';
+import { NO_WEBHOOKS, orderKey, type WebhookRecorder } from '../webhooks/index.js';
 import { recordUserEvent } from '../conversations/index.js';
 import { friendPairsAmong } from '../friends/index.js';
 import { toPublicUser } from '../users/index.js';
@@ -36,6 +37,7 @@ export class GroupsService {
     private readonly options: GroupsOptions,
     private readonly index: IndexHook,
     private readonly moderation: Moderation = NO_MODERATION,
+    private readonly webhooks: WebhookRecorder = NO_WEBHOOKS,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -49,6 +51,7 @@ export class GroupsService {
       const groupId = await insertGroup(trx, { name, ownerId: selfId, now, joinMode: joinModeNames.indexOf(joinMode), avatar });
       await insertMember(trx, { groupId, userId: selfId, role: Role.Owner, now });
       await this.index.onChange(trx, { kind: 'group', id: groupId });
+      await this.webhooks.record(trx, 'group.created', orderKey.group(groupId), { group_id: groupId, owner_id: selfId, name, join_mode: joinMode });
       return groupId;
     });
     return { id, name, owner_id: selfId, member_count: 1, created_at: now, avatar, join_mode: joinMode };
@@ -166,6 +169,7 @@ export class GroupsService {
     await insertMember(trx, { groupId, userId, now, joinedSeq: this.options.historyFromJoin ? await groupSeq(trx, groupId) : 0 });
     const told = await recordUserEvent(trx, userId, userEventFrame(Cmd.GroupJoinAccepted, byId, groupId), now);
     const event = await recordGroupEvent(trx, { groupId, actorId: byId, kind, userId, now });
+    await this.webhooks.record(trx, 'group.joined', orderKey.group(groupId), { group_id: groupId, user_id: userId, by: byId, how: kind === 'invite' ? 'invite' : byId === userId ? 'open' : 'approved' });
     return { told, event };
   }
 
@@ -215,6 +219,7 @@ export class GroupsService {
       if (role === Role.Owner) throw new AppError('CONFLICT', 'the owner cannot leave the group');
       await deleteMember(trx, groupId, selfId);
       await releasePlace(trx, groupId, now);
+      await this.webhooks.record(trx, 'group.left', orderKey.group(groupId), { group_id: groupId, user_id: selfId });
       if (await isDissolved(trx, groupId)) return undefined;
       const event = await recordGroupEvent(trx, { groupId, actorId: selfId, kind: 'leave', userId: selfId, now });
       return { event, recipients: await memberIds(trx, groupId) };
@@ -237,6 +242,7 @@ export class GroupsService {
       await deleteMember(trx, groupId, userId);
       await releasePlace(trx, groupId, now);
       const told = await recordUserEvent(trx, userId, userEventFrame(Cmd.GroupKicked, selfId, groupId), now);
+      await this.webhooks.record(trx, 'group.removed', orderKey.group(groupId), { group_id: groupId, user_id: userId, by: selfId });
       if (await isDissolved(trx, groupId)) return { told };
       return { told, event: await recordGroupEvent(trx, { groupId, actorId: selfId, kind: 'kick', userId, now }), recipients: await memberIds(trx, groupId) };
     });

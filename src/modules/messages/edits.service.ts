@@ -6,6 +6,7 @@ import { Feature } from '../../notify/features.js';
 import { editedFrame } from '../../notify/frames.js';
 import type { Notifier } from '../../notify/notifier.js';
 import { type Moderation, NO_MODERATION } from '../moderation/index.js';
+import { NO_WEBHOOKS, orderKey, type WebhookRecorder } from '../webhooks/index.js';
 import { messageAudience } from './message-audience.js';
 import { findMessageForUpdate, recordEdit } from './messages.repo.js';
 import { bodyProblem, MessageType } from './messages.schema.js';
@@ -25,6 +26,7 @@ export class EditsService {
     private readonly sendLimit: RateLimiter,
     private readonly options: { maxBodyChars: number; editWindowMs: number },
     private readonly moderation: Moderation = NO_MODERATION,
+    private readonly webhooks: WebhookRecorder = NO_WEBHOOKS,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -47,6 +49,9 @@ export class EditsService {
       if (row.withdrawn_at !== null) throw new AppError('CONFLICT', 'the message was withdrawn');
       if (now - Number(row.created_at) > this.options.editWindowMs) throw new AppError('CONFLICT', 'too late to edit this message');
       const seq = await recordEdit(trx, messageId, conversationId, body, now);
+      await this.webhooks.record(trx, 'message.edited', orderKey.conversation(conversationId), {
+        message_id: messageId, conversation_id: conversationId, seq, from_id: senderId, to_id: Number(row.to_id), ope, body,
+      });
       return { toId: Number(row.to_id), type, conversationId, seq };
     });
     this.notifier.notify({

@@ -73,6 +73,8 @@ export interface WriterOptions {
   spareSession?: Db;
   /** Messages waiting behind a running batch before the spare session takes some (default 50). */
   spareAfter?: number;
+  /** Record a `message.sent` webhook event with each stored message, in its batch's transaction. */
+  webhooks?: boolean;
 }
 
 /** Attempts at a batch before its messages are rejected (deadlocks, unique collisions). */
@@ -115,9 +117,11 @@ export class MessageWriter implements MessageStore {
    * upsert reports it. Any other is checked (a pair's first message, or one stored by another node).
    */
   private readonly stored = new Map<string, true>();
+  private readonly webhooks: boolean;
 
   constructor(private readonly db: Db, options: WriterOptions = {}) {
     this.clock = options.clock ?? Date.now;
+    this.webhooks = options.webhooks ?? false;
     this.maxBatch = options.maxBatch ?? 500;
     this.spareAfter = options.spareAfter ?? 50;
     this.onBatch = options.onBatch;
@@ -190,7 +194,7 @@ export class MessageWriter implements MessageStore {
       let lookUpResends = false;
       const attempt = async (trx: Executor, commit?: { sent: boolean }) => {
         try {
-          return await storeBatch(trx, statements, messages, { lookUpResends, now: this.clock(), stored: this.stored, ...(commit ? { commit } : {}) });
+          return await storeBatch(trx, statements, messages, { lookUpResends, now: this.clock(), stored: this.stored, webhooks: this.webhooks, ...(commit ? { commit } : {}) });
         } catch (err) {
           if (isUniqueViolation(err)) lookUpResends = true;
           throw err;

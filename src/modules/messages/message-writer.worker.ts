@@ -32,6 +32,7 @@ function send(fill: (r: WriterReply) => void): void {
 const writer = new MessageWriter(dbh.db, {
   session: session.db,
   spareSession: spare.db,
+  webhooks: data.webhooks,
   onBatch: (size, seconds) => send((r) => r.batches.push([size, seconds])),
 });
 

@@ -11,6 +11,7 @@ import { findMessageForUpdate, markWithdrawn } from './messages.repo.js';
 import { isMediaType, type MediaBodies } from './media-bodies.js';
 import { bodyProblem, MessageType, notEntitled } from './messages.schema.js';
 import { type Moderation, NO_MODERATION } from '../moderation/index.js';
+import { NO_WEBHOOKS, orderKey, type WebhookRecorder } from '../webhooks/index.js';
 import { ConversationKind, friendConversationKey, groupConversationKey } from '../conversations/index.js';
 import type { StoredMessage } from './messages.table.js';
 
@@ -42,6 +43,7 @@ export class MessagesService {
     private readonly media: Pick<MediaBodies, 'problem' | 'shapeProblem'>,
     private readonly options: MessagesOptions,
     private readonly moderation: Moderation = NO_MODERATION,
+    private readonly webhooks: WebhookRecorder = NO_WEBHOOKS,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -122,6 +124,9 @@ export class MessagesService {
       if (row.withdrawn_at !== null) return undefined;
       if (now - Number(row.created_at) > this.options.withdrawWindowMs) throw new AppError('CONFLICT', 'too late to withdraw this message');
       const seq = await markWithdrawn(trx, messageId, Number(row.conversation_id), now);
+      await this.webhooks.record(trx, 'message.withdrawn', orderKey.conversation(Number(row.conversation_id)), {
+        message_id: messageId, conversation_id: Number(row.conversation_id), seq, from_id: senderId, to_id: Number(row.to_id), ope,
+      });
       return { toId: Number(row.to_id), conversationId: Number(row.conversation_id), seq };
     });
     if (!message) return;

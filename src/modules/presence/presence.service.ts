@@ -3,6 +3,7 @@ import type { Directory } from '../../cluster/directory.js';
 import { Tasks } from '../../tasks.js';
 import type { Db } from '../../db/database.js';
 import { presenceFrame } from '../../notify/frames.js';
+import { NO_WEBHOOKS, orderKey, type WebhookRecorder } from '../webhooks/index.js';
 import type { Notifier } from '../../notify/notifier.js';
 import { friendIds } from '../friends/index.js';
 
@@ -37,6 +38,7 @@ export class PresenceService {
     private readonly nodeId: string,
     private readonly options: PresenceOptions,
     private readonly log?: Pick<Logger, 'warn'>,
+    private readonly webhooks: WebhookRecorder = NO_WEBHOOKS,
   ) {}
 
   /** A socket of the user signed in or closed on this node: the state is read when the window ends. */
@@ -67,6 +69,7 @@ export class PresenceService {
     // Held elsewhere only: a node that holds them speaks for them.
     if (online && !nodes.has(this.nodeId)) return;
     if (!(await this.directory.claimPresence(userId, online))) return;
+    await this.webhooks.record(this.db, online ? 'user.online' : 'user.offline', orderKey.user(userId), { user_id: userId, node: this.nodeId });
     const friends = await friendIds(this.db, userId, this.options.maxFanout);
     this.notifier.notify({ userIds: friends, frame: presenceFrame(userId, online) });
   }

@@ -1,0 +1,78 @@
+import type { Executor } from '../../db/database.js';
+
+/** What the webhook receiver can be told about, each the `type` of an event. */
+export const WEBHOOK_EVENTS = [
+  'message.sent', 'message.withdrawn', 'message.edited',
+  'friend.requested', 'friend.accepted', 'friend.removed',
+  'group.created', 'group.joined', 'group.left', 'group.removed', 'group.dissolved',
+  'user.online', 'user.offline',
+] as const;
+export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
+
+/**
+ * Writes webhook events into `webhook_outbox` inside the transaction of what they report, so an
+ * event exists exactly when its change committed. Events nobody subscribed to (`webhooks.events`),
+ * or all of them when no receiver is configured, are not written.
+ */
+export class WebhookRecorder {
+  private readonly subscribed: ReadonlySet<string>;
+
+  constructor(events: readonly string[] = [], private readonly clock: () => number = Date.now) {
+    this.subscribed = new Set(events);
+  }
+
+  wants(event: WebhookEvent): boolean {
+    return this.subscribed.has(event);
+  }
+
+  /** Records `event` (ordered with the others of `orderKey`) in `trx`; nothing when unsubscribed. */
+  async record(trx: Executor, event: WebhookEvent, orderKey: string, data: Record<string, unknown>): Promise<void> {
+    if (!this.subscribed.has(event)) return;
+    const now = this.clock();
+    await trx.insertInto('webhook_outbox').values({ event, order_key: orderKey, payload: JSON.stringify(data), next_attempt_at: now, created_at: now }).execute();
+  }
+
+  /** Several events at once (a message batch): one statement. */
+  async recordMany(trx: Executor, rows: ReadonlyArray<{ event: WebhookEvent; orderKey: string; data: Record<string, unknown> }>): Promise<void> {
+    const wanted = rows.filter((r) => this.subscribed.has(r.event));
+    if (wanted.length === 0) return;
+    const now = this.clock();
+    await trx.insertInto('webhook_outbox').values(wanted.map((r) => ({ event: r.event, order_key: r.orderKey, payload: JSON.stringify(r.data), next_attempt_at: now, created_at: now }))).execute();
+  }
+}
+
+/**
+ * `message.sent` for each message of a writer batch, in its transaction (one statement). The
+ * message's id is not known yet (the insert assigns it): the event names its conversation and seq,
+ * and the dispatcher adds the id.
+ */
+export async function recordSentMessages(
+  trx: Executor,
+  rows: ReadonlyArray<{ conversation_id: number; seq: number; sender_id: number; ope: number; to_id: number; type: number; body: string; client_msg_id: string | null; reply_to: number | null; mentions: number[] | 'all' | null; created_at: number }>,
+): Promise<void> {
+  if (rows.length === 0) return;
+  await trx
+    .insertInto('webhook_outbox')
+    .values(rows.map((r) => ({
+      event: 'message.sent',
+      order_key: orderKey.conversation(r.conversation_id),
+      payload: JSON.stringify({
+        conversation_id: r.conversation_id, seq: r.seq, from_id: r.sender_id, to_id: r.to_id, ope: r.ope, type: r.type, body: r.body,
+        client_msg_id: r.client_msg_id, reply_to: r.reply_to, mentions: r.mentions, created_at: r.created_at,
+      }),
+      next_attempt_at: r.created_at,
+      created_at: r.created_at,
+    })))
+    .execute();
+}
+
+/** No receiver: records nothing. */
+export const NO_WEBHOOKS = new WebhookRecorder();
+
+/** Order keys: events of one key reach the receiver in the order they were recorded. */
+export const orderKey = {
+  conversation: (id: number) => `c${id}`,
+  friends: (a: number, b: number) => `f${Math.min(a, b)}-${Math.max(a, b)}`,
+  group: (id: number) => `g${id}`,
+  user: (id: number) => `u${id}`,
+};

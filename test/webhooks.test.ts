@@ -1,0 +1,208 @@
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { signHookCall } from '../src/modules/moderation/index.js';
+import { type ChildNode, startChildNode } from './helpers/child-node.js';
+import { testDialects } from './helpers/database.js';
+import { makeFriends, post, registerUser } from './helpers/http.js';
+import { startTestNode, type TestNode } from './helpers/node.js';
+import { signedInSocket } from './helpers/ws.js';
+
+const SECRET = 'webhook-secret-of-at-least-32-chars!!';
+type Event = { id: string; type: string; created_at: number; data: Record<string, any> };
+
+/**
+ * The business's webhook receiver: checks each POST's signature, keeps every event it accepted (by
+ * id: a redelivery is counted, not kept twice), and answers as `mode` says: ok (200), fail (503),
+ * or hang (never answers, until `release`).
+ */
+function receiver() {
+  const events: Event[] = [];
+  const seen = new Set<string>();
+  let redelivered = 0;
+  let unsigned = 0;
+  let posts = 0;
+  let mode: 'ok' | 'fail' | 'hang' = 'ok';
+  const hanging: ServerResponse[] = [];
+  const server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let raw = '';
+    req.on('data', (c: Buffer) => (raw += c.toString()));
+    req.on('end', () => {
+      posts++;
+      if (req.headers['x-weim-signature'] !== signHookCall(SECRET, String(req.headers['x-weim-timestamp']), String(req.headers['x-weim-delivery']), raw)) unsigned++;
+      if (mode === 'hang') return void hanging.push(res);
+      if (mode === 'fail') return void res.writeHead(503).end();
+      for (const e of (JSON.parse(raw) as { events: Event[] }).events) {
+        if (seen.has(e.id)) redelivered++;
+        else {
+          seen.add(e.id);
+          events.push(e);
+        }
+      }
+      res.writeHead(200).end('{}');
+    });
+  });
+  return {
+    events,
+    server,
+    stats: () => ({ posts, redelivered, unsigned }),
+    setMode: (m: typeof mode) => (mode = m),
+    release: () => {
+      for (const r of hanging.splice(0)) r.destroy();
+    },
+    url: () => `http://127.0.0.1:${(server.address() as AddressInfo).port}/events`,
+    listen: () => new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve)),
+  };
+}
+
+async function until(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error('timed out');
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const fast = { WEIM_WEBHOOKS_SECRET: SECRET, WEIM_WEBHOOKS_INTERVAL_MS: '50', WEIM_WEBHOOKS_MAX_BACKOFF_MS: '400', WEIM_WEBHOOKS_TIMEOUT_MS: '2000' };
+
+describe.each(testDialects())('webhooks on %s', (dialect) => {
+  const r = receiver();
+  let t: TestNode;
+  beforeAll(async () => {
+    await r.listen();
+    t = await startTestNode(dialect, { ...fast, WEIM_WEBHOOKS_URL: r.url(), WEIM_PRESENCE_COALESCE_MS: '100' });
+  });
+  afterAll(async () => {
+    await t.stop();
+    r.server.close();
+  });
+  const outbox = async () => (await t.dbh.db.selectFrom('webhook_outbox').select(['id', 'dead', 'attempts']).execute()).map((x) => ({ id: Number(x.id), dead: Number(x.dead), attempts: Number(x.attempts) }));
+
+  it('friends, messages, withdraws, edits and group changes reach the receiver signed, once each, in order per conversation; the outbox empties', async () => {
+    const from = r.events.length;
+    const { a, b } = await makeFriends(t.api);
+    const sent: Array<{ id: number; seq: number; conversation_id: number }> = [];
+    for (let i = 0; i < 20; i++) sent.push((await post(t.api, '/im/chat/send/user', { to_uid: i % 2 ? a.user.id : b.user.id, type: 0, body: `m${i}` }, { token: i % 2 ? b.token : a.token })).data);
+    await post(t.api, '/im/chat/withdraw/user', { message_id: sent[0]!.id }, { token: a.token });
+    await post(t.api, '/im/chat/edit/user', { message_id: sent[2]!.id, body: 'm2 edited' }, { token: a.token });
+    const group = (await post(t.api, '/im/group/create', { name: 'hooks', join_mode: 'open' }, { token: a.token })).data.group;
+    const c = await registerUser(t.api);
+    await post(t.api, '/im/group/join/request', { group_id: group.id }, { token: b.token });
+    await post(t.api, '/im/group/join/request', { group_id: group.id }, { token: c.token });
+    await post(t.api, '/im/group/leave', { group_id: group.id }, { token: c.token });
+    await post(t.api, '/im/group/shot', { group_id: group.id, user_id: b.user.id }, { token: a.token });
+    await post(t.api, '/im/group/dissolve', { group_id: group.id }, { token: a.token });
+    await until(async () => (await outbox()).length === 0 && r.events.length - from >= 30);
+    const got = r.events.slice(from);
+    // In order within each key (a conversation, a pair of friends, a group); keys interleave freely.
+    const ofKey = (prefix: string) => got.filter((e) => e.type.startsWith(prefix)).map((e) => e.type);
+    expect(ofKey('friend.')).toEqual(['friend.requested', 'friend.accepted']);
+    expect(ofKey('message.')).toEqual([...Array(20).fill('message.sent'), 'message.withdrawn', 'message.edited']);
+    expect(ofKey('group.')).toEqual(['group.created', 'group.joined', 'group.joined', 'group.left', 'group.removed', 'group.dissolved']);
+    expect(got).toHaveLength(30);
+    const messages = got.filter((e) => e.type === 'message.sent');
+    expect(messages.map((e) => [e.data.message_id, e.data.seq, e.data.body])).toEqual(sent.map((s, i) => [s.id, s.seq, `m${i}`]));
+    expect(messages[1]!.data).toMatchObject({ from_id: b.user.id, to_id: a.user.id, ope: 0, type: 0, conversation_id: sent[0]!.conversation_id });
+    expect(got.find((e) => e.type === 'message.withdrawn')!.data).toMatchObject({ message_id: sent[0]!.id, seq: 21, from_id: a.user.id });
+    expect(got.find((e) => e.type === 'message.edited')!.data).toMatchObject({ message_id: sent[2]!.id, seq: 22, body: 'm2 edited' });
+    expect(got.filter((e) => e.type === 'group.joined').map((e) => e.data)).toEqual([
+      { group_id: group.id, user_id: b.user.id, by: b.user.id, how: 'open' }, { group_id: group.id, user_id: c.user.id, by: c.user.id, how: 'open' },
+    ]);
+    expect(new Set(got.map((e) => e.id)).size).toBe(got.length);
+    expect(r.stats().unsigned).toBe(0);
+  });
+
+  it('a user\'s first socket is user.online, the last one closing user.offline', async () => {
+    const u = await registerUser(t.api);
+    const s = await signedInSocket(t.url, u.token);
+    await until(() => r.events.some((e) => e.type === 'user.online' && e.data.user_id === u.user.id));
+    s.close();
+    await until(() => r.events.some((e) => e.type === 'user.offline' && e.data.user_id === u.user.id));
+    expect(r.events.filter((e) => e.data.user_id === u.user.id && e.type.startsWith('user.')).map((e) => e.type)).toEqual(['user.online', 'user.offline']);
+  });
+
+  it('a receiver that fails for a while gets every event afterwards, in order, nothing lost or dead', async () => {
+    const { a, b } = await makeFriends(t.api);
+    const from = r.events.length;
+    r.setMode('fail');
+    const ids: number[] = [];
+    for (let i = 0; i < 30; i++) ids.push((await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: `down ${i}` }, { token: a.token })).data.id);
+    await until(async () => (await outbox()).some((x) => x.attempts >= 3));
+    expect((await outbox()).filter((x) => x.dead === 1)).toEqual([]);
+    r.setMode('ok');
+    await until(async () => (await outbox()).length === 0);
+    const got = r.events.slice(from).filter((e) => e.type === 'message.sent');
+    expect(got.map((e) => e.data.message_id)).toEqual(ids);
+    const metrics = await (await fetch(`${t.url}/metrics`)).text();
+    expect(metrics).toMatch(/weim_webhook_events_total\{outcome="failed"\} [1-9]/);
+  });
+});
+
+describe.each(testDialects())('webhook dead letters on %s', (dialect) => {
+  it('an event that fails webhooks.max_attempts times is dead: kept, counted, not retried; its key goes on', async () => {
+    const r = receiver();
+    await r.listen();
+    r.setMode('fail');
+    const t = await startTestNode(dialect, { ...fast, WEIM_WEBHOOKS_URL: r.url(), WEIM_WEBHOOKS_MAX_ATTEMPTS: '2', WEIM_WEBHOOKS_EVENTS: 'message.sent' });
+    try {
+      const { a, b } = await makeFriends(t.api);
+      await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: 'doomed' }, { token: a.token });
+      await until(async () => Number((await t.dbh.db.selectFrom('webhook_outbox').select('dead').executeTakeFirst())?.dead ?? 0) === 1);
+      const posts = r.stats().posts;
+      r.setMode('ok');
+      await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: 'after' }, { token: a.token });
+      await until(() => r.events.length === 1);
+      expect(r.events.map((e) => [e.type, e.data.body])).toEqual([['message.sent', 'after']]);
+      expect(r.stats().posts).toBe(posts + 1);
+      // Only message.sent was subscribed: the friendship made no rows.
+      expect((await t.dbh.db.selectFrom('webhook_outbox').select(['event', 'dead']).execute()).map((x) => [x.event, Number(x.dead)])).toEqual([['message.sent', 1]]);
+      expect(await (await fetch(`${t.url}/metrics`)).text()).toMatch(/weim_webhook_events_total\{outcome="dead"\} 1/);
+    } finally {
+      await t.stop();
+      r.server.close();
+    }
+  });
+});
+
+describe.runIf(testDialects().includes('mysql'))('webhooks when a node dies (mysql)', () => {
+  const hang = receiver();
+  const good = receiver();
+  let base: TestNode;
+  let n1: ChildNode | undefined;
+  let n2: TestNode | undefined;
+  beforeAll(async () => {
+    await hang.listen();
+    await good.listen();
+    hang.setMode('hang');
+    base = await startTestNode('mysql');
+  });
+  afterAll(async () => {
+    await n1?.kill();
+    await n2?.stop();
+    await base.stop();
+    hang.release();
+    hang.server.close();
+    good.server.close();
+  });
+
+  it('events a SIGKILLed node had claimed are delivered by another node once its claim lapses', async () => {
+    n1 = await startChildNode({ ...fast, WEIM_DB_DIALECT: 'mysql', WEIM_DB_URL: base.dbh.location, WEIM_WEBHOOKS_URL: hang.url(), WEIM_WEBHOOKS_CLAIM_MS: '2500', WEIM_WEBHOOKS_TIMEOUT_MS: '2000', WEIM_LOG_LEVEL: 'silent' });
+    const { a, b } = await makeFriends(n1.api);
+    for (let i = 0; i < 5; i++) await post(n1.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: `k${i}` }, { token: a.token });
+    const rows = () => base.dbh.db.selectFrom('webhook_outbox').select(['id', 'claimed_until']).orderBy('id').execute();
+    // n1 holds the first of them, its POST hanging.
+    await until(async () => hang.stats().posts > 0 && (await rows()).length === 7);
+    expect((await rows()).some((x) => Number(x.claimed_until) > Date.now())).toBe(true);
+    const ids = (await rows()).map((x) => `wh_${x.id}`);
+    await n1.kill();
+    n1 = undefined;
+    const killedAt = Date.now();
+    n2 = await startTestNode('mysql', { ...fast, WEIM_WEBHOOKS_URL: good.url(), WEIM_WEBHOOKS_CLAIM_MS: '2500' }, { database: base.dbh });
+    await until(async () => (await rows()).length === 0, 15_000);
+    expect(Date.now() - killedAt).toBeGreaterThan(200);
+    // Every event once; in order within its key (the pair's two, the conversation's five).
+    expect(good.events.map((e) => e.id).sort()).toEqual([...ids].sort());
+    expect(good.events.filter((e) => e.type.startsWith('friend.')).map((e) => e.type)).toEqual(['friend.requested', 'friend.accepted']);
+    expect(good.events.filter((e) => e.type === 'message.sent').map((e) => e.data.body)).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
+  });
+});
