@@ -121,3 +121,8 @@ alter table `groups` add column `avatar` varchar(255) default '' not null;
 create table `webhook_outbox` (`id` bigint unsigned primary key auto_increment, `event` varchar(32) not null, `order_key` varchar(40) not null, `payload` text not null, `attempts` integer default 0 not null, `next_attempt_at` bigint not null, `claimed_until` bigint default 0 not null, `dead` smallint default 0 not null, `created_at` bigint not null) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
 create index `webhook_outbox_key_idx` on `webhook_outbox` (`order_key`, `dead`, `id`);
 create index `webhook_outbox_due_idx` on `webhook_outbox` (`dead`, `next_attempt_at`, `id`);
+
+-- 0040_admin
+alter table `users` add column `banned_at` bigint;
+alter table `users` add column `ban_reason` varchar(200) default '' not null;
+create table `admin_audit` (`id` bigint unsigned primary key auto_increment, `action` varchar(32) not null, `target_id` bigint unsigned not null, `detail` text not null, `ip` varchar(64) not null, `created_at` bigint not null) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;

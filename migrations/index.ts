@@ -26,6 +26,7 @@ import * as m0036 from './0036_group_notice.js';
 import * as m0037 from './0037_group_dissolved.js';
 import * as m0038 from './0038_group_join_mode.js';
 import * as m0039 from './0039_webhook_outbox.js';
+import * as m0040 from './0040_admin.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder) so they load the same
@@ -59,4 +60,5 @@ export const migrations: Record<string, Migration> = {
   '0037_group_dissolved': m0037,
   '0038_group_join_mode': m0038,
   '0039_webhook_outbox': m0039,
+  '0040_admin': m0040,
 };

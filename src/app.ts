@@ -1,3 +1,4 @@
+import { type AdminService, adminRoutes } from './modules/admin/index.js';
 import express, { type Express, type Router } from 'express';
 import type { Logger } from 'pino';
 import { bodyLimitGuard } from './http/body-limit.js';
@@ -43,6 +44,8 @@ export interface AppDeps {
   localFiles: { publicPath: string; store: LocalBlobStore } | undefined;
   search: SearchService;
   geo: GeoService;
+  /** The admin API (`admin.token`), when configured. */
+  admin?: { service: AdminService; token: string };
   /** The server push API's routes (signed by apps), when `push.apps` names any. */
   push: Router | undefined;
   /** The OpenAPI document of this node's API (served at /api/v1/openapi.json, read by /docs/). */
@@ -93,6 +96,7 @@ export function createApp(deps: AppDeps): Express {
   presenceRoutes(deps.presence, deps.tokens, api);
   searchRoutes(deps.search, deps.tokens, api);
   geoRoutes(deps.geo, deps.tokens, api);
+  if (deps.admin) adminRoutes(deps.admin.service, deps.admin.token, api);
   app.use('/api/v1', api);
 
   app.use(notFoundHandler);

@@ -52,6 +52,7 @@ export function checkServices(config: Config): Problem[] {
     if (!/^https?:\/\/[^\s]+$/.test(config.hooks.before_send_url)) problems.push(problem('hooks.before_send_url', 'must be an http(s) URL (WEIM_HOOKS_BEFORE_SEND_URL)'));
     if (config.hooks.secret.length < 32) problems.push(problem('hooks.secret', 'a before-send hook needs a signing secret of 32+ characters (WEIM_HOOKS_SECRET)'));
   }
+  if (config.admin.token && config.admin.token.length < 32) problems.push(problem('admin.token', 'the admin API needs a token of 32+ characters (WEIM_ADMIN_TOKEN)'));
   if (config.webhooks.url) {
     if (!/^https?:\/\/[^\s]+$/.test(config.webhooks.url)) problems.push(problem('webhooks.url', 'must be an http(s) URL (WEIM_WEBHOOKS_URL)'));
     if (config.webhooks.secret.length < 32) problems.push(problem('webhooks.secret', 'webhooks need a signing secret of 32+ characters (WEIM_WEBHOOKS_SECRET)'));

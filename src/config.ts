@@ -252,6 +252,13 @@ const configSchema = z
       })
       .strict()
       .prefault({}),
+    admin: z
+      .object({
+        /** The bearer token of the admin API (/api/v1/admin/*), 32+ characters; '' = no admin API (404). */
+        token: z.string().default(''),
+      })
+      .strict()
+      .prefault({}),
     webhooks: z
       .object({
         /** Where events are POSTed (signed, in batches, at least once, in order per conversation); '' = no webhooks. */

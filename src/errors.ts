@@ -20,6 +20,7 @@ export const errorCatalog = {
   MUTED: { code: 1006, status: 403, msg: 'you are muted in this group' },
   FORBIDDEN_WORD: { code: 1007, status: 400, msg: 'contains a word that is not allowed' },
   REJECTED: { code: 1008, status: 403, msg: 'message rejected' },
+  BANNED: { code: 1009, status: 403, msg: 'this account is banned' },
   INTERNAL: { code: 1500, status: 500, msg: 'internal error' },
   UNAVAILABLE: { code: 1503, status: 503, msg: 'service temporarily unavailable, retry' },
 } as const satisfies Record<string, { code: number; status: number; msg: string }>;

@@ -27,6 +27,7 @@ import { createSearchBackend, type SearchBackend } from './search/backend.js';
 import type { Client as ElasticClient } from '@elastic/elasticsearch';
 import { RecordingNotifier } from './notify/notifier.recording.js';
 import { createMetrics, watchGauge } from './ops/metrics.js';
+import { AdminService } from './modules/admin/index.js';
 import { createModeration } from './modules/moderation/index.js';
 import { createWebhooks } from './modules/webhooks/index.js';
 import { createServices, type Services } from './services.js';
@@ -126,8 +127,21 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     maxBodyChars: Math.min(config.push.max_body_chars, EVENT_BODY_CHARS),
   });
 
+  const admin = config.admin.token
+    ? {
+        token: config.admin.token,
+        service: new AdminService(dbh.db, {
+          tokens: services.tokens,
+          groupAdmin: services.groupAdmin,
+          messages: services.messages,
+          online: async (ids) => [...(await directory.locate(ids)).values()].flat(),
+          here: () => ({ node: nodeId, sockets: gateway.socketCount, users: hub.userCount }),
+        }),
+      }
+    : undefined;
   let draining = false;
   const app = createApp({
+    admin,
     log,
     bodyLimitBytes: config.server.body_limit_bytes,
     trustProxyHops: config.server.trust_proxy_hops,
@@ -146,7 +160,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     localFiles: services.blobs instanceof LocalBlobStore ? { publicPath: config.uploads.public_path, store: services.blobs } : undefined,
     asyncApi: () => asyncApiDocument(WEIM_VERSION),
     web: config.web.enabled,
-    openApi: () => openApiDocument({ version: WEIM_VERSION, push: push ? { maxUsers: config.push.max_users, maxBodyChars: Math.min(config.push.max_body_chars, EVENT_BODY_CHARS) } : undefined }),
+    openApi: () => openApiDocument({ version: WEIM_VERSION, push: push ? { maxUsers: config.push.max_users, maxBodyChars: Math.min(config.push.max_body_chars, EVENT_BODY_CHARS) } : undefined, admin: admin !== undefined }),
   });
   const server = createServer({ requestTimeout: 60_000, headersTimeout: 20_000 }, app);
   const requestsOn = trackRequests(server);
@@ -173,7 +187,10 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     askToSync: () => gateway.askToSync(),
     repairStreams: () => gateway.repairStreams(),
     usersLost: (userIds) => presence.lost(userIds),
-    endSession: (userId, jti) => gateway.endSession(userId, jti),
+    endSession: (userId, jti, at) => {
+      services.tokens.endedElsewhere(userId, jti, at);
+      gateway.endSession(userId, jti);
+    },
     endRevokedSessions: () => gateway.endRevokedSessions(),
     forgetFriendship: (a, b) => services.friends.forgetFriendship(a, b),
     forgetAllFriendships: () => services.friends.forgetAllFriendships(),

@@ -117,6 +117,13 @@ describe('config', () => {
     expect(() => loadConfig({ ...hooks, WEIM_WEBHOOKS_CLAIM_MS: '5000' }, cwd)).toThrow(/webhooks\.claim_ms: must be longer than webhooks\.timeout_ms/);
   });
 
+  it('admin.token: empty (no admin API) or 32+ characters', () => {
+    const cwd = emptyDir();
+    expect(loadConfig({}, cwd).admin.token).toBe('');
+    expect(loadConfig({ WEIM_ADMIN_TOKEN: 'a'.repeat(32) }, cwd).admin.token).toHaveLength(32);
+    expect(() => loadConfig({ WEIM_ADMIN_TOKEN: 'short' }, cwd)).toThrow(/admin\.token/);
+  });
+
   it('production refuses missing or default secrets', () => {
     const cwd = emptyDir();
     const strong = 'x'.repeat(40);

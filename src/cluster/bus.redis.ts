@@ -21,7 +21,7 @@ const userId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
 const wireEvent = z.object({
   from: z.string().min(1).max(64),
   event: z.discriminatedUnion('kind', [
-    z.object({ kind: z.literal('session-ended'), userId, jti: z.string().min(1).max(200) }),
+    z.object({ kind: z.literal('session-ended'), userId, jti: z.string().min(1).max(200), at: z.number().int().positive().optional() }),
     z.object({ kind: z.literal('friendship-ended'), a: userId, b: userId }),
     z.object({ kind: z.literal('broadcast'), payload: z.string() }),
     z.object({ kind: z.literal('pushes-lost') }),

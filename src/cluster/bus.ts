@@ -22,7 +22,7 @@ export interface Batch {
  *   to Redis dropped); each node's sockets may have missed pushes, and resync (`onResync`).
  */
 export type ClusterEvent =
-  | { kind: 'session-ended'; userId: number; jti: string }
+  | { kind: 'session-ended'; userId: number; jti: string; at?: number }
   | { kind: 'friendship-ended'; a: number; b: number }
   | { kind: 'broadcast'; payload: string }
   | { kind: 'pushes-lost' };

@@ -11,7 +11,8 @@ export interface ClusterHooks {
   /** Users who went offline with a node that died (this node cleared it). */
   usersLost(userIds: number[]): void;
   /** Closes the sockets here signed in with `jti` ('*': every session of the user). */
-  endSession(userId: number, jti: string): void;
+  /** A session (`jti`, or '*' for all of the user's) ended on another node at `at`: refuse it here too, close its sockets. */
+  endSession(userId: number, jti: string, at?: number): void;
   /** Closes the sockets here whose session ended meanwhile; returns how many. */
   endRevokedSessions(): Promise<number>;
   forgetFriendship(a: number, b: number): void;
@@ -46,12 +47,12 @@ export async function wireCluster(cluster: Cluster, hooks: ClusterHooks, log: Lo
   const { bus, directory, discovery } = cluster;
   const warn = (what: string) => (err: unknown) => log.warn({ err }, what);
 
-  hooks.onSessionEnded((userId, jti) => bus.announce({ kind: 'session-ended', userId, jti }).catch(warn('telling the cluster about an ended session failed')));
+  hooks.onSessionEnded((userId, jti) => bus.announce({ kind: 'session-ended', userId, jti, at: Date.now() }).catch(warn('telling the cluster about an ended session failed')));
   hooks.onFriendshipEnded((a, b) => bus.announce({ kind: 'friendship-ended', a, b }).catch(warn('telling the cluster about an ended friendship failed')));
   await bus.onEvent((event) => {
     switch (event.kind) {
       case 'session-ended':
-        return hooks.endSession(event.userId, event.jti);
+        return hooks.endSession(event.userId, event.jti, event.at);
       case 'friendship-ended':
         return hooks.forgetFriendship(event.a, event.b);
       case 'broadcast': // delivered by Delivery

@@ -9,6 +9,7 @@ import type { UploadsTable } from '../modules/attachments/index.js';
 import type { PushProgressTable } from '../modules/push/index.js';
 import type { SearchDocsTable, SearchGramsTable, SearchOutboxTable } from '../search/index.js';
 import type { WebhookOutboxTable } from '../modules/webhooks/webhooks.table.js';
+import type { AdminAuditTable } from '../modules/admin/admin.table.js';
 
 /** The whole schema, composed from the tables each feature module owns. */
 export interface Database {
@@ -34,6 +35,7 @@ export interface Database {
   search_grams: SearchGramsTable;
   search_outbox: SearchOutboxTable;
   webhook_outbox: WebhookOutboxTable;
+  admin_audit: AdminAuditTable;
 }
 
 export type Db = Kysely<Database>;

@@ -1,3 +1,4 @@
+import { banInput, groupInput, lookupInput, messageInput, userIdInput } from '../modules/admin/admin.schema.js';
 import { z } from 'zod';
 import { chatUploadInput } from '../modules/attachments/attachments.schema.js';
 import { credentialsInput, loginInput } from '../modules/auth/auth.schema.js';
@@ -12,7 +13,7 @@ import { searchInput } from '../modules/search/search.schema.js';
 import { historyInput, readInput, receiptsInput, syncInput } from '../modules/sync/sync.schema.js';
 import { nicknameInput, realNameInput, userInfoInput } from '../modules/users/users.schema.js';
 
-type Auth = 'token' | 'none' | 'push';
+type Auth = 'token' | 'none' | 'push' | 'admin';
 
 /** One route of the API: its path under /api/v1, what it is for, how it is authorised, its input. */
 interface RouteDoc {
@@ -32,7 +33,7 @@ const route = (tag: string, auth: Auth, path: string, summary: string, input?: z
  * object, imported from the module): the OpenAPI document is generated from these, and a test
  * checks that the list and the app's routes are the same set.
  */
-function apiRoutes(push: ReturnType<typeof pushSchemas> | undefined): RouteDoc[] {
+function apiRoutes(push: ReturnType<typeof pushSchemas> | undefined, admin: boolean): RouteDoc[] {
   const routes = [
     route('accounts', 'none', '/register', 'Create an account; answers a token like /login', credentialsInput),
     route('accounts', 'none', '/login', 'Sign in with username and password; data.t is the token for the Login-Token header', loginInput),
@@ -82,6 +83,16 @@ function apiRoutes(push: ReturnType<typeof pushSchemas> | undefined): RouteDoc[]
     route('messages', 'token', '/im/conversation/list', 'Your conversations with unread counts and last messages'),
     route('messages', 'token', '/im/sync', 'What you missed since your cursors (or a sync token)', syncInput),
   ];
+  if (admin) {
+    routes.push(
+      route('admin', 'admin', '/admin/users/ban', 'Ban a user: login refused with the reason, every session ended on every node', banInput),
+      route('admin', 'admin', '/admin/users/unban', 'Lift a ban', userIdInput),
+      route('admin', 'admin', '/admin/users/lookup', 'A user by id or username, with ban and online state', lookupInput),
+      route('admin', 'admin', '/admin/groups/dissolve', 'Dissolve a group (its members are told, history stays)', groupInput),
+      route('admin', 'admin', '/admin/messages/delete', 'Delete a message: a withdraw whatever its age', messageInput),
+      route('admin', 'admin', '/admin/stats', 'Users, groups, messages a day, and who is online on this node'),
+    );
+  }
   if (push) {
     routes.push(
       route('push', 'push', '/push/users', 'Push a body to users (stored, synced)', push.users),
@@ -117,9 +128,9 @@ const PUSH_HEADERS = ['X-Weim-App', 'X-Weim-Timestamp', 'X-Weim-Nonce', 'X-Weim-
  * The OpenAPI 3.1 document of `/api/v1`, generated from the schemas the routes parse their bodies
  * with. Push routes are in it only when the push API is on (`push` given).
  */
-export function openApiDocument(options: { version: string; push?: { maxUsers: number; maxBodyChars: number } }): Record<string, unknown> {
+export function openApiDocument(options: { version: string; push?: { maxUsers: number; maxBodyChars: number }; admin?: boolean }): Record<string, unknown> {
   const paths: Record<string, unknown> = {};
-  for (const r of apiRoutes(options.push ? pushSchemas(options.push) : undefined)) {
+  for (const r of apiRoutes(options.push ? pushSchemas(options.push) : undefined, options.admin ?? false)) {
     const schema = r.input ? jsonSchemaOf(r.input) : { type: 'object', properties: {} };
     const content = r.file
       ? { 'multipart/form-data': { schema: { ...schema, properties: { ...(schema.properties as object), [r.file]: { type: 'string', format: 'binary' } }, required: [...((schema.required as string[]) ?? []), r.file] } } }
@@ -130,7 +141,7 @@ export function openApiDocument(options: { version: string; push?: { maxUsers: n
         tags: [r.tag],
         summary: r.summary,
         operationId: r.path.slice(1).replace(/\/(.)/g, (_, c: string) => c.toUpperCase()),
-        security: r.auth === 'token' ? [{ loginToken: [] }] : r.auth === 'push' ? [{ pushApp: [] }] : [],
+        security: r.auth === 'token' ? [{ loginToken: [] }] : r.auth === 'push' ? [{ pushApp: [] }] : r.auth === 'admin' ? [{ adminToken: [] }] : [],
         ...(r.auth === 'push' ? { parameters: PUSH_HEADERS.slice(1).map((name) => ({ name, in: 'header', required: true, schema: { type: 'string' } })).concat([{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' } }]) } : {}),
         requestBody: { required: r.input !== undefined, content },
         responses: { 200: { description: 'Done (code 0)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Ok' } } } }, ...errors },
@@ -153,6 +164,7 @@ export function openApiDocument(options: { version: string; push?: { maxUsers: n
       },
       securitySchemes: {
         loginToken: { type: 'apiKey', in: 'header', name: 'Login-Token', description: 'The token /login answers (`data.t`)' },
+        adminToken: { type: 'http', scheme: 'bearer', description: 'config admin.token (never a user token)' },
         pushApp: { type: 'apiKey', in: 'header', name: 'X-Weim-App', description: 'A push app, with X-Weim-Timestamp, X-Weim-Nonce and X-Weim-Signature (HMAC-SHA256, docs/api.md#server-push-api)' },
       },
     },

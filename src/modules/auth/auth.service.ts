@@ -67,6 +67,8 @@ export class AuthService {
     const user = await findUserByUsername(this.db, username);
     const matches = await bcrypt.compare(password, user?.password_hash ?? (await this.dummyHash));
     if (!user || !matches) throw new AppError('BAD_CREDENTIALS');
+    // Told only to whoever knows the password.
+    if (user.banned_at !== null) throw new AppError('BANNED', user.ban_reason ? `this account is banned: ${user.ban_reason}` : undefined);
     await this.limits.loginPerUser.reset(username);
     return { t: this.tokens.issue(user.id), user: toPublicUser(user) };
   }

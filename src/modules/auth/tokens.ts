@@ -121,10 +121,7 @@ export class TokenService {
   async revoke(claims: TokenClaims): Promise<void> {
     // Remembered here first, so no request racing the insert can re-cache the token as valid.
     this.revokedHere.set(claims.jti, claims.exp * 1000);
-    if (this.revokedHere.size > NOT_REVOKED_CAPACITY) {
-      const now = Date.now();
-      for (const [jti, exp] of this.revokedHere) if (exp < now) this.revokedHere.delete(jti);
-    }
+    this.pruneRevokedHere();
     this.notRevokedUntil.delete(claims.jti);
     await insertRevocation(this.db, { jti: claims.jti, user_id: claims.userId, expires_at: claims.exp * 1000 });
     for (const listener of this.revokedListeners) listener(claims);
@@ -158,6 +155,26 @@ export class TokenService {
     if (!(await endSessionsBefore(this.db, userId, now))) return false;
     for (const listener of this.allEndedListeners) listener(userId);
     return true;
+  }
+
+  /**
+   * Another node ended a session (`jti`) or every session of the user ('*', at `at`): refused here
+   * at once too, not only once the "not revoked" cache lapses.
+   */
+  endedElsewhere(userId: number, jti: string, at = Date.now()): void {
+    if (jti === '*') setBounded(this.endedHere, userId, Math.max(at, this.endedHere.get(userId) ?? 0), NOT_REVOKED_CAPACITY);
+    else {
+      this.revokedHere.set(jti, Date.now() + this.options.ttlSeconds * 1000);
+      this.notRevokedUntil.delete(jti);
+      this.pruneRevokedHere();
+    }
+  }
+
+  /** Drops revocations whose tokens have expired anyway, once the map is over its capacity. */
+  private pruneRevokedHere(): void {
+    if (this.revokedHere.size <= NOT_REVOKED_CAPACITY) return;
+    const now = Date.now();
+    for (const [jti, exp] of this.revokedHere) if (exp < now) this.revokedHere.delete(jti);
   }
 
   /** Called after every session of a user was ended on this node (the gateway closes their sockets). */

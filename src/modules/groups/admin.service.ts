@@ -16,6 +16,9 @@ import { Role } from './groups.table.js';
  * sockets that declared `group-events` and replayed by sync; the others' streams pass it unseen.
  * Admins act on members only, never on the owner or other admins.
  */
+/** The actor id of the operator's own actions (the admin API). */
+const OPERATOR = 0;
+
 export class GroupAdminService {
   constructor(
     private readonly db: Db,
@@ -34,11 +37,23 @@ export class GroupAdminService {
   async dissolve(actorId: number, groupId: number): Promise<void> {
     await this.act(actorId, groupId, 'dissolve', undefined, async (trx, actorRole) => {
       if (actorRole !== Role.Owner) throw new AppError('FORBIDDEN', 'only the owner dissolves the group');
-      await trx.updateTable('groups').set({ dissolved_at: this.clock(), updated_at: this.clock() }).where('id', '=', groupId).execute();
-      await this.index.onChange(trx, { kind: 'group', id: groupId });
-      await this.webhooks.record(trx, 'group.dissolved', orderKey.group(groupId), { group_id: groupId, by: actorId });
-      return 0;
+      return this.markDissolved(trx, groupId, actorId);
     });
+  }
+
+  /** The operator (admin API) dissolves the group; the event's FromId is 0. `inTransaction` runs in its transaction (the audit row). */
+  async dissolveAsOperator(groupId: number, inTransaction: (trx: Executor) => Promise<void>): Promise<void> {
+    await this.act(OPERATOR, groupId, 'dissolve', undefined, async (trx) => {
+      await inTransaction(trx);
+      return this.markDissolved(trx, groupId, OPERATOR);
+    });
+  }
+
+  private async markDissolved(trx: Executor, groupId: number, actorId: number): Promise<number> {
+    await trx.updateTable('groups').set({ dissolved_at: this.clock(), updated_at: this.clock() }).where('id', '=', groupId).execute();
+    await this.index.onChange(trx, { kind: 'group', id: groupId });
+    await this.webhooks.record(trx, 'group.dissolved', orderKey.group(groupId), { group_id: groupId, by: actorId });
+    return 0;
   }
 
   /**
@@ -124,7 +139,7 @@ export class GroupAdminService {
     const event = await transact(this.db, async (trx) => {
       if (!(await lockGroup(trx, groupId))) throw new AppError('NOT_FOUND', 'group not found');
       if (await isDissolved(trx, groupId)) throw new AppError('CONFLICT', 'the group was dissolved');
-      const actorRole = await memberRole(trx, groupId, actorId);
+      const actorRole = actorId === OPERATOR ? Role.Owner : await memberRole(trx, groupId, actorId);
       if (actorRole === undefined) throw new AppError('FORBIDDEN', 'not a member of this group');
       const targetRole = userId === undefined ? undefined : await memberRole(trx, groupId, userId);
       if (userId !== undefined && targetRole === undefined) throw new AppError('NOT_FOUND', 'not a member of this group');

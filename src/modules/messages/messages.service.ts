@@ -1,4 +1,4 @@
-import type { Db } from '../../db/database.js';
+import type { Db, Executor } from '../../db/database.js';
 import { transact } from '../../db/transaction.js';
 import { AppError } from '../../errors.js';
 import type { RateLimiter } from '../../http/rate-limiter.js';
@@ -120,19 +120,44 @@ export class MessagesService {
         // A sender who left or was removed no longer speaks in the group, withdrawals included.
         recipients = await memberIds(trx, Number(row.to_id));
         if (!recipients.includes(senderId)) throw notEntitled(ConversationKind.Group);
-      }
+      } else recipients = [Number(row.to_id), senderId];
       if (row.withdrawn_at !== null) return undefined;
       if (now - Number(row.created_at) > this.options.withdrawWindowMs) throw new AppError('CONFLICT', 'too late to withdraw this message');
-      const seq = await markWithdrawn(trx, messageId, Number(row.conversation_id), now);
-      await this.webhooks.record(trx, 'message.withdrawn', orderKey.conversation(Number(row.conversation_id)), {
-        message_id: messageId, conversation_id: Number(row.conversation_id), seq, from_id: senderId, to_id: Number(row.to_id), ope,
-      });
-      return { toId: Number(row.to_id), conversationId: Number(row.conversation_id), seq };
+      return this.markWithdrawn(trx, row, now);
     });
-    if (!message) return;
-    const frame = withdrawnFrame({ fromId: senderId, toId: message.toId, ope, id: messageId, convId: message.conversationId, seq: message.seq, time: now });
-    const stream = { key: `c${message.conversationId}`, seq: message.seq };
-    this.notifier.notify({ userIds: ope === Ope.Friend ? [message.toId, senderId] : recipients, frame, stream });
+    if (message) this.tellWithdrawn(message, recipients, now);
+  }
+
+  /**
+   * The operator deletes a message (admin API): a withdraw whatever its age, told to everyone as
+   * its sender's withdraw would be. `inTransaction` runs in its transaction (the audit row).
+   */
+  async withdrawAsOperator(messageId: number, inTransaction: (trx: Executor) => Promise<void>): Promise<void> {
+    const now = this.clock();
+    let recipients: number[] = [];
+    const message = await transact(this.db, async (trx) => {
+      const row = await findMessageForUpdate(trx, messageId);
+      if (!row) throw new AppError('NOT_FOUND', 'message not found');
+      await inTransaction(trx);
+      recipients = Number(row.ope) === Ope.Group ? await memberIds(trx, Number(row.to_id)) : [Number(row.to_id), Number(row.sender_id)];
+      return row.withdrawn_at === null ? this.markWithdrawn(trx, row, now) : undefined;
+    });
+    if (message) this.tellWithdrawn(message, recipients, now);
+  }
+
+  /** Takes the withdraw's seq and records its webhook event, in the caller's transaction. */
+  private async markWithdrawn(trx: Executor, row: { id: number; conversation_id: number; sender_id: number; to_id: number; ope: number }, now: number) {
+    const conversationId = Number(row.conversation_id);
+    const message = { id: Number(row.id), senderId: Number(row.sender_id), toId: Number(row.to_id), ope: Number(row.ope), conversationId, seq: await markWithdrawn(trx, Number(row.id), conversationId, now) };
+    await this.webhooks.record(trx, 'message.withdrawn', orderKey.conversation(conversationId), {
+      message_id: message.id, conversation_id: conversationId, seq: message.seq, from_id: message.senderId, to_id: message.toId, ope: message.ope,
+    });
+    return message;
+  }
+
+  private tellWithdrawn(m: { id: number; senderId: number; toId: number; ope: number; conversationId: number; seq: number }, recipients: number[], now: number): void {
+    const frame = withdrawnFrame({ fromId: m.senderId, toId: m.toId, ope: m.ope, id: m.id, convId: m.conversationId, seq: m.seq, time: now });
+    this.notifier.notify({ userIds: recipients, frame, stream: { key: `c${m.conversationId}`, seq: m.seq } });
   }
 
   /**

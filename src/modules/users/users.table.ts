@@ -27,6 +27,10 @@ export interface UsersTable {
   event_seq: Generated<number>;
   /** Tokens issued before this (epoch ms) are refused: every session before it ended. */
   sessions_valid_after: Generated<number>;
+  /** When the operator banned the account (admin API; null: not banned): login is refused. */
+  banned_at: Generated<number | null>;
+  /** Told to the user at a refused login. */
+  ban_reason: Generated<string>;
 }
 
 export type UserRow = Selectable<UsersTable>;
