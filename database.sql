@@ -118,7 +118,7 @@ alter table `groups` add column `join_mode` smallint default 0 not null;
 alter table `groups` add column `avatar` varchar(255) default '' not null;
 
 -- 0039_webhook_outbox
-create table `webhook_outbox` (`id` bigint unsigned primary key auto_increment, `event` varchar(32) not null, `order_key` varchar(40) not null, `payload` text not null, `attempts` integer default 0 not null, `next_attempt_at` bigint not null, `claimed_until` bigint default 0 not null, `dead` smallint default 0 not null, `created_at` bigint not null) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
+create table `webhook_outbox` (`id` bigint unsigned primary key auto_increment, `event` varchar(32) not null, `order_key` varchar(40) not null, `payload` text not null, `attempts` integer default 0 not null, `next_attempt_at` bigint not null, `claimed_until` bigint default 0 not null, `claimed_by` varchar(40) default '' not null, `dead` smallint default 0 not null, `created_at` bigint not null) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
 create index `webhook_outbox_key_idx` on `webhook_outbox` (`order_key`, `dead`, `id`);
 create index `webhook_outbox_due_idx` on `webhook_outbox` (`dead`, `next_attempt_at`, `id`);
 
@@ -126,3 +126,9 @@ create index `webhook_outbox_due_idx` on `webhook_outbox` (`dead`, `next_attempt
 alter table `users` add column `banned_at` bigint;
 alter table `users` add column `ban_reason` varchar(200) default '' not null;
 create table `admin_audit` (`id` bigint unsigned primary key auto_increment, `action` varchar(32) not null, `target_id` bigint unsigned not null, `detail` text not null, `ip` varchar(64) not null, `created_at` bigint not null) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
+
+-- 0041_devices
+create table `devices` (`id` bigint unsigned primary key auto_increment, `user_id` bigint unsigned not null, `platform` varchar(16) not null, `token` varchar(255) not null, `created_at` bigint not null, `updated_at` bigint not null) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
+create unique index `devices_token_uq` on `devices` (`platform`, `token`);
+create index `devices_user_idx` on `devices` (`user_id`);
+alter table `users` add column `push_previews` smallint default 1 not null;

@@ -4,7 +4,7 @@ import { tableEnd, withId } from '../src/db/migration-kit.js';
 /**
  * `webhook_outbox`: events for the business's webhook receiver, written in the transaction of what
  * they report, delivered after commit in order per `order_key` (a conversation, a user, a group)
- * by whichever node claims them (`claimed_until`), deleted once delivered; `dead` = 1 after
+ * by whichever node claims them (`claimed_by` until `claimed_until`), deleted once delivered; `dead` = 1 after
  * `webhooks.max_attempts` failures (kept, counted, never retried).
  */
 export async function up(db: Kysely<any>): Promise<void> {
@@ -17,6 +17,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       .addColumn('attempts', 'integer', (c) => c.notNull().defaultTo(0))
       .addColumn('next_attempt_at', 'bigint', (c) => c.notNull())
       .addColumn('claimed_until', 'bigint', (c) => c.notNull().defaultTo(0))
+      .addColumn('claimed_by', 'varchar(40)', (c) => c.notNull().defaultTo(''))
       .addColumn('dead', 'smallint', (c) => c.notNull().defaultTo(0))
       .addColumn('created_at', 'bigint', (c) => c.notNull()),
   ).execute();

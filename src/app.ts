@@ -1,3 +1,4 @@
+import { type DevicesService, devicesRoutes } from './modules/devices/index.js';
 import { type AdminService, adminRoutes } from './modules/admin/index.js';
 import express, { type Express, type Router } from 'express';
 import type { Logger } from 'pino';
@@ -44,6 +45,7 @@ export interface AppDeps {
   localFiles: { publicPath: string; store: LocalBlobStore } | undefined;
   search: SearchService;
   geo: GeoService;
+  devices: DevicesService;
   /** The admin API (`admin.token`), when configured. */
   admin?: { service: AdminService; token: string };
   /** The server push API's routes (signed by apps), when `push.apps` names any. */
@@ -96,6 +98,7 @@ export function createApp(deps: AppDeps): Express {
   presenceRoutes(deps.presence, deps.tokens, api);
   searchRoutes(deps.search, deps.tokens, api);
   geoRoutes(deps.geo, deps.tokens, api);
+  devicesRoutes(deps.devices, deps.tokens, api);
   if (deps.admin) adminRoutes(deps.admin.service, deps.admin.token, api);
   app.use('/api/v1', api);
 

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import type { Config } from './config.js';
 import { WEBHOOK_EVENTS } from './modules/webhooks/recorder.js';
 
@@ -51,6 +51,21 @@ export function checkServices(config: Config): Problem[] {
   if (config.hooks.before_send_url) {
     if (!/^https?:\/\/[^\s]+$/.test(config.hooks.before_send_url)) problems.push(problem('hooks.before_send_url', 'must be an http(s) URL (WEIM_HOOKS_BEFORE_SEND_URL)'));
     if (config.hooks.secret.length < 32) problems.push(problem('hooks.secret', 'a before-send hook needs a signing secret of 32+ characters (WEIM_HOOKS_SECRET)'));
+  }
+  const push = config.offline_push;
+  if (push.webhook_url && push.webhook_secret.length < 32) problems.push(problem('offline_push.webhook_secret', 'a push webhook needs a signing secret of 32+ characters (WEIM_OFFLINE_PUSH_WEBHOOK_SECRET)'));
+  if (push.fcm_service_account_file) {
+    try {
+      const account = JSON.parse(readFileSync(push.fcm_service_account_file, 'utf8')) as Record<string, unknown>;
+      const missing = ['project_id', 'client_email', 'private_key', 'token_uri'].filter((k) => typeof account[k] !== 'string');
+      if (missing.length > 0) problems.push(problem('offline_push.fcm_service_account_file', `not a service-account file: no ${missing.join(', ')}`));
+    } catch (err) {
+      problems.push(problem('offline_push.fcm_service_account_file', `cannot be read: ${(err as Error).message}`));
+    }
+  }
+  if (push.apns_key_file) {
+    if (!existsSync(push.apns_key_file)) problems.push(problem('offline_push.apns_key_file', `no such file: ${push.apns_key_file}`));
+    for (const key of ['apns_key_id', 'apns_team_id', 'apns_topic'] as const) if (!push[key]) problems.push(problem(`offline_push.${key}`, 'required with offline_push.apns_key_file'));
   }
   if (config.admin.token && config.admin.token.length < 32) problems.push(problem('admin.token', 'the admin API needs a token of 32+ characters (WEIM_ADMIN_TOKEN)'));
   if (config.webhooks.url) {

@@ -252,6 +252,30 @@ const configSchema = z
       })
       .strict()
       .prefault({}),
+    offline_push: z
+      .object({
+        /** A generic pusher: your own service gets {token, title, body, badge, data}, signed with webhook_secret; '' = none. */
+        webhook_url: z.string().default(''),
+        webhook_secret: z.string().default(''),
+        /** FCM HTTP v1: the Firebase service-account JSON file; '' = no FCM. */
+        fcm_service_account_file: z.string().default(''),
+        fcm_endpoint: z.string().default('https://fcm.googleapis.com'),
+        /** APNs: the .p8 token key file, its key id, the team id and the app's bundle id; '' = no APNs. */
+        apns_key_file: z.string().default(''),
+        apns_key_id: z.string().default(''),
+        apns_team_id: z.string().default(''),
+        apns_topic: z.string().default(''),
+        apns_host: z.string().default('https://api.push.apple.com'),
+        timeout_ms: int(100, 60_000).default(5000),
+        /** Tries at one device before giving up (a token the provider says is gone is not retried). */
+        attempts: int(1, 10).default(3),
+        /** Groups above this size notify only the members a message mentions. */
+        group_max_members: int(0, 1_000_000).default(200),
+        /** Characters of a text a notification shows. */
+        preview_chars: int(0, 1000).default(100),
+      })
+      .strict()
+      .prefault({}),
     admin: z
       .object({
         /** The bearer token of the admin API (/api/v1/admin/*), 32+ characters; '' = no admin API (404). */

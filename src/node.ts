@@ -29,6 +29,7 @@ import { RecordingNotifier } from './notify/notifier.recording.js';
 import { createMetrics, watchGauge } from './ops/metrics.js';
 import { AdminService } from './modules/admin/index.js';
 import { createModeration } from './modules/moderation/index.js';
+import { createOfflinePush } from './modules/offline-push/index.js';
 import { createWebhooks } from './modules/webhooks/index.js';
 import { createServices, type Services } from './services.js';
 import { LocalBlobStore } from './storage/blob-store.local.js';
@@ -127,6 +128,8 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     maxBodyChars: Math.min(config.push.max_body_chars, EVENT_BODY_CHARS),
   });
 
+  const offlinePush = createOfflinePush(config, dbh.db, services.devices, async (ids) => [...(await directory.locate(ids)).values()].flat(), log, metrics.countOfflinePush);
+  if (offlinePush) services.messages.onStored((m) => offlinePush.messageStored(m));
   const admin = config.admin.token
     ? {
         token: config.admin.token,
@@ -196,7 +199,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     forgetAllFriendships: () => services.friends.forgetAllFriendships(),
     onSessionEnded: (listener) => {
       services.tokens.onRevoked((claims) => listener(claims.userId, claims.jti));
-      services.tokens.onAllRevoked((userId) => listener(userId, '*'));
+      services.tokens.onAllRevoked((userId, at) => listener(userId, '*', at));
     },
     onFriendshipEnded: (listener) => services.friends.onEnded(listener),
     recovered: metrics.countRecovery,

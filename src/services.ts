@@ -10,6 +10,7 @@ import { SearchService } from './modules/search/index.js';
 import { GroupAdminService, GroupsService } from './modules/groups/index.js';
 import { MediaBodies, type MessageStore, MessagesService, MessageWriter, ThreadedMessageWriter, TypingService, EditsService, ReactionsService } from './modules/messages/index.js';
 import { UsersService } from './modules/users/index.js';
+import { DevicesService } from './modules/devices/index.js';
 import { ConversationsService, ReceiptsService, SyncService } from './modules/sync/index.js';
 import { type Moderation, NO_MODERATION } from './modules/moderation/index.js';
 import { NO_WEBHOOKS, type WebhookRecorder } from './modules/webhooks/index.js';
@@ -38,6 +39,7 @@ export interface Services {
   receipts: ReceiptsService;
   search: SearchService;
   geo: GeoService;
+  devices: DevicesService;
 }
 
 /** Optional collaborators: what services report to (metrics), and the writer's own connection. */
@@ -117,6 +119,7 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
     }, moderation, webhooks),
     reactions: new ReactionsService(db, notifier, limit('message-react', config.messages.send_max_per_10s, 10), { maxKinds: config.messages.reaction_kinds_max }),
     receipts: new ReceiptsService(db, { listMax: config.messages.receipt_list_max }),
+    devices: new DevicesService(db),
   };
 }
 

@@ -117,6 +117,14 @@ describe('config', () => {
     expect(() => loadConfig({ ...hooks, WEIM_WEBHOOKS_CLAIM_MS: '5000' }, cwd)).toThrow(/webhooks\.claim_ms: must be longer than webhooks\.timeout_ms/);
   });
 
+  it('offline push: a webhook needs its secret, an FCM file must be a service account, APNs needs its ids', () => {
+    const cwd = emptyDir();
+    expect(() => loadConfig({ WEIM_OFFLINE_PUSH_WEBHOOK_URL: 'https://push.example.com', WEIM_OFFLINE_PUSH_WEBHOOK_SECRET: 'short' }, cwd)).toThrow(/offline_push\.webhook_secret/);
+    const notAccount = fileWith('{"project_id": "p"}');
+    expect(() => loadConfig({ WEIM_OFFLINE_PUSH_FCM_SERVICE_ACCOUNT_FILE: notAccount }, cwd)).toThrow(/offline_push\.fcm_service_account_file: not a service-account file: no client_email, private_key, token_uri/);
+    expect(() => loadConfig({ WEIM_OFFLINE_PUSH_APNS_KEY_FILE: fileWith('key') }, cwd)).toThrow(/offline_push\.apns_key_id: required/);
+  });
+
   it('admin.token: empty (no admin API) or 32+ characters', () => {
     const cwd = emptyDir();
     expect(loadConfig({}, cwd).admin.token).toBe('');

@@ -32,7 +32,10 @@ function receiver() {
       if (req.headers['x-weim-signature'] !== signHookCall(SECRET, String(req.headers['x-weim-timestamp']), String(req.headers['x-weim-delivery']), raw)) unsigned++;
       if (mode === 'hang') return void hanging.push(res);
       if (mode === 'fail') return void res.writeHead(503).end();
-      for (const e of (JSON.parse(raw) as { events: Event[] }).events) {
+      const batch = (JSON.parse(raw) as { events: Event[] }).events;
+      // A receiver that chokes on one event refuses every batch that holds it.
+      if (batch.some((e) => e.data.body === 'poison')) return void res.writeHead(500).end();
+      for (const e of batch) {
         if (seen.has(e.id)) redelivered++;
         else {
           seen.add(e.id);
@@ -151,12 +154,39 @@ describe.each(testDialects())('webhook dead letters on %s', (dialect) => {
       const posts = r.stats().posts;
       r.setMode('ok');
       await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: 'after' }, { token: a.token });
-      await until(() => r.events.length === 1);
+      await until(async () => r.events.length === 1 && (await t.dbh.db.selectFrom('webhook_outbox').select('id').where('dead', '=', 0).execute()).length === 0);
       expect(r.events.map((e) => [e.type, e.data.body])).toEqual([['message.sent', 'after']]);
       expect(r.stats().posts).toBe(posts + 1);
       // Only message.sent was subscribed: the friendship made no rows.
       expect((await t.dbh.db.selectFrom('webhook_outbox').select(['event', 'dead']).execute()).map((x) => [x.event, Number(x.dead)])).toEqual([['message.sent', 1]]);
       expect(await (await fetch(`${t.url}/metrics`)).text()).toMatch(/weim_webhook_events_total\{outcome="dead"\} 1/);
+    } finally {
+      await t.stop();
+      r.server.close();
+    }
+  });
+});
+
+describe.each(testDialects())('a webhook event the receiver keeps refusing on %s', (dialect) => {
+  it('holds back only its own conversation: other keys flow, its later events wait, it dies after max_attempts and they follow', async () => {
+    const r = receiver();
+    await r.listen();
+    const t = await startTestNode(dialect, { ...fast, WEIM_WEBHOOKS_URL: r.url(), WEIM_WEBHOOKS_MAX_ATTEMPTS: '4', WEIM_WEBHOOKS_MAX_BACKOFF_MS: '200', WEIM_WEBHOOKS_EVENTS: 'message.sent' });
+    try {
+      const bad = await makeFriends(t.api);
+      const good = await makeFriends(t.api);
+      await post(t.api, '/im/chat/send/user', { to_uid: bad.b.user.id, type: 0, body: 'poison' }, { token: bad.a.token });
+      await post(t.api, '/im/chat/send/user', { to_uid: bad.b.user.id, type: 0, body: 'after the poison' }, { token: bad.a.token });
+      for (let i = 0; i < 5; i++) await post(t.api, '/im/chat/send/user', { to_uid: good.b.user.id, type: 0, body: `fine ${i}` }, { token: good.a.token });
+      await until(() => r.events.filter((e) => String(e.data.body).startsWith('fine')).length === 5).catch(async (err) => {
+        console.error(JSON.stringify(r.events.map((e) => e.data.body)), r.stats(), JSON.stringify(await t.dbh.db.selectFrom('webhook_outbox').selectAll().execute()));
+        throw err;
+      });
+      expect(r.events.some((e) => e.data.body === 'after the poison')).toBe(false);
+      await until(() => r.events.some((e) => e.data.body === 'after the poison'));
+      const dead = await t.dbh.db.selectFrom('webhook_outbox').select(['payload', 'dead', 'attempts']).execute();
+      expect(dead.map((d) => [JSON.parse(d.payload).body, Number(d.dead), Number(d.attempts)])).toEqual([['poison', 1, 4]]);
+      expect(r.events.map((e) => e.data.body)).toEqual(['fine 0', 'fine 1', 'fine 2', 'fine 3', 'fine 4', 'after the poison']);
     } finally {
       await t.stop();
       r.server.close();

@@ -1,4 +1,5 @@
 // Types only (erased at build): the REST calls are typed from the schemas the server parses with.
+import type { deviceInput, previewsInput } from '../modules/devices/devices.schema.js';
 import type { z } from 'zod';
 import type { credentialsInput, loginInput } from '../modules/auth/auth.schema.js';
 import type { friendDeleteInput, friendHandleInput, friendRequestInput } from '../modules/friends/friends.schema.js';
@@ -54,6 +55,9 @@ export interface Routes {
   '/im/group/transfer': In<typeof transferInput>;
   '/im/group/update': In<typeof groupUpdateInput>;
   '/im/group/invite': In<typeof inviteInput>;
+  '/user/device/register': In<typeof deviceInput>;
+  '/user/device/unregister': In<typeof deviceInput>;
+  '/user/device/previews': In<typeof previewsInput>;
   '/im/group/dissolve': In<typeof groupIdInput>;
   '/im/chat/read': In<typeof readInput>;
   '/im/chat/receipts': In<typeof receiptsInput>;

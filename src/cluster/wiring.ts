@@ -18,7 +18,8 @@ export interface ClusterHooks {
   forgetFriendship(a: number, b: number): void;
   forgetAllFriendships(): void;
   /** Subscribes to sessions ending here (one, or every one of a user: jti '*'). */
-  onSessionEnded(listener: (userId: number, jti: string) => void): void;
+  /** `at`: for '*', the cutoff the user's sessions were ended at (tokens issued before it are refused). */
+  onSessionEnded(listener: (userId: number, jti: string, at?: number) => void): void;
   /** Subscribes to friendships ending here. */
   onFriendshipEnded(listener: (a: number, b: number) => void): void;
   /** Told of each recovery step (for metrics). */
@@ -47,7 +48,7 @@ export async function wireCluster(cluster: Cluster, hooks: ClusterHooks, log: Lo
   const { bus, directory, discovery } = cluster;
   const warn = (what: string) => (err: unknown) => log.warn({ err }, what);
 
-  hooks.onSessionEnded((userId, jti) => bus.announce({ kind: 'session-ended', userId, jti, at: Date.now() }).catch(warn('telling the cluster about an ended session failed')));
+  hooks.onSessionEnded((userId, jti, at) => bus.announce({ kind: 'session-ended', userId, jti, ...(at === undefined ? {} : { at }) }).catch(warn('telling the cluster about an ended session failed')));
   hooks.onFriendshipEnded((a, b) => bus.announce({ kind: 'friendship-ended', a, b }).catch(warn('telling the cluster about an ended friendship failed')));
   await bus.onEvent((event) => {
     switch (event.kind) {

@@ -10,6 +10,7 @@ import type { PushProgressTable } from '../modules/push/index.js';
 import type { SearchDocsTable, SearchGramsTable, SearchOutboxTable } from '../search/index.js';
 import type { WebhookOutboxTable } from '../modules/webhooks/webhooks.table.js';
 import type { AdminAuditTable } from '../modules/admin/admin.table.js';
+import type { DevicesTable } from '../modules/devices/devices.table.js';
 
 /** The whole schema, composed from the tables each feature module owns. */
 export interface Database {
@@ -36,6 +37,7 @@ export interface Database {
   search_outbox: SearchOutboxTable;
   webhook_outbox: WebhookOutboxTable;
   admin_audit: AdminAuditTable;
+  devices: DevicesTable;
 }
 
 export type Db = Kysely<Database>;

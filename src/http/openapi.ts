@@ -1,3 +1,4 @@
+import { deviceInput, previewsInput } from '../modules/devices/devices.schema.js';
 import { banInput, groupInput, lookupInput, messageInput, userIdInput } from '../modules/admin/admin.schema.js';
 import { z } from 'zod';
 import { chatUploadInput } from '../modules/attachments/attachments.schema.js';
@@ -83,6 +84,11 @@ function apiRoutes(push: ReturnType<typeof pushSchemas> | undefined, admin: bool
     route('messages', 'token', '/im/conversation/list', 'Your conversations with unread counts and last messages'),
     route('messages', 'token', '/im/sync', 'What you missed since your cursors (or a sync token)', syncInput),
   ];
+  routes.push(
+    route('users', 'token', '/user/device/register', 'Register a push token (fcm, apns or webhook) for offline notifications', deviceInput),
+    route('users', 'token', '/user/device/unregister', 'Remove one of your push tokens', deviceInput),
+    route('users', 'token', '/user/device/previews', 'Show message text in notifications (1) or "New message" (0)', previewsInput),
+  );
   if (admin) {
     routes.push(
       route('admin', 'admin', '/admin/users/ban', 'Ban a user: login refused with the reason, every session ended on every node', banInput),

@@ -20,6 +20,8 @@ export interface Metrics {
   observeBeforeSend(outcome: string, seconds: number): void;
   /** Counts webhook events delivered, failed or dead. */
   countWebhookDelivery(outcome: string, events: number): void;
+  /** Counts one offline notification by provider and outcome. */
+  countOfflinePush(platform: string, outcome: string): void;
 }
 
 /** A registry of its own (tests run several apps in one process); process metrics when asked. */
@@ -95,12 +97,19 @@ export function createMetrics(options: { processMetrics: boolean }): Metrics {
   const observeBeforeSend = (outcome: string, seconds: number) => beforeSend.observe({ outcome }, seconds);
   const webhookDeliveries = new Counter({
     name: 'weim_webhook_events_total',
-    help: 'Webhook events by outcome: delivered, failed (to be retried) and dead (past webhooks.max_attempts)',
+    help: 'Webhook events delivered; failed deliveries (one for each key whose oldest event took the blame, retried); events dead (past webhooks.max_attempts)',
     labelNames: ['outcome'] as const,
     registers: [registry],
   });
   const countWebhookDelivery = (outcome: string, events: number) => webhookDeliveries.inc({ outcome }, events);
-  return { registry, httpTimer, observeMessageBatch, observeStreamRepair, countRecovery, countSignIn, observeBeforeSend, countWebhookDelivery };
+  const offlinePushes = new Counter({
+    name: 'weim_offline_push_total',
+    help: 'Notifications to devices of users with no socket, by provider (fcm, apns, webhook) and outcome (sent, invalid_token, failed)',
+    labelNames: ['platform', 'outcome'] as const,
+    registers: [registry],
+  });
+  const countOfflinePush = (platform: string, outcome: string) => offlinePushes.inc({ platform, outcome });
+  return { registry, httpTimer, observeMessageBatch, observeStreamRepair, countRecovery, countSignIn, observeBeforeSend, countWebhookDelivery, countOfflinePush };
 }
 
 /** A gauge read from live state each time /metrics is scraped. */

@@ -33,7 +33,8 @@ export class AdminService {
   async ban(userId: number, reason: string, ip: string): Promise<void> {
     const now = this.clock();
     await transact(this.db, async (trx) => {
-      const changed = await trx.updateTable('users').set({ banned_at: now, ban_reason: reason, updated_at: now }).where('id', '=', userId).executeTakeFirst();
+      // Every session issued until now ends with the ban itself, even if telling the nodes fails.
+      const changed = await trx.updateTable('users').set({ banned_at: now, ban_reason: reason, updated_at: now, sessions_valid_after: now }).where('id', '=', userId).executeTakeFirst();
       if (Number(changed.numUpdatedRows) === 0) throw new AppError('NOT_FOUND', 'user not found');
       await audit(trx, { action: 'ban', targetId: userId, detail: { reason }, ip, now });
     });

@@ -11,10 +11,12 @@ export async function insertRevocation(db: Executor, row: { jti: string; user_id
 export async function sessionValid(db: Executor, jti: string, userId: number, issuedAtMs: number): Promise<boolean> {
   const row = await db
     .selectFrom('users')
-    .select((eb) => ['sessions_valid_after', eb.exists(eb.selectFrom('token_revocations').select('jti').where('jti', '=', jti)).as('revoked')])
+    .select((eb) => ['sessions_valid_after', 'banned_at', eb.exists(eb.selectFrom('token_revocations').select('jti').where('jti', '=', jti)).as('revoked')])
     .where('id', '=', userId)
     .executeTakeFirst();
-  return row !== undefined && !Number(row.revoked) && issuedAtMs >= Number(row.sessions_valid_after);
+  // A banned user's tokens are refused whenever they were issued (one issued while the ban was
+  // being written, or refreshed since, included).
+  return row !== undefined && !Number(row.revoked) && row.banned_at === null && issuedAtMs >= Number(row.sessions_valid_after);
 }
 
 /** Ends every session of a user issued before `now` (epoch ms); never moves the mark back. */

@@ -46,7 +46,7 @@ export class TokenService {
   private readonly revokedHere = new Map<string, number>();
   /** Users who ended every session on this node (user → the mark, ms); checked before the cache. */
   private readonly endedHere = new Map<number, number>();
-  private readonly allEndedListeners: Array<(userId: number) => void> = [];
+  private readonly allEndedListeners: Array<(userId: number, at: number) => void> = [];
   /**
    * The secret as a KeyObject, made once: given a string, jsonwebtoken first tries (and fails) to
    * parse it as a public key on every verify, which cost ~1 ms a request under load.
@@ -153,7 +153,7 @@ export class TokenService {
     const now = Date.now();
     setBounded(this.endedHere, userId, now, NOT_REVOKED_CAPACITY);
     if (!(await endSessionsBefore(this.db, userId, now))) return false;
-    for (const listener of this.allEndedListeners) listener(userId);
+    for (const listener of this.allEndedListeners) listener(userId, now);
     return true;
   }
 
@@ -161,8 +161,13 @@ export class TokenService {
    * Another node ended a session (`jti`) or every session of the user ('*', at `at`): refused here
    * at once too, not only once the "not revoked" cache lapses.
    */
-  endedElsewhere(userId: number, jti: string, at = Date.now()): void {
-    if (jti === '*') setBounded(this.endedHere, userId, Math.max(at, this.endedHere.get(userId) ?? 0), NOT_REVOKED_CAPACITY);
+  endedElsewhere(userId: number, jti: string, at?: number): void {
+    if (jti === '*') {
+      // The cutoff the other node stored; without one (an older node), the cached "not revoked"
+      // answers are dropped so that the next request asks the database.
+      if (at !== undefined) setBounded(this.endedHere, userId, Math.max(at, this.endedHere.get(userId) ?? 0), NOT_REVOKED_CAPACITY);
+      else this.notRevokedUntil.clear();
+    }
     else {
       this.revokedHere.set(jti, Date.now() + this.options.ttlSeconds * 1000);
       this.notRevokedUntil.delete(jti);
@@ -178,7 +183,7 @@ export class TokenService {
   }
 
   /** Called after every session of a user was ended on this node (the gateway closes their sockets). */
-  onAllRevoked(listener: (userId: number) => void): void {
+  onAllRevoked(listener: (userId: number, at: number) => void): void {
     this.allEndedListeners.push(listener);
   }
 

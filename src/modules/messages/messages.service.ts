@@ -12,6 +12,7 @@ import { isMediaType, type MediaBodies } from './media-bodies.js';
 import { bodyProblem, MessageType, notEntitled } from './messages.schema.js';
 import { type Moderation, NO_MODERATION } from '../moderation/index.js';
 import { NO_WEBHOOKS, orderKey, type WebhookRecorder } from '../webhooks/index.js';
+import type { StoredForPush } from '../offline-push/index.js';
 import { ConversationKind, friendConversationKey, groupConversationKey } from '../conversations/index.js';
 import type { StoredMessage } from './messages.table.js';
 
@@ -34,6 +35,8 @@ export interface SendInput {
 
 /** Friend and group messages: checked, stored (with seq) first, then pushed. */
 export class MessagesService {
+  private readonly storedListeners: Array<(m: StoredForPush) => void> = [];
+
   constructor(
     private readonly db: Db,
     private readonly writer: Pick<MessageStore, 'write'>,
@@ -89,6 +92,11 @@ export class MessagesService {
    * pushes it again: its first push may never have left (the node that stored it died, or the
    * commit's answer was lost with the database connection); sockets drop what they have.
    */
+  /** Told of each message stored for the first time, after its push (offline push listens). */
+  onStored(listener: (m: StoredForPush) => void): void {
+    this.storedListeners.push(listener);
+  }
+
   private async storeAndPush(given: PendingMessage, recipients: number[], except: SendInput['except']): Promise<StoredMessage> {
     const pending = await this.screen(given);
     const stored = await this.writer.write(pending);
@@ -101,6 +109,11 @@ export class MessagesService {
       except,
       stream: { key: `c${stored.conversationId}`, seq: stored.seq },
     });
+    if (stored.fresh) {
+      for (const listener of this.storedListeners) {
+        listener({ id: stored.id, senderId: pending.senderId, toId: pending.toId, ope: pending.kind, type: pending.type, body: pending.body, conversationId: stored.conversationId, seq: stored.seq, recipients, mentions: pending.mentions });
+      }
+    }
     return { id: stored.id, seq: stored.seq, created_at: stored.created_at, conversation_id: stored.conversationId };
   }
 

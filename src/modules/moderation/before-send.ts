@@ -30,7 +30,8 @@ export interface HookMessage {
 /** The hook's answer: allow, reject (with a reason for the sender), or rewrite the body. */
 const answerSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('allow') }),
-  z.object({ action: z.literal('reject'), reason: z.string().max(200).optional() }),
+  // A reject stays a reject whatever its reason looks like (a bad reason must not let a message through).
+  z.object({ action: z.literal('reject'), reason: z.unknown().optional() }),
   z.object({ action: z.literal('rewrite'), body: z.string() }),
 ]);
 
@@ -75,7 +76,8 @@ export class BeforeSendHook {
     }
     if (answer.action === 'reject') {
       done('rejected');
-      throw new AppError('REJECTED', answer.reason ? `message rejected: ${answer.reason}` : undefined);
+      const reason = typeof answer.reason === 'string' ? [...answer.reason.replace(/\p{Cc}/gu, ' ')].slice(0, 200).join('').trim() : '';
+      throw new AppError('REJECTED', reason ? `message rejected: ${reason}` : undefined);
     }
     if (answer.action === 'rewrite') {
       done('rewritten');
@@ -103,6 +105,7 @@ export class BeforeSendHook {
     });
     const text = await response.text();
     if (!response.ok) throw new Error(`answered ${response.status}`);
+    if (text.length > 1_000_000) throw new Error('answered more than 1 MB');
     const parsed = answerSchema.safeParse(JSON.parse(text));
     if (!parsed.success) throw new Error(`answered ${text.slice(0, 100)}`);
     return parsed.data;

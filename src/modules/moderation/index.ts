@@ -6,7 +6,7 @@ import { WordFilter } from './word-filter.js';
 
 export { BeforeSendHook, signHookCall, type HookMessage } from './before-send.js';
 export { Moderation, NO_MODERATION } from './moderation.js';
-export { MASK, WordFilter } from './word-filter.js';
+export { fold, MASK, WordFilter } from './word-filter.js';
 
 /** The configured word filter (`filter.*`) and before-send hook (`hooks.*`); each off when unset. */
 export function createModeration(config: Config, log?: Logger, observe?: (outcome: HookOutcome, seconds: number) => void): Moderation {

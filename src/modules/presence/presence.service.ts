@@ -69,7 +69,8 @@ export class PresenceService {
     // Held elsewhere only: a node that holds them speaks for them.
     if (online && !nodes.has(this.nodeId)) return;
     if (!(await this.directory.claimPresence(userId, online))) return;
-    await this.webhooks.record(this.db, online ? 'user.online' : 'user.offline', orderKey.user(userId), { user_id: userId, node: this.nodeId });
+    // `at`: when this node settled it (after the cluster-wide claim), for a receiver to order a user's flips by.
+    await this.webhooks.record(this.db, online ? 'user.online' : 'user.offline', orderKey.user(userId), { user_id: userId, node: this.nodeId, at: Date.now() });
     const friends = await friendIds(this.db, userId, this.options.maxFanout);
     this.notifier.notify({ userIds: friends, frame: presenceFrame(userId, online) });
   }

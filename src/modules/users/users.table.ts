@@ -31,6 +31,8 @@ export interface UsersTable {
   banned_at: Generated<number | null>;
   /** Told to the user at a refused login. */
   ban_reason: Generated<string>;
+  /** 0: offline notifications say "New message" instead of the text (migration 0041). */
+  push_previews: Generated<number>;
 }
 
 export type UserRow = Selectable<UsersTable>;

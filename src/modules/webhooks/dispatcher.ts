@@ -29,13 +29,29 @@ export interface DeliveredEvent {
 
 export type DeliveryOutcome = 'delivered' | 'failed' | 'dead';
 
+/** One round's hold on the rows it claimed. */
+interface Claim {
+  by: string;
+  until: number;
+}
+
+interface ClaimedRow {
+  id: number;
+  event: string;
+  order_key: string;
+  payload: string;
+  attempts: number;
+  created_at: number;
+}
+
 /**
- * Delivers `webhook_outbox` after commit, on every node (each claims what it sends, so two nodes
- * never send one event at once): every `intervalMs` it takes the keys whose oldest event is due
- * and free, claims each key's run of events from that oldest one on, and POSTs them in one signed
- * request, `{"events": [...]}`, in order per key. A 2xx answer deletes them; anything else (or no
- * answer within `timeoutMs`) pushes the whole run back with exponential backoff, so a key's later
- * events never overtake an earlier one; past `maxAttempts` an event is dead and its key goes on.
+ * Delivers `webhook_outbox` after commit, on every node (each claims what it sends, under a token
+ * of its own, so two nodes never send one event at once): every `intervalMs` it takes the keys
+ * whose oldest event (the head) is due and free, claims each key's run from the head on, and POSTs
+ * the runs in one signed request, `{"events": [...]}`, in order per key; a run that failed before
+ * goes in a request of its own. A 2xx answer deletes them; anything else (or no answer within
+ * `timeoutMs`) gives each event its own backoff; a key's later events wait for its head, so they
+ * never overtake it; past `maxAttempts` an event is dead and its key goes on.
  * At least once: a node that dies after the POST but before the delete leaves the events to be
  * sent again when the claim lapses, with the same ids.
  */
@@ -45,6 +61,9 @@ export class WebhookDispatcher {
   private stopped = true;
   private depth = { pending: 0, dead: 0 };
   private lastDepthAt = 0;
+  /** This dispatcher's claims are `<token>:<round>`. */
+  private readonly nodeToken = randomUUID();
+  private round = 0;
 
   constructor(
     private readonly db: Db,
@@ -73,20 +92,34 @@ export class WebhookDispatcher {
   /** One round now (tests; the timer calls it too). Resolves to how many events were delivered. */
   async runOnce(): Promise<number> {
     const now = this.clock();
-    if (now - this.lastDepthAt >= 2000) await this.measureDepth(now);
-    const claimed = await this.claim(now);
-    if (claimed.length === 0) return 0;
-    const events = await this.describe(claimed);
-    const ids = claimed.map((r) => r.id);
-    try {
-      await this.post(events);
-    } catch (err) {
-      await this.pushBack(claimed, now, (err as Error).message);
-      return 0;
+    if (now - this.lastDepthAt >= 10_000) await this.measureDepth(now);
+    const claim: Claim = { by: `${this.nodeToken}:${++this.round}`, until: now + this.options.claimMs };
+    const runs = await this.claim(now, claim);
+    if (runs.length === 0) return 0;
+    // Runs whose head never failed go in one POST; a head that failed before goes alone (claim
+    // took it without the events behind it), so that an event the receiver keeps refusing holds
+    // back, and takes the blame for, its own key only.
+    const fresh = runs.filter((run) => run[0]!.attempts === 0);
+    const posts = [...(fresh.length > 0 ? [fresh] : []), ...runs.filter((run) => run[0]!.attempts > 0).map((run) => [run])];
+    let delivered = 0;
+    for (const post of posts) {
+      const rows = post.flat();
+      // Never POST on a claim that could lapse before the answer: another node would send them too.
+      if (this.clock() + this.options.timeoutMs >= claim.until) {
+        await this.release(rows, claim);
+        continue;
+      }
+      try {
+        await this.post(await this.describe(rows));
+      } catch (err) {
+        await this.pushBack(post, claim, (err as Error).message);
+        continue;
+      }
+      await this.db.deleteFrom('webhook_outbox').where('id', 'in', rows.map((r) => r.id)).execute();
+      this.count('delivered', rows.length);
+      delivered += rows.length;
     }
-    await this.db.deleteFrom('webhook_outbox').where('id', 'in', ids).execute();
-    this.count('delivered', ids.length);
-    return ids.length;
+    return delivered;
   }
 
   private schedule(delay: number): void {
@@ -102,45 +135,54 @@ export class WebhookDispatcher {
     this.timer.unref();
   }
 
-  /** The runs this node now holds: per key, its oldest event on, while the oldest is due and free. */
-  private async claim(now: number) {
-    const { batchSize, claimMs } = this.options;
-    const due = await this.db
-      .selectFrom('webhook_outbox')
-      .select(['id', 'order_key'])
-      .where('dead', '=', 0)
-      .where('next_attempt_at', '<=', now)
-      .where('claimed_until', '<', now)
-      .orderBy('id')
+  /**
+   * The runs this node now holds: for each key whose oldest waiting event (its head) is due and
+   * free, the key's events from the head on, claimed under `claim` (an update that takes only free
+   * rows; a key another node took part of first is let go).
+   */
+  private async claim(now: number, claim: Claim): Promise<ClaimedRow[][]> {
+    const { batchSize } = this.options;
+    const heads = await this.db
+      .selectFrom('webhook_outbox as h')
+      .select(['h.id', 'h.order_key', 'h.attempts'])
+      .where('h.dead', '=', 0)
+      .where('h.next_attempt_at', '<=', now)
+      .where('h.claimed_until', '<', now)
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('webhook_outbox as e').select('e.id').whereRef('e.order_key', '=', 'h.order_key').where('e.dead', '=', 0).whereRef('e.id', '<', 'h.id'))))
+      .orderBy('h.id')
       .limit(batchSize)
       .execute();
-    const keys = [...new Set(due.map((r) => r.order_key))];
-    if (keys.length === 0) return [];
-    // A key goes only when its oldest waiting event is among the due and free ones.
-    const heads = await this.db.selectFrom('webhook_outbox').select(['order_key', (eb) => eb.fn.min<number>('id').as('head')]).where('dead', '=', 0).where('order_key', 'in', keys).groupBy('order_key').execute();
-    const dueIds = new Set(due.map((r) => Number(r.id)));
-    const claimed: Array<{ id: number; event: string; order_key: string; payload: string; attempts: number; created_at: number }> = [];
-    const until = now + claimMs;
-    for (const { order_key: key, head } of heads) {
-      if (!dueIds.has(Number(head)) || claimed.length >= batchSize) continue;
+    const runs: ClaimedRow[][] = [];
+    let taken = 0;
+    for (const head of heads) {
+      if (taken >= batchSize) break;
       const run = await this.db
         .selectFrom('webhook_outbox')
         .select(['id', 'event', 'order_key', 'payload', 'attempts', 'created_at'])
-        .where('order_key', '=', key)
+        .where('order_key', '=', head.order_key)
         .where('dead', '=', 0)
+        .where('id', '>=', head.id)
         .orderBy('id')
-        .limit(batchSize - claimed.length)
+        // A head that failed before is retried alone.
+        .limit(Number(head.attempts) > 0 ? 1 : batchSize - taken)
         .execute();
       const ids = run.map((r) => Number(r.id));
-      const taken = await this.db.updateTable('webhook_outbox').set({ claimed_until: until }).where('id', 'in', ids).where('claimed_until', '<', now).executeTakeFirst();
-      if (Number(taken.numUpdatedRows) !== ids.length) {
+      const result = await this.db.updateTable('webhook_outbox').set({ claimed_until: claim.until, claimed_by: claim.by }).where('id', 'in', ids).where('claimed_until', '<', now).executeTakeFirst();
+      const rows = run.map((r) => ({ ...r, id: Number(r.id), attempts: Number(r.attempts), created_at: Number(r.created_at) }));
+      if (Number(result.numUpdatedRows) !== ids.length) {
         // Another node took part of it first: leave the key to it.
-        await this.db.updateTable('webhook_outbox').set({ claimed_until: 0 }).where('id', 'in', ids).where('claimed_until', '=', until).execute();
+        await this.release(rows, claim);
         continue;
       }
-      claimed.push(...run.map((r) => ({ ...r, id: Number(r.id), attempts: Number(r.attempts), created_at: Number(r.created_at) })));
+      runs.push(rows);
+      taken += rows.length;
     }
-    return claimed;
+    return runs;
+  }
+
+  /** Gives back what this round claimed (only rows it still holds). */
+  private async release(rows: readonly ClaimedRow[], claim: Claim): Promise<void> {
+    await this.db.updateTable('webhook_outbox').set({ claimed_until: 0, claimed_by: '' }).where('id', 'in', rows.map((r) => r.id)).where('claimed_by', '=', claim.by).execute();
   }
 
   /** The events as the receiver gets them; a sent message gets its id (unknown when it was recorded). */
@@ -179,17 +221,27 @@ export class WebhookDispatcher {
     if (!response.ok) throw new Error(`answered ${response.status}`);
   }
 
-  /** A failed run: each event's attempts +1, then backoff, or dead past `maxAttempts`; claims released. */
-  private async pushBack(rows: ReadonlyArray<{ id: number; attempts: number }>, now: number, reason: string): Promise<void> {
-    const attempts = rows[0]!.attempts + 1;
-    const dead = rows.filter((r) => r.attempts + 1 >= this.options.maxAttempts).map((r) => r.id);
-    const alive = rows.filter((r) => r.attempts + 1 < this.options.maxAttempts).map((r) => r.id);
-    const backoff = Math.min(this.options.maxBackoffMs, this.options.intervalMs * 2 ** Math.min(attempts - 1, 20));
-    if (dead.length > 0) await this.db.updateTable('webhook_outbox').set((eb) => ({ dead: 1, attempts: eb('attempts', '+', 1), claimed_until: 0 })).where('id', 'in', dead).execute();
-    if (alive.length > 0) await this.db.updateTable('webhook_outbox').set((eb) => ({ attempts: eb('attempts', '+', 1), next_attempt_at: now + backoff, claimed_until: 0 })).where('id', 'in', alive).execute();
-    this.count('failed', rows.length);
-    if (dead.length > 0) this.count('dead', dead.length);
-    this.log?.warn({ reason, events: rows.length, dead: dead.length, retryInMs: backoff }, 'webhook delivery failed');
+  /**
+   * A failed POST: the head of each run takes the blame (attempts +1, then its own backoff, or
+   * dead past `maxAttempts`); the events behind it are given back untouched (they wait for it).
+   * Only rows this round still holds (a lapsed claim is another node's now).
+   */
+  private async pushBack(runs: readonly ClaimedRow[][], claim: Claim, reason: string): Promise<void> {
+    const now = this.clock();
+    let dead = 0;
+    for (const run of runs) {
+      const head = run[0]!;
+      const attempts = head.attempts + 1;
+      const change = attempts >= this.options.maxAttempts
+        ? { dead: 1, attempts, claimed_until: 0, claimed_by: '' }
+        : { attempts, next_attempt_at: now + Math.min(this.options.maxBackoffMs, this.options.intervalMs * 2 ** Math.min(attempts - 1, 20)), claimed_until: 0, claimed_by: '' };
+      await this.db.updateTable('webhook_outbox').set(change).where('id', '=', head.id).where('claimed_by', '=', claim.by).execute();
+      if (attempts >= this.options.maxAttempts) dead++;
+      if (run.length > 1) await this.release(run.slice(1), claim);
+    }
+    this.count('failed', runs.length);
+    if (dead > 0) this.count('dead', dead);
+    this.log?.warn({ reason, keys: runs.length, dead }, 'webhook delivery failed');
   }
 
   private async measureDepth(now: number): Promise<void> {

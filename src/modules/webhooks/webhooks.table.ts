@@ -13,6 +13,8 @@ export interface WebhookOutboxTable {
   next_attempt_at: number;
   /** A node delivering this row holds it until then (epoch ms; 0 or past: free). */
   claimed_until: Generated<number>;
+  /** The claim's owner: a token of one node's one round (its release and updates check it). */
+  claimed_by: Generated<string>;
   /** 1: failed `webhooks.max_attempts` times; kept, never retried. */
   dead: Generated<number>;
   created_at: number;
