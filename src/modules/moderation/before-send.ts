@@ -1,7 +1,7 @@
-import { createHmac, randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { AppError } from '../../errors.js';
+import { postSigned } from '../../http/signed-post.js';
 
 export interface BeforeSendOptions {
   url: string;
@@ -35,10 +35,7 @@ const answerSchema = z.discriminatedUnion('action', [
   z.object({ action: z.literal('rewrite'), body: z.string() }),
 ]);
 
-/** The signature of a hook call: hex HMAC-SHA256 over `<timestamp>\n<delivery id>\n<body>` (the push API's scheme, mirrored). */
-export function signHookCall(secret: string, timestamp: string, deliveryId: string, body: string): string {
-  return createHmac('sha256', secret).update(`${timestamp}\n${deliveryId}\n${body}`).digest('hex');
-}
+export { signHookCall } from '../../http/signed-post.js';
 
 export type HookOutcome = 'allowed' | 'rejected' | 'rewritten' | 'failed_allowed' | 'failed_rejected';
 
@@ -88,21 +85,7 @@ export class BeforeSendHook {
   }
 
   private async call(message: HookMessage): Promise<z.infer<typeof answerSchema>> {
-    const body = JSON.stringify(message);
-    const timestamp = String(Math.floor(this.clock() / 1000));
-    const deliveryId = randomUUID();
-    const response = await fetch(this.options.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-weim-timestamp': timestamp,
-        'x-weim-delivery': deliveryId,
-        'x-weim-signature': signHookCall(this.options.secret, timestamp, deliveryId, body),
-      },
-      body,
-      redirect: 'error',
-      signal: AbortSignal.timeout(this.options.timeoutMs),
-    });
+    const response = await postSigned(this.options.url, this.options.secret, JSON.stringify(message), this.options.timeoutMs, this.clock());
     const text = await response.text();
     if (!response.ok) throw new Error(`answered ${response.status}`);
     if (text.length > 1_000_000) throw new Error('answered more than 1 MB');

@@ -1,5 +1,4 @@
-import { randomUUID } from 'node:crypto';
-import { signHookCall } from '../moderation/index.js';
+import { postSigned } from '../../http/signed-post.js';
 import type { PushNote, PushProvider, SendOutcome } from './provider.js';
 
 /**
@@ -11,16 +10,7 @@ export class WebhookPushProvider implements PushProvider {
   constructor(private readonly options: { url: string; secret: string; timeoutMs: number }) {}
 
   async send(token: string, note: PushNote): Promise<SendOutcome> {
-    const body = JSON.stringify({ token, ...note });
-    const timestamp = String(Math.floor(Date.now() / 1000));
-    const delivery = randomUUID();
-    const response = await fetch(this.options.url, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json', 'x-weim-timestamp': timestamp, 'x-weim-delivery': delivery, 'x-weim-signature': signHookCall(this.options.secret, timestamp, delivery, body) },
-      body,
-      redirect: 'error',
-      signal: AbortSignal.timeout(this.options.timeoutMs),
-    });
+    const response = await postSigned(this.options.url, this.options.secret, JSON.stringify({ token, ...note }), this.options.timeoutMs);
     await response.arrayBuffer();
     if (response.ok) return 'sent';
     return response.status === 404 || response.status === 410 ? 'invalid_token' : 'failed';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Db } from '../../db/database.js';
-import { signHookCall } from '../moderation/index.js';
+import { postSigned } from '../../http/signed-post.js';
 
 export interface DispatcherOptions {
   url: string;
@@ -202,21 +202,7 @@ export class WebhookDispatcher {
   }
 
   private async post(events: DeliveredEvent[]): Promise<void> {
-    const body = JSON.stringify({ events });
-    const timestamp = String(Math.floor(this.clock() / 1000));
-    const delivery = randomUUID();
-    const response = await fetch(this.options.url, {
-      method: 'POST',
-      headers: {
-        'content-type': 'application/json',
-        'x-weim-timestamp': timestamp,
-        'x-weim-delivery': delivery,
-        'x-weim-signature': signHookCall(this.options.secret, timestamp, delivery, body),
-      },
-      body,
-      redirect: 'error',
-      signal: AbortSignal.timeout(this.options.timeoutMs),
-    });
+    const response = await postSigned(this.options.url, this.options.secret, JSON.stringify({ events }), this.options.timeoutMs, this.clock());
     await response.arrayBuffer();
     if (!response.ok) throw new Error(`answered ${response.status}`);
   }
