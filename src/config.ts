@@ -303,6 +303,8 @@ const configSchema = z
         max_backoff_ms: int(100, 3_600_000).default(60_000),
         /** A node that dies while delivering frees its events after this long. */
         claim_ms: int(1000, 3_600_000).default(30_000),
+        /** Dead events are kept this many days (for a look at what failed), then deleted (checked hourly). */
+        dead_retention_days: int(0, 3650).default(7),
       })
       .strict()
       .prefault({}),

@@ -160,6 +160,11 @@ describe.each(testDialects())('webhook dead letters on %s', (dialect) => {
       // Only message.sent was subscribed: the friendship made no rows.
       expect((await t.dbh.db.selectFrom('webhook_outbox').select(['event', 'dead']).execute()).map((x) => [x.event, Number(x.dead)])).toEqual([['message.sent', 1]]);
       expect(await (await fetch(`${t.url}/metrics`)).text()).toMatch(/weim_webhook_events_total\{outcome="dead"\} 1/);
+      // Kept for webhooks.dead_retention_days: a dispatcher with 0 days deletes it at its first check.
+      const { WebhookDispatcher } = await import('../src/modules/webhooks/index.js');
+      const pruner = new WebhookDispatcher(t.dbh.db, { url: r.url(), secret: SECRET, intervalMs: 50, batchSize: 10, timeoutMs: 1000, maxAttempts: 2, maxBackoffMs: 100, claimMs: 2000, deadRetentionMs: 0 }, undefined, undefined, () => Date.now() + 1);
+      await pruner.runOnce();
+      expect(await t.dbh.db.selectFrom('webhook_outbox').select('id').where('dead', '=', 1).execute()).toEqual([]);
     } finally {
       await t.stop();
       r.server.close();

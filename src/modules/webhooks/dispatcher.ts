@@ -17,6 +17,8 @@ export interface DispatcherOptions {
   maxBackoffMs: number;
   /** A claim lasts this long: a node that dies holding events frees them after it. */
   claimMs: number;
+  /** Dead events are deleted this long after they were recorded. */
+  deadRetentionMs: number;
 }
 
 export interface DeliveredEvent {
@@ -61,6 +63,7 @@ export class WebhookDispatcher {
   private stopped = true;
   private depth = { pending: 0, dead: 0 };
   private lastDepthAt = 0;
+  private lastPruneAt = 0;
   /** This dispatcher's claims are `<token>:<round>`. */
   private readonly nodeToken = randomUUID();
   private round = 0;
@@ -232,6 +235,10 @@ export class WebhookDispatcher {
 
   private async measureDepth(now: number): Promise<void> {
     this.lastDepthAt = now;
+    if (now - this.lastPruneAt >= 3_600_000) {
+      this.lastPruneAt = now;
+      await this.db.deleteFrom('webhook_outbox').where('dead', '=', 1).where('created_at', '<', now - this.options.deadRetentionMs).execute();
+    }
     const rows = await this.db.selectFrom('webhook_outbox').select(['dead', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('dead').execute();
     this.depth = { pending: Number(rows.find((r) => Number(r.dead) === 0)?.n ?? 0), dead: Number(rows.find((r) => Number(r.dead) === 1)?.n ?? 0) };
   }

@@ -22,7 +22,7 @@ export function createWebhooks(config: Config, db: Db, log?: Logger, count?: (ou
   const w = config.webhooks;
   const dispatcher = new WebhookDispatcher(db, {
     url: w.url, secret: w.secret, intervalMs: w.interval_ms, batchSize: w.batch_size, timeoutMs: w.timeout_ms,
-    maxAttempts: w.max_attempts, maxBackoffMs: w.max_backoff_ms, claimMs: w.claim_ms,
+    maxAttempts: w.max_attempts, maxBackoffMs: w.max_backoff_ms, claimMs: w.claim_ms, deadRetentionMs: w.dead_retention_days * 86_400_000,
   }, log, count);
   return { recorder: new WebhookRecorder(events), dispatcher };
 }
