@@ -118,9 +118,9 @@ const envelope = (data: Record<string, unknown>) => ({
 });
 
 const ERRORS: Record<string, string> = {
-  400: 'Validation failed or a rule refused (code 1000; `msg` names the field)',
+  400: 'Validation failed or a rule refused (code 1000; `msg` names the field); a word of the word filter (code 1007)',
   401: 'Token missing, expired or revoked; or a push request not signed right (code 1001)',
-  403: 'Forbidden (code 1003)',
+  403: 'Forbidden (code 1003); muted in the group (1006); rejected by the before-send hook (1008); the account is banned (1009, at /login)',
   404: 'Not found (code 1002)',
   413: 'Body over the size limit (code 1004)',
   429: 'Rate limited (code 1005); `Retry-After` says when to try again',
