@@ -9,6 +9,9 @@ import { type Moderation, NO_MODERATION } from '../moderation/index.js';
 import { NO_WEBHOOKS, orderKey, type WebhookRecorder } from '../webhooks/index.js';
 import { Role } from './groups.table.js';
 
+/** The actor id of the operator's own actions (the admin API). */
+const OPERATOR = 0;
+
 /**
  * What the owner and admins do to a group: name admins (the owner, at most `maxAdmins`), mute a
  * member or everyone but themselves, hand the group over (the owner). Each is an event of the group
@@ -16,9 +19,6 @@ import { Role } from './groups.table.js';
  * sockets that declared `group-events` and replayed by sync; the others' streams pass it unseen.
  * Admins act on members only, never on the owner or other admins.
  */
-/** The actor id of the operator's own actions (the admin API). */
-const OPERATOR = 0;
-
 export class GroupAdminService {
   constructor(
     private readonly db: Db,

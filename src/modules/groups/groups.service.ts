@@ -90,7 +90,6 @@ export class GroupsService {
    * group takes no requests (403).
    */
   async requestJoin(selfId: number, groupId: number, reason: string): Promise<{ join_id: number; joined: boolean }> {
-    await this.info(groupId);
     const now = this.clock();
     const outcome = await transact(
       this.db,

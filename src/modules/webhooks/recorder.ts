@@ -31,14 +31,6 @@ export class WebhookRecorder {
     const now = this.clock();
     await trx.insertInto('webhook_outbox').values({ event, order_key: orderKey, payload: JSON.stringify(data), next_attempt_at: now, created_at: now }).execute();
   }
-
-  /** Several events at once (a message batch): one statement. */
-  async recordMany(trx: Executor, rows: ReadonlyArray<{ event: WebhookEvent; orderKey: string; data: Record<string, unknown> }>): Promise<void> {
-    const wanted = rows.filter((r) => this.subscribed.has(r.event));
-    if (wanted.length === 0) return;
-    const now = this.clock();
-    await trx.insertInto('webhook_outbox').values(wanted.map((r) => ({ event: r.event, order_key: r.orderKey, payload: JSON.stringify(r.data), next_attempt_at: now, created_at: now }))).execute();
-  }
 }
 
 /**
