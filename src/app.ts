@@ -19,10 +19,13 @@ import { docsRoutes } from './ops/docs.routes.js';
 import { healthRoutes, type HealthDeps } from './ops/health.routes.js';
 import { webRoutes } from './ops/web.routes.js';
 import type { Metrics } from './ops/metrics.js';
+import type { Locale } from './i18n.js';
 import type { LocalBlobStore } from './storage/blob-store.local.js';
 
 export interface AppDeps {
   log: Logger;
+  /** The language of error messages for a request whose Accept-Language names neither zh nor en. */
+  defaultLocale: Locale;
   bodyLimitBytes: number;
   trustProxyHops: number;
   metrics: Metrics;
@@ -103,6 +106,6 @@ export function createApp(deps: AppDeps): Express {
   app.use('/api/v1', api);
 
   app.use(notFoundHandler);
-  app.use(errorHandler(deps.log));
+  app.use(errorHandler(deps.log, deps.defaultLocale));
   return app;
 }

@@ -239,6 +239,13 @@ const configSchema = z
       })
       .strict()
       .prefault({}),
+    i18n: z
+      .object({
+        /** The language of error messages for a request or socket that names neither zh nor en (weIm-go clients expect Chinese). */
+        default_locale: z.enum(['zh', 'en']).default('zh'),
+      })
+      .strict()
+      .prefault({}),
     hooks: z
       .object({
         /** Called with every message before it is stored (allow, reject or rewrite it); '' = no hook. */

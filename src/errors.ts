@@ -1,52 +1,76 @@
+import { errorReasons, type ParamValue, type Params, type Reason } from './error-reasons.js';
+import type { Locale } from './i18n.js';
+
+export { errorReasons, type ParamValue, type Reason } from './error-reasons.js';
+
+interface AppErrorOptions {
+  /** Seconds the client should wait (rate limits, retryable failures). */
+  retryAfterSeconds?: number;
+  cause?: unknown;
+}
+
+/** What `new AppError(reason, …)` takes after the reason: the message's parameters when it has any. */
+type ArgsOf<R extends Reason> = Params<R> extends undefined
+  ? [params?: undefined, options?: AppErrorOptions]
+  : [params: Params<R>, options?: AppErrorOptions];
+
+/** Fills `{name}` placeholders with the parameters, each in the wanted language. */
+function render(template: string, params: Readonly<Record<string, ParamValue>> | undefined, locale: Locale): string {
+  if (!params) return template;
+  return template.replace(/\{(\w+)\}/g, (whole, name: string) => {
+    const value = params[name];
+    if (value === undefined) return whole;
+    return typeof value === 'object' ? value[locale] : String(value);
+  });
+}
+
 /**
- * The one error catalog. Services throw `new AppError('NOT_FOUND')`; the HTTP error handler (and
- * later the gateway) map the kind to the envelope code and HTTP status of API.md. Nothing else
+ * A request that breaks a rule. Services throw `new AppError('group_full')`; the HTTP error
+ * handler and the gateway answer with the reason's envelope code, HTTP status, `reason` key and
+ * its message in the caller's language. `message` is the English text (for logs). Nothing else
  * decides codes.
  */
-export const errorCatalog = {
-  BAD_REQUEST: { code: 1000, status: 400, msg: 'invalid request' },
-  CONFLICT: { code: 1000, status: 409, msg: 'conflict' },
-  IDEMPOTENCY_KEY_REUSED: { code: 1000, status: 422, msg: 'this Idempotency-Key was used for another request (another body or route)' },
-  USERNAME_TAKEN: { code: 1000, status: 409, msg: 'username already taken' },
-  ID_CARD_TAKEN: { code: 1000, status: 409, msg: 'this ID card is already verified on another account' },
-  ALREADY_VERIFIED: { code: 1000, status: 409, msg: 'real name already verified' },
-  UNAUTHENTICATED: { code: 1001, status: 401, msg: 'login required' },
-  TOKEN_INVALID: { code: 1001, status: 401, msg: 'token invalid, expired or revoked' },
-  BAD_CREDENTIALS: { code: 1001, status: 401, msg: 'wrong username or password' },
-  NOT_FOUND: { code: 1002, status: 404, msg: 'not found' },
-  FORBIDDEN: { code: 1003, status: 403, msg: 'forbidden' },
-  PAYLOAD_TOO_LARGE: { code: 1004, status: 413, msg: 'payload too large' },
-  RATE_LIMITED: { code: 1005, status: 429, msg: 'too many requests, retry later' },
-  MUTED: { code: 1006, status: 403, msg: 'you are muted in this group' },
-  FORBIDDEN_WORD: { code: 1007, status: 400, msg: 'contains a word that is not allowed' },
-  REJECTED: { code: 1008, status: 403, msg: 'message rejected' },
-  BANNED: { code: 1009, status: 403, msg: 'this account is banned' },
-  INTERNAL: { code: 1500, status: 500, msg: 'internal error' },
-  UNAVAILABLE: { code: 1503, status: 503, msg: 'service temporarily unavailable, retry' },
-} as const satisfies Record<string, { code: number; status: number; msg: string }>;
-
-export type ErrorKind = keyof typeof errorCatalog;
-
-export class AppError extends Error {
-  readonly kind: ErrorKind;
-  /** Seconds the client should wait (RATE_LIMITED only). */
+class AppErrorClass extends Error {
+  readonly reason: Reason;
+  readonly params: Readonly<Record<string, ParamValue>> | undefined;
   readonly retryAfterSeconds: number | undefined;
 
-  constructor(kind: ErrorKind, message?: string, options?: { retryAfterSeconds?: number; cause?: unknown }) {
-    super(message ?? errorCatalog[kind].msg, { cause: options?.cause });
+  constructor(reason: Reason, params?: Readonly<Record<string, ParamValue>>, options?: AppErrorOptions) {
+    super(render(errorReasons[reason].en, params, 'en'), { cause: options?.cause });
     this.name = 'AppError';
-    this.kind = kind;
+    this.reason = reason;
+    this.params = params;
     this.retryAfterSeconds = options?.retryAfterSeconds;
   }
 
   get code(): number {
-    return errorCatalog[this.kind].code;
+    return errorReasons[this.reason].code;
   }
 
   get status(): number {
-    return errorCatalog[this.kind].status;
+    return errorReasons[this.reason].status;
+  }
+
+  /** The message in `locale`. */
+  text(locale: Locale): string {
+    return locale === 'en' ? this.message : render(errorReasons[this.reason][locale], this.params, locale);
+  }
+
+  /** An AppError from parts that crossed a thread or process boundary (reason and params unchecked by type). */
+  static from(reason: Reason, params?: Readonly<Record<string, ParamValue>>): AppErrorClass {
+    return new AppErrorClass(reason, params);
   }
 }
+
+/** The constructor as callers see it: a reason, then exactly the parameters its message names. */
+interface AppErrorConstructor {
+  new <R extends Reason>(reason: R, ...args: ArgsOf<R>): AppErrorClass;
+  readonly prototype: AppErrorClass;
+  from(reason: Reason, params?: Readonly<Record<string, ParamValue>>): AppErrorClass;
+}
+
+export const AppError = AppErrorClass as unknown as AppErrorConstructor;
+export type AppError = AppErrorClass;
 
 /** True for a unique-key violation on MySQL/MariaDB or SQLite. */
 export function isUniqueViolation(err: unknown): boolean {
@@ -72,7 +96,7 @@ const UNAVAILABLE_CODES = new Set([
 export function retryableError(err: unknown): AppError | undefined {
   for (let e = err, depth = 0; e && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
     const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return new AppError('UNAVAILABLE', undefined, { retryAfterSeconds: 1, cause: err });
+    if (typeof code === 'string' && UNAVAILABLE_CODES.has(code)) return new AppError('unavailable', undefined, { retryAfterSeconds: 1, cause: err });
   }
   return undefined;
 }

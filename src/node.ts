@@ -146,6 +146,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   const app = createApp({
     admin,
     log,
+    defaultLocale: config.i18n.default_locale,
     bodyLimitBytes: config.server.body_limit_bytes,
     trustProxyHops: config.server.trust_proxy_hops,
     metrics,
@@ -174,6 +175,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       signInTimeoutMs: config.gateway.sign_in_timeout_ms,
       pingIntervalMs: config.gateway.ping_interval_ms,
       maxFrameBytes: config.gateway.max_frame_bytes,
+      defaultLocale: config.i18n.default_locale,
       maxBufferedBytes: config.gateway.max_buffered_bytes,
       allowedOrigins: config.gateway.allowed_origins.split(',').map((o) => o.trim()).filter(Boolean),
       maxBadFrames: config.gateway.max_bad_frames,

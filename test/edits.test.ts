@@ -96,10 +96,10 @@ describe.each(testDialects())('edits on %s', (dialect) => {
     }
     await post(t.api, '/im/chat/withdraw/user', { message_id: text.id }, { token: a.token });
     const afterWithdraw = await seqOf();
-    expect((await post(t.api, '/im/chat/edit/user', { message_id: text.id, body: 'x' }, { token: a.token })).msg).toBe('the message was withdrawn');
+    expect((await post(t.api, '/im/chat/edit/user', { message_id: text.id, body: 'x' }, { token: a.token })).reason).toBe('message_withdrawn');
     const old = (await send(a.token, b.user.id, 'old')).data;
     await new Promise((r) => setTimeout(r, 2100));
-    expect((await post(t.api, '/im/chat/edit/user', { message_id: old.id, body: 'x' }, { token: a.token })).msg).toBe('too late to edit this message');
+    expect((await post(t.api, '/im/chat/edit/user', { message_id: old.id, body: 'x' }, { token: a.token })).reason).toBe('edit_window_passed');
     expect(await seqOf()).toBe(afterWithdraw + 1);
     expect(afterWithdraw).toBe(before + 1);
     expect(await t.dbh.db.selectFrom('message_edits').select('seq').where('conversation_id', '=', text.conversation_id).execute()).toEqual([]);

@@ -152,7 +152,7 @@ describe.each(testDialects())('gateway caps on %s', (dialect) => {
     await s.next((f) => f.Cmd === 2);
     await settle();
     expect(s.of(16)).toHaveLength(5);
-    expect(s.of(2)).toEqual([{ Cmd: 2, FromId: 0, ToId: 0, Ope: 2, Type: 0, Body: 'too many pings (Cmd 15): at most 5 a minute', Code: 1005 }]);
+    expect(s.of(2)).toEqual([{ Cmd: 2, FromId: 0, ToId: 0, Ope: 2, Type: 0, Body: 'too many pings (Cmd 15): at most 5 a minute', Code: 1005, Reason: 'too_many_pings' }]);
     expect(s.ws.readyState).toBe(WebSocket.OPEN);
     for (let i = 0; i < 7; i++) s.send({ Cmd: 15 });
     expect((await s.closed).code).toBe(4009);

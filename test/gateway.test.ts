@@ -43,7 +43,7 @@ describe.each(testDialects())('gateway on %s', (dialect) => {
     s.ws.send(JSON.stringify({ Cmd: 3, Body: a.token }));
     s.ws.send(JSON.stringify({ Cmd: 3, Body: b.token }));
     expect((await s.next((f) => f.Cmd === 4)).Body).toBe(String(a.user.id));
-    expect((await s.next((f) => f.Cmd === 2)).Body).toBe('already signed in');
+    expect((await s.next((f) => f.Cmd === 2)).Reason).toBe('already_signed_in');
     await settle();
     expect(s.of(4)).toHaveLength(1);
     expect([t.node.hub.connectionsOf(a.user.id).size, t.node.hub.connectionsOf(b.user.id).size]).toEqual([1, 0]);
@@ -56,14 +56,14 @@ describe.each(testDialects())('gateway on %s', (dialect) => {
   it('a bad token gets Cmd 2 and the socket closes (4002)', async () => {
     const s = track(await openSocket(t.url));
     s.send({ Cmd: 3, Body: 'not-a-token' });
-    expect((await s.next((f) => f.Cmd === 2)).Body).toMatch(/sign-in failed/);
+    expect((await s.next((f) => f.Cmd === 2)).Reason).toBe('token_invalid');
     expect((await s.closed).code).toBe(4002);
   });
 
   it('closes a socket that has not signed in in time (4001); other frames before sign-in get Cmd 2', async () => {
     const s = track(await openSocket(t.url));
     s.send({ Cmd: 15 });
-    expect((await s.next((f) => f.Cmd === 2)).Body).toMatch(/sign in first/);
+    expect((await s.next((f) => f.Cmd === 2)).Reason).toBe('sign_in_first');
     expect(s.ws.readyState).toBe(WebSocket.OPEN);
     const started = Date.now();
     expect((await s.closed).code).toBe(4001);

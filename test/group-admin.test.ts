@@ -149,8 +149,8 @@ describe.each(testDialects())('group administration on %s', (dialect) => {
     expect(history[0].seq).toBe(before.seq);
     expect((await call(member, '/im/group/info', { group_id: group.id })).data.dissolved).toBe(true);
     const stranger = await registerUser(t.api);
-    expect((await call(stranger, '/im/group/join/request', { group_id: group.id })).msg).toBe('the group was dissolved');
-    expect((await call(owner, '/im/group/mute/all', { group_id: group.id, on: 1 })).msg).toBe('the group was dissolved');
+    expect((await call(stranger, '/im/group/join/request', { group_id: group.id })).reason).toBe('group_dissolved');
+    expect((await call(owner, '/im/group/mute/all', { group_id: group.id, on: 1 })).reason).toBe('group_dissolved');
     expect((await call(member, '/im/group/search', { word: 'Dissolving' })).data.list.map((g: { id: number }) => g.id)).not.toContain(group.id);
   });
 

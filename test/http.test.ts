@@ -41,7 +41,7 @@ describe('HTTP layer', () => {
   it('a 5 MB body with Content-Length gets 413 / 1004', async () => {
     const res = await streamBody(`${t.api}/login`, 5 * 1024 * 1024, true);
     expect(res.status).toBe(413);
-    expect(JSON.parse(res.body)).toEqual({ code: 1004, msg: 'payload too large', data: null });
+    expect(JSON.parse(res.body)).toEqual({ code: 1004, msg: 'payload too large', reason: 'payload_too_large', data: null });
   });
 
   it('a 200 MB declared body is refused before the upload finishes', async () => {
@@ -63,7 +63,7 @@ describe('HTTP layer', () => {
     const response = await fetch(`${t.api}/login`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: '{"username": ' });
     expect(response.status).toBe(400);
     const body = await response.text();
-    expect(JSON.parse(body)).toEqual({ code: 1000, msg: 'malformed request body', data: null });
+    expect(JSON.parse(body)).toEqual({ code: 1000, msg: 'malformed request body', reason: 'malformed_body', data: null });
   });
 
   it('refuses bodies the API does not read (scalar JSON, repeated or too many fields, other charsets, compression), storing nothing', async () => {
@@ -108,7 +108,7 @@ describe('HTTP layer', () => {
     for (const [method, path] of [['POST', '/api/v1/nope'], ['GET', '/api/v1/login'], ['GET', '/nothing']] as const) {
       const response = await fetch(`${t.url}${path}`, { method });
       expect(response.status, path).toBe(404);
-      expect(await response.json()).toEqual({ code: 1002, msg: 'no such route', data: null });
+      expect(await response.json()).toEqual({ code: 1002, msg: 'no such route', reason: 'no_route', data: null });
     }
   });
 

@@ -190,14 +190,14 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
       writer.write(group(44, 940, 'outsider again', 'c-o1')),
     ]);
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected']);
-    for (const refused of [outcomes[1], outcomes[3]] as PromiseRejectedResult[]) expect(refused.reason).toMatchObject({ name: 'AppError', kind: 'FORBIDDEN' });
+    for (const refused of [outcomes[1], outcomes[3]] as PromiseRejectedResult[]) expect(refused.reason).toMatchObject({ name: 'AppError', code: 1003 });
     const kept = [0, 2].map((i) => ({ message: [group(43, 940, 'member', 'c-m1'), friend(43, 44, 'friend message')][i / 2]!, result: (outcomes[i] as PromiseFulfilledResult<WriteResult>).value }));
     expect(kept.map((w) => [w.result.seq, w.result.fresh])).toEqual([[1, true], [1, true]]);
     stored.push(...kept);
 
     // Removed after the service's check and before the write: refused too, and no seq is used.
     await dbh.db.deleteFrom('group_members').where('group_id', '=', 940).where('user_id', '=', 43).execute();
-    await expect(writer.write(group(43, 940, 'after the kick'))).rejects.toMatchObject({ kind: 'FORBIDDEN' });
+    await expect(writer.write(group(43, 940, 'after the kick'))).rejects.toMatchObject({ code: 1003 });
     // A resend of what they sent while a member still gets its stored message, not a 403.
     await expect(writer.write(group(43, 940, 'member (resent)', 'c-m1'))).resolves.toEqual({ ...kept[0]!.result, fresh: false });
     await dbh.db.insertInto('group_members').values({ group_id: 940, user_id: 43, role: 0, joined_at: 2 }).execute();
@@ -214,7 +214,7 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
       writer.write(friend(96, 95, 'reply')),
     ]);
     expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
-    expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ name: 'AppError', kind: 'FORBIDDEN', message: 'you can only message your friends' });
+    expect((outcomes[1] as PromiseRejectedResult).reason).toMatchObject({ name: 'AppError', reason: 'friends_only' });
     const kept = [0, 2].map((i) => ({ message: [friend(95, 96, 'friends', 'c-f1'), friend(96, 95, 'reply')][i / 2]!, result: (outcomes[i] as PromiseFulfilledResult<WriteResult>).value }));
     expect(kept.map((w) => w.result.seq)).toEqual([1, 2]);
     stored.push(...kept);
@@ -224,7 +224,7 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
     await unfriend(dbh.db, 95, 96);
     const during = await Promise.allSettled([writer.write(friend(95, 96, 'after the unfriend')), writer.write(friend(96, 95, 'after the unfriend')), writer.write(friend(11, 12, 'others go on'))]);
     expect(during.map((o) => o.status)).toEqual(['rejected', 'rejected', 'fulfilled']);
-    for (const refused of during.slice(0, 2) as PromiseRejectedResult[]) expect(refused.reason).toMatchObject({ kind: 'FORBIDDEN', message: 'you can only message your friends' });
+    for (const refused of during.slice(0, 2) as PromiseRejectedResult[]) expect(refused.reason).toMatchObject({ reason: 'friends_only' });
     stored.push({ message: friend(11, 12, 'others go on'), result: (during[2] as PromiseFulfilledResult<WriteResult>).value });
     // A resend of what was sent as friends still gets its stored message, not a 403.
     await expect(writer.write(friend(95, 96, 'friends (resent)', 'c-f1'))).resolves.toEqual({ ...kept[0]!.result, fresh: false });
@@ -272,7 +272,7 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
       await new Promise((r) => setTimeout(r, 300));
       expect(state.settled, `${a}:${b}: the batch waits for the unfriend to commit`).toBe(false);
       await ending.commit();
-      expect(await outcome, `${a}:${b}`).toMatchObject({ name: 'AppError', kind: 'FORBIDDEN' });
+      expect(await outcome, `${a}:${b}`).toMatchObject({ name: 'AppError', code: 1003 });
     }
     await expectConsistent(dbh.db, stored);
   });
@@ -287,7 +287,7 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
     await new Promise((r) => setTimeout(r, 300));
     expect(state.settled, 'the batch waits for the removal to commit').toBe(false);
     await kick.commit();
-    expect(await outcome).toMatchObject({ name: 'AppError', kind: 'FORBIDDEN' });
+    expect(await outcome).toMatchObject({ name: 'AppError', code: 1003 });
     await expectConsistent(dbh.db, stored);
   });
 
@@ -478,8 +478,8 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
     await new Promise((r) => setTimeout(r, 300));
     await ending.commit();
     const [refusedGroup, refusedFriend] = await outcomes;
-    expect(refusedGroup).toMatchObject({ status: 'rejected', reason: { kind: 'FORBIDDEN' } });
-    expect(refusedFriend).toMatchObject({ status: 'rejected', reason: { kind: 'FORBIDDEN', message: 'you can only message your friends' } });
+    expect(refusedGroup).toMatchObject({ status: 'rejected', reason: { code: 1003 } });
+    expect(refusedFriend).toMatchObject({ status: 'rejected', reason: { reason: 'friends_only' } });
     await expectConsistent(dbh.db, stored);
   });
 
@@ -620,7 +620,7 @@ describe.runIf(testDialects().includes('mysql'))('message writer on its own thre
   it('a group message from a non-member comes back from the thread as a 403 of its own', async () => {
     const outcomes = await Promise.allSettled([writer.write(group(44, 900, 'outsider')), writer.write(group(3, 900, 'member'))]);
     expect(outcomes.map((o) => o.status)).toEqual(['rejected', 'fulfilled']);
-    expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({ name: 'AppError', kind: 'FORBIDDEN', status: 403 });
+    expect((outcomes[0] as PromiseRejectedResult).reason).toMatchObject({ name: 'AppError', code: 1003, status: 403 });
     stored.push({ message: group(3, 900, 'member'), result: (outcomes[1] as PromiseFulfilledResult<WriteResult>).value });
     await expectConsistent(dbh.db, stored);
   });

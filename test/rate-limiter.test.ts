@@ -29,7 +29,7 @@ describe.each(stores)('rate limiter on %s', (_name, makeStore) => {
     for (let i = 0; i < 3; i++) await limiter.consume('alice');
     const refused = await limiter.consume('alice').catch((err: unknown) => err);
     expect(refused).toBeInstanceOf(AppError);
-    expect((refused as AppError).kind).toBe('RATE_LIMITED');
+    expect((refused as AppError).reason).toBe('rate_limited');
     expect((refused as AppError).retryAfterSeconds).toBeGreaterThan(0);
     expect((refused as AppError).retryAfterSeconds).toBeLessThanOrEqual(60);
     await limiter.consume('bob');
@@ -56,7 +56,7 @@ describe.runIf(redisUrl)('rate limiter on redis, shared by two nodes', () => {
     const b = createRateLimiter({ kind: 'redis', client: (clients[clients.push(new Redis(redisUrl!)) - 1])! }, { name, points: 2, windowSeconds: 60 });
     await a.consume('erin');
     await b.consume('erin');
-    await expect(a.consume('erin')).rejects.toMatchObject({ kind: 'RATE_LIMITED' });
+    await expect(a.consume('erin')).rejects.toMatchObject({ reason: 'rate_limited' });
   });
 });
 
@@ -70,7 +70,7 @@ describe('rate limiter on Redis, while Redis is out of reach', () => {
     await limiter.consume('bob');
     const refused = await limiter.consume('bob').catch((err: unknown) => err);
     expect(refused).toBeInstanceOf(AppError);
-    expect((refused as AppError).kind).toBe('RATE_LIMITED');
+    expect((refused as AppError).reason).toBe('rate_limited');
     client.disconnect();
   });
 });

@@ -74,7 +74,7 @@ describe.each(testDialects())('reactions on %s', (dialect) => {
     }
     for (const on of [2, -1, true, null, 'yes']) expect((await react(a.token, { message_id: msg.id, emoji: '😀', on })).status, JSON.stringify(on)).toBe(400);
     await post(t.api, '/im/chat/withdraw/user', { message_id: msg.id }, { token: a.token });
-    expect((await react(b.token, { message_id: msg.id, emoji: '😂', on: 1 })).msg).toBe('the message was withdrawn');
+    expect((await react(b.token, { message_id: msg.id, emoji: '😂', on: 1 })).reason).toBe('message_withdrawn');
     expect(await count()).toBe(before + 4);
   });
 });

@@ -91,7 +91,9 @@ describe.each(testDialects())('search API on %s', (dialect) => {
         expect([res.status, res.code], `${path} ${JSON.stringify(body)}`).toEqual([400, 1000]);
       }
       const one = await post(t.api, path, { word: '张' }, { token });
-      expect(one.msg).toBe('word: must be at least 2 character(s)');
+      expect([one.reason, one.msg]).toEqual(['invalid_field', 'word: must be at least 2 character(s)']);
+      const chinese = await post(t.api, path, { word: '张' }, { token, headers: { 'Accept-Language': 'zh-CN,zh;q=0.9' } });
+      expect(chinese.msg).toBe('参数 word 无效：至少 2 个字符');
       const anonymous = await post(t.api, path, { word: 'abc' });
       expect([anonymous.status, anonymous.code]).toEqual([401, 1001]);
     }

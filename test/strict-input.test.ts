@@ -26,7 +26,7 @@ describe.each(testDialects())('number fields refuse what is not a number, on %s'
     await post(t.api, '/im/friend/add/request', { f_uid: b.user.id }, { token: a.token });
     const handled = await post(t.api, '/im/friend/add/handle', { f_uid: a.user.id, status }, { token: b.token });
     expect([handled.status, handled.code]).toEqual([400, 1000]);
-    expect(handled.msg).toMatch(/^status: /);
+    expect([handled.reason, handled.msg]).toEqual(['invalid_field', expect.stringMatching(/^status: /)]);
     expect(await friendsOf(b.token)).toEqual([]);
     // The request is still there to accept.
     expect((await post(t.api, '/im/friend/add/handle', { f_uid: a.user.id, status: 1 }, { token: b.token })).code).toBe(0);
@@ -71,7 +71,7 @@ describe.each(testDialects())('number fields refuse what is not a number, on %s'
       [form, Buffer.concat([Buffer.from('nickname=a'), Buffer.from([0xc3, 0x28])])],
       ['application/json', Buffer.concat([Buffer.from('{"nickname":"a'), Buffer.from([0xff]), Buffer.from('b"}')])],
     ] as const) {
-      expect(await send(type, bytes)).toEqual({ status: 400, code: 1000, msg: 'request body must be valid UTF-8', data: null });
+      expect(await send(type, bytes)).toEqual({ status: 400, code: 1000, msg: 'request body must be valid UTF-8', reason: 'body_invalid_utf8', data: null });
     }
     const me = async () => (await post(t.api, '/user/info', {}, { token: a.token })).data.nickname as string;
     expect(await me()).not.toContain('\uFFFD');

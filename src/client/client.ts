@@ -29,6 +29,8 @@ export interface ClientOptions {
   gapWaitMs?: number;
   /** How long a send waits for its answer before it is written again (ms). */
   sendTimeoutMs?: number;
+  /** The language of refusals (`zh`, `en`), sent in each sign-in as `Lang`. */
+  lang?: () => string | undefined;
 }
 
 interface PendingSend {
@@ -188,7 +190,7 @@ export class WeimClient extends Emitter<ClientEvents> {
     this.syncing = true;
     const { conversations, events } = this.cursors();
     // Features: the frames newer than weIm-go's this client reads (docs/protocol.md, Features).
-    ws.send(JSON.stringify({ Cmd: 3, Body: token, Sync: { Cursors: conversations, EventSeq: events }, Features: ['typing', 'edit', 'reactions', 'group-events'] }));
+    ws.send(JSON.stringify({ Cmd: 3, Body: token, Sync: { Cursors: conversations, EventSeq: events }, Features: ['typing', 'edit', 'reactions', 'group-events'], ...(this.options.lang?.() ? { Lang: this.options.lang() } : {}) }));
   }
 
   private requestSync(): void {
@@ -261,7 +263,7 @@ export class WeimClient extends Emitter<ClientEvents> {
         return;
       }
       this.pending.delete(f.ClientMsgId);
-      p.reject(Object.assign(new Error(f.Body), { code: f.Code }));
+      p.reject(Object.assign(new Error(f.Body), { code: f.Code, reason: f.Reason }));
     } else if (!this.signedIn) {
       this.emit('error', new Error(`sign-in refused: ${f.Body}`));
     } else if (this.syncing) {

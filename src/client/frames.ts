@@ -6,6 +6,8 @@ export interface ServerFrame extends Frame {
   ClientMsgId?: string;
   /** On Cmd 2: the envelope code of the refusal (1005 rate limited, 1503 retry, …). */
   Code?: number;
+  /** On Cmd 2: the rule broken, a stable key (docs/errors.md). */
+  Reason?: string;
   /** On Cmd 23: the sync has more pages. */
   More?: boolean;
 }

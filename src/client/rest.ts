@@ -67,7 +67,8 @@ export interface Routes {
 
 /** A refusal: the envelope's code and message, with the HTTP status. */
 export class ApiError extends Error {
-  constructor(readonly status: number, readonly code: number, message: string) {
+  /** `reason`: the rule broken, a stable key (docs/errors.md); `message` is for people, in the asked language. */
+  constructor(readonly status: number, readonly code: number, message: string, readonly reason?: string) {
     super(message);
   }
 }
@@ -79,13 +80,16 @@ export class ApiError extends Error {
 export class WeimApi {
   token: string | undefined;
 
-  constructor(readonly baseUrl: string, options: { token?: string; fetch?: typeof fetch; onToken?: (token: string) => void } = {}) {
+  /** `lang`: the language of error messages (`zh`, `en`; sent as Accept-Language), read at each call. */
+  constructor(readonly baseUrl: string, options: { token?: string; fetch?: typeof fetch; onToken?: (token: string) => void; lang?: () => string | undefined } = {}) {
     this.token = options.token;
+    this.lang = options.lang;
     this.fetchImpl = options.fetch ?? ((...args) => globalThis.fetch(...args));
     this.onToken = options.onToken;
   }
 
   private readonly fetchImpl: typeof fetch;
+  private readonly lang: (() => string | undefined) | undefined;
   /** Told of every new token: a signed-in call past half a token's life answers a fresh one (`Login-Token` header). */
   onToken: ((token: string) => void) | undefined;
 
@@ -111,13 +115,13 @@ export class WeimApi {
   private async request(path: string, headers: Record<string, string>, body: string | FormData): Promise<any> {
     const res = await this.fetchImpl(`${this.baseUrl.replace(/\/$/, '')}/api/v1${path}`, {
       method: 'POST',
-      headers: { ...headers, ...(this.token ? { 'Login-Token': this.token } : {}) },
+      headers: { ...headers, ...(this.token ? { 'Login-Token': this.token } : {}), ...(this.lang?.() ? { 'Accept-Language': this.lang()! } : {}) },
       body,
     });
     const fresh = res.headers.get('login-token');
     if (fresh && this.token && fresh !== this.token) this.setToken(fresh);
-    const envelope = (await res.json().catch(() => ({ code: 1500, msg: `HTTP ${res.status}`, data: null }))) as { code: number; msg: string; data: unknown };
-    if (envelope.code !== 0) throw new ApiError(res.status, envelope.code, envelope.msg);
+    const envelope = (await res.json().catch(() => ({ code: 1500, msg: `HTTP ${res.status}`, data: null }))) as { code: number; msg: string; reason?: string; data: unknown };
+    if (envelope.code !== 0) throw new ApiError(res.status, envelope.code, envelope.msg, envelope.reason);
     return envelope.data;
   }
 }

@@ -94,7 +94,7 @@ export class MemoryIdempotencyStore implements IdempotencyStore {
     const entry = this.entries.get(key);
     if (!entry) {
       const bytes = key.length + fingerprint.length + ENTRY_OVERHEAD;
-      if (this.bytes + bytes > this.capacityBytes) throw new AppError('RATE_LIMITED', 'too many idempotency keys kept, retry later', { retryAfterSeconds: 60 });
+      if (this.bytes + bytes > this.capacityBytes) throw new AppError('too_many_idempotency_keys', undefined, { retryAfterSeconds: 60 });
       const token = newId();
       const op = newId();
       this.entries.set(key, { fingerprint, op, state: 'running', token, leaseUntil: now + options.leaseMs, expiresAt: now + options.ttlSeconds * 1000, bytes });

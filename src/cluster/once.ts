@@ -33,7 +33,7 @@ export class MemoryOnceStore implements OnceStore {
     }
     const held = this.until.get(key);
     if (held) return owner !== undefined && held.owner === owner;
-    if (this.until.size >= this.capacity) throw new AppError('RATE_LIMITED', 'too many requests in flight, retry later', { retryAfterSeconds: 1 });
+    if (this.until.size >= this.capacity) throw new AppError('too_many_in_flight', undefined, { retryAfterSeconds: 1 });
     this.until.set(key, { expiry: now + ttlSeconds * 1000, owner });
     return true;
   }

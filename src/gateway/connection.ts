@@ -1,6 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
+import type { AppError } from '../errors.js';
+import type { Locale } from '../i18n.js';
+import { failFrame } from '../notify/frames.js';
 import type { StreamPosition } from '../notify/notifier.js';
 import type { ServerFrame } from '../notify/server-frames.js';
 import type { FrameLimits } from './frame-limits.js';
@@ -56,6 +59,8 @@ export class Connection {
   limits: FrameLimits | undefined;
   /** What it declared it understands at sign-in (features.ts): none for weIm-go's clients. */
   features: ReadonlySet<FeatureName> = NO_FEATURES;
+  /** The language of its Cmd 2 texts: the upgrade's Accept-Language, then the sign-in's `Lang`. */
+  locale: Locale = 'zh';
   /** The chain of this socket's ordered frames (sends, reads) being handled. */
   serial: Promise<void> = SETTLED;
   /** Live stream frames held while a sync runs. */
@@ -93,6 +98,11 @@ export class Connection {
   /** Sends one server frame (notify/frames.ts builds them); returns false if the socket was closed instead. */
   sendFrame(frame: ServerFrame): boolean {
     return this.send(JSON.stringify(frame));
+  }
+
+  /** Cmd 2 for a refused frame, in the socket's language. */
+  fail(error: AppError, clientMsgId?: string): boolean {
+    return this.sendFrame(failFrame(error, this.locale, clientMsgId));
   }
 
   /** Sends a serialised frame; returns false if the socket was closed instead. */

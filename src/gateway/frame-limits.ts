@@ -1,3 +1,5 @@
+import type { AppError } from '../errors.js';
+
 /** A bucket of `capacity` tokens refilled evenly over `refillMs`: bursts up to `capacity`, then `capacity` per `refillMs`. */
 export class TokenBucket {
   private tokens: number;
@@ -28,19 +30,19 @@ export interface FrameLimit {
   cmd: number;
   perMinute: number;
   /** The Cmd 2 text past the limit. */
-  refusal: string;
+  refusal: AppError;
 }
 
 /** One socket's limits on the commands that have one (counted in memory, per socket). */
 export class FrameLimits {
-  private readonly buckets = new Map<number, { bucket: TokenBucket; refusal: string }>();
+  private readonly buckets = new Map<number, { bucket: TokenBucket; refusal: AppError }>();
 
   constructor(limits: readonly FrameLimit[], clock: () => number = Date.now) {
     for (const l of limits) this.buckets.set(l.cmd, { bucket: new TokenBucket(l.perMinute, 60_000, clock), refusal: l.refusal });
   }
 
   /** Counts a frame of `cmd`: undefined when it is within its limit, else the refusal to send. */
-  refusalFor(cmd: number): string | undefined {
+  refusalFor(cmd: number): AppError | undefined {
     const limit = this.buckets.get(cmd);
     if (!limit || limit.bucket.take()) return undefined;
     return limit.refusal;

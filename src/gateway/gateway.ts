@@ -3,10 +3,11 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
 import type { SocketCounts } from '../cluster/socket-counts.js';
-import { AppError, errorCatalog, retryableError } from '../errors.js';
+import { AppError, retryableError } from '../errors.js';
 import { addressKey, clientIp } from '../http/client-ip.js';
+import { type Locale, localeOf } from '../i18n.js';
 import { Cmd } from '../notify/cmd.js';
-import { failFrame, reconnectFrame, syncNeededFrame } from '../notify/frames.js';
+import { reconnectFrame, syncNeededFrame } from '../notify/frames.js';
 import { ClosePacer } from './close-pacer.js';
 import { Connection, type StreamRepairPort } from './connection.js';
 import { FrameLimits } from './frame-limits.js';
@@ -20,6 +21,8 @@ export interface GatewayOptions {
   /** Frames above this get Cmd 2; above 4× it the socket is closed by ws (1009). */
   maxFrameBytes: number;
   maxBufferedBytes: number;
+  /** The language of Cmd 2 texts for a socket that names neither zh nor en. */
+  defaultLocale: Locale;
   /** Browser origins allowed to connect; empty = any. Requests without Origin are not browsers. */
   allowedOrigins: string[];
   /** Consecutive refused frames after which the socket is closed (4009). */
@@ -158,7 +161,7 @@ export class Gateway {
     const origin = req.headers.origin;
     if (origin && this.options.allowedOrigins.length > 0 && !this.options.allowedOrigins.includes(origin)) return refuse('403 Forbidden');
     const max = this.options.maxSocketsPerIp;
-    if (max === 0) return this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket));
+    if (max === 0) return this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, req));
     const key = `ip:${addressKey(clientIp(req, this.options.trustProxyHops))}`;
     // The HTTP server has let go of the socket: while the count is asked, its errors are ours.
     const onError = () => socket.destroy();
@@ -172,7 +175,7 @@ export class Gateway {
         socket.once('close', release);
         socket.off('error', onError);
         if (this.closing) return refuse('503 Service Unavailable');
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket));
+        this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, req));
       },
       (err: unknown) => {
         this.deps.log.error({ err }, 'counting a socket failed');
@@ -202,7 +205,7 @@ export class Gateway {
     this.deps.sockets.release(key).catch((err: unknown) => this.deps.log.warn({ err }, 'socket count release failed'));
   }
 
-  private accept(ws: WebSocket, socket: Duplex): void {
+  private accept(ws: WebSocket, socket: Duplex, req: IncomingMessage): void {
     // Frames built once are written to the socket beside ws (connection.ts), which is sound only
     // while ws writes every frame at once: no extension (per-message deflate is off above).
     if (ws.extensions !== '') {
@@ -211,10 +214,11 @@ export class Gateway {
       return;
     }
     const connection = new Connection(ws, socket, this.options.maxBufferedBytes, this.deps.repair);
+    connection.locale = localeOf(req.headers['accept-language'], this.options.defaultLocale);
     connection.limits = new FrameLimits([
-      { cmd: Cmd.Ping, perMinute: this.options.pingMaxPerMinute, refusal: `too many pings (Cmd 15): at most ${this.options.pingMaxPerMinute} a minute` },
-      { cmd: Cmd.Sync, perMinute: this.options.syncMaxPerMinute, refusal: `too many syncs (Cmd 22): at most ${this.options.syncMaxPerMinute} a minute, retry later` },
-      { cmd: Cmd.Typing, perMinute: this.options.typingMaxPerMinute, refusal: `too many typing notices (Cmd 27): at most ${this.options.typingMaxPerMinute} a minute` },
+      { cmd: Cmd.Ping, perMinute: this.options.pingMaxPerMinute, refusal: new AppError('too_many_pings', { max: this.options.pingMaxPerMinute }) },
+      { cmd: Cmd.Sync, perMinute: this.options.syncMaxPerMinute, refusal: new AppError('too_many_syncs', { max: this.options.syncMaxPerMinute }) },
+      { cmd: Cmd.Typing, perMinute: this.options.typingMaxPerMinute, refusal: new AppError('too_many_typing', { max: this.options.typingMaxPerMinute }) },
     ]);
     this.connections.add(connection);
     this.signInTimers.set(connection, setTimeout(() => connection.close(CloseCode.SignInTimeout, 'sign-in timeout'), this.options.signInTimeoutMs));
@@ -239,14 +243,14 @@ export class Gateway {
   private receive(connection: Connection, data: RawData, isBinary: boolean): void {
     connection.alive = true;
     const size = Array.isArray(data) ? data.reduce((n, b) => n + b.length, 0) : (data as Buffer).byteLength;
-    if (isBinary) return this.refuse(connection, 'text frames only');
-    if (size > this.options.maxFrameBytes) return this.refuse(connection, `frame too large (max ${this.options.maxFrameBytes} bytes)`);
+    if (isBinary) return this.refuse(connection, new AppError('text_frames_only'));
+    if (size > this.options.maxFrameBytes) return this.refuse(connection, new AppError('frame_too_large', { max: this.options.maxFrameBytes }));
     const parsed = parseClientFrame(data.toString());
-    if (!parsed.ok) return this.refuse(connection, parsed.reason, parsed.clientMsgId);
-    if (!connection.signedIn && parsed.frame.Cmd !== Cmd.Sign) return this.refuse(connection, 'sign in first (Cmd 3)');
+    if (!parsed.ok) return this.refuse(connection, parsed.error, parsed.clientMsgId);
+    if (!connection.signedIn && parsed.frame.Cmd !== Cmd.Sign) return this.refuse(connection, new AppError('sign_in_first'));
     // Past a command's limit: Cmd 2 with 1005, and a refused frame like a malformed one (4009 when it goes on).
     const overLimit = connection.limits?.refusalFor(parsed.frame.Cmd);
-    if (overLimit) return this.refuse(connection, overLimit, undefined, errorCatalog.RATE_LIMITED.code);
+    if (overLimit) return this.refuse(connection, overLimit);
     connection.badFrames = 0;
     const frame = parsed.frame;
     const run = () =>
@@ -255,8 +259,8 @@ export class Gateway {
         const retryable = retryableError(err);
         if (retryable) this.deps.log.warn({ err, cmd: frame.Cmd }, 'database unavailable');
         else this.deps.log.error({ err, cmd: frame.Cmd }, 'frame handler failed');
-        const answer = retryable ?? new AppError('INTERNAL');
-        connection.sendFrame(failFrame(answer.message, clientMsgId, answer.code));
+        const answer = retryable ?? new AppError('internal');
+        connection.fail(answer, clientMsgId);
         // A sign-in or sync cut short leaves the client waiting for Cmd 4 / Cmd 23: it reconnects
         // and signs in with its cursors again (1013: try again later).
         if (frame.Cmd === Cmd.Sign || frame.Cmd === Cmd.Sync) connection.close(retryable ? CloseCode.TryAgainLater : CloseCode.InternalError, 'sign-in or sync failed, reconnect');
@@ -271,8 +275,8 @@ export class Gateway {
     return handler(connection, frame);
   }
 
-  private refuse(connection: Connection, reason: string, clientMsgId?: string, code?: number): void {
-    connection.sendFrame(failFrame(reason, clientMsgId, code));
+  private refuse(connection: Connection, error: AppError, clientMsgId?: string): void {
+    connection.fail(error, clientMsgId);
     if (++connection.badFrames >= this.options.maxBadFrames) connection.close(CloseCode.TooManyBadFrames, 'too many bad frames');
   }
 

@@ -1,13 +1,14 @@
 import type { Logger } from 'pino';
 import type { Directory } from '../cluster/directory.js';
-import { AppError, errorCatalog } from '../errors.js';
+import { AppError } from '../errors.js';
+import { localeOf } from '../i18n.js';
 import type { TokenService } from '../modules/auth/index.js';
 import type { MessagesService, TypingService } from '../modules/messages/index.js';
 import type { PresenceService } from '../modules/presence/index.js';
 import { type ConversationsService, cursorsFrom, type SyncService } from '../modules/sync/index.js';
 import { acceptedFeatures } from '../notify/features.js';
 import { Cmd } from '../notify/cmd.js';
-import { failFrame, pongFrame, sendAckFrame, signedInFrame } from '../notify/frames.js';
+import { pongFrame, sendAckFrame, signedInFrame } from '../notify/frames.js';
 import type { Connection } from './connection.js';
 import type { Hub } from './hub.js';
 import { type ClientCmd, type ClientFrame, CloseCode } from './protocol.js';
@@ -37,12 +38,13 @@ export type Handlers = { [K in ClientCmd]: (connection: Connection, frame: Extra
 export function createHandlers(deps: HandlerDeps): Handlers {
   /** Cmd 3 itself: the token, the optional cursors, then the hub, the directory and the answer. */
   const signIn = async (connection: Connection, frame: Extract<ClientFrame, { Cmd: typeof Cmd.Sign }>) => {
+    if (frame.Lang) connection.locale = localeOf(frame.Lang, connection.locale);
     let claims;
     try {
       claims = await deps.tokens.verify(frame.Body);
     } catch (err) {
       if (!(err instanceof AppError)) throw err;
-      connection.sendFrame(failFrame('sign-in failed: token invalid, expired or revoked'));
+      connection.fail(err);
       connection.close(CloseCode.SignInFailed, 'sign-in failed');
       return;
     }
@@ -53,7 +55,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     const admitted = await deps.admitUser(connection, claims.userId);
     if (connection.ws.readyState !== connection.ws.OPEN) return;
     if (!admitted) {
-      connection.sendFrame(failFrame(`too many open sockets for this user (at most ${deps.maxSocketsPerUser}): close one, or retry later`, undefined, errorCatalog.RATE_LIMITED.code));
+      connection.fail(new AppError('too_many_sockets', { max: deps.maxSocketsPerUser }));
       connection.close(CloseCode.TooManySockets, 'too many sockets for this user');
       return;
     }
@@ -80,7 +82,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
       // Marked before the first await: a second Cmd 3 right behind the first (same read) must not
       // sign the socket in as another user too (it would stay in the hub under both).
       if (connection.signedIn || connection.signingIn) {
-        connection.sendFrame(failFrame('already signed in'));
+        connection.fail(new AppError('already_signed_in'));
         return;
       }
       connection.signingIn = true;
@@ -93,7 +95,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
 
     [Cmd.Sync]: async (connection, frame) => {
       if (connection.syncing) {
-        connection.sendFrame(failFrame('a sync is already running'));
+        connection.fail(new AppError('sync_running'));
         return;
       }
       const cursors = cursorsOrFail(connection, frame);
@@ -105,7 +107,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
         await deps.conversations.markRead(connection.userId!, { conversationId: frame.ConvId }, frame.Seq, connection.id);
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
-        connection.sendFrame(failFrame(err.message, undefined, err.code));
+        connection.fail(err);
       }
     },
 
@@ -114,7 +116,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
         await deps.typing.typing(connection.userId!, frame.Ope, frame.ToId);
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
-        connection.sendFrame(failFrame(err.message, undefined, err.code));
+        connection.fail(err);
       }
     },
 
@@ -137,7 +139,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
         }));
       } catch (err) {
         if (!(err instanceof AppError)) throw err;
-        connection.sendFrame(failFrame(err.message, frame.ClientMsgId, err.code));
+        connection.fail(err, frame.ClientMsgId);
       }
     },
   };
@@ -148,7 +150,7 @@ function cursorsOrFail(connection: Connection, spec: Parameters<typeof cursorsFr
     return cursorsFrom(spec);
   } catch (err) {
     if (!(err instanceof AppError)) throw err;
-    connection.sendFrame(failFrame(err.message));
+    connection.fail(err);
     return undefined;
   }
 }

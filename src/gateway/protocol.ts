@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { AppError } from '../errors.js';
+import { issueDetail } from '../issue-text.js';
 import { cursorRecord } from '../modules/sync/cursors.js';
 import { Cmd } from '../notify/cmd.js';
 
@@ -33,7 +35,8 @@ export type SyncSpec = { Token?: string; Cursors?: Record<string, number>; Event
 
 /** Feature names a client understands (features.ts); unknown ones are ignored, malformed ones refused. */
 const features = z.array(z.string().min(1).max(32).regex(/^[a-z][a-z0-9_-]*$/, 'a feature name is lower-case letters, digits, _ and -')).max(16);
-const signFrame = z.object({ Cmd: z.literal(Cmd.Sign), Body: z.string().min(1).max(4096), Sync: z.object(syncSpec).optional(), Features: features.optional() });
+/** Lang: the language of the socket's Cmd 2 texts, as an Accept-Language value (`en`, `zh-CN`). */
+const signFrame = z.object({ Cmd: z.literal(Cmd.Sign), Body: z.string().min(1).max(4096), Sync: z.object(syncSpec).optional(), Features: features.optional(), Lang: z.string().min(1).max(64).optional() });
 const syncFrame = z.object({ Cmd: z.literal(Cmd.Sync), ...syncSpec });
 const readFrame = z.object({ Cmd: z.literal(Cmd.Read), ConvId: id, Seq: seq });
 const pingFrame = z.object({ Cmd: z.literal(Cmd.Ping) });
@@ -58,21 +61,21 @@ const clientCmds: readonly number[] = clientFrame.options.map((o) => o.shape.Cmd
 export type ClientFrame = z.infer<typeof clientFrame>;
 export type ClientCmd = ClientFrame['Cmd'];
 
-/** Parses one text frame; returns the reason on failure (for the Cmd 2 reply). */
-export function parseClientFrame(text: string): { ok: true; frame: ClientFrame } | { ok: false; reason: string; clientMsgId?: string } {
+/** Parses one text frame; returns the error on failure (for the Cmd 2 reply). */
+export function parseClientFrame(text: string): { ok: true; frame: ClientFrame } | { ok: false; error: AppError; clientMsgId?: string } {
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch {
-    return { ok: false, reason: 'malformed frame: not JSON' };
+    return { ok: false, error: new AppError('frame_not_json') };
   }
-  const result = clientFrame.safeParse(raw);
+  const result = clientFrame.safeParse(raw, { reportInput: true });
   if (result.success) return { ok: true, frame: result.data };
   const clientMsgId = typeof (raw as { ClientMsgId?: unknown })?.ClientMsgId === 'string' ? (raw as { ClientMsgId: string }).ClientMsgId.slice(0, 64) : undefined;
   const cmd = (raw as { Cmd?: unknown } | null)?.Cmd;
   if (typeof cmd !== 'number' || !clientCmds.includes(cmd)) {
-    return { ok: false, reason: `unknown command ${JSON.stringify(cmd ?? null).slice(0, 20)}`, clientMsgId };
+    return { ok: false, error: new AppError('unknown_command', { cmd: JSON.stringify(cmd ?? null).slice(0, 20) }), clientMsgId };
   }
   const issue = result.error.issues[0]!;
-  return { ok: false, reason: `invalid frame: ${issue.path.join('.') || 'frame'}: ${issue.message}`, clientMsgId };
+  return { ok: false, error: new AppError('invalid_frame', { field: issue.path.join('.') || 'frame', detail: issueDetail(issue) }), clientMsgId };
 }

@@ -21,7 +21,7 @@ export function requireAuth(tokens: TokenService, options: { refresh?: boolean }
   const refresh = options.refresh ?? true;
   return async (req: Request, res: Response, next: NextFunction) => {
     const token = tokenFrom(req);
-    if (!token) throw new AppError('UNAUTHENTICATED');
+    if (!token) throw new AppError('login_required');
     const claims = await tokens.verify(token, { remember: true });
     (req as AuthedRequest).auth = claims;
     if (refresh && tokens.needsRefresh(claims)) res.setHeader('Login-Token', tokens.issue(claims.userId));

@@ -1,7 +1,6 @@
 import type { Socket } from 'node:net';
 import type { Request, RequestHandler, Response } from 'express';
-import { errorCatalog } from '../errors.js';
-import { sendError } from './envelope.js';
+import { AppError } from '../errors.js';
 
 /** How long a refused upload may keep sending before its connection is cut. */
 const LINGER_MS = 5000;
@@ -20,7 +19,7 @@ export function bodyLimitGuard(limitBytes: number): RequestHandler {
       return;
     }
     closeAfterResponse(req, res);
-    sendError(res, 413, errorCatalog.PAYLOAD_TOO_LARGE.code, errorCatalog.PAYLOAD_TOO_LARGE.msg);
+    next(new AppError('payload_too_large'));
   };
 }
 

@@ -41,7 +41,7 @@ export function bodyReader(options: BodyReaderOptions): RequestHandler {
     const encoding = (req.headers['content-encoding'] ?? 'identity').toLowerCase();
     if ((charset !== undefined && charset !== 'utf-8' && charset !== 'utf8') || encoding !== 'identity') {
       req.resume();
-      next(new AppError('BAD_REQUEST', 'request bodies must be UTF-8 and not compressed'));
+      next(new AppError('body_not_utf8'));
       return;
     }
     const chunks: Buffer[] = [];
@@ -55,7 +55,7 @@ export function bodyReader(options: BodyReaderOptions): RequestHandler {
         refused = true;
         chunks.length = 0;
         closeAfterResponse(req, res);
-        next(new AppError('PAYLOAD_TOO_LARGE'));
+        next(new AppError('payload_too_large'));
         return;
       }
       chunks.push(chunk);
@@ -66,7 +66,7 @@ export function bodyReader(options: BodyReaderOptions): RequestHandler {
       const bytes = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
       // Decoding would put U+FFFD in place of bytes that are not UTF-8 and store that.
       if (!isUtf8(bytes)) {
-        next(new AppError('BAD_REQUEST', NOT_UTF8));
+        next(new AppError('body_invalid_utf8'));
         return;
       }
       const text = bytes.toString('utf8');
@@ -83,7 +83,7 @@ export function bodyReader(options: BodyReaderOptions): RequestHandler {
     req.once('end', onEnd);
     req.once('error', () => {
       // The client went away mid-body: nobody reads the answer, and it is no server fault.
-      if (!refused) next(new AppError('BAD_REQUEST', 'request aborted'));
+      if (!refused) next(new AppError('request_aborted'));
     });
   };
 }
@@ -105,15 +105,13 @@ function hasBody(req: Request): boolean {
 function parseJson(text: string): unknown {
   const first = /\S/.exec(text)?.[0];
   if (first === undefined) return {};
-  if (first !== '{' && first !== '[') throw new AppError('BAD_REQUEST', 'malformed request body');
+  if (first !== '{' && first !== '[') throw new AppError('malformed_body');
   try {
     return JSON.parse(text);
   } catch {
-    throw new AppError('BAD_REQUEST', 'malformed request body');
+    throw new AppError('malformed_body');
   }
 }
-
-const NOT_UTF8 = 'request body must be valid UTF-8';
 
 /** Form fields as strings; a field given more than once becomes an array. */
 function parseForm(text: string, parameterLimit: number): Record<string, FormValue> {
@@ -123,9 +121,9 @@ function parseForm(text: string, parameterLimit: number): Record<string, FormVal
   // refused instead. Only bodies with an escape of a non-ASCII byte need the second look, once.
   let unchecked = /%[89a-f][0-9a-f]/i.test(text);
   for (const [key, value] of new URLSearchParams(text)) {
-    if (++count > parameterLimit) throw new AppError('BAD_REQUEST', 'too many parameters');
+    if (++count > parameterLimit) throw new AppError('too_many_parameters');
     if (unchecked && (key.includes('\uFFFD') || value.includes('\uFFFD'))) {
-      if (!decodesStrictly(text)) throw new AppError('BAD_REQUEST', NOT_UTF8);
+      if (!decodesStrictly(text)) throw new AppError('body_invalid_utf8');
       unchecked = false;
     }
     const earlier = body[key];

@@ -1,9 +1,12 @@
 import type { Response } from 'express';
+import type { AppError, Reason } from '../errors.js';
+import type { Locale } from '../i18n.js';
 
-/** The body every API response carries (API.md §1). */
+/** The body every API response carries (API.md §1); an error's also names its rule in `reason`. */
 export interface Envelope<T> {
   code: number;
   msg: string;
+  reason?: Reason;
   data: T | null;
 }
 
@@ -11,8 +14,10 @@ export function sendOk<T>(res: Response, data: T): void {
   send(res, 200, { code: 0, msg: 'ok', data } satisfies Envelope<T>);
 }
 
-export function sendError(res: Response, status: number, code: number, msg: string): void {
-  send(res, status, { code, msg, data: null } satisfies Envelope<null>);
+/** The error's envelope, its message in `locale`. */
+export function sendError(res: Response, error: AppError, locale: Locale): void {
+  if (error.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(error.retryAfterSeconds));
+  send(res, error.status, { code: error.code, msg: error.text(locale), reason: error.reason, data: null } satisfies Envelope<null>);
 }
 
 /**

@@ -9,6 +9,7 @@ import { groupCreateInput, groupIdInput, groupMembersInput, joinHandleInput, joi
 import { editInput, reactInput, sendGroupInput, sendUserInput, withdrawInput } from '../modules/messages/messages.schema.js';
 import { onlineInput } from '../modules/presence/presence.routes.js';
 import { pushSchemas } from '../modules/push/push.schema.js';
+import { errorReasons } from '../errors.js';
 import { jsonSchemaOf } from './validate.js';
 import { searchInput } from '../modules/search/search.schema.js';
 import { historyInput, readInput, receiptsInput, syncInput } from '../modules/sync/sync.schema.js';
@@ -111,11 +112,20 @@ function apiRoutes(push: ReturnType<typeof pushSchemas> | undefined, admin: bool
   return routes;
 }
 
-const envelope = (data: Record<string, unknown>) => ({
+const envelope = (data: Record<string, unknown>, reason?: Record<string, unknown>) => ({
   type: 'object',
-  required: ['code', 'msg', 'data'],
-  properties: { code: { type: 'integer' }, msg: { type: 'string' }, data },
+  required: ['code', 'msg', 'data', ...(reason ? ['reason'] : [])],
+  properties: { code: { type: 'integer' }, msg: { type: 'string' }, ...(reason ? { reason } : {}), data },
 });
+
+/** Every route: the language of an error's `msg`. */
+const ACCEPT_LANGUAGE = {
+  name: 'Accept-Language',
+  in: 'header',
+  required: false,
+  description: 'The language of an error\'s `msg`: Chinese (`zh`, `zh-CN`, …) or English (`en`, …); `i18n.default_locale` (zh) when it names neither',
+  schema: { type: 'string', examples: ['en', 'zh-CN,zh;q=0.9'] },
+};
 
 const ERRORS: Record<string, string> = {
   400: 'Validation failed or a rule refused (code 1000; `msg` names the field); a word of the word filter (code 1007)',
@@ -148,7 +158,10 @@ export function openApiDocument(options: { version: string; push?: { maxUsers: n
         summary: r.summary,
         operationId: r.path.slice(1).replace(/\/(.)/g, (_, c: string) => c.toUpperCase()),
         security: r.auth === 'token' ? [{ loginToken: [] }] : r.auth === 'push' ? [{ pushApp: [] }] : r.auth === 'admin' ? [{ adminToken: [] }] : [],
-        ...(r.auth === 'push' ? { parameters: PUSH_HEADERS.slice(1).map((name) => ({ name, in: 'header', required: true, schema: { type: 'string' } })).concat([{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' } }]) } : {}),
+        parameters: [
+          ...(r.auth === 'push' ? PUSH_HEADERS.slice(1).map((name) => ({ name, in: 'header', required: true, schema: { type: 'string' } })).concat([{ name: 'Idempotency-Key', in: 'header', required: false, schema: { type: 'string' } }]) : []),
+          ACCEPT_LANGUAGE,
+        ],
         requestBody: { required: r.input !== undefined, content },
         responses: { 200: { description: 'Done (code 0)', content: { 'application/json': { schema: { $ref: '#/components/schemas/Ok' } } } }, ...errors },
       },
@@ -166,7 +179,7 @@ export function openApiDocument(options: { version: string; push?: { maxUsers: n
     components: {
       schemas: {
         Ok: envelope({ description: 'The answer; its shape is in docs/api.md' }),
-        Error: envelope({ type: 'null' }),
+        Error: envelope({ type: 'null' }, { type: 'string', enum: Object.keys(errorReasons), description: 'The rule broken (docs/errors.md); `msg` is in the language of Accept-Language (zh when it names neither)' }),
       },
       securitySchemes: {
         loginToken: { type: 'apiKey', in: 'header', name: 'Login-Token', description: 'The token /login answers (`data.t`)' },

@@ -42,7 +42,7 @@ export function createRateLimiter(store: RateLimitStore, limit: RateLimit): Rate
         await impl.consume(key);
       } catch (err) {
         if (err instanceof RateLimiterRes) {
-          throw new AppError('RATE_LIMITED', undefined, { retryAfterSeconds: Math.max(1, Math.ceil(err.msBeforeNext / 1000)) });
+          throw new AppError('rate_limited', undefined, { retryAfterSeconds: Math.max(1, Math.ceil(err.msBeforeNext / 1000)) });
         }
         throw err;
       }

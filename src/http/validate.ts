@@ -1,16 +1,17 @@
 import { z } from 'zod';
 import { AppError } from '../errors.js';
+import { issueDetail } from '../issue-text.js';
 
 /**
  * Parses a request body (form-encoded values arrive as strings; JSON may carry numbers) with a zod
  * schema. Unknown fields are ignored. A failure becomes BAD_REQUEST naming the first bad field.
  */
 export function parseInput<S extends z.ZodType>(schema: S, body: unknown): z.output<S> {
-  const result = schema.safeParse(body ?? {});
+  const result = schema.safeParse(body ?? {}, { reportInput: true });
   if (result.success) return result.data;
   const issue = result.error.issues[0]!;
   const field = issue.path.join('.');
-  throw new AppError('BAD_REQUEST', field ? `${field}: ${issue.message}` : issue.message);
+  throw new AppError('invalid_field', { field: field || 'body', detail: issueDetail(issue) });
 }
 
 /**

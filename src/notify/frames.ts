@@ -1,3 +1,5 @@
+import type { AppError } from '../errors.js';
+import type { Locale } from '../i18n.js';
 import { Cmd, Ope } from './cmd.js';
 import type { FrameOf, GroupEventKind } from './server-frames.js';
 
@@ -14,9 +16,9 @@ function conversationOpe(ope: number): 0 | 1 {
   return ope === Ope.Group ? 1 : 0;
 }
 
-/** Cmd 2: refused. `code`: the envelope code (docs/api.md), e.g. 1503 retry. */
-export function failFrame(reason: string, clientMsgId?: string, code?: number): FrameOf<typeof Cmd.Fail> {
-  return { Cmd: Cmd.Fail, ...SYSTEM, Body: reason, ...(clientMsgId ? { ClientMsgId: clientMsgId } : {}), ...(code ? { Code: code } : {}) };
+/** Cmd 2: refused, with the error's text in `locale`, its envelope code (docs/api.md, e.g. 1503 retry) and its reason key. */
+export function failFrame(error: AppError, locale: Locale, clientMsgId?: string): FrameOf<typeof Cmd.Fail> {
+  return { Cmd: Cmd.Fail, ...SYSTEM, Body: error.text(locale), ...(clientMsgId ? { ClientMsgId: clientMsgId } : {}), Code: error.code, Reason: error.reason };
 }
 
 /** Cmd 4: signed in; `features` only when the sign-in declared some. */

@@ -32,7 +32,7 @@ export const groupEventKinds = ['admin', 'mute', 'mute_all', 'transfer', 'update
 export type GroupEventKind = (typeof groupEventKinds)[number];
 
 export const serverFrames = [
-  frame(Cmd.Fail, 'Refused: Body says why; ClientMsgId of the refused send; Code the envelope code (1005 rate limited, 1503 retry)', { ...system, Body: z.string(), ClientMsgId: z.string().optional(), Code: z.number().int().optional() }),
+  frame(Cmd.Fail, 'Refused: Body says why (in the socket\'s language); ClientMsgId of the refused send; Code the envelope code (1005 rate limited, 1503 retry); Reason the stable key of the rule (docs/errors.md)', { ...system, Body: z.string(), ClientMsgId: z.string().optional(), Code: z.number().int().optional(), Reason: z.string().optional() }),
   frame(Cmd.SignSuccess, 'Signed in: Body is the user id; Features: the declared features accepted (only when the sign-in declared some)', { ...system, Body: z.string().regex(/^\d+$/), Features: z.array(z.string()).optional() }),
   conversationItem(Cmd.FriendMessage, 'Friend message', z.string()),
   withdrawItem(Cmd.FriendMessageWithdrawn, 'Friend message withdrawn: Body is its id'),

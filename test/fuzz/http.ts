@@ -1,5 +1,6 @@
 import { Agent, request } from 'node:http';
 import * as samples from '../helpers/media-samples.js';
+import { errorReasons, type Reason } from '../../src/errors.js';
 import { assertNoLeak } from './leaks.js';
 import { type BadTokenName, pushHeaders, type PushSigning, type World } from './world.js';
 
@@ -126,9 +127,10 @@ export function assertRefusal(c: HttpCase, answer: HttpAnswer): void {
   } catch {
     throw new Error(`not an envelope: ${brief}`);
   }
-  const e = envelope as { code?: unknown; msg?: unknown; data?: unknown };
+  const e = envelope as { code?: unknown; msg?: unknown; reason?: unknown; data?: unknown };
   const keys = Object.keys(e).sort().join(',');
-  if (keys !== 'code,data,msg' || typeof e.code !== 'number' || typeof e.msg !== 'string' || e.data !== null) throw new Error(`not a {code, msg, data: null} envelope: ${brief}`);
+  if (keys !== 'code,data,msg,reason' || typeof e.code !== 'number' || typeof e.msg !== 'string' || e.data !== null) throw new Error(`not a {code, msg, reason, data: null} envelope: ${brief}`);
+  if (typeof e.reason !== 'string' || !Object.hasOwn(errorReasons, e.reason) || errorReasons[e.reason as Reason].code !== e.code) throw new Error(`reason ${String(e.reason)} is not in the catalog or has another code: ${brief}`);
   if (!CODE_OF_STATUS[answer.status]?.includes(e.code)) throw new Error(`code ${e.code} does not go with HTTP ${answer.status}: ${brief}`);
   if (e.msg.length === 0 || e.msg.length > 300) throw new Error(`message empty or overlong: ${brief}`);
   assertNoLeak(e.msg, `${c.method} ${c.path}`);

@@ -1,5 +1,6 @@
 import fc from 'fast-check';
 import WebSocket from 'ws';
+import { errorReasons, type Reason } from '../../src/errors.js';
 import { type Entries, jsonText } from './cases.js';
 import { badCursors, badSyncToken, clientMsgIdKind, messageBodyKind } from './kinds.js';
 import { assertNoLeak } from './leaks.js';
@@ -199,7 +200,7 @@ export class SocketRig {
           rec.ws.send('{"Cmd":15}');
           await rec.until(() => rec.closed !== undefined || rec.frames.length > before);
           const next = rec.frames[before];
-          if (!rec.closed && !(next?.Cmd === 2 && next.Body === 'sign in first (Cmd 3)')) throw new Error(`the socket was signed in: ${JSON.stringify(next)}`);
+          if (!rec.closed && !(next?.Cmd === 2 && next.Reason === 'sign_in_first')) throw new Error(`the socket was signed in: ${JSON.stringify(next)}`);
         }
       }
       for (const f of after()) {
@@ -207,6 +208,8 @@ export class SocketRig {
         if (f.Cmd === 2) {
           if (f.Code === 1500 || f.Code === 1503) throw new Error(`an internal error: ${JSON.stringify(f).slice(0, 300)}`);
           assertNoLeak(String(f.Body), 'Cmd 2');
+          const reason = (f as { Reason?: unknown }).Reason;
+          if (typeof reason !== 'string' || !Object.hasOwn(errorReasons, reason) || errorReasons[reason as Reason].code !== f.Code) throw new Error(`Cmd 2 without a catalog reason and its code: ${JSON.stringify(f).slice(0, 300)}`);
         }
       }
       if (rec.closed && !c.closes.includes(rec.closed.code)) throw new Error(`closed with ${rec.closed.code} (${rec.closed.reason}); expected ${c.closes.join(' or ') || 'no close'}`);

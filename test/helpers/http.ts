@@ -3,6 +3,8 @@ export interface ApiResponse<T = any> {
   status: number;
   code: number;
   msg: string;
+  /** The rule an error broke (docs/errors.md). */
+  reason?: string;
   data: T;
   headers: Headers;
 }
@@ -27,7 +29,7 @@ export async function post<T = any>(api: string, path: string, body: Record<stri
     payload = JSON.stringify(body);
   }
   const response = await fetch(`${api}${path}`, { method: 'POST', headers, body: payload });
-  const envelope = (await response.json()) as { code: number; msg: string; data: T };
+  const envelope = (await response.json()) as { code: number; msg: string; reason?: string; data: T };
   return { status: response.status, ...envelope, headers: response.headers };
 }
 
@@ -79,6 +81,6 @@ export async function postMultipart<T = any>(api: string, path: string, parts: A
     else form.append(name, new Blob([value.data], { type: value.type ?? 'application/octet-stream' }), value.filename);
   }
   const response = await fetch(`${api}${path}`, { method: 'POST', headers: token ? { 'Login-Token': token } : {}, body: form });
-  const envelope = (await response.json()) as { code: number; msg: string; data: T };
+  const envelope = (await response.json()) as { code: number; msg: string; reason?: string; data: T };
   return { status: response.status, ...envelope, headers: response.headers };
 }

@@ -35,6 +35,8 @@ export async function startTestNode(dialect: Dialect, env: Record<string, string
     WEIM_LOG_LEVEL: 'silent',
     WEIM_SERVER_DRAIN_DELAY_MS: '0',
     WEIM_SERVER_DRAIN_CLOSES_PER_SECOND: '1000000',
+    // Tests read English messages; the default (zh, as weIm-go clients expect) is tested in error-reasons.test.ts.
+    WEIM_I18N_DEFAULT_LOCALE: 'en',
     ...env,
   });
   // A database passed in is shared (several nodes of a cluster) and stays open after stop().

@@ -2,7 +2,7 @@ import WebSocket from 'ws';
 import type { Frame } from '../../src/notify/notifier.js';
 
 /** A frame as a client receives it (the server's `Frame`, plus what acks and failures carry). */
-export type ReceivedFrame = Frame & { ClientMsgId?: string; More?: boolean; Code?: number; Features?: string[] };
+export type ReceivedFrame = Frame & { ClientMsgId?: string; More?: boolean; Code?: number; Reason?: string; Features?: string[] };
 
 /** A test client socket that records every frame it receives. */
 export class TestSocket {

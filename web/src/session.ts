@@ -1,13 +1,14 @@
 import { ApiError, LocalStorageCursorStore, type MessageFrame, WeimApi, WeimClient } from '../../src/client/index.js';
 import { toast } from './dom.js';
-import { type Key, t } from './i18n.js';
+import { currentLang, type Key, t } from './i18n.js';
 import { changed, conv, convById, displayName, itemOf, remember, reset, state } from './store.js';
 import type { ConversationItem, FriendRequest, Group, HistoryItem, Item, JoinRequest, User } from './types.js';
 
 const SESSION_KEY = 'weim:session';
 
 /** The REST API (token from localStorage) and, once signed in, the socket client. */
-export const api = new WeimApi(location.origin);
+// Server error messages come in the UI's language.
+export const api = new WeimApi(location.origin, { lang: currentLang });
 // A call past half the token's life answers a fresh one: keep it, so the session outlives the first token.
 api.onToken = (token) => {
   const saved = savedSession();
@@ -99,6 +100,7 @@ export async function start(token: string, user: User): Promise<void> {
     token: () => api.token ?? token,
     store,
     backoff: { minMs: 250, maxMs: 5000 },
+    lang: currentLang,
   });
   client.on('state', (s) => {
     state.connection = s;

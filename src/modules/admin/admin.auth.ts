@@ -12,7 +12,7 @@ export function requireAdmin(token: string): RequestHandler {
   return (req, _res, next) => {
     const header = req.get('authorization') ?? '';
     const given = /^Bearer (.+)$/.exec(header)?.[1] ?? '';
-    if (!given || !timingSafeEqual(createHash('sha256').update(given).digest(), expected)) throw new AppError('UNAUTHENTICATED', 'admin token required (Authorization: Bearer …)');
+    if (!given || !timingSafeEqual(createHash('sha256').update(given).digest(), expected)) throw new AppError('admin_token_required');
     next();
   };
 }

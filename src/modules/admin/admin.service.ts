@@ -35,7 +35,7 @@ export class AdminService {
     await transact(this.db, async (trx) => {
       // Every session issued until now ends with the ban itself, even if telling the nodes fails.
       const changed = await trx.updateTable('users').set({ banned_at: now, ban_reason: reason, updated_at: now, sessions_valid_after: now }).where('id', '=', userId).executeTakeFirst();
-      if (Number(changed.numUpdatedRows) === 0) throw new AppError('NOT_FOUND', 'user not found');
+      if (Number(changed.numUpdatedRows) === 0) throw new AppError('user_not_found');
       await audit(trx, { action: 'ban', targetId: userId, detail: { reason }, ip, now });
     });
     await this.deps.tokens.revokeAll(userId);
@@ -45,7 +45,7 @@ export class AdminService {
     const now = this.clock();
     await transact(this.db, async (trx) => {
       const changed = await trx.updateTable('users').set({ banned_at: null, ban_reason: '', updated_at: now }).where('id', '=', userId).executeTakeFirst();
-      if (Number(changed.numUpdatedRows) === 0) throw new AppError('NOT_FOUND', 'user not found');
+      if (Number(changed.numUpdatedRows) === 0) throw new AppError('user_not_found');
       await audit(trx, { action: 'unban', targetId: userId, detail: {}, ip, now });
     });
   }
@@ -54,7 +54,7 @@ export class AdminService {
     let query = this.db.selectFrom('users').select(['id', 'username', 'nickname', 'avatar', 'sex', 'created_at', 'banned_at', 'ban_reason']);
     query = by.user_id !== undefined ? query.where('id', '=', by.user_id) : query.where('username', '=', by.username!.toLowerCase());
     const row = await query.executeTakeFirst();
-    if (!row) throw new AppError('NOT_FOUND', 'user not found');
+    if (!row) throw new AppError('user_not_found');
     const online = (await this.deps.online([Number(row.id)])).length > 0;
     return {
       user: { ...toPublicUser(row), created_at: Number(row.created_at), banned: row.banned_at !== null, banned_at: row.banned_at === null ? null : Number(row.banned_at), ban_reason: row.ban_reason, online },

@@ -37,10 +37,12 @@ export interface Download {
   attachment: boolean;
 }
 
-const FORMATS_OF: Record<MediaKind, string> = {
-  1: 'jpeg, png, gif, webp',
-  2: 'amr, mp3, m4a/aac, wav, ogg/opus',
-  3: 'mp4, mov, webm, 3gp',
+/** What an upload of each type must hold, for the refusal's message. */
+const WANTED: Record<UploadType, { en: string; zh: string }> = {
+  1: { en: 'a picture (jpeg, png, gif, webp)', zh: '图片（jpeg、png、gif、webp）' },
+  2: { en: 'a voice recording (amr, mp3, m4a/aac, wav, ogg/opus)', zh: '语音（amr、mp3、m4a/aac、wav、ogg/opus）' },
+  3: { en: 'a video (mp4, mov, webm, 3gp)', zh: '视频（mp4、mov、webm、3gp）' },
+  6: { en: 'a file', zh: '文件' },
 };
 
 /**
@@ -76,7 +78,7 @@ export class AttachmentsService {
   async receive(userId: number, purpose: UploadPurpose, declared: UploadType | undefined, file: Readable): Promise<StoredUpload> {
     const source = file[Symbol.asyncIterator]() as AsyncIterator<Buffer>;
     const head = await readHead(source, SNIFF_BYTES);
-    if (head.length === 0) throw new AppError('BAD_REQUEST', 'the file is empty');
+    if (head.length === 0) throw new AppError('file_empty');
     const sniffed = await sniff(head);
     let cap: number;
     if (purpose === 'avatar') {
@@ -96,7 +98,7 @@ export class AttachmentsService {
   /** Checks a stored chat upload against its type, records it and answers its URL. */
   async completeChatUpload(userId: number, type: UploadType, stored: StoredUpload): Promise<ChatUpload> {
     refuseMismatch(type, stored.kind);
-    if (stored.size > this.caps.perType[type]) throw new AppError('PAYLOAD_TOO_LARGE');
+    if (stored.size > this.caps.perType[type]) throw new AppError('payload_too_large');
     await insertUpload(this.db, this.row(userId, 'chat', type, stored));
     return { url: this.store.url(stored.key, { attachment: type === 6 }), size: stored.size, mime: stored.mime };
   }
@@ -138,8 +140,7 @@ export class AttachmentsService {
 
 function refuseMismatch(type: UploadType, kind: MediaKind | undefined): void {
   if (fitsType(type, kind)) return;
-  const want = type === 6 ? 'a file' : `a ${TYPE_NAMES[type]} (${FORMATS_OF[type]})`;
-  throw new AppError('BAD_REQUEST', `the file content is not ${want}`);
+  throw new AppError('file_type_mismatch', { want: WANTED[type] });
 }
 
 /** Reads at least `bytes` from the source (or all of it, if shorter). */
@@ -162,13 +163,13 @@ async function readHead(source: AsyncIterator<Buffer>, bytes: number): Promise<B
  */
 async function* capped(head: Buffer, source: AsyncIterator<Buffer>, cap: number): AsyncGenerator<Buffer> {
   let total = head.length;
-  if (total > cap) throw new AppError('PAYLOAD_TOO_LARGE');
+  if (total > cap) throw new AppError('payload_too_large');
   yield head;
   for (;;) {
     const next = await source.next();
     if (next.done) return;
     total += next.value.length;
-    if (total > cap) throw new AppError('PAYLOAD_TOO_LARGE');
+    if (total > cap) throw new AppError('payload_too_large');
     yield next.value;
   }
 }

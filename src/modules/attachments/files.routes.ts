@@ -19,7 +19,7 @@ export function filesRoutes(attachments: AttachmentsService, store: LocalBlobSto
   router.get('/*key', async (req, res) => {
     const key = ([] as string[]).concat(req.params.key ?? []).join('/');
     const download = isBlobKey(key) ? await attachments.download(key) : undefined;
-    if (!download) throw new AppError('NOT_FOUND', 'no such file');
+    if (!download) throw new AppError('file_not_found');
     res.setHeader('Content-Type', download.mime);
     res.setHeader('X-Content-Type-Options', 'nosniff');
     res.setHeader('Content-Security-Policy', "default-src 'none'; sandbox");

@@ -97,11 +97,11 @@ export const closeOnRefusal: ErrorRequestHandler = (err, req, res, next) => {
 /** The stored file of a parsed upload; BAD_REQUEST when the request carried none. */
 export function storedFile(req: Request, field: string): StoredUpload {
   const stored = req.file as unknown as StoredUpload | undefined;
-  if (!stored) throw new AppError('BAD_REQUEST', `${field}: a multipart/form-data file part is required`);
+  if (!stored) throw new AppError('file_part_required', { field });
   return stored;
 }
 
 /** Busboy's errors for a broken body (no boundary, truncated part, …) are the client's fault. */
 function malformed(err: unknown): AppError {
-  return new AppError('BAD_REQUEST', 'malformed multipart body', { cause: err });
+  return new AppError('malformed_multipart', undefined, { cause: err });
 }

@@ -55,7 +55,7 @@ export class AuthService {
         return newId;
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw new AppError('USERNAME_TAKEN');
+      if (isUniqueViolation(err)) throw new AppError('username_taken');
       throw err;
     }
     return { t: this.tokens.issue(id), user: toPublicUser({ id, username, nickname: username, avatar: this.defaultAvatar, sex: 0 }) };
@@ -66,9 +66,9 @@ export class AuthService {
     await this.limits.loginPerUser.consume(username);
     const user = await findUserByUsername(this.db, username);
     const matches = await bcrypt.compare(password, user?.password_hash ?? (await this.dummyHash));
-    if (!user || !matches) throw new AppError('BAD_CREDENTIALS');
+    if (!user || !matches) throw new AppError('bad_credentials');
     // Told only to whoever knows the password.
-    if (user.banned_at !== null) throw new AppError('BANNED', user.ban_reason ? `this account is banned: ${user.ban_reason}` : undefined);
+    if (user.banned_at !== null) throw (user.ban_reason ? new AppError('banned_with_reason', { reason: user.ban_reason }) : new AppError('banned'));
     await this.limits.loginPerUser.reset(username);
     return { t: this.tokens.issue(user.id), user: toPublicUser(user) };
   }

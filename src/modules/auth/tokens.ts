@@ -85,9 +85,9 @@ export class TokenService {
       }
     }
     const { jti } = claims;
-    if (this.endedOnThisNode(claims)) throw new AppError('TOKEN_INVALID');
+    if (this.endedOnThisNode(claims)) throw new AppError('token_invalid');
     if (!((this.notRevokedUntil.get(jti) ?? 0) > now)) {
-      if (!(await sessionValid(this.db, jti, claims.userId, claims.issuedAtMs))) throw new AppError('TOKEN_INVALID');
+      if (!(await sessionValid(this.db, jti, claims.userId, claims.issuedAtMs))) throw new AppError('token_invalid');
       setBounded(this.notRevokedUntil, jti, now + NOT_REVOKED_TTL_MS, NOT_REVOKED_CAPACITY);
     }
     return claims;
@@ -101,12 +101,12 @@ export class TokenService {
       if (typeof decoded === 'string') throw new Error('string payload');
       payload = decoded;
     } catch {
-      throw new AppError('TOKEN_INVALID');
+      throw new AppError('token_invalid');
     }
     const userId = Number(payload.sub);
     const { jti, iat, exp } = payload;
     if (!Number.isSafeInteger(userId) || userId <= 0 || typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') {
-      throw new AppError('TOKEN_INVALID');
+      throw new AppError('token_invalid');
     }
     const iam = (payload as { iam?: unknown }).iam;
     const issuedAtMs = typeof iam === 'number' && Number.isSafeInteger(iam) ? iam : iat * 1000;

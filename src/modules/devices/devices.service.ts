@@ -40,7 +40,7 @@ export class DevicesService {
   /** Only the user's own token is removed; an unknown one is 404. */
   async unregister(userId: number, platform: Platform, token: string): Promise<void> {
     const result = await this.db.deleteFrom('devices').where('user_id', '=', userId).where('platform', '=', platform).where('token', '=', token).executeTakeFirst();
-    if (Number(result.numDeletedRows) === 0) throw new AppError('NOT_FOUND', 'no such device');
+    if (Number(result.numDeletedRows) === 0) throw new AppError('device_not_found');
   }
 
   async setPreviews(userId: number, previews: boolean): Promise<void> {

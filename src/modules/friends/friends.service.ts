@@ -45,14 +45,14 @@ export class FriendsService {
    */
   async request(selfId: number, target: { username?: string; fUid?: number }, channel: string, reason: string) {
     const targetRow = target.fUid !== undefined ? await findUserById(this.db, target.fUid) : await findUserByUsername(this.db, target.username ?? '');
-    if (!targetRow) throw new AppError('NOT_FOUND', 'user not found');
+    if (!targetRow) throw new AppError('user_not_found');
     const targetId = Number(targetRow.id);
-    if (targetId === selfId) throw new AppError('BAD_REQUEST', 'cannot add yourself');
+    if (targetId === selfId) throw new AppError('add_self');
     const now = this.clock();
     const outcome = await transact(
       this.db,
       async (trx) => {
-        if (await areFriends(trx, selfId, targetId)) throw new AppError('CONFLICT', 'already friends');
+        if (await areFriends(trx, selfId, targetId)) throw new AppError('already_friends');
         const row = await findPairRequestForUpdate(trx, selfId, targetId);
         const fields = { from: selfId, to: targetId, channel, reason, now };
         if (row && row.status === RequestStatus.Pending && Number(row.from_uid) === targetId) {
@@ -86,7 +86,7 @@ export class FriendsService {
     const now = this.clock();
     const event = await transact(this.db, async (trx) => {
       const row = await findPendingIncomingForUpdate(trx, selfId, by);
-      if (!row) throw new AppError('NOT_FOUND', 'no such pending friend request');
+      if (!row) throw new AppError('friend_request_not_found');
       await setRequestStatus(trx, row.id, accept ? RequestStatus.Accepted : RequestStatus.Rejected, now);
       if (!accept) return undefined;
       const requester = Number(row.from_uid);
@@ -117,7 +117,7 @@ export class FriendsService {
       return rows;
     });
     this.friendships.forget(selfId, friendId);
-    if (deleted === 0) throw new AppError('NOT_FOUND', 'not friends');
+    if (deleted === 0) throw new AppError('not_friends');
     for (const listener of this.endedListeners) listener(selfId, friendId);
   }
 

@@ -34,7 +34,7 @@ export class GeoService {
     const now = this.clock();
     await transact(this.db, async (trx) => {
       if (!(await updateUser(trx, selfId, { longitude, latitude, location_updated_at: now, updated_at: now }))) {
-        throw new AppError('NOT_FOUND', 'user not found');
+        throw new AppError('user_not_found');
       }
       await this.index.onChange(trx, { kind: 'user', id: selfId });
     });

@@ -36,7 +36,7 @@ export class GroupAdminService {
    */
   async dissolve(actorId: number, groupId: number): Promise<void> {
     await this.act(actorId, groupId, 'dissolve', undefined, async (trx, actorRole) => {
-      if (actorRole !== Role.Owner) throw new AppError('FORBIDDEN', 'only the owner dissolves the group');
+      if (actorRole !== Role.Owner) throw new AppError('owner_only_dissolve');
       return this.markDissolved(trx, groupId, actorId);
     });
   }
@@ -66,7 +66,7 @@ export class GroupAdminService {
     if (change.name !== undefined) change.name = this.moderation.text('name', change.name);
     if (change.notice !== undefined) change.notice = this.moderation.text('notice', change.notice);
     await this.act(actorId, groupId, 'update', undefined, async (trx, actorRole) => {
-      if (actorRole === Role.Member) throw new AppError('FORBIDDEN', 'only the owner and admins update the group');
+      if (actorRole === Role.Member) throw new AppError('admins_only_update');
       await trx.updateTable('groups').set({ ...change, updated_at: this.clock() }).where('id', '=', groupId).execute();
       // A new name is searched by (the search index follows in the same transaction).
       if (change.name !== undefined) await this.index.onChange(trx, { kind: 'group', id: groupId });
@@ -77,12 +77,12 @@ export class GroupAdminService {
 
   async setAdmin(actorId: number, groupId: number, userId: number, admin: boolean): Promise<void> {
     await this.act(actorId, groupId, 'admin', userId, async (trx, actorRole, targetRole) => {
-      if (actorRole !== Role.Owner) throw new AppError('FORBIDDEN', 'only the owner names admins');
-      if (targetRole === Role.Owner) throw new AppError('BAD_REQUEST', 'the owner is not an admin');
+      if (actorRole !== Role.Owner) throw new AppError('owner_only_admins');
+      if (targetRole === Role.Owner) throw new AppError('owner_not_admin');
       if ((targetRole === Role.Admin) === admin) return undefined;
       if (admin) {
         const { n } = await trx.selectFrom('group_members').select((eb) => eb.fn.countAll<number>().as('n')).where('group_id', '=', groupId).where('role', '=', Role.Admin).executeTakeFirstOrThrow();
-        if (Number(n) >= this.options.maxAdmins) throw new AppError('CONFLICT', `a group has at most ${this.options.maxAdmins} admins`);
+        if (Number(n) >= this.options.maxAdmins) throw new AppError('too_many_admins', { max: this.options.maxAdmins });
       }
       await trx.updateTable('group_members').set({ role: admin ? Role.Admin : Role.Member }).where('group_id', '=', groupId).where('user_id', '=', userId).execute();
       return admin ? 1 : 0;
@@ -93,9 +93,9 @@ export class GroupAdminService {
   async mute(actorId: number, groupId: number, userId: number, seconds: number): Promise<{ muted_until: number }> {
     const until = seconds === 0 ? 0 : this.clock() + seconds * 1000;
     await this.act(actorId, groupId, 'mute', userId, async (trx, actorRole, targetRole) => {
-      if (actorRole === Role.Member) throw new AppError('FORBIDDEN', 'only the owner and admins mute members');
-      if (userId === actorId) throw new AppError('BAD_REQUEST', 'cannot mute yourself');
-      if (targetRole === Role.Owner || (targetRole === Role.Admin && actorRole !== Role.Owner)) throw new AppError('FORBIDDEN', 'admins mute members only');
+      if (actorRole === Role.Member) throw new AppError('admins_only_mute_members');
+      if (userId === actorId) throw new AppError('mute_self');
+      if (targetRole === Role.Owner || (targetRole === Role.Admin && actorRole !== Role.Owner)) throw new AppError('admin_mutes_members_only');
       await trx.updateTable('group_members').set({ muted_until: until }).where('group_id', '=', groupId).where('user_id', '=', userId).execute();
       return until;
     });
@@ -104,7 +104,7 @@ export class GroupAdminService {
 
   async muteAll(actorId: number, groupId: number, on: boolean): Promise<void> {
     await this.act(actorId, groupId, 'mute_all', undefined, async (trx, actorRole) => {
-      if (actorRole === Role.Member) throw new AppError('FORBIDDEN', 'only the owner and admins mute the group');
+      if (actorRole === Role.Member) throw new AppError('admins_only_mute_group');
       await trx.updateTable('groups').set({ muted_all: on ? 1 : 0, updated_at: this.clock() }).where('id', '=', groupId).execute();
       return on ? 1 : 0;
     });
@@ -113,8 +113,8 @@ export class GroupAdminService {
   /** The owner hands the group to a member, and becomes an admin. */
   async transfer(actorId: number, groupId: number, userId: number): Promise<void> {
     await this.act(actorId, groupId, 'transfer', userId, async (trx, actorRole) => {
-      if (actorRole !== Role.Owner) throw new AppError('FORBIDDEN', 'only the owner hands the group over');
-      if (userId === actorId) throw new AppError('BAD_REQUEST', 'you own the group already');
+      if (actorRole !== Role.Owner) throw new AppError('owner_only_transfer');
+      if (userId === actorId) throw new AppError('already_owner');
       await trx.updateTable('group_members').set({ role: Role.Owner, muted_until: 0 }).where('group_id', '=', groupId).where('user_id', '=', userId).execute();
       await trx.updateTable('group_members').set({ role: Role.Admin }).where('group_id', '=', groupId).where('user_id', '=', actorId).execute();
       await trx.updateTable('groups').set({ owner_id: userId, updated_at: this.clock() }).where('id', '=', groupId).execute();
@@ -137,12 +137,12 @@ export class GroupAdminService {
     const now = this.clock();
     let recipients: number[] = [];
     const event = await transact(this.db, async (trx) => {
-      if (!(await lockGroup(trx, groupId))) throw new AppError('NOT_FOUND', 'group not found');
-      if (await isDissolved(trx, groupId)) throw new AppError('CONFLICT', 'the group was dissolved');
+      if (!(await lockGroup(trx, groupId))) throw new AppError('group_not_found');
+      if (await isDissolved(trx, groupId)) throw new AppError('group_dissolved');
       const actorRole = actorId === OPERATOR ? Role.Owner : await memberRole(trx, groupId, actorId);
-      if (actorRole === undefined) throw new AppError('FORBIDDEN', 'not a member of this group');
+      if (actorRole === undefined) throw new AppError('not_group_member');
       const targetRole = userId === undefined ? undefined : await memberRole(trx, groupId, userId);
-      if (userId !== undefined && targetRole === undefined) throw new AppError('NOT_FOUND', 'not a member of this group');
+      if (userId !== undefined && targetRole === undefined) throw new AppError('member_not_found');
       const value = await change(trx, actorRole, targetRole);
       if (value === undefined) return undefined;
       const event = await recordGroupEvent(trx, { groupId, actorId, kind, userId, value, now });

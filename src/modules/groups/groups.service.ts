@@ -59,7 +59,7 @@ export class GroupsService {
 
   async info(groupId: number): Promise<Group> {
     const row = await findGroup(this.db, groupId);
-    if (!row) throw new AppError('NOT_FOUND', 'group not found');
+    if (!row) throw new AppError('group_not_found');
     return toGroup(row);
   }
 
@@ -77,7 +77,7 @@ export class GroupsService {
   /** Members only; paged, owner first. */
   async members(selfId: number, groupId: number, page: number) {
     await this.info(groupId);
-    if ((await memberRole(this.db, groupId, selfId)) === undefined) throw new AppError('FORBIDDEN', 'not a member of this group');
+    if ((await memberRole(this.db, groupId, selfId)) === undefined) throw new AppError('not_group_member');
     const size = this.options.membersPageSize;
     const rows = await listMembers(this.db, groupId, (page - 1) * size, size);
     return { list: rows.map((r) => ({ ...toPublicUser(r), role: roleNames[Number(r.role)] ?? 'member', joined_at: Number(r.joined_at) })), page };
@@ -95,11 +95,11 @@ export class GroupsService {
       this.db,
       async (trx) => {
         const group = await lockGroup(trx, groupId);
-        if (!group) throw new AppError('NOT_FOUND', 'group not found');
-        if (await isDissolved(trx, groupId)) throw new AppError('CONFLICT', 'the group was dissolved');
-        if ((await memberRole(trx, groupId, selfId)) !== undefined) throw new AppError('CONFLICT', 'already a member');
+        if (!group) throw new AppError('group_not_found');
+        if (await isDissolved(trx, groupId)) throw new AppError('group_dissolved');
+        if ((await memberRole(trx, groupId, selfId)) !== undefined) throw new AppError('already_member');
         const mode = Number(group.join_mode);
-        if (mode === JoinMode.Invite) throw new AppError('FORBIDDEN', 'this group takes members by invitation only');
+        if (mode === JoinMode.Invite) throw new AppError('invite_only_group');
         const row = await findJoinRequestForUpdate(trx, groupId, selfId);
         if (mode === JoinMode.Approval && row && row.status === JoinStatus.Pending) return { id: Number(row.id), joined: false, events: [] };
         const id = row ? Number(row.id) : await insertJoinRequest(trx, { groupId, userId: selfId, reason, now });
@@ -128,18 +128,18 @@ export class GroupsService {
    */
   async invite(selfId: number, groupId: number, userIds: number[]): Promise<{ invited: number[] }> {
     const wanted = [...new Set(userIds)].filter((id) => id !== selfId);
-    if (wanted.length === 0) throw new AppError('BAD_REQUEST', 'user_ids: invite someone other than yourself');
+    if (wanted.length === 0) throw new AppError('invite_self');
     const now = this.clock();
     const outcome = await transact(this.db, async (trx) => {
       const group = await lockGroup(trx, groupId);
-      if (!group) throw new AppError('NOT_FOUND', 'group not found');
-      if (await isDissolved(trx, groupId)) throw new AppError('CONFLICT', 'the group was dissolved');
+      if (!group) throw new AppError('group_not_found');
+      if (await isDissolved(trx, groupId)) throw new AppError('group_dissolved');
       const role = await memberRole(trx, groupId, selfId);
-      if (role === undefined) throw new AppError('FORBIDDEN', 'not a member of this group');
-      if (Number(group.join_mode) === JoinMode.Invite && role === Role.Member) throw new AppError('FORBIDDEN', 'only the owner and admins invite to this group');
+      if (role === undefined) throw new AppError('not_group_member');
+      if (Number(group.join_mode) === JoinMode.Invite && role === Role.Member) throw new AppError('admins_only_invite');
       const friends = await friendPairsAmong(trx, wanted.map((id) => [selfId, id] as const));
       const strangers = wanted.filter((id) => !friends.has(`${selfId}:${id}`));
-      if (strangers.length > 0) throw new AppError('FORBIDDEN', `you can invite only your friends; not friends: ${strangers.join(',')}`);
+      if (strangers.length > 0) throw new AppError('invite_friends_only', { ids: strangers.join(',') });
       const told = [];
       const events: GroupEvent[] = [];
       const invited: number[] = [];
@@ -164,7 +164,7 @@ export class GroupsService {
    * under `groups.max_members` (409 past it), Cmd 13 to the new member from `byId`, and the group event.
    */
   private async admit(trx: Executor, groupId: number, userId: number, byId: number, kind: 'join' | 'invite', now: number) {
-    if (!(await takePlace(trx, groupId, this.options.maxMembers, now))) throw new AppError('CONFLICT', 'group is full');
+    if (!(await takePlace(trx, groupId, this.options.maxMembers, now))) throw new AppError('group_full');
     await insertMember(trx, { groupId, userId, now, joinedSeq: this.options.historyFromJoin ? await groupSeq(trx, groupId) : 0 });
     const told = await recordUserEvent(trx, userId, userEventFrame(Cmd.GroupJoinAccepted, byId, groupId), now);
     const event = await recordGroupEvent(trx, { groupId, actorId: byId, kind, userId, now });
@@ -176,7 +176,7 @@ export class GroupsService {
     if (groupId !== undefined) {
       await this.info(groupId);
       const role = await memberRole(this.db, groupId, selfId);
-      if (role !== Role.Owner && role !== Role.Admin) throw new AppError('FORBIDDEN', 'only the owner and admins see join requests');
+      if (role !== Role.Owner && role !== Role.Admin) throw new AppError('admins_only_see_requests');
     }
     const rows = await listPendingJoins(this.db, selfId, groupId, LIST_CAP);
     return rows.map((r) => ({ id: Number(r.join_id), group_id: Number(r.group_id), user: toPublicUser(r), reason: r.reason, created_at: Number(r.created_at) }));
@@ -187,14 +187,14 @@ export class GroupsService {
     const now = this.clock();
     const outcome = await transact(this.db, async (trx) => {
       const request = await findJoinRequestByIdForUpdate(trx, joinId);
-      if (!request) throw new AppError('NOT_FOUND', 'no such join request');
+      if (!request) throw new AppError('join_request_not_found');
       const groupId = Number(request.group_id);
       const group = await lockGroup(trx, groupId);
-      if (!group) throw new AppError('NOT_FOUND', 'group not found');
+      if (!group) throw new AppError('group_not_found');
       const role = await memberRole(trx, groupId, selfId);
-      if (role !== Role.Owner && role !== Role.Admin) throw new AppError('FORBIDDEN', 'only the owner and admins handle join requests');
-      if (request.status !== JoinStatus.Pending) throw new AppError('CONFLICT', 'join request already handled');
-      if (await isDissolved(trx, groupId)) throw new AppError('CONFLICT', 'the group was dissolved');
+      if (role !== Role.Owner && role !== Role.Admin) throw new AppError('admins_only_handle_requests');
+      if (request.status !== JoinStatus.Pending) throw new AppError('join_request_handled');
+      if (await isDissolved(trx, groupId)) throw new AppError('group_dissolved');
       const applicant = Number(request.user_id);
       await closeJoinRequest(trx, request.id, accept ? JoinStatus.Accepted : JoinStatus.Rejected, selfId, now);
       if (!accept) return undefined;
@@ -214,8 +214,8 @@ export class GroupsService {
     const outcome = await transact(this.db, async (trx) => {
       await lockGroup(trx, groupId);
       const role = await memberRole(trx, groupId, selfId);
-      if (role === undefined) throw new AppError('FORBIDDEN', 'not a member of this group');
-      if (role === Role.Owner) throw new AppError('CONFLICT', 'the owner cannot leave the group');
+      if (role === undefined) throw new AppError('not_group_member');
+      if (role === Role.Owner) throw new AppError('owner_cannot_leave');
       await deleteMember(trx, groupId, selfId);
       await releasePlace(trx, groupId, now);
       await this.webhooks.record(trx, 'group.left', orderKey.group(groupId), { group_id: groupId, user_id: selfId });
@@ -228,16 +228,16 @@ export class GroupsService {
 
   /** The owner or an admin removes a member (not themself); the removed user is told (Cmd 14), the members left get a `kick` event. */
   async kick(selfId: number, groupId: number, userId: number): Promise<void> {
-    if (userId === selfId) throw new AppError('BAD_REQUEST', 'cannot remove yourself');
+    if (userId === selfId) throw new AppError('remove_self');
     const now = this.clock();
     const outcome = await transact(this.db, async (trx) => {
       const group = await lockGroup(trx, groupId);
-      if (!group) throw new AppError('NOT_FOUND', 'group not found');
+      if (!group) throw new AppError('group_not_found');
       const role = await memberRole(trx, groupId, selfId);
-      if (role !== Role.Owner && role !== Role.Admin) throw new AppError('FORBIDDEN', 'only the owner and admins remove members');
+      if (role !== Role.Owner && role !== Role.Admin) throw new AppError('admins_only_remove');
       const target = await memberRole(trx, groupId, userId);
-      if (target === undefined) throw new AppError('NOT_FOUND', 'not a member of this group');
-      if (target === Role.Owner || (target === Role.Admin && role !== Role.Owner)) throw new AppError('FORBIDDEN', 'admins remove members only');
+      if (target === undefined) throw new AppError('member_not_found');
+      if (target === Role.Owner || (target === Role.Admin && role !== Role.Owner)) throw new AppError('admin_removes_members_only');
       await deleteMember(trx, groupId, userId);
       await releasePlace(trx, groupId, now);
       const told = await recordUserEvent(trx, userId, userEventFrame(Cmd.GroupKicked, selfId, groupId), now);

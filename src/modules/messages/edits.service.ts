@@ -37,17 +37,17 @@ export class EditsService {
     let recipients: number[] = [];
     const edited = await transact(this.db, async (trx) => {
       const row = await findMessageForUpdate(trx, messageId);
-      if (!row || Number(row.ope) !== ope) throw new AppError('NOT_FOUND', 'message not found');
-      if (Number(row.sender_id) !== senderId) throw new AppError('FORBIDDEN', 'only the sender can edit a message');
+      if (!row || Number(row.ope) !== ope) throw new AppError('message_not_found');
+      if (Number(row.sender_id) !== senderId) throw new AppError('edit_sender_only');
       const type = Number(row.type);
-      if (type !== MessageType.Text && type !== MessageType.Prompt) throw new AppError('BAD_REQUEST', 'only text messages can be edited');
+      if (type !== MessageType.Text && type !== MessageType.Prompt) throw new AppError('edit_text_only');
       const problem = bodyProblem(type, body, this.options.maxBodyChars);
-      if (problem) throw new AppError('BAD_REQUEST', problem);
+      if (problem) throw problem;
       const conversationId = Number(row.conversation_id);
       // Still allowed to write there: a member; friends (an unfriend closed the conversation).
       recipients = await messageAudience(trx, row, senderId);
-      if (row.withdrawn_at !== null) throw new AppError('CONFLICT', 'the message was withdrawn');
-      if (now - Number(row.created_at) > this.options.editWindowMs) throw new AppError('CONFLICT', 'too late to edit this message');
+      if (row.withdrawn_at !== null) throw new AppError('message_withdrawn');
+      if (now - Number(row.created_at) > this.options.editWindowMs) throw new AppError('edit_window_passed');
       const seq = await recordEdit(trx, messageId, conversationId, body, now);
       await this.webhooks.record(trx, 'message.edited', orderKey.conversation(conversationId), {
         message_id: messageId, conversation_id: conversationId, seq, from_id: senderId, to_id: Number(row.to_id), ope, body,

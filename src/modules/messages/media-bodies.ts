@@ -1,10 +1,16 @@
 import type { Executor } from '../../db/database.js';
+import { AppError } from '../../errors.js';
 import type { BlobStore } from '../../storage/blob-store.js';
 // The two leaf files, not the module's index: messages stays clear of the upload service's imports.
 import { findUploadByKey } from '../attachments/attachments.repo.js';
 import { UPLOAD_TYPES, type UploadType } from '../attachments/media-types.js';
 
-const WHAT: Record<UploadType, string> = { 1: 'a picture', 2: 'a voice recording', 3: 'a video', 6: 'a file' };
+const WHAT: Record<UploadType, { en: string; zh: string }> = {
+  1: { en: 'a picture', zh: '图片' },
+  2: { en: 'a voice recording', zh: '语音' },
+  3: { en: 'a video', zh: '视频' },
+  6: { en: 'a file', zh: '文件' },
+};
 
 /** Types 1, 2, 3 and 6: the message body is the URL of an upload. */
 export function isMediaType(type: number): type is UploadType {
@@ -31,12 +37,12 @@ export class MediaBodies {
    * store nor one on an allowed origin, or undefined. No database read, so it runs with the other
    * field checks, before the group or peer is looked up.
    */
-  shapeProblem(type: UploadType, body: string): string | undefined {
+  shapeProblem(type: UploadType, body: string): AppError | undefined {
     return this.keyOf(body).key === undefined && !this.onAllowedOrigin(body) ? this.refusal(type) : undefined;
   }
 
   /** The reason `body` is refused as a message of `type`, or undefined. Reads the database only for a URL of this store. */
-  async problem(type: UploadType, body: string): Promise<string | undefined> {
+  async problem(type: UploadType, body: string): Promise<AppError | undefined> {
     const refusal = this.refusal(type);
     const { key, plain, download } = this.keyOf(body);
     if (key === undefined) return this.onAllowedOrigin(body) ? undefined : refusal;
@@ -44,12 +50,12 @@ export class MediaBodies {
     if (!upload || upload.purpose !== 'chat' || upload.store !== this.store.kind) return refusal;
     const uploadType = Number(upload.type) as UploadType;
     if ((uploadType === 6 ? download : plain) !== key) return refusal;
-    if (type !== 6 && uploadType !== type) return `${refusal} (this upload is ${WHAT[uploadType]})`;
+    if (type !== 6 && uploadType !== type) return new AppError('media_wrong_kind', { what: WHAT[type], actual: WHAT[uploadType] });
     return undefined;
   }
 
-  private refusal(type: UploadType): string {
-    return `body must be the URL of ${WHAT[type]} uploaded with /im/chat/upload${this.origins.size > 0 ? ' or a URL on an allowed media origin' : ''}`;
+  private refusal(type: UploadType): AppError {
+    return new AppError(this.origins.size > 0 ? 'media_not_uploaded_or_origin' : 'media_not_uploaded', { what: WHAT[type] });
   }
 
   /** The store's key the body names, as a URL made without or with the download option (type 6 uploads get it). */

@@ -22,7 +22,7 @@ export async function messageAudience(
     return members;
   }
   const pair = [Number(row.sender_id), Number(row.to_id)];
-  if (!pair.includes(userId)) throw new AppError('NOT_FOUND', 'message not found');
+  if (!pair.includes(userId)) throw new AppError('message_not_found');
   const conversation = await trx.selectFrom('conversations').select('closed').where('id', '=', Number(row.conversation_id)).executeTakeFirstOrThrow();
   if (Number(conversation.closed) !== 0) throw notEntitled(ConversationKind.Friend);
   return pair;

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import { AppError, type ErrorKind } from '../../errors.js';
+import { AppError, type ParamValue, type Reason } from '../../errors.js';
 import type { MessageStore, PendingMessage, WriteResult } from './message-writer.js';
 
 /** What the thread is started with. */
@@ -18,8 +18,8 @@ export type WriterRequest = { kind: 'write'; messages: Array<[number, PendingMes
 /** Writer thread → main thread, once a turn: answers by id, and the batches run (size, seconds). */
 export interface WriterReply {
   results: Array<[number, WriteResult]>;
-  /** A failure's message and database code; `kind` for a message refused on its own (an AppError). */
-  failures: Array<[number, { message: string; code?: string; kind?: ErrorKind }]>;
+  /** A failure's message and database code; `reason` and `params` for a message refused on its own (an AppError). */
+  failures: Array<[number, { message: string; code?: string; reason?: Reason; params?: Readonly<Record<string, ParamValue>> }]>;
   batches: Array<[number, number]>;
   /** The thread finished its writes and closed its connections. */
   closed?: true;
@@ -156,8 +156,8 @@ export class ThreadedMessageWriter implements MessageStore {
       const waiting = this.waiting.get(id);
       this.waiting.delete(id);
       waiting?.reject(
-        failure.kind !== undefined
-          ? new AppError(failure.kind, failure.message)
+        failure.reason !== undefined
+          ? AppError.from(failure.reason, failure.params)
           : Object.assign(new Error(failure.message), failure.code === undefined ? {} : { code: failure.code }),
       );
     }

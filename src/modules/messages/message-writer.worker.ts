@@ -1,6 +1,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { openDatabase } from '../../db/connect.js';
-import { AppError, type ErrorKind } from '../../errors.js';
+import { AppError } from '../../errors.js';
 import { MessageWriter, type PendingMessage } from './message-writer.js';
 import type { WriterReply, WriterRequest, WriterThreadData } from './message-writer.thread.js';
 
@@ -55,9 +55,9 @@ port.on('message', (request: WriterRequest) => {
   })();
 });
 
-/** What the main thread needs of a failure: its message and the database's code (or its kind), nothing else. */
-function describe(err: unknown): { message: string; code?: string; kind?: ErrorKind } {
-  if (err instanceof AppError) return { message: err.message, kind: err.kind };
+/** What the main thread needs of a failure: its message and the database's code (or its reason), nothing else. */
+function describe(err: unknown): WriterReply['failures'][number][1] {
+  if (err instanceof AppError) return { message: err.message, reason: err.reason, ...(err.params ? { params: err.params } : {}) };
   const e = err as { message?: unknown; code?: unknown } | null;
   return { message: typeof e?.message === 'string' ? e.message : String(err), ...(typeof e?.code === 'string' ? { code: e.code } : {}) };
 }

@@ -43,7 +43,7 @@ export const reactInput = z.object({
  * of the recipient, or not a member of the group. The service's check and the writer's agree.
  */
 export function notEntitled(kind: number): AppError {
-  return new AppError('FORBIDDEN', kind === ConversationKind.Group ? 'you are not a member of this group' : 'you can only message your friends');
+  return new AppError(kind === ConversationKind.Group ? 'not_group_member' : 'friends_only');
 }
 
 /**
@@ -52,31 +52,31 @@ export function notEntitled(kind: number): AppError {
  * characters, which `MediaBodies` then checks against the uploads (it needs the database).
  * Returns the reason it is refused, or undefined.
  */
-export function bodyProblem(type: number, body: string, maxChars: number): string | undefined {
-  if (!types.has(type)) return 'type must be 0, 1, 2, 3, 4, 6 or 10';
-  if (LONE_SURROGATE.test(body)) return 'body must be valid Unicode (no lone surrogate)';
+export function bodyProblem(type: number, body: string, maxChars: number): AppError | undefined {
+  if (!types.has(type)) return new AppError('message_type_invalid');
+  if (LONE_SURROGATE.test(body)) return new AppError('body_lone_surrogate');
   switch (type) {
     case MessageType.Text:
     case MessageType.Prompt: {
-      if (body.trim().length === 0) return 'body must not be empty';
-      if (CONTROL_BUT_TAB_AND_NEWLINES.test(body)) return 'body must not contain control characters other than tab and newlines';
+      if (body.trim().length === 0) return new AppError('body_empty');
+      if (CONTROL_BUT_TAB_AND_NEWLINES.test(body)) return new AppError('body_control_chars');
       let chars = 0;
-      for (const _ of body) if (++chars > maxChars) return `body must be at most ${maxChars} characters`;
+      for (const _ of body) if (++chars > maxChars) return new AppError('body_too_long', { max: maxChars });
       return undefined;
     }
     case MessageType.Geo: {
-      if (body.length > 1000) return 'geo body must be at most 1000 characters';
+      if (body.length > 1000) return new AppError('geo_body_too_long');
       let value: unknown;
       try {
         value = JSON.parse(body);
       } catch {
-        return 'geo body must be JSON {"longitude", "latitude"}';
+        return new AppError('geo_body_not_json');
       }
       const { longitude, latitude } = (value ?? {}) as { longitude?: unknown; latitude?: unknown };
       const ok = typeof longitude === 'number' && typeof latitude === 'number' && Math.abs(longitude) <= 180 && Math.abs(latitude) <= 90;
-      return ok ? undefined : 'geo body needs longitude (-180..180) and latitude (-90..90)';
+      return ok ? undefined : new AppError('geo_body_out_of_range');
     }
     default:
-      return body.length <= 2048 ? undefined : 'body must be a URL of at most 2048 characters';
+      return body.length <= 2048 ? undefined : new AppError('media_url_too_long');
   }
 }

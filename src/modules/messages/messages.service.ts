@@ -54,7 +54,7 @@ export class MessagesService {
   async sendToUser(senderId: number, toUid: number, input: SendInput): Promise<StoredMessage> {
     this.check(input);
     await this.sendLimit.consume(String(senderId));
-    if (input.mentions !== undefined) throw new AppError('BAD_REQUEST', 'mentions: only in group messages');
+    if (input.mentions !== undefined) throw new AppError('mentions_group_only');
     if (toUid === senderId || !(await this.friends.areFriends(senderId, toUid))) throw notEntitled(ConversationKind.Friend);
     await this.checkMedia(input);
     if (input.replyTo !== undefined) await this.checkReply(input.replyTo, (m) => m.ope === Ope.Friend && ((m.senderId === senderId && m.toId === toUid) || (m.senderId === toUid && m.toId === senderId)));
@@ -75,8 +75,8 @@ export class MessagesService {
     const recipients = await memberIds(this.db, groupId);
     if (!recipients.includes(senderId)) throw notEntitled(ConversationKind.Group);
     const refusal = await sendRefusal(this.db, groupId, senderId, this.clock());
-    if (refusal === 'dissolved') throw new AppError('CONFLICT', 'the group was dissolved');
-    if (refusal === 'muted') throw new AppError('MUTED');
+    if (refusal === 'dissolved') throw new AppError('group_dissolved');
+    if (refusal === 'muted') throw new AppError('muted');
     await this.checkMedia(input);
     if (input.replyTo !== undefined) await this.checkReply(input.replyTo, (m) => m.ope === Ope.Group && m.toId === groupId);
     const mentions = await this.checkMentions(input.mentions, groupId, senderId, recipients);
@@ -127,15 +127,15 @@ export class MessagesService {
     let recipients: number[] = [];
     const message = await transact(this.db, async (trx) => {
       const row = await findMessageForUpdate(trx, messageId);
-      if (!row || Number(row.ope) !== ope) throw new AppError('NOT_FOUND', 'message not found');
-      if (Number(row.sender_id) !== senderId) throw new AppError('FORBIDDEN', 'only the sender can withdraw a message');
+      if (!row || Number(row.ope) !== ope) throw new AppError('message_not_found');
+      if (Number(row.sender_id) !== senderId) throw new AppError('withdraw_sender_only');
       if (ope === Ope.Group) {
         // A sender who left or was removed no longer speaks in the group, withdrawals included.
         recipients = await memberIds(trx, Number(row.to_id));
         if (!recipients.includes(senderId)) throw notEntitled(ConversationKind.Group);
       } else recipients = [Number(row.to_id), senderId];
       if (row.withdrawn_at !== null) return undefined;
-      if (now - Number(row.created_at) > this.options.withdrawWindowMs) throw new AppError('CONFLICT', 'too late to withdraw this message');
+      if (now - Number(row.created_at) > this.options.withdrawWindowMs) throw new AppError('withdraw_window_passed');
       return this.markWithdrawn(trx, row, now);
     });
     if (message) this.tellWithdrawn(message, recipients, now);
@@ -150,7 +150,7 @@ export class MessagesService {
     let recipients: number[] = [];
     const message = await transact(this.db, async (trx) => {
       const row = await findMessageForUpdate(trx, messageId);
-      if (!row) throw new AppError('NOT_FOUND', 'message not found');
+      if (!row) throw new AppError('message_not_found');
       await inTransaction(trx);
       recipients = Number(row.ope) === Ope.Group ? await memberIds(trx, Number(row.to_id)) : [Number(row.to_id), Number(row.sender_id)];
       return row.withdrawn_at === null ? this.markWithdrawn(trx, row, now) : undefined;
@@ -185,14 +185,14 @@ export class MessagesService {
     const body = await this.moderation.message(message, pending.type === MessageType.Text || pending.type === MessageType.Prompt);
     if (body === pending.body) return pending;
     const problem = bodyProblem(pending.type, body, this.options.maxBodyChars);
-    if (problem) throw new AppError('BAD_REQUEST', `body: as rewritten by the before-send hook: ${problem}`);
+    if (problem) throw new AppError('hook_rewrite_invalid');
     return { ...pending, body };
   }
 
   /** The checks that need nothing but the input (run before the rate limit counts the send). */
   private check(input: SendInput): void {
     const problem = bodyProblem(input.type, input.body, this.options.maxBodyChars) ?? (isMediaType(input.type) ? this.media.shapeProblem(input.type, input.body) : undefined);
-    if (problem) throw new AppError('BAD_REQUEST', problem);
+    if (problem) throw problem;
   }
 
   /**
@@ -207,7 +207,7 @@ export class MessagesService {
   private async checkReply(replyTo: number, sameConversation: (m: { ope: number; senderId: number; toId: number }) => boolean): Promise<void> {
     const row = await this.db.selectFrom('messages').select(['ope', 'sender_id', 'to_id']).where('id', '=', replyTo).executeTakeFirst();
     if (!row || !sameConversation({ ope: Number(row.ope), senderId: Number(row.sender_id), toId: Number(row.to_id) })) {
-      throw new AppError('BAD_REQUEST', 'reply_to: not a message of this conversation');
+      throw new AppError('reply_not_in_conversation');
     }
   }
 
@@ -216,19 +216,19 @@ export class MessagesService {
     if (mentions === undefined) return null;
     if (mentions === 'all') {
       const role = await memberRole(this.db, groupId, senderId);
-      if (role !== Role.Owner && role !== Role.Admin) throw new AppError('FORBIDDEN', 'only the owner and admins may mention everyone');
+      if (role !== Role.Owner && role !== Role.Admin) throw new AppError('admins_only_mention_all');
       return 'all';
     }
     const ids = [...new Set(mentions)];
     const inGroup = new Set(members);
     const outsiders = ids.filter((id) => !inGroup.has(id));
-    if (outsiders.length > 0) throw new AppError('BAD_REQUEST', `mentions: not members of this group: ${outsiders.slice(0, 5).join(', ')}`);
+    if (outsiders.length > 0) throw new AppError('mentions_not_members', { ids: outsiders.slice(0, 5).join(', ') });
     return ids;
   }
 
   private async checkMedia(input: SendInput): Promise<void> {
     if (!isMediaType(input.type)) return;
     const problem = await this.media.problem(input.type, input.body);
-    if (problem) throw new AppError('BAD_REQUEST', problem);
+    if (problem) throw problem;
   }
 }

@@ -30,13 +30,13 @@ export class ReactionsService {
     let recipients: number[] = [];
     const outcome = await transact(this.db, async (trx) => {
       const row = await findMessageForUpdate(trx, messageId);
-      if (!row) throw new AppError('NOT_FOUND', 'message not found');
+      if (!row) throw new AppError('message_not_found');
       const conversationId = Number(row.conversation_id);
       const ope = Number(row.ope);
       recipients = await messageAudience(trx, row, userId);
-      if (row.withdrawn_at !== null) throw new AppError('CONFLICT', 'the message was withdrawn');
+      if (row.withdrawn_at !== null) throw new AppError('message_withdrawn');
       const seq = await recordReaction(trx, { messageId, conversationId, userId, emoji, on, now, maxKinds: this.options.maxKinds });
-      if (seq === false) throw new AppError('CONFLICT', `at most ${this.options.maxKinds} kinds of reactions on one message`);
+      if (seq === false) throw new AppError('too_many_reaction_kinds', { max: this.options.maxKinds });
       return { conversationId, seq, ope, toId: Number(row.to_id) };
     });
     if (outcome.seq !== undefined) {

@@ -28,7 +28,7 @@ export class TypingService {
   async typing(senderId: number, ope: 0 | 1, toId: number): Promise<number> {
     let recipients: number[];
     if (ope === Ope.Friend) {
-      if (toId === senderId) throw new AppError('BAD_REQUEST', 'cannot type to yourself');
+      if (toId === senderId) throw new AppError('type_to_self');
       if (!(await this.friends.areFriends(senderId, toId))) throw notEntitled(ConversationKind.Friend);
       recipients = [toId];
     } else {

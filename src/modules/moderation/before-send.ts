@@ -69,12 +69,12 @@ export class BeforeSendHook {
         return message.body;
       }
       done('failed_rejected');
-      throw new AppError('UNAVAILABLE', 'message check unavailable, retry', { retryAfterSeconds: 1 });
+      throw new AppError('check_unavailable', undefined, { retryAfterSeconds: 1 });
     }
     if (answer.action === 'reject') {
       done('rejected');
       const reason = typeof answer.reason === 'string' ? [...answer.reason.replace(/\p{Cc}/gu, ' ')].slice(0, 200).join('').trim() : '';
-      throw new AppError('REJECTED', reason ? `message rejected: ${reason}` : undefined);
+      throw (reason ? new AppError('rejected_with_reason', { reason }) : new AppError('rejected'));
     }
     if (answer.action === 'rewrite') {
       done('rewritten');

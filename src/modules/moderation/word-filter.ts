@@ -104,7 +104,7 @@ export class WordFilter {
     if (!matcher || text.length === 0) return text;
     const { folded, origin } = fold(text);
     if (!matcher.match(folded)) return text;
-    if (this.mode === 'reject') throw new AppError('FORBIDDEN_WORD', `${field}: contains a word that is not allowed`);
+    if (this.mode === 'reject') throw new AppError('forbidden_word', { field });
     // Every hit, overlapping ones merged, masked in the original text (marks inside a word and
     // right after it go with it).
     const ranges = matcher

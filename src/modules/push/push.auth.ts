@@ -59,19 +59,19 @@ export function requirePushApp(options: PushAuthOptions): RequestHandler {
     const nonce = req.get('x-weim-nonce');
     const signature = req.get('x-weim-signature');
     if (!app || !timestamp || !nonce || !signature) {
-      throw new AppError('UNAUTHENTICATED', 'push requests need X-Weim-App, X-Weim-Timestamp, X-Weim-Nonce and X-Weim-Signature');
+      throw new AppError('push_headers_missing');
     }
     if (!/^\d{1,12}$/.test(timestamp) || !/^[A-Za-z0-9_-]{16,64}$/.test(nonce) || !/^[0-9a-fA-F]{64}$/.test(signature)) {
-      throw new AppError('UNAUTHENTICATED', 'malformed push signature headers');
+      throw new AppError('push_headers_malformed');
     }
     const secret = options.apps.get(app);
     const path = req.originalUrl.split('?', 1)[0]!;
     const rawBody = (req as RawBodyRequest).rawBody ?? '';
     const expected = signPush(secret ?? NO_SECRET, { timestamp, nonce, method: req.method, path, body: rawBody });
     const matches = timingSafeEqual(Buffer.from(signature.toLowerCase(), 'hex'), Buffer.from(expected, 'hex'));
-    if (!secret || !matches) throw new AppError('UNAUTHENTICATED', 'bad push signature');
+    if (!secret || !matches) throw new AppError('push_signature_bad');
     if (Math.abs(clock() / 1000 - Number(timestamp)) > options.maxSkewSeconds) {
-      throw new AppError('UNAUTHENTICATED', 'X-Weim-Timestamp is too far from the server clock');
+      throw new AppError('push_timestamp_skew');
     }
     const idempotency = options.idempotency;
     const key = idempotency ? idempotencyKeyOf(req) : undefined;
@@ -79,12 +79,12 @@ export function requirePushApp(options: PushAuthOptions): RequestHandler {
     const once = `push:${app}:${nonce}`;
     const owner = key === undefined ? undefined : fingerprintOf('KEY', key, fingerprint!);
     if (!(await options.once.claim(once, 2 * options.maxSkewSeconds, owner))) {
-      throw new AppError('UNAUTHENTICATED', 'this nonce was used before (a replayed request)');
+      throw new AppError('nonce_replayed');
     }
     const begun = key === undefined ? undefined : await beginKey(idempotency!, app, key, fingerprint!);
     if (begun?.kind === 'done') return replay(res, begun.answer);
-    if (begun?.kind === 'running') throw new AppError('CONFLICT', 'a request with this Idempotency-Key is still in progress; retry later', { retryAfterSeconds: 1 });
-    if (begun?.kind === 'mismatch') throw new AppError('IDEMPOTENCY_KEY_REUSED');
+    if (begun?.kind === 'running') throw new AppError('idempotency_in_progress', undefined, { retryAfterSeconds: 1 });
+    if (begun?.kind === 'mismatch') throw new AppError('idempotency_key_reused');
     const claim = begun?.claim;
     // After the nonce (a replay does not count against the app), and a request refused here (429)
     // can be sent again as it is: without a key it gets its nonce back; with one, the nonce lets

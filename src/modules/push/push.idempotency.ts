@@ -23,7 +23,7 @@ const KEY = /^[\x20-\x7E]{1,255}$/;
 export function idempotencyKeyOf(req: Request): string | undefined {
   const key = req.headers['idempotency-key'];
   if (key === undefined) return undefined;
-  if (typeof key !== 'string' || !KEY.test(key)) throw new AppError('BAD_REQUEST', 'Idempotency-Key must be 1 to 255 printable ASCII characters');
+  if (typeof key !== 'string' || !KEY.test(key)) throw new AppError('idempotency_key_invalid');
   return key;
 }
 

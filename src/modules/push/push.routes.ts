@@ -20,7 +20,7 @@ export function pushRoutes(push: PushService, options: PushRoutesOptions): Route
   const schemas = pushSchemas(options);
   const router = Router();
   router.use((req, _res, next) => {
-    if (!/^application\/json\b/i.test(req.get('content-type') ?? '')) throw new AppError('BAD_REQUEST', 'push requests carry a JSON body (Content-Type: application/json)');
+    if (!/^application\/json\b/i.test(req.get('content-type') ?? '')) throw new AppError('push_json_required');
     next();
   });
   router.use(bodyReader({ limitBytes: options.bodyLimitBytes, parameterLimit: 100, keepRaw: true }));
@@ -49,7 +49,7 @@ export function pushRoutes(push: PushService, options: PushRoutesOptions): Route
   });
   // Its body is read: it must not fall through to the API's reader, which would wait for it.
   router.use(() => {
-    throw new AppError('NOT_FOUND');
+    throw new AppError('not_found');
   });
   return router;
 }

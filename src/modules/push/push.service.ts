@@ -61,7 +61,7 @@ export class PushService {
    */
   async toGroup(groupId: number, body: string, op?: string): Promise<{ pushed: number }> {
     const members = await memberIds(this.db, groupId);
-    if (members.length === 0) throw new AppError('NOT_FOUND', 'no such group');
+    if (members.length === 0) throw new AppError('group_not_found');
     const { pushed } = await this.toUsers(members, body, op);
     return { pushed: pushed.length };
   }
@@ -73,7 +73,7 @@ export class PushService {
 
   /** Ends every session of the user (a ban, a password reset elsewhere): tokens refused, sockets closed (4003). */
   async logout(userId: number): Promise<void> {
-    if (!(await this.sessions.revokeAll(userId))) throw new AppError('NOT_FOUND', 'no such user');
+    if (!(await this.sessions.revokeAll(userId))) throw new AppError('user_not_found');
   }
 
   /** Which of these users have a signed-in socket on some node. */

@@ -79,7 +79,7 @@ export class ConversationsService {
    */
   async markRead(userId: number, target: ConversationTarget, seq: number, exceptConnection?: string) {
     const c = await this.resolve(userId, target);
-    if (!c) throw new AppError('NOT_FOUND', 'conversation not found');
+    if (!c) throw new AppError('conversation_not_found');
     const readSeq = Math.min(seq, c.lastSeq);
     await raiseReadCursor(this.db, userId, c.id, readSeq, this.clock());
     const peer = c.kind === ConversationKind.Friend ? (c.userLo === userId ? c.userHi! : c.userLo!) : undefined;
@@ -95,11 +95,11 @@ export class ConversationsService {
   /** The user's conversation for a target; undefined when it has no messages yet. */
   private async resolve(userId: number, target: ConversationTarget): Promise<ConversationRef | undefined> {
     if ('groupId' in target && (await memberRole(this.db, target.groupId, userId)) === undefined) {
-      throw new AppError('FORBIDDEN', 'you are not a member of this group');
+      throw new AppError('not_group_member');
     }
     if ('conversationId' in target) {
       const [found] = await conversationsOf(this.db, userId, target.conversationId);
-      if (!found) throw new AppError('NOT_FOUND', 'conversation not found');
+      if (!found) throw new AppError('conversation_not_found');
       return found;
     }
     const key = 'toUid' in target ? friendConversationKey(userId, target.toUid) : groupConversationKey(target.groupId);

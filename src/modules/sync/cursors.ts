@@ -34,16 +34,16 @@ export function decodeCursors(token: string): Cursors {
   try {
     raw = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
   } catch {
-    throw new AppError('BAD_REQUEST', 'sync token is malformed');
+    throw new AppError('sync_token_malformed');
   }
   const parsed = tokenShape.safeParse(raw);
-  if (!parsed.success) throw new AppError('BAD_REQUEST', 'sync token is malformed');
+  if (!parsed.success) throw new AppError('sync_token_malformed');
   return fromRecord(parsed.data.c, parsed.data.e);
 }
 
 /** Cursors given explicitly: `{convId: seq}` plus the event seq. */
 export function fromRecord(conversations: Record<string, number>, events: number): Cursors {
   const entries = Object.entries(conversations);
-  if (entries.length > MAX_CONVERSATIONS) throw new AppError('BAD_REQUEST', `at most ${MAX_CONVERSATIONS} cursors`);
+  if (entries.length > MAX_CONVERSATIONS) throw new AppError('too_many_cursors', { max: MAX_CONVERSATIONS });
   return { conversations: new Map(entries.map(([id, s]) => [Number(id), s])), events };
 }

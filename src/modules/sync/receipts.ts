@@ -35,8 +35,8 @@ export class ReceiptsService {
       .select(['id', 'conversation_id', 'seq', 'sender_id', 'ope', 'to_id'])
       .where('id', '=', messageId)
       .executeTakeFirst();
-    if (!m) throw new AppError('NOT_FOUND', 'message not found');
-    if (Number(m.sender_id) !== userId) throw new AppError('FORBIDDEN', 'only the sender sees who read a message');
+    if (!m) throw new AppError('message_not_found');
+    if (Number(m.sender_id) !== userId) throw new AppError('receipts_sender_only');
     const conversationId = Number(m.conversation_id);
     const seq = Number(m.seq);
     const base = { message_id: Number(m.id), conversation_id: conversationId, seq };
@@ -47,7 +47,7 @@ export class ReceiptsService {
       return { ...base, member_count: 1, read_count: read ? 1 : 0, ...(this.options.listMax >= 1 ? { readers: read ? await publicUsersByIds(this.db, [peer]) : [] } : {}) };
     }
     const groupId = Number(m.to_id);
-    if ((await memberRole(this.db, groupId, userId)) === undefined) throw new AppError('FORBIDDEN', 'not a member of this group');
+    if ((await memberRole(this.db, groupId, userId)) === undefined) throw new AppError('not_group_member');
     const memberCount = await countOf(eligibleMembers(this.db, groupId, userId, seq).select((eb) => eb.fn.countAll<number>().as('n')));
     const readers = readersOf(this.db, groupId, conversationId, userId, seq);
     if (memberCount > this.options.listMax) {

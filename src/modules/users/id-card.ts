@@ -21,22 +21,22 @@ export interface IdCardFacts {
  * Validates a PRC 18-digit resident ID number: province code, a real calendar birth date between
  * 1900 and today, and the ISO 7064 MOD 11-2 check character. Returns why it failed, or the facts.
  */
-export function checkIdCard(input: string, today = new Date()): { ok: true; facts: IdCardFacts } | { ok: false; reason: string } {
+export function checkIdCard(input: string, today = new Date()): { ok: true; facts: IdCardFacts } | { ok: false; reason: 'id_card_format' | 'id_card_region' | 'id_card_birth_date' | 'id_card_checksum' } {
   const number = input.trim().toUpperCase();
-  if (!/^\d{17}[\dX]$/.test(number)) return { ok: false, reason: 'id_card must be 17 digits followed by a digit or X' };
-  if (!PROVINCES.has(number.slice(0, 2))) return { ok: false, reason: 'id_card region code is not valid' };
-  if (number.slice(2, 6) === '0000') return { ok: false, reason: 'id_card region code is not valid' };
+  if (!/^\d{17}[\dX]$/.test(number)) return { ok: false, reason: 'id_card_format' };
+  if (!PROVINCES.has(number.slice(0, 2))) return { ok: false, reason: 'id_card_region' };
+  if (number.slice(2, 6) === '0000') return { ok: false, reason: 'id_card_region' };
   const year = Number(number.slice(6, 10));
   const month = Number(number.slice(10, 12));
   const day = Number(number.slice(12, 14));
   const birth = new Date(Date.UTC(year, month - 1, day));
   const realDate = birth.getUTCFullYear() === year && birth.getUTCMonth() === month - 1 && birth.getUTCDate() === day;
   if (!realDate || year < 1900 || birth.getTime() > today.getTime()) {
-    return { ok: false, reason: 'id_card birth date is not valid' };
+    return { ok: false, reason: 'id_card_birth_date' };
   }
   let sum = 0;
   for (let i = 0; i < 17; i++) sum += Number(number[i]) * WEIGHTS[i]!;
-  if (CHECK_CHARS[sum % 11] !== number[17]) return { ok: false, reason: 'id_card checksum does not match' };
+  if (CHECK_CHARS[sum % 11] !== number[17]) return { ok: false, reason: 'id_card_checksum' };
   const sex = Number(number[16]) % 2 === 1 ? 1 : 2;
   return { ok: true, facts: { number, sex, birthDate: number.slice(6, 14) } };
 }

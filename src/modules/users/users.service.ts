@@ -21,7 +21,7 @@ export class UsersService {
   async info(selfId: number, userId?: number): Promise<SelfUser | PublicUser> {
     const id = userId ?? selfId;
     const row = await findUserById(this.db, id);
-    if (!row) throw new AppError('NOT_FOUND', 'user not found');
+    if (!row) throw new AppError('user_not_found');
     return id === selfId ? toSelfUser(row) : toPublicUser(row);
   }
 
@@ -32,20 +32,20 @@ export class UsersService {
       await this.index.onChange(trx, { kind: 'user', id: selfId });
       return true;
     });
-    if (!updated) throw new AppError('NOT_FOUND', 'user not found');
+    if (!updated) throw new AppError('user_not_found');
     return this.self(selfId);
   }
 
   /** Sets the avatar URL (stored by the attachments module); `db` may be the caller's transaction. */
   async updateAvatar(selfId: number, url: string, db: Executor = this.db): Promise<SelfUser> {
-    if (!(await updateUser(db, selfId, { avatar: url, updated_at: this.clock() }))) throw new AppError('NOT_FOUND', 'user not found');
+    if (!(await updateUser(db, selfId, { avatar: url, updated_at: this.clock() }))) throw new AppError('user_not_found');
     return this.self(selfId, db);
   }
 
   /** Verifies a real name once: the ID number is checked, its HMAC and masked form stored, sex derived. */
   async updateRealName(selfId: number, realName: string, idCard: string): Promise<SelfUser> {
     const check = checkIdCard(idCard, new Date(this.clock()));
-    if (!check.ok) throw new AppError('BAD_REQUEST', check.reason);
+    if (!check.ok) throw new AppError(check.reason);
     const now = this.clock();
     let updated: boolean;
     try {
@@ -58,16 +58,16 @@ export class UsersService {
         updated_at: now,
       });
     } catch (err) {
-      if (isUniqueViolation(err)) throw new AppError('ID_CARD_TAKEN');
+      if (isUniqueViolation(err)) throw new AppError('id_card_taken');
       throw err;
     }
-    if (!updated) throw new AppError('ALREADY_VERIFIED');
+    if (!updated) throw new AppError('already_verified');
     return this.self(selfId);
   }
 
   private async self(id: number, db: Executor = this.db): Promise<SelfUser> {
     const row = await findUserById(db, id);
-    if (!row) throw new AppError('NOT_FOUND', 'user not found');
+    if (!row) throw new AppError('user_not_found');
     return toSelfUser(row);
   }
 }
