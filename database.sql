@@ -132,3 +132,10 @@ create table `devices` (`id` bigint unsigned primary key auto_increment, `user_i
 create unique index `devices_token_uq` on `devices` (`platform`, `token`);
 create index `devices_user_idx` on `devices` (`user_id`);
 alter table `users` add column `push_previews` smallint default 1 not null;
+
+-- 0042_webhook_endpoints
+alter table `webhook_outbox` add column `endpoint` varchar(40) default 'default' not null;
+drop index `webhook_outbox_key_idx` on `webhook_outbox`;
+drop index `webhook_outbox_due_idx` on `webhook_outbox`;
+create index `webhook_outbox_key_idx` on `webhook_outbox` (`endpoint`, `order_key`, `dead`, `id`);
+create index `webhook_outbox_due_idx` on `webhook_outbox` (`endpoint`, `dead`, `next_attempt_at`, `id`);

@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import { dialectOf } from '../src/db/migration-kit.js';
+import { dialectOf, dropIndex } from '../src/db/migration-kit.js';
 
 /**
  * Nearby people by latitude strip: `geo_strip` is floor((latitude + 90) * 100), a 0.01° (~1.1 km)
@@ -17,17 +17,12 @@ export async function up(db: Kysely<any>): Promise<void> {
     await db.schema.alterTable('users').addColumn('geo_strip', 'integer', (c) => c.generatedAlwaysAs(sql`cast((latitude + 90) * 100 as integer)`)).execute();
   }
   await db.schema.createIndex('users_geo_strip_idx').on('users').columns(['geo_strip', 'longitude', 'latitude', 'location_updated_at']).execute();
-  await dropUsersIndex(db, 'users_location_idx');
+  await dropIndex(db, 'users', 'users_location_idx');
 }
 
 export async function down(db: Kysely<any>): Promise<void> {
   await db.schema.createIndex('users_location_idx').on('users').columns(['latitude', 'longitude', 'location_updated_at']).execute();
-  await dropUsersIndex(db, 'users_geo_strip_idx');
+  await dropIndex(db, 'users', 'users_geo_strip_idx');
   await db.schema.alterTable('users').dropColumn('geo_strip').execute();
 }
 
-/** MySQL names the table of an index to drop; SQLite refuses the clause. */
-async function dropUsersIndex(db: Kysely<any>, name: string): Promise<void> {
-  const drop = db.schema.dropIndex(name);
-  await (dialectOf(db) === 'mysql' ? drop.on('users') : drop).execute();
-}

@@ -68,12 +68,21 @@ export function checkServices(config: Config): Problem[] {
     for (const key of ['apns_key_id', 'apns_team_id', 'apns_topic'] as const) if (!push[key]) problems.push(problem(`offline_push.${key}`, 'required with offline_push.apns_key_file'));
   }
   if (config.admin.token && config.admin.token.length < 32) problems.push(problem('admin.token', 'the admin API needs a token of 32+ characters (WEIM_ADMIN_TOKEN)'));
-  if (config.webhooks.url) {
-    if (!/^https?:\/\/[^\s]+$/.test(config.webhooks.url)) problems.push(problem('webhooks.url', 'must be an http(s) URL (WEIM_WEBHOOKS_URL)'));
-    if (config.webhooks.secret.length < 32) problems.push(problem('webhooks.secret', 'webhooks need a signing secret of 32+ characters (WEIM_WEBHOOKS_SECRET)'));
+  const endpoints = [
+    ...(config.webhooks.url ? [{ at: 'webhooks', name: 'default', url: config.webhooks.url, secret: config.webhooks.secret, events: config.webhooks.events, env: true }] : []),
+    ...config.webhooks.endpoints.map((e, i) => ({ ...e, at: `webhooks.endpoints.${i}`, env: false })),
+  ];
+  const seen = new Set<string>();
+  for (const e of endpoints) {
+    if (seen.has(e.name)) problems.push(problem(`${e.at}.name`, `${e.name} is used twice${e.name === 'default' ? ' (default is webhooks.url)' : ''}`));
+    seen.add(e.name);
+    if (!/^https?:\/\/[^\s]+$/.test(e.url)) problems.push(problem(`${e.at}.url`, e.env ? 'must be an http(s) URL (WEIM_WEBHOOKS_URL)' : 'must be an http(s) URL'));
+    if (e.secret.length < 32) problems.push(problem(`${e.at}.secret`, e.env ? 'webhooks need a signing secret of 32+ characters (WEIM_WEBHOOKS_SECRET)' : 'webhooks need a signing secret of 32+ characters'));
+    const unknown = e.events.split(',').map((x) => x.trim()).filter((x) => x && x !== '*' && !(WEBHOOK_EVENTS as readonly string[]).includes(x));
+    if (unknown.length > 0) problems.push(problem(`${e.at}.events`, `unknown event types: ${unknown.join(', ')} (known: ${WEBHOOK_EVENTS.join(', ')})`));
+  }
+  if (endpoints.length > 0) {
     if (config.webhooks.claim_ms <= config.webhooks.timeout_ms) problems.push(problem('webhooks.claim_ms', `must be longer than webhooks.timeout_ms (${config.webhooks.timeout_ms}): a claim that lapses during a POST lets another node send the same events at once`));
-    const unknown = config.webhooks.events.split(',').map((e) => e.trim()).filter((e) => e && e !== '*' && !(WEBHOOK_EVENTS as readonly string[]).includes(e));
-    if (unknown.length > 0) problems.push(problem('webhooks.events', `unknown event types: ${unknown.join(', ')} (known: ${WEBHOOK_EVENTS.join(', ')})`));
   }
   if (config.filter.words_file && !existsSync(config.filter.words_file)) {
     problems.push(problem('filter.words_file', `no such file: ${config.filter.words_file} (WEIM_FILTER_WORDS_FILE)`));

@@ -6,6 +6,16 @@ import { checkProduction, checkQiniu, checkServices, ConfigError, DEV_ID_CARD_SE
 
 
 const int = (min: number, max = Number.MAX_SAFE_INTEGER) => z.coerce.number().int().min(min).max(max);
+/** A list from the environment arrives as a JSON string: parsed (left as it is when it is not JSON, for zod to refuse). */
+function jsonFromEnv(value: unknown): unknown {
+  if (typeof value !== 'string') return value;
+  try {
+    return JSON.parse(value) as unknown;
+  } catch {
+    return value;
+  }
+}
+
 /** A boolean from YAML (true/false) or an environment string ("true"/"false"; z.coerce would read "false" as true). */
 const bool = () => z.union([z.boolean(), z.enum(['true', 'false']).transform((v) => v === 'true')]);
 const MB = 1024 * 1024;
@@ -298,6 +308,18 @@ const configSchema = z
         secret: z.string().default(''),
         /** Event types to send, comma-separated, or `*` for all of them. */
         events: z.string().default('*'),
+        /**
+         * More receivers, each with its own events, secret, order and retries: one that is down
+         * holds back no other. `name` tells its rows apart (a-z, 0-9, `-`, `_`). From the
+         * environment (WEIM_WEBHOOKS_ENDPOINTS) as a JSON array.
+         */
+        endpoints: z.preprocess(
+          jsonFromEnv,
+          z
+            .array(z.object({ name: z.string().regex(/^[a-z0-9_-]{1,40}$/, 'must be 1–40 of a-z, 0-9, - and _'), url: z.string(), secret: z.string(), events: z.string().default('*') }).strict())
+            .max(20)
+            .default([]),
+        ),
         /** How often each node looks for events to send. */
         interval_ms: int(10, 60_000).default(200),
         /** Most events in one POST. */

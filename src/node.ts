@@ -208,11 +208,11 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   }, log);
   watchGauge(metrics.registry, 'weim_ws_sockets', 'Open WebSocket connections on this node', () => gateway.socketCount);
   watchGauge(metrics.registry, 'weim_ws_users', 'Users with a signed-in socket on this node', () => hub.userCount);
-  if (webhooks.dispatcher) {
-    const dispatcher = webhooks.dispatcher;
-    watchGauge(metrics.registry, 'weim_webhook_outbox_pending', 'Webhook events waiting for delivery (cluster-wide, as this node last counted)', () => dispatcher.outboxDepth.pending);
-    watchGauge(metrics.registry, 'weim_webhook_outbox_dead', 'Webhook events that failed webhooks.max_attempts times (kept, not retried)', () => dispatcher.outboxDepth.dead);
-    dispatcher.start();
+  if (webhooks.dispatchers.length > 0) {
+    const sum = (of: (d: (typeof webhooks.dispatchers)[number]) => number) => webhooks.dispatchers.reduce((n, d) => n + of(d), 0);
+    watchGauge(metrics.registry, 'weim_webhook_outbox_pending', 'Webhook events waiting for delivery, all receivers (cluster-wide, as this node last counted)', () => sum((d) => d.outboxDepth.pending));
+    watchGauge(metrics.registry, 'weim_webhook_outbox_dead', 'Webhook events that failed webhooks.max_attempts times, all receivers (kept, not retried)', () => sum((d) => d.outboxDepth.dead));
+    for (const d of webhooks.dispatchers) d.start();
   }
   const pruner = setInterval(() => {
     pruneRevocations(dbh.db, Date.now()).catch((err: unknown) => log.warn({ err }, 'pruning token revocations failed'));
@@ -271,7 +271,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       // The sockets closed without announcing (in a cluster a live node will, for those who do not
       // reconnect elsewhere); changes still in their window are announced now, then no more.
       await presence.stop();
-      await webhooks.dispatcher?.stop();
+      await Promise.all(webhooks.dispatchers.map((d) => d.stop()));
       moderation.stop();
       delivery.stop();
       await services.writer.close();

@@ -62,7 +62,7 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
   const limit = (name: string, points: number, windowSeconds: number) => createRateLimiter(store, { name, points, windowSeconds });
   const moderation = options.moderation ?? NO_MODERATION;
   const webhooks = options.webhooks ?? NO_WEBHOOKS;
-  const sentEvents = webhooks.wants('message.sent');
+  const sentEvents = webhooks.endpoints('message.sent');
   const window = config.auth.login_window_seconds;
   const tokens = new TokenService(db, { secret: config.auth.jwt_secret, ttlSeconds: config.auth.token_ttl_seconds });
   const auth = new AuthService(

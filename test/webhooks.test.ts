@@ -16,7 +16,7 @@ type Event = { id: string; type: string; created_at: number; data: Record<string
  * id: a redelivery is counted, not kept twice), and answers as `mode` says: ok (200), fail (503),
  * or hang (never answers, until `release`).
  */
-function receiver() {
+function receiver(secret = SECRET) {
   const events: Event[] = [];
   const seen = new Set<string>();
   let redelivered = 0;
@@ -29,7 +29,7 @@ function receiver() {
     req.on('data', (c: Buffer) => (raw += c.toString()));
     req.on('end', () => {
       posts++;
-      if (req.headers['x-weim-signature'] !== signHookCall(SECRET, String(req.headers['x-weim-timestamp']), String(req.headers['x-weim-delivery']), raw)) unsigned++;
+      if (req.headers['x-weim-signature'] !== signHookCall(secret, String(req.headers['x-weim-timestamp']), String(req.headers['x-weim-delivery']), raw)) unsigned++;
       if (mode === 'hang') return void hanging.push(res);
       if (mode === 'fail') return void res.writeHead(503).end();
       const batch = (JSON.parse(raw) as { events: Event[] }).events;
@@ -162,7 +162,7 @@ describe.each(testDialects())('webhook dead letters on %s', (dialect) => {
       expect(await (await fetch(`${t.url}/metrics`)).text()).toMatch(/weim_webhook_events_total\{outcome="dead"\} 1/);
       // Kept for webhooks.dead_retention_days: a dispatcher with 0 days deletes it at its first check.
       const { WebhookDispatcher } = await import('../src/modules/webhooks/index.js');
-      const pruner = new WebhookDispatcher(t.dbh.db, { url: r.url(), secret: SECRET, intervalMs: 50, batchSize: 10, timeoutMs: 1000, maxAttempts: 2, maxBackoffMs: 100, claimMs: 2000, deadRetentionMs: 0 }, undefined, undefined, () => Date.now() + 1);
+      const pruner = new WebhookDispatcher(t.dbh.db, { endpoint: 'default', url: r.url(), secret: SECRET, intervalMs: 50, batchSize: 10, timeoutMs: 1000, maxAttempts: 2, maxBackoffMs: 100, claimMs: 2000, deadRetentionMs: 0 }, undefined, undefined, () => Date.now() + 1);
       await pruner.runOnce();
       expect(await t.dbh.db.selectFrom('webhook_outbox').select('id').where('dead', '=', 1).execute()).toEqual([]);
     } finally {
@@ -239,5 +239,48 @@ describe.runIf(testDialects().includes('mysql'))('webhooks when a node dies (mys
     expect(good.events.map((e) => e.id).sort()).toEqual([...ids].sort());
     expect(good.events.filter((e) => e.type.startsWith('friend.')).map((e) => e.type)).toEqual(['friend.requested', 'friend.accepted']);
     expect(good.events.filter((e) => e.type === 'message.sent').map((e) => e.data.body)).toEqual(['k0', 'k1', 'k2', 'k3', 'k4']);
+  });
+});
+
+describe.each(testDialects())('several webhook receivers on %s', (dialect) => {
+  const all = receiver();
+  const OTHER_SECRET = 'another-receivers-secret-of-32-chars+';
+  const sentOnly = receiver(OTHER_SECRET);
+  let t: TestNode;
+  beforeAll(async () => {
+    await all.listen();
+    await sentOnly.listen();
+    t = await startTestNode(dialect, {
+      ...fast,
+      WEIM_WEBHOOKS_URL: all.url(),
+      WEIM_WEBHOOKS_ENDPOINTS: JSON.stringify([{ name: 'archive', url: sentOnly.url(), secret: OTHER_SECRET, events: 'message.sent,message.withdrawn' }]),
+    });
+  });
+  afterAll(async () => {
+    await t.stop();
+    all.server.close();
+    sentOnly.server.close();
+  });
+
+  it('each gets its own events with its own signature; one that is down holds back nobody else and later gets everything in order', async () => {
+    sentOnly.setMode('fail');
+    const { a, b } = await makeFriends(t.api);
+    const ids: number[] = [];
+    for (let i = 0; i < 10; i++) ids.push((await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: `both ${i}` }, { token: a.token })).data.id);
+    await post(t.api, '/im/chat/withdraw/user', { message_id: ids[0] }, { token: a.token });
+    const endpointRows = (endpoint: string) => t.dbh.db.selectFrom('webhook_outbox').select(['id', 'event']).where('endpoint', '=', endpoint).orderBy('id').execute();
+    // The default receiver has everything while the other is still refusing.
+    await until(async () => (await endpointRows('default')).length === 0 && all.events.filter((e) => e.type.startsWith('message.')).length === 11);
+    expect(all.events.map((e) => e.type)).toEqual(['friend.requested', 'friend.accepted', ...Array(10).fill('message.sent'), 'message.withdrawn']);
+    expect(sentOnly.events).toEqual([]);
+    expect((await endpointRows('archive')).map((x) => x.event)).toEqual([...Array(10).fill('message.sent'), 'message.withdrawn']);
+    sentOnly.setMode('ok');
+    await until(async () => (await endpointRows('archive')).length === 0);
+    expect(sentOnly.events.map((e) => e.type)).toEqual([...Array(10).fill('message.sent'), 'message.withdrawn']);
+    expect(sentOnly.events.filter((e) => e.type === 'message.sent').map((e) => e.data.message_id)).toEqual(ids);
+    // Each receiver's deliveries are its own (ids differ), each signed with its own secret.
+    expect(new Set([...all.events, ...sentOnly.events].map((e) => e.id)).size).toBe(all.events.length + sentOnly.events.length);
+    expect([all.stats().unsigned, sentOnly.stats().unsigned]).toEqual([0, 0]);
+    expect(sentOnly.stats().posts).toBeGreaterThan(1);
   });
 });

@@ -29,3 +29,9 @@ export function tableEnd<T extends string, C extends string>(db: Kysely<any>, ta
     : table;
 }
 
+
+/** Drops an index: MySQL names its table, SQLite refuses the clause. */
+export async function dropIndex(db: Kysely<any>, table: string, name: string): Promise<void> {
+  const drop = db.schema.dropIndex(name);
+  await (dialectOf(db) === 'mysql' ? drop.on(table) : drop).execute();
+}

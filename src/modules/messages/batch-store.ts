@@ -22,8 +22,8 @@ export interface BatchContext {
    * on a lost connection leaves the outcome unknown). Otherwise the caller commits.
    */
   commit?: { sent: boolean };
-  /** Record a `message.sent` webhook event for each stored message (in this transaction). */
-  webhooks?: boolean;
+  /** The webhook endpoints that get a `message.sent` event for each stored message (recorded in this transaction). */
+  webhooks?: readonly string[];
 }
 
 /**
@@ -74,7 +74,7 @@ export async function storeBatch(trx: Executor, statements: BatchStatements, bat
     return { conversation_id: conversationId, seq, sender_id: m.senderId, ope: m.kind, to_id: m.toId, type: m.type, body: m.body, client_msg_id: m.clientMsgId, reply_to: m.replyTo, mentions: mentionsText(m.mentions), created_at: now };
   });
   await storeMentions(trx, fresh.map((i) => ({ mentions: batch[i]!.mentions, ...seqOf.get(i)! })));
-  if (context.webhooks) await recordSentMessages(trx, rows.map((r, n) => ({ ...r, mentions: batch[fresh[n]!]!.mentions })));
+  if (context.webhooks && context.webhooks.length > 0) await recordSentMessages(trx, context.webhooks, rows.map((r, n) => ({ ...r, mentions: batch[fresh[n]!]!.mentions })));
   let ids: number[];
   if (context.commit && statements.insertMessagesAndCommit) {
     context.commit.sent = true;

@@ -8,8 +8,8 @@ export interface WriterThreadData {
   module: string;
   /** mysql:// URL of the database. */
   location: string;
-  /** Record a `message.sent` webhook event with each stored message. */
-  webhooks: boolean;
+  /** The webhook endpoints that get a `message.sent` event for each stored message. */
+  webhooks: readonly string[];
 }
 
 /** Main thread → writer thread: messages to store (each with an id for its answer), or stop. */
@@ -61,7 +61,7 @@ export class ThreadedMessageWriter implements MessageStore {
 
   constructor(
     private readonly location: string,
-    private readonly options: { onBatch?: (size: number, seconds: number) => void; webhooks?: boolean } = {},
+    private readonly options: { onBatch?: (size: number, seconds: number) => void; webhooks?: readonly string[] } = {},
   ) {}
 
   /**
@@ -120,7 +120,7 @@ export class ThreadedMessageWriter implements MessageStore {
     // Compiled (dist/, `npm start`): the worker's .js runs as it is. From the TypeScript source
     // (tsx: tests, benches, `npm run dev`): through the shim that registers tsx on the thread.
     const compiled = import.meta.url.endsWith('.js');
-    const data: WriterThreadData = { module: new URL(`./message-writer.worker.${compiled ? 'js' : 'ts'}`, import.meta.url).href, location: this.location, webhooks: this.options.webhooks ?? false };
+    const data: WriterThreadData = { module: new URL(`./message-writer.worker.${compiled ? 'js' : 'ts'}`, import.meta.url).href, location: this.location, webhooks: this.options.webhooks ?? [] };
     const worker = compiled ? new Worker(new URL(data.module), { workerData: data }) : new Worker(new URL('../../workers/typescript-worker.mjs', import.meta.url), { workerData: data });
     // Referenced until its first answer (`ready`: a caller may be awaiting it with nothing else
     // to keep the process alive), then only while writes wait (see answer).

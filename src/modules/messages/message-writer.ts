@@ -73,8 +73,8 @@ export interface WriterOptions {
   spareSession?: Db;
   /** Messages waiting behind a running batch before the spare session takes some (default 50). */
   spareAfter?: number;
-  /** Record a `message.sent` webhook event with each stored message, in its batch's transaction. */
-  webhooks?: boolean;
+  /** The webhook endpoints that get a `message.sent` event for each stored message, recorded in its batch's transaction. */
+  webhooks?: readonly string[];
 }
 
 /** Attempts at a batch before its messages are rejected (deadlocks, unique collisions). */
@@ -117,11 +117,11 @@ export class MessageWriter implements MessageStore {
    * upsert reports it. Any other is checked (a pair's first message, or one stored by another node).
    */
   private readonly stored = new Map<string, true>();
-  private readonly webhooks: boolean;
+  private readonly webhooks: readonly string[];
 
   constructor(private readonly db: Db, options: WriterOptions = {}) {
     this.clock = options.clock ?? Date.now;
-    this.webhooks = options.webhooks ?? false;
+    this.webhooks = options.webhooks ?? [];
     this.maxBatch = options.maxBatch ?? 500;
     this.spareAfter = options.spareAfter ?? 50;
     this.onBatch = options.onBatch;

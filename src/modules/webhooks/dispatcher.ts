@@ -4,6 +4,8 @@ import type { Db } from '../../db/database.js';
 import { postSigned } from '../../http/signed-post.js';
 
 export interface DispatcherOptions {
+  /** The receiver's name: this dispatcher sends only the outbox rows recorded for it. */
+  endpoint: string;
   url: string;
   secret: string;
   /** How often due events are looked for. */
@@ -87,7 +89,7 @@ export class WebhookDispatcher {
     await this.running;
   }
 
-  /** Events waiting and events dead, as of the last look (at most a few seconds old). */
+  /** This receiver's events waiting and dead, as of the last look (at most a few seconds old). */
   get outboxDepth(): { pending: number; dead: number } {
     return this.depth;
   }
@@ -148,10 +150,11 @@ export class WebhookDispatcher {
     const heads = await this.db
       .selectFrom('webhook_outbox as h')
       .select(['h.id', 'h.order_key', 'h.attempts'])
+      .where('h.endpoint', '=', this.options.endpoint)
       .where('h.dead', '=', 0)
       .where('h.next_attempt_at', '<=', now)
       .where('h.claimed_until', '<', now)
-      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('webhook_outbox as e').select('e.id').whereRef('e.order_key', '=', 'h.order_key').where('e.dead', '=', 0).whereRef('e.id', '<', 'h.id'))))
+      .where(({ not, exists, selectFrom }) => not(exists(selectFrom('webhook_outbox as e').select('e.id').where('e.endpoint', '=', this.options.endpoint).whereRef('e.order_key', '=', 'h.order_key').where('e.dead', '=', 0).whereRef('e.id', '<', 'h.id'))))
       .orderBy('h.id')
       .limit(batchSize)
       .execute();
@@ -162,6 +165,7 @@ export class WebhookDispatcher {
       const run = await this.db
         .selectFrom('webhook_outbox')
         .select(['id', 'event', 'order_key', 'payload', 'attempts', 'created_at'])
+        .where('endpoint', '=', this.options.endpoint)
         .where('order_key', '=', head.order_key)
         .where('dead', '=', 0)
         .where('id', '>=', head.id)
@@ -237,9 +241,9 @@ export class WebhookDispatcher {
     this.lastDepthAt = now;
     if (now - this.lastPruneAt >= 3_600_000) {
       this.lastPruneAt = now;
-      await this.db.deleteFrom('webhook_outbox').where('dead', '=', 1).where('created_at', '<', now - this.options.deadRetentionMs).execute();
+      await this.db.deleteFrom('webhook_outbox').where('endpoint', '=', this.options.endpoint).where('dead', '=', 1).where('created_at', '<', now - this.options.deadRetentionMs).execute();
     }
-    const rows = await this.db.selectFrom('webhook_outbox').select(['dead', (eb) => eb.fn.countAll<number>().as('n')]).groupBy('dead').execute();
+    const rows = await this.db.selectFrom('webhook_outbox').select(['dead', (eb) => eb.fn.countAll<number>().as('n')]).where('endpoint', '=', this.options.endpoint).groupBy('dead').execute();
     this.depth = { pending: Number(rows.find((r) => Number(r.dead) === 0)?.n ?? 0), dead: Number(rows.find((r) => Number(r.dead) === 1)?.n ?? 0) };
   }
 }

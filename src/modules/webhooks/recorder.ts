@@ -9,43 +9,58 @@ export const WEBHOOK_EVENTS = [
 ] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
+/** A receiver's name (`default` for `webhooks.url`) and the events it subscribed to. */
+export interface WebhookSubscription {
+  endpoint: string;
+  events: readonly string[];
+}
+
 /**
  * Writes webhook events into `webhook_outbox` inside the transaction of what they report, so an
- * event exists exactly when its change committed. Events nobody subscribed to (`webhooks.events`),
- * or all of them when no receiver is configured, are not written.
+ * event exists exactly when its change committed: one row for each endpoint that subscribed to it
+ * (each endpoint's rows are delivered on their own). Events nobody subscribed to are not written.
  */
 export class WebhookRecorder {
-  private readonly subscribed: ReadonlySet<string>;
+  private readonly endpointsOf = new Map<string, string[]>();
 
-  constructor(events: readonly string[] = [], private readonly clock: () => number = Date.now) {
-    this.subscribed = new Set(events);
+  constructor(subscriptions: readonly WebhookSubscription[] = [], private readonly clock: () => number = Date.now) {
+    for (const s of subscriptions) for (const event of s.events) this.endpointsOf.set(event, [...(this.endpointsOf.get(event) ?? []), s.endpoint]);
   }
 
   wants(event: WebhookEvent): boolean {
-    return this.subscribed.has(event);
+    return this.endpointsOf.has(event);
   }
 
-  /** Records `event` (ordered with the others of `orderKey`) in `trx`; nothing when unsubscribed. */
+  /** The endpoints that subscribed to `event`. */
+  endpoints(event: WebhookEvent): readonly string[] {
+    return this.endpointsOf.get(event) ?? [];
+  }
+
+  /** Records `event` (ordered with the others of `orderKey`) in `trx` for each endpoint that wants it. */
   async record(trx: Executor, event: WebhookEvent, orderKey: string, data: Record<string, unknown>): Promise<void> {
-    if (!this.subscribed.has(event)) return;
+    const endpoints = this.endpointsOf.get(event);
+    if (!endpoints) return;
     const now = this.clock();
-    await trx.insertInto('webhook_outbox').values({ event, order_key: orderKey, payload: JSON.stringify(data), next_attempt_at: now, created_at: now }).execute();
+    const payload = JSON.stringify(data);
+    await trx.insertInto('webhook_outbox').values(endpoints.map((endpoint) => ({ endpoint, event, order_key: orderKey, payload, next_attempt_at: now, created_at: now }))).execute();
   }
 }
 
 /**
- * `message.sent` for each message of a writer batch, in its transaction (one statement). The
- * message's id is not known yet (the insert assigns it): the event names its conversation and seq,
- * and the dispatcher adds the id.
+ * `message.sent` for each message of a writer batch and each endpoint that wants it, in its
+ * transaction (one statement). The message's id is not known yet (the insert assigns it): the event
+ * names its conversation and seq, and the dispatcher adds the id.
  */
 export async function recordSentMessages(
   trx: Executor,
+  endpoints: readonly string[],
   rows: ReadonlyArray<{ conversation_id: number; seq: number; sender_id: number; ope: number; to_id: number; type: number; body: string; client_msg_id: string | null; reply_to: number | null; mentions: number[] | 'all' | null; created_at: number }>,
 ): Promise<void> {
-  if (rows.length === 0) return;
+  if (rows.length === 0 || endpoints.length === 0) return;
   await trx
     .insertInto('webhook_outbox')
-    .values(rows.map((r) => ({
+    .values(endpoints.flatMap((endpoint) => rows.map((r) => ({
+      endpoint,
       event: 'message.sent',
       order_key: orderKey.conversation(r.conversation_id),
       payload: JSON.stringify({
@@ -54,7 +69,7 @@ export async function recordSentMessages(
       }),
       next_attempt_at: r.created_at,
       created_at: r.created_at,
-    })))
+    }))))
     .execute();
 }
 

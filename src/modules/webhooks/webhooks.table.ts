@@ -3,6 +3,8 @@ import type { Generated } from 'kysely';
 /** `webhook_outbox` (migration 0039): events waiting for the webhook receiver. */
 export interface WebhookOutboxTable {
   id: Generated<number>;
+  /** The receiver it is for (`webhooks.endpoints[].name`; `default`: `webhooks.url`). Migration 0042. */
+  endpoint: Generated<string>;
   /** One of WEBHOOK_EVENTS. */
   event: string;
   /** Events of one key are delivered in id order: `c<conversation>`, `f<lo>-<hi>`, `g<group>`, `u<user>`. */
