@@ -29,7 +29,7 @@ export class TokenBucket {
 export interface FrameLimit {
   cmd: number;
   perMinute: number;
-  /** The Cmd 2 text past the limit. */
+  /** The refusal (Cmd 2) past the limit: built once, shared by every socket. */
   refusal: AppError;
 }
 

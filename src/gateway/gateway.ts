@@ -10,7 +10,7 @@ import { Cmd } from '../notify/cmd.js';
 import { reconnectFrame, syncNeededFrame } from '../notify/frames.js';
 import { ClosePacer } from './close-pacer.js';
 import { Connection, type StreamRepairPort } from './connection.js';
-import { FrameLimits } from './frame-limits.js';
+import { type FrameLimit, FrameLimits } from './frame-limits.js';
 import { createHandlers, type HandlerDeps, type Handlers } from './handlers.js';
 import type { Hub } from './hub.js';
 import { CloseCode, parseClientFrame, type ClientFrame } from './protocol.js';
@@ -81,11 +81,18 @@ export class Gateway {
   private heartbeatCursor: Iterator<Connection> | undefined;
   private heartbeatRoundStartedAt = 0;
   private closing = false;
+  /** Every socket's per-command limits, their refusals built once (an Error's stack costs tens of µs). */
+  private readonly frameLimits: readonly FrameLimit[];
 
   constructor(
     private readonly deps: GatewayDeps,
     private readonly options: GatewayOptions,
   ) {
+    this.frameLimits = [
+      { cmd: Cmd.Ping, perMinute: options.pingMaxPerMinute, refusal: new AppError('too_many_pings', { max: options.pingMaxPerMinute }) },
+      { cmd: Cmd.Sync, perMinute: options.syncMaxPerMinute, refusal: new AppError('too_many_syncs', { max: options.syncMaxPerMinute }) },
+      { cmd: Cmd.Typing, perMinute: options.typingMaxPerMinute, refusal: new AppError('too_many_typing', { max: options.typingMaxPerMinute }) },
+    ];
     this.wss = new WebSocketServer({ noServer: true, maxPayload: options.maxFrameBytes * 4, perMessageDeflate: false, clientTracking: true });
     this.handlers = createHandlers({
       ...deps,
@@ -215,11 +222,7 @@ export class Gateway {
     }
     const connection = new Connection(ws, socket, this.options.maxBufferedBytes, this.deps.repair);
     connection.locale = localeOf(req.headers['accept-language'], this.options.defaultLocale);
-    connection.limits = new FrameLimits([
-      { cmd: Cmd.Ping, perMinute: this.options.pingMaxPerMinute, refusal: new AppError('too_many_pings', { max: this.options.pingMaxPerMinute }) },
-      { cmd: Cmd.Sync, perMinute: this.options.syncMaxPerMinute, refusal: new AppError('too_many_syncs', { max: this.options.syncMaxPerMinute }) },
-      { cmd: Cmd.Typing, perMinute: this.options.typingMaxPerMinute, refusal: new AppError('too_many_typing', { max: this.options.typingMaxPerMinute }) },
-    ]);
+    connection.limits = new FrameLimits(this.frameLimits);
     this.connections.add(connection);
     this.signInTimers.set(connection, setTimeout(() => connection.close(CloseCode.SignInTimeout, 'sign-in timeout'), this.options.signInTimeoutMs));
     ws.on('pong', () => {
