@@ -29,6 +29,7 @@ import * as m0039 from './0039_webhook_outbox.js';
 import * as m0040 from './0040_admin.js';
 import * as m0041 from './0041_devices.js';
 import * as m0042 from './0042_webhook_endpoints.js';
+import * as m0043 from './0043_apps.js';
 
 /**
  * Every migration, in order. Listed statically (not read from the folder) so they load the same
@@ -65,4 +66,5 @@ export const migrations: Record<string, Migration> = {
   '0040_admin': m0040,
   '0041_devices': m0041,
   '0042_webhook_endpoints': m0042,
+  '0043_apps': m0043,
 };

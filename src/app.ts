@@ -51,6 +51,8 @@ export interface AppDeps {
   devices: DevicesService;
   /** The admin API (`admin.token`), when configured. */
   admin?: { service: AdminService; token: string };
+  /** The realtime gateway's woodylan-style routes (docs/gateway.md), mounted at /api. */
+  appRoutes?: Router;
   /** The server push API's routes (signed by apps), when `push.apps` names any. */
   push: Router | undefined;
   /** The OpenAPI document of this node's API (served at /api/v1/openapi.json, read by /docs/). */
@@ -104,6 +106,11 @@ export function createApp(deps: AppDeps): Express {
   devicesRoutes(deps.devices, deps.tokens, api);
   if (deps.admin) adminRoutes(deps.admin.service, deps.admin.token, api);
   app.use('/api/v1', api);
+  // woodylan's routes (their own envelope; docs/gateway.md, not the OpenAPI document of /api/v1).
+  const appRoutes = deps.appRoutes;
+  if (appRoutes) app.use('/api', function woodylanApi(req, res, next) {
+    appRoutes(req, res, next);
+  });
 
   app.use(notFoundHandler);
   app.use(errorHandler(deps.log, deps.defaultLocale));

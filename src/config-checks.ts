@@ -1,5 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Config } from './config.js';
+import { trustedNetworks } from './modules/apps/woodylan.routes.js';
 import { WEBHOOK_EVENTS } from './modules/webhooks/recorder.js';
 
 /** Secrets shipped in config.yml for development; production refuses to start with them. */
@@ -83,6 +84,11 @@ export function checkServices(config: Config): Problem[] {
   }
   if (endpoints.length > 0) {
     if (config.webhooks.claim_ms <= config.webhooks.timeout_ms) problems.push(problem('webhooks.claim_ms', `must be longer than webhooks.timeout_ms (${config.webhooks.timeout_ms}): a claim that lapses during a POST lets another node send the same events at once`));
+  }
+  try {
+    trustedNetworks(config.apps.trusted_networks);
+  } catch (err) {
+    problems.push(problem('apps.trusted_networks', `must be comma-separated CIDRs such as 10.0.0.0/8 (WEIM_APPS_TRUSTED_NETWORKS): ${(err as Error).message}`));
   }
   if (config.filter.words_file && !existsSync(config.filter.words_file)) {
     problems.push(problem('filter.words_file', `no such file: ${config.filter.words_file} (WEIM_FILTER_WORDS_FILE)`));

@@ -337,6 +337,30 @@ const configSchema = z
       })
       .strict()
       .prefault({}),
+    apps: z
+      .object({
+        /**
+         * The realtime gateway's tenants (docs/gateway.md): `{key, name, secret, enabled}` each
+         * (key: 1–64 of a-z A-Z 0-9 _ -; secret: 32+ characters), written to the `apps` table at
+         * start. From the environment (WEIM_APPS_LIST) as a JSON array. Empty: no gateway apps.
+         */
+        list: z.preprocess(
+          jsonFromEnv,
+          z
+            .array(z.object({ key: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 of a-z, A-Z, 0-9, - and _'), name: z.string().min(1).max(100), secret: z.string().min(32, 'must be at least 32 characters'), enabled: bool().default(true) }).strict())
+            .max(1000)
+            .default([]),
+        ),
+        /**
+         * Networks (comma-separated CIDRs) whose calls to the woodylan-style routes need no
+         * signature: the app backends of a private network, as woodylan trusted everyone. Empty: every call signed.
+         */
+        trusted_networks: z.string().default(''),
+        /** Bytes one pushed message's `data` may take, JSON-encoded. */
+        max_message_bytes: int(16, 1024 * 1024).default(64 * 1024),
+      })
+      .strict()
+      .prefault({}),
     web: z
       .object({
         /** Serve the web chat app (web/, bundled by esbuild on first request) at `/`. */

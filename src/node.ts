@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { createApp } from './app.js';
 import { type Cluster, createCluster } from './cluster/cluster.js';
 import { Delivery } from './cluster/delivery.js';
+import { createApps } from './modules/apps/index.js';
 import { wireCluster } from './cluster/wiring.js';
 import { type Config, migratesOnStart, pushApps } from './config.js';
 import { openConfiguredDatabase, type DbHandle } from './db/connect.js';
@@ -87,6 +88,8 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   }
   const delivery = new Delivery(nodeId, directory, cluster.bus, hub, log);
   await delivery.start();
+  const gatewayApps = createApps(config, dbh.db, cluster, delivery, nodeId, log);
+  await gatewayApps.start();
   const recorder = options.recordNotifications ? new RecordingNotifier(delivery) : undefined;
   const notifier: Notifier = recorder ?? delivery;
   // SQLite: searches and nearby queries on threads of their own, off the event loop.
@@ -145,6 +148,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   let draining = false;
   const app = createApp({
     admin,
+    appRoutes: gatewayApps.routes,
     log,
     defaultLocale: config.i18n.default_locale,
     bodyLimitBytes: config.server.body_limit_bytes,
@@ -170,7 +174,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   const requestsOn = trackRequests(server);
   const repair = new StreamRepair(services.sync, config.gateway.reorder_wait_ms, log, metrics.observeStreamRepair);
   const gateway = new Gateway(
-    { tokens: services.tokens, messages: services.messages, typing: services.typing, sync: services.sync, conversations: services.conversations, presence, directory, hub, log, repair, sockets: cluster.sockets, countSignIn: metrics.countSignIn },
+    { tokens: services.tokens, messages: services.messages, typing: services.typing, sync: services.sync, conversations: services.conversations, presence, directory, hub, log, repair, sockets: cluster.sockets, countSignIn: metrics.countSignIn, appConnections: gatewayApps.upgrade },
     {
       signInTimeoutMs: config.gateway.sign_in_timeout_ms,
       pingIntervalMs: config.gateway.ping_interval_ms,
@@ -248,6 +252,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       // sockets move to other nodes at a bounded rate (no reconnect storm), then the rest stops.
       if (config.server.drain_delay_ms > 0) await new Promise((resolve) => setTimeout(resolve, config.server.drain_delay_ms));
       const drained = await gateway.drain(config.server.drain_closes_per_second);
+      gatewayApps.stop();
       log.info({ ...drained, closesPerSecond: config.server.drain_closes_per_second }, 'drained: sockets told to move and closed');
       clearInterval(pruner);
       // No more clearing of dead nodes (one under way finishes, its users announced as usual).

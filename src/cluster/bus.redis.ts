@@ -14,6 +14,8 @@ interface WireBatch {
    * users; clients ignore Cmds they do not know, so that costs nothing but the bytes during an upgrade.
    */
   f?: string;
+  /** Batch.app (a node of an older build would deliver nothing of it: `u` is empty). */
+  a?: Batch['app'];
 }
 
 const userId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -79,7 +81,7 @@ export class RedisBus implements Bus {
   }
 
   async publish(nodeId: string, batch: Batch): Promise<void> {
-    const wire: WireBatch = { u: batch.userIds, p: batch.payload, ...(batch.except ? { e: batch.except } : {}), ...(batch.stream ? { s: batch.stream } : {}), ...(batch.feature ? { f: batch.feature } : {}) };
+    const wire: WireBatch = { u: batch.userIds, p: batch.payload, ...(batch.except ? { e: batch.except } : {}), ...(batch.stream ? { s: batch.stream } : {}), ...(batch.feature ? { f: batch.feature } : {}), ...(batch.app ? { a: batch.app } : {}) };
     try {
       await this.publisher.publish(this.channel(nodeId), JSON.stringify(wire));
     } catch (err) {
@@ -129,7 +131,7 @@ export class RedisBus implements Bus {
         this.log.warn({ err }, 'bus: unreadable batch dropped');
         return;
       }
-      this.batchHandler?.({ userIds: batch.u, payload: batch.p, except: batch.e, stream: batch.s, feature: batch.f });
+      this.batchHandler?.({ userIds: batch.u, payload: batch.p, except: batch.e, stream: batch.s, feature: batch.f, ...(batch.a ? { app: batch.a } : {}) });
       return;
     }
     if (channel !== this.allChannel()) return;

@@ -1,4 +1,5 @@
 import type { Except } from '../gateway/hub.js';
+import type { AppTarget } from '../modules/apps/app-hub.js';
 import type { StreamPosition } from '../notify/notifier.js';
 
 /** Frames for some users on one node, serialised once. */
@@ -9,6 +10,8 @@ export interface Batch {
   stream?: StreamPosition;
   /** Only sockets that declared this feature get it (Notification.feature). */
   feature?: string;
+  /** For app connections (the realtime gateway), not IM users: which of the app's connections get it. */
+  app?: AppTarget;
 }
 
 /**

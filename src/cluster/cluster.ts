@@ -18,6 +18,7 @@ import { MemoryOnceStore, type OnceStore, RedisOnceStore } from './once.js';
 import { MemorySocketCounts, type SocketCounts } from './socket-counts.js';
 import { RedisSocketCounts } from './socket-counts.redis.js';
 import type { RateLimitStore } from '../http/rate-limiter.js';
+import { type AppGroups, MemoryAppGroups, RedisAppGroups } from '../modules/apps/app-groups.js';
 
 /** The cluster ports of one node, chosen by `cluster.mode`; each carries its own lifecycle. */
 export interface Cluster {
@@ -32,6 +33,8 @@ export interface Cluster {
   sockets: SocketCounts;
   /** Where rate limits count: this process, or Redis so that a limit holds across nodes. */
   rateLimits: RateLimitStore;
+  /** The realtime gateway's app groups, cluster-wide (docs/gateway.md). */
+  appGroups: AppGroups;
   /**
    * Reaches the cluster's services (failing within `cluster.connect_timeout_ms` with an error
    * naming the one that did not answer, and its URL), announces the node and starts keeping
@@ -63,6 +66,7 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
         idempotency: new MemoryIdempotencyStore(),
         sockets: new MemorySocketCounts(),
         rateLimits: { kind: 'memory' },
+        appGroups: new MemoryAppGroups(),
         async start(local) {
           await discovery.start();
           await directory.start(local);
@@ -97,6 +101,7 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
         idempotency: new RedisIdempotencyStore(redis, prefix),
         sockets,
         rateLimits: { kind: 'redis', client: redis, prefix },
+        appGroups: new RedisAppGroups(redis, prefix),
         async start(local) {
           await answersWithin(Promise.all([redis.connect(), subscriber.connect()]).then(() => redis.ping()), timeoutMs, redisAt);
           await answersWithin(discovery.start(), timeoutMs, `etcd at ${config.cluster.etcd_hosts}`);

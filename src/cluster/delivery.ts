@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import type { Hub } from '../gateway/hub.js';
+import type { AppTarget } from '../modules/apps/app-hub.js';
 import type { Frame, Notification, Notifier } from '../notify/notifier.js';
 import type { Bus } from './bus.js';
 import type { Directory } from './directory.js';
@@ -11,6 +12,8 @@ import type { Directory } from './directory.js';
  */
 export class Delivery implements Notifier {
   private stopped = false;
+  /** Where batches for app connections go (the realtime gateway's hub on this node). */
+  appBatches: ((target: AppTarget, payload: string) => void) | undefined;
 
   constructor(
     private readonly nodeId: string,
@@ -23,6 +26,10 @@ export class Delivery implements Notifier {
   /** Wires the bus to this node's hub. */
   async start(): Promise<void> {
     await this.bus.subscribe((batch) => {
+      if (batch.app) {
+        this.appBatches?.(batch.app, batch.payload);
+        return;
+      }
       this.hub.deliver(batch.userIds, batch.payload, batch.except, batch.stream, batch.feature).catch((err: unknown) => this.log.warn({ err }, 'local delivery failed'));
     });
     await this.bus.onEvent((event) => {

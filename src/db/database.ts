@@ -10,6 +10,7 @@ import type { PushProgressTable } from '../modules/push/index.js';
 import type { SearchDocsTable, SearchGramsTable, SearchOutboxTable } from '../search/index.js';
 import type { WebhookOutboxTable } from '../modules/webhooks/webhooks.table.js';
 import type { AdminAuditTable } from '../modules/admin/admin.table.js';
+import type { AppsTable } from '../modules/apps/apps.table.js';
 import type { DevicesTable } from '../modules/devices/devices.table.js';
 
 /** The whole schema, composed from the tables each feature module owns. */
@@ -38,6 +39,7 @@ export interface Database {
   webhook_outbox: WebhookOutboxTable;
   admin_audit: AdminAuditTable;
   devices: DevicesTable;
+  apps: AppsTable;
 }
 
 export type Db = Kysely<Database>;

@@ -61,6 +61,8 @@ export type GatewayDeps = Omit<HandlerDeps, 'onSignedIn' | 'admitUser' | 'maxSoc
   repair?: StreamRepairPort & { repairAll(connections: Iterable<Connection>): Promise<number> };
   /** Called once per socket signed in (the node's sign-in counter). */
   countSignIn?: () => void;
+  /** Takes an upgrade that is an app connection of the realtime gateway (true), before the IM gateway looks at it. */
+  appConnections?: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
 };
 
 /**
@@ -163,8 +165,9 @@ export class Gateway {
     const refuse = (status: string, headers = '') => {
       socket.end(`HTTP/1.1 ${status}\r\n${headers}Connection: close\r\nContent-Length: 0\r\n\r\n`);
     };
-    if (path !== '/ws') return refuse('404 Not Found');
     if (this.closing) return refuse('503 Service Unavailable');
+    if (this.deps.appConnections?.(req, socket, head)) return;
+    if (path !== '/ws') return refuse('404 Not Found');
     const origin = req.headers.origin;
     if (origin && this.options.allowedOrigins.length > 0 && !this.options.allowedOrigins.includes(origin)) return refuse('403 Forbidden');
     const max = this.options.maxSocketsPerIp;

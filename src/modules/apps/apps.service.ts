@@ -1,0 +1,171 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { Bus } from '../../cluster/bus.js';
+import type { Discovery } from '../../cluster/discovery.js';
+import type { AppGroups } from './app-groups.js';
+import type { AppConnection, AppHub, AppTarget } from './app-hub.js';
+import type { ClientIds } from './client-id.js';
+
+/** What an app's backend sends: woodylan's fields, echoed to the client as they came. */
+export interface AppMessage {
+  sendUserId: string;
+  code: number;
+  msg: string;
+  data: string;
+}
+
+/** Presence notices to a group's members (woodylan's retcodes). */
+export const ONLINE_CODE = 1001;
+export const OFFLINE_CODE = 1002;
+
+/** A message id as woodylan made them: 16 lowercase hex characters. */
+function messageId(): string {
+  return randomUUID().replaceAll('-', '').slice(8, 24);
+}
+
+/** The frame a connection gets, in woodylan's field order. */
+function frameOf(id: string, m: AppMessage): string {
+  return JSON.stringify({ messageId: id, sendUserId: m.sendUserId, code: m.code, msg: m.msg, data: m.data });
+}
+
+/**
+ * The realtime gateway's operations for an app's backend: sends to connections, a group or the
+ * whole app, binding to groups, online lists, closing. Every operation names its app, and a
+ * clientId of another app is "no such client" (ClientIds binds each id to its app). Sends go to
+ * the nodes that hold the connections only: a clientId names its node; a group's nodes come from
+ * AppGroups; only a send to the whole app goes to every live node.
+ */
+export class AppsService {
+  constructor(
+    private readonly nodeId: string,
+    private readonly ids: ClientIds,
+    private readonly hub: AppHub,
+    private readonly groups: AppGroups,
+    private readonly bus: Bus,
+    private readonly discovery: Pick<Discovery, 'isLive' | 'liveNodes'>,
+    private readonly log: Pick<Logger, 'warn'>,
+  ) {}
+
+  /** Sends to each of `clientIds` (each gets its own message id when `oneIdEach`); unknown ids are skipped. Answers the first message id. */
+  async sendToClients(app: string, clientIds: readonly string[], m: AppMessage, oneIdEach = false): Promise<string> {
+    const byNode = new Map<string, string[]>();
+    for (const id of clientIds) {
+      const node = this.ids.nodeOf(app, id);
+      if (node === undefined || !this.discovery.isLive(node)) continue;
+      let ids = byNode.get(node);
+      if (!ids) byNode.set(node, (ids = []));
+      ids.push(id);
+    }
+    const first = messageId();
+    if (!oneIdEach) {
+      const payload = frameOf(first, m);
+      await Promise.all([...byNode].map(([node, ids]) => this.toNode(node, { app, clientIds: ids }, payload)));
+      return first;
+    }
+    let n = 0;
+    for (const [node, ids] of byNode) for (const id of ids) await this.toNode(node, { app, clientIds: [id] }, frameOf(n++ === 0 ? first : messageId(), m));
+    return first;
+  }
+
+  async sendToGroup(app: string, group: string, m: AppMessage): Promise<string> {
+    const id = messageId();
+    const payload = frameOf(id, m);
+    const nodes = (await this.groups.nodes(app, group)).filter((n) => this.discovery.isLive(n));
+    await Promise.all(nodes.map((node) => this.toNode(node, { app, group }, payload)));
+    return id;
+  }
+
+  async sendToApp(app: string, m: AppMessage): Promise<string> {
+    const id = messageId();
+    const payload = frameOf(id, m);
+    await Promise.all(this.discovery.liveNodes().map((node) => this.toNode(node, { app, all: true }, payload)));
+    return id;
+  }
+
+  /**
+   * Binds a connection of this app to a group (with a user id and extend); the group's members,
+   * the new one included, get 1001 when it was not in it. False: no such connection (unknown,
+   * another app's, or on a node that is gone). Runs on the node holding the connection; a bind
+   * for one elsewhere is carried there by the bus.
+   */
+  async bind(app: string, clientId: string, group: string, userId: string, extend: string): Promise<boolean> {
+    const node = this.ids.nodeOf(app, clientId);
+    if (node === undefined || !this.discovery.isLive(node)) return false;
+    if (node !== this.nodeId) {
+      await this.bus.publish(node, { userIds: [], payload: JSON.stringify({ group, userId, extend }), app: { app, clientIds: [clientId], bind: true } });
+      return true;
+    }
+    return this.bindHere(app, clientId, group, userId, extend);
+  }
+
+  /** The bind itself, on the node holding the connection. */
+  async bindHere(app: string, clientId: string, group: string, userId: string, extend: string): Promise<boolean> {
+    const c = this.hub.get(app, clientId);
+    if (!c) return false;
+    c.userId = userId;
+    c.extend = extend;
+    if (!this.hub.join(c, group)) return true;
+    await this.groups.join(app, group, clientId, this.nodeId);
+    await this.sendToGroup(app, group, { sendUserId: '', code: ONLINE_CODE, msg: '客户端上线', data: presenceData(c) });
+    return true;
+  }
+
+  /** The group's connections, on every live node (a dead node's are left out). */
+  async online(app: string, group: string): Promise<string[]> {
+    const members = await this.groups.members(app, group);
+    return members.filter((id) => {
+      const node = this.ids.nodeOf(app, id);
+      return node !== undefined && this.discovery.isLive(node);
+    });
+  }
+
+  /** Closes a connection of this app, wherever it is; false: no such connection. */
+  async close(app: string, clientId: string): Promise<boolean> {
+    const node = this.ids.nodeOf(app, clientId);
+    if (node === undefined || !this.discovery.isLive(node)) return false;
+    if (node !== this.nodeId) {
+      await this.bus.publish(node, { userIds: [], payload: '', app: { app, clientIds: [clientId], close: true } });
+      return true;
+    }
+    const c = this.hub.get(app, clientId);
+    c?.ws.close(1000, 'closed by the app');
+    return c !== undefined;
+  }
+
+  /** A connection closed here: out of its groups, whose remaining members get 1002. */
+  async closed(c: AppConnection): Promise<void> {
+    const groups = this.hub.remove(c);
+    if (groups.length === 0) return;
+    await this.groups.leave(c.app, groups, c.clientId, this.nodeId);
+    const m = { sendUserId: '', code: OFFLINE_CODE, msg: '客户端下线', data: presenceData(c) };
+    for (const group of groups) await this.sendToGroup(c.app, group, m);
+  }
+
+  /** A batch from the bus for app connections here. */
+  received(target: AppTarget, payload: string): void {
+    if (target.close) {
+      for (const id of target.clientIds ?? []) this.hub.get(target.app, id)?.ws.close(1000, 'closed by the app');
+      return;
+    }
+    if (target.bind) {
+      const { group, userId, extend } = JSON.parse(payload) as { group: string; userId: string; extend: string };
+      const id = target.clientIds?.[0];
+      if (id) this.bindHere(target.app, id, group, userId, extend).catch((err: unknown) => this.log.warn({ err }, 'app bind failed'));
+      return;
+    }
+    this.hub.deliver(target, payload);
+  }
+
+  private async toNode(node: string, target: AppTarget, payload: string): Promise<void> {
+    if (node === this.nodeId) {
+      this.hub.deliver(target, payload);
+      return;
+    }
+    await this.bus.publish(node, { userIds: [], payload, app: target });
+  }
+}
+
+/** woodylan's presence data: a JSON string with the keys sorted. */
+function presenceData(c: AppConnection): string {
+  return JSON.stringify({ clientId: c.clientId, extend: c.extend, userId: c.userId });
+}

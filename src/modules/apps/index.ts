@@ -1,0 +1,64 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Router } from 'express';
+import type { Logger } from 'pino';
+import type { Cluster } from '../../cluster/cluster.js';
+import type { Delivery } from '../../cluster/delivery.js';
+import type { Config } from '../../config.js';
+import type { Db } from '../../db/database.js';
+import { AppGateway } from './app-gateway.js';
+import { AppHub } from './app-hub.js';
+import { AppRegistry } from './apps.registry.js';
+import { AppsService } from './apps.service.js';
+import { ClientIds } from './client-id.js';
+import { trustedNetworks, woodylanRoutes } from './woodylan.routes.js';
+
+export type { AppsTable } from './apps.table.js';
+export { ClientIds } from './client-id.js';
+export { AppRegistry } from './apps.registry.js';
+
+/** The realtime gateway for other apps (docs/gateway.md): its connections, operations and drop-in routes. */
+export interface Apps {
+  /** woodylan's HTTP API, mounted at /api. */
+  routes: Router;
+  /** Takes an upgrade that is an app connection (true), or leaves it to the IM gateway (false). */
+  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /** Writes the configured apps to the table. */
+  start(): Promise<void>;
+  stop(): void;
+  /** App connections on this node. */
+  readonly connections: number;
+}
+
+export function createApps(config: Config, db: Db, cluster: Pick<Cluster, 'appGroups' | 'bus' | 'discovery' | 'once'>, delivery: Delivery, nodeId: string, log: Logger): Apps {
+  const registry = new AppRegistry(db);
+  const ids = new ClientIds(config.auth.jwt_secret);
+  const hub = new AppHub();
+  const service = new AppsService(nodeId, ids, hub, cluster.appGroups, cluster.bus, cluster.discovery, log);
+  delivery.appBatches = (target, payload) => service.received(target, payload);
+  const gateway = new AppGateway(nodeId, registry, ids, hub, service, log, config.gateway.ping_interval_ms);
+  const routes = woodylanRoutes({
+    registry,
+    service,
+    once: cluster.once,
+    trusted: trustedNetworks(config.apps.trusted_networks),
+    trustProxyHops: config.server.trust_proxy_hops,
+    maxSkewSeconds: config.push.max_skew_seconds,
+    maxMessageBytes: config.apps.max_message_bytes,
+    bodyLimitBytes: config.server.body_limit_bytes,
+  });
+  return {
+    routes,
+    upgrade(req, socket, head) {
+      const systemId = AppGateway.systemIdOf(req);
+      if (systemId === undefined) return false;
+      gateway.upgrade(req, socket, head, systemId);
+      return true;
+    },
+    start: () => registry.seed(config.apps.list.map((a) => ({ key: a.key, name: a.name, secret: a.secret, enabled: a.enabled }))),
+    stop: () => gateway.stop(),
+    get connections() {
+      return hub.size;
+    },
+  };
+}

@@ -1,0 +1,234 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import { loadConfig } from '../src/config.js';
+import { signPush } from '../src/modules/push/push.auth.js';
+import { startClusterNodes } from './helpers/cluster.js';
+import { testDialects } from './helpers/database.js';
+import { startTestNode, type TestNode } from './helpers/node.js';
+
+const A = { key: 'shop-a', name: 'Shop A', secret: 'secret-of-shop-a-at-least-32-characters' };
+const B = { key: 'shop-b', name: 'Shop B', secret: 'secret-of-shop-b-at-least-32-characters' };
+const APPS = JSON.stringify([A, B]);
+
+type Frame = Record<string, any>;
+
+/** A woodylan client: connects with `systemId`, keeps every frame, knows its clientId from the greeting. */
+class AppClient {
+  readonly frames: Frame[] = [];
+  closed: number | undefined;
+  constructor(readonly ws: WebSocket) {
+    ws.on('message', (data) => this.frames.push(JSON.parse(String(data)) as Frame));
+    ws.on('close', (code) => (this.closed = code));
+  }
+
+  get clientId(): string {
+    return this.frames[0]!.data.clientId as string;
+  }
+
+  async next(match: (f: Frame) => boolean, ms = 3000): Promise<Frame> {
+    const deadline = Date.now() + ms;
+    for (;;) {
+      const found = this.frames.find(match);
+      if (found) return found;
+      if (Date.now() > deadline) throw new Error(`no such frame; got ${JSON.stringify(this.frames).slice(0, 500)}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+
+  /** Frames after the greeting. */
+  messages(): Frame[] {
+    return this.frames.slice(1);
+  }
+}
+
+const open: AppClient[] = [];
+
+async function connect(base: string, systemId: string, path = '/ws'): Promise<AppClient> {
+  const ws = new WebSocket(`${base.replace(/^http/, 'ws')}${path}?systemId=${encodeURIComponent(systemId)}`);
+  const client = new AppClient(ws);
+  open.push(client);
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  await client.next(() => true);
+  return client;
+}
+
+/** A woodylan call: POST /api/<route>, `SystemId` header, JSON body; signed with `secret` when given. */
+async function call(base: string, route: string, systemId: string | undefined, body: Record<string, unknown>, secret?: string, nonce = randomBytes(12).toString('hex')) {
+  const text = JSON.stringify(body);
+  const headers: Record<string, string> = { 'Content-Type': 'application/json' };
+  if (systemId !== undefined) headers.SystemId = systemId;
+  if (secret) {
+    const timestamp = String(Math.floor(Date.now() / 1000));
+    Object.assign(headers, { 'X-Weim-Timestamp': timestamp, 'X-Weim-Nonce': nonce, 'X-Weim-Signature': signPush(secret, { timestamp, nonce, method: 'POST', path: `/api/${route}`, body: text }) });
+  }
+  const res = await fetch(`${base}/api/${route}`, { method: 'POST', headers, body: text });
+  return { status: res.status, ...((await res.json()) as { code: number; msg: string; data: any }) };
+}
+
+const settle = (ms = 200) => new Promise((r) => setTimeout(r, ms));
+
+afterEach(() => {
+  for (const c of open.splice(0)) c.ws.terminate();
+});
+
+describe.each(testDialects())('realtime gateway apps, woodylan drop-in, on %s', (dialect) => {
+  /** Trusts loopback: unsigned calls, as woodylan's users make them. */
+  let trusting: TestNode;
+  /** Trusts no network: every call must be signed. */
+  let strict: TestNode;
+  beforeAll(async () => {
+    trusting = await startTestNode(dialect, { WEIM_APPS_LIST: APPS, WEIM_APPS_TRUSTED_NETWORKS: '127.0.0.0/8,::1/128' });
+    strict = await startTestNode(dialect, { WEIM_APPS_LIST: APPS });
+  });
+  afterAll(async () => {
+    await trusting.stop();
+    await strict.stop();
+  });
+
+  it('connect, send to a client, bind to a group (1001 to every member), send to the group, list, close (1002 to the rest)', async () => {
+    const base = trusting.url;
+    const c1 = await connect(base, A.key);
+    const c2 = await connect(base, A.key, '/api/websocket/ws');
+    expect(c1.frames[0]).toEqual({ code: 0, msg: 'success', data: { clientId: expect.stringMatching(/^[\w-]+\.[\w-]{12}\.[\w-]{16}$/) } });
+    expect(c1.clientId).not.toBe(c2.clientId);
+
+    expect(await call(base, 'register', undefined, { systemId: A.key })).toEqual({ status: 200, code: 0, msg: 'success', data: [] });
+    const sent = await call(base, 'send_to_client', A.key, { clientId: c1.clientId, sendUserId: 'u9', code: 200, msg: 'hi', data: '{"t":1}' });
+    expect(sent).toEqual({ status: 200, code: 0, msg: 'success', data: { messageId: expect.stringMatching(/^[0-9a-f]{16}$/) } });
+    const got = await c1.next((f) => f.msg === 'hi');
+    expect(got).toEqual({ messageId: sent.data.messageId, sendUserId: 'u9', code: 200, msg: 'hi', data: '{"t":1}' });
+    expect(JSON.stringify(got)).toBe(`{"messageId":"${sent.data.messageId}","sendUserId":"u9","code":200,"msg":"hi","data":"{\\"t\\":1}"}`);
+    expect(c2.messages()).toEqual([]);
+
+    expect((await call(base, 'bind_to_group', A.key, { clientId: c1.clientId, groupName: 'room', userId: 'alice', extend: 'x' })).code).toBe(0);
+    const online1 = await c1.next((f) => f.code === 1001);
+    expect(online1).toEqual({ messageId: expect.any(String), sendUserId: '', code: 1001, msg: '客户端上线', data: JSON.stringify({ clientId: c1.clientId, extend: 'x', userId: 'alice' }) });
+    await call(base, 'bind_to_group', A.key, { clientId: c2.clientId, groupName: 'room', userId: 'bob' });
+    await c1.next((f) => f.code === 1001 && JSON.parse(f.data).userId === 'bob');
+    await c2.next((f) => f.code === 1001 && JSON.parse(f.data).userId === 'bob');
+
+    const group = await call(base, 'send_to_group', A.key, { groupName: 'room', sendUserId: 's', code: 7, msg: 'all', data: { as: 'object' } });
+    for (const c of [c1, c2]) expect(await c.next((f) => f.msg === 'all')).toEqual({ messageId: group.data.messageId, sendUserId: 's', code: 7, msg: 'all', data: '{"as":"object"}' });
+
+    const list = await call(base, 'get_online_list', A.key, { groupName: 'room' });
+    expect(list.data.count).toBe(2);
+    expect([...list.data.list].sort()).toEqual([c1.clientId, c2.clientId].sort());
+    expect((await call(base, 'get_online_list', A.key, { groupName: 'empty' })).data).toEqual({ count: 0, list: null });
+
+    expect(await call(base, 'close_client', A.key, { clientId: c2.clientId })).toEqual({ status: 200, code: 0, msg: 'success', data: {} });
+    await c2.next(() => c2.closed !== undefined);
+    const offline = await c1.next((f) => f.code === 1002);
+    expect(JSON.parse(offline.data)).toEqual({ clientId: c2.clientId, extend: '', userId: 'bob' });
+    await settle();
+    expect((await call(base, 'get_online_list', A.key, { groupName: 'room' })).data).toEqual({ count: 1, list: [c1.clientId] });
+
+    const many = await call(base, 'send_to_clients', A.key, { clientIds: [c1.clientId, 'not-a-client'], msg: 'many' });
+    expect(many).toEqual({ status: 200, code: 0, msg: 'success', data: [] });
+    await c1.next((f) => f.msg === 'many');
+  });
+
+  it('apps cannot reach each other: another app\'s clientId, group or connection is nothing to it', async () => {
+    const base = trusting.url;
+    const a = await connect(base, A.key);
+    const b = await connect(base, B.key);
+    await call(base, 'bind_to_group', A.key, { clientId: a.clientId, groupName: 'shared-name' });
+    // B names A's client and group: nothing reaches A, nothing is listed, nothing is closed.
+    expect((await call(base, 'send_to_client', B.key, { clientId: a.clientId, msg: 'from b' })).code).toBe(0);
+    expect((await call(base, 'send_to_group', B.key, { groupName: 'shared-name', msg: 'from b' })).code).toBe(0);
+    expect((await call(base, 'bind_to_group', B.key, { clientId: a.clientId, groupName: 'b-room' })).code).toBe(0);
+    expect((await call(base, 'get_online_list', B.key, { groupName: 'shared-name' })).data).toEqual({ count: 0, list: null });
+    expect((await call(base, 'close_client', B.key, { clientId: a.clientId })).code).toBe(0);
+    await settle(300);
+    expect(a.messages().filter((f) => f.msg === 'from b')).toEqual([]);
+    expect(a.closed).toBeUndefined();
+    expect((await call(base, 'get_online_list', B.key, { groupName: 'b-room' })).data.count).toBe(0);
+    // A forged id (A's id with its MAC altered) is no client either.
+    const forged = `${a.clientId.slice(0, -1)}${a.clientId.endsWith('A') ? 'B' : 'A'}`;
+    await call(base, 'send_to_client', A.key, { clientId: forged, msg: 'forged' });
+    await settle();
+    expect(a.messages().filter((f) => f.msg === 'forged')).toEqual([]);
+    // B's own sends still work.
+    await call(base, 'send_to_client', B.key, { clientId: b.clientId, msg: 'to b' });
+    await b.next((f) => f.msg === 'to b');
+  });
+
+  it('refuses unknown apps, missing SystemId and bad bodies with woodylan\'s answers, changing nothing', async () => {
+    const base = trusting.url;
+    const ws = new WebSocket(`${base.replace(/^http/, 'ws')}/ws?systemId=nobody`);
+    const refused = new AppClient(ws);
+    await refused.next(() => refused.closed !== undefined);
+    expect(refused.frames).toEqual([{ messageId: '', sendUserId: '', code: -1001, msg: '系统ID无效', data: [] }]);
+    expect(await call(base, 'send_to_client', undefined, { clientId: 'x' })).toEqual({ status: 200, code: -1, msg: '系统ID不能为空', data: [] });
+    expect(await call(base, 'send_to_client', 'nobody', { clientId: 'x' })).toEqual({ status: 200, code: -1, msg: '系统ID无效', data: [] });
+    expect(await call(base, 'send_to_client', A.key, { msg: 'no client' })).toEqual({ status: 200, code: -1, msg: 'ClientId为必填字段', data: [] });
+    expect((await call(base, 'register', undefined, { systemId: 'not-configured' })).code).toBe(-1);
+    // The IM gateway at /ws without systemId is untouched.
+    const im = new WebSocket(`${base.replace(/^http/, 'ws')}/ws`);
+    await new Promise<void>((resolve) => im.once('open', () => resolve()));
+    im.terminate();
+  });
+
+  it('without a trusted network every call is signed with the app\'s secret, and a nonce works once', async () => {
+    const base = strict.url;
+    const c = await connect(base, A.key);
+    const unsigned = await call(base, 'send_to_client', A.key, { clientId: c.clientId, msg: 'unsigned' });
+    expect([unsigned.status, unsigned.code]).toEqual([401, -1]);
+    const wrongSecret = await call(base, 'send_to_client', A.key, { clientId: c.clientId, msg: 'wrong' }, B.secret);
+    expect([wrongSecret.status, wrongSecret.code]).toEqual([401, -1]);
+    const nonce = randomBytes(12).toString('hex');
+    expect((await call(base, 'send_to_client', A.key, { clientId: c.clientId, msg: 'signed' }, A.secret, nonce)).code).toBe(0);
+    const replay = await call(base, 'send_to_client', A.key, { clientId: c.clientId, msg: 'signed' }, A.secret, nonce);
+    expect([replay.status, replay.code, replay.msg]).toEqual([401, -1, 'this nonce was used before (a replayed request)']);
+    await settle();
+    expect(c.messages().map((f) => f.msg)).toEqual(['signed']);
+    // The apps are rows of the apps table.
+    const rows = await strict.dbh.db.selectFrom('apps').select(['app_key', 'name', 'enabled']).orderBy('app_key').execute();
+    expect(rows.map((r) => [r.app_key, r.name, Number(r.enabled)])).toEqual([[A.key, A.name, 1], [B.key, B.name, 1]]);
+  });
+});
+
+describe('realtime gateway apps: configuration', () => {
+  it('a malformed app or trusted network stops the start with the key named', () => {
+    const configFile = new URL('../config.yml', import.meta.url).pathname;
+    expect(() => loadConfig({ WEIM_CONFIG: configFile, WEIM_APPS_TRUSTED_NETWORKS: '10.0.0.0/99' })).toThrow(/apps\.trusted_networks: must be comma-separated CIDRs/);
+    expect(() => loadConfig({ WEIM_CONFIG: configFile, WEIM_APPS_LIST: '[{"key":"a b","name":"x","secret":"short"}]' })).toThrow(/apps\.list\.0\.key[\s\S]*apps\.list\.0\.secret: must be at least 32 characters/);
+  });
+});
+
+describe('realtime gateway apps across two nodes (MariaDB, Redis, etcd)', () => {
+  let cluster: Awaited<ReturnType<typeof startClusterNodes>>;
+  beforeAll(async () => {
+    cluster = await startClusterNodes(`apps${Date.now()}`, ['n1', 'n2'], { WEIM_APPS_LIST: APPS, WEIM_APPS_TRUSTED_NETWORKS: '127.0.0.0/8,::1/128' });
+  });
+  afterAll(async () => {
+    await cluster.stop();
+  });
+
+  it('a call to either node reaches the client on the other; a group spans both; lists and closes work across', async () => {
+    const [n1, n2] = cluster.nodes as [TestNode, TestNode];
+    const c1 = await connect(n1.url, A.key);
+    const c2 = await connect(n2.url, A.key);
+    const sent = await call(n2.url, 'send_to_client', A.key, { clientId: c1.clientId, msg: 'across' });
+    expect(await c1.next((f) => f.msg === 'across')).toMatchObject({ messageId: sent.data.messageId });
+    // Binds through the node that does not hold the connection.
+    await call(n2.url, 'bind_to_group', A.key, { clientId: c1.clientId, groupName: 'hall' });
+    await call(n1.url, 'bind_to_group', A.key, { clientId: c2.clientId, groupName: 'hall' });
+    await c1.next((f) => f.code === 1001 && JSON.parse(f.data).clientId === c2.clientId);
+    for (const n of [n1, n2]) {
+      await expect.poll(async () => (await call(n.url, 'get_online_list', A.key, { groupName: 'hall' })).data.count).toBe(2);
+    }
+    await call(n1.url, 'send_to_group', A.key, { groupName: 'hall', msg: 'to the hall' });
+    await c1.next((f) => f.msg === 'to the hall');
+    await c2.next((f) => f.msg === 'to the hall');
+    await call(n1.url, 'close_client', A.key, { clientId: c2.clientId });
+    await c2.next(() => c2.closed !== undefined);
+    await c1.next((f) => f.code === 1002);
+    await expect.poll(async () => (await call(n1.url, 'get_online_list', A.key, { groupName: 'hall' })).data).toEqual({ count: 1, list: [c1.clientId] });
+    // Exactly one copy each: the group send went to each node once.
+    expect(c1.messages().filter((f) => f.msg === 'to the hall')).toHaveLength(1);
+  });
+});
