@@ -53,6 +53,8 @@ export interface AppDeps {
   admin?: { service: AdminService; token: string };
   /** The realtime gateway's woodylan-style routes (docs/gateway.md), mounted at /api. */
   appRoutes?: Router;
+  /** Adds the realtime gateway's routes that live under /api/v1 (xlvein's push). */
+  addAppApiRoutes?: (api: Router) => void;
   /** The server push API's routes (signed by apps), when `push.apps` names any. */
   push: Router | undefined;
   /** The OpenAPI document of this node's API (served at /api/v1/openapi.json, read by /docs/). */
@@ -105,6 +107,7 @@ export function createApp(deps: AppDeps): Express {
   geoRoutes(deps.geo, deps.tokens, api);
   devicesRoutes(deps.devices, deps.tokens, api);
   if (deps.admin) adminRoutes(deps.admin.service, deps.admin.token, api);
+  deps.addAppApiRoutes?.(api);
   app.use('/api/v1', api);
   // woodylan's routes (their own envelope; docs/gateway.md, not the OpenAPI document of /api/v1).
   const appRoutes = deps.appRoutes;

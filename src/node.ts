@@ -149,6 +149,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   const app = createApp({
     admin,
     appRoutes: gatewayApps.routes,
+    addAppApiRoutes: gatewayApps.addApiRoutes,
     log,
     defaultLocale: config.i18n.default_locale,
     bodyLimitBytes: config.server.body_limit_bytes,

@@ -11,6 +11,7 @@ import { onlineInput } from '../modules/presence/presence.routes.js';
 import { pushSchemas } from '../modules/push/push.schema.js';
 import { errorReasons } from '../errors.js';
 import { jsonSchemaOf } from './validate.js';
+import { xlveinPushInput } from '../modules/apps/xlvein.js';
 import { searchInput } from '../modules/search/search.schema.js';
 import { historyInput, readInput, receiptsInput, syncInput } from '../modules/sync/sync.schema.js';
 import { nicknameInput, realNameInput, userInfoInput } from '../modules/users/users.schema.js';
@@ -89,6 +90,7 @@ function apiRoutes(push: ReturnType<typeof pushSchemas> | undefined, admin: bool
     route('users', 'token', '/user/device/register', 'Register a push token (fcm, apns or webhook) for offline notifications', deviceInput),
     route('users', 'token', '/user/device/unregister', 'Remove one of your push tokens', deviceInput),
     route('users', 'token', '/user/device/previews', 'Show message text in notifications (1) or "New message" (0)', previewsInput),
+    route('gateway', 'none', '/im/push', "xlvein's push to an app's user, signed in the body (MD5 over app_key, message, nonce, send_to, ts with the app's secret); answers xlvein's own envelope {error, data, message} (docs/gateway.md)", xlveinPushInput),
   );
   if (admin) {
     routes.push(

@@ -1,23 +1,52 @@
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
+import jwt from 'jsonwebtoken';
 import type { Logger } from 'pino';
-import { type WebSocket, WebSocketServer } from 'ws';
-import type { AppHub, AppConnection } from './app-hub.js';
-import type { AppRegistry } from './apps.registry.js';
+import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import { TokenBucket } from '../../gateway/frame-limits.js';
+import type { AppConnection, AppHub } from './app-hub.js';
+import type { App, AppRegistry } from './apps.registry.js';
 import type { AppsService } from './apps.service.js';
 import type { ClientIds } from './client-id.js';
+import { relayFrame } from './xlvein.js';
 
 /** woodylan's read limit: larger client frames close the socket (1009). */
 const MAX_CLIENT_FRAME = 8192;
+/** Frames a minute an xlvein client may send to other users (past it they are dropped). */
+const RELAYS_PER_MINUTE = 600;
 
 /**
- * App connections (woodylan's protocol): `GET /ws?systemId=<app>` or goravel-websocket's
- * `/api/websocket/ws?systemId=<app>`. The connection is in the hub before its greeting
- * (`{"code":0,"msg":"success","data":{"clientId":…}}`) goes out, so a send made on the greeting is
- * delivered (woodylan registered it after, and could drop it). An unknown or disabled app gets
- * woodylan's -1001 frame and a close (woodylan accepted any systemId). Client frames are ignored,
- * as woodylan did; the server pings every `pingIntervalMs` and drops a socket that did not answer
- * the last ping.
+ * How a connection asked to be let in, by the seed it comes from:
+ * - `woodylan` (and goravel-socket): `GET /ws?systemId=<app>`; greeting `{"code":0,"msg":"success","data":{"clientId"}}`.
+ * - `okami` (goravel-websocket): `GET /api/websocket/ws?systemId=<app>[&token=<JWT>]`; greeting `{"code":0,"data":{"client"},"msg":"connect success"}`.
+ * - `xlvein`: `GET /ws/connect?app_id=<app>&token=<JWT>`: the token (HS256, the app's secret, `sub` the user, `exp` required) binds the connection to the app's user; no greeting.
+ */
+type Ask = { style: 'woodylan' | 'okami' | 'xlvein'; app: string; token: string | undefined };
+
+function askOf(req: IncomingMessage): Ask | undefined {
+  const url = new URL(req.url ?? '/', 'http://x');
+  const q = url.searchParams;
+  if (url.pathname === '/ws/connect') return { style: 'xlvein', app: q.get('app_id') ?? '', token: q.get('token') ?? undefined };
+  if (url.pathname === '/api/websocket/ws') return { style: 'okami', app: q.get('systemId') ?? '', token: q.get('token') ?? undefined };
+  if (url.pathname === '/ws' && q.has('systemId')) return { style: 'woodylan', app: q.get('systemId') ?? '', token: undefined };
+  return undefined;
+}
+
+/** The user a token names, when it is the app's (HS256 with its secret, `sub`, `exp`). */
+function userOf(token: string, app: App): string | undefined {
+  try {
+    const claims = jwt.verify(token, app.secret, { algorithms: ['HS256'] }) as { sub?: unknown; exp?: unknown };
+    return typeof claims.sub === 'string' && claims.sub.length > 0 && claims.sub.length <= 128 && typeof claims.exp === 'number' ? claims.sub : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * App connections (docs/gateway.md). The connection is in the hub before its greeting goes out,
+ * so a send made on the greeting is delivered (woodylan registered it after, and could drop it).
+ * An unknown or disabled app is refused (the seeds let any systemId connect). The server pings
+ * every `pingIntervalMs` and drops a socket that did not answer the last ping.
  */
 export class AppGateway {
   private readonly wss = new WebSocketServer({ noServer: true, maxPayload: MAX_CLIENT_FRAME, perMessageDeflate: false, clientTracking: false });
@@ -37,39 +66,57 @@ export class AppGateway {
     this.heartbeat.unref();
   }
 
-  /** The app a request asks to connect to, or undefined when it is not an app connection. */
-  static systemIdOf(req: IncomingMessage): string | undefined {
-    const url = new URL(req.url ?? '/', 'http://x');
-    if (url.pathname === '/api/websocket/ws') return url.searchParams.get('systemId') ?? '';
-    if (url.pathname === '/ws' && url.searchParams.has('systemId')) return url.searchParams.get('systemId') ?? '';
-    return undefined;
-  }
-
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer, systemId: string): void {
+  /** Takes the upgrade when it is an app connection (true); false leaves it to the IM gateway. */
+  handle(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+    const ask = askOf(req);
+    if (!ask) return false;
     const onError = () => socket.destroy();
     socket.on('error', onError);
-    this.registry.enabled(systemId).then(
+    this.registry.enabled(ask.app).then(
       (app) => {
         socket.off('error', onError);
-        if (socket.destroyed) return;
-        this.wss.handleUpgrade(req, socket, head, (ws) => {
-          if (!app) {
-            ws.send(JSON.stringify({ messageId: '', sendUserId: '', code: -1001, msg: systemId ? '系统ID无效' : '系统ID不能为空', data: [] }));
-            ws.close(1008, 'unknown systemId');
-            return;
-          }
-          this.accept(ws, app.key);
-        });
+        if (!socket.destroyed) this.admit(req, socket, head, ask, app);
       },
       (err: unknown) => {
         this.log.warn({ err }, 'app connection: looking the app up failed');
         socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       },
     );
+    return true;
   }
 
-  private accept(ws: WebSocket, app: string): void {
-    const c: AppConnection = { app, clientId: this.ids.issue(app, this.nodeId), ws, groups: new Set(), userId: '', extend: '' };
+  private admit(req: IncomingMessage, socket: Duplex, head: Buffer, ask: Ask, app: App | undefined): void {
+    if (ask.style === 'xlvein') {
+      // xlvein answers before the upgrade, HTTP 200 with its envelope.
+      const refuse = (code: number, msg: string) => {
+        const body = JSON.stringify({ code, detail: '', msg });
+        socket.end(`HTTP/1.1 200 OK\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`);
+      };
+      if (!ask.app || !ask.token) return refuse(400, '请求参数错误');
+      if (!app) return refuse(1001, 'internal not found');
+      const user = userOf(ask.token, app);
+      if (user === undefined) return refuse(1000, '错误的Token');
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, app, ask, user));
+      return;
+    }
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      if (!app) {
+        ws.send(JSON.stringify({ messageId: '', sendUserId: '', code: -1001, msg: ask.app ? '系统ID无效' : '系统ID不能为空', data: [] }));
+        ws.close(1008, 'unknown systemId');
+        return;
+      }
+      const user = ask.token === undefined ? undefined : userOf(ask.token, app);
+      if (ask.token !== undefined && user === undefined) {
+        ws.send(JSON.stringify({ code: 401, data: [], msg: 'token invalid' }));
+        ws.close(1008, 'token invalid');
+        return;
+      }
+      this.accept(ws, app, ask, user);
+    });
+  }
+
+  private accept(ws: WebSocket, app: App, ask: Ask, user: string | undefined): void {
+    const c: AppConnection = { app: app.key, clientId: this.ids.issue(app.key, this.nodeId), ws, groups: new Set(), userId: '', extend: '' };
     this.hub.add(c);
     this.alive.add(ws);
     ws.on('pong', () => this.alive.add(ws));
@@ -77,7 +124,33 @@ export class AppGateway {
     ws.on('close', () => {
       this.service.closed(c).catch((err: unknown) => this.log.warn({ err }, 'app connection: leaving its groups failed'));
     });
-    ws.send(JSON.stringify({ code: 0, msg: 'success', data: { clientId: c.clientId } }));
+    const greet = () => {
+      if (ask.style === 'woodylan') ws.send(JSON.stringify({ code: 0, msg: 'success', data: { clientId: c.clientId } }));
+      else if (ask.style === 'okami') ws.send(JSON.stringify({ code: 0, data: { client: c.clientId }, msg: 'connect success' }));
+    };
+    if (user === undefined) return greet();
+    // Bound to its user before the greeting (and, for xlvein, before it can send or be sent to).
+    this.service.bindUserHere(c, user).then(
+      () => {
+        greet();
+        if (ask.style === 'xlvein') {
+          const limit = new TokenBucket(RELAYS_PER_MINUTE, 60_000);
+          ws.on('message', (data: RawData) => {
+            if (limit.take()) this.relay(c, data);
+          });
+        }
+      },
+      (err: unknown) => {
+        this.log.warn({ err }, 'app connection: binding its user failed');
+        ws.close(1011, 'try again');
+      },
+    );
+  }
+
+  /** xlvein: a client's `{"to","data"}` to another user of its app. */
+  private relay(c: AppConnection, data: RawData): void {
+    const frame = relayFrame(c.userId, String(data));
+    if (frame) this.service.toUser(c.app, frame.to, frame.payload).catch((err: unknown) => this.log.warn({ err }, 'app relay failed'));
   }
 
   private ping(): void {

@@ -69,17 +69,41 @@ export class AppsService {
 
   async sendToGroup(app: string, group: string, m: AppMessage): Promise<string> {
     const id = messageId();
-    const payload = frameOf(id, m);
-    const nodes = (await this.groups.nodes(app, group)).filter((n) => this.discovery.isLive(n));
-    await Promise.all(nodes.map((node) => this.toNode(node, { app, group }, payload)));
+    await this.toGroup(app, group, frameOf(id, m));
     return id;
   }
 
   async sendToApp(app: string, m: AppMessage): Promise<string> {
     const id = messageId();
-    const payload = frameOf(id, m);
-    await Promise.all(this.discovery.liveNodes().map((node) => this.toNode(node, { app, all: true }, payload)));
+    await this.toApp(app, frameOf(id, m));
     return id;
+  }
+
+  /** A frame, as it is, to the group's members: only the nodes holding some are sent it. */
+  async toGroup(app: string, group: string, payload: string): Promise<void> {
+    const nodes = (await this.groups.nodes(app, group)).filter((n) => this.discovery.isLive(n));
+    await Promise.all(nodes.map((node) => this.toNode(node, { app, group }, payload)));
+  }
+
+  /** A frame to every connection of the app, on every live node. */
+  async toApp(app: string, payload: string): Promise<void> {
+    await Promise.all(this.discovery.liveNodes().map((node) => this.toNode(node, { app, all: true }, payload)));
+  }
+
+  /** A frame to every connection bound to the app's user `userId` (xlvein's accounts), wherever they are. */
+  async toUser(app: string, userId: string, payload: string): Promise<void> {
+    await this.toGroup(app, userGroup(userId), payload);
+  }
+
+  /** The connections bound to the app's user. */
+  async connectionsOf(app: string, userId: string): Promise<string[]> {
+    return this.online(app, userGroup(userId));
+  }
+
+  /** Binds a connection on this node to the app's user (its sends to the user reach it). */
+  async bindUserHere(c: AppConnection, userId: string): Promise<void> {
+    c.userId = userId;
+    if (this.hub.join(c, userGroup(userId))) await this.groups.join(c.app, userGroup(userId), c.clientId, this.nodeId);
   }
 
   /**
@@ -132,13 +156,13 @@ export class AppsService {
     return c !== undefined;
   }
 
-  /** A connection closed here: out of its groups, whose remaining members get 1002. */
+  /** A connection closed here: out of its groups, whose remaining members get 1002 (not those of its user binding). */
   async closed(c: AppConnection): Promise<void> {
     const groups = this.hub.remove(c);
     if (groups.length === 0) return;
     await this.groups.leave(c.app, groups, c.clientId, this.nodeId);
     const m = { sendUserId: '', code: OFFLINE_CODE, msg: '客户端下线', data: presenceData(c) };
-    for (const group of groups) await this.sendToGroup(c.app, group, m);
+    for (const group of groups) if (!isUserGroup(group)) await this.sendToGroup(c.app, group, m);
   }
 
   /** A batch from the bus for app connections here. */
@@ -163,6 +187,20 @@ export class AppsService {
     }
     await this.bus.publish(node, { userIds: [], payload, app: target });
   }
+}
+
+/**
+ * A user binding is membership of a group no group name can be (names never hold control
+ * characters): sends to a user and its online list are a group's, cluster-wide, for free.
+ */
+const USER_GROUP = '\u0001user:';
+
+function userGroup(userId: string): string {
+  return `${USER_GROUP}${userId}`;
+}
+
+function isUserGroup(group: string): boolean {
+  return group.startsWith(USER_GROUP);
 }
 
 /** woodylan's presence data: a JSON string with the keys sorted. */

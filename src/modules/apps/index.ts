@@ -12,10 +12,12 @@ import { AppRegistry } from './apps.registry.js';
 import { AppsService } from './apps.service.js';
 import { ClientIds } from './client-id.js';
 import { trustedNetworks, woodylanRoutes } from './woodylan.routes.js';
+import { xlveinPushRoute } from './xlvein.js';
 
 export type { AppsTable } from './apps.table.js';
 export { ClientIds } from './client-id.js';
 export { AppRegistry } from './apps.registry.js';
+export { xlveinPushInput, xlveinSign } from './xlvein.js';
 
 /** The realtime gateway for other apps (docs/gateway.md): its connections, operations and drop-in routes. */
 export interface Apps {
@@ -23,6 +25,8 @@ export interface Apps {
   routes: Router;
   /** Takes an upgrade that is an app connection (true), or leaves it to the IM gateway (false). */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /** Adds xlvein's push (`/im/push`) to the API router (under /api/v1). */
+  addApiRoutes(api: Router): void;
   /** Writes the configured apps to the table. */
   start(): Promise<void>;
   stop(): void;
@@ -49,12 +53,8 @@ export function createApps(config: Config, db: Db, cluster: Pick<Cluster, 'appGr
   });
   return {
     routes,
-    upgrade(req, socket, head) {
-      const systemId = AppGateway.systemIdOf(req);
-      if (systemId === undefined) return false;
-      gateway.upgrade(req, socket, head, systemId);
-      return true;
-    },
+    upgrade: (req, socket, head) => gateway.handle(req, socket, head),
+    addApiRoutes: (api) => xlveinPushRoute(api, { registry, service, once: cluster.once, maxSkewSeconds: config.push.max_skew_seconds }),
     start: () => registry.seed(config.apps.list.map((a) => ({ key: a.key, name: a.name, secret: a.secret, enabled: a.enabled }))),
     stop: () => gateway.stop(),
     get connections() {
