@@ -1,6 +1,6 @@
 import { existsSync, readFileSync } from 'node:fs';
 import type { Config } from './config.js';
-import { trustedNetworks } from './modules/apps/woodylan.routes.js';
+import { trustedNetworks } from './modules/apps/app-calls.js';
 import { WEBHOOK_EVENTS } from './modules/webhooks/recorder.js';
 
 /** Secrets shipped in config.yml for development; production refuses to start with them. */

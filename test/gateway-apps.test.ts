@@ -360,3 +360,56 @@ describe('realtime gateway apps, xlvein across two nodes', () => {
     expect((await xlveinPush(n1.url, fields, A.secret)).body).toMatchObject({ error: 1002 });
   });
 });
+
+/** goravel-websocket's call: POST /api/websocket/<route>, systemId in the body. */
+async function okami(base: string, route: string, body: Record<string, unknown>) {
+  const res = await fetch(`${base}/api/websocket/${route}`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+  const text = await res.text();
+  return { status: res.status, text, body: JSON.parse(text) as { code: number; data: any; msg: string } };
+}
+
+describe.each(testDialects())('realtime gateway apps, goravel-websocket drop-in, on %s', (dialect) => {
+  let t: TestNode;
+  beforeAll(async () => {
+    t = await startTestNode(dialect, { WEIM_APPS_LIST: APPS, WEIM_APPS_TRUSTED_NETWORKS: '127.0.0.0/8,::1/128' });
+  });
+  afterAll(async () => {
+    await t.stop();
+  });
+
+  it('its routes with systemId in the body and its sorted envelope: send by client or user, system, bind, list, close, kick', async () => {
+    const token = jwt.sign({ sub: 'guard-user' }, A.secret, { algorithm: 'HS256', expiresIn: '1h' });
+    const c1 = await connect(t.url, A.key, '/api/websocket/ws');
+    const ws = new WebSocket(`${t.url.replace(/^http/, 'ws')}/api/websocket/ws?systemId=${A.key}&token=${token}`);
+    const c2 = new AppClient(ws);
+    open.push(c2);
+    await c2.next(() => true);
+    const other = await connect(t.url, B.key, '/api/websocket/ws');
+
+    const reg = await okami(t.url, 'register', { system_id: A.key });
+    expect(reg.text).toBe('{"code":0,"data":[],"msg":"success"}');
+    const toClient = await okami(t.url, 'send_to_client', { systemId: A.key, clientId: c1.clientId, sendUserId: 's', code: 1, msg: 'one', data: { k: 'v' } });
+    expect(toClient.body).toEqual({ code: 0, data: { messages: [expect.stringMatching(/^[0-9a-f]{16}$/)] }, msg: 'success' });
+    expect(await c1.next((f) => f.msg === 'one')).toEqual({ messageId: toClient.body.data.messages[0], sendUserId: 's', code: 1, msg: 'one', data: '{"k":"v"}' });
+    // By user: the connection whose token named it.
+    const toUser = await okami(t.url, 'send_to_client', { systemId: A.key, userId: 'guard-user', msg: 'by user' });
+    expect(toUser.body.data.messages).toHaveLength(1);
+    await c2.next((f) => f.msg === 'by user');
+    expect((await okami(t.url, 'send_to_client', { systemId: A.key, userId: 'nobody', msg: 'x' })).body).toEqual({ code: 404, data: [], msg: 'client not found' });
+    // To the whole system: both of A's connections, not B's.
+    await okami(t.url, 'send_to_system', { systemId: A.key, msg: 'everyone' });
+    await c1.next((f) => f.msg === 'everyone');
+    await c2.next((f) => f.msg === 'everyone');
+    expect((await okami(t.url, 'bind_to_group', { systemId: A.key, clientId: c1.clientId, groupName: 'g' })).body).toEqual({ code: 0, data: [], msg: 'success' });
+    expect((await okami(t.url, 'online_list', { systemId: A.key, groupName: 'g' })).body).toEqual({ code: 0, data: { count: 1, list: [c1.clientId] }, msg: 'success' });
+    expect((await okami(t.url, 'close', { systemId: A.key, clientId: c1.clientId })).body).toEqual({ code: 0, data: [c1.clientId], msg: 'success' });
+    await c1.next(() => c1.closed !== undefined);
+    expect((await okami(t.url, 'kick_user', { systemId: A.key, userId: 'guard-user' })).body).toEqual({ code: 0, data: [c2.clientId], msg: 'success' });
+    await c2.next(() => c2.closed !== undefined);
+    expect((await okami(t.url, 'kick_user', { systemId: A.key, userId: 'guard-user' })).body).toEqual({ code: 500, data: [], msg: '客户端不存在' });
+    expect((await okami(t.url, 'online_list', { systemId: A.key })).body).toMatchObject({ code: 500, data: [] });
+    await settle();
+    expect(other.messages()).toEqual([]);
+    expect(other.closed).toBeUndefined();
+  });
+});

@@ -70,6 +70,13 @@ export class AppHub {
     return true;
   }
 
+  /** True when the connection was in the group. */
+  leave(c: AppConnection, group: string): boolean {
+    if (!c.groups.delete(group)) return false;
+    this.leaveLocal(c, group);
+    return true;
+  }
+
   get size(): number {
     return this.byId.size;
   }

@@ -67,6 +67,24 @@ export class AppsService {
     return first;
   }
 
+  /** Sends to every connection bound to the app's user, each with its own message id; answers the ids (none: nobody online). */
+  async sendToUser(app: string, userId: string, m: AppMessage): Promise<string[]> {
+    const ids: string[] = [];
+    for (const clientId of await this.connectionsOf(app, userId)) {
+      const id = messageId();
+      await this.toNode(this.ids.nodeOf(app, clientId)!, { app, clientIds: [clientId] }, frameOf(id, m));
+      ids.push(id);
+    }
+    return ids;
+  }
+
+  /** Closes every connection of the app's user; answers their clientIds. */
+  async kickUser(app: string, userId: string): Promise<string[]> {
+    const clientIds = await this.connectionsOf(app, userId);
+    for (const id of clientIds) await this.close(app, id);
+    return clientIds;
+  }
+
   async sendToGroup(app: string, group: string, m: AppMessage): Promise<string> {
     const id = messageId();
     await this.toGroup(app, group, frameOf(id, m));
@@ -102,6 +120,8 @@ export class AppsService {
 
   /** Binds a connection on this node to the app's user (its sends to the user reach it). */
   async bindUserHere(c: AppConnection, userId: string): Promise<void> {
+    // One user per connection: binding another replaces it.
+    if (c.userId && c.userId !== userId && this.hub.leave(c, userGroup(c.userId))) await this.groups.leave(c.app, [userGroup(c.userId)], c.clientId, this.nodeId);
     c.userId = userId;
     if (this.hub.join(c, userGroup(userId))) await this.groups.join(c.app, userGroup(userId), c.clientId, this.nodeId);
   }
@@ -126,8 +146,9 @@ export class AppsService {
   async bindHere(app: string, clientId: string, group: string, userId: string, extend: string): Promise<boolean> {
     const c = this.hub.get(app, clientId);
     if (!c) return false;
-    c.userId = userId;
     c.extend = extend;
+    if (userId && userId !== c.userId) await this.bindUserHere(c, userId);
+    c.userId = userId;
     if (!this.hub.join(c, group)) return true;
     await this.groups.join(app, group, clientId, this.nodeId);
     await this.sendToGroup(app, group, { sendUserId: '', code: ONLINE_CODE, msg: '客户端上线', data: presenceData(c) });

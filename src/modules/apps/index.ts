@@ -11,7 +11,8 @@ import { AppHub } from './app-hub.js';
 import { AppRegistry } from './apps.registry.js';
 import { AppsService } from './apps.service.js';
 import { ClientIds } from './client-id.js';
-import { trustedNetworks, woodylanRoutes } from './woodylan.routes.js';
+import { trustedNetworks } from './app-calls.js';
+import { woodylanRoutes } from './woodylan.routes.js';
 import { xlveinPushRoute } from './xlvein.js';
 
 export type { AppsTable } from './apps.table.js';

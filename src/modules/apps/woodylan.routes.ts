@@ -1,26 +1,9 @@
-import { BlockList, isIPv4 } from 'node:net';
-import { timingSafeEqual } from 'node:crypto';
 import { type Request, type Response, Router } from 'express';
 import { z } from 'zod';
-import type { OnceStore } from '../../cluster/once.js';
-import { bodyReader, type RawBodyRequest } from '../../http/body-reader.js';
-import { addressKey, clientIp } from '../../http/client-ip.js';
-import { signPush } from '../push/push.auth.js';
-import type { App, AppRegistry } from './apps.registry.js';
-import type { AppsService } from './apps.service.js';
-
-export interface WoodylanRoutesOptions {
-  registry: AppRegistry;
-  service: AppsService;
-  once: OnceStore;
-  /** Networks whose calls need no signature (the backends of a private network), as a BlockList. */
-  trusted: BlockList;
-  trustProxyHops: number;
-  maxSkewSeconds: number;
-  maxMessageBytes: number;
-  bodyLimitBytes: number;
-  clock?: () => number;
-}
+import { bodyReader } from '../../http/body-reader.js';
+import { type AppRoutesOptions, appCaller, groupName, messageFields as message, text } from './app-calls.js';
+import type { App } from './apps.registry.js';
+import { addOkamiRoutes } from './okami.routes.js';
 
 /** woodylan's envelope, HTTP 200 both ways: code 0 and `success`, or code -1 and the reason. */
 function answer(res: Response, data: unknown): void {
@@ -30,13 +13,6 @@ function answer(res: Response, data: unknown): void {
 function refuse(res: Response, msg: string, status = 200): void {
   res.status(status).json({ code: -1, msg, data: [] });
 }
-
-/** Text up to 1,000 characters (a user id, an extend, a group name needs 1–128). */
-const text = z.string().max(1000);
-const groupName = z.string().min(1).max(128).regex(/^[^\p{Cc}]+$/u);
-/** woodylan took `data` as a string; an object or array is sent JSON-encoded (woodylan refused it with an empty 400). */
-const data = z.union([z.string(), z.record(z.string(), z.unknown()), z.array(z.unknown()), z.number(), z.boolean()]).optional().transform((d) => (d === undefined ? '' : typeof d === 'string' ? d : JSON.stringify(d)));
-const message = { sendUserId: text.optional().default(''), code: z.number().int().optional().default(0), msg: text.optional().default(''), data };
 
 const schemas = {
   register: z.object({ systemId: z.string().min(1).max(64) }),
@@ -62,31 +38,18 @@ function fieldProblem(error: z.ZodError): string {
  * call is let in when it is signed with the app's secret (X-Weim-Timestamp, X-Weim-Nonce,
  * X-Weim-Signature as the push API signs; each nonce once) or comes from `apps.trusted_networks`.
  */
-export function woodylanRoutes(options: WoodylanRoutesOptions): Router {
+export function woodylanRoutes(options: AppRoutesOptions): Router {
   const router = Router();
-  const clock = options.clock ?? Date.now;
   // Per route, not router.use: the router is mounted at /api, beside /api/v1, whose bodies are not its to read.
   const reader = bodyReader({ limitBytes: options.bodyLimitBytes, parameterLimit: 100, keepRaw: true });
 
+  const caller = appCaller(options);
   /** The app the call is for, once it is let in; undefined when it was refused (answered). */
   const appOf = async (req: Request, res: Response, systemId: string | undefined): Promise<App | undefined> => {
-    if (!systemId) return void refuse(res, '系统ID不能为空');
-    const app = await options.registry.enabled(systemId);
-    if (!app) return void refuse(res, '系统ID无效');
-    const signature = req.get('x-weim-signature');
-    if (signature === undefined) {
-      const ip = addressKey(clientIp(req, options.trustProxyHops));
-      if (options.trusted.check(ip, isIPv4(ip) ? 'ipv4' : 'ipv6')) return app;
-      return void refuse(res, 'unsigned call from an untrusted network: sign it (X-Weim-Timestamp, X-Weim-Nonce, X-Weim-Signature) or list the network in apps.trusted_networks', 401);
-    }
-    const timestamp = req.get('x-weim-timestamp') ?? '';
-    const nonce = req.get('x-weim-nonce') ?? '';
-    if (!/^\d{1,12}$/.test(timestamp) || !/^[A-Za-z0-9_-]{16,64}$/.test(nonce) || !/^[0-9a-fA-F]{64}$/.test(signature)) return void refuse(res, 'malformed signature headers', 401);
-    const expected = signPush(app.secret, { timestamp, nonce, method: req.method, path: req.originalUrl.split('?', 1)[0]!, body: (req as RawBodyRequest).rawBody ?? '' });
-    if (!timingSafeEqual(Buffer.from(signature.toLowerCase(), 'hex'), Buffer.from(expected, 'hex'))) return void refuse(res, 'bad signature', 401);
-    if (Math.abs(clock() / 1000 - Number(timestamp)) > options.maxSkewSeconds) return void refuse(res, 'X-Weim-Timestamp is too far from the server clock', 401);
-    if (!(await options.once.claim(`app:${app.key}:${nonce}`, options.maxSkewSeconds * 2))) return void refuse(res, 'this nonce was used before (a replayed request)', 401);
-    return app;
+    const verdict = await caller(req, systemId);
+    if ('app' in verdict) return verdict.app;
+    refuse(res, verdict.msg, verdict.status);
+    return undefined;
   };
 
   /** One route: the app, the body checked by `schema`, then `run`. */
@@ -130,16 +93,7 @@ export function woodylanRoutes(options: WoodylanRoutesOptions): Router {
     await options.service.close(app.key, input.clientId);
     answer(res, {});
   });
+  addOkamiRoutes(router, reader, options, options.service);
   return router;
 }
 
-/** `apps.trusted_networks` (comma-separated CIDRs) as a BlockList; throws on a malformed one. */
-export function trustedNetworks(list: string): BlockList {
-  const blocks = new BlockList();
-  for (const cidr of list.split(',').map((s) => s.trim()).filter(Boolean)) {
-    const [address, bits] = cidr.split('/') as [string, string | undefined];
-    const type = isIPv4(address) ? 'ipv4' : 'ipv6';
-    blocks.addSubnet(address, bits === undefined ? (type === 'ipv4' ? 32 : 128) : Number(bits), type);
-  }
-  return blocks;
-}
