@@ -88,8 +88,6 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   }
   const delivery = new Delivery(nodeId, directory, cluster.bus, hub, log);
   await delivery.start();
-  const gatewayApps = createApps(config, dbh.db, cluster, delivery, nodeId, log);
-  await gatewayApps.start();
   const recorder = options.recordNotifications ? new RecordingNotifier(delivery) : undefined;
   const notifier: Notifier = recorder ?? delivery;
   // SQLite: searches and nearby queries on threads of their own, off the event loop.
@@ -105,6 +103,8 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   // In a cluster the limits count in Redis: ten login attempts are ten, whichever nodes they reach.
   const moderation = createModeration(config, log, metrics.observeBeforeSend);
   const webhooks = createWebhooks(config, dbh.db, log, metrics.countWebhookDelivery);
+  const gatewayApps = createApps(config, dbh.db, cluster, delivery, nodeId, log, webhooks.recorder);
+  await gatewayApps.start();
   const services = createServices(config, dbh.db, cluster.rateLimits, notifier, search, {
     moderation,
     webhooks: webhooks.recorder,

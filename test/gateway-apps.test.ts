@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { request as httpRequest } from 'node:http';
+import { createServer, request as httpRequest } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
@@ -411,5 +412,46 @@ describe.each(testDialects())('realtime gateway apps, goravel-websocket drop-in,
     await settle();
     expect(other.messages()).toEqual([]);
     expect(other.closed).toBeUndefined();
+  });
+});
+
+describe.each(testDialects())('realtime gateway apps: lifecycle webhooks on %s', (dialect) => {
+  const events: Array<{ type: string; data: Record<string, unknown> }> = [];
+  const receiver = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c: Buffer) => (raw += c.toString()));
+    req.on('end', () => {
+      events.push(...(JSON.parse(raw) as { events: typeof events }).events);
+      res.writeHead(200).end('{}');
+    });
+  });
+  let t: TestNode;
+  beforeAll(async () => {
+    await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
+    t = await startTestNode(dialect, {
+      WEIM_APPS_LIST: APPS,
+      WEIM_APPS_TRUSTED_NETWORKS: '127.0.0.0/8,::1/128',
+      WEIM_WEBHOOKS_URL: url,
+      WEIM_WEBHOOKS_SECRET: 'webhook-secret-of-at-least-32-chars!!',
+      WEIM_WEBHOOKS_EVENTS: 'app.connected,app.disconnected,app.bound,app.joined',
+      WEIM_WEBHOOKS_INTERVAL_MS: '50',
+    });
+  });
+  afterAll(async () => {
+    await t.stop();
+    receiver.close();
+  });
+
+  it('connect, bind (a token\'s user), join and disconnect are webhook events, in order per connection', async () => {
+    const c = await xlveinClient(t.url, A, 'watched');
+    await expect.poll(() => events.length, { timeout: 5000 }).toBe(2);
+    const id = events[0]!.data.client_id as string;
+    await call(t.url, 'bind_to_group', A.key, { clientId: id, groupName: 'lobby' });
+    c.ws.close();
+    await expect.poll(() => events.length, { timeout: 5000 }).toBe(4);
+    expect(events.map((e) => e.type)).toEqual(['app.connected', 'app.bound', 'app.joined', 'app.disconnected']);
+    expect(events[1]!.data).toEqual({ app: A.key, client_id: id, node: expect.any(String), user_id: 'watched' });
+    expect(events[2]!.data).toMatchObject({ group: 'lobby' });
   });
 });

@@ -118,6 +118,7 @@ export class AppGateway {
   private accept(ws: WebSocket, app: App, ask: Ask, user: string | undefined): void {
     const c: AppConnection = { app: app.key, clientId: this.ids.issue(app.key, this.nodeId), ws, groups: new Set(), userId: '', extend: '' };
     this.hub.add(c);
+    this.service.connected(c);
     this.alive.add(ws);
     ws.on('pong', () => this.alive.add(ws));
     ws.on('error', (err) => this.log.debug({ err }, 'app socket error'));

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Bus } from '../../cluster/bus.js';
 import type { Discovery } from '../../cluster/discovery.js';
+import type { Db } from '../../db/database.js';
+import { NO_WEBHOOKS, orderKey, type WebhookRecorder } from '../webhooks/index.js';
 import type { AppGroups } from './app-groups.js';
 import type { AppConnection, AppHub, AppTarget } from './app-hub.js';
 import type { ClientIds } from './client-id.js';
@@ -44,7 +46,28 @@ export class AppsService {
     private readonly bus: Bus,
     private readonly discovery: Pick<Discovery, 'isLive' | 'liveNodes'>,
     private readonly log: Pick<Logger, 'warn'>,
+    private readonly db?: Db,
+    private readonly webhooks: WebhookRecorder = NO_WEBHOOKS,
   ) {}
+
+  /** A lifecycle webhook event of a connection (connect, disconnect, bind, join), when a receiver wants it. */
+  private lifecycle(event: 'app.connected' | 'app.disconnected' | 'app.bound' | 'app.joined', c: AppConnection, extra: Record<string, unknown> = {}): void {
+    const db = this.db;
+    if (!db || !this.webhooks.wants(event)) return;
+    // One connection's events are written one after the other, so their ids keep their order.
+    const data = { app: c.app, client_id: c.clientId, node: this.nodeId, ...extra };
+    const next = (this.recording.get(c) ?? Promise.resolve())
+      .then(() => this.webhooks.record(db, event, orderKey.appConnection(c.clientId), data))
+      .catch((err: unknown) => this.log.warn({ err, event }, 'recording an app webhook event failed'));
+    this.recording.set(c, next);
+  }
+
+  private readonly recording = new WeakMap<AppConnection, Promise<void>>();
+
+  /** A connection was let in here. */
+  connected(c: AppConnection): void {
+    this.lifecycle('app.connected', c);
+  }
 
   /** Sends to each of `clientIds` (each gets its own message id when `oneIdEach`); unknown ids are skipped. Answers the first message id. */
   async sendToClients(app: string, clientIds: readonly string[], m: AppMessage, oneIdEach = false): Promise<string> {
@@ -123,7 +146,9 @@ export class AppsService {
     // One user per connection: binding another replaces it.
     if (c.userId && c.userId !== userId && this.hub.leave(c, userGroup(c.userId))) await this.groups.leave(c.app, [userGroup(c.userId)], c.clientId, this.nodeId);
     c.userId = userId;
-    if (this.hub.join(c, userGroup(userId))) await this.groups.join(c.app, userGroup(userId), c.clientId, this.nodeId);
+    if (!this.hub.join(c, userGroup(userId))) return;
+    await this.groups.join(c.app, userGroup(userId), c.clientId, this.nodeId);
+    this.lifecycle('app.bound', c, { user_id: userId });
   }
 
   /**
@@ -151,6 +176,7 @@ export class AppsService {
     c.userId = userId;
     if (!this.hub.join(c, group)) return true;
     await this.groups.join(app, group, clientId, this.nodeId);
+    this.lifecycle('app.joined', c, { group });
     await this.sendToGroup(app, group, { sendUserId: '', code: ONLINE_CODE, msg: '客户端上线', data: presenceData(c) });
     return true;
   }
@@ -180,6 +206,7 @@ export class AppsService {
   /** A connection closed here: out of its groups, whose remaining members get 1002 (not those of its user binding). */
   async closed(c: AppConnection): Promise<void> {
     const groups = this.hub.remove(c);
+    this.lifecycle('app.disconnected', c, { user_id: c.userId || null });
     if (groups.length === 0) return;
     await this.groups.leave(c.app, groups, c.clientId, this.nodeId);
     const m = { sendUserId: '', code: OFFLINE_CODE, msg: '客户端下线', data: presenceData(c) };

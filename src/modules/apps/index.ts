@@ -6,6 +6,7 @@ import type { Cluster } from '../../cluster/cluster.js';
 import type { Delivery } from '../../cluster/delivery.js';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/database.js';
+import type { WebhookRecorder } from '../webhooks/index.js';
 import { AppGateway } from './app-gateway.js';
 import { AppHub } from './app-hub.js';
 import { AppRegistry } from './apps.registry.js';
@@ -35,11 +36,11 @@ export interface Apps {
   readonly connections: number;
 }
 
-export function createApps(config: Config, db: Db, cluster: Pick<Cluster, 'appGroups' | 'bus' | 'discovery' | 'once'>, delivery: Delivery, nodeId: string, log: Logger): Apps {
+export function createApps(config: Config, db: Db, cluster: Pick<Cluster, 'appGroups' | 'bus' | 'discovery' | 'once'>, delivery: Delivery, nodeId: string, log: Logger, webhooks?: WebhookRecorder): Apps {
   const registry = new AppRegistry(db);
   const ids = new ClientIds(config.auth.jwt_secret);
   const hub = new AppHub();
-  const service = new AppsService(nodeId, ids, hub, cluster.appGroups, cluster.bus, cluster.discovery, log);
+  const service = new AppsService(nodeId, ids, hub, cluster.appGroups, cluster.bus, cluster.discovery, log, db, webhooks);
   delivery.appBatches = (target, payload) => service.received(target, payload);
   const gateway = new AppGateway(nodeId, registry, ids, hub, service, log, config.gateway.ping_interval_ms);
   const routes = woodylanRoutes({

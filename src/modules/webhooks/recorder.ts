@@ -6,6 +6,7 @@ export const WEBHOOK_EVENTS = [
   'friend.requested', 'friend.accepted', 'friend.removed',
   'group.created', 'group.joined', 'group.left', 'group.removed', 'group.dissolved',
   'user.online', 'user.offline',
+  'app.connected', 'app.disconnected', 'app.bound', 'app.joined',
 ] as const;
 export type WebhookEvent = (typeof WEBHOOK_EVENTS)[number];
 
@@ -82,4 +83,6 @@ export const orderKey = {
   friends: (a: number, b: number) => `f${Math.min(a, b)}-${Math.max(a, b)}`,
   group: (id: number) => `g${id}`,
   user: (id: number) => `u${id}`,
+  /** A realtime gateway connection: its events in order. */
+  appConnection: (clientId: string) => `a${clientId}`.slice(0, 40),
 };
