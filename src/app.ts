@@ -55,6 +55,8 @@ export interface AppDeps {
   appRoutes?: Router;
   /** Adds the realtime gateway's routes that live under /api/v1 (xlvein's push). */
   addAppApiRoutes?: (api: Router) => void;
+  /** Adds the realtime gateway's signed app API (/api/v1/apps/*), which reads its own raw bodies. */
+  addSignedAppApiRoutes?: (api: Router) => void;
   /** The server push API's routes (signed by apps), when `push.apps` names any. */
   push: Router | undefined;
   /** The OpenAPI document of this node's API (served at /api/v1/openapi.json, read by /docs/). */
@@ -94,6 +96,7 @@ export function createApp(deps: AppDeps): Express {
   attachmentsRoutes(deps.attachments, deps.tokens, api);
   // The push API reads its own body: its signature covers the raw text.
   if (deps.push) api.use('/push', deps.push);
+  deps.addSignedAppApiRoutes?.(api);
   api.use(bodyLimitGuard(deps.bodyLimitBytes));
   api.use(bodyReader({ limitBytes: deps.bodyLimitBytes, parameterLimit: 100 }));
   authRoutes(deps.auth, deps.tokens, api);

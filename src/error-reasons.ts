@@ -128,6 +128,7 @@ export const errorReasons = {
   join_request_not_found: rule('notFound', 'no such join request', '没有这个入群申请'),
   file_not_found: rule('notFound', 'no such file', '文件不存在'),
   device_not_found: rule('notFound', 'no such device', '设备不存在'),
+  app_client_not_found: rule('notFound', 'no such connection of this app', '该应用没有这个连接'),
 
   // Not allowed to you (403 / 1003).
   not_group_member: rule('forbidden', 'you are not a member of this group', '你不是本群成员'),

@@ -150,6 +150,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     admin,
     appRoutes: gatewayApps.routes,
     addAppApiRoutes: gatewayApps.addApiRoutes,
+    addSignedAppApiRoutes: gatewayApps.addSignedApiRoutes,
     log,
     defaultLocale: config.i18n.default_locale,
     bodyLimitBytes: config.server.body_limit_bytes,

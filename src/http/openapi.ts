@@ -11,6 +11,7 @@ import { onlineInput } from '../modules/presence/presence.routes.js';
 import { pushSchemas } from '../modules/push/push.schema.js';
 import { errorReasons } from '../errors.js';
 import { jsonSchemaOf } from './validate.js';
+import { appSchemas } from '../modules/apps/apps.routes.js';
 import { xlveinPushInput } from '../modules/apps/xlvein.js';
 import { searchInput } from '../modules/search/search.schema.js';
 import { historyInput, readInput, receiptsInput, syncInput } from '../modules/sync/sync.schema.js';
@@ -90,6 +91,13 @@ function apiRoutes(push: ReturnType<typeof pushSchemas> | undefined, admin: bool
     route('users', 'token', '/user/device/register', 'Register a push token (fcm, apns or webhook) for offline notifications', deviceInput),
     route('users', 'token', '/user/device/unregister', 'Remove one of your push tokens', deviceInput),
     route('users', 'token', '/user/device/previews', 'Show message text in notifications (1) or "New message" (0)', previewsInput),
+    route('gateway', 'push', '/apps/send', "Realtime gateway: send to an app's connections, user, channel or all of it (signed with the app's key and secret; docs/gateway.md)", appSchemas.send),
+    route('gateway', 'push', '/apps/bind', 'Realtime gateway: bind a connection to a user id ("" unbinds)', appSchemas.bind),
+    route('gateway', 'push', '/apps/join', 'Realtime gateway: put a connection in a channel (1001 to its members)', appSchemas.channel),
+    route('gateway', 'push', '/apps/leave', 'Realtime gateway: take a connection out of a channel (1002 to the rest)', appSchemas.channel),
+    route('gateway', 'push', '/apps/online', "Realtime gateway: a user's or a channel's connections, cluster-wide, paged", appSchemas.online),
+    route('gateway', 'push', '/apps/close', 'Realtime gateway: close a connection', appSchemas.close),
+    route('gateway', 'push', '/apps/kick', "Realtime gateway: close every connection of a user", appSchemas.kick),
     route('gateway', 'none', '/im/push', "xlvein's push to an app's user, signed in the body (MD5 over app_key, message, nonce, send_to, ts with the app's secret); answers xlvein's own envelope {error, data, message} (docs/gateway.md)", xlveinPushInput),
   );
   if (admin) {

@@ -18,10 +18,8 @@ export interface AppTarget {
   group?: string;
   /** Every connection of the app on the node. */
   all?: true;
-  /** Not a frame: bind `clientIds[0]` to the group the payload names (`{group, userId, extend}`). */
-  bind?: true;
-  /** Not a frame: close `clientIds`. */
-  close?: true;
+  /** Not a frame: the payload is an operation (AppsService's ConnectionOp) on connection `clientIds[0]`. */
+  op?: true;
 }
 
 /** A socket holding more than this many unsent bytes is skipped (a slow reader never stalls the others). */

@@ -47,9 +47,8 @@ export class AppRegistry {
     return app?.enabled ? app : undefined;
   }
 
-  /** The secrets of every enabled app, for the signed API's check (read fresh). */
-  async secrets(): Promise<Map<string, string>> {
-    const rows = await this.db.selectFrom('apps').select(['app_key', 'secret']).where('enabled', '=', 1).execute();
-    return new Map(rows.map((r) => [r.app_key, r.secret]));
+  /** The secret of an enabled app (the signed API's check). */
+  async get(key: string): Promise<string | undefined> {
+    return (await this.enabled(key))?.secret;
   }
 }

@@ -16,6 +16,9 @@ export interface AppMessage {
   data: string;
 }
 
+/** What the app's backend can do to one connection, run on the node that holds it. */
+type ConnectionOp = { kind: 'join'; group: string; userId: string; extend: string } | { kind: 'leave'; group: string } | { kind: 'user'; userId: string } | { kind: 'close' };
+
 /** Presence notices to a group's members (woodylan's retcodes). */
 export const ONLINE_CODE = 1001;
 export const OFFLINE_CODE = 1002;
@@ -154,31 +157,71 @@ export class AppsService {
   /**
    * Binds a connection of this app to a group (with a user id and extend); the group's members,
    * the new one included, get 1001 when it was not in it. False: no such connection (unknown,
-   * another app's, or on a node that is gone). Runs on the node holding the connection; a bind
-   * for one elsewhere is carried there by the bus.
+   * another app's, or on a node that is gone).
    */
-  async bind(app: string, clientId: string, group: string, userId: string, extend: string): Promise<boolean> {
+  bind(app: string, clientId: string, group: string, userId: string, extend: string): Promise<boolean> {
+    return this.onConnection(app, clientId, { kind: 'join', group, userId, extend });
+  }
+
+  /** Takes a connection out of a group; the remaining members get 1002. */
+  leave(app: string, clientId: string, group: string): Promise<boolean> {
+    return this.onConnection(app, clientId, { kind: 'leave', group });
+  }
+
+  /** Binds a connection to the app's user (`''`: unbinds it). */
+  bindUser(app: string, clientId: string, userId: string): Promise<boolean> {
+    return this.onConnection(app, clientId, { kind: 'user', userId });
+  }
+
+  /** Closes a connection of this app, wherever it is; false: no such connection. */
+  close(app: string, clientId: string): Promise<boolean> {
+    return this.onConnection(app, clientId, { kind: 'close' });
+  }
+
+  /**
+   * Runs `op` on the node holding the connection: here, or carried there by the bus (answering
+   * true at once: that node skips a connection it no longer holds). False: no such connection.
+   */
+  private async onConnection(app: string, clientId: string, op: ConnectionOp): Promise<boolean> {
     const node = this.ids.nodeOf(app, clientId);
     if (node === undefined || !this.discovery.isLive(node)) return false;
     if (node !== this.nodeId) {
-      await this.bus.publish(node, { userIds: [], payload: JSON.stringify({ group, userId, extend }), app: { app, clientIds: [clientId], bind: true } });
+      await this.bus.publish(node, { userIds: [], payload: JSON.stringify(op), app: { app, clientIds: [clientId], op: true } });
       return true;
     }
-    return this.bindHere(app, clientId, group, userId, extend);
-  }
-
-  /** The bind itself, on the node holding the connection. */
-  async bindHere(app: string, clientId: string, group: string, userId: string, extend: string): Promise<boolean> {
     const c = this.hub.get(app, clientId);
     if (!c) return false;
-    c.extend = extend;
-    if (userId && userId !== c.userId) await this.bindUserHere(c, userId);
-    c.userId = userId;
-    if (!this.hub.join(c, group)) return true;
-    await this.groups.join(app, group, clientId, this.nodeId);
-    this.lifecycle('app.joined', c, { group });
-    await this.sendToGroup(app, group, { sendUserId: '', code: ONLINE_CODE, msg: '客户端上线', data: presenceData(c) });
+    await this.runHere(c, op);
     return true;
+  }
+
+  private async runHere(c: AppConnection, op: ConnectionOp): Promise<void> {
+    switch (op.kind) {
+      case 'close':
+        c.ws.close(1000, 'closed by the app');
+        return;
+      case 'user':
+        if (op.userId) await this.bindUserHere(c, op.userId);
+        else if (c.userId && this.hub.leave(c, userGroup(c.userId))) {
+          await this.groups.leave(c.app, [userGroup(c.userId)], c.clientId, this.nodeId);
+          c.userId = '';
+        }
+        return;
+      case 'leave':
+        if (!this.hub.leave(c, op.group)) return;
+        await this.groups.leave(c.app, [op.group], c.clientId, this.nodeId);
+        await this.sendToGroup(c.app, op.group, { sendUserId: '', code: OFFLINE_CODE, msg: '客户端下线', data: presenceData(c) });
+        return;
+      case 'join':
+        c.extend = op.extend;
+        if (op.userId && op.userId !== c.userId) await this.bindUserHere(c, op.userId);
+        if (op.userId) c.userId = op.userId;
+        if (!this.hub.join(c, op.group)) return;
+        await this.groups.join(c.app, op.group, c.clientId, this.nodeId);
+        this.lifecycle('app.joined', c, { group: op.group });
+        await this.sendToGroup(c.app, op.group, { sendUserId: '', code: ONLINE_CODE, msg: '客户端上线', data: presenceData(c) });
+        return;
+    }
   }
 
   /** The group's connections, on every live node (a dead node's are left out). */
@@ -188,19 +231,6 @@ export class AppsService {
       const node = this.ids.nodeOf(app, id);
       return node !== undefined && this.discovery.isLive(node);
     });
-  }
-
-  /** Closes a connection of this app, wherever it is; false: no such connection. */
-  async close(app: string, clientId: string): Promise<boolean> {
-    const node = this.ids.nodeOf(app, clientId);
-    if (node === undefined || !this.discovery.isLive(node)) return false;
-    if (node !== this.nodeId) {
-      await this.bus.publish(node, { userIds: [], payload: '', app: { app, clientIds: [clientId], close: true } });
-      return true;
-    }
-    const c = this.hub.get(app, clientId);
-    c?.ws.close(1000, 'closed by the app');
-    return c !== undefined;
   }
 
   /** A connection closed here: out of its groups, whose remaining members get 1002 (not those of its user binding). */
@@ -213,19 +243,14 @@ export class AppsService {
     for (const group of groups) if (!isUserGroup(group)) await this.sendToGroup(c.app, group, m);
   }
 
-  /** A batch from the bus for app connections here. */
+  /** A batch from the bus for app connections here: a frame, or an operation on one of them. */
   received(target: AppTarget, payload: string): void {
-    if (target.close) {
-      for (const id of target.clientIds ?? []) this.hub.get(target.app, id)?.ws.close(1000, 'closed by the app');
+    if (!target.op) {
+      this.hub.deliver(target, payload);
       return;
     }
-    if (target.bind) {
-      const { group, userId, extend } = JSON.parse(payload) as { group: string; userId: string; extend: string };
-      const id = target.clientIds?.[0];
-      if (id) this.bindHere(target.app, id, group, userId, extend).catch((err: unknown) => this.log.warn({ err }, 'app bind failed'));
-      return;
-    }
-    this.hub.deliver(target, payload);
+    const c = this.hub.get(target.app, target.clientIds?.[0] ?? '');
+    if (c) this.runHere(c, JSON.parse(payload) as ConnectionOp).catch((err: unknown) => this.log.warn({ err }, 'app connection operation failed'));
   }
 
   private async toNode(node: string, target: AppTarget, payload: string): Promise<void> {

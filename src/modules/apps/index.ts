@@ -15,11 +15,15 @@ import { ClientIds } from './client-id.js';
 import { trustedNetworks } from './app-calls.js';
 import { woodylanRoutes } from './woodylan.routes.js';
 import { xlveinPushRoute } from './xlvein.js';
+import { addAppApiRoutes } from './apps.routes.js';
+import { createRateLimiter } from '../../http/rate-limiter.js';
+import { requirePushApp } from '../push/push.auth.js';
 
 export type { AppsTable } from './apps.table.js';
 export { ClientIds } from './client-id.js';
 export { AppRegistry } from './apps.registry.js';
 export { xlveinPushInput, xlveinSign } from './xlvein.js';
+export { appSchemas } from './apps.routes.js';
 
 /** The realtime gateway for other apps (docs/gateway.md): its connections, operations and drop-in routes. */
 export interface Apps {
@@ -27,8 +31,10 @@ export interface Apps {
   routes: Router;
   /** Takes an upgrade that is an app connection (true), or leaves it to the IM gateway (false). */
   upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
-  /** Adds xlvein's push (`/im/push`) to the API router (under /api/v1). */
+  /** Adds xlvein's push (`/im/push`) to the API router (under /api/v1), after its body reader. */
   addApiRoutes(api: Router): void;
+  /** Adds weim's signed app API (`/apps/*`) to the API router, before its body reader (they read their own, raw). */
+  addSignedApiRoutes(api: Router): void;
   /** Writes the configured apps to the table. */
   start(): Promise<void>;
   stop(): void;
@@ -36,7 +42,7 @@ export interface Apps {
   readonly connections: number;
 }
 
-export function createApps(config: Config, db: Db, cluster: Pick<Cluster, 'appGroups' | 'bus' | 'discovery' | 'once'>, delivery: Delivery, nodeId: string, log: Logger, webhooks?: WebhookRecorder): Apps {
+export function createApps(config: Config, db: Db, cluster: Pick<Cluster, 'appGroups' | 'bus' | 'discovery' | 'once' | 'idempotency' | 'rateLimits'>, delivery: Delivery, nodeId: string, log: Logger, webhooks?: WebhookRecorder): Apps {
   const registry = new AppRegistry(db);
   const ids = new ClientIds(config.auth.jwt_secret);
   const hub = new AppHub();
@@ -57,6 +63,16 @@ export function createApps(config: Config, db: Db, cluster: Pick<Cluster, 'appGr
     routes,
     upgrade: (req, socket, head) => gateway.handle(req, socket, head),
     addApiRoutes: (api) => xlveinPushRoute(api, { registry, service, once: cluster.once, maxSkewSeconds: config.push.max_skew_seconds }),
+    addSignedApiRoutes: (api) => {
+      const auth = requirePushApp({
+        apps: registry,
+        once: cluster.once,
+        idempotency: { store: cluster.idempotency, ttlSeconds: config.push.idempotency_ttl_seconds, log },
+        maxSkewSeconds: config.push.max_skew_seconds,
+        limit: createRateLimiter(cluster.rateLimits, { name: 'apps', points: config.push.max_per_second, windowSeconds: 1 }),
+      });
+      addAppApiRoutes(api, service, auth, { bodyLimitBytes: config.server.body_limit_bytes, maxMessageBytes: config.apps.max_message_bytes });
+    },
     start: () => registry.seed(config.apps.list.map((a) => ({ key: a.key, name: a.name, secret: a.secret, enabled: a.enabled }))),
     stop: () => gateway.stop(),
     get connections() {

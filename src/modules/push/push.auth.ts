@@ -7,8 +7,8 @@ import type { RateLimiter } from '../../http/rate-limiter.js';
 import { beginKey, fingerprintOf, idempotencyKeyOf, type IdempotencyOptions, replay, settleOnAnswer } from './push.idempotency.js';
 
 export interface PushAuthOptions {
-  /** App key → secret (config `push.apps`). */
-  apps: ReadonlyMap<string, string>;
+  /** App key → secret (config `push.apps`; or the realtime gateway's apps, read from their table). */
+  apps: { get(key: string): string | undefined | Promise<string | undefined> };
   /** Where used nonces are remembered, cluster-wide. */
   once: OnceStore;
   /** Requests per app, counted once the signature holds and the nonce is new (a 429 gives the nonce back). */
@@ -64,7 +64,7 @@ export function requirePushApp(options: PushAuthOptions): RequestHandler {
     if (!/^\d{1,12}$/.test(timestamp) || !/^[A-Za-z0-9_-]{16,64}$/.test(nonce) || !/^[0-9a-fA-F]{64}$/.test(signature)) {
       throw new AppError('push_headers_malformed');
     }
-    const secret = options.apps.get(app);
+    const secret = await options.apps.get(app);
     const path = req.originalUrl.split('?', 1)[0]!;
     const rawBody = (req as RawBodyRequest).rawBody ?? '';
     const expected = signPush(secret ?? NO_SECRET, { timestamp, nonce, method: req.method, path, body: rawBody });
