@@ -29,7 +29,7 @@ import { Meter, type PhaseCost } from './workers-host.js';
  *    send → last and median member, members missed, Redis PUBLISH calls per send.
  *
  *   npx tsx bench/apps.ts [--connections 20000] [--channel 10000] [--repeats 5] [--load-processes auto]
- *     [--bind-concurrency 50] [--bind-budget 1200] [--max-backlog 2000000]
+ *     [--bind-concurrency 50] [--bind-budget 1200] [--max-backlog 1000000]
  */
 const { values: args } = parseArgs({
   options: {
@@ -40,14 +40,14 @@ const { values: args } = parseArgs({
     concurrency: { type: 'string', default: '200' },
     'bind-concurrency': { type: 'string', default: '50' },
     'bind-budget': { type: 'string', default: '1200' },
-    'max-backlog': { type: 'string', default: '2000000' },
+    'max-backlog': { type: 'string', default: '1000000' },
   },
   strict: true,
 });
 const connections = whole('connections', 4, 150_000);
 const channel = whole('channel', 2, Math.min(connections, 39_000));
 const repeats = whole('repeats', 1, 50);
-const appLoads = Number(args['load-processes']) > 0 ? whole('load-processes', 1, 16) : Math.max(1, Math.ceil(connections / 15_000));
+const appLoads = Number(args['load-processes']) > 0 ? whole('load-processes', 1, 16) : Math.max(2, Math.ceil(connections / 15_000));
 const concurrency = whole('concurrency', 1, 1000);
 const bindConcurrency = whole('bind-concurrency', 1, 1000);
 const bindBudgetMs = whole('bind-budget', 1, 7200) * 1000;

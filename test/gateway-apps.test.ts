@@ -7,7 +7,8 @@ import WebSocket from 'ws';
 import { loadConfig } from '../src/config.js';
 import { xlveinSign } from '../src/modules/apps/index.js';
 import { signPush } from '../src/modules/push/push.auth.js';
-import { startClusterNodes } from './helpers/cluster.js';
+import { type ChildNode, startChildNode } from './helpers/child-node.js';
+import { clusterEnv, startClusterNodes } from './helpers/cluster.js';
 import { testDialects } from './helpers/database.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
 
@@ -332,6 +333,39 @@ describe.each(testDialects())('realtime gateway apps, xlvein drop-in, on %s', (d
     expect((await xlveinPush(t.url, { ...noTs, nonce: nonce(), ts: '' }, A.secret)).body).toEqual({ error: 400, message: '请求参数错误: ts' });
     await settle();
     expect(u.frames.filter((f) => f.data?.text === 'paid')).toHaveLength(1);
+  });
+});
+
+describe('realtime gateway apps: a node that dies', () => {
+  let cluster: Awaited<ReturnType<typeof startClusterNodes>>;
+  let doomed: ChildNode | undefined;
+  beforeAll(async () => {
+    cluster = await startClusterNodes(`appsdead${Date.now()}`, ['survivor'], { WEIM_APPS_LIST: APPS, WEIM_APPS_TRUSTED_NETWORKS: '127.0.0.0/8,::1/128' });
+  });
+  afterAll(async () => {
+    await doomed?.kill();
+    await cluster.stop();
+  });
+
+  it('its connections leave every online list and group send within the lease, without being closed by anyone', async () => {
+    const survivor = cluster.nodes[0]!;
+    const prefix = survivor.config.cluster.key_prefix;
+    doomed = await startChildNode({ ...clusterEnv(prefix, 'doomed', { WEIM_APPS_LIST: APPS, WEIM_APPS_TRUSTED_NETWORKS: '127.0.0.0/8,::1/128' }), WEIM_DB_DIALECT: 'mysql', WEIM_DB_URL: cluster.dbUrl, WEIM_AUTH_JWT_SECRET: survivor.config.auth.jwt_secret });
+    const here = await connect(survivor.url, A.key);
+    const there = await connect(doomed.url, A.key);
+    await call(survivor.url, 'bind_to_group', A.key, { clientId: here.clientId, groupName: 'room' });
+    await call(survivor.url, 'bind_to_group', A.key, { clientId: there.clientId, groupName: 'room' });
+    await expect.poll(async () => (await call(survivor.url, 'get_online_list', A.key, { groupName: 'room' })).data.count).toBe(2);
+    await doomed.kill();
+    doomed = undefined;
+    const killedAt = Date.now();
+    await expect.poll(async () => (await call(survivor.url, 'get_online_list', A.key, { groupName: 'room' })).data, { timeout: 8000, interval: 100 }).toEqual({ count: 1, list: [here.clientId] });
+    // The lease is 2 s: gone from the list within it (and the discovery's notice).
+    expect(Date.now() - killedAt).toBeLessThan(6000);
+    // A send to the group still reaches the survivor's member, and a send to the dead one answers as woodylan does.
+    await call(survivor.url, 'send_to_group', A.key, { groupName: 'room', msg: 'after' });
+    await here.next((f) => f.msg === 'after');
+    expect((await call(survivor.url, 'send_to_client', A.key, { clientId: there.clientId, msg: 'x' })).code).toBe(0);
   });
 });
 
