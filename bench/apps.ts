@@ -186,7 +186,7 @@ async function main(): Promise<void> {
   const holding = await redis.hkeys(`weim:app:bench:gn:${GROUP}`);
   log(`bound ${bind.bound} (${bind.failed} failed${bind.firstFailure ? `: ${bind.firstFailure}` : ''}) in ${bind.seconds.toFixed(1)} s, presence drained at ${bind.drainedSeconds.toFixed(1)} s; online list ${online.count}; nodes holding members: ${holding.join(', ')}`);
   const boundIndexes = members.map((ks, p) => ks.filter((k) => position.get(opened[p]!.clientIds[k]!)! < bind.bound + bind.failed));
-  const expectedMembers = online.count;
+  const expectedMembers = boundIndexes.reduce((sum, ks) => sum + ks.length, 0);
   await sleep(2000);
 
   const imRounds = emptyFanout();
@@ -216,7 +216,7 @@ async function main(): Promise<void> {
   const ratio = median(appRounds.lastMs) / median(imRounds.lastMs);
   const publishesPerSend = appRounds.publishes.reduce((a, b) => a + b, 0) / repeats;
   const otherNodesHolding = holding.filter((n) => n !== 'node-1').length;
-  log(`\n== results: 2 nodes, IM group of ${channel}, ${appOpened} app connections, channel of ${expectedMembers} ==`);
+  log(`\n== results: 2 nodes, IM group of ${channel}, ${appOpened} app connections, channel of ${expectedMembers} (online list ${online.count}) ==`);
   log(`host: ${cpus()[0]?.model ?? '?'} (${cpus().length} cores); load average at start ${loadAtStart}, at end ${loadAtEnd}`);
   for (const [name, cost] of phases) log(`phase ${name}: ${describe(cost)}`);
   log(`IM sign-in: ${imOpen.map((o) => `${o.opened} in ${o.seconds.toFixed(1)} s`).join(', ')}; app connections: ${appOpened} in ${openSeconds.toFixed(1)} s`);

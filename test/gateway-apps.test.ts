@@ -563,3 +563,30 @@ describe.each(testDialects())('realtime gateway apps, weim\'s signed app API, on
     expect(c.messages().map((f) => f.msg)).toEqual(['once']);
   });
 });
+
+describe('realtime gateway apps: per-connection info across two nodes', () => {
+  let cluster: Awaited<ReturnType<typeof startClusterNodes>>;
+  beforeAll(async () => {
+    cluster = await startClusterNodes(`appsinfo${Date.now()}`, ['i1', 'i2'], { WEIM_APPS_LIST: APPS });
+  });
+  afterAll(async () => {
+    await cluster.stop();
+  });
+
+  it('set, merge and get through either node; gone when the connection closes; another app sees none', async () => {
+    const [n1, n2] = cluster.nodes as [TestNode, TestNode];
+    const c = await connect(n1.url, A.key);
+    expect((await appApi(n2.url, 'info', A, { client_id: c.clientId })).data).toEqual({ info: {} });
+    expect((await appApi(n2.url, 'info/set', A, { client_id: c.clientId, info: { room: '7', role: 'host' } })).code).toBe(0);
+    await expect.poll(async () => (await appApi(n1.url, 'info', A, { client_id: c.clientId })).data.info).toEqual({ room: '7', role: 'host' });
+    await appApi(n1.url, 'info/merge', A, { client_id: c.clientId, info: { role: 'guest', seat: '3' } });
+    expect((await appApi(n2.url, 'info', A, { client_id: c.clientId })).data.info).toEqual({ room: '7', role: 'guest', seat: '3' });
+    await appApi(n2.url, 'info/set', A, { client_id: c.clientId, info: { only: 'this' } });
+    await expect.poll(async () => (await appApi(n1.url, 'info', A, { client_id: c.clientId })).data.info).toEqual({ only: 'this' });
+    expect((await appApi(n1.url, 'info', B, { client_id: c.clientId })).reason).toBe('app_client_not_found');
+    const tooMany = await appApi(n1.url, 'info/set', A, { client_id: c.clientId, info: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v'])) });
+    expect([tooMany.status, tooMany.reason]).toEqual([400, 'invalid_field']);
+    c.ws.close();
+    await expect.poll(async () => (await appApi(n2.url, 'info', A, { client_id: c.clientId })).data.info).toEqual({});
+  });
+});

@@ -97,6 +97,9 @@ function apiRoutes(push: ReturnType<typeof pushSchemas> | undefined, admin: bool
     route('gateway', 'push', '/apps/leave', 'Realtime gateway: take a connection out of a channel (1002 to the rest)', appSchemas.channel),
     route('gateway', 'push', '/apps/online', "Realtime gateway: a user's or a channel's connections, cluster-wide, paged", appSchemas.online),
     route('gateway', 'push', '/apps/close', 'Realtime gateway: close a connection', appSchemas.close),
+    route('gateway', 'push', '/apps/info', "Realtime gateway: a connection's info (bin-x's per-connection map)", appSchemas.close),
+    route('gateway', 'push', '/apps/info/set', "Realtime gateway: replace a connection's info (at most 50 keys)", appSchemas.setInfo),
+    route('gateway', 'push', '/apps/info/merge', "Realtime gateway: merge keys into a connection's info", appSchemas.setInfo),
     route('gateway', 'push', '/apps/kick', "Realtime gateway: close every connection of a user", appSchemas.kick),
     route('gateway', 'none', '/im/push', "xlvein's push to an app's user, signed in the body (MD5 over app_key, message, nonce, send_to, ts with the app's secret); answers xlvein's own envelope {error, data, message} (docs/gateway.md)", xlveinPushInput),
   );

@@ -15,7 +15,16 @@ export interface AppGroups {
   members(app: string, group: string): Promise<string[]>;
   /** The nodes holding members. */
   nodes(app: string, group: string): Promise<string[]>;
+  /** A connection's info (bin-x's per-connection map), `{}` when none. */
+  info(app: string, clientId: string): Promise<Record<string, string>>;
+  /** Replaces the connection's info, or merges `info` into it. */
+  writeInfo(app: string, clientId: string, info: Record<string, string>, merge: boolean): Promise<void>;
+  /** Forgets a closed connection's info. */
+  dropInfo(app: string, clientId: string): Promise<void>;
 }
+
+/** A connection's info outlives a node that died holding it by at most this long (it is dropped on close). */
+const INFO_TTL_SECONDS = 86_400;
 
 /** One node: everything is here. */
 export class MemoryAppGroups implements AppGroups {
@@ -42,6 +51,21 @@ export class MemoryAppGroups implements AppGroups {
 
   async nodes(app: string, group: string): Promise<string[]> {
     return [...new Set(this.groups.get(`${app}\n${group}`)?.values() ?? [])];
+  }
+
+  private readonly infos = new Map<string, Record<string, string>>();
+
+  async info(app: string, clientId: string): Promise<Record<string, string>> {
+    return { ...this.infos.get(`${app}\n${clientId}`) };
+  }
+
+  async writeInfo(app: string, clientId: string, info: Record<string, string>, merge: boolean): Promise<void> {
+    const key = `${app}\n${clientId}`;
+    this.infos.set(key, merge ? { ...this.infos.get(key), ...info } : { ...info });
+  }
+
+  async dropInfo(app: string, clientId: string): Promise<void> {
+    this.infos.delete(`${app}\n${clientId}`);
   }
 }
 
@@ -76,6 +100,27 @@ export class RedisAppGroups implements AppGroups {
 
   async nodes(app: string, group: string): Promise<string[]> {
     return this.redis.hkeys(this.nodes_(app, group));
+  }
+
+  async info(app: string, clientId: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.info_(app, clientId));
+  }
+
+  async writeInfo(app: string, clientId: string, info: Record<string, string>, merge: boolean): Promise<void> {
+    const key = this.info_(app, clientId);
+    const multi = this.redis.multi();
+    if (!merge) multi.del(key);
+    if (Object.keys(info).length > 0) multi.hset(key, info);
+    multi.expire(key, INFO_TTL_SECONDS);
+    await multi.exec();
+  }
+
+  async dropInfo(app: string, clientId: string): Promise<void> {
+    await this.redis.del(this.info_(app, clientId));
+  }
+
+  private info_(app: string, clientId: string): string {
+    return `${this.prefix}:app:${app}:info:${clientId}`;
   }
 
   private members_(app: string, group: string): string {

@@ -9,6 +9,8 @@ export interface AppConnection {
   groups: Set<string>;
   userId: string;
   extend: string;
+  /** Info was set on it (dropped from the store when it closes). */
+  hasInfo?: boolean;
 }
 
 /** Where a frame goes among one app's connections on a node. */

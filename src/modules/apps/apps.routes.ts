@@ -28,6 +28,10 @@ export const appSchemas = {
     .object({ user_id: userId.optional(), channel: groupName.optional(), page: z.number().int().min(1).max(100_000).optional().default(1), page_size: z.number().int().min(1).max(1000).optional().default(100) })
     .refine((b) => (b.user_id === undefined) !== (b.channel === undefined), { message: 'name user_id or channel', path: ['user_id'] }),
   close: z.object({ client_id: clientId }),
+  setInfo: z.object({
+    client_id: clientId,
+    info: z.record(z.string().min(1).max(64), z.string().max(1000)).refine((m) => Object.keys(m).length <= 50, 'must have at most 50 keys'),
+  }),
   kick: z.object({ user_id: userId }),
 };
 
@@ -83,6 +87,19 @@ export function addAppApiRoutes(api: Router, service: AppsService, auth: Request
     if (!(await service.close(appOf(req), input.client_id))) throw new AppError('app_client_not_found');
     sendOk(res, {});
   });
+  post('info', async (req, res) => {
+    const input = parseInput(appSchemas.close, req.body);
+    const info = await service.info(appOf(req), input.client_id);
+    if (!info) throw new AppError('app_client_not_found');
+    sendOk(res, { info });
+  });
+  for (const [path, merge] of [['info/set', false], ['info/merge', true]] as const) {
+    post(path, async (req, res) => {
+      const input = parseInput(appSchemas.setInfo, req.body);
+      if (!(await service.setInfo(appOf(req), input.client_id, input.info, merge))) throw new AppError('app_client_not_found');
+      sendOk(res, {});
+    });
+  }
   post('kick', async (req, res) => {
     const input = parseInput(appSchemas.kick, req.body);
     sendOk(res, { closed: await service.kickUser(appOf(req), input.user_id) });

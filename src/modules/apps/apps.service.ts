@@ -17,7 +17,12 @@ export interface AppMessage {
 }
 
 /** What the app's backend can do to one connection, run on the node that holds it. */
-type ConnectionOp = { kind: 'join'; group: string; userId: string; extend: string } | { kind: 'leave'; group: string } | { kind: 'user'; userId: string } | { kind: 'close' };
+type ConnectionOp =
+  | { kind: 'join'; group: string; userId: string; extend: string }
+  | { kind: 'leave'; group: string }
+  | { kind: 'user'; userId: string }
+  | { kind: 'info'; info: Record<string, string>; merge: boolean }
+  | { kind: 'close' };
 
 /** Presence notices to a group's members (woodylan's retcodes). */
 export const ONLINE_CODE = 1001;
@@ -173,6 +178,18 @@ export class AppsService {
     return this.onConnection(app, clientId, { kind: 'user', userId });
   }
 
+  /** Sets (replaces, or merges into) a connection's info, on the node that holds it. */
+  setInfo(app: string, clientId: string, info: Record<string, string>, merge: boolean): Promise<boolean> {
+    return this.onConnection(app, clientId, { kind: 'info', info, merge });
+  }
+
+  /** A connection's info, cluster-wide; undefined: no such connection (unknown, another app's, or its node is gone). */
+  async info(app: string, clientId: string): Promise<Record<string, string> | undefined> {
+    const node = this.ids.nodeOf(app, clientId);
+    if (node === undefined || !this.discovery.isLive(node)) return undefined;
+    return this.groups.info(app, clientId);
+  }
+
   /** Closes a connection of this app, wherever it is; false: no such connection. */
   close(app: string, clientId: string): Promise<boolean> {
     return this.onConnection(app, clientId, { kind: 'close' });
@@ -199,6 +216,10 @@ export class AppsService {
     switch (op.kind) {
       case 'close':
         c.ws.close(1000, 'closed by the app');
+        return;
+      case 'info':
+        await this.groups.writeInfo(c.app, c.clientId, op.info, op.merge);
+        c.hasInfo = true;
         return;
       case 'user':
         if (op.userId) await this.bindUserHere(c, op.userId);
@@ -237,6 +258,7 @@ export class AppsService {
   async closed(c: AppConnection): Promise<void> {
     const groups = this.hub.remove(c);
     this.lifecycle('app.disconnected', c, { user_id: c.userId || null });
+    if (c.hasInfo) await this.groups.dropInfo(c.app, c.clientId);
     if (groups.length === 0) return;
     await this.groups.leave(c.app, groups, c.clientId, this.nodeId);
     const m = { sendUserId: '', code: OFFLINE_CODE, msg: '客户端下线', data: presenceData(c) };
