@@ -141,5 +141,5 @@ create index `webhook_outbox_key_idx` on `webhook_outbox` (`endpoint`, `order_ke
 create index `webhook_outbox_due_idx` on `webhook_outbox` (`endpoint`, `dead`, `next_attempt_at`, `id`);
 
 -- 0043_apps
-create table `apps` (`id` bigint unsigned primary key auto_increment, `app_key` varchar(64) not null, `name` varchar(100) not null, `secret` varchar(255) not null, `enabled` smallint default 1 not null, `created_at` bigint not null, `updated_at` bigint not null) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
+create table `apps` (`id` bigint unsigned primary key auto_increment, `app_key` varchar(64) not null, `name` varchar(100) not null, `secret` varchar(255) not null, `enabled` smallint default 1 not null, `api` varchar(20) default 'woodylan' not null, `created_at` bigint not null, `updated_at` bigint not null) engine=InnoDB default charset=utf8mb4 collate=utf8mb4_unicode_ci;
 create unique index `apps_key_uq` on `apps` (`app_key`);

@@ -5,7 +5,8 @@ import { tableEnd, withId } from '../src/db/migration-kit.js';
  * `apps`: the tenants of the realtime gateway (docs/gateway.md). Each app's connections, channels
  * and user ids are a namespace of their own; `app_key` is what its backend and its clients name it
  * by (woodylan's systemId, xlvein's app_id), `secret` signs its backend's calls and its clients'
- * tokens. Apps listed in the config (`apps.list`) are written here at start.
+ * tokens; `api` the answers of /api/* (`woodylan`, or `goravel-socket`'s). Apps listed in the config
+ * (`apps.list`) are written here at start.
  */
 export async function up(db: Kysely<any>): Promise<void> {
   await tableEnd(
@@ -15,6 +16,7 @@ export async function up(db: Kysely<any>): Promise<void> {
       .addColumn('name', 'varchar(100)', (c) => c.notNull())
       .addColumn('secret', 'varchar(255)', (c) => c.notNull())
       .addColumn('enabled', 'smallint', (c) => c.notNull().defaultTo(1))
+      .addColumn('api', 'varchar(20)', (c) => c.notNull().defaultTo('woodylan'))
       .addColumn('created_at', 'bigint', (c) => c.notNull())
       .addColumn('updated_at', 'bigint', (c) => c.notNull()),
   ).execute();

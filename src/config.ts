@@ -347,7 +347,7 @@ const configSchema = z
         list: z.preprocess(
           jsonFromEnv,
           z
-            .array(z.object({ key: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 of a-z, A-Z, 0-9, - and _'), name: z.string().min(1).max(100), secret: z.string().min(32, 'must be at least 32 characters'), enabled: bool().default(true) }).strict())
+            .array(z.object({ key: z.string().regex(/^[A-Za-z0-9_-]{1,64}$/, 'must be 1–64 of a-z, A-Z, 0-9, - and _'), name: z.string().min(1).max(100), secret: z.string().min(32, 'must be at least 32 characters'), enabled: bool().default(true), api: z.enum(['woodylan', 'goravel-socket']).default('woodylan') }).strict())
             .max(1000)
             .default([]),
         ),

@@ -14,7 +14,9 @@ import { startTestNode, type TestNode } from './helpers/node.js';
 
 const A = { key: 'shop-a', name: 'Shop A', secret: 'secret-of-shop-a-at-least-32-characters' };
 const B = { key: 'shop-b', name: 'Shop B', secret: 'secret-of-shop-b-at-least-32-characters' };
-const APPS = JSON.stringify([A, B]);
+/** An app whose backend was written for goravel-socket (its answers). */
+const C = { key: 'game-c', name: 'Game C', secret: 'secret-of-game-c-at-least-32-characters', api: 'goravel-socket' };
+const APPS = JSON.stringify([A, B, C]);
 
 type Frame = Record<string, any>;
 
@@ -139,6 +141,27 @@ describe.each(testDialects())('realtime gateway apps, woodylan drop-in, on %s', 
     await c1.next((f) => f.msg === 'many');
   });
 
+  it('an app written for goravel-socket gets its answers: no code, its data shapes and texts, errors as {fail, msg}', async () => {
+    const base = trusting.url;
+    const c1 = await connect(base, C.key);
+    const c2 = await connect(base, C.key);
+    const raw = async (route: string, body: Record<string, unknown>) => {
+      const res = await fetch(`${base}/api/${route}`, { method: 'POST', headers: { 'Content-Type': 'application/json', SystemId: C.key }, body: JSON.stringify(body) });
+      return res.text();
+    };
+    expect(await raw('register', { systemId: C.key })).toBe('{"data":[],"msg":"success"}');
+    expect(await raw('bind_to_group', { clientId: c1.clientId, groupName: 'arena', userId: 'p1', extend: '{}' })).toBe('{"data":"success","msg":"发送成功"}');
+    expect(JSON.parse(await raw('send_to_client', { clientId: c2.clientId, sendUserId: 'p1', code: 1, msg: 'move', data: '{"x":1}' }))).toEqual({ data: [{ messageId: expect.stringMatching(/^[0-9a-f]{16}$/) }], msg: 'success' });
+    await c2.next((f) => f.msg === 'move');
+    expect(await raw('send_to_clients', { clientIds: [c1.clientId, c2.clientId], msg: 'both' })).toBe('{"data":"","msg":"success"}');
+    expect(JSON.parse(await raw('send_to_group', { groupName: 'arena', msg: 'round' }))).toEqual({ data: { messageId: expect.any(String) }, msg: '发送成功' });
+    await c1.next((f) => f.msg === 'round');
+    expect(await raw('get_online_list', { groupName: 'arena' })).toBe(`{"data":{"count":1,"list":["${c1.clientId}"]},"msg":"发送成功"}`);
+    expect(await raw('close_client', { clientId: c2.clientId })).toBe('{"data":"success","msg":"退出成功"}');
+    expect(await raw('send_to_client', { msg: 'no client' })).toBe('{"fail":"ClientId为必填字段","msg":"error"}');
+    await c2.next(() => c2.closed !== undefined);
+  });
+
   it('apps cannot reach each other: another app\'s clientId, group or connection is nothing to it', async () => {
     const base = trusting.url;
     const a = await connect(base, A.key);
@@ -195,7 +218,7 @@ describe.each(testDialects())('realtime gateway apps, woodylan drop-in, on %s', 
     expect(c.messages().map((f) => f.msg)).toEqual(['signed']);
     // The apps are rows of the apps table.
     const rows = await strict.dbh.db.selectFrom('apps').select(['app_key', 'name', 'enabled']).orderBy('app_key').execute();
-    expect(rows.map((r) => [r.app_key, r.name, Number(r.enabled)])).toEqual([[A.key, A.name, 1], [B.key, B.name, 1]]);
+    expect(rows.map((r) => [r.app_key, r.name, Number(r.enabled)])).toEqual([[C.key, C.name, 1], [A.key, A.name, 1], [B.key, B.name, 1]]);
   });
 });
 

@@ -5,6 +5,8 @@ export interface App {
   name: string;
   secret: string;
   enabled: boolean;
+  /** How /api/* answers it. */
+  api: 'woodylan' | 'goravel-socket';
 }
 
 /** How long an app read from the table is trusted before it is read again (an app disabled or added on another node). */
@@ -27,7 +29,7 @@ export class AppRegistry {
   async seed(apps: readonly App[]): Promise<void> {
     const now = this.clock();
     for (const app of apps) {
-      const row = { name: app.name, secret: app.secret, enabled: app.enabled ? 1 : 0, updated_at: now };
+      const row = { name: app.name, secret: app.secret, enabled: app.enabled ? 1 : 0, api: app.api, updated_at: now };
       const updated = await this.db.updateTable('apps').set(row).where('app_key', '=', app.key).executeTakeFirst();
       if (Number(updated.numUpdatedRows) === 0) await this.db.insertInto('apps').values({ app_key: app.key, ...row, created_at: now }).execute();
       this.cache.set(app.key, { app, at: now });
@@ -40,8 +42,8 @@ export class AppRegistry {
     const now = this.clock();
     const hit = this.cache.get(key);
     if (hit && now - hit.at < TTL_MS) return hit.app?.enabled ? hit.app : undefined;
-    const row = await this.db.selectFrom('apps').select(['app_key', 'name', 'secret', 'enabled']).where('app_key', '=', key).executeTakeFirst();
-    const app = row ? { key: row.app_key, name: row.name, secret: row.secret, enabled: Number(row.enabled) === 1 } : undefined;
+    const row = await this.db.selectFrom('apps').select(['app_key', 'name', 'secret', 'enabled', 'api']).where('app_key', '=', key).executeTakeFirst();
+    const app = row ? { key: row.app_key, name: row.name, secret: row.secret, enabled: Number(row.enabled) === 1, api: row.api === 'goravel-socket' ? ('goravel-socket' as const) : ('woodylan' as const) } : undefined;
     if (this.cache.size > 10_000) this.cache.clear();
     this.cache.set(key, { app, at: now });
     return app?.enabled ? app : undefined;

@@ -10,6 +10,8 @@ export interface AppsTable {
   secret: string;
   /** 0: its connections are refused and its calls answered 403. */
   enabled: Generated<number>;
+  /** How /api/* answers this app: `woodylan`, or `goravel-socket` (its envelopes, docs/gateway.md). */
+  api: Generated<string>;
   created_at: number;
   updated_at: number;
 }

@@ -14,6 +14,20 @@ function refuse(res: Response, msg: string, status = 200): void {
   res.status(status).json({ code: -1, msg, data: [] });
 }
 
+/**
+ * goravel-socket's answers to the same calls (an app with `api: goravel-socket`): goravel maps,
+ * keys sorted, no `code`; its data shape and text per route.
+ */
+const GORAVEL_SOCKET = {
+  '/register': () => ({ data: [], msg: 'success' }),
+  '/send_to_client': (d: unknown) => ({ data: [d], msg: 'success' }),
+  '/send_to_clients': () => ({ data: '', msg: 'success' }),
+  '/send_to_group': (d: unknown) => ({ data: d, msg: '发送成功' }),
+  '/bind_to_group': () => ({ data: 'success', msg: '发送成功' }),
+  '/get_online_list': (d: unknown) => ({ data: d, msg: '发送成功' }),
+  '/close_client': () => ({ data: 'success', msg: '退出成功' }),
+} satisfies Record<string, (data: unknown) => { data: unknown; msg: string }>;
+
 const schemas = {
   register: z.object({ systemId: z.string().min(1).max(64) }),
   sendToClient: z.object({ clientId: z.string().min(1).max(200), ...message }),
@@ -52,15 +66,21 @@ export function woodylanRoutes(options: AppRoutesOptions): Router {
     return undefined;
   };
 
-  /** One route: the app, the body checked by `schema`, then `run`. */
-  const route = <S extends z.ZodType>(path: string, schema: S, run: (app: App, input: z.output<S>, res: Response) => Promise<void>, systemIdFrom: 'header' | 'body' = 'header') => {
+  /** One route: the app, the body checked by `schema`, then `run`, whose data is answered in the app's flavour. */
+  const route = <S extends z.ZodType>(path: keyof typeof GORAVEL_SOCKET, schema: S, run: (app: App, input: z.output<S>, res: Response) => Promise<unknown>, systemIdFrom: 'header' | 'body' = 'header') => {
     router.post(path, reader, async (req, res) => {
       const body = (req.body ?? {}) as Record<string, unknown>;
       const app = await appOf(req, res, systemIdFrom === 'header' ? req.get('systemid') : typeof body.systemId === 'string' ? body.systemId : undefined);
       if (!app) return;
       const parsed = schema.safeParse(body);
-      if (!parsed.success) return refuse(res, fieldProblem(parsed.error));
-      await run(app, parsed.data, res);
+      if (!parsed.success) {
+        if (app.api === 'goravel-socket') return void res.json({ fail: fieldProblem(parsed.error), msg: 'error' });
+        return refuse(res, fieldProblem(parsed.error));
+      }
+      const data = await run(app, parsed.data, res);
+      if (res.headersSent) return;
+      if (app.api === 'goravel-socket') res.json(GORAVEL_SOCKET[path](data));
+      else answer(res, data);
     });
   };
   const sized = (m: { data: string }, res: Response) => {
@@ -69,29 +89,24 @@ export function woodylanRoutes(options: AppRoutesOptions): Router {
     return false;
   };
 
-  route('/register', schemas.register, async (_app, _input, res) => answer(res, []), 'body');
-  route('/send_to_client', schemas.sendToClient, async (app, m, res) => {
-    if (sized(m, res)) answer(res, { messageId: await options.service.sendToClients(app.key, [m.clientId], m) });
-  });
+  route('/register', schemas.register, async () => [], 'body');
+  route('/send_to_client', schemas.sendToClient, async (app, m, res) => (sized(m, res) ? { messageId: await options.service.sendToClients(app.key, [m.clientId], m) } : undefined));
   route('/send_to_clients', schemas.sendToClients, async (app, m, res) => {
-    if (!sized(m, res)) return;
-    await options.service.sendToClients(app.key, m.clientIds, m, true);
-    answer(res, []);
+    if (sized(m, res)) await options.service.sendToClients(app.key, m.clientIds, m, true);
+    return [];
   });
-  route('/send_to_group', schemas.sendToGroup, async (app, m, res) => {
-    if (sized(m, res)) answer(res, { messageId: await options.service.sendToGroup(app.key, m.groupName, m) });
-  });
-  route('/bind_to_group', schemas.bindToGroup, async (app, input, res) => {
+  route('/send_to_group', schemas.sendToGroup, async (app, m, res) => (sized(m, res) ? { messageId: await options.service.sendToGroup(app.key, m.groupName, m) } : undefined));
+  route('/bind_to_group', schemas.bindToGroup, async (app, input) => {
     await options.service.bind(app.key, input.clientId, input.groupName, input.userId, input.extend);
-    answer(res, []);
+    return [];
   });
-  route('/get_online_list', schemas.onlineList, async (app, input, res) => {
+  route('/get_online_list', schemas.onlineList, async (app, input) => {
     const list = await options.service.online(app.key, input.groupName);
-    answer(res, { count: list.length, list: list.length > 0 ? list : null });
+    return { count: list.length, list: list.length > 0 ? list : null };
   });
-  route('/close_client', schemas.closeClient, async (app, input, res) => {
+  route('/close_client', schemas.closeClient, async (app, input) => {
     await options.service.close(app.key, input.clientId);
-    answer(res, {});
+    return {};
   });
   addOkamiRoutes(router, reader, options, options.service);
   return router;
