@@ -70,6 +70,14 @@ export class MemoryAppGroups implements AppGroups {
 }
 
 /**
+ * A member in, and its node's count up, at once (a leave running beside a join on the same node
+ * could otherwise drop the node's field while it still holds a member).
+ */
+const JOIN = `if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then redis.call('HINCRBY', KEYS[2], ARGV[2], 1) end`;
+/** A member out, its node's count down, and the node's field gone at 0, at once. */
+const LEAVE = `if redis.call('SREM', KEYS[1], ARGV[1]) == 1 and redis.call('HINCRBY', KEYS[2], ARGV[2], -1) <= 0 then redis.call('HDEL', KEYS[2], ARGV[2]) end`;
+
+/**
  * In Redis: `<prefix>:app:<app>:g:<group>` is the set of member clientIds and
  * `<prefix>:app:<app>:gn:<group>` a hash node → members there (a node's field goes when its count
  * reaches 0).
@@ -81,17 +89,11 @@ export class RedisAppGroups implements AppGroups {
   ) {}
 
   async join(app: string, group: string, clientId: string, node: string): Promise<void> {
-    const added = await this.redis.sadd(this.members_(app, group), clientId);
-    if (added === 1) await this.redis.hincrby(this.nodes_(app, group), node, 1);
+    await this.redis.eval(JOIN, 2, this.members_(app, group), this.nodes_(app, group), clientId, node);
   }
 
   async leave(app: string, groups: readonly string[], clientId: string, node: string): Promise<void> {
-    for (const group of groups) {
-      const removed = await this.redis.srem(this.members_(app, group), clientId);
-      if (removed !== 1) continue;
-      const left = await this.redis.hincrby(this.nodes_(app, group), node, -1);
-      if (left <= 0) await this.redis.hdel(this.nodes_(app, group), node);
-    }
+    for (const group of groups) await this.redis.eval(LEAVE, 2, this.members_(app, group), this.nodes_(app, group), clientId, node);
   }
 
   async members(app: string, group: string): Promise<string[]> {
