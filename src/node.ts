@@ -176,7 +176,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   const requestsOn = trackRequests(server);
   const repair = new StreamRepair(services.sync, config.gateway.reorder_wait_ms, log, metrics.observeStreamRepair);
   const gateway = new Gateway(
-    { tokens: services.tokens, messages: services.messages, typing: services.typing, sync: services.sync, conversations: services.conversations, presence, directory, hub, log, repair, sockets: cluster.sockets, countSignIn: metrics.countSignIn, appConnections: gatewayApps.upgrade },
+    { tokens: services.tokens, messages: services.messages, typing: services.typing, sync: services.sync, conversations: services.conversations, presence, directory, hub, log, repair, sockets: cluster.sockets, countSignIn: metrics.countSignIn, appConnections: gatewayApps.connections },
     {
       signInTimeoutMs: config.gateway.sign_in_timeout_ms,
       pingIntervalMs: config.gateway.ping_interval_ms,

@@ -613,3 +613,21 @@ describe('realtime gateway apps: per-connection info across two nodes', () => {
     await expect.poll(async () => (await appApi(n2.url, 'info', A, { client_id: c.clientId })).data.info).toEqual({});
   });
 });
+
+describe('realtime gateway apps: the per-address socket cap', () => {
+  let t: TestNode;
+  beforeAll(async () => {
+    t = await startTestNode('sqlite', { WEIM_APPS_LIST: APPS, WEIM_GATEWAY_MAX_SOCKETS_PER_IP: '2' });
+  });
+  afterAll(async () => {
+    await t.stop();
+  });
+
+  it('app connections count against gateway.max_sockets_per_ip like IM sockets: the third gets 429', async () => {
+    await connect(t.url, A.key);
+    await connect(t.url, B.key);
+    const third = new WebSocket(`${t.url.replace(/^http/, 'ws')}/ws?systemId=${A.key}`);
+    const status = await new Promise<number>((resolve) => third.on('unexpected-response', (_req, res) => resolve(res.statusCode ?? 0)));
+    expect(status).toBe(429);
+  });
+});

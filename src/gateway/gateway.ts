@@ -61,8 +61,8 @@ export type GatewayDeps = Omit<HandlerDeps, 'onSignedIn' | 'admitUser' | 'maxSoc
   repair?: StreamRepairPort & { repairAll(connections: Iterable<Connection>): Promise<number> };
   /** Called once per socket signed in (the node's sign-in counter). */
   countSignIn?: () => void;
-  /** Takes an upgrade that is an app connection of the realtime gateway (true), before the IM gateway looks at it. */
-  appConnections?: (req: IncomingMessage, socket: Duplex, head: Buffer) => boolean;
+  /** The realtime gateway's app connections: they share the upgrade path and the per-address cap. */
+  appConnections?: { wants(req: IncomingMessage): boolean; handle(req: IncomingMessage, socket: Duplex, head: Buffer): void };
 };
 
 /**
@@ -165,13 +165,14 @@ export class Gateway {
     const refuse = (status: string, headers = '') => {
       socket.end(`HTTP/1.1 ${status}\r\n${headers}Connection: close\r\nContent-Length: 0\r\n\r\n`);
     };
+    const app = this.deps.appConnections?.wants(req) ? this.deps.appConnections : undefined;
+    if (path !== '/ws' && !app) return refuse('404 Not Found');
     if (this.closing) return refuse('503 Service Unavailable');
-    if (this.deps.appConnections?.(req, socket, head)) return;
-    if (path !== '/ws') return refuse('404 Not Found');
+    const accept = () => (app ? app.handle(req, socket, head) : this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, req)));
     const origin = req.headers.origin;
     if (origin && this.options.allowedOrigins.length > 0 && !this.options.allowedOrigins.includes(origin)) return refuse('403 Forbidden');
     const max = this.options.maxSocketsPerIp;
-    if (max === 0) return this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, req));
+    if (max === 0) return accept();
     const key = `ip:${addressKey(clientIp(req, this.options.trustProxyHops))}`;
     // The HTTP server has let go of the socket: while the count is asked, its errors are ours.
     const onError = () => socket.destroy();
@@ -185,7 +186,7 @@ export class Gateway {
         socket.once('close', release);
         socket.off('error', onError);
         if (this.closing) return refuse('503 Service Unavailable');
-        this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, req));
+        accept();
       },
       (err: unknown) => {
         this.deps.log.error({ err }, 'counting a socket failed');

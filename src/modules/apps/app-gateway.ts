@@ -66,10 +66,18 @@ export class AppGateway {
     this.heartbeat.unref();
   }
 
-  /** Takes the upgrade when it is an app connection (true); false leaves it to the IM gateway. */
-  handle(req: IncomingMessage, socket: Duplex, head: Buffer): boolean {
+  /** Whether an upgrade request is an app connection. */
+  static wants(req: IncomingMessage): boolean {
+    return askOf(req) !== undefined;
+  }
+
+  /** Takes an app connection's upgrade (`wants` said it is one). */
+  handle(req: IncomingMessage, socket: Duplex, head: Buffer): void {
     const ask = askOf(req);
-    if (!ask) return false;
+    if (!ask) {
+      socket.destroy();
+      return;
+    }
     const onError = () => socket.destroy();
     socket.on('error', onError);
     this.registry.enabled(ask.app).then(
@@ -82,7 +90,6 @@ export class AppGateway {
         socket.end('HTTP/1.1 503 Service Unavailable\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
       },
     );
-    return true;
   }
 
   private admit(req: IncomingMessage, socket: Duplex, head: Buffer, ask: Ask, app: App | undefined): void {

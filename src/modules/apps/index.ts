@@ -29,8 +29,8 @@ export { appSchemas } from './apps.routes.js';
 export interface Apps {
   /** woodylan's HTTP API, mounted at /api. */
   routes: Router;
-  /** Takes an upgrade that is an app connection (true), or leaves it to the IM gateway (false). */
-  upgrade(req: IncomingMessage, socket: Duplex, head: Buffer): boolean;
+  /** App connections, for the IM gateway's upgrade: whether a request is one, and taking it. */
+  connections: { wants(req: IncomingMessage): boolean; handle(req: IncomingMessage, socket: Duplex, head: Buffer): void };
   /** Adds xlvein's push (`/im/push`) to the API router (under /api/v1), after its body reader. */
   addApiRoutes(api: Router): void;
   /** Adds weim's signed app API (`/apps/*`) to the API router, before its body reader (they read their own, raw). */
@@ -39,7 +39,7 @@ export interface Apps {
   start(): Promise<void>;
   stop(): void;
   /** App connections on this node. */
-  readonly connections: number;
+  readonly connectionCount: number;
 }
 
 export function createApps(config: Config, db: Db, cluster: Pick<Cluster, 'appGroups' | 'bus' | 'discovery' | 'once' | 'idempotency' | 'rateLimits'>, delivery: Delivery, nodeId: string, log: Logger, webhooks?: WebhookRecorder): Apps {
@@ -61,7 +61,7 @@ export function createApps(config: Config, db: Db, cluster: Pick<Cluster, 'appGr
   });
   return {
     routes,
-    upgrade: (req, socket, head) => gateway.handle(req, socket, head),
+    connections: { wants: (req) => AppGateway.wants(req), handle: (req, socket, head) => gateway.handle(req, socket, head) },
     addApiRoutes: (api) => xlveinPushRoute(api, { registry, service, once: cluster.once, maxSkewSeconds: config.push.max_skew_seconds }),
     addSignedApiRoutes: (api) => {
       const auth = requirePushApp({
@@ -75,7 +75,7 @@ export function createApps(config: Config, db: Db, cluster: Pick<Cluster, 'appGr
     },
     start: () => registry.seed(config.apps.list.map((a) => ({ key: a.key, name: a.name, secret: a.secret, enabled: a.enabled, api: a.api }))),
     stop: () => gateway.stop(),
-    get connections() {
+    get connectionCount() {
       return hub.size;
     },
   };
