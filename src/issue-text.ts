@@ -26,7 +26,7 @@ const exact: Record<string, string> = {
   'must name at least one user': '至少指定一个用户',
   'must have at most 50 keys': '最多 50 个键',
   'name exactly one of client_ids, user_id, channel, all': '只能指定 client_ids、user_id、channel、all 之一',
-  'name user_id or channel': '请指定 user_id 或 channel',
+  'name one of client_id, user_id, channel': '请指定 client_id、user_id、channel 之一',
   'must be 1–64 of a-z, A-Z, 0-9, - and _': '必须是 1 到 64 个 a-z、A-Z、0-9、- 或 _',
   'must be 1–40 of a-z, 0-9, - and _': '必须是 1 到 40 个 a-z、0-9、- 或 _',
   'must be fcm, apns or webhook': '必须是 fcm、apns 或 webhook',

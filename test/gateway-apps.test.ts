@@ -546,7 +546,10 @@ describe.each(testDialects())('realtime gateway apps, weim\'s signed app API, on
     await appApi(t.url, 'join', A, { client_id: c2.clientId, channel: 'news' });
     await c1.next((f) => f.code === 1001 && JSON.parse(f.data).clientId === c2.clientId);
     const page = await appApi(t.url, 'online', A, { channel: 'news', page: 2, page_size: 1 });
-    expect(page.data).toEqual({ count: 2, online: true, client_ids: [[c1.clientId, c2.clientId].sort()[1]], page: 2, page_size: 1 });
+    expect(page.data).toEqual({ count: 2, online: true, client_ids: [[c1.clientId, c2.clientId].sort()[1]], page: 2, page_size: 1, user_count: 1, user_ids: [] });
+    expect((await appApi(t.url, 'online', A, { channel: 'news' })).data).toMatchObject({ count: 2, user_count: 1, user_ids: ['carol'] });
+    expect((await appApi(t.url, 'online', A, { client_id: c1.clientId })).data).toEqual({ online: true });
+    expect((await appApi(t.url, 'online', B, { client_id: c1.clientId })).data).toEqual({ online: false });
     await appApi(t.url, 'send', A, { channel: 'news', msg: 'headline' });
     await c1.next((f) => f.msg === 'headline');
     await c2.next((f) => f.msg === 'headline');
@@ -565,7 +568,7 @@ describe.each(testDialects())('realtime gateway apps, weim\'s signed app API, on
     await c2.next(() => c2.closed !== undefined);
     expect((await appApi(t.url, 'close', A, { client_id: c1.clientId })).code).toBe(0);
     await c1.next(() => c1.closed !== undefined);
-    await settle();
+    await expect.poll(async () => (await appApi(t.url, 'online', A, { client_id: c1.clientId })).data).toEqual({ online: false });
     expect(c1.messages().filter((f) => f.msg === 'from b')).toEqual([]);
     expect(b.messages().filter((f) => f.msg === 'everyone')).toEqual([]);
   });

@@ -125,7 +125,6 @@ export class AppGateway {
   private accept(ws: WebSocket, app: App, ask: Ask, user: string | undefined): void {
     const c: AppConnection = { app: app.key, clientId: this.ids.issue(app.key, this.nodeId), ws, groups: new Set(), userId: '', extend: '' };
     this.hub.add(c);
-    this.service.connected(c);
     this.alive.add(ws);
     ws.on('pong', () => this.alive.add(ws));
     ws.on('error', (err) => this.log.debug({ err }, 'app socket error'));
@@ -136,29 +135,33 @@ export class AppGateway {
       if (ask.style === 'woodylan') ws.send(JSON.stringify({ code: 0, msg: 'success', data: { clientId: c.clientId } }));
       else if (ask.style === 'okami') ws.send(JSON.stringify({ code: 0, data: { client: c.clientId }, msg: 'connect success' }));
     };
-    if (user === undefined) return greet();
-    // Bound to its user before the greeting (and, for xlvein, before it can send or be sent to).
-    this.service.bindUserHere(c, user).then(
-      () => {
-        greet();
-        if (ask.style === 'xlvein') {
-          const limit = new TokenBucket(RELAYS_PER_MINUTE, 60_000);
-          ws.on('message', (data: RawData) => {
-            if (limit.take()) this.relay(c, data);
-          });
-        }
-      },
+    // Registered (and bound to its user) before the greeting, and for xlvein before it can send or be sent to.
+    const registered = this.service.connected(c).then(() => (user === undefined ? undefined : this.service.bindUserHere(c, user)));
+    c.ready = registered.then(
+      () => {},
+      () => {},
+    );
+    if (ask.style === 'xlvein') {
+      // Frames that come before the registration is done wait for it (in order), not lost.
+      const limit = new TokenBucket(RELAYS_PER_MINUTE, 60_000);
+      let after: Promise<void> = c.ready;
+      ws.on('message', (data: RawData) => {
+        if (limit.take()) after = after.then(() => this.relay(c, data));
+      });
+    }
+    registered.then(
+      () => greet(),
       (err: unknown) => {
-        this.log.warn({ err }, 'app connection: binding its user failed');
+        this.log.warn({ err }, 'app connection: registering it failed');
         ws.close(1011, 'try again');
       },
     );
   }
 
-  /** xlvein: a client's `{"to","data"}` to another user of its app. */
-  private relay(c: AppConnection, data: RawData): void {
+  /** xlvein: a client's `{"to","data"}` to another user of its app (one after the other, in order). */
+  private async relay(c: AppConnection, data: RawData): Promise<void> {
     const frame = relayFrame(c.userId, String(data));
-    if (frame) this.service.toUser(c.app, frame.to, frame.payload).catch((err: unknown) => this.log.warn({ err }, 'app relay failed'));
+    if (frame) await this.service.toUser(c.app, frame.to, frame.payload).catch((err: unknown) => this.log.warn({ err }, 'app relay failed'));
   }
 
   private ping(): void {

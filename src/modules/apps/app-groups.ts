@@ -21,6 +21,12 @@ export interface AppGroups {
   writeInfo(app: string, clientId: string, info: Record<string, string>, merge: boolean): Promise<void>;
   /** Forgets a closed connection's info. */
   dropInfo(app: string, clientId: string): Promise<void>;
+  /** Records the app user a connection is bound to (`''`: none; also on close). */
+  setUser(app: string, clientId: string, userId: string): Promise<void>;
+  /** The users the connections are bound to, distinct, sorted (unbound ones left out). */
+  usersOf(app: string, clientIds: readonly string[]): Promise<string[]>;
+  /** Whether the connection is a member of the group. */
+  isMember(app: string, group: string, clientId: string): Promise<boolean>;
 }
 
 /** A connection's info outlives a node that died holding it by at most this long (it is dropped on close). */
@@ -67,6 +73,25 @@ export class MemoryAppGroups implements AppGroups {
   async dropInfo(app: string, clientId: string): Promise<void> {
     this.infos.delete(`${app}\n${clientId}`);
   }
+
+  private readonly users = new Map<string, string>();
+
+  async setUser(app: string, clientId: string, userId: string): Promise<void> {
+    if (userId) this.users.set(`${app}\n${clientId}`, userId);
+    else this.users.delete(`${app}\n${clientId}`);
+  }
+
+  async usersOf(app: string, clientIds: readonly string[]): Promise<string[]> {
+    return distinctSorted(clientIds.map((id) => this.users.get(`${app}\n${id}`)));
+  }
+
+  async isMember(app: string, group: string, clientId: string): Promise<boolean> {
+    return this.groups.get(`${app}\n${group}`)?.has(clientId) ?? false;
+  }
+}
+
+function distinctSorted(users: ReadonlyArray<string | null | undefined>): string[] {
+  return [...new Set(users.filter((u): u is string => !!u))].sort();
 }
 
 /**
@@ -119,6 +144,25 @@ export class RedisAppGroups implements AppGroups {
 
   async dropInfo(app: string, clientId: string): Promise<void> {
     await this.redis.del(this.info_(app, clientId));
+  }
+
+  async setUser(app: string, clientId: string, userId: string): Promise<void> {
+    if (userId) await this.redis.hset(this.users_(app), clientId, userId);
+    else await this.redis.hdel(this.users_(app), clientId);
+  }
+
+  async usersOf(app: string, clientIds: readonly string[]): Promise<string[]> {
+    if (clientIds.length === 0) return [];
+    return distinctSorted(await this.redis.hmget(this.users_(app), ...clientIds));
+  }
+
+  async isMember(app: string, group: string, clientId: string): Promise<boolean> {
+    return (await this.redis.sismember(this.members_(app, group), clientId)) === 1;
+  }
+
+  /** clientId → the app user it is bound to. */
+  private users_(app: string): string {
+    return `${this.prefix}:app:${app}:users`;
   }
 
   private info_(app: string, clientId: string): string {

@@ -11,6 +11,8 @@ export interface AppConnection {
   extend: string;
   /** Info was set on it (dropped from the store when it closes). */
   hasInfo?: boolean;
+  /** Settles once it is registered (and bound to its token's user): its close waits for that. */
+  ready?: Promise<void>;
 }
 
 /** Where a frame goes among one app's connections on a node. */

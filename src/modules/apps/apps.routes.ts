@@ -25,8 +25,8 @@ export const appSchemas = {
   bind: z.object({ client_id: clientId, user_id: z.union([userId, z.literal('')]) }),
   channel: z.object({ client_id: clientId, channel: groupName }),
   online: z
-    .object({ user_id: userId.optional(), channel: groupName.optional(), page: z.number().int().min(1).max(100_000).optional().default(1), page_size: z.number().int().min(1).max(1000).optional().default(100) })
-    .refine((b) => (b.user_id === undefined) !== (b.channel === undefined), { message: 'name user_id or channel', path: ['user_id'] }),
+    .object({ client_id: clientId.optional(), user_id: userId.optional(), channel: groupName.optional(), page: z.number().int().min(1).max(100_000).optional().default(1), page_size: z.number().int().min(1).max(1000).optional().default(100) })
+    .refine((b) => [b.client_id, b.user_id, b.channel].filter((x) => x !== undefined).length === 1, { message: 'name one of client_id, user_id, channel', path: ['client_id'] }),
   close: z.object({ client_id: clientId }),
   setInfo: z.object({
     client_id: clientId,
@@ -77,10 +77,16 @@ export function addAppApiRoutes(api: Router, service: AppsService, auth: Request
   });
   post('online', async (req, res) => {
     const input = parseInput(appSchemas.online, req.body);
-    const all = input.user_id !== undefined ? await service.connectionsOf(appOf(req), input.user_id) : await service.online(appOf(req), input.channel!);
+    const app = appOf(req);
+    if (input.client_id !== undefined) return sendOk(res, { online: await service.isOnline(app, input.client_id) });
+    const all = input.user_id !== undefined ? await service.connectionsOf(app, input.user_id) : await service.online(app, input.channel!);
     all.sort();
     const from = (input.page - 1) * input.page_size;
-    sendOk(res, { count: all.length, online: all.length > 0, client_ids: all.slice(from, from + input.page_size), page: input.page, page_size: input.page_size });
+    const page = { count: all.length, online: all.length > 0, client_ids: all.slice(from, from + input.page_size), page: input.page, page_size: input.page_size };
+    if (input.channel === undefined) return sendOk(res, page);
+    // A channel's users: distinct, over all its connections (the page is of connections).
+    const users = await service.usersOf(app, all);
+    sendOk(res, { ...page, user_count: users.length, user_ids: users.slice(from, from + input.page_size) });
   });
   post('close', async (req, res) => {
     const input = parseInput(appSchemas.close, req.body);

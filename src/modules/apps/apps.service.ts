@@ -72,9 +72,22 @@ export class AppsService {
 
   private readonly recording = new WeakMap<AppConnection, Promise<void>>();
 
-  /** A connection was let in here. */
-  connected(c: AppConnection): void {
+  /** A connection was let in here: in the app's registry of connections (where it is, that it is online). */
+  async connected(c: AppConnection): Promise<void> {
     this.lifecycle('app.connected', c);
+    this.hub.join(c, ALL_GROUP);
+    await this.groups.join(c.app, ALL_GROUP, c.clientId, this.nodeId);
+  }
+
+  /** Whether a connection of the app is open, cluster-wide. */
+  async isOnline(app: string, clientId: string): Promise<boolean> {
+    const node = this.ids.nodeOf(app, clientId);
+    return node !== undefined && this.discovery.isLive(node) && (await this.groups.isMember(app, ALL_GROUP, clientId));
+  }
+
+  /** The distinct users the connections are bound to. */
+  usersOf(app: string, clientIds: readonly string[]): Promise<string[]> {
+    return this.groups.usersOf(app, clientIds);
   }
 
   /** Sends to each of `clientIds` (each gets its own message id when `oneIdEach`); unknown ids are skipped. Answers the first message id. */
@@ -134,9 +147,10 @@ export class AppsService {
     await Promise.all(nodes.map((node) => this.toNode(node, { app, group }, payload)));
   }
 
-  /** A frame to every connection of the app, on every live node. */
+  /** A frame to every connection of the app: only the nodes holding some are sent it. */
   async toApp(app: string, payload: string): Promise<void> {
-    await Promise.all(this.discovery.liveNodes().map((node) => this.toNode(node, { app, all: true }, payload)));
+    const nodes = (await this.groups.nodes(app, ALL_GROUP)).filter((n) => this.discovery.isLive(n));
+    await Promise.all(nodes.map((node) => this.toNode(node, { app, all: true }, payload)));
   }
 
   /** A frame to every connection bound to the app's user `userId` (xlvein's accounts), wherever they are. */
@@ -156,6 +170,7 @@ export class AppsService {
     c.userId = userId;
     if (!this.hub.join(c, userGroup(userId))) return;
     await this.groups.join(c.app, userGroup(userId), c.clientId, this.nodeId);
+    await this.groups.setUser(c.app, c.clientId, userId);
     this.lifecycle('app.bound', c, { user_id: userId });
   }
 
@@ -225,6 +240,7 @@ export class AppsService {
         if (op.userId) await this.bindUserHere(c, op.userId);
         else if (c.userId && this.hub.leave(c, userGroup(c.userId))) {
           await this.groups.leave(c.app, [userGroup(c.userId)], c.clientId, this.nodeId);
+          await this.groups.setUser(c.app, c.clientId, '');
           c.userId = '';
         }
         return;
@@ -256,13 +272,16 @@ export class AppsService {
 
   /** A connection closed here: out of its groups, whose remaining members get 1002 (not those of its user binding). */
   async closed(c: AppConnection): Promise<void> {
+    // A close during its registration waits for it, so that everything it joined is left.
+    await c.ready;
     const groups = this.hub.remove(c);
     this.lifecycle('app.disconnected', c, { user_id: c.userId || null });
     if (c.hasInfo) await this.groups.dropInfo(c.app, c.clientId);
+    if (c.userId) await this.groups.setUser(c.app, c.clientId, '');
     if (groups.length === 0) return;
     await this.groups.leave(c.app, groups, c.clientId, this.nodeId);
     const m = { sendUserId: '', code: OFFLINE_CODE, msg: '客户端下线', data: presenceData(c) };
-    for (const group of groups) if (!isUserGroup(group)) await this.sendToGroup(c.app, group, m);
+    for (const group of groups) if (!isInternal(group)) await this.sendToGroup(c.app, group, m);
   }
 
   /** A batch from the bus for app connections here: a frame, or an operation on one of them. */
@@ -289,13 +308,16 @@ export class AppsService {
  * characters): sends to a user and its online list are a group's, cluster-wide, for free.
  */
 const USER_GROUP = '\u0001user:';
+/** Every connection of an app: where they are (a send to the whole app goes to those nodes) and whether one is online. */
+const ALL_GROUP = '\u0001all';
 
 function userGroup(userId: string): string {
   return `${USER_GROUP}${userId}`;
 }
 
-function isUserGroup(group: string): boolean {
-  return group.startsWith(USER_GROUP);
+/** The groups weim keeps for itself (a user's, the app's): no presence notices. */
+function isInternal(group: string): boolean {
+  return group.startsWith('\u0001');
 }
 
 /** woodylan's presence data: a JSON string with the keys sorted. */
