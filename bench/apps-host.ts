@@ -163,7 +163,7 @@ export interface Fanout {
   missed: number[];
   /** Redis PUBLISH calls during each message. */
   publishes: number[];
-  /** CPU seconds of the two nodes during each message (send → last arrival or timeout). */
+  /** CPU seconds of the two nodes in a fixed window from just before each send. */
   nodeCpu: Array<[number, number]>;
 }
 
@@ -192,5 +192,5 @@ export function median(values: readonly number[]): number {
 export function describeFanout(name: string, f: Fanout): string {
   const ms = (xs: number[]) => xs.map((x) => x.toFixed(1)).join(', ');
   const cpu = f.nodeCpu.map(([a, b]) => `${Math.round(a * 1000)}+${Math.round(b * 1000)}`).join(', ');
-  return `${name}: → last ${ms(f.lastMs)} ms (median of them ${median(f.lastMs).toFixed(1)}); → median member ${ms(f.medianMs)} ms; missed ${f.missed.join(', ')}; Redis publishes ${f.publishes.join(', ')}; node CPU ms (1 + 2) ${cpu}`;
+  return `${name}: → last ${ms(f.lastMs)} ms (median of them ${median(f.lastMs).toFixed(1)}); → median member ${ms(f.medianMs)} ms; missed ${f.missed.join(', ')}; Redis publishes ${f.publishes.join(', ')}; node CPU ms in 2 s from the send (1 + 2) ${cpu}`;
 }

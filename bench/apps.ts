@@ -54,6 +54,9 @@ const bindBudgetMs = whole('bind-budget', 1, 7200) * 1000;
 const maxBacklog = whole('max-backlog', 1000, 1e9);
 const IM_LOADS = 2;
 const GROUP = 'channel';
+/** How long a message's members are waited for, and the window of its node CPU figure. */
+const WATCH_MS = 10_000;
+const CPU_WINDOW_MS = 2000;
 if (Math.ceil(connections / appLoads) > 19_000) fail(`${Math.ceil(connections / appLoads)} app connections a load process: more than one process can hold (raise --load-processes)`);
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const cleanups: Array<() => Promise<void> | void> = [];
@@ -118,6 +121,13 @@ async function main(): Promise<void> {
   cleanups.push(() => redis.disconnect());
   const publishes = async () => Number(/cmdstat_publish:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
   const nodeCpu = () => targets.map((t) => cpuSeconds(t.pid)) as [number, number];
+  /** The nodes' CPU seconds over the next `CPU_WINDOW_MS` (from just before a send: the fan-out and a little idle, the same for both paths). */
+  const cpuWindow = async (): Promise<[number, number]> => {
+    const c0 = nodeCpu();
+    await sleep(CPU_WINDOW_MS);
+    const c1 = nodeCpu();
+    return [c1[0] - c0[0], c1[1] - c0[1]];
+  };
 
   const imLoads = Array.from({ length: IM_LOADS }, (_, p) => new LoadProcess(`im ${p}`, 'bench/workers-load.ts'));
   const apps = Array.from({ length: appLoads }, (_, p) => new LoadProcess(`apps ${p}`, 'bench/apps-load.ts'));
@@ -141,13 +151,14 @@ async function main(): Promise<void> {
   await sleep(2000);
   const imMembers = imGlobals.map((globals) => globals.flatMap((g, k) => (g > 0 ? [k] : [])));
   const imMessage = async (f: Fanout, r: number, tag: string) => {
-    await Promise.all(imLoads.map((l, p) => l.request('watch', { cmd: 10, indexes: imMembers[p], timeoutMs: 30_000 })));
-    const [p0, c0] = [await publishes(), nodeCpu()];
+    await Promise.all(imLoads.map((l, p) => l.request('watch', { cmd: 10, indexes: imMembers[p], timeoutMs: WATCH_MS })));
+    const p0 = await publishes();
+    const cpu = cpuWindow();
     const text = JSON.stringify({ Cmd: 17, ToId: seeded.groupId, Ope: 1, Type: 0, Body: `group fan-out ${tag}`, ClientMsgId: `g-${Date.now()}-${tag}` });
     const { at } = await imLoads[0]!.request<{ at: number }>('send', { index: 0, text });
     const arrivals = await Promise.all(imLoads.map((l) => l.request<{ arrivals: Float64Array }>('collect')));
-    const c1 = nodeCpu();
-    log(`  IM message ${r}: ${record(f, at, arrivals.map((a) => a.arrivals), channel - 1, (await publishes()) - p0, [c1[0] - c0[0], c1[1] - c0[1]])}`);
+    const published = (await publishes()) - p0;
+    log(`  IM message ${r}: ${record(f, at, arrivals.map((a) => a.arrivals), channel - 1, published, await cpu)}`);
   };
   const imAlone = emptyFanout();
   await measure('IM alone: group messages', async () => {
@@ -182,9 +193,19 @@ async function main(): Promise<void> {
   }
   log(`binding ${order.length} connections to "${GROUP}", ${bindConcurrency} calls in flight, alternating nodes (budget ${bindBudgetMs / 1000} s, at most ${maxBacklog} presence frames owed)`);
   const bind: BindResult = await measure('bind', () => bindAll({ bases, group: GROUP, clientIds: order, concurrency: bindConcurrency, maxBacklog, budgetMs: bindBudgetMs, loads: apps, log }));
-  const online = (await appCall(bases[0]!, 'get_online_list', { groupName: GROUP })).data as { count: number };
+  const online = (await appCall(bases[0]!, 'get_online_list', { groupName: GROUP })).data as { count: number; list: string[] | null };
   const holding = await redis.hkeys(`weim:app:bench:gn:${GROUP}`);
   log(`bound ${bind.bound} (${bind.failed} failed${bind.firstFailure ? `: ${bind.firstFailure}` : ''}) in ${bind.seconds.toFixed(1)} s, presence drained at ${bind.drainedSeconds.toFixed(1)} s; online list ${online.count}; nodes holding members: ${holding.join(', ')}`);
+  // Binds answered success whose connection is not in the group: by the connection's node and the node the call went to.
+  const inGroup = new Set(online.list ?? []);
+  const lost = new Map<string, number>();
+  order.slice(0, bind.bound + bind.failed).forEach((id, i) => {
+    if (inGroup.has(id)) return;
+    const key = `${Buffer.from(id.split('.')[0]!, 'base64url').toString()} (call to node-${(i % 2) + 1})`;
+    lost.set(key, (lost.get(key) ?? 0) + 1);
+  });
+  const lostText = lost.size === 0 ? 'none' : [...lost].map(([k, n]) => `${n} on ${k}`).join(', ');
+  log(`bound but not in the online list: ${lostText}`);
   const boundIndexes = members.map((ks, p) => ks.filter((k) => position.get(opened[p]!.clientIds[k]!)! < bind.bound + bind.failed));
   const expectedMembers = boundIndexes.reduce((sum, ks) => sum + ks.length, 0);
   await sleep(2000);
@@ -198,15 +219,16 @@ async function main(): Promise<void> {
       await imMessage(imRounds, r, `round ${r}`);
       await sleep(1000);
       const marker = `"msg":"bench-${r}"`;
-      await Promise.all(apps.map((l, p) => l.request('watch', { marker, indexes: boundIndexes[p], timeoutMs: 30_000 })));
-      const [p0, c0] = [await publishes(), nodeCpu()];
+      await Promise.all(apps.map((l, p) => l.request('watch', { marker, indexes: boundIndexes[p], timeoutMs: WATCH_MS })));
+      const p0 = await publishes();
+      const cpu = cpuWindow();
       const at = performance.timeOrigin + performance.now();
       const answer = await appCall(bases[0]!, 'send_to_group', { groupName: GROUP, msg: `bench-${r}`, data: 'x' });
       answerMs.push(performance.timeOrigin + performance.now() - at);
       if (answer.code !== 0) log(`  send_to_group answered ${JSON.stringify(answer)}`);
       const arrivals = await Promise.all(apps.map((l) => l.request<{ arrivals: Float64Array }>('collect')));
-      const c1 = nodeCpu();
-      log(`  app message ${r}: ${record(appRounds, at, arrivals.map((a) => a.arrivals), expectedMembers, (await publishes()) - p0, [c1[0] - c0[0], c1[1] - c0[1]])}; answered after ${answerMs.at(-1)!.toFixed(1)} ms`);
+      const published = (await publishes()) - p0;
+      log(`  app message ${r}: ${record(appRounds, at, arrivals.map((a) => a.arrivals), expectedMembers, published, await cpu)}; answered after ${answerMs.at(-1)!.toFixed(1)} ms`);
       await sleep(1000);
     }
   });
@@ -222,6 +244,7 @@ async function main(): Promise<void> {
   log(`IM sign-in: ${imOpen.map((o) => `${o.opened} in ${o.seconds.toFixed(1)} s`).join(', ')}; app connections: ${appOpened} in ${openSeconds.toFixed(1)} s`);
   log(`bind: ${bind.bound} bound of ${order.length} (${bind.failed} failed) in ${bind.seconds.toFixed(1)} s (${Math.round(bind.bound / bind.seconds)}/s), presence delivered by ${bind.drainedSeconds.toFixed(1)} s; waited for the members ${bind.throttledSeconds.toFixed(1)} s (summed over ${bindConcurrency} callers)`);
   log(`bind steps (binds so far: seconds for the tenth): ${bind.steps.map(([n, s]) => `${n}: ${s.toFixed(1)}`).join(', ')}`);
+  log(`bound but not in the online list: ${lostText}`);
   log(`presence: ${bind.presence} 1001 frames (${(bind.presenceBytes / 2 ** 20).toFixed(0)} MiB) received while binding; k(k+1)/2 for ${bind.bound} binds = ${(bind.bound * (bind.bound + 1)) / 2}`);
   log(describeFanout('IM alone (before any app connection)', imAlone));
   log(describeFanout('IM, rounds', imRounds));

@@ -555,6 +555,10 @@ describe.each(testDialects())('realtime gateway apps, weim\'s signed app API, on
     await c2.next((f) => f.msg === 'headline');
     await appApi(t.url, 'leave', A, { client_id: c2.clientId, channel: 'news' });
     await c1.next((f) => f.code === 1002);
+    // Without presence: the others are not told.
+    const quiet = await connect(t.url, A.key);
+    await appApi(t.url, 'join', A, { client_id: quiet.clientId, channel: 'news', presence: false });
+    await appApi(t.url, 'leave', A, { client_id: quiet.clientId, channel: 'news', presence: false });
     await appApi(t.url, 'send', A, { all: true, msg: 'everyone' });
     await c1.next((f) => f.msg === 'everyone');
     await c2.next((f) => f.msg === 'everyone');
@@ -570,6 +574,7 @@ describe.each(testDialects())('realtime gateway apps, weim\'s signed app API, on
     await c1.next(() => c1.closed !== undefined);
     await expect.poll(async () => (await appApi(t.url, 'online', A, { client_id: c1.clientId })).data).toEqual({ online: false });
     expect(c1.messages().filter((f) => f.msg === 'from b')).toEqual([]);
+    expect(c1.messages().filter((f) => (f.code === 1001 || f.code === 1002) && JSON.parse(f.data).clientId === quiet.clientId)).toEqual([]);
     expect(b.messages().filter((f) => f.msg === 'everyone')).toEqual([]);
   });
 

@@ -23,7 +23,8 @@ export const appSchemas = {
     .object({ client_ids: z.array(clientId).min(1).max(1000).optional(), user_id: userId.optional(), channel: groupName.optional(), all: z.literal(true).optional(), ...message })
     .refine((b) => [b.client_ids, b.user_id, b.channel, b.all].filter((x) => x !== undefined).length === 1, { message: 'name exactly one of client_ids, user_id, channel, all', path: ['client_ids'] }),
   bind: z.object({ client_id: clientId, user_id: z.union([userId, z.literal('')]) }),
-  channel: z.object({ client_id: clientId, channel: groupName }),
+  /** `presence: false`: no 1001 / 1002 to the channel's members (a join is O(members) frames with them, O(members²) to fill a channel). */
+  channel: z.object({ client_id: clientId, channel: groupName, presence: z.boolean().optional().default(true) }),
   online: z
     .object({ client_id: clientId.optional(), user_id: userId.optional(), channel: groupName.optional(), page: z.number().int().min(1).max(100_000).optional().default(1), page_size: z.number().int().min(1).max(1000).optional().default(100) })
     .refine((b) => [b.client_id, b.user_id, b.channel].filter((x) => x !== undefined).length === 1, { message: 'name one of client_id, user_id, channel', path: ['client_id'] }),
@@ -67,12 +68,12 @@ export function addAppApiRoutes(api: Router, service: AppsService, auth: Request
   });
   post('join', async (req, res) => {
     const input = parseInput(appSchemas.channel, req.body);
-    if (!(await service.bind(appOf(req), input.client_id, input.channel, '', ''))) throw new AppError('app_client_not_found');
+    if (!(await service.bind(appOf(req), input.client_id, input.channel, '', '', !input.presence))) throw new AppError('app_client_not_found');
     sendOk(res, {});
   });
   post('leave', async (req, res) => {
     const input = parseInput(appSchemas.channel, req.body);
-    if (!(await service.leave(appOf(req), input.client_id, input.channel))) throw new AppError('app_client_not_found');
+    if (!(await service.leave(appOf(req), input.client_id, input.channel, !input.presence))) throw new AppError('app_client_not_found');
     sendOk(res, {});
   });
   post('online', async (req, res) => {
