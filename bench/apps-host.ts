@@ -74,6 +74,8 @@ export interface BindResult {
   throttledSeconds: number;
   /** Per tenth of the binds: [binds so far, seconds for this tenth]. */
   steps: Array<[number, number]>;
+  /** When each bind was answered (epoch ms; 0: not sent). */
+  answeredAt: Float64Array;
 }
 
 /**
@@ -103,6 +105,7 @@ export async function bindAll(o: { bases: string[]; group: string; clientIds: st
   const steps: Array<[number, number]> = [];
   let stepStart = started;
   const tenth = Math.max(1, Math.ceil(o.clientIds.length / 10));
+  const answeredAt = new Float64Array(o.clientIds.length);
   const worker = async () => {
     while (next < o.clientIds.length && performance.now() - started < o.budgetMs) {
       const i = next++;
@@ -124,6 +127,7 @@ export async function bindAll(o: { bases: string[]; group: string; clientIds: st
         firstFailure ??= err instanceof Error ? err.message : String(err);
       }
       lastAnswer = performance.now();
+      answeredAt[i] = performance.timeOrigin + lastAnswer;
       const done = bound + failed;
       if (done % tenth === 0 || done === o.clientIds.length) {
         steps.push([done, (lastAnswer - stepStart) / 1000]);
@@ -149,10 +153,40 @@ export async function bindAll(o: { bases: string[]; group: string; clientIds: st
   await poller;
   const after = await appStats(o.loads);
   return {
-    bound, failed, firstFailure, seconds, steps, throttledSeconds: throttled,
+    bound, failed, firstFailure, seconds, steps, answeredAt, throttledSeconds: throttled,
     drainedSeconds: (drainedAt - started) / 1000,
     presence: after.presence - before.presence,
     presenceBytes: after.bytes - before.bytes,
+  };
+}
+
+/**
+ * Polls each node's /healthz (answered on its event loop, nothing else) every 250 ms until
+ * `stop()`: how long a node's loop kept it waiting, the figure that says whether it could renew
+ * its etcd lease (cluster.lease_seconds) and answer pings meanwhile.
+ */
+export function pollHealth(bases: string[]): { stop: () => Promise<Array<{ max: number; p99: number; over1s: number; over5s: number; samples: number }>> } {
+  let running = true;
+  const loops = bases.map(async (base) => {
+    const latencies: number[] = [];
+    while (running) {
+      const t = performance.now();
+      try {
+        await fetch(`${base}/healthz`, { signal: AbortSignal.timeout(60_000) });
+      } catch {
+        // counted by its latency (a timeout is 60 s)
+      }
+      latencies.push(performance.now() - t);
+      await sleep(250);
+    }
+    latencies.sort((a, b) => a - b);
+    return { max: latencies.at(-1) ?? Number.NaN, p99: percentile(latencies, 0.99), over1s: latencies.filter((l) => l > 1000).length, over5s: latencies.filter((l) => l > 5000).length, samples: latencies.length };
+  });
+  return {
+    stop: () => {
+      running = false;
+      return Promise.all(loops);
+    },
   };
 }
 

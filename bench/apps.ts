@@ -7,7 +7,7 @@ import { Redis } from 'ioredis';
 import { migrateToLatest } from '../src/db/migrate.js';
 import { startEtcd, startRedis } from '../test/setup/services.js';
 import { findBinary, freePort, stopProcess } from '../test/setup/processes.js';
-import { appCall, appStats, bindAll, type BindResult, describeFanout, emptyFanout, type Fanout, LoadProcess, median, record } from './apps-host.js';
+import { appCall, appStats, bindAll, pollHealth, type BindResult, describeFanout, emptyFanout, type Fanout, LoadProcess, median, record } from './apps-host.js';
 import { openBenchDatabase } from './database.js';
 import { issueTokens, seedDatabase } from './gateway-seed.js';
 import type { OpenResult } from './load-client.js';
@@ -24,9 +24,11 @@ import { Meter, type PhaseCost } from './workers-host.js';
  * 2. Apps: N app connections (`/ws?systemId=bench`, alternating nodes, over L load processes: one
  *    process holds at most ~19,800 sockets); M of them, half on each node, bound to "channel"
  *    with POST /api/bind_to_group (50 in flight, to either node). Each bind sends 1001 to every
- *    member already bound (woodylan's presence): about M²/2 frames, measured.
- * 3. K rounds, alternating: one IM group message, then one POST /api/send_to_group to node 1;
- *    send → last and median member, members missed, Redis PUBLISH calls per send.
+ *    member already bound (woodylan's presence): about M²/2 frames, measured, with each node's
+ *    /healthz latency meanwhile (its event loop) and the binds answered success but not in effect.
+ * 3. Once both nodes are idle, K rounds, alternating: one IM group message, then one POST
+ *    /api/send_to_group to node 1; send → last and median member, members missed, Redis PUBLISH
+ *    calls per send, each node's CPU in the 2 s from the send.
  *
  *   npx tsx bench/apps.ts [--connections 20000] [--channel 10000] [--repeats 5] [--load-processes auto]
  *     [--bind-concurrency 50] [--bind-budget 1200] [--max-backlog 1000000]
@@ -192,23 +194,40 @@ async function main(): Promise<void> {
     }
   }
   log(`binding ${order.length} connections to "${GROUP}", ${bindConcurrency} calls in flight, alternating nodes (budget ${bindBudgetMs / 1000} s, at most ${maxBacklog} presence frames owed)`);
+  const health = pollHealth(bases);
   const bind: BindResult = await measure('bind', () => bindAll({ bases, group: GROUP, clientIds: order, concurrency: bindConcurrency, maxBacklog, budgetMs: bindBudgetMs, loads: apps, log }));
+  const stalls = (await health.stop()).map((h, n) => `node ${n + 1}: max ${(h.max / 1000).toFixed(1)} s, p99 ${h.p99.toFixed(0)} ms, ${h.over1s} over 1 s, ${h.over5s} over 5 s of ${h.samples}`).join('; ');
+  log(`/healthz while binding: ${stalls}`);
   const online = (await appCall(bases[0]!, 'get_online_list', { groupName: GROUP })).data as { count: number; list: string[] | null };
   const holding = await redis.hkeys(`weim:app:bench:gn:${GROUP}`);
   log(`bound ${bind.bound} (${bind.failed} failed${bind.firstFailure ? `: ${bind.firstFailure}` : ''}) in ${bind.seconds.toFixed(1)} s, presence drained at ${bind.drainedSeconds.toFixed(1)} s; online list ${online.count}; nodes holding members: ${holding.join(', ')}`);
   // Binds answered success whose connection is not in the group: by the connection's node and the node the call went to.
   const inGroup = new Set(online.list ?? []);
   const lost = new Map<string, number>();
+  const lostAt = new Map<string, number>();
   order.slice(0, bind.bound + bind.failed).forEach((id, i) => {
     if (inGroup.has(id)) return;
+    const second = new Date(bind.answeredAt[i]!).toISOString().slice(11, 19);
+    lostAt.set(second, (lostAt.get(second) ?? 0) + 1);
     const key = `${Buffer.from(id.split('.')[0]!, 'base64url').toString()} (call to node-${(i % 2) + 1})`;
     lost.set(key, (lost.get(key) ?? 0) + 1);
   });
   const lostText = lost.size === 0 ? 'none' : [...lost].map(([k, n]) => `${n} on ${k}`).join(', ');
   log(`bound but not in the online list: ${lostText}`);
+  if (lostAt.size > 0) log(`  those binds answered at (UTC second: count) ${[...lostAt].map(([t, n]) => `${t}: ${n}`).join(', ')}`);
   const boundIndexes = members.map((ks, p) => ks.filter((k) => position.get(opened[p]!.clientIds[k]!)! < bind.bound + bind.failed));
   const expectedMembers = boundIndexes.reduce((sum, ks) => sum + ks.length, 0);
-  await sleep(2000);
+  // The rounds start on idle nodes: after a long presence storm a node may still be catching up
+  // (directory rebuilds and stream repairs after lapsed leases), which would be measured as fan-out.
+  const settleFrom = Date.now();
+  for (let busy = nodeCpu(), idle = 0; idle < 2 && Date.now() - settleFrom < 180_000; ) {
+    await sleep(2000);
+    const now = nodeCpu();
+    idle = now.every((c, n) => (c - busy[n]!) / 2 < 0.15) ? idle + 1 : 0;
+    busy = now;
+  }
+  const settled = `nodes idle (< 0.15 cores each for 4 s) ${((Date.now() - settleFrom) / 1000).toFixed(0)} s after the binding`;
+  log(settled);
 
   const imRounds = emptyFanout();
   const appRounds = emptyFanout();
@@ -245,6 +264,7 @@ async function main(): Promise<void> {
   log(`bind: ${bind.bound} bound of ${order.length} (${bind.failed} failed) in ${bind.seconds.toFixed(1)} s (${Math.round(bind.bound / bind.seconds)}/s), presence delivered by ${bind.drainedSeconds.toFixed(1)} s; waited for the members ${bind.throttledSeconds.toFixed(1)} s (summed over ${bindConcurrency} callers)`);
   log(`bind steps (binds so far: seconds for the tenth): ${bind.steps.map(([n, s]) => `${n}: ${s.toFixed(1)}`).join(', ')}`);
   log(`bound but not in the online list: ${lostText}`);
+  log(`/healthz while binding: ${stalls}; ${settled}`);
   log(`presence: ${bind.presence} 1001 frames (${(bind.presenceBytes / 2 ** 20).toFixed(0)} MiB) received while binding; k(k+1)/2 for ${bind.bound} binds = ${(bind.bound * (bind.bound + 1)) / 2}`);
   log(describeFanout('IM alone (before any app connection)', imAlone));
   log(describeFanout('IM, rounds', imRounds));
