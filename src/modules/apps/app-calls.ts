@@ -1,11 +1,12 @@
 import { BlockList, isIPv4 } from 'node:net';
-import { timingSafeEqual } from 'node:crypto';
-import type { Request } from 'express';
+import type { Request, RequestHandler, Response, Router } from 'express';
 import { z } from 'zod';
 import type { OnceStore } from '../../cluster/once.js';
 import type { RawBodyRequest } from '../../http/body-reader.js';
 import { addressKey, clientIp } from '../../http/client-ip.js';
-import { signPush } from '../push/push.auth.js';
+import { AppError } from '../../errors.js';
+import { signedHeadersOf, verifySignedCall } from '../push/push.auth.js';
+import { beginKey, fingerprintOf, idempotencyKeyOf, type IdempotencyOptions, replay, settleOnAnswer } from '../push/push.idempotency.js';
 import type { App, AppRegistry } from './apps.registry.js';
 import type { AppsService } from './apps.service.js';
 
@@ -21,6 +22,8 @@ export interface AppRoutesOptions {
   maxSkewSeconds: number;
   maxMessageBytes: number;
   bodyLimitBytes: number;
+  /** Where Idempotency-Keys are kept, cluster-wide; without it the header is ignored. */
+  idempotency?: IdempotencyOptions;
   clock?: () => number;
 }
 
@@ -32,32 +35,88 @@ const data = z.union([z.string(), z.record(z.string(), z.unknown()), z.array(z.u
 /** The message fields every send takes (woodylan's, echoed to the client as they came). */
 export const messageFields = { sendUserId: text.optional().default(''), code: z.number().int().optional().default(0), msg: text.optional().default(''), data };
 
+/** Why a call was refused: an HTTP status and the reason in English (the seeds' clients read no locale). */
+export interface Refusal {
+  status: number;
+  msg: string;
+}
+
 /**
  * Who may call an app's routes: a call signed with the app's secret, as the push API signs (each
  * nonce once), or an unsigned one from `apps.trusted_networks`. Answers the app, or why not (in
- * woodylan's words for a missing or unknown systemId: every seed's users know them).
+ * woodylan's words for a missing or unknown systemId: every seed's users know them). `owner`: a
+ * retry of the same signed request with the same Idempotency-Key may repeat its nonce.
  */
 export function appCaller(options: Pick<AppRoutesOptions, 'registry' | 'once' | 'trusted' | 'trustProxyHops' | 'maxSkewSeconds' | 'clock'>) {
-  const clock = options.clock ?? Date.now;
-  return async (req: Request, systemId: string | undefined): Promise<{ app: App } | { status: number; msg: string }> => {
+  return async (req: Request, systemId: string | undefined, owner?: string): Promise<{ app: App; signed: boolean } | Refusal> => {
     if (!systemId) return { status: 200, msg: '系统ID不能为空' };
     const app = await options.registry.enabled(systemId);
     if (!app) return { status: 200, msg: '系统ID无效' };
-    const signature = req.get('x-weim-signature');
-    if (signature === undefined) {
+    if (req.get('x-weim-signature') === undefined) {
       const ip = addressKey(clientIp(req, options.trustProxyHops));
-      if (options.trusted.check(ip, isIPv4(ip) ? 'ipv4' : 'ipv6')) return { app };
+      if (options.trusted.check(ip, isIPv4(ip) ? 'ipv4' : 'ipv6')) return { app, signed: false };
       return { status: 401, msg: 'unsigned call from an untrusted network: sign it (X-Weim-Timestamp, X-Weim-Nonce, X-Weim-Signature) or list the network in apps.trusted_networks' };
     }
-    const timestamp = req.get('x-weim-timestamp') ?? '';
-    const nonce = req.get('x-weim-nonce') ?? '';
-    if (!/^\d{1,12}$/.test(timestamp) || !/^[A-Za-z0-9_-]{16,64}$/.test(nonce) || !/^[0-9a-fA-F]{64}$/.test(signature)) return { status: 401, msg: 'malformed signature headers' };
-    const expected = signPush(app.secret, { timestamp, nonce, method: req.method, path: req.originalUrl.split('?', 1)[0]!, body: (req as RawBodyRequest).rawBody ?? '' });
-    if (!timingSafeEqual(Buffer.from(signature.toLowerCase(), 'hex'), Buffer.from(expected, 'hex'))) return { status: 401, msg: 'bad signature' };
-    if (Math.abs(clock() / 1000 - Number(timestamp)) > options.maxSkewSeconds) return { status: 401, msg: 'X-Weim-Timestamp is too far from the server clock' };
-    if (!(await options.once.claim(`app:${app.key}:${nonce}`, options.maxSkewSeconds * 2))) return { status: 401, msg: 'this nonce was used before (a replayed request)' };
-    return { app };
+    try {
+      const headers = signedHeadersOf(req);
+      await verifySignedCall(req, app.secret, headers, { once: options.once, maxSkewSeconds: options.maxSkewSeconds, clock: options.clock, onceKey: `app:${app.key}:${headers.nonce}`, owner });
+    } catch (err) {
+      if (err instanceof AppError) return refusalOf(err);
+      throw err;
+    }
+    return { app, signed: true };
   };
+}
+
+function refusalOf(err: AppError): Refusal {
+  return { status: err.status, msg: err.text('en') };
+}
+
+/** How a seed answers: where its calls name the app, and its envelope for a refusal and a bad body. */
+export interface Flavour {
+  systemIdOf(req: Request): string | undefined;
+  refuse(res: Response, refusal: Refusal): void;
+  invalid(res: Response, app: App, error: z.ZodError): void;
+}
+
+/**
+ * The seeds' routes, one shape for all of them: the caller (appCaller), an `Idempotency-Key`
+ * (a retry gets the first answer, `Idempotent-Replayed: true`, and sends nothing again), the body
+ * checked by the route's schema, then the route, which answers in its seed's envelope.
+ */
+export function appRoutes(router: Router, reader: RequestHandler, options: AppRoutesOptions, flavour: Flavour) {
+  const caller = appCaller(options);
+  return <S extends z.ZodType>(path: string, schema: S, run: (app: App, input: z.output<S>, res: Response) => Promise<void>) => {
+    router.post(path, reader, async (req: Request, res: Response) => {
+      let key: string | undefined;
+      try {
+        key = options.idempotency ? idempotencyKeyOf(req) : undefined;
+      } catch (err) {
+        if (err instanceof AppError) return flavour.refuse(res, refusalOf(err));
+        throw err;
+      }
+      const fingerprint = key === undefined ? undefined : fingerprintOf(req.method, req.originalUrl.split('?', 1)[0]!, (req as RawBodyRequest).rawBody ?? '');
+      const verdict = await caller(req, flavour.systemIdOf(req), key === undefined ? undefined : fingerprintOf('KEY', key, fingerprint!));
+      if (!('app' in verdict)) return flavour.refuse(res, verdict);
+      const { app } = verdict;
+      if (key !== undefined) {
+        const begun = await beginKey(options.idempotency!, `seed:${app.key}`, key, fingerprint!);
+        if (begun.kind === 'done') return replay(res, begun.answer);
+        if (begun.kind === 'running') return flavour.refuse(res, refusalOf(new AppError('idempotency_in_progress')));
+        if (begun.kind === 'mismatch') return flavour.refuse(res, refusalOf(new AppError('idempotency_key_reused')));
+        settleOnAnswer(res, begun.claim, options.idempotency!);
+      }
+      const parsed = schema.safeParse(req.body ?? {});
+      if (!parsed.success) return flavour.invalid(res, app, parsed.error);
+      await run(app, parsed.data, res);
+    });
+  };
+}
+
+/** The request body's string field `name`, if it has one. */
+export function bodyString(req: Request, name: string): string | undefined {
+  const value = (req.body as Record<string, unknown> | undefined)?.[name];
+  return typeof value === 'string' ? value : undefined;
 }
 
 /** `apps.trusted_networks` (comma-separated CIDRs) as a BlockList; throws on a malformed one. */

@@ -49,8 +49,10 @@ export function createApps(config: Config, db: Db, cluster: Pick<Cluster, 'appGr
   const service = new AppsService(nodeId, ids, hub, cluster.appGroups, cluster.bus, cluster.discovery, log, db, webhooks);
   delivery.appBatches = (target, payload) => service.received(target, payload);
   const gateway = new AppGateway(nodeId, registry, ids, hub, service, log, config.gateway.ping_interval_ms);
+  const idempotency = { store: cluster.idempotency, ttlSeconds: config.push.idempotency_ttl_seconds, log };
   const routes = woodylanRoutes({
     registry,
+    idempotency,
     service,
     once: cluster.once,
     trusted: trustedNetworks(config.apps.trusted_networks),
@@ -67,7 +69,7 @@ export function createApps(config: Config, db: Db, cluster: Pick<Cluster, 'appGr
       const auth = requirePushApp({
         apps: registry,
         once: cluster.once,
-        idempotency: { store: cluster.idempotency, ttlSeconds: config.push.idempotency_ttl_seconds, log },
+        idempotency,
         maxSkewSeconds: config.push.max_skew_seconds,
         limit: createRateLimiter(cluster.rateLimits, { name: 'apps', points: config.push.max_per_second, windowSeconds: 1 }),
       });

@@ -1,8 +1,8 @@
-import type { Request, RequestHandler, Response, Router } from 'express';
+import type { RequestHandler, Response, Router } from 'express';
 import { z } from 'zod';
 import type { App } from './apps.registry.js';
 import type { AppsService } from './apps.service.js';
-import { appCaller, type AppRoutesOptions, groupName, messageFields } from './app-calls.js';
+import { appRoutes, type AppRoutesOptions, bodyString, groupName, messageFields } from './app-calls.js';
 
 /** goravel-websocket's envelope: a goravel map, so its keys come sorted; HTTP 200 both ways. */
 function answer(res: Response, code: number, data: unknown, msg: string, status = 200): void {
@@ -29,21 +29,15 @@ const schemas = {
  * woodylan router (mounted at /api): `reader` reads the body with its raw text for signatures.
  */
 export function addOkamiRoutes(router: Router, reader: RequestHandler, options: AppRoutesOptions, service: AppsService): void {
-  const caller = appCaller(options);
-  const route = <S extends z.ZodType>(path: string, schema: S, run: (app: App, input: z.output<S>, res: Response) => Promise<void>) => {
-    router.post(`/websocket/${path}`, reader, async (req: Request, res: Response) => {
-      const body = (req.body ?? {}) as Record<string, unknown>;
-      const named = typeof body.systemId === 'string' ? body.systemId : typeof body.system_id === 'string' ? body.system_id : undefined;
-      const verdict = await caller(req, named);
-      if (!('app' in verdict)) return answer(res, verdict.status === 401 ? 401 : 500, [], verdict.msg, verdict.status);
-      const parsed = schema.safeParse(body);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        return answer(res, 500, [], `${String(issue?.path[0] ?? 'body')}: ${issue?.message ?? 'invalid'}`);
-      }
-      await run(verdict.app, parsed.data, res);
-    });
-  };
+  const okami = appRoutes(router, reader, options, {
+    systemIdOf: (req) => bodyString(req, 'systemId') ?? bodyString(req, 'system_id'),
+    refuse: (res, r) => answer(res, r.status === 401 ? 401 : r.status === 200 ? 500 : r.status, [], r.msg, r.status),
+    invalid: (res, _app, error) => {
+      const issue = error.issues[0];
+      answer(res, 500, [], `${String(issue?.path[0] ?? 'body')}: ${issue?.message ?? 'invalid'}`);
+    },
+  });
+  const route = <S extends z.ZodType>(path: string, schema: S, run: (app: App, input: z.output<S>, res: Response) => Promise<void>) => okami(`/websocket/${path}`, schema, run);
   const tooLarge = (m: { data: string }, res: Response) => {
     if (Buffer.byteLength(m.data) <= options.maxMessageBytes) return false;
     answer(res, 413, [], `data is over ${options.maxMessageBytes} bytes`, 413);

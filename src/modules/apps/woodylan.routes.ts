@@ -1,7 +1,7 @@
-import { type Request, type Response, Router } from 'express';
+import { type Response, Router } from 'express';
 import { z } from 'zod';
 import { bodyReader } from '../../http/body-reader.js';
-import { type AppRoutesOptions, appCaller, groupName, messageFields as message, text } from './app-calls.js';
+import { type AppRoutesOptions, appRoutes, bodyString, type Flavour, groupName, messageFields as message, text } from './app-calls.js';
 import type { App } from './apps.registry.js';
 import { addOkamiRoutes } from './okami.routes.js';
 
@@ -57,27 +57,19 @@ export function woodylanRoutes(options: AppRoutesOptions): Router {
   // Per route, not router.use: the router is mounted at /api, beside /api/v1, whose bodies are not its to read.
   const reader = bodyReader({ limitBytes: options.bodyLimitBytes, parameterLimit: 100, keepRaw: true });
 
-  const caller = appCaller(options);
-  /** The app the call is for, once it is let in; undefined when it was refused (answered). */
-  const appOf = async (req: Request, res: Response, systemId: string | undefined): Promise<App | undefined> => {
-    const verdict = await caller(req, systemId);
-    if ('app' in verdict) return verdict.app;
-    refuse(res, verdict.msg, verdict.status);
-    return undefined;
+  const flavour: Flavour = {
+    systemIdOf: (req) => req.get('systemid'),
+    refuse: (res, r) => refuse(res, r.msg, r.status),
+    invalid: (res, app, error) => (app.api === 'goravel-socket' ? void res.json({ fail: fieldProblem(error), msg: 'error' }) : refuse(res, fieldProblem(error))),
   };
+  const inHeader = appRoutes(router, reader, options, flavour);
+  // register names its system in the body (woodylan's own route did).
+  const inBody = appRoutes(router, reader, options, { ...flavour, systemIdOf: (req) => bodyString(req, 'systemId') });
 
-  /** One route: the app, the body checked by `schema`, then `run`, whose data is answered in the app's flavour. */
+  /** One route, whose data is answered in the app's flavour (woodylan's or goravel-socket's). */
   const route = <S extends z.ZodType>(path: keyof typeof GORAVEL_SOCKET, schema: S, run: (app: App, input: z.output<S>, res: Response) => Promise<unknown>, systemIdFrom: 'header' | 'body' = 'header') => {
-    router.post(path, reader, async (req, res) => {
-      const body = (req.body ?? {}) as Record<string, unknown>;
-      const app = await appOf(req, res, systemIdFrom === 'header' ? req.get('systemid') : typeof body.systemId === 'string' ? body.systemId : undefined);
-      if (!app) return;
-      const parsed = schema.safeParse(body);
-      if (!parsed.success) {
-        if (app.api === 'goravel-socket') return void res.json({ fail: fieldProblem(parsed.error), msg: 'error' });
-        return refuse(res, fieldProblem(parsed.error));
-      }
-      const data = await run(app, parsed.data, res);
+    (systemIdFrom === 'header' ? inHeader : inBody)(path, schema, async (app, input, res) => {
+      const data = await run(app, input, res);
       if (res.headersSent) return;
       if (app.api === 'goravel-socket') res.json(GORAVEL_SOCKET[path](data));
       else answer(res, data);

@@ -2,6 +2,8 @@ import { createHash, randomUUID, timingSafeEqual } from 'node:crypto';
 import type { Request, Response, Router } from 'express';
 import { z } from 'zod';
 import type { OnceStore } from '../../cluster/once.js';
+import { AppError } from '../../errors.js';
+import { spendNonce } from '../push/push.auth.js';
 import type { AppRegistry } from './apps.registry.js';
 import type { AppsService } from './apps.service.js';
 
@@ -80,8 +82,12 @@ export function xlveinPushRoute(router: Router, options: XlveinOptions): void {
     const expected = xlveinSign({ app_key: p.app_key, message: p.message, nonce: p.nonce, send_to: p.send_to, ts: p.ts }, app.secret);
     if (!timingSafeEqual(Buffer.from(expected), Buffer.from(p.sign.toUpperCase()))) return reply(res, 1002, 'sign error');
     const seconds = p.ts.length === 13 ? Number(p.ts) / 1000 : Number(p.ts);
-    if (Math.abs(clock() / 1000 - seconds) > options.maxSkewSeconds) return reply(res, 1002, 'ts is too far from the server clock');
-    if (!(await options.once.claim(`xlvein:${app.key}:${p.nonce}`, options.maxSkewSeconds * 2))) return reply(res, 1002, 'nonce used before (a replayed push)');
+    try {
+      await spendNonce({ once: options.once, maxSkewSeconds: options.maxSkewSeconds, clock }, seconds, `xlvein:${app.key}:${p.nonce}`);
+    } catch (err) {
+      if (err instanceof AppError) return reply(res, 1002, err.reason === 'push_timestamp_skew' ? 'ts is too far from the server clock' : 'nonce used before (a replayed push)');
+      throw err;
+    }
     let data: unknown;
     try {
       data = JSON.parse(p.message);

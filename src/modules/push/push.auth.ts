@@ -36,6 +36,64 @@ export function signPush(secret: string, parts: { timestamp: string; nonce: stri
 /** Compared against when the app is unknown, so that an unknown key takes as long as a wrong signature. */
 const NO_SECRET = 'no app has this secret; it only keeps the timing the same';
 
+/** The signature headers of a signed call (the app named elsewhere: X-Weim-App, or the seed's systemId). */
+export interface SignedHeaders {
+  timestamp: string;
+  nonce: string;
+  signature: string;
+}
+
+/** X-Weim-Timestamp, -Nonce and -Signature, checked for shape: `push_headers_missing` / `push_headers_malformed` otherwise. */
+export function signedHeadersOf(req: Request): SignedHeaders {
+  const timestamp = req.get('x-weim-timestamp');
+  const nonce = req.get('x-weim-nonce');
+  const signature = req.get('x-weim-signature');
+  if (!timestamp || !nonce || !signature) throw new AppError('push_headers_missing');
+  if (!/^\d{1,12}$/.test(timestamp) || !/^[A-Za-z0-9_-]{16,64}$/.test(nonce) || !/^[0-9a-fA-F]{64}$/.test(signature)) {
+    throw new AppError('push_headers_malformed');
+  }
+  return { timestamp, nonce, signature };
+}
+
+/** What makes a signed call fresh: a timestamp near the server's clock and a nonce never used before. */
+export interface Freshness {
+  once: OnceStore;
+  maxSkewSeconds: number;
+  clock?: () => number;
+}
+
+/**
+ * Refuses a call whose timestamp (Unix seconds) is more than the skew off (`push_timestamp_skew`)
+ * or whose nonce (`onceKey`, scoped by the caller) was used before (`nonce_replayed`), and spends
+ * the nonce for twice the skew, longer than its timestamp stays acceptable. `owner`: a retry with
+ * the same owner may spend it again (see requirePushApp).
+ */
+export async function spendNonce(fresh: Freshness, seconds: number, onceKey: string, owner?: string): Promise<void> {
+  if (Math.abs((fresh.clock ?? Date.now)() / 1000 - seconds) > fresh.maxSkewSeconds) throw new AppError('push_timestamp_skew');
+  if (!(await fresh.once.claim(onceKey, 2 * fresh.maxSkewSeconds, owner))) throw new AppError('nonce_replayed');
+}
+
+/**
+ * Refuses (`push_signature_bad`) a call not signed as the push API signs (`signPush` over the
+ * method, the path without the query and the raw body) with `secret`; undefined (an unknown app)
+ * is refused after the same work, so that it takes as long as a wrong signature.
+ */
+export function checkSignature(req: Request, secret: string | undefined, headers: SignedHeaders): void {
+  const path = req.originalUrl.split('?', 1)[0]!;
+  const expected = signPush(secret ?? NO_SECRET, { timestamp: headers.timestamp, nonce: headers.nonce, method: req.method, path, body: (req as RawBodyRequest).rawBody ?? '' });
+  const matches = timingSafeEqual(Buffer.from(headers.signature.toLowerCase(), 'hex'), Buffer.from(expected, 'hex'));
+  if (!secret || !matches) throw new AppError('push_signature_bad');
+}
+
+/**
+ * A signed call's whole check: the signature, then its freshness. The signature comes first, so
+ * nobody without the secret can use up nonces. Throws the AppError of the first thing wrong.
+ */
+export async function verifySignedCall(req: Request, secret: string | undefined, headers: SignedHeaders, fresh: Freshness & { onceKey: string; owner?: string }): Promise<void> {
+  checkSignature(req, secret, headers);
+  await spendNonce(fresh, Number(headers.timestamp), fresh.onceKey, fresh.owner);
+}
+
 /**
  * Lets in push requests signed by a configured app (401 / 1001 otherwise): headers X-Weim-App,
  * X-Weim-Timestamp (Unix seconds, within `maxSkewSeconds` of the server's clock), X-Weim-Nonce
@@ -55,32 +113,17 @@ export function requirePushApp(options: PushAuthOptions): RequestHandler {
   const clock = options.clock ?? Date.now;
   return async (req: Request, res: Response, next: NextFunction) => {
     const app = req.get('x-weim-app');
-    const timestamp = req.get('x-weim-timestamp');
-    const nonce = req.get('x-weim-nonce');
-    const signature = req.get('x-weim-signature');
-    if (!app || !timestamp || !nonce || !signature) {
-      throw new AppError('push_headers_missing');
-    }
-    if (!/^\d{1,12}$/.test(timestamp) || !/^[A-Za-z0-9_-]{16,64}$/.test(nonce) || !/^[0-9a-fA-F]{64}$/.test(signature)) {
-      throw new AppError('push_headers_malformed');
-    }
+    if (!app) throw new AppError('push_headers_missing');
+    const headers = signedHeadersOf(req);
     const secret = await options.apps.get(app);
+    checkSignature(req, secret, headers);
     const path = req.originalUrl.split('?', 1)[0]!;
-    const rawBody = (req as RawBodyRequest).rawBody ?? '';
-    const expected = signPush(secret ?? NO_SECRET, { timestamp, nonce, method: req.method, path, body: rawBody });
-    const matches = timingSafeEqual(Buffer.from(signature.toLowerCase(), 'hex'), Buffer.from(expected, 'hex'));
-    if (!secret || !matches) throw new AppError('push_signature_bad');
-    if (Math.abs(clock() / 1000 - Number(timestamp)) > options.maxSkewSeconds) {
-      throw new AppError('push_timestamp_skew');
-    }
     const idempotency = options.idempotency;
     const key = idempotency ? idempotencyKeyOf(req) : undefined;
-    const fingerprint = key === undefined ? undefined : fingerprintOf(req.method, path, rawBody);
-    const once = `push:${app}:${nonce}`;
+    const fingerprint = key === undefined ? undefined : fingerprintOf(req.method, path, (req as RawBodyRequest).rawBody ?? '');
+    const once = `push:${app}:${headers.nonce}`;
     const owner = key === undefined ? undefined : fingerprintOf('KEY', key, fingerprint!);
-    if (!(await options.once.claim(once, 2 * options.maxSkewSeconds, owner))) {
-      throw new AppError('nonce_replayed');
-    }
+    await spendNonce({ once: options.once, maxSkewSeconds: options.maxSkewSeconds, clock }, Number(headers.timestamp), once, owner);
     const begun = key === undefined ? undefined : await beginKey(idempotency!, app, key, fingerprint!);
     if (begun?.kind === 'done') return replay(res, begun.answer);
     if (begun?.kind === 'running') throw new AppError('idempotency_in_progress', undefined, { retryAfterSeconds: 1 });
