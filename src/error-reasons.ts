@@ -129,6 +129,7 @@ export const errorReasons = {
   file_not_found: rule('notFound', 'no such file', '文件不存在'),
   device_not_found: rule('notFound', 'no such device', '设备不存在'),
   app_client_not_found: rule('notFound', 'no such connection of this app', '该应用没有这个连接'),
+  app_node_unreachable: rule('unavailable', 'the node holding this connection did not answer in time, retry', '持有该连接的节点未及时响应，请重试'),
 
   // Not allowed to you (403 / 1003).
   not_group_member: rule('forbidden', 'you are not a member of this group', '你不是本群成员'),

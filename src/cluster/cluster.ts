@@ -18,7 +18,8 @@ import { MemoryOnceStore, type OnceStore, RedisOnceStore } from './once.js';
 import { MemorySocketCounts, type SocketCounts } from './socket-counts.js';
 import { RedisSocketCounts } from './socket-counts.redis.js';
 import type { RateLimitStore } from '../http/rate-limiter.js';
-import { type AppGroups, MemoryAppGroups, RedisAppGroups } from '../modules/apps/app-groups.js';
+import { type AppGroups, MemoryAppGroups } from '../modules/apps/app-groups.js';
+import { RedisAppGroups } from '../modules/apps/app-groups.redis.js';
 
 /** The cluster ports of one node, chosen by `cluster.mode`; each carries its own lifecycle. */
 export interface Cluster {
@@ -92,6 +93,7 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
       const directory = new RedisDirectory(nodeId, redis, discovery, log, prefix, config.cluster.directory_check_ms);
       const bus = new RedisBus(nodeId, redis, subscriber, log, prefix);
       const sockets = new RedisSocketCounts(nodeId, redis, discovery, log, prefix, config.cluster.directory_check_ms);
+      const appGroups = new RedisAppGroups(redis, prefix, discovery, log, config.cluster.directory_check_ms);
       const redisAt = `Redis at ${redactUrl(config.cluster.redis_url)}`;
       return {
         directory,
@@ -101,7 +103,7 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
         idempotency: new RedisIdempotencyStore(redis, prefix),
         sockets,
         rateLimits: { kind: 'redis', client: redis, prefix },
-        appGroups: new RedisAppGroups(redis, prefix),
+        appGroups,
         async start(local) {
           await answersWithin(Promise.all([redis.connect(), subscriber.connect()]).then(() => redis.ping()), timeoutMs, redisAt);
           await answersWithin(discovery.start(), timeoutMs, `etcd at ${config.cluster.etcd_hosts}`);
@@ -116,6 +118,7 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
           await directory.stopClearing();
           await directory.close();
           await sockets.close();
+          await appGroups.close();
           await bus.close();
           await discovery.close();
           await Promise.allSettled([redis.quit(), subscriber.quit()]);

@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import { Tasks } from '../tasks.js';
 import type { Directory, LocalUsers } from './directory.js';
 import type { Discovery } from './discovery.js';
+import { withRedisLock } from './redis-lock.js';
 
 /** Users one pipeline registers again or clears. */
 const CHUNK = 1000;
@@ -10,8 +11,6 @@ const CHUNK = 1000;
 const BY_NODE_FROM = 32;
 /** How long a node clearing a dead one holds its lock at most. */
 const CLEAR_LOCK_SECONDS = 30;
-/** Deletes KEYS[1] if it still holds ARGV[1] (a lock released by its holder only). */
-const RELEASE_LOCK = `if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end return 0`;
 /**
  * Deletes the presence key KEYS[1] unless a live node (ARGV) is in the user's set of nodes KEYS[2];
  * 1 if it did. Dead nodes not cleared yet do not count.
@@ -265,24 +264,9 @@ export class RedisDirectory implements Directory {
     await this.settled();
   }
 
-  /**
-   * Runs `work` holding the lock on `nodeId`'s entries. `wait`: until it is free (this node's own
-   * entries: at start and on restore); else skipped when another node holds it (clearing a dead
-   * node: one live node does it). The lock expires by itself if its holder dies.
-   */
-  private async withClearLock(nodeId: string, wait: boolean, work: () => Promise<void>): Promise<void> {
-    const lock = this.clearLockKey(nodeId);
-    const deadline = Date.now() + (CLEAR_LOCK_SECONDS + 5) * 1000;
-    while ((await this.redis.set(lock, this.nodeId, 'EX', CLEAR_LOCK_SECONDS, 'NX')) !== 'OK') {
-      if (!wait) return;
-      if (Date.now() > deadline) throw new Error(`the directory lock of ${nodeId} was not released`);
-      await new Promise((r) => setTimeout(r, 100));
-    }
-    try {
-      await work();
-    } finally {
-      await this.redis.eval(RELEASE_LOCK, 1, lock, this.nodeId);
-    }
+  /** Runs `work` holding the lock on `nodeId`'s entries (withRedisLock; `wait` for this node's own). */
+  private withClearLock(nodeId: string, wait: boolean, work: () => Promise<void>): Promise<void> {
+    return withRedisLock(this.redis, this.clearLockKey(nodeId), this.nodeId, { wait, seconds: CLEAR_LOCK_SECONDS }, work);
   }
 
   /** Removes a node's entries, and reports its users who are now on no node as lost. */

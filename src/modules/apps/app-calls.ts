@@ -108,7 +108,13 @@ export function appRoutes(router: Router, reader: RequestHandler, options: AppRo
       }
       const parsed = schema.safeParse(req.body ?? {});
       if (!parsed.success) return flavour.invalid(res, app, parsed.error);
-      await run(app, parsed.data, res);
+      try {
+        await run(app, parsed.data, res);
+      } catch (err) {
+        // weim's own refusals (a node that did not answer) in the seed's envelope.
+        if (err instanceof AppError && !res.headersSent) return flavour.refuse(res, refusalOf(err));
+        throw err;
+      }
     });
   };
 }

@@ -103,7 +103,7 @@ export class AppGateway {
       if (!app) return refuse(1001, 'internal not found');
       const user = userOf(ask.token, app);
       if (user === undefined) return refuse(1000, '错误的Token');
-      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, app, ask, user));
+      this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, socket, app, ask, user));
       return;
     }
     this.wss.handleUpgrade(req, socket, head, (ws) => {
@@ -118,12 +118,12 @@ export class AppGateway {
         ws.close(1008, 'token invalid');
         return;
       }
-      this.accept(ws, app, ask, user);
+      this.accept(ws, socket, app, ask, user);
     });
   }
 
-  private accept(ws: WebSocket, app: App, ask: Ask, user: string | undefined): void {
-    const c: AppConnection = { app: app.key, clientId: this.ids.issue(app.key, this.nodeId), ws, groups: new Set(), userId: '', extend: '' };
+  private accept(ws: WebSocket, socket: Duplex, app: App, ask: Ask, user: string | undefined): void {
+    const c: AppConnection = { app: app.key, clientId: this.ids.issue(app.key, this.nodeId), ws, socket, groups: new Set(), userId: '', extend: '' };
     this.hub.add(c);
     this.alive.add(ws);
     ws.on('pong', () => this.alive.add(ws));

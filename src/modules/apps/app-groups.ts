@@ -1,10 +1,8 @@
-import type { Redis } from 'ioredis';
-
 /**
  * Which connections, on which nodes, are in each app's groups, cluster-wide: a group send goes
  * only to the nodes holding members, and an online list is one read, never a question to every
- * node. Entries of a node that died stay until read: readers drop the ids of nodes that are not
- * live (a clientId names its node), so a dead node's connections leave every list within the lease.
+ * node. Readers drop the ids of nodes that are not live (a clientId names its node), so a dead
+ * node's connections leave every list within the lease; its entries are cleared after that.
  */
 export interface AppGroups {
   /** Adds the connection (held by `node`) to the group. */
@@ -27,10 +25,28 @@ export interface AppGroups {
   usersOf(app: string, clientIds: readonly string[]): Promise<string[]>;
   /** Whether the connection is a member of the group. */
   isMember(app: string, group: string, clientId: string): Promise<boolean>;
+  /** The app's groups that have members, sorted (weim's own, named with a control character, included). */
+  groupsOf(app: string): Promise<string[]>;
+  /**
+   * Keeps the entries right from now on: clears what an earlier run under `node`'s id left,
+   * clears a node that died (once it is gone for good), and writes `local`'s entries again when
+   * they went missing (Redis restarted empty, or this node was dropped from the cluster and is back).
+   */
+  start(node: string, local: () => Iterable<LocalConnection>): Promise<void>;
+  close(): Promise<void>;
 }
 
-/** A connection's info outlives a node that died holding it by at most this long (it is dropped on close). */
-const INFO_TTL_SECONDS = 86_400;
+/** A connection held by this node, as the store keeps it. */
+export interface LocalConnection {
+  app: string;
+  clientId: string;
+  groups: ReadonlySet<string>;
+  userId: string;
+  /** Set on it (bin-x's per-connection map): written again with the rest. */
+  info?: Record<string, string>;
+  /** It closed (its entries are being taken out). */
+  closed?: boolean;
+}
 
 /** One node: everything is here. */
 export class MemoryAppGroups implements AppGroups {
@@ -88,92 +104,18 @@ export class MemoryAppGroups implements AppGroups {
   async isMember(app: string, group: string, clientId: string): Promise<boolean> {
     return this.groups.get(`${app}\n${group}`)?.has(clientId) ?? false;
   }
+
+  async groupsOf(app: string): Promise<string[]> {
+    const prefix = `${app}\n`;
+    return [...this.groups.keys()].filter((k) => k.startsWith(prefix)).map((k) => k.slice(prefix.length)).sort();
+  }
+
+  /** One node, in memory: what it keeps dies with it. */
+  async start(): Promise<void> {}
+
+  async close(): Promise<void> {}
 }
 
-function distinctSorted(users: ReadonlyArray<string | null | undefined>): string[] {
+export function distinctSorted(users: ReadonlyArray<string | null | undefined>): string[] {
   return [...new Set(users.filter((u): u is string => !!u))].sort();
-}
-
-/**
- * A member in, and its node's count up, at once (a leave running beside a join on the same node
- * could otherwise drop the node's field while it still holds a member).
- */
-const JOIN = `if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then redis.call('HINCRBY', KEYS[2], ARGV[2], 1) end`;
-/** A member out, its node's count down, and the node's field gone at 0, at once. */
-const LEAVE = `if redis.call('SREM', KEYS[1], ARGV[1]) == 1 and redis.call('HINCRBY', KEYS[2], ARGV[2], -1) <= 0 then redis.call('HDEL', KEYS[2], ARGV[2]) end`;
-
-/**
- * In Redis: `<prefix>:app:<app>:g:<group>` is the set of member clientIds and
- * `<prefix>:app:<app>:gn:<group>` a hash node → members there (a node's field goes when its count
- * reaches 0).
- */
-export class RedisAppGroups implements AppGroups {
-  constructor(
-    private readonly redis: Redis,
-    private readonly prefix: string,
-  ) {}
-
-  async join(app: string, group: string, clientId: string, node: string): Promise<void> {
-    await this.redis.eval(JOIN, 2, this.members_(app, group), this.nodes_(app, group), clientId, node);
-  }
-
-  async leave(app: string, groups: readonly string[], clientId: string, node: string): Promise<void> {
-    for (const group of groups) await this.redis.eval(LEAVE, 2, this.members_(app, group), this.nodes_(app, group), clientId, node);
-  }
-
-  async members(app: string, group: string): Promise<string[]> {
-    return this.redis.smembers(this.members_(app, group));
-  }
-
-  async nodes(app: string, group: string): Promise<string[]> {
-    return this.redis.hkeys(this.nodes_(app, group));
-  }
-
-  async info(app: string, clientId: string): Promise<Record<string, string>> {
-    return this.redis.hgetall(this.info_(app, clientId));
-  }
-
-  async writeInfo(app: string, clientId: string, info: Record<string, string>, merge: boolean): Promise<void> {
-    const key = this.info_(app, clientId);
-    const multi = this.redis.multi();
-    if (!merge) multi.del(key);
-    if (Object.keys(info).length > 0) multi.hset(key, info);
-    multi.expire(key, INFO_TTL_SECONDS);
-    await multi.exec();
-  }
-
-  async dropInfo(app: string, clientId: string): Promise<void> {
-    await this.redis.del(this.info_(app, clientId));
-  }
-
-  async setUser(app: string, clientId: string, userId: string): Promise<void> {
-    if (userId) await this.redis.hset(this.users_(app), clientId, userId);
-    else await this.redis.hdel(this.users_(app), clientId);
-  }
-
-  async usersOf(app: string, clientIds: readonly string[]): Promise<string[]> {
-    if (clientIds.length === 0) return [];
-    return distinctSorted(await this.redis.hmget(this.users_(app), ...clientIds));
-  }
-
-  async isMember(app: string, group: string, clientId: string): Promise<boolean> {
-    return (await this.redis.sismember(this.members_(app, group), clientId)) === 1;
-  }
-
-  /** clientId → the app user it is bound to. */
-  private users_(app: string): string {
-    return `${this.prefix}:app:${app}:users`;
-  }
-
-  private info_(app: string, clientId: string): string {
-    return `${this.prefix}:app:${app}:info:${clientId}`;
-  }
-
-  private members_(app: string, group: string): string {
-    return `${this.prefix}:app:${app}:g:${group}`;
-  }
-
-  private nodes_(app: string, group: string): string {
-    return `${this.prefix}:app:${app}:gn:${group}`;
-  }
 }

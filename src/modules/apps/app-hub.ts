@@ -1,16 +1,26 @@
+import type { Duplex } from 'node:stream';
 import type { WebSocket } from 'ws';
+import { textFrame } from '../../gateway/wire-frame.js';
 
 /** One app connection held by this node. */
 export interface AppConnection {
   app: string;
   clientId: string;
   ws: WebSocket;
+  /**
+   * The socket under `ws`, to write whole frames built once for many connections (as the IM
+   * gateway does, gateway/connection.ts): the app gateway has per-message deflate off and sends no
+   * Blob, so `ws` writes each of its own frames at once and queues nothing (test/ws-pin.test.ts).
+   */
+  socket: Duplex;
   /** Groups (woodylan's, per app) it was bound to, with the user id and extend of the last bind. */
   groups: Set<string>;
   userId: string;
   extend: string;
-  /** Info was set on it (dropped from the store when it closes). */
-  hasInfo?: boolean;
+  /** Its info (bin-x's per-connection map), kept here as well: written to the store again if the store lost it. */
+  info?: Record<string, string>;
+  /** It closed: its entries are being taken out of the store. */
+  closed?: boolean;
   /** Settles once it is registered (and bound to its token's user): its close waits for that. */
   ready?: Promise<void>;
 }
@@ -24,20 +34,37 @@ export interface AppTarget {
   all?: true;
   /** Not a frame: the payload is an operation (AppsService's ConnectionOp) on connection `clientIds[0]`. */
   op?: true;
+  /** With `op`: where to answer whether it ran (the node and the id the caller waits on). */
+  reply?: { node: string; id: string };
+  /** Not a frame: the payload answers the operation `answer` (`{"ok":boolean}`). */
+  answer?: string;
 }
 
 /** A socket holding more than this many unsent bytes is skipped (a slow reader never stalls the others). */
 const MAX_BUFFERED = 4 * 1024 * 1024;
+/** Connections written per event-loop turn: a huge fan-out is sent in slices, so timers, health checks and lease renewals run between. */
+const SLICE = 2000;
+
+/** A frame on its way to some connections: written SLICE at a time, in the order deliveries came. */
+interface Delivery {
+  to: AppConnection[];
+  frame: Buffer;
+  next: number;
+}
 
 /**
  * This node's app connections, by clientId and by (app, group): delivery looks up exactly the
- * connections a frame is for, and writes to each without waiting for any (ws queues per socket;
- * a socket too far behind is skipped and closed).
+ * connections a frame is for and writes the frame, built once, to each without waiting for any
+ * (a socket too far behind is closed). A delivery to more than SLICE connections yields to the
+ * event loop between slices (binding 10,000 with presence once blocked it for 25 s, past the
+ * etcd lease); deliveries run one after the other, so every connection gets frames in the order
+ * they came.
  */
 export class AppHub {
   private readonly byId = new Map<string, AppConnection>();
   private readonly byGroup = new Map<string, Set<AppConnection>>();
   private readonly byApp = new Map<string, Set<AppConnection>>();
+  private readonly queue: Delivery[] = [];
 
   add(c: AppConnection): void {
     this.byId.set(c.clientId, c);
@@ -83,25 +110,34 @@ export class AppHub {
     return this.byId.size;
   }
 
-  /** Writes `payload` to the connections of `target` here; answers how many got it. */
-  deliver(target: AppTarget, payload: string): number {
-    let sent = 0;
-    const write = (c: AppConnection) => {
-      if (c.ws.readyState !== c.ws.OPEN) return;
-      if (c.ws.bufferedAmount > MAX_BUFFERED) {
-        c.ws.terminate();
-        return;
-      }
-      c.ws.send(payload);
-      sent++;
-    };
+  /** Writes `payload` to the connections of `target` here (those it has now), after the deliveries before it. */
+  deliver(target: AppTarget, payload: string): void {
+    const to: AppConnection[] = [];
     if (target.clientIds) for (const id of target.clientIds) {
       const c = this.get(target.app, id);
-      if (c) write(c);
+      if (c) to.push(c);
     }
-    if (target.group !== undefined) for (const c of this.byGroup.get(groupKey(target.app, target.group)) ?? []) write(c);
-    if (target.all) for (const c of this.byApp.get(target.app) ?? []) write(c);
-    return sent;
+    if (target.group !== undefined) for (const c of this.byGroup.get(groupKey(target.app, target.group)) ?? []) to.push(c);
+    if (target.all) for (const c of this.byApp.get(target.app) ?? []) to.push(c);
+    if (to.length === 0) return;
+    const delivery = { to, frame: textFrame(payload), next: 0 };
+    if (this.queue.push(delivery) === 1) this.pump();
+  }
+
+  /** Writes the queue's deliveries, SLICE connections a turn. */
+  private pump(): void {
+    let budget = SLICE;
+    while (this.queue.length > 0) {
+      const d = this.queue[0]!;
+      const end = Math.min(d.to.length, d.next + budget);
+      for (let i = d.next; i < end; i++) write(d.to[i]!, d.frame);
+      budget -= end - d.next;
+      d.next = end;
+      if (d.next < d.to.length) break;
+      this.queue.shift();
+      if (budget <= 0) break;
+    }
+    if (this.queue.length > 0) setImmediate(() => this.pump());
   }
 
   /** Every connection here (for a stop). */
@@ -115,6 +151,16 @@ export class AppHub {
     members?.delete(c);
     if (members?.size === 0) this.byGroup.delete(key);
   }
+}
+
+function write(c: AppConnection, frame: Buffer): void {
+  const ws = c.ws;
+  if (ws.readyState !== ws.OPEN) return;
+  if (ws.bufferedAmount > MAX_BUFFERED) {
+    ws.terminate();
+    return;
+  }
+  c.socket.write(frame);
 }
 
 function groupKey(app: string, group: string): string {

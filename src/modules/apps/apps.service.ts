@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { Bus } from '../../cluster/bus.js';
 import type { Discovery } from '../../cluster/discovery.js';
 import type { Db } from '../../db/database.js';
+import { AppError } from '../../errors.js';
 import { NO_WEBHOOKS, orderKey, type WebhookRecorder } from '../webhooks/index.js';
 import type { AppGroups } from './app-groups.js';
 import type { AppConnection, AppHub, AppTarget } from './app-hub.js';
@@ -23,6 +24,9 @@ type ConnectionOp =
   | { kind: 'user'; userId: string }
   | { kind: 'info'; info: Record<string, string>; merge: boolean }
   | { kind: 'close' };
+
+/** How long an operation carried to another node waits for its answer. */
+const OP_TIMEOUT_MS = 5000;
 
 /** Presence notices to a group's members (woodylan's retcodes). */
 export const ONLINE_CODE = 1001;
@@ -72,6 +76,11 @@ export class AppsService {
 
   private readonly recording = new WeakMap<AppConnection, Promise<void>>();
 
+  /** Keeps the cluster-wide store right from now on (clears leftovers and dead nodes, restores this node's entries). */
+  start(): Promise<void> {
+    return this.groups.start(this.nodeId, () => this.hub.all());
+  }
+
   /** A connection was let in here: in the app's registry of connections (where it is, that it is online). */
   async connected(c: AppConnection): Promise<void> {
     this.lifecycle('app.connected', c);
@@ -94,8 +103,10 @@ export class AppsService {
   async sendToClients(app: string, clientIds: readonly string[], m: AppMessage, oneIdEach = false): Promise<string> {
     const byNode = new Map<string, string[]>();
     for (const id of clientIds) {
+      // Not filtered by liveness (a node whose lease lapsed for a moment still holds its
+      // connections): a frame for a node that is really gone reaches nobody.
       const node = this.ids.nodeOf(app, id);
-      if (node === undefined || !this.discovery.isLive(node)) continue;
+      if (node === undefined) continue;
       let ids = byNode.get(node);
       if (!ids) byNode.set(node, (ids = []));
       ids.push(id);
@@ -114,7 +125,7 @@ export class AppsService {
   /** Sends to every connection bound to the app's user, each with its own message id; answers the ids (none: nobody online). */
   async sendToUser(app: string, userId: string, m: AppMessage): Promise<string[]> {
     const ids: string[] = [];
-    for (const clientId of await this.connectionsOf(app, userId)) {
+    for (const clientId of await this.groups.members(app, userGroup(userId))) {
       const id = messageId();
       await this.toNode(this.ids.nodeOf(app, clientId)!, { app, clientIds: [clientId] }, frameOf(id, m));
       ids.push(id);
@@ -125,7 +136,7 @@ export class AppsService {
   /** Closes every connection of the app's user; answers their clientIds. */
   async kickUser(app: string, userId: string): Promise<string[]> {
     const clientIds = await this.connectionsOf(app, userId);
-    for (const id of clientIds) await this.close(app, id);
+    await Promise.all(clientIds.map((id) => this.close(app, id)));
     return clientIds;
   }
 
@@ -141,16 +152,32 @@ export class AppsService {
     return id;
   }
 
-  /** A frame, as it is, to the group's members: only the nodes holding some are sent it. */
+  /**
+   * A frame, as it is, to the group's members: only the nodes holding some are sent it. Not
+   * filtered by liveness: a node whose lease lapsed for a moment under load still holds its
+   * members (skipping it lost their frames while the send was answered success); a node really
+   * gone reaches nobody, and its entries are cleared once it is gone for good.
+   */
   async toGroup(app: string, group: string, payload: string): Promise<void> {
-    const nodes = (await this.groups.nodes(app, group)).filter((n) => this.discovery.isLive(n));
+    const nodes = await this.groups.nodes(app, group);
     await Promise.all(nodes.map((node) => this.toNode(node, { app, group }, payload)));
   }
 
-  /** A frame to every connection of the app: only the nodes holding some are sent it. */
+  /** A frame to every connection of the app: only the nodes holding some are sent it (as toGroup). */
   async toApp(app: string, payload: string): Promise<void> {
-    const nodes = (await this.groups.nodes(app, ALL_GROUP)).filter((n) => this.discovery.isLive(n));
+    const nodes = await this.groups.nodes(app, ALL_GROUP);
     await Promise.all(nodes.map((node) => this.toNode(node, { app, all: true }, payload)));
+  }
+
+  /** The app's groups with members and their connections, on live nodes (goravel-socket's get_all_groups); at most `max` groups. */
+  async allGroups(app: string, max: number): Promise<Map<string, string[]>> {
+    const groups = (await this.groups.groupsOf(app)).filter((g) => !isInternal(g)).slice(0, max);
+    const all = new Map<string, string[]>();
+    for (const group of groups) {
+      const members = await this.online(app, group);
+      if (members.length > 0) all.set(group, members);
+    }
+    return all;
   }
 
   /** A frame to every connection bound to the app's user `userId` (xlvein's accounts), wherever they are. */
@@ -211,25 +238,43 @@ export class AppsService {
   }
 
   /**
-   * Runs `op` on the node holding the connection: here, or carried there by the bus (answering
-   * true at once: that node skips a connection it no longer holds). False: no such connection.
+   * Runs `op` on the node holding the connection: here, or carried there by the bus and answered
+   * once it ran there. False: no such connection. A node that does not answer within
+   * OP_TIMEOUT_MS is "no such connection" when the discovery no longer sees it, and
+   * `app_node_unreachable` (503, retry) when it does.
    */
   private async onConnection(app: string, clientId: string, op: ConnectionOp): Promise<boolean> {
     const node = this.ids.nodeOf(app, clientId);
     if (node === undefined) return false;
-    // Not refused for a node the discovery does not see right now: its lease may have lapsed for
-    // a moment under load (the node is then back within seconds, its connections untouched), and
-    // an operation for a node that is really gone reaches nobody. Dropping it instead lost binds
-    // in the channel bench (94 of 10,000 while one node's lease was renewed too late).
-    if (node !== this.nodeId) {
-      await this.bus.publish(node, { userIds: [], payload: JSON.stringify(op), app: { app, clientIds: [clientId], op: true } });
+    if (node === this.nodeId) {
+      const c = this.hub.get(app, clientId);
+      if (!c) return false;
+      await this.runHere(c, op);
       return true;
     }
-    const c = this.hub.get(app, clientId);
-    if (!c) return false;
-    await this.runHere(c, op);
-    return true;
+    // Carried there whatever the discovery says right now: a node whose lease lapsed for a
+    // moment under load still holds its connections (dropping the operation lost binds in the
+    // channel bench: 94 of 10,000), and it answers.
+    const id = randomUUID();
+    let timer: NodeJS.Timeout | undefined;
+    const answered = new Promise<boolean | undefined>((resolve) => {
+      this.waiting.set(id, resolve);
+      // No answer: a node the discovery no longer sees has no connections; one it sees is slow.
+      timer = setTimeout(() => resolve(this.discovery.isLive(node) ? undefined : false), OP_TIMEOUT_MS);
+    });
+    try {
+      await this.bus.publish(node, { userIds: [], payload: JSON.stringify(op), app: { app, clientIds: [clientId], op: true, reply: { node: this.nodeId, id } } });
+      const ok = await answered;
+      if (ok === undefined) throw new AppError('app_node_unreachable');
+      return ok;
+    } finally {
+      clearTimeout(timer);
+      this.waiting.delete(id);
+    }
   }
+
+  /** Operations carried to other nodes, waiting for their answer (by id). */
+  private readonly waiting = new Map<string, (ok: boolean) => void>();
 
   private async runHere(c: AppConnection, op: ConnectionOp): Promise<void> {
     switch (op.kind) {
@@ -237,8 +282,8 @@ export class AppsService {
         c.ws.close(1000, 'closed by the app');
         return;
       case 'info':
+        c.info = op.merge ? { ...c.info, ...op.info } : { ...op.info };
         await this.groups.writeInfo(c.app, c.clientId, op.info, op.merge);
-        c.hasInfo = true;
         return;
       case 'user':
         if (op.userId) await this.bindUserHere(c, op.userId);
@@ -278,9 +323,10 @@ export class AppsService {
   async closed(c: AppConnection): Promise<void> {
     // A close during its registration waits for it, so that everything it joined is left.
     await c.ready;
+    c.closed = true;
     const groups = this.hub.remove(c);
     this.lifecycle('app.disconnected', c, { user_id: c.userId || null });
-    if (c.hasInfo) await this.groups.dropInfo(c.app, c.clientId);
+    if (c.info) await this.groups.dropInfo(c.app, c.clientId);
     if (c.userId) await this.groups.setUser(c.app, c.clientId, '');
     if (groups.length === 0) return;
     await this.groups.leave(c.app, groups, c.clientId, this.nodeId);
@@ -288,14 +334,28 @@ export class AppsService {
     for (const group of groups) if (!isInternal(group)) await this.sendToGroup(c.app, group, m);
   }
 
-  /** A batch from the bus for app connections here: a frame, or an operation on one of them. */
+  /** A batch from the bus for app connections here: a frame, an operation on one of them, or the answer to one this node carried. */
   received(target: AppTarget, payload: string): void {
+    if (target.answer !== undefined) {
+      this.waiting.get(target.answer)?.((JSON.parse(payload) as { ok: boolean }).ok);
+      return;
+    }
     if (!target.op) {
       this.hub.deliver(target, payload);
       return;
     }
     const c = this.hub.get(target.app, target.clientIds?.[0] ?? '');
-    if (c) this.runHere(c, JSON.parse(payload) as ConnectionOp).catch((err: unknown) => this.log.warn({ err }, 'app connection operation failed'));
+    const ran = c ? this.runHere(c, JSON.parse(payload) as ConnectionOp).then(() => true) : Promise.resolve(false);
+    ran
+      .catch((err: unknown) => {
+        this.log.warn({ err }, 'app connection operation failed');
+        return undefined;
+      })
+      .then((ok) => {
+        // No answer when it failed: the caller's wait runs out and says so (retry).
+        if (target.reply && ok !== undefined) return this.bus.publish(target.reply.node, { userIds: [], payload: JSON.stringify({ ok }), app: { app: target.app, answer: target.reply.id } });
+      })
+      .catch((err: unknown) => this.log.warn({ err }, 'answering an app connection operation failed'));
   }
 
   private async toNode(node: string, target: AppTarget, payload: string): Promise<void> {

@@ -75,7 +75,10 @@ export function createApps(config: Config, db: Db, cluster: Pick<Cluster, 'appGr
       });
       addAppApiRoutes(api, service, auth, { bodyLimitBytes: config.server.body_limit_bytes, maxMessageBytes: config.apps.max_message_bytes });
     },
-    start: () => registry.seed(config.apps.list.map((a) => ({ key: a.key, name: a.name, secret: a.secret, enabled: a.enabled, api: a.api }))),
+    start: async () => {
+      await registry.seed(config.apps.list.map((a) => ({ key: a.key, name: a.name, secret: a.secret, enabled: a.enabled, api: a.api })));
+      await service.start();
+    },
     stop: () => gateway.stop(),
     get connectionCount() {
       return hub.size;

@@ -26,6 +26,7 @@ const GORAVEL_SOCKET = {
   '/bind_to_group': () => ({ data: 'success', msg: '发送成功' }),
   '/get_online_list': (d: unknown) => ({ data: d, msg: '发送成功' }),
   '/close_client': () => ({ data: 'success', msg: '退出成功' }),
+  '/get_all_groups': (d: unknown) => ({ data: d, msg: 'success' }),
 } satisfies Record<string, (data: unknown) => { data: unknown; msg: string }>;
 
 const schemas = {
@@ -36,7 +37,12 @@ const schemas = {
   bindToGroup: z.object({ clientId: z.string().min(1).max(200), groupName, userId: text.optional().default(''), extend: text.optional().default('') }),
   onlineList: z.object({ groupName }),
   closeClient: z.object({ clientId: z.string().min(1).max(200) }),
+  /** goravel-socket required a clientId it never used: anything is taken. */
+  allGroups: z.object({}),
 };
+
+/** get_all_groups answers at most this many groups. */
+const MAX_GROUPS_LISTED = 1000;
 
 /** woodylan's validator text for a missing or bad field (its zh translation, with the Go field name). */
 function fieldProblem(error: z.ZodError): string {
@@ -100,6 +106,8 @@ export function woodylanRoutes(options: AppRoutesOptions): Router {
     await options.service.close(app.key, input.clientId);
     return {};
   });
+  // goravel-socket's: the app's groups (every system's, there) as `<systemId>:<group>` → clientIds.
+  route('/get_all_groups', schemas.allGroups, async (app) => Object.fromEntries([...(await options.service.allGroups(app.key, MAX_GROUPS_LISTED))].map(([group, ids]) => [`${app.key}:${group}`, ids])));
   addOkamiRoutes(router, reader, options, options.service);
   return router;
 }

@@ -1,0 +1,274 @@
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Discovery } from '../../cluster/discovery.js';
+import { withRedisLock } from '../../cluster/redis-lock.js';
+import { type AppGroups, distinctSorted, type LocalConnection } from './app-groups.js';
+
+/** A connection's info outlives a node that died holding it by at most this long, if nobody clears that node. */
+const INFO_TTL_SECONDS = 86_400;
+const CLEAR_LOCK_SECONDS = 30;
+/** Connections written again per pipeline on a restore. */
+const CHUNK = 500;
+
+/**
+ * A member in, its node's count up and the group in the app's list, at once (a leave running
+ * beside a join on the same node could otherwise drop the node's field while it still holds a
+ * member); and the entry in the node's index. KEYS: members, nodes, the app's groups, the node's
+ * index. ARGV: clientId, node, group, index entry.
+ */
+const JOIN = `if redis.call('SADD', KEYS[1], ARGV[1]) == 1 then
+  redis.call('HINCRBY', KEYS[2], ARGV[2], 1)
+  redis.call('SADD', KEYS[3], ARGV[3])
+end
+redis.call('SADD', KEYS[4], ARGV[4])`;
+/** A member out, its node's count down (the field gone at 0), the group off the app's list when empty, the entry off the index. */
+const LEAVE = `if redis.call('SREM', KEYS[1], ARGV[1]) == 1 then
+  if redis.call('HINCRBY', KEYS[2], ARGV[2], -1) <= 0 then redis.call('HDEL', KEYS[2], ARGV[2]) end
+  if redis.call('SCARD', KEYS[1]) == 0 then redis.call('SREM', KEYS[3], ARGV[3]) end
+end
+redis.call('SREM', KEYS[4], ARGV[4])`;
+
+/** What a node's index holds: a membership, a user binding, an info hash (JSON arrays: names may hold anything). */
+type Entry = ['g', app: string, group: string, clientId: string] | ['u', app: string, clientId: string] | ['i', app: string, clientId: string];
+
+/**
+ * In Redis: `<prefix>:app:<app>:g:<group>` is the set of member clientIds,
+ * `<prefix>:app:<app>:gn:<group>` a hash node → members there (a node's field goes when its count
+ * reaches 0), `<prefix>:app:<app>:groups` the app's groups with members, `<prefix>:app:<app>:users`
+ * clientId → app user, `<prefix>:app:<app>:info:<clientId>` a connection's info.
+ *
+ * `<prefix>:appnode:<node>` indexes what each node wrote, so that a node's entries can be cleared
+ * without a scan: by the first live node to see it gone for good (its lease lapsed and it is not
+ * registered again), and by the node itself when it starts again under the same id (its earlier
+ * run's connections would otherwise count as live again: ghosts). A node whose index is missing
+ * while it holds connections (Redis restarted empty, or the others cleared it while it was
+ * dropped) writes its entries again.
+ */
+export class RedisAppGroups implements AppGroups {
+  private node = '';
+  private local: () => Iterable<LocalConnection> = () => [];
+  private timer: NodeJS.Timeout | undefined;
+  private restoring: Promise<void> | undefined;
+  private closed = false;
+  private readonly clearing = new Set<Promise<void>>();
+
+  constructor(
+    private readonly redis: Redis,
+    private readonly prefix: string,
+    private readonly discovery: Pick<Discovery, 'isLive' | 'isRegistered' | 'onNodeGone' | 'onRejoined'>,
+    private readonly log: Pick<Logger, 'info' | 'warn'>,
+    private readonly checkMs = 1000,
+  ) {}
+
+  async start(node: string, local: () => Iterable<LocalConnection>): Promise<void> {
+    this.node = node;
+    this.local = local;
+    await this.withLock(node, true, () => this.clearNode(node));
+    this.discovery.onNodeGone((gone) => this.inBackground(() => this.clearDead(gone)));
+    this.discovery.onRejoined(() => this.restore('this node was dropped from the cluster and is back'));
+    this.inBackground(() => this.clearOrphans());
+    this.timer = setInterval(() => void this.check(), this.checkMs);
+    this.timer.unref();
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    clearInterval(this.timer);
+    await Promise.allSettled([...this.clearing, this.restoring]);
+  }
+
+  async join(app: string, group: string, clientId: string, node: string): Promise<void> {
+    await this.redis.eval(JOIN, 4, this.members_(app, group), this.nodes_(app, group), this.groups_(app), this.index_(node), clientId, node, group, entry(['g', app, group, clientId]));
+  }
+
+  async leave(app: string, groups: readonly string[], clientId: string, node: string): Promise<void> {
+    for (const group of groups) await this.redis.eval(LEAVE, 4, this.members_(app, group), this.nodes_(app, group), this.groups_(app), this.index_(node), clientId, node, group, entry(['g', app, group, clientId]));
+  }
+
+  async members(app: string, group: string): Promise<string[]> {
+    return this.redis.smembers(this.members_(app, group));
+  }
+
+  async nodes(app: string, group: string): Promise<string[]> {
+    return this.redis.hkeys(this.nodes_(app, group));
+  }
+
+  async groupsOf(app: string): Promise<string[]> {
+    return (await this.redis.smembers(this.groups_(app))).sort();
+  }
+
+  async info(app: string, clientId: string): Promise<Record<string, string>> {
+    return this.redis.hgetall(this.info_(app, clientId));
+  }
+
+  async writeInfo(app: string, clientId: string, info: Record<string, string>, merge: boolean): Promise<void> {
+    const key = this.info_(app, clientId);
+    const multi = this.redis.multi();
+    if (!merge) multi.del(key);
+    if (Object.keys(info).length > 0) multi.hset(key, info);
+    multi.expire(key, INFO_TTL_SECONDS);
+    multi.sadd(this.index_(this.node), entry(['i', app, clientId]));
+    await multi.exec();
+  }
+
+  async dropInfo(app: string, clientId: string): Promise<void> {
+    await this.redis.multi().del(this.info_(app, clientId)).srem(this.index_(this.node), entry(['i', app, clientId])).exec();
+  }
+
+  async setUser(app: string, clientId: string, userId: string): Promise<void> {
+    const indexed = entry(['u', app, clientId]);
+    if (userId) await this.redis.multi().hset(this.users_(app), clientId, userId).sadd(this.index_(this.node), indexed).exec();
+    else await this.redis.multi().hdel(this.users_(app), clientId).srem(this.index_(this.node), indexed).exec();
+  }
+
+  async usersOf(app: string, clientIds: readonly string[]): Promise<string[]> {
+    if (clientIds.length === 0) return [];
+    return distinctSorted(await this.redis.hmget(this.users_(app), ...clientIds));
+  }
+
+  async isMember(app: string, group: string, clientId: string): Promise<boolean> {
+    return (await this.redis.sismember(this.members_(app, group), clientId)) === 1;
+  }
+
+  /** Writes this node's entries again when its index is gone while it holds connections. */
+  private async check(): Promise<void> {
+    if (this.closed || this.restoring) return;
+    try {
+      const first = this.local()[Symbol.iterator]().next();
+      if (!first.done && (await this.redis.exists(this.index_(this.node))) === 0) this.restore('this node\'s entries were missing from Redis');
+    } catch {
+      // Redis is out of reach: the next check tries again.
+    }
+  }
+
+  /** Writes every local connection's entries again (one run at a time), under the node's lock. */
+  private restore(reason: string): void {
+    if (this.closed || this.restoring) return;
+    this.restoring = this.withLock(this.node, true, () => this.writeLocal())
+      .then(
+        (connections) => this.log.warn({ reason, connections }, 'realtime gateway: wrote this node\'s connections to Redis again'),
+        (err: unknown) => this.log.warn({ err, reason }, 'realtime gateway: writing this node\'s connections again failed; the next check retries'),
+      )
+      .finally(() => {
+        this.restoring = undefined;
+      });
+  }
+
+  private async writeLocal(): Promise<number> {
+    const all = [...this.local()];
+    for (let i = 0; i < all.length; i += CHUNK) {
+      const pipeline = this.redis.pipeline();
+      for (const c of all.slice(i, i + CHUNK)) {
+        for (const group of c.groups) pipeline.eval(JOIN, 4, this.members_(c.app, group), this.nodes_(c.app, group), this.groups_(c.app), this.index_(this.node), c.clientId, this.node, group, entry(['g', c.app, group, c.clientId]));
+        if (c.userId) pipeline.hset(this.users_(c.app), c.clientId, c.userId).sadd(this.index_(this.node), entry(['u', c.app, c.clientId]));
+        if (c.info) {
+          const key = this.info_(c.app, c.clientId);
+          pipeline.del(key);
+          if (Object.keys(c.info).length > 0) pipeline.hset(key, c.info);
+          pipeline.expire(key, INFO_TTL_SECONDS).sadd(this.index_(this.node), entry(['i', c.app, c.clientId]));
+        }
+      }
+      await pipeline.exec();
+    }
+    // A connection that closed meanwhile may have left its groups before they were written again.
+    for (const c of all) if (c.closed) await this.forget(c);
+    return all.length;
+  }
+
+  /** Takes a closed connection's entries out (they may have been written again after it left). */
+  private async forget(c: LocalConnection): Promise<void> {
+    await this.leave(c.app, [...c.groups], c.clientId, this.node);
+    await this.setUser(c.app, c.clientId, '');
+    await this.dropInfo(c.app, c.clientId);
+  }
+
+  /** Clears a node that is not live, unless another node does it, or it is back already. */
+  private clearDead(node: string): Promise<void> {
+    return this.withLock(node, false, async () => {
+      if (!this.discovery.isLive(node) && !(await this.discovery.isRegistered(node))) await this.clearNode(node);
+    });
+  }
+
+  /** Nodes that died while no node was watching (their index is all that is left). */
+  private async clearOrphans(): Promise<void> {
+    const pattern = `${this.prefix}:appnode:*`;
+    let cursor = '0';
+    do {
+      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 200);
+      cursor = next;
+      for (const key of keys) {
+        const node = key.slice(pattern.length - 1);
+        if (node !== this.node) await this.clearDead(node);
+      }
+    } while (cursor !== '0' && !this.closed);
+  }
+
+  /** Removes everything a node wrote (idempotent: a membership gone already is not counted down twice). */
+  private async clearNode(node: string): Promise<void> {
+    const index = this.index_(node);
+    let cursor = '0';
+    let cleared = 0;
+    do {
+      const [next, entries] = await this.redis.sscan(index, cursor, 'COUNT', CHUNK);
+      cursor = next;
+      const pipeline = this.redis.pipeline();
+      for (const raw of entries) {
+        const e = JSON.parse(raw) as Entry;
+        if (e[0] === 'g') pipeline.eval(LEAVE, 4, this.members_(e[1], e[2]), this.nodes_(e[1], e[2]), this.groups_(e[1]), index, e[3], node, e[2], raw);
+        else if (e[0] === 'u') pipeline.hdel(this.users_(e[1]), e[2]);
+        else pipeline.del(this.info_(e[1], e[2]));
+      }
+      await pipeline.exec();
+      cleared += entries.length;
+    } while (cursor !== '0');
+    await this.redis.del(index);
+    if (cleared > 0) this.log.info({ node, entries: cleared }, 'realtime gateway: cleared a node\'s connections from Redis');
+  }
+
+  private withLock(node: string, wait: boolean, work: () => Promise<void>): Promise<void>;
+  private withLock<T>(node: string, wait: boolean, work: () => Promise<T>): Promise<T | undefined>;
+  private async withLock<T>(node: string, wait: boolean, work: () => Promise<T>): Promise<T | undefined> {
+    let result: T | undefined;
+    await withRedisLock(this.redis, `${this.prefix}:appnode-lock:${node}`, this.node, { wait, seconds: CLEAR_LOCK_SECONDS }, async () => {
+      result = await work();
+    });
+    return result;
+  }
+
+  private inBackground(work: () => Promise<void>): void {
+    if (this.closed) return;
+    const running = work()
+      .catch((err: unknown) => this.log.warn({ err }, 'realtime gateway: clearing a node\'s connections from Redis failed'))
+      .finally(() => this.clearing.delete(running));
+    this.clearing.add(running);
+  }
+
+  private index_(node: string): string {
+    return `${this.prefix}:appnode:${node}`;
+  }
+
+  private groups_(app: string): string {
+    return `${this.prefix}:app:${app}:groups`;
+  }
+
+  /** clientId → the app user it is bound to. */
+  private users_(app: string): string {
+    return `${this.prefix}:app:${app}:users`;
+  }
+
+  private info_(app: string, clientId: string): string {
+    return `${this.prefix}:app:${app}:info:${clientId}`;
+  }
+
+  private members_(app: string, group: string): string {
+    return `${this.prefix}:app:${app}:g:${group}`;
+  }
+
+  private nodes_(app: string, group: string): string {
+    return `${this.prefix}:app:${app}:gn:${group}`;
+  }
+}
+
+function entry(e: Entry): string {
+  return JSON.stringify(e);
+}
