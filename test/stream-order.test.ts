@@ -4,6 +4,8 @@ import { LiveFrame, type OrderedFrame } from '../src/gateway/wire-frame.js';
 
 const frame = (key: string, seq: number) => new LiveFrame(JSON.stringify({ Cmd: 6, Seq: seq }), { key, seq });
 const seqs = (frames: OrderedFrame[]) => frames.map((f) => f.stream!.seq);
+/** The seqs of the frames that are written (silent ones are not). */
+const written = (frames: OrderedFrame[]) => frames.filter((f) => 'wire' in f).map((f) => f.stream!.seq);
 
 describe('StreamOrder: each stream once and in seq order', () => {
   it('without a sync, the first frame of a stream sets its position; duplicates are dropped', () => {
@@ -17,6 +19,35 @@ describe('StreamOrder: each stream once and in seq order', () => {
     // Before the first live frame: a sync from an older cursor still sends it.
     expect(order.has({ key: 'c1', seq: 4 })).toBe(false);
     expect(order.has({ key: 'c1', seq: 7 })).toBe(false);
+  });
+
+  it('the device\'s own message held early (it has the ack) is not written when a repair brings its stored frame', () => {
+    // Seen in the chaos run (a frame and its own ack): a socket that synced gets the ack of a
+    // message in a stream it has no position for yet; the silent position waits for a repair,
+    // whose read includes the stored message itself.
+    const order = new StreamOrder();
+    order.complete = true;
+    order.accept({ silent: true, stream: { key: 'c9', seq: 3 } }, 0);
+    expect(order.has({ key: 'c9', seq: 3 })).toBe(true);
+    expect(written(order.startAt('c9', 0))).toEqual([]);
+    expect(written(order.accept(frame('c9', 1), 0))).toEqual([1]);
+    expect(written(order.accept(frame('c9', 2), 0))).toEqual([2]);
+    expect(written(order.accept(frame('c9', 3), 0))).toEqual([]);
+    expect(order.position('c9')).toBe(4);
+    // The stored frame comes while the gap before it is still open.
+    const other = new StreamOrder();
+    other.reached('c1', 10);
+    other.accept({ silent: true, stream: { key: 'c1', seq: 12 } }, 0);
+    expect(written(other.accept(frame('c1', 12), 0))).toEqual([]);
+    expect(written(other.accept(frame('c1', 11), 0))).toEqual([11]);
+    expect(written(other.accept(frame('c1', 13), 0))).toEqual([13]);
+    // The stored frame is the next one: the silent position stands for it.
+    const next = new StreamOrder();
+    next.complete = true;
+    next.accept({ silent: true, stream: { key: 'c2', seq: 5 } }, 0);
+    next.startAt('c2', 4);
+    expect(written(next.accept(frame('c2', 5), 0))).toEqual([]);
+    expect(next.position('c2')).toBe(6);
   });
 
   it('a frame that comes early waits for the ones before it, then all go in order', () => {

@@ -161,7 +161,10 @@ export class StreamOrder {
       this.early.set(key, held);
       this.waitingSince.set(key, now);
     }
-    held.set(seq, frame);
+    // The device's own message, held silent (it has the ack), stays so when its stored frame comes
+    // (a repair's read, or a sync's): writing that would send the device its message a second time.
+    const had = held.get(seq);
+    if (!(had && 'silent' in had)) held.set(seq, frame);
     // A stream far behind is repaired at once rather than holding more.
     if (held.size > MAX_EARLY) this.waitingSince.set(key, 0);
     return [];
