@@ -1,0 +1,218 @@
+import { Etcd3 } from 'etcd3';
+import { Redis } from 'ioredis';
+import jwt from 'jsonwebtoken';
+import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import WebSocket from 'ws';
+import { A, AppClient, APPS, C, call, closeOpenClients, connect, okami, open } from './helpers/app-clients.js';
+import { type ChildNode, startChildNode } from './helpers/child-node.js';
+import { clusterEnv, startClusterNodes } from './helpers/cluster.js';
+import type { TestNode } from './helpers/node.js';
+
+/**
+ * The realtime gateway across nodes: the seeds' other routes driven through the node that does
+ * not hold the connection, and the cluster's faults (a node restarted under its id, Redis losing
+ * every key, a node the others see gone for a moment).
+ */
+
+const TRUSTED = { WEIM_APPS_LIST: APPS, WEIM_APPS_TRUSTED_NETWORKS: '127.0.0.0/8,::1/128' };
+
+afterEach(() => closeOpenClients());
+
+/** A goravel-websocket client whose token names the app's user `sub`. */
+async function okamiClient(base: string, sub: string): Promise<AppClient> {
+  const token = jwt.sign({ sub }, A.secret, { algorithm: 'HS256', expiresIn: '1h' });
+  const client = new AppClient(new WebSocket(`${base.replace(/^http/, 'ws')}/api/websocket/ws?systemId=${A.key}&token=${token}`));
+  open.push(client);
+  await client.next(() => true);
+  return client;
+}
+
+describe('realtime gateway apps: goravel-socket and goravel-websocket across two nodes', () => {
+  let cluster: Awaited<ReturnType<typeof startClusterNodes>>;
+  beforeAll(async () => {
+    cluster = await startClusterNodes(`appsx${Date.now()}`, ['g1', 'g2'], TRUSTED);
+  });
+  afterAll(async () => {
+    await cluster.stop();
+  });
+
+  it('goravel-socket: every route through the other node; a bind is in place when its answer comes (a send right after it arrives)', async () => {
+    const [n1, n2] = cluster.nodes as [TestNode, TestNode];
+    const c1 = await connect(n1.url, C.key);
+    const c2 = await connect(n2.url, C.key);
+    expect(await call(n2.url, 'register', undefined, { systemId: C.key })).toEqual({ status: 200, data: [], msg: 'success' });
+    const sent = await call(n2.url, 'send_to_client', C.key, { clientId: c1.clientId, msg: 'across' });
+    expect(sent).toEqual({ status: 200, data: [{ messageId: expect.stringMatching(/^[0-9a-f]{16}$/) }], msg: 'success' });
+    expect(await c1.next((f) => f.msg === 'across')).toMatchObject({ messageId: sent.data[0].messageId });
+    // Bound through the node that does not hold it, then sent to at once: no wait between.
+    expect(await call(n2.url, 'bind_to_group', C.key, { clientId: c1.clientId, groupName: 'arena', userId: 'p1' })).toEqual({ status: 200, data: 'success', msg: '发送成功' });
+    const toGroup = await call(n2.url, 'send_to_group', C.key, { groupName: 'arena', msg: 'right after the bind' });
+    expect(toGroup).toEqual({ status: 200, data: { messageId: expect.any(String) }, msg: '发送成功' });
+    await c1.next((f) => f.msg === 'right after the bind');
+    await call(n1.url, 'bind_to_group', C.key, { clientId: c2.clientId, groupName: 'arena', userId: 'p2' });
+    await call(n1.url, 'bind_to_group', C.key, { clientId: c2.clientId, groupName: 'lobby' });
+    const list = await call(n1.url, 'get_online_list', C.key, { groupName: 'arena' });
+    expect({ ...list, data: { ...list.data, list: [...list.data.list].sort() } }).toEqual({ status: 200, data: { count: 2, list: [c1.clientId, c2.clientId].sort() }, msg: '发送成功' });
+    // get_all_groups: this app's groups only, as goravel-socket keyed them (`<systemId>:<group>`), from either node.
+    for (const n of [n1, n2]) {
+      const all = await call(n.url, 'get_all_groups', C.key, {});
+      expect(all.msg).toBe('success');
+      expect(Object.keys(all.data).sort()).toEqual([`${C.key}:arena`, `${C.key}:lobby`]);
+      expect([...all.data[`${C.key}:arena`]].sort()).toEqual([c1.clientId, c2.clientId].sort());
+      expect(all.data[`${C.key}:lobby`]).toEqual([c2.clientId]);
+    }
+    expect((await call(n1.url, 'get_all_groups', A.key, {})).data).toEqual({});
+    expect(await call(n2.url, 'close_client', C.key, { clientId: c1.clientId })).toEqual({ status: 200, data: 'success', msg: '退出成功' });
+    await c1.next(() => c1.closed !== undefined);
+    await c2.next((f) => f.code === 1002 && JSON.parse(f.data).clientId === c1.clientId);
+    expect((await call(n2.url, 'get_online_list', C.key, { groupName: 'arena' })).data).toEqual({ count: 1, list: [c2.clientId] });
+  });
+
+  it('goravel-websocket: a user with a connection on each node is sent to and kicked through either; bind and list across', async () => {
+    const [n1, n2] = cluster.nodes as [TestNode, TestNode];
+    const u1 = await okamiClient(n1.url, 'rider');
+    const u2 = await okamiClient(n2.url, 'rider');
+    const byUser = await okami(n1.url, 'send_to_client', { systemId: A.key, userId: 'rider', msg: 'to both' });
+    expect(byUser.body.data.messages).toHaveLength(2);
+    await u1.next((f) => f.msg === 'to both');
+    await u2.next((f) => f.msg === 'to both');
+    expect((await okami(n1.url, 'bind_to_group', { systemId: A.key, clientId: u2.clientId, groupName: 'route-9' })).body).toEqual({ code: 0, data: [], msg: 'success' });
+    const listed = await okami(n2.url, 'send_to_system', { systemId: A.key, msg: 'everyone' });
+    expect(listed.body).toEqual({ code: 0, data: [], msg: 'success' });
+    await u1.next((f) => f.msg === 'everyone');
+    await u2.next((f) => f.msg === 'everyone');
+    expect((await okami(n1.url, 'online_list', { systemId: A.key, groupName: 'route-9' })).body).toEqual({ code: 0, data: { count: 1, list: [u2.clientId] }, msg: 'success' });
+    const kicked = await okami(n2.url, 'kick_user', { systemId: A.key, userId: 'rider' });
+    expect([...kicked.body.data].sort()).toEqual([u1.clientId, u2.clientId].sort());
+    await u1.next(() => u1.closed !== undefined);
+    await u2.next(() => u2.closed !== undefined);
+    expect((await okami(n1.url, 'kick_user', { systemId: A.key, userId: 'rider' })).body).toEqual({ code: 500, data: [], msg: '客户端不存在' });
+  });
+
+  it('an Idempotency-Key on the seeds\' routes: the retry gets the first answer and sends nothing again; another body under the key is refused', async () => {
+    const [n1, n2] = cluster.nodes as [TestNode, TestNode];
+    const c1 = await connect(n1.url, A.key);
+    const send = (base: string, body: object) => fetch(`${base}/api/send_to_client`, { method: 'POST', headers: { 'Content-Type': 'application/json', SystemId: A.key, 'Idempotency-Key': `retry-${c1.clientId}` }, body: JSON.stringify(body) });
+    const body = { clientId: c1.clientId, msg: 'once' };
+    const first = await send(n1.url, body);
+    const firstAnswer = await first.text();
+    // The retry goes to the other node, as a retry through a load balancer may.
+    const again = await send(n2.url, body);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await again.text()).toBe(firstAnswer);
+    const other = await send(n2.url, { ...body, msg: 'not the same' });
+    expect(other.status).toBe(422);
+    expect(await other.json()).toMatchObject({ code: -1, data: [] });
+    await c1.next((f) => f.msg === 'once');
+    await new Promise((r) => setTimeout(r, 300));
+    expect(c1.messages().filter((f) => f.msg === 'once' || f.msg === 'not the same')).toHaveLength(1);
+  });
+});
+
+describe('realtime gateway apps: Redis and node faults', () => {
+  let cluster: Awaited<ReturnType<typeof startClusterNodes>>;
+  let redis: Redis;
+  let prefix: string;
+  const children: ChildNode[] = [];
+  beforeAll(async () => {
+    prefix = `appsf${Date.now()}`;
+    cluster = await startClusterNodes(prefix, ['f1', 'f2'], TRUSTED);
+    redis = new Redis(inject('redisUrl')!);
+  });
+  afterAll(async () => {
+    for (const c of children) await c.kill();
+    await cluster.stop();
+    redis.disconnect();
+  });
+
+  const childEnv = (nodeId: string) => ({ ...clusterEnv(prefix, nodeId, TRUSTED), WEIM_DB_DIALECT: 'mysql', WEIM_DB_URL: cluster.dbUrl, WEIM_AUTH_JWT_SECRET: cluster.nodes[0]!.config.auth.jwt_secret });
+
+  it('a node killed and started again under the same id: its earlier run\'s connections are gone from every list and from Redis (no ghosts)', async () => {
+    const [f1] = cluster.nodes as [TestNode];
+    const phoenix = await startChildNode(childEnv('phoenix'));
+    children.push(phoenix);
+    const here = await connect(f1.url, A.key);
+    const there = await connect(phoenix.url, A.key);
+    await call(f1.url, 'bind_to_group', A.key, { clientId: here.clientId, groupName: 'nest' });
+    await call(f1.url, 'bind_to_group', A.key, { clientId: there.clientId, groupName: 'nest' });
+    expect((await call(f1.url, 'get_online_list', A.key, { groupName: 'nest' })).data.count).toBe(2);
+    await phoenix.kill();
+    // Back at once, inside the lease: the other node may never have seen it gone.
+    const reborn = await startChildNode(childEnv('phoenix'));
+    children.push(reborn);
+    expect((await call(f1.url, 'get_online_list', A.key, { groupName: 'nest' })).data).toEqual({ count: 1, list: [here.clientId] });
+    expect(await redis.smembers(`${prefix}:app:${A.key}:g:nest`)).toEqual([here.clientId]);
+    expect(await redis.hkeys(`${prefix}:app:${A.key}:gn:nest`)).toEqual(['f1']);
+    const fresh = await connect(reborn.url, A.key);
+    await call(f1.url, 'bind_to_group', A.key, { clientId: fresh.clientId, groupName: 'nest' });
+    expect((await call(f1.url, 'get_online_list', A.key, { groupName: 'nest' })).data.count).toBe(2);
+    await reborn.kill();
+  });
+
+  it('a node that dies for good: the first live node clears its connections from Redis once its lease is gone', async () => {
+    const [f1] = cluster.nodes as [TestNode];
+    const doomed = await startChildNode(childEnv('doomed'));
+    children.push(doomed);
+    const gone = await connect(doomed.url, A.key);
+    await call(f1.url, 'bind_to_group', A.key, { clientId: gone.clientId, groupName: 'graveyard' });
+    expect(await redis.exists(`${prefix}:appnode:doomed`)).toBe(1);
+    await doomed.kill();
+    await expect.poll(() => redis.exists(`${prefix}:appnode:doomed`), { timeout: 10_000, interval: 100 }).toBe(0);
+    expect(await redis.smembers(`${prefix}:app:${A.key}:g:graveyard`)).toEqual([]);
+    expect(await redis.sismember(`${prefix}:app:${A.key}:groups`, 'graveyard')).toBe(0);
+    expect(await redis.hkeys(`${prefix}:app:${A.key}:gn:\u0001all`)).not.toContain('doomed');
+  });
+
+  it('Redis loses every key: each node writes its connections again; group sends, lists, user sends and info work as before', async () => {
+    const [f1, f2] = cluster.nodes as [TestNode, TestNode];
+    const a = await connect(f1.url, A.key);
+    const b = await connect(f2.url, A.key);
+    const u = await okamiClient(f2.url, 'keeper');
+    for (const c of [a, b]) await call(f1.url, 'bind_to_group', A.key, { clientId: c.clientId, groupName: 'vault' });
+    for (const key of await redis.keys(`${prefix}:app*`)) await redis.del(key);
+    expect((await call(f1.url, 'get_online_list', A.key, { groupName: 'vault' })).data.count).toBe(0);
+    // Written again by each node's check (every cluster.directory_check_ms).
+    await expect.poll(async () => (await call(f1.url, 'get_online_list', A.key, { groupName: 'vault' })).data.count, { timeout: 10_000, interval: 100 }).toBe(2);
+    await expect.poll(async () => (await redis.smembers(`${prefix}:app:${A.key}:g:vault`)).sort(), { timeout: 10_000, interval: 100 }).toEqual([a.clientId, b.clientId].sort());
+    expect(await redis.hget(`${prefix}:app:${A.key}:users`, u.clientId)).toBe('keeper');
+    expect(await redis.exists(`${prefix}:appnode:f1`, `${prefix}:appnode:f2`)).toBe(2);
+    await call(f2.url, 'send_to_group', A.key, { groupName: 'vault', msg: 'after the loss' });
+    await a.next((f) => f.msg === 'after the loss');
+    await b.next((f) => f.msg === 'after the loss');
+    expect((await okami(f1.url, 'send_to_client', { systemId: A.key, userId: 'keeper', msg: 'user after the loss' })).body.code).toBe(0);
+    await u.next((f) => f.msg === 'user after the loss');
+  });
+});
+
+describe('realtime gateway apps: a node the others see gone for a moment', () => {
+  let cluster: Awaited<ReturnType<typeof startClusterNodes>>;
+  let etcd: Etcd3;
+  beforeAll(async () => {
+    cluster = await startClusterNodes(`appsl${Date.now()}`, ['l1', 'l2'], TRUSTED);
+    etcd = new Etcd3({ hosts: inject('etcdUrl')! });
+  });
+  afterAll(async () => {
+    await cluster.stop();
+    etcd.close();
+  });
+
+  it('sends to its members still reach them and binds still run there while its registration is missing', async () => {
+    const [l1, l2] = cluster.nodes as [TestNode, TestNode];
+    const member = await connect(l1.url, A.key);
+    await call(l2.url, 'bind_to_group', A.key, { clientId: member.clientId, groupName: 'watch' });
+    // l1's key vanishes from etcd (as when its lease lapsed under load): l2 sees it gone, l1 does not know.
+    await etcd.delete().key(`${l1.config.cluster.key_prefix}/nodes/l1`);
+    await expect.poll(() => l2.node.cluster.discovery.isLive('l1'), { timeout: 5000, interval: 50 }).toBe(false);
+    // l2 may clear l1's entries meanwhile; l1 writes them again within its check. Until the lease
+    // is back lists leave l1's connections out, but sends and binds are not dropped.
+    let n = 0;
+    await expect.poll(async () => {
+      await call(l2.url, 'send_to_group', A.key, { groupName: 'watch', msg: `gap ${++n}` });
+      return member.messages().some((f) => typeof f.msg === 'string' && f.msg.startsWith('gap '));
+    }, { timeout: 8000, interval: 200 }).toBe(true);
+    expect((await call(l2.url, 'bind_to_group', A.key, { clientId: member.clientId, groupName: 'watch-2' })).code).toBe(0);
+    const pushed = await call(l2.url, 'send_to_group', A.key, { groupName: 'watch-2', msg: 'bound in the gap' });
+    expect(pushed.code).toBe(0);
+    await member.next((f) => f.msg === 'bound in the gap');
+  });
+});
