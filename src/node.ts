@@ -12,6 +12,7 @@ import { openConfiguredDatabase, type DbHandle } from './db/connect.js';
 import { migrateToLatest } from './db/migrate.js';
 import { awaitDatabase, requireMigrated } from './db/startup.js';
 import { Gateway } from './gateway/gateway.js';
+import { ClosePacer } from './gateway/close-pacer.js';
 import { Hub } from './gateway/hub.js';
 import { StreamRepair } from './gateway/stream-repair.js';
 import { pruneRevocations } from './modules/auth/index.js';
@@ -253,9 +254,12 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       // Readiness first: load balancers stop sending new sockets and requests here, then the open
       // sockets move to other nodes at a bounded rate (no reconnect storm), then the rest stops.
       if (config.server.drain_delay_ms > 0) await new Promise((resolve) => setTimeout(resolve, config.server.drain_delay_ms));
-      const drained = await gateway.drain(config.server.drain_closes_per_second);
-      gatewayApps.stop();
+      // One rate for every close: the IM sockets', then the realtime gateway's connections (their protocols have no "move" frame).
+      const pacer = new ClosePacer(config.server.drain_closes_per_second);
+      const drained = await gateway.drain(config.server.drain_closes_per_second, pacer);
       log.info({ ...drained, closesPerSecond: config.server.drain_closes_per_second }, 'drained: sockets told to move and closed');
+      const apps = await gatewayApps.drain(pacer);
+      if (apps.connections > 0) log.info({ ...apps, peakPerSecond: pacer.peakPerSecond() }, 'drained: app connections closed');
       clearInterval(pruner);
       // No more clearing of dead nodes (one under way finishes, its users announced as usual).
       clusterWiring.stop();

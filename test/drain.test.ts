@@ -101,6 +101,39 @@ describe('draining a node on stop', () => {
     expect(peak).toBeLessThanOrEqual(10);
   });
 
+  it('the realtime gateway\'s app connections are closed after the IM sockets (1012), at no more than drain_closes_per_second', async () => {
+    const apps = JSON.stringify([{ key: 'drain-app', name: 'Drain', secret: 'secret-of-drain-app-at-least-32-chars' }]);
+    const node = await startTestNode('sqlite', { WEIM_SERVER_DRAIN_DELAY_MS: '0', WEIM_SERVER_DRAIN_CLOSES_PER_SECOND: '5', WEIM_APPS_LIST: apps });
+    const im = await signedInSocket(node.url, (await registerUser(node.api)).token);
+    const clients = await Promise.all(Array.from({ length: 12 }, async () => {
+      const ws = new WebSocket(`${node.url.replace(/^http/, 'ws')}/ws?systemId=drain-app`);
+      const closed = new Promise<number>((resolve) => ws.once('close', (code) => resolve(code)));
+      await new Promise((resolve) => ws.once('message', resolve));
+      return { ws, closed };
+    }));
+    const closedAt: number[] = [];
+    const close = WebSocket.prototype.close;
+    WebSocket.prototype.close = function (this: WebSocket & { _isServer?: boolean; _url?: string }, code?: number, reason?: string | Buffer) {
+      if (this._isServer && code === 1012 && reason === 'server restarting, reconnect') closedAt.push(Date.now());
+      return close.call(this, code, reason);
+    };
+    try {
+      await node.stop();
+    } finally {
+      WebSocket.prototype.close = close;
+    }
+    expect(await Promise.all(clients.map((c) => c.closed))).toEqual(Array(12).fill(1012));
+    expect((await im.closed).code).toBe(1012);
+    // The IM socket's close, then the 12 app connections'.
+    expect(closedAt).toHaveLength(13);
+    let peak = 0;
+    for (let i = 0, j = 0; i < closedAt.length; i++) {
+      while (closedAt[i]! - closedAt[j]! >= 1000) j++;
+      peak = Math.max(peak, i - j + 1);
+    }
+    expect(peak).toBeLessThanOrEqual(5);
+  });
+
   it('a connection that never sent a request (a browser\'s pre-connected socket) does not hold the stop', async () => {
     // shutdown_timeout_ms far past the test's own timeout: only closing that connection ends the stop in time.
     const node = await startTestNode('sqlite', { WEIM_SERVER_SHUTDOWN_TIMEOUT_MS: '600000' });

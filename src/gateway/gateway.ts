@@ -335,14 +335,13 @@ export class Gateway {
    * Frames keep flowing to a socket until its turn. Resolves when the last one has been closed, with
    * how many were closed, over how long, and the most closed in one second.
    */
-  async drain(closesPerSecond: number): Promise<DrainReport> {
+  async drain(closesPerSecond: number, pacer = new ClosePacer(closesPerSecond)): Promise<DrainReport> {
     this.closing = true;
     const sockets = [...this.connections];
     const slotMs = 1000 / closesPerSecond;
     const began = Date.now();
     const schedule = sockets.map((connection, k) => ({ connection, at: Math.round((k + Math.random()) * slotMs) }));
     for (const { connection, at } of schedule) connection.sendFrame(reconnectFrame(at));
-    const pacer = new ClosePacer(closesPerSecond);
     const closes: Array<Promise<void>> = [];
     for (const { connection, at } of schedule) {
       const wait = began + at - Date.now();

@@ -3,6 +3,7 @@ import type { Duplex } from 'node:stream';
 import jwt from 'jsonwebtoken';
 import type { Logger } from 'pino';
 import { type RawData, type WebSocket, WebSocketServer } from 'ws';
+import type { ClosePacer } from '../../gateway/close-pacer.js';
 import { TokenBucket } from '../../gateway/frame-limits.js';
 import type { AppConnection, AppHub } from './app-hub.js';
 import type { App, AppRegistry } from './apps.registry.js';
@@ -175,9 +176,21 @@ export class AppGateway {
     }
   }
 
-  /** Closes every app connection (1001, going away) and stops the heartbeat. */
-  stop(): void {
+  /**
+   * Stops the heartbeat and closes every app connection (1012, service restart: the seeds'
+   * clients reconnect, through the load balancer, to another node) at no more than
+   * the rate `pacer` keeps (shared with the IM sockets' drain), so the other nodes are not hit by
+   * every client at once. Answers how many.
+   */
+  async drain(pacer: ClosePacer): Promise<{ connections: number }> {
     clearInterval(this.heartbeat);
-    for (const c of this.hub.all()) c.ws.close(1001, 'server stopping');
+    let connections = 0;
+    for (const c of [...this.hub.all()]) {
+      for (let wait = pacer.waitMs(); wait > 0; wait = pacer.waitMs()) await new Promise((r) => setTimeout(r, wait));
+      pacer.record();
+      c.ws.close(1012, 'server restarting, reconnect');
+      connections++;
+    }
+    return { connections };
   }
 }

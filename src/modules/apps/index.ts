@@ -4,6 +4,7 @@ import type { Router } from 'express';
 import type { Logger } from 'pino';
 import type { Cluster } from '../../cluster/cluster.js';
 import type { Delivery } from '../../cluster/delivery.js';
+import type { ClosePacer } from '../../gateway/close-pacer.js';
 import type { Config } from '../../config.js';
 import type { Db } from '../../db/database.js';
 import type { WebhookRecorder } from '../webhooks/index.js';
@@ -37,7 +38,8 @@ export interface Apps {
   addSignedApiRoutes(api: Router): void;
   /** Writes the configured apps to the table. */
   start(): Promise<void>;
-  stop(): void;
+  /** Closes the app connections at the rate `pacer` keeps (see AppGateway.drain). */
+  drain(pacer: ClosePacer): Promise<{ connections: number }>;
   /** App connections on this node. */
   readonly connectionCount: number;
 }
@@ -79,7 +81,7 @@ export function createApps(config: Config, db: Db, cluster: Pick<Cluster, 'appGr
       await registry.seed(config.apps.list.map((a) => ({ key: a.key, name: a.name, secret: a.secret, enabled: a.enabled, api: a.api })));
       await service.start();
     },
-    stop: () => gateway.stop(),
+    drain: (pacer) => gateway.drain(pacer),
     get connectionCount() {
       return hub.size;
     },
