@@ -182,6 +182,26 @@ describe('realtime gateway apps: Redis and node faults', () => {
     expect((await okami(f1.url, 'send_to_client', { systemId: A.key, userId: 'keeper', msg: 'user after the loss' })).body.code).toBe(0);
     await u.next((f) => f.msg === 'user after the loss');
   });
+  it('a leave whose write Redis never got (it was out of reach) is taken out once the node is back in touch', async () => {
+    const [f1] = cluster.nodes as [TestNode];
+    const kept = await connect(f1.url, A.key);
+    const left = await connect(f1.url, A.key);
+    for (const c of [kept, left]) await call(f1.url, 'bind_to_group', A.key, { clientId: c.clientId, groupName: 'stale' });
+    left.ws.terminate();
+    await expect.poll(async () => (await call(f1.url, 'get_online_list', A.key, { groupName: 'stale' })).data.count).toBe(1);
+    // What Redis holds when that leave was lost: the membership, its node count and index entry.
+    await redis.sadd(`${prefix}:app:${A.key}:g:stale`, left.clientId);
+    await redis.hincrby(`${prefix}:app:${A.key}:gn:stale`, 'f1', 1);
+    await redis.sadd(`${prefix}:appnode:f1`, JSON.stringify(['g', A.key, 'stale', left.clientId]));
+    expect((await call(f1.url, 'get_online_list', A.key, { groupName: 'stale' })).data.count).toBe(2);
+    // The node's connection to Redis drops (as when Redis restarts); once back, it puts its entries right.
+    const clients = ((await redis.client('LIST')) as string).split('\n').filter((l) => l.includes(` name=${prefix}-f1 `));
+    expect(clients.length).toBeGreaterThan(0);
+    for (const line of clients) await redis.client('KILL', 'ID', line.match(/^id=(\d+)/)![1]!).catch(() => {});
+    await expect.poll(async () => (await call(f1.url, 'get_online_list', A.key, { groupName: 'stale' })).data, { timeout: 10_000, interval: 100 }).toEqual({ count: 1, list: [kept.clientId] });
+    expect(await redis.hget(`${prefix}:app:${A.key}:gn:stale`, 'f1')).toBe('1');
+    expect(await redis.sismember(`${prefix}:appnode:f1`, JSON.stringify(['g', A.key, 'stale', kept.clientId]))).toBe(1);
+  });
 });
 
 describe('realtime gateway apps: a node the others see gone for a moment', () => {

@@ -2,7 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Discovery } from '../../cluster/discovery.js';
 import { withRedisLock } from '../../cluster/redis-lock.js';
-import { type AppGroups, distinctSorted, type LocalConnection } from './app-groups.js';
+import { type AppGroups, distinctSorted, type LocalConnections } from './app-groups.js';
 
 /** A connection's info outlives a node that died holding it by at most this long, if nobody clears that node. */
 const INFO_TTL_SECONDS = 86_400;
@@ -46,7 +46,9 @@ type Entry = ['g', app: string, group: string, clientId: string] | ['u', app: st
  */
 export class RedisAppGroups implements AppGroups {
   private node = '';
-  private local: () => Iterable<LocalConnection> = () => [];
+  private local: LocalConnections = { all: () => [], get: () => undefined };
+  /** A write failed or the connection dropped: the next check writes this node's entries again. */
+  private dirty = false;
   private timer: NodeJS.Timeout | undefined;
   private restoring: Promise<void> | undefined;
   private closed = false;
@@ -60,9 +62,12 @@ export class RedisAppGroups implements AppGroups {
     private readonly checkMs = 1000,
   ) {}
 
-  async start(node: string, local: () => Iterable<LocalConnection>): Promise<void> {
+  async start(node: string, local: LocalConnections): Promise<void> {
     this.node = node;
     this.local = local;
+    this.redis.on('close', () => {
+      this.dirty = true;
+    });
     await this.withLock(node, true, () => this.clearNode(node));
     this.discovery.onNodeGone((gone) => this.inBackground(() => this.clearDead(gone)));
     this.discovery.onRejoined(() => this.restore('this node was dropped from the cluster and is back'));
@@ -78,11 +83,11 @@ export class RedisAppGroups implements AppGroups {
   }
 
   async join(app: string, group: string, clientId: string, node: string): Promise<void> {
-    await this.redis.eval(JOIN, 4, this.members_(app, group), this.nodes_(app, group), this.groups_(app), this.index_(node), clientId, node, group, entry(['g', app, group, clientId]));
+    await this.written(this.redis.eval(JOIN, 4, this.members_(app, group), this.nodes_(app, group), this.groups_(app), this.index_(node), clientId, node, group, entry(['g', app, group, clientId])));
   }
 
   async leave(app: string, groups: readonly string[], clientId: string, node: string): Promise<void> {
-    for (const group of groups) await this.redis.eval(LEAVE, 4, this.members_(app, group), this.nodes_(app, group), this.groups_(app), this.index_(node), clientId, node, group, entry(['g', app, group, clientId]));
+    for (const group of groups) await this.written(this.redis.eval(LEAVE, 4, this.members_(app, group), this.nodes_(app, group), this.groups_(app), this.index_(node), clientId, node, group, entry(['g', app, group, clientId])));
   }
 
   async members(app: string, group: string): Promise<string[]> {
@@ -108,17 +113,17 @@ export class RedisAppGroups implements AppGroups {
     if (Object.keys(info).length > 0) multi.hset(key, info);
     multi.expire(key, INFO_TTL_SECONDS);
     multi.sadd(this.index_(this.node), entry(['i', app, clientId]));
-    await multi.exec();
+    await this.written(multi.exec());
   }
 
   async dropInfo(app: string, clientId: string): Promise<void> {
-    await this.redis.multi().del(this.info_(app, clientId)).srem(this.index_(this.node), entry(['i', app, clientId])).exec();
+    await this.written(this.redis.multi().del(this.info_(app, clientId)).srem(this.index_(this.node), entry(['i', app, clientId])).exec());
   }
 
   async setUser(app: string, clientId: string, userId: string): Promise<void> {
     const indexed = entry(['u', app, clientId]);
-    if (userId) await this.redis.multi().hset(this.users_(app), clientId, userId).sadd(this.index_(this.node), indexed).exec();
-    else await this.redis.multi().hdel(this.users_(app), clientId).srem(this.index_(this.node), indexed).exec();
+    if (userId) await this.written(this.redis.multi().hset(this.users_(app), clientId, userId).sadd(this.index_(this.node), indexed).exec());
+    else await this.written(this.redis.multi().hdel(this.users_(app), clientId).srem(this.index_(this.node), indexed).exec());
   }
 
   async usersOf(app: string, clientIds: readonly string[]): Promise<string[]> {
@@ -130,24 +135,43 @@ export class RedisAppGroups implements AppGroups {
     return (await this.redis.sismember(this.members_(app, group), clientId)) === 1;
   }
 
-  /** Writes this node's entries again when its index is gone while it holds connections. */
+  /** A write of this node's entries: a failure leaves the node dirty (the next check writes them all again). */
+  private async written<T>(write: Promise<T>): Promise<T> {
+    try {
+      return await write;
+    } catch (err) {
+      this.dirty = true;
+      throw err;
+    }
+  }
+
+  /** Writes this node's entries again when a write failed, or its index is gone while it holds connections. */
   private async check(): Promise<void> {
     if (this.closed || this.restoring) return;
     try {
-      const first = this.local()[Symbol.iterator]().next();
+      if (this.dirty) return this.restore('a write to Redis failed or the connection dropped');
+      const first = this.local.all()[Symbol.iterator]().next();
       if (!first.done && (await this.redis.exists(this.index_(this.node))) === 0) this.restore('this node\'s entries were missing from Redis');
     } catch {
       // Redis is out of reach: the next check tries again.
     }
   }
 
-  /** Writes every local connection's entries again (one run at a time), under the node's lock. */
+  /**
+   * Makes Redis hold exactly this node's entries (one run at a time, under the node's lock):
+   * every local connection's written again, then what the index holds beyond them taken out (a
+   * leave or close whose write failed while Redis was out of reach).
+   */
   private restore(reason: string): void {
     if (this.closed || this.restoring) return;
-    this.restoring = this.withLock(this.node, true, () => this.writeLocal())
+    this.dirty = false;
+    this.restoring = this.withLock(this.node, true, async () => ({ written: await this.writeLocal(), removed: await this.prune() }))
       .then(
-        (connections) => this.log.warn({ reason, connections }, 'realtime gateway: wrote this node\'s connections to Redis again'),
-        (err: unknown) => this.log.warn({ err, reason }, 'realtime gateway: writing this node\'s connections again failed; the next check retries'),
+        (done) => this.log.warn({ reason, ...done }, 'realtime gateway: wrote this node\'s connections to Redis again'),
+        (err: unknown) => {
+          this.dirty = true;
+          this.log.warn({ err, reason }, 'realtime gateway: writing this node\'s connections again failed; the next check retries');
+        },
       )
       .finally(() => {
         this.restoring = undefined;
@@ -155,7 +179,7 @@ export class RedisAppGroups implements AppGroups {
   }
 
   private async writeLocal(): Promise<number> {
-    const all = [...this.local()];
+    const all = [...this.local.all()].filter((c) => !c.closed);
     for (let i = 0; i < all.length; i += CHUNK) {
       const pipeline = this.redis.pipeline();
       for (const c of all.slice(i, i + CHUNK)) {
@@ -170,16 +194,41 @@ export class RedisAppGroups implements AppGroups {
       }
       await pipeline.exec();
     }
-    // A connection that closed meanwhile may have left its groups before they were written again.
-    for (const c of all) if (c.closed) await this.forget(c);
     return all.length;
   }
 
-  /** Takes a closed connection's entries out (they may have been written again after it left). */
-  private async forget(c: LocalConnection): Promise<void> {
-    await this.leave(c.app, [...c.groups], c.clientId, this.node);
-    await this.setUser(c.app, c.clientId, '');
-    await this.dropInfo(c.app, c.clientId);
+  /**
+   * Takes out the index's entries no local connection wants now. Each page is judged against the
+   * connections as they are in the same turn as its removals are sent: a join made meanwhile is in
+   * the connection's groups before its own write is sent, so it is never taken out.
+   */
+  private async prune(): Promise<number> {
+    const index = this.index_(this.node);
+    let cursor = '0';
+    let removed = 0;
+    do {
+      const [next, entries] = await this.redis.sscan(index, cursor, 'COUNT', CHUNK);
+      cursor = next;
+      const pipeline = this.redis.pipeline();
+      for (const raw of entries) {
+        const e = JSON.parse(raw) as Entry;
+        const c = this.local.get(e[1], e[0] === 'g' ? e[3] : e[2]);
+        const wanted = c !== undefined && !c.closed && (e[0] === 'g' ? c.groups.has(e[2]) : e[0] === 'u' ? c.userId !== '' : c.info !== undefined);
+        if (wanted) continue;
+        removed++;
+        this.removal(pipeline, this.node, raw, e);
+      }
+      await pipeline.exec();
+    } while (cursor !== '0');
+    return removed;
+  }
+
+  /** Adds to `pipeline` the commands that take one index entry of `node` out, with what it stands for. */
+  private removal(pipeline: ReturnType<Redis['pipeline']>, node: string, raw: string, e: Entry): void {
+    const index = this.index_(node);
+    if (e[0] === 'g') pipeline.eval(LEAVE, 4, this.members_(e[1], e[2]), this.nodes_(e[1], e[2]), this.groups_(e[1]), index, e[3], node, e[2], raw);
+    else if (e[0] === 'u') pipeline.hdel(this.users_(e[1]), e[2]).srem(index, raw);
+    else pipeline.del(this.info_(e[1], e[2])).srem(index, raw);
   }
 
   /** Clears a node that is not live, unless another node does it, or it is back already. */
@@ -212,12 +261,7 @@ export class RedisAppGroups implements AppGroups {
       const [next, entries] = await this.redis.sscan(index, cursor, 'COUNT', CHUNK);
       cursor = next;
       const pipeline = this.redis.pipeline();
-      for (const raw of entries) {
-        const e = JSON.parse(raw) as Entry;
-        if (e[0] === 'g') pipeline.eval(LEAVE, 4, this.members_(e[1], e[2]), this.nodes_(e[1], e[2]), this.groups_(e[1]), index, e[3], node, e[2], raw);
-        else if (e[0] === 'u') pipeline.hdel(this.users_(e[1]), e[2]);
-        else pipeline.del(this.info_(e[1], e[2]));
-      }
+      for (const raw of entries) this.removal(pipeline, node, raw, JSON.parse(raw) as Entry);
       await pipeline.exec();
       cleared += entries.length;
     } while (cursor !== '0');

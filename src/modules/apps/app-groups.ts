@@ -32,8 +32,14 @@ export interface AppGroups {
    * clears a node that died (once it is gone for good), and writes `local`'s entries again when
    * they went missing (Redis restarted empty, or this node was dropped from the cluster and is back).
    */
-  start(node: string, local: () => Iterable<LocalConnection>): Promise<void>;
+  start(node: string, local: LocalConnections): Promise<void>;
   close(): Promise<void>;
+}
+
+/** This node's connections (the hub). */
+export interface LocalConnections {
+  all(): Iterable<LocalConnection>;
+  get(app: string, clientId: string): LocalConnection | undefined;
 }
 
 /** A connection held by this node, as the store keeps it. */

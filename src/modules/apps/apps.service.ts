@@ -78,7 +78,7 @@ export class AppsService {
 
   /** Keeps the cluster-wide store right from now on (clears leftovers and dead nodes, restores this node's entries). */
   start(): Promise<void> {
-    return this.groups.start(this.nodeId, () => this.hub.all());
+    return this.groups.start(this.nodeId, this.hub);
   }
 
   /** A connection was let in here: in the app's registry of connections (where it is, that it is online). */
