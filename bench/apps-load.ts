@@ -1,5 +1,6 @@
 import { performance } from 'node:perf_hooks';
 import WebSocket from 'ws';
+import { type LoadRequest, serveLoadRequests } from './load-ipc.js';
 
 /**
  * One load process of `bench/apps.ts` (forked, IPC with structured clone): a share of the realtime
@@ -110,7 +111,7 @@ function watch(marker: string, indexes: number[], timeoutMs: number): void {
   });
 }
 
-type Request = { id: number; op: string; [key: string]: unknown };
+type Request = LoadRequest;
 
 async function handle(request: Request): Promise<unknown> {
   switch (request.op) {
@@ -141,15 +142,4 @@ async function handle(request: Request): Promise<unknown> {
   }
 }
 
-process.on('message', (message: unknown) => {
-  const request = message as Request;
-  handle(request).then(
-    (result) => {
-      process.send!({ id: request.id, result });
-      if (request.op === 'close') process.disconnect();
-    },
-    (err: unknown) => process.send!({ id: request.id, error: err instanceof Error ? err.stack ?? err.message : String(err) }),
-  );
-});
-// The orchestrator died or let go: nothing left to do.
-process.on('disconnect', () => process.exit(0));
+serveLoadRequests(handle);

@@ -13,6 +13,7 @@ import { issueTokens, seedDatabase } from './gateway-seed.js';
 import type { OpenResult } from './load-client.js';
 import { benchNodeEnv, cpuSeconds, sleep, startTarget, type Target, waitForTimeWait } from './targets.js';
 import { Meter, type PhaseCost } from './workers-host.js';
+import { fail, runBench, wholeArg } from './cli.js';
 
 /**
  * The realtime gateway's group ("channel") fan-out across two nodes, against the IM path's group
@@ -282,35 +283,7 @@ function describe(cost: PhaseCost): string {
 }
 
 function whole(name: 'connections' | 'channel' | 'repeats' | 'load-processes' | 'concurrency' | 'bind-concurrency' | 'bind-budget' | 'max-backlog', min: number, max: number): number {
-  const value = Number(args[name]);
-  if (!Number.isInteger(value) || value < min || value > max) fail(`--${name} must be a whole number from ${min} to ${max}`);
-  return value;
+  return wholeArg(args[name], name, min, max);
 }
 
-function fail(message: string): never {
-  console.error(message);
-  process.exit(2);
-}
-
-async function cleanUp(): Promise<void> {
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    try {
-      await cleanup();
-    } catch (err) {
-      console.error('cleanup failed:', err instanceof Error ? err.message : err);
-    }
-  }
-}
-
-process.on('SIGINT', () => void cleanUp().then(() => process.exit(130)));
-main().then(
-  async () => {
-    await cleanUp();
-    process.exit(0);
-  },
-  async (err: unknown) => {
-    console.error('apps bench failed:', err);
-    await cleanUp();
-    process.exit(1);
-  },
-);
+runBench('apps', main, cleanups);

@@ -12,6 +12,7 @@ import { LoadClient, percentile } from './load-client.js';
 import { printReport, type TargetResult } from './report.js';
 import { issueTokens, seedDatabase } from './gateway-seed.js';
 import { benchNodeEnv, cpuSeconds, cpuTicks, stealPercent, rssBytes, sleep, startTarget, type Target, waitForTimeWait } from './targets.js';
+import { fail, runBench, wholeArg } from './cli.js';
 
 /**
  * Gateway benchmark (issue 4). Seeds N users, friend pairs and one N-member group, runs weim as a
@@ -167,35 +168,7 @@ async function writerBatches(wsUrl: string): Promise<string> {
 }
 
 function positive(name: 'sockets' | 'rate' | 'duration' | 'repeats' | 'concurrency' | 'warmup', min: number, max: number): number {
-  const value = Number(args[name]);
-  if (!Number.isInteger(value) || value < min || value > max) fail(`--${name} must be a whole number from ${min} to ${max}`);
-  return value;
+  return wholeArg(args[name], name, min, max);
 }
 
-function fail(message: string): never {
-  console.error(message);
-  process.exit(2);
-}
-
-async function cleanUp(): Promise<void> {
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    try {
-      await cleanup();
-    } catch (err) {
-      console.error('cleanup failed:', err instanceof Error ? err.message : err);
-    }
-  }
-}
-
-process.on('SIGINT', () => void cleanUp().then(() => process.exit(130)));
-main().then(
-  async () => {
-    await cleanUp();
-    process.exit(0);
-  },
-  async (err: unknown) => {
-    console.error('gateway bench failed:', err);
-    await cleanUp();
-    process.exit(1);
-  },
-);
+runBench('gateway', main, cleanups);

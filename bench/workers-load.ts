@@ -1,4 +1,5 @@
 import { LoadClient } from './load-client.js';
+import { type LoadRequest, serveLoadRequests } from './load-ipc.js';
 
 /**
  * One load process of `bench/workers.ts` (forked, IPC with structured clone): a LoadClient on its
@@ -18,7 +19,7 @@ const client = new LoadClient((line) => {
 });
 let watching: Promise<Float64Array> | undefined;
 
-type Request = { id: number; op: string; [key: string]: unknown };
+type Request = LoadRequest;
 
 async function handle(request: Request): Promise<unknown> {
   switch (request.op) {
@@ -54,15 +55,4 @@ async function handle(request: Request): Promise<unknown> {
   }
 }
 
-process.on('message', (message: unknown) => {
-  const request = message as Request;
-  handle(request).then(
-    (result) => {
-      process.send!({ id: request.id, result });
-      if (request.op === 'close') process.disconnect();
-    },
-    (err: unknown) => process.send!({ id: request.id, error: err instanceof Error ? err.stack ?? err.message : String(err) }),
-  );
-});
-// The orchestrator died or let go: nothing left to do.
-process.on('disconnect', () => process.exit(0));
+serveLoadRequests(handle);

@@ -16,6 +16,7 @@ import { percentile } from './load-client.js';
 import { benchNodeEnv, repoRoot, rssBytes, sleep, startTarget, waitForTimeWait } from './targets.js';
 import { killIfAlive, lscpu, Meter, nodeChildren, openFilesLimit, type PhaseCost } from './workers-host.js';
 import { printResults, type Step, type WorkersRun } from './workers-report.js';
+import { fail, runBench, wholeArg } from './cli.js';
 
 /**
  * One machine, several workers (issue 18): ONE weim process with `server.workers` = W (a supervisor
@@ -304,35 +305,7 @@ function describe(cost: PhaseCost, cores = true): string {
 }
 
 function whole(name: 'users' | 'group' | 'workers' | 'load-processes' | 'concurrency' | 'duration' | 'warmup' | 'repeats', min: number, max: number): number {
-  const value = Number(args[name]);
-  if (!Number.isInteger(value) || value < min || value > max) fail(`--${name} must be a whole number from ${min} to ${max}`);
-  return value;
+  return wholeArg(args[name], name, min, max);
 }
 
-function fail(message: string): never {
-  console.error(message);
-  process.exit(2);
-}
-
-async function cleanUp(): Promise<void> {
-  for (const cleanup of cleanups.splice(0).reverse()) {
-    try {
-      await cleanup();
-    } catch (err) {
-      console.error('cleanup failed:', err instanceof Error ? err.message : err);
-    }
-  }
-}
-
-process.on('SIGINT', () => void cleanUp().then(() => process.exit(130)));
-main().then(
-  async () => {
-    await cleanUp();
-    process.exit(0);
-  },
-  async (err: unknown) => {
-    console.error('workers bench failed:', err);
-    await cleanUp();
-    process.exit(1);
-  },
-);
+runBench('workers', main, cleanups);
