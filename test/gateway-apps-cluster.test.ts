@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Etcd3 } from 'etcd3';
 import { Redis } from 'ioredis';
 import jwt from 'jsonwebtoken';
@@ -7,6 +8,7 @@ import { A, AppClient, APPS, C, call, closeOpenClients, connect, okami, open } f
 import { type ChildNode, startChildNode } from './helpers/child-node.js';
 import { clusterEnv, startClusterNodes } from './helpers/cluster.js';
 import type { TestNode } from './helpers/node.js';
+import { xlveinSign } from '../src/modules/apps/index.js';
 
 /**
  * The realtime gateway across nodes: the seeds' other routes driven through the node that does
@@ -17,6 +19,20 @@ import type { TestNode } from './helpers/node.js';
 const TRUSTED = { WEIM_APPS_LIST: APPS, WEIM_APPS_TRUSTED_NETWORKS: '127.0.0.0/8,::1/128' };
 
 afterEach(() => closeOpenClients());
+
+/** An xlvein client, the app's user `sub`. */
+async function xlveinUser(base: string, sub: string): Promise<AppClient> {
+  const token = jwt.sign({ sub }, A.secret, { algorithm: 'HS256', expiresIn: '1h' });
+  const client = new AppClient(new WebSocket(`${base.replace(/^http/, 'ws')}/ws/connect?app_id=${A.key}&token=${token}`));
+  open.push(client);
+  await new Promise((resolve, reject) => {
+    client.ws.once('open', resolve);
+    client.ws.once('error', reject);
+  });
+  // Registered before it can be pushed to: its binding to the user is written on accept.
+  await new Promise((r) => setTimeout(r, 100));
+  return client;
+}
 
 /** A goravel-websocket client whose token names the app's user `sub`. */
 async function okamiClient(base: string, sub: string): Promise<AppClient> {
@@ -106,6 +122,23 @@ describe('realtime gateway apps: goravel-socket and goravel-websocket across two
     await c1.next((f) => f.msg === 'once');
     await new Promise((r) => setTimeout(r, 300));
     expect(c1.messages().filter((f) => f.msg === 'once' || f.msg === 'not the same')).toHaveLength(1);
+  });
+  it('xlvein\'s push with an Idempotency-Key: the same push again (nonce and all, through the other node) gets the first answer and is delivered once', async () => {
+    const [n1, n2] = cluster.nodes as [TestNode, TestNode];
+    const user = await xlveinUser(n1.url, 'payee');
+    const fields = { app_key: A.key, send_to: 'payee', message: '{"amount":5}', nonce: randomBytes(12).toString('hex'), ts: String(Math.floor(Date.now() / 1000)) };
+    const body = new URLSearchParams({ ...fields, sign: xlveinSign(fields, A.secret) });
+    const push = (base: string, key = 'pay-5') => fetch(`${base}/api/v1/im/push`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded', 'Idempotency-Key': key }, body });
+    const first = await push(n2.url);
+    expect(await first.json()).toEqual({ error: 0, data: {}, message: '' });
+    const again = await push(n1.url);
+    expect(again.headers.get('idempotent-replayed')).toBe('true');
+    expect(await again.json()).toEqual({ error: 0, data: {}, message: '' });
+    // The same nonce under another key (or none) is a replay.
+    expect(await (await push(n1.url, 'another')).json()).toEqual({ error: 1002, message: 'nonce used before (a replayed push)' });
+    await user.next((f) => f.data?.amount === 5);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(user.frames.filter((f) => f.data?.amount === 5)).toHaveLength(1);
   });
 });
 

@@ -66,7 +66,7 @@ export function createApps(config: Config, db: Db, cluster: Pick<Cluster, 'appGr
   return {
     routes,
     connections: { wants: (req) => AppGateway.wants(req), handle: (req, socket, head) => gateway.handle(req, socket, head) },
-    addApiRoutes: (api) => xlveinPushRoute(api, { registry, service, once: cluster.once, maxSkewSeconds: config.push.max_skew_seconds }),
+    addApiRoutes: (api) => xlveinPushRoute(api, { registry, service, once: cluster.once, idempotency, maxSkewSeconds: config.push.max_skew_seconds }),
     addSignedApiRoutes: (api) => {
       const auth = requirePushApp({
         apps: registry,

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import type { OnceStore } from '../../cluster/once.js';
 import { AppError } from '../../errors.js';
 import { spendNonce } from '../push/push.auth.js';
+import { beginKey, fingerprintOf, idempotencyKeyOf, type IdempotencyOptions, replay, settleOnAnswer } from '../push/push.idempotency.js';
 import type { AppRegistry } from './apps.registry.js';
 import type { AppsService } from './apps.service.js';
 
@@ -58,6 +59,8 @@ function reply(res: Response, error: number, message = ''): void {
 }
 
 export interface XlveinOptions {
+  /** Where Idempotency-Keys are kept, cluster-wide; without it the header is ignored. */
+  idempotency?: IdempotencyOptions;
   registry: AppRegistry;
   service: AppsService;
   once: OnceStore;
@@ -82,11 +85,26 @@ export function xlveinPushRoute(router: Router, options: XlveinOptions): void {
     const expected = xlveinSign({ app_key: p.app_key, message: p.message, nonce: p.nonce, send_to: p.send_to, ts: p.ts }, app.secret);
     if (!timingSafeEqual(Buffer.from(expected), Buffer.from(p.sign.toUpperCase()))) return reply(res, 1002, 'sign error');
     const seconds = p.ts.length === 13 ? Number(p.ts) / 1000 : Number(p.ts);
+    // An Idempotency-Key: a retry of the same push (its nonce included) gets the first answer.
+    let key: string | undefined;
     try {
-      await spendNonce({ once: options.once, maxSkewSeconds: options.maxSkewSeconds, clock }, seconds, `xlvein:${app.key}:${p.nonce}`);
+      key = options.idempotency ? idempotencyKeyOf(req) : undefined;
+    } catch {
+      return reply(res, 400, '请求参数错误: Idempotency-Key');
+    }
+    const fingerprint = key === undefined ? undefined : fingerprintOf('POST', '/api/v1/im/push', JSON.stringify([p.app_key, p.send_to, p.message, p.nonce, p.ts]));
+    try {
+      await spendNonce({ once: options.once, maxSkewSeconds: options.maxSkewSeconds, clock }, seconds, `xlvein:${app.key}:${p.nonce}`, key === undefined ? undefined : fingerprintOf('KEY', key, fingerprint!));
     } catch (err) {
       if (err instanceof AppError) return reply(res, 1002, err.reason === 'push_timestamp_skew' ? 'ts is too far from the server clock' : 'nonce used before (a replayed push)');
       throw err;
+    }
+    if (key !== undefined) {
+      const begun = await beginKey(options.idempotency!, `xlvein:${app.key}`, key, fingerprint!);
+      if (begun.kind === 'done') return replay(res, begun.answer);
+      if (begun.kind === 'running') return reply(res, 409, 'a push with this Idempotency-Key is still in progress; retry later');
+      if (begun.kind === 'mismatch') return reply(res, 422, 'this Idempotency-Key was used for another push');
+      settleOnAnswer(res, begun.claim, options.idempotency!);
     }
     let data: unknown;
     try {
