@@ -215,6 +215,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
   }, log);
   watchGauge(metrics.registry, 'weim_ws_sockets', 'Open WebSocket connections on this node', () => gateway.socketCount);
   watchGauge(metrics.registry, 'weim_ws_users', 'Users with a signed-in socket on this node', () => hub.userCount);
+  watchGauge(metrics.registry, 'weim_app_connections', 'Realtime gateway app connections on this node (docs/gateway.md)', () => gatewayApps.connectionCount);
   if (webhooks.dispatchers.length > 0) {
     const sum = (of: (d: (typeof webhooks.dispatchers)[number]) => number) => webhooks.dispatchers.reduce((n, d) => n + of(d), 0);
     watchGauge(metrics.registry, 'weim_webhook_outbox_pending', 'Webhook events waiting for delivery, all receivers (cluster-wide, as this node last counted)', () => sum((d) => d.outboxDepth.pending));

@@ -190,6 +190,7 @@ describe('realtime gateway apps across two nodes (MariaDB, Redis, etcd)', () => 
     await c2.next(() => c2.closed !== undefined);
     await c1.next((f) => f.code === 1002);
     await expect.poll(async () => (await call(n1.url, 'get_online_list', A.key, { groupName: 'hall' })).data).toEqual({ count: 1, list: [c1.clientId] });
+    expect(await (await fetch(`${n1.url}/metrics`)).text()).toMatch(/^weim_app_connections 1$/m);
     // Exactly one copy each: the group send went to each node once.
     expect(c1.messages().filter((f) => f.msg === 'to the hall')).toHaveLength(1);
   });
