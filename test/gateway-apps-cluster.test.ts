@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import jwt from 'jsonwebtoken';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
-import { A, AppClient, APPS, C, call, closeOpenClients, connect, okami, open } from './helpers/app-clients.js';
+import { A, AppClient, appApi, APPS, C, call, closeOpenClients, connect, okami, open } from './helpers/app-clients.js';
 import { type ChildNode, startChildNode } from './helpers/child-node.js';
 import { clusterEnv, startClusterNodes } from './helpers/cluster.js';
 import type { TestNode } from './helpers/node.js';
@@ -29,8 +29,8 @@ async function xlveinUser(base: string, sub: string): Promise<AppClient> {
     client.ws.once('open', resolve);
     client.ws.once('error', reject);
   });
-  // Registered before it can be pushed to: its binding to the user is written on accept.
-  await new Promise((r) => setTimeout(r, 100));
+  // Registered (bound to its user) before it can be pushed to.
+  await expect.poll(async () => (await appApi(base, 'online', A, { user_id: sub })).data.count, { interval: 20 }).toBeGreaterThan(0);
   return client;
 }
 
@@ -102,7 +102,7 @@ describe('realtime gateway apps: goravel-socket and goravel-websocket across two
     expect([...kicked.body.data].sort()).toEqual([u1.clientId, u2.clientId].sort());
     await u1.next(() => u1.closed !== undefined);
     await u2.next(() => u2.closed !== undefined);
-    expect((await okami(n1.url, 'kick_user', { systemId: A.key, userId: 'rider' })).body).toEqual({ code: 500, data: [], msg: '客户端不存在' });
+    await expect.poll(async () => (await okami(n1.url, 'kick_user', { systemId: A.key, userId: 'rider' })).body).toEqual({ code: 500, data: [], msg: '客户端不存在' });
   });
 
   it('an Idempotency-Key on the seeds\' routes: the retry gets the first answer and sends nothing again; another body under the key is refused', async () => {
@@ -196,14 +196,28 @@ describe('realtime gateway apps: Redis and node faults', () => {
     expect(await redis.hkeys(`${prefix}:app:${A.key}:gn:\u0001all`)).not.toContain('doomed');
   });
 
+  it('a node whose entries another node cleared writes them again, though it wrote something since (a new connection)', async () => {
+    const [f1] = cluster.nodes as [TestNode];
+    const m1 = await connect(f1.url, A.key);
+    await call(f1.url, 'bind_to_group', A.key, { clientId: m1.clientId, groupName: 'alpha' });
+    // What another node's clear leaves (f1 was out of the cluster for it): f1's marker and entries gone.
+    await redis.del(`${prefix}:appup:f1`, `${prefix}:appnode:f1`, `${prefix}:app:${A.key}:g:alpha`, `${prefix}:app:${A.key}:gn:alpha`);
+    await redis.srem(`${prefix}:app:${A.key}:g:\u0001all`, m1.clientId);
+    // Before its next check, f1 writes again: a new connection's entries start the index afresh.
+    const m2 = await connect(f1.url, A.key);
+    await expect.poll(async () => (await call(f1.url, 'get_online_list', A.key, { groupName: 'alpha' })).data, { timeout: 10_000, interval: 100 }).toEqual({ count: 1, list: [m1.clientId] });
+    expect(await redis.sismember(`${prefix}:app:${A.key}:g:\u0001all`, m1.clientId)).toBe(1);
+    expect(await redis.sismember(`${prefix}:app:${A.key}:g:\u0001all`, m2.clientId)).toBe(1);
+  });
+
   it('Redis loses every key: each node writes its connections again; group sends, lists, user sends and info work as before', async () => {
     const [f1, f2] = cluster.nodes as [TestNode, TestNode];
     const a = await connect(f1.url, A.key);
     const b = await connect(f2.url, A.key);
     const u = await okamiClient(f2.url, 'keeper');
     for (const c of [a, b]) await call(f1.url, 'bind_to_group', A.key, { clientId: c.clientId, groupName: 'vault' });
-    for (const key of await redis.keys(`${prefix}:app*`)) await redis.del(key);
-    expect((await call(f1.url, 'get_online_list', A.key, { groupName: 'vault' })).data.count).toBe(0);
+    // All at once, as a restart without persistence loses them.
+    await redis.del(...(await redis.keys(`${prefix}:app*`)));
     // Written again by each node's check (every cluster.directory_check_ms).
     await expect.poll(async () => (await call(f1.url, 'get_online_list', A.key, { groupName: 'vault' })).data.count, { timeout: 10_000, interval: 100 }).toBe(2);
     await expect.poll(async () => (await redis.smembers(`${prefix}:app:${A.key}:g:vault`)).sort(), { timeout: 10_000, interval: 100 }).toEqual([a.clientId, b.clientId].sort());
@@ -267,5 +281,15 @@ describe('realtime gateway apps: a node the others see gone for a moment', () =>
     const pushed = await call(l2.url, 'send_to_group', A.key, { groupName: 'watch-2', msg: 'bound in the gap' });
     expect(pushed.code).toBe(0);
     await member.next((f) => f.msg === 'bound in the gap');
+    // Whatever l2 cleared meanwhile, l1 has written its entries back.
+    const redis = new Redis(inject('redisUrl')!);
+    try {
+      const prefix = l1.config.cluster.key_prefix;
+      await expect.poll(() => redis.exists(`${prefix}:appup:l1`), { timeout: 10_000, interval: 100 }).toBe(1);
+      expect(await redis.sismember(`${prefix}:app:${A.key}:g:watch`, member.clientId)).toBe(1);
+      expect(await redis.hkeys(`${prefix}:app:${A.key}:gn:watch`)).toEqual(['l1']);
+    } finally {
+      redis.disconnect();
+    }
   });
 });

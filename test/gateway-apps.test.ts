@@ -11,7 +11,7 @@ import { type ChildNode, startChildNode } from './helpers/child-node.js';
 import { clusterEnv, startClusterNodes } from './helpers/cluster.js';
 import { testDialects } from './helpers/database.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
-import { A, AppClient, APPS, B, C, call, closeOpenClients, connect, okami, open, settle } from './helpers/app-clients.js';
+import { A, AppClient, appApi, APPS, B, C, call, closeOpenClients, connect, okami, open, settle } from './helpers/app-clients.js';
 
 afterEach(() => closeOpenClients());
 
@@ -439,15 +439,6 @@ describe.each(testDialects())('realtime gateway apps: lifecycle webhooks on %s',
   });
 });
 
-/** weim's app API: POST /api/v1/apps/<route>, signed like the push API with the app's key and secret. */
-async function appApi(base: string, route: string, app: { key: string; secret: string }, body: Record<string, unknown>, extra: Record<string, string> = {}, nonce = randomBytes(12).toString('hex')) {
-  const text = JSON.stringify(body);
-  const timestamp = String(Math.floor(Date.now() / 1000));
-  const path = `/api/v1/apps/${route}`;
-  const headers = { 'Content-Type': 'application/json', 'X-Weim-App': app.key, 'X-Weim-Timestamp': timestamp, 'X-Weim-Nonce': nonce, 'X-Weim-Signature': signPush(app.secret, { timestamp, nonce, method: 'POST', path, body: text }), ...extra };
-  const res = await fetch(`${base}${path}`, { method: 'POST', headers, body: text });
-  return { status: res.status, ...((await res.json()) as { code: number; msg: string; reason?: string; data: any }) };
-}
 
 describe.each(testDialects())('realtime gateway apps, weim\'s signed app API, on %s', (dialect) => {
   let t: TestNode;

@@ -83,3 +83,13 @@ export async function okami(base: string, route: string, body: Record<string, un
   const text = await res.text();
   return { status: res.status, text, body: JSON.parse(text) as { code: number; data: any; msg: string } };
 }
+
+/** weim's app API: POST /api/v1/apps/<route>, signed like the push API with the app's key and secret. */
+export async function appApi(base: string, route: string, app: { key: string; secret: string }, body: Record<string, unknown>, extra: Record<string, string> = {}, nonce = randomBytes(12).toString('hex')) {
+  const text = JSON.stringify(body);
+  const timestamp = String(Math.floor(Date.now() / 1000));
+  const path = `/api/v1/apps/${route}`;
+  const headers = { 'Content-Type': 'application/json', 'X-Weim-App': app.key, 'X-Weim-Timestamp': timestamp, 'X-Weim-Nonce': nonce, 'X-Weim-Signature': signPush(app.secret, { timestamp, nonce, method: 'POST', path, body: text }), ...extra };
+  const res = await fetch(`${base}${path}`, { method: 'POST', headers, body: text });
+  return { status: res.status, ...((await res.json()) as { code: number; msg: string; reason?: string; data: any }) };
+}

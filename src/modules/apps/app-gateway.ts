@@ -188,7 +188,7 @@ export class AppGateway {
     for (const c of [...this.hub.all()]) {
       for (let wait = pacer.waitMs(); wait > 0; wait = pacer.waitMs()) await new Promise((r) => setTimeout(r, wait));
       pacer.record();
-      c.ws.close(1012, 'server restarting, reconnect');
+      this.hub.close(c, 1012, 'server restarting, reconnect');
       connections++;
     }
     return { connections };

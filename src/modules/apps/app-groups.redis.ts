@@ -7,6 +7,8 @@ import { type AppGroups, distinctSorted, type LocalConnections } from './app-gro
 /** A connection's info outlives a node that died holding it by at most this long, if nobody clears that node. */
 const INFO_TTL_SECONDS = 86_400;
 const CLEAR_LOCK_SECONDS = 30;
+/** Every this many checks a node looks for dead nodes nobody cleared (a clear skipped for a held lock, or one that failed). */
+const ORPHAN_SWEEP_EVERY = 30;
 /** Connections written again per pipeline on a restore. */
 const CHUNK = 500;
 
@@ -39,16 +41,20 @@ type Entry = ['g', app: string, group: string, clientId: string] | ['u', app: st
  *
  * `<prefix>:appnode:<node>` indexes what each node wrote, so that a node's entries can be cleared
  * without a scan: by the first live node to see it gone for good (its lease lapsed and it is not
- * registered again), and by the node itself when it starts again under the same id (its earlier
- * run's connections would otherwise count as live again: ghosts). A node whose index is missing
- * while it holds connections (Redis restarted empty, or the others cleared it while it was
- * dropped) writes its entries again.
+ * registered again; nodes nobody cleared are swept every ORPHAN_SWEEP_EVERY checks), and by the
+ * node itself when it starts again under the same id (its earlier run's connections would
+ * otherwise count as live again: ghosts). `<prefix>:appup:<node>` says the node's entries are all
+ * there: written last by its start and its restores, deleted first by a clear. A node that finds
+ * it missing while it holds connections (Redis restarted empty, or the others cleared it while it
+ * was out of the cluster) writes its entries again; a single write of the node since (which adds
+ * to the index) does not hide the loss.
  */
 export class RedisAppGroups implements AppGroups {
   private node = '';
   private local: LocalConnections = { all: () => [], get: () => undefined };
   /** A write failed or the connection dropped: the next check writes this node's entries again. */
   private dirty = false;
+  private checks = 0;
   private timer: NodeJS.Timeout | undefined;
   private restoring: Promise<void> | undefined;
   private closed = false;
@@ -68,7 +74,10 @@ export class RedisAppGroups implements AppGroups {
     this.redis.on('close', () => {
       this.dirty = true;
     });
-    await this.withLock(node, true, () => this.clearNode(node));
+    await this.withLock(node, true, async () => {
+      await this.clearNode(node);
+      await this.redis.set(this.up_(node), '1');
+    });
     this.discovery.onNodeGone((gone) => this.inBackground(() => this.clearDead(gone)));
     this.discovery.onRejoined(() => this.restore('this node was dropped from the cluster and is back'));
     this.inBackground(() => this.clearOrphans());
@@ -113,17 +122,17 @@ export class RedisAppGroups implements AppGroups {
     if (Object.keys(info).length > 0) multi.hset(key, info);
     multi.expire(key, INFO_TTL_SECONDS);
     multi.sadd(this.index_(this.node), entry(['i', app, clientId]));
-    await this.written(multi.exec());
+    await this.written(execOrThrow(multi));
   }
 
   async dropInfo(app: string, clientId: string): Promise<void> {
-    await this.written(this.redis.multi().del(this.info_(app, clientId)).srem(this.index_(this.node), entry(['i', app, clientId])).exec());
+    await this.written(execOrThrow(this.redis.multi().del(this.info_(app, clientId)).srem(this.index_(this.node), entry(['i', app, clientId]))));
   }
 
   async setUser(app: string, clientId: string, userId: string): Promise<void> {
     const indexed = entry(['u', app, clientId]);
-    if (userId) await this.written(this.redis.multi().hset(this.users_(app), clientId, userId).sadd(this.index_(this.node), indexed).exec());
-    else await this.written(this.redis.multi().hdel(this.users_(app), clientId).srem(this.index_(this.node), indexed).exec());
+    if (userId) await this.written(execOrThrow(this.redis.multi().hset(this.users_(app), clientId, userId).sadd(this.index_(this.node), indexed)));
+    else await this.written(execOrThrow(this.redis.multi().hdel(this.users_(app), clientId).srem(this.index_(this.node), indexed)));
   }
 
   async usersOf(app: string, clientIds: readonly string[]): Promise<string[]> {
@@ -145,13 +154,18 @@ export class RedisAppGroups implements AppGroups {
     }
   }
 
-  /** Writes this node's entries again when a write failed, or its index is gone while it holds connections. */
+  /**
+   * Writes this node's entries again when a write failed, or its marker is gone while it holds
+   * connections; now and then, sweeps dead nodes nobody cleared.
+   */
   private async check(): Promise<void> {
-    if (this.closed || this.restoring) return;
+    if (this.closed) return;
+    if (++this.checks % ORPHAN_SWEEP_EVERY === 0 && this.clearing.size === 0) this.inBackground(() => this.clearOrphans());
+    if (this.restoring) return;
     try {
       if (this.dirty) return this.restore('a write to Redis failed or the connection dropped');
       const first = this.local.all()[Symbol.iterator]().next();
-      if (!first.done && (await this.redis.exists(this.index_(this.node))) === 0) this.restore('this node\'s entries were missing from Redis');
+      if (!first.done && (await this.redis.exists(this.up_(this.node))) === 0) this.restore('this node\'s entries were missing from Redis');
     } catch {
       // Redis is out of reach: the next check tries again.
     }
@@ -165,7 +179,11 @@ export class RedisAppGroups implements AppGroups {
   private restore(reason: string): void {
     if (this.closed || this.restoring) return;
     this.dirty = false;
-    this.restoring = this.withLock(this.node, true, async () => ({ written: await this.writeLocal(), removed: await this.prune() }))
+    this.restoring = this.withLock(this.node, true, async () => {
+      const done = { written: await this.writeLocal(), removed: await this.prune() };
+      await this.redis.set(this.up_(this.node), '1');
+      return done;
+    })
       .then(
         (done) => this.log.warn({ reason, ...done }, 'realtime gateway: wrote this node\'s connections to Redis again'),
         (err: unknown) => {
@@ -192,7 +210,7 @@ export class RedisAppGroups implements AppGroups {
           pipeline.expire(key, INFO_TTL_SECONDS).sadd(this.index_(this.node), entry(['i', c.app, c.clientId]));
         }
       }
-      await pipeline.exec();
+      await execOrThrow(pipeline);
     }
     return all.length;
   }
@@ -218,7 +236,7 @@ export class RedisAppGroups implements AppGroups {
         removed++;
         this.removal(pipeline, this.node, raw, e);
       }
-      await pipeline.exec();
+      await execOrThrow(pipeline);
     } while (cursor !== '0');
     return removed;
   }
@@ -238,22 +256,29 @@ export class RedisAppGroups implements AppGroups {
     });
   }
 
-  /** Nodes that died while no node was watching (their index is all that is left). */
+  /** Nodes that died with nobody clearing them (their index or marker is all that is left). */
   private async clearOrphans(): Promise<void> {
-    const pattern = `${this.prefix}:appnode:*`;
-    let cursor = '0';
-    do {
-      const [next, keys] = await this.redis.scan(cursor, 'MATCH', pattern, 'COUNT', 200);
-      cursor = next;
-      for (const key of keys) {
-        const node = key.slice(pattern.length - 1);
-        if (node !== this.node) await this.clearDead(node);
-      }
-    } while (cursor !== '0' && !this.closed);
+    const nodes = new Set<string>();
+    for (const kind of ['appnode', 'appup']) {
+      const prefix = `${this.prefix}:${kind}:`;
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 200);
+        cursor = next;
+        for (const key of keys) nodes.add(key.slice(prefix.length));
+      } while (cursor !== '0' && !this.closed);
+    }
+    nodes.delete(this.node);
+    for (const node of nodes) if (!this.closed && !this.discovery.isLive(node)) await this.clearDead(node);
   }
 
-  /** Removes everything a node wrote (idempotent: a membership gone already is not counted down twice). */
+  /**
+   * Removes everything a node wrote (idempotent: a membership gone already is not counted down
+   * twice), its marker first. Entries leave the index one by one as they are removed (the index
+   * goes when empty): an entry the node adds meanwhile (it was not dead after all) stays indexed.
+   */
   private async clearNode(node: string): Promise<void> {
+    await this.redis.del(this.up_(node));
     const index = this.index_(node);
     let cursor = '0';
     let cleared = 0;
@@ -262,10 +287,9 @@ export class RedisAppGroups implements AppGroups {
       cursor = next;
       const pipeline = this.redis.pipeline();
       for (const raw of entries) this.removal(pipeline, node, raw, JSON.parse(raw) as Entry);
-      await pipeline.exec();
+      await execOrThrow(pipeline);
       cleared += entries.length;
     } while (cursor !== '0');
-    await this.redis.del(index);
     if (cleared > 0) this.log.info({ node, entries: cleared }, 'realtime gateway: cleared a node\'s connections from Redis');
   }
 
@@ -285,6 +309,11 @@ export class RedisAppGroups implements AppGroups {
       .catch((err: unknown) => this.log.warn({ err }, 'realtime gateway: clearing a node\'s connections from Redis failed'))
       .finally(() => this.clearing.delete(running));
     this.clearing.add(running);
+  }
+
+  /** Set while all of the node's entries are there (see the class). */
+  private up_(node: string): string {
+    return `${this.prefix}:appup:${node}`;
   }
 
   private index_(node: string): string {
@@ -311,6 +340,11 @@ export class RedisAppGroups implements AppGroups {
   private nodes_(app: string, group: string): string {
     return `${this.prefix}:app:${app}:gn:${group}`;
   }
+}
+
+/** Runs a pipeline and throws its first command's error (ioredis answers them per command, without rejecting). */
+async function execOrThrow(pipeline: { exec(): Promise<Array<[Error | null, unknown]> | null> }): Promise<void> {
+  for (const [err] of (await pipeline.exec()) ?? []) if (err) throw err;
 }
 
 function entry(e: Entry): string {

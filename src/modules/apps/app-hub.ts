@@ -23,6 +23,8 @@ export interface AppConnection {
   closed?: boolean;
   /** Settles once it is registered (and bound to its token's user): its close waits for that. */
   ready?: Promise<void>;
+  /** What is being done to it (operations, its close), one after the other (AppsService). */
+  chain?: Promise<void>;
 }
 
 /** Where a frame goes among one app's connections on a node. */
@@ -45,10 +47,11 @@ const MAX_BUFFERED = 4 * 1024 * 1024;
 /** Connections written per event-loop turn: a huge fan-out is sent in slices, so timers, health checks and lease renewals run between. */
 const SLICE = 2000;
 
-/** A frame on its way to some connections: written SLICE at a time, in the order deliveries came. */
+/** A frame on its way to some connections (or a close), written SLICE at a time, in the order deliveries came. */
 interface Delivery {
   to: AppConnection[];
-  frame: Buffer;
+  frame?: Buffer;
+  close?: { code: number; reason: string };
   next: number;
 }
 
@@ -65,6 +68,9 @@ export class AppHub {
   private readonly byGroup = new Map<string, Set<AppConnection>>();
   private readonly byApp = new Map<string, Set<AppConnection>>();
   private readonly queue: Delivery[] = [];
+
+  /** `slice`: connections written per event-loop turn. */
+  constructor(private readonly slice = SLICE) {}
 
   add(c: AppConnection): void {
     this.byId.set(c.clientId, c);
@@ -124,13 +130,23 @@ export class AppHub {
     if (this.queue.push(delivery) === 1) this.pump();
   }
 
+  /** Closes a connection once the frames queued before reach it (a send answered before a close is not dropped by it). */
+  close(c: AppConnection, code: number, reason: string): void {
+    if (this.queue.length === 0) c.ws.close(code, reason);
+    else this.queue.push({ to: [c], close: { code, reason }, next: 0 });
+  }
+
   /** Writes the queue's deliveries, SLICE connections a turn. */
   private pump(): void {
-    let budget = SLICE;
+    let budget = this.slice;
     while (this.queue.length > 0) {
       const d = this.queue[0]!;
       const end = Math.min(d.to.length, d.next + budget);
-      for (let i = d.next; i < end; i++) write(d.to[i]!, d.frame);
+      for (let i = d.next; i < end; i++) {
+        const c = d.to[i]!;
+        if (d.close) c.ws.close(d.close.code, d.close.reason);
+        else write(c, d.frame!);
+      }
       budget -= end - d.next;
       d.next = end;
       if (d.next < d.to.length) break;
@@ -160,7 +176,12 @@ function write(c: AppConnection, frame: Buffer): void {
     ws.terminate();
     return;
   }
-  c.socket.write(frame);
+  try {
+    c.socket.write(frame);
+  } catch {
+    // A socket torn down under it: its close event follows; the others still get the frame.
+    ws.terminate();
+  }
 }
 
 function groupKey(app: string, group: string): string {

@@ -3,11 +3,11 @@ import type { Logger } from 'pino';
 import type { Bus } from '../../cluster/bus.js';
 import type { Discovery } from '../../cluster/discovery.js';
 import type { Db } from '../../db/database.js';
-import { AppError } from '../../errors.js';
 import { NO_WEBHOOKS, orderKey, type WebhookRecorder } from '../webhooks/index.js';
 import type { AppGroups } from './app-groups.js';
 import type { AppConnection, AppHub, AppTarget } from './app-hub.js';
 import type { ClientIds } from './client-id.js';
+import { NodeCalls } from './node-calls.js';
 
 /** What an app's backend sends: woodylan's fields, echoed to the client as they came. */
 export interface AppMessage {
@@ -24,9 +24,6 @@ type ConnectionOp =
   | { kind: 'user'; userId: string }
   | { kind: 'info'; info: Record<string, string>; merge: boolean }
   | { kind: 'close' };
-
-/** How long an operation carried to another node waits for its answer. */
-const OP_TIMEOUT_MS = 5000;
 
 /** Presence notices to a group's members (woodylan's retcodes). */
 export const ONLINE_CODE = 1001;
@@ -60,7 +57,11 @@ export class AppsService {
     private readonly log: Pick<Logger, 'warn'>,
     private readonly db?: Db,
     private readonly webhooks: WebhookRecorder = NO_WEBHOOKS,
-  ) {}
+  ) {
+    this.calls = new NodeCalls(nodeId, bus, discovery, log);
+  }
+
+  private readonly calls: NodeCalls;
 
   /** A lifecycle webhook event of a connection (connect, disconnect, bind, join), when a receiver wants it. */
   private lifecycle(event: 'app.connected' | 'app.disconnected' | 'app.bound' | 'app.joined', c: AppConnection, extra: Record<string, unknown> = {}): void {
@@ -192,9 +193,10 @@ export class AppsService {
 
   /** Binds a connection on this node to the app's user (its sends to the user reach it). */
   async bindUserHere(c: AppConnection, userId: string): Promise<void> {
-    // One user per connection: binding another replaces it.
-    if (c.userId && c.userId !== userId && this.hub.leave(c, userGroup(c.userId))) await this.groups.leave(c.app, [userGroup(c.userId)], c.clientId, this.nodeId);
+    // One user per connection: binding another replaces it. Local state first, then the store.
+    const before = c.userId;
     c.userId = userId;
+    if (before && before !== userId && this.hub.leave(c, userGroup(before))) await this.groups.leave(c.app, [userGroup(before)], c.clientId, this.nodeId);
     if (!this.hub.join(c, userGroup(userId))) return;
     await this.groups.join(c.app, userGroup(userId), c.clientId, this.nodeId);
     await this.groups.setUser(c.app, c.clientId, userId);
@@ -238,48 +240,44 @@ export class AppsService {
   }
 
   /**
-   * Runs `op` on the node holding the connection: here, or carried there by the bus and answered
-   * once it ran there. False: no such connection. A node that does not answer within
-   * OP_TIMEOUT_MS is "no such connection" when the discovery no longer sees it, and
-   * `app_node_unreachable` (503, retry) when it does.
+   * Runs `op` on the node holding the connection: here, or carried there (NodeCalls) and answered
+   * once it ran there. False: no such connection.
    */
   private async onConnection(app: string, clientId: string, op: ConnectionOp): Promise<boolean> {
     const node = this.ids.nodeOf(app, clientId);
     if (node === undefined) return false;
     if (node === this.nodeId) {
       const c = this.hub.get(app, clientId);
-      if (!c) return false;
-      await this.runHere(c, op);
-      return true;
+      return c ? this.runHere(c, op) : false;
     }
-    // Carried there whatever the discovery says right now: a node whose lease lapsed for a
-    // moment under load still holds its connections (dropping the operation lost binds in the
-    // channel bench: 94 of 10,000), and it answers.
-    const id = randomUUID();
-    let timer: NodeJS.Timeout | undefined;
-    const answered = new Promise<boolean | undefined>((resolve) => {
-      this.waiting.set(id, resolve);
-      // No answer: a node the discovery no longer sees has no connections; one it sees is slow.
-      timer = setTimeout(() => resolve(this.discovery.isLive(node) ? undefined : false), OP_TIMEOUT_MS);
-    });
-    try {
-      await this.bus.publish(node, { userIds: [], payload: JSON.stringify(op), app: { app, clientIds: [clientId], op: true, reply: { node: this.nodeId, id } } });
-      const ok = await answered;
-      if (ok === undefined) throw new AppError('app_node_unreachable');
-      return ok;
-    } finally {
-      clearTimeout(timer);
-      this.waiting.delete(id);
-    }
+    return this.calls.call(node, app, clientId, JSON.stringify(op));
   }
 
-  /** Operations carried to other nodes, waiting for their answer (by id). */
-  private readonly waiting = new Map<string, (ok: boolean) => void>();
+  /**
+   * Runs `op` on a connection here, after whatever else is being done to it (operations and its
+   * close never interleave); false when it closed before its turn.
+   */
+  private runHere(c: AppConnection, op: ConnectionOp): Promise<boolean> {
+    return this.serially(c, async () => {
+      if (c.closed) return false;
+      await this.apply(c, op);
+      return true;
+    });
+  }
 
-  private async runHere(c: AppConnection, op: ConnectionOp): Promise<void> {
+  private serially<T>(c: AppConnection, work: () => Promise<T>): Promise<T> {
+    const run = (c.chain ?? Promise.resolve()).then(work);
+    c.chain = run.then(
+      () => undefined,
+      () => undefined,
+    );
+    return run;
+  }
+
+  private async apply(c: AppConnection, op: ConnectionOp): Promise<void> {
     switch (op.kind) {
       case 'close':
-        c.ws.close(1000, 'closed by the app');
+        this.hub.close(c, 1000, 'closed by the app');
         return;
       case 'info':
         c.info = op.merge ? { ...c.info, ...op.info } : { ...op.info };
@@ -287,10 +285,11 @@ export class AppsService {
         return;
       case 'user':
         if (op.userId) await this.bindUserHere(c, op.userId);
-        else if (c.userId && this.hub.leave(c, userGroup(c.userId))) {
-          await this.groups.leave(c.app, [userGroup(c.userId)], c.clientId, this.nodeId);
-          await this.groups.setUser(c.app, c.clientId, '');
+        else if (c.userId) {
+          const before = c.userId;
           c.userId = '';
+          if (this.hub.leave(c, userGroup(before))) await this.groups.leave(c.app, [userGroup(before)], c.clientId, this.nodeId);
+          await this.groups.setUser(c.app, c.clientId, '');
         }
         return;
       case 'leave':
@@ -301,7 +300,6 @@ export class AppsService {
       case 'join':
         c.extend = op.extend;
         if (op.userId && op.userId !== c.userId) await this.bindUserHere(c, op.userId);
-        if (op.userId) c.userId = op.userId;
         if (!this.hub.join(c, op.group)) return;
         await this.groups.join(c.app, op.group, c.clientId, this.nodeId);
         this.lifecycle('app.joined', c, { group: op.group });
@@ -319,43 +317,35 @@ export class AppsService {
     });
   }
 
-  /** A connection closed here: out of its groups, whose remaining members get 1002 (not those of its user binding). */
+  /**
+   * A connection closed here: out of its groups, whose remaining members get 1002 (not those of
+   * its user binding). Operations queued for it are skipped; one under way finishes first.
+   */
   async closed(c: AppConnection): Promise<void> {
     // A close during its registration waits for it, so that everything it joined is left.
     await c.ready;
     c.closed = true;
-    const groups = this.hub.remove(c);
-    this.lifecycle('app.disconnected', c, { user_id: c.userId || null });
-    if (c.info) await this.groups.dropInfo(c.app, c.clientId);
-    if (c.userId) await this.groups.setUser(c.app, c.clientId, '');
-    if (groups.length === 0) return;
-    await this.groups.leave(c.app, groups, c.clientId, this.nodeId);
-    const m = { sendUserId: '', code: OFFLINE_CODE, msg: '客户端下线', data: presenceData(c) };
-    for (const group of groups) if (!isInternal(group)) await this.sendToGroup(c.app, group, m);
+    await this.serially(c, async () => {
+      const groups = this.hub.remove(c);
+      this.lifecycle('app.disconnected', c, { user_id: c.userId || null });
+      if (c.info) await this.groups.dropInfo(c.app, c.clientId);
+      if (c.userId) await this.groups.setUser(c.app, c.clientId, '');
+      if (groups.length === 0) return;
+      await this.groups.leave(c.app, groups, c.clientId, this.nodeId);
+      const m = { sendUserId: '', code: OFFLINE_CODE, msg: '客户端下线', data: presenceData(c) };
+      for (const group of groups) if (!isInternal(group)) await this.sendToGroup(c.app, group, m);
+    });
   }
 
   /** A batch from the bus for app connections here: a frame, an operation on one of them, or the answer to one this node carried. */
   received(target: AppTarget, payload: string): void {
-    if (target.answer !== undefined) {
-      this.waiting.get(target.answer)?.((JSON.parse(payload) as { ok: boolean }).ok);
-      return;
-    }
+    if (target.answer !== undefined) return this.calls.answered(target, payload);
     if (!target.op) {
       this.hub.deliver(target, payload);
       return;
     }
     const c = this.hub.get(target.app, target.clientIds?.[0] ?? '');
-    const ran = c ? this.runHere(c, JSON.parse(payload) as ConnectionOp).then(() => true) : Promise.resolve(false);
-    ran
-      .catch((err: unknown) => {
-        this.log.warn({ err }, 'app connection operation failed');
-        return undefined;
-      })
-      .then((ok) => {
-        // No answer when it failed: the caller's wait runs out and says so (retry).
-        if (target.reply && ok !== undefined) return this.bus.publish(target.reply.node, { userIds: [], payload: JSON.stringify({ ok }), app: { app: target.app, answer: target.reply.id } });
-      })
-      .catch((err: unknown) => this.log.warn({ err }, 'answering an app connection operation failed'));
+    this.calls.serve(target, c ? this.runHere(c, JSON.parse(payload) as ConnectionOp) : Promise.resolve(false));
   }
 
   private async toNode(node: string, target: AppTarget, payload: string): Promise<void> {
