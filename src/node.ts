@@ -265,6 +265,8 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       // No more clearing of dead nodes (one under way finishes, its users announced as usual).
       clusterWiring.stop();
       await directory.stopClearing();
+      // Nor repairs of sockets' streams (another node's stop starts them; the sockets here are closed).
+      await repair.stop();
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
       await gateway.close();
       server.closeIdleConnections();

@@ -23,6 +23,8 @@ const FAILURE_LOG_MS = 5000;
 export class StreamRepair implements StreamRepairPort {
   private failuresUnlogged = 0;
   private lastFailureLogAt = 0;
+  private stopped = false;
+  private readonly running = new Set<Promise<boolean>>();
 
   constructor(
     private readonly sync: SyncService,
@@ -32,8 +34,25 @@ export class StreamRepair implements StreamRepairPort {
     private readonly observe: (ok: boolean, frames: number) => void = () => {},
   ) {}
 
+  /**
+   * No repair starts from now on (the node is stopping: its sockets are closed, and its database
+   * is about to be); resolves when the ones under way are over.
+   */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await Promise.allSettled([...this.running]);
+  }
+
   /** Reads what the socket misses in `keys` (every stream it knows when omitted) and hands it over. */
-  async repair(connection: Connection, keys?: readonly string[]): Promise<boolean> {
+  repair(connection: Connection, keys?: readonly string[]): Promise<boolean> {
+    if (this.stopped) return Promise.resolve(true);
+    const run = this.read(connection, keys);
+    this.running.add(run);
+    void run.finally(() => this.running.delete(run));
+    return run;
+  }
+
+  private async read(connection: Connection, keys?: readonly string[]): Promise<boolean> {
     const userId = connection.userId;
     if (userId === undefined) return true;
     const { positions, complete } = connection.streamPositions();
@@ -47,7 +66,7 @@ export class StreamRepair implements StreamRepairPort {
     let frames = 0;
     try {
       let current = cursors;
-      for (let page = 0; page < MAX_PAGES; page++) {
+      for (let page = 0; page < MAX_PAGES && !this.stopped; page++) {
         const result = await this.sync.page(userId, current, PAGE_SIZE, { conversations: only, events });
         frames += result.items.length;
         connection.repaired(this.streamsOf(result, current, wanted, connection.features));
@@ -77,7 +96,7 @@ export class StreamRepair implements StreamRepairPort {
     });
     let next = 0;
     const worker = async () => {
-      while (next < queue.length) await this.repair(queue[next++]!);
+      while (next < queue.length && !this.stopped) await this.repair(queue[next++]!);
     };
     await Promise.all(Array.from({ length: Math.min(PARALLEL, queue.length) }, worker));
     return queue.length;

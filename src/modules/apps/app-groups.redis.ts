@@ -4,8 +4,6 @@ import type { Discovery } from '../../cluster/discovery.js';
 import { withRedisLock } from '../../cluster/redis-lock.js';
 import { type AppGroups, distinctSorted, type LocalConnections } from './app-groups.js';
 
-/** A connection's info outlives a node that died holding it by at most this long, if nobody clears that node. */
-const INFO_TTL_SECONDS = 86_400;
 const CLEAR_LOCK_SECONDS = 30;
 /** Every this many checks a node looks for dead nodes nobody cleared (a clear skipped for a held lock, or one that failed). */
 const ORPHAN_SWEEP_EVERY = 30;
@@ -120,7 +118,6 @@ export class RedisAppGroups implements AppGroups {
     const multi = this.redis.multi();
     if (!merge) multi.del(key);
     if (Object.keys(info).length > 0) multi.hset(key, info);
-    multi.expire(key, INFO_TTL_SECONDS);
     multi.sadd(this.index_(this.node), entry(['i', app, clientId]));
     await this.written(execOrThrow(multi));
   }
@@ -207,7 +204,7 @@ export class RedisAppGroups implements AppGroups {
           const key = this.info_(c.app, c.clientId);
           pipeline.del(key);
           if (Object.keys(c.info).length > 0) pipeline.hset(key, c.info);
-          pipeline.expire(key, INFO_TTL_SECONDS).sadd(this.index_(this.node), entry(['i', c.app, c.clientId]));
+          pipeline.sadd(this.index_(this.node), entry(['i', c.app, c.clientId]));
         }
       }
       await execOrThrow(pipeline);
