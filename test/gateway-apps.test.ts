@@ -1,17 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, request as httpRequest } from 'node:http';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
 import { loadConfig } from '../src/config.js';
-import { xlveinSign } from '../src/modules/apps/index.js';
-import { signPush } from '../src/modules/push/push.auth.js';
 import { type ChildNode, startChildNode } from './helpers/child-node.js';
 import { clusterEnv, startClusterNodes } from './helpers/cluster.js';
 import { testDialects } from './helpers/database.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
-import { A, AppClient, appApi, APPS, B, C, call, closeOpenClients, connect, okami, open, settle } from './helpers/app-clients.js';
+import { A, AppClient, APPS, B, C, call, closeOpenClients, connect, okami, open, settle, xlveinClient } from './helpers/app-clients.js';
 
 afterEach(() => closeOpenClients());
 
@@ -196,101 +194,6 @@ describe('realtime gateway apps across two nodes (MariaDB, Redis, etcd)', () => 
   });
 });
 
-/** An xlvein client: `/ws/connect?app_id=&token=`, no greeting; every frame kept. */
-async function xlveinClient(base: string, app: { key: string; secret: string }, sub: string): Promise<AppClient> {
-  const token = jwt.sign({ sub, iss: 'TimeToken' }, app.secret, { algorithm: 'HS256', expiresIn: '1h' });
-  const ws = new WebSocket(`${base.replace(/^http/, 'ws')}/ws/connect?app_id=${app.key}&token=${token}`);
-  const client = new AppClient(ws);
-  open.push(client);
-  await new Promise<void>((resolve, reject) => {
-    ws.once('open', () => resolve());
-    ws.once('error', reject);
-  });
-  return client;
-}
-
-/** xlvein's push, as its SDK sends it (a form), with weim's `ts`; `sign` computed unless given. */
-async function xlveinPush(base: string, fields: Record<string, string>, secret: string) {
-  const body = new URLSearchParams({ ...fields, sign: fields.sign ?? xlveinSign({ app_key: fields.app_key!, message: fields.message!, nonce: fields.nonce!, send_to: fields.send_to!, ts: fields.ts! }, secret) });
-  const res = await fetch(`${base}/api/v1/im/push`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body });
-  return { status: res.status, body: (await res.json()) as Record<string, unknown> };
-}
-
-/** The answer to a WebSocket upgrade request that is refused before the upgrade (fetch does not send upgrades). */
-function connectAnswer(base: string, query: string): Promise<{ status: number; body: unknown }> {
-  return new Promise((resolve, reject) => {
-    const req = httpRequest(`${base}/ws/connect?${query}`, { headers: { Connection: 'Upgrade', Upgrade: 'websocket', 'Sec-WebSocket-Version': '13', 'Sec-WebSocket-Key': randomBytes(16).toString('base64') } });
-    req.on('upgrade', () => reject(new Error('upgraded')));
-    req.on('response', (res) => {
-      let text = '';
-      res.on('data', (c: Buffer) => (text += c.toString()));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: JSON.parse(text) as unknown }));
-    });
-    req.on('error', reject);
-    req.end();
-  });
-}
-
-describe.each(testDialects())('realtime gateway apps, xlvein drop-in, on %s', (dialect) => {
-  let t: TestNode;
-  beforeAll(async () => {
-    t = await startTestNode(dialect, { WEIM_APPS_LIST: APPS });
-  });
-  afterAll(async () => {
-    await t.stop();
-  });
-  const nonce = () => randomBytes(12).toString('hex');
-  const now = () => String(Math.floor(Date.now() / 1000));
-
-  it('clients are their app\'s users: a frame to a user reaches each of its connections, and no other app\'s user of that name', async () => {
-    const u1 = await xlveinClient(t.url, A, 'u1');
-    const u2a = await xlveinClient(t.url, A, 'u2');
-    const u2b = await xlveinClient(t.url, A, 'u2');
-    const otherApp = await xlveinClient(t.url, B, 'u2');
-    await settle(100);
-    u1.ws.send(JSON.stringify({ to: 'u2', data: { text: 'hi' } }));
-    u1.ws.send(JSON.stringify({ to: 'u2', event: 2, data: { text: 'room?' } }));
-    u1.ws.send('not json');
-    for (const c of [u2a, u2b]) {
-      const got = await c.next((f) => f.data?.text === 'hi');
-      expect(got).toEqual({ from: 'u1', to: 'u2', event: 1, data: { text: 'hi' }, msg_id: expect.any(String), send_at: expect.any(Number), conversation_id: 'u2' });
-      expect(String(got.send_at)).toHaveLength(10);
-      expect(Object.keys(got)).toEqual(['from', 'to', 'event', 'data', 'msg_id', 'send_at', 'conversation_id']);
-      expect((await c.next((f) => f.data?.text === 'room?')).event).toBe(1);
-    }
-    await settle();
-    expect(u1.frames).toEqual([]);
-    expect(otherApp.frames).toEqual([]);
-  });
-
-  it('a connection without app, token or with a wrong token gets xlvein\'s answer before any upgrade', async () => {
-    expect(await connectAnswer(t.url, 'app_id=shop-a')).toEqual({ status: 200, body: { code: 400, detail: '', msg: '请求参数错误' } });
-    expect(await connectAnswer(t.url, 'app_id=nobody&token=x')).toEqual({ status: 200, body: { code: 1001, detail: '', msg: 'internal not found' } });
-    const wrongKey = jwt.sign({ sub: 'u1' }, B.secret, { algorithm: 'HS256', expiresIn: '1h' });
-    const noExp = jwt.sign({ sub: 'u1' }, A.secret, { algorithm: 'HS256' });
-    for (const token of [wrongKey, noExp, 'garbage']) expect(await connectAnswer(t.url, `app_id=${A.key}&token=${token}`)).toEqual({ status: 200, body: { code: 1000, detail: '', msg: '错误的Token' } });
-  });
-
-  it('the backend\'s signed push reaches the user; a replay, a bad sign, a stale ts and a non-object message are refused', async () => {
-    const u = await xlveinClient(t.url, A, 'buyer');
-    await settle(100);
-    const fields = { app_key: A.key, send_to: 'buyer', message: '{"text":"paid"}', nonce: nonce(), ts: now() };
-    expect(await xlveinPush(t.url, fields, A.secret)).toEqual({ status: 200, body: { error: 0, data: {}, message: '' } });
-    const got = await u.next((f) => f.data?.text === 'paid');
-    expect(got).toEqual({ to: 'buyer', data: { text: 'paid' }, msg_id: expect.any(String), send_at: expect.any(Number) });
-    expect(String(got.send_at)).toHaveLength(13);
-    expect((await xlveinPush(t.url, fields, A.secret)).body).toEqual({ error: 1002, message: 'nonce used before (a replayed push)' });
-    expect((await xlveinPush(t.url, { ...fields, nonce: nonce() }, B.secret)).body).toMatchObject({ error: 1002 });
-    expect((await xlveinPush(t.url, { ...fields, nonce: nonce(), ts: String(Math.floor(Date.now() / 1000) - 3600) }, A.secret)).body).toMatchObject({ error: 1002 });
-    expect((await xlveinPush(t.url, { ...fields, nonce: nonce(), message: '[1]' }, A.secret)).body).toEqual({ error: 1003, message: 'message must be a JSON object' });
-    expect((await xlveinPush(t.url, { ...fields, nonce: nonce(), app_key: 'nobody' }, A.secret)).body).toEqual({ error: 1001, message: 'app not found' });
-    const { ts: _, ...noTs } = fields;
-    expect((await xlveinPush(t.url, { ...noTs, nonce: nonce(), ts: '' }, A.secret)).body).toEqual({ error: 400, message: '请求参数错误: ts' });
-    await settle();
-    expect(u.frames.filter((f) => f.data?.text === 'paid')).toHaveLength(1);
-  });
-});
-
 describe('realtime gateway apps: a node that dies', () => {
   let cluster: Awaited<ReturnType<typeof startClusterNodes>>;
   let doomed: ChildNode | undefined;
@@ -323,34 +226,6 @@ describe('realtime gateway apps: a node that dies', () => {
     expect((await call(survivor.url, 'send_to_client', A.key, { clientId: there.clientId, msg: 'x' })).code).toBe(0);
   });
 });
-
-describe('realtime gateway apps, xlvein across two nodes', () => {
-  let cluster: Awaited<ReturnType<typeof startClusterNodes>>;
-  beforeAll(async () => {
-    cluster = await startClusterNodes(`xlv${Date.now()}`, ['x1', 'x2'], { WEIM_APPS_LIST: APPS });
-  });
-  afterAll(async () => {
-    await cluster.stop();
-  });
-
-  it('a user\'s connections on both nodes get a relayed frame and a push made on either node', async () => {
-    const [n1, n2] = cluster.nodes as [TestNode, TestNode];
-    const sender = await xlveinClient(n1.url, A, 's');
-    const onN1 = await xlveinClient(n1.url, A, 'r');
-    const onN2 = await xlveinClient(n2.url, A, 'r');
-    await settle(200);
-    sender.ws.send(JSON.stringify({ to: 'r', data: { n: 1 } }));
-    await onN1.next((f) => f.data?.n === 1);
-    await onN2.next((f) => f.data?.n === 1);
-    const fields = { app_key: A.key, send_to: 'r', message: '{"n":2}', nonce: randomBytes(12).toString('hex'), ts: String(Math.floor(Date.now() / 1000)) };
-    expect((await xlveinPush(n2.url, fields, A.secret)).body).toMatchObject({ error: 0 });
-    await onN1.next((f) => f.data?.n === 2);
-    await onN2.next((f) => f.data?.n === 2);
-    // The nonce is spent cluster-wide.
-    expect((await xlveinPush(n1.url, fields, A.secret)).body).toMatchObject({ error: 1002 });
-  });
-});
-
 
 describe.each(testDialects())('realtime gateway apps, goravel-websocket drop-in, on %s', (dialect) => {
   let t: TestNode;
@@ -439,105 +314,6 @@ describe.each(testDialects())('realtime gateway apps: lifecycle webhooks on %s',
   });
 });
 
-
-describe.each(testDialects())('realtime gateway apps, weim\'s signed app API, on %s', (dialect) => {
-  let t: TestNode;
-  beforeAll(async () => {
-    t = await startTestNode(dialect, { WEIM_APPS_LIST: APPS });
-  });
-  afterAll(async () => {
-    await t.stop();
-  });
-
-  it('sends to connections, a user, a channel and the whole app; binds, joins, leaves, lists, closes and kicks; another app reaches none of it', async () => {
-    const c1 = await connect(t.url, A.key);
-    const c2 = await connect(t.url, A.key);
-    const b = await connect(t.url, B.key);
-    expect((await appApi(t.url, 'send', A, { client_ids: [c1.clientId], msg: 'direct', data: { a: 1 } })).data).toEqual({ message_id: expect.stringMatching(/^[0-9a-f]{16}$/) });
-    expect(await c1.next((f) => f.msg === 'direct')).toMatchObject({ data: '{"a":1}' });
-    expect((await appApi(t.url, 'bind', A, { client_id: c2.clientId, user_id: 'carol' })).code).toBe(0);
-    expect((await appApi(t.url, 'send', A, { user_id: 'carol', msg: 'to carol' })).data.message_ids).toHaveLength(1);
-    await c2.next((f) => f.msg === 'to carol');
-    expect((await appApi(t.url, 'online', A, { user_id: 'carol' })).data).toEqual({ count: 1, online: true, client_ids: [c2.clientId], page: 1, page_size: 100 });
-    await appApi(t.url, 'join', A, { client_id: c1.clientId, channel: 'news' });
-    await appApi(t.url, 'join', A, { client_id: c2.clientId, channel: 'news' });
-    await c1.next((f) => f.code === 1001 && JSON.parse(f.data).clientId === c2.clientId);
-    const page = await appApi(t.url, 'online', A, { channel: 'news', page: 2, page_size: 1 });
-    expect(page.data).toEqual({ count: 2, online: true, client_ids: [[c1.clientId, c2.clientId].sort()[1]], page: 2, page_size: 1, user_count: 1, user_ids: [] });
-    expect((await appApi(t.url, 'online', A, { channel: 'news' })).data).toMatchObject({ count: 2, user_count: 1, user_ids: ['carol'] });
-    expect((await appApi(t.url, 'online', A, { client_id: c1.clientId })).data).toEqual({ online: true });
-    expect((await appApi(t.url, 'online', B, { client_id: c1.clientId })).data).toEqual({ online: false });
-    await appApi(t.url, 'send', A, { channel: 'news', msg: 'headline' });
-    await c1.next((f) => f.msg === 'headline');
-    await c2.next((f) => f.msg === 'headline');
-    await appApi(t.url, 'leave', A, { client_id: c2.clientId, channel: 'news' });
-    await c1.next((f) => f.code === 1002);
-    // Without presence: the others are not told.
-    const quiet = await connect(t.url, A.key);
-    await appApi(t.url, 'join', A, { client_id: quiet.clientId, channel: 'news', presence: false });
-    await appApi(t.url, 'leave', A, { client_id: quiet.clientId, channel: 'news', presence: false });
-    await appApi(t.url, 'send', A, { all: true, msg: 'everyone' });
-    await c1.next((f) => f.msg === 'everyone');
-    await c2.next((f) => f.msg === 'everyone');
-    // Another app: A's connections are not its to reach.
-    const foreign = await appApi(t.url, 'close', B, { client_id: c1.clientId });
-    expect([foreign.status, foreign.code, foreign.reason]).toEqual([404, 1002, 'app_client_not_found']);
-    await appApi(t.url, 'send', B, { client_ids: [c1.clientId], msg: 'from b' });
-    expect((await appApi(t.url, 'online', B, { channel: 'news' })).data.count).toBe(0);
-    expect((await appApi(t.url, 'kick', B, { user_id: 'carol' })).data).toEqual({ closed: [] });
-    expect((await appApi(t.url, 'kick', A, { user_id: 'carol' })).data).toEqual({ closed: [c2.clientId] });
-    await c2.next(() => c2.closed !== undefined);
-    expect((await appApi(t.url, 'close', A, { client_id: c1.clientId })).code).toBe(0);
-    await c1.next(() => c1.closed !== undefined);
-    await expect.poll(async () => (await appApi(t.url, 'online', A, { client_id: c1.clientId })).data).toEqual({ online: false });
-    expect(c1.messages().filter((f) => f.msg === 'from b')).toEqual([]);
-    expect(c1.messages().filter((f) => (f.code === 1001 || f.code === 1002) && JSON.parse(f.data).clientId === quiet.clientId)).toEqual([]);
-    expect(b.messages().filter((f) => f.msg === 'everyone')).toEqual([]);
-  });
-
-  it('refuses a replayed request, a wrong secret and bad input; an Idempotency-Key retry is sent once', async () => {
-    const c = await connect(t.url, A.key);
-    const nonce = randomBytes(12).toString('hex');
-    const first = await appApi(t.url, 'send', A, { client_ids: [c.clientId], msg: 'once' }, { 'Idempotency-Key': 'k-1' }, nonce);
-    const retry = await appApi(t.url, 'send', A, { client_ids: [c.clientId], msg: 'once' }, { 'Idempotency-Key': 'k-1' }, nonce);
-    expect(retry.data).toEqual(first.data);
-    const replay = await appApi(t.url, 'send', A, { client_ids: [c.clientId], msg: 'once' }, {}, nonce);
-    expect([replay.status, replay.reason]).toEqual([401, 'nonce_replayed']);
-    const wrong = await appApi(t.url, 'send', { key: A.key, secret: B.secret }, { client_ids: [c.clientId], msg: 'x' });
-    expect([wrong.status, wrong.reason]).toEqual([401, 'push_signature_bad']);
-    const two = await appApi(t.url, 'send', A, { client_ids: [c.clientId], channel: 'x', msg: 'x' });
-    expect([two.status, two.reason]).toEqual([400, 'invalid_field']);
-    await settle();
-    expect(c.messages().map((f) => f.msg)).toEqual(['once']);
-  });
-});
-
-describe('realtime gateway apps: per-connection info across two nodes', () => {
-  let cluster: Awaited<ReturnType<typeof startClusterNodes>>;
-  beforeAll(async () => {
-    cluster = await startClusterNodes(`appsinfo${Date.now()}`, ['i1', 'i2'], { WEIM_APPS_LIST: APPS });
-  });
-  afterAll(async () => {
-    await cluster.stop();
-  });
-
-  it('set, merge and get through either node; gone when the connection closes; another app sees none', async () => {
-    const [n1, n2] = cluster.nodes as [TestNode, TestNode];
-    const c = await connect(n1.url, A.key);
-    expect((await appApi(n2.url, 'info', A, { client_id: c.clientId })).data).toEqual({ info: {} });
-    expect((await appApi(n2.url, 'info/set', A, { client_id: c.clientId, info: { room: '7', role: 'host' } })).code).toBe(0);
-    await expect.poll(async () => (await appApi(n1.url, 'info', A, { client_id: c.clientId })).data.info).toEqual({ room: '7', role: 'host' });
-    await appApi(n1.url, 'info/merge', A, { client_id: c.clientId, info: { role: 'guest', seat: '3' } });
-    expect((await appApi(n2.url, 'info', A, { client_id: c.clientId })).data.info).toEqual({ room: '7', role: 'guest', seat: '3' });
-    await appApi(n2.url, 'info/set', A, { client_id: c.clientId, info: { only: 'this' } });
-    await expect.poll(async () => (await appApi(n1.url, 'info', A, { client_id: c.clientId })).data.info).toEqual({ only: 'this' });
-    expect((await appApi(n1.url, 'info', B, { client_id: c.clientId })).reason).toBe('app_client_not_found');
-    const tooMany = await appApi(n1.url, 'info/set', A, { client_id: c.clientId, info: Object.fromEntries(Array.from({ length: 51 }, (_, i) => [`k${i}`, 'v'])) });
-    expect([tooMany.status, tooMany.reason]).toEqual([400, 'invalid_field']);
-    c.ws.close();
-    await expect.poll(async () => (await appApi(n2.url, 'info', A, { client_id: c.clientId })).data.info).toEqual({});
-  });
-});
 
 describe('realtime gateway apps: the per-address socket cap', () => {
   let t: TestNode;

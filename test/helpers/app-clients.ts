@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import jwt from 'jsonwebtoken';
 import WebSocket from 'ws';
 import { signPush } from '../../src/modules/push/push.auth.js';
 
@@ -92,4 +93,17 @@ export async function appApi(base: string, route: string, app: { key: string; se
   const headers = { 'Content-Type': 'application/json', 'X-Weim-App': app.key, 'X-Weim-Timestamp': timestamp, 'X-Weim-Nonce': nonce, 'X-Weim-Signature': signPush(app.secret, { timestamp, nonce, method: 'POST', path, body: text }), ...extra };
   const res = await fetch(`${base}${path}`, { method: 'POST', headers, body: text });
   return { status: res.status, ...((await res.json()) as { code: number; msg: string; reason?: string; data: any }) };
+}
+
+/** An xlvein client: `/ws/connect?app_id=&token=`, no greeting; every frame kept. */
+export async function xlveinClient(base: string, app: { key: string; secret: string }, sub: string): Promise<AppClient> {
+  const token = jwt.sign({ sub, iss: 'TimeToken' }, app.secret, { algorithm: 'HS256', expiresIn: '1h' });
+  const ws = new WebSocket(`${base.replace(/^http/, 'ws')}/ws/connect?app_id=${app.key}&token=${token}`);
+  const client = new AppClient(ws);
+  open.push(client);
+  await new Promise<void>((resolve, reject) => {
+    ws.once('open', () => resolve());
+    ws.once('error', reject);
+  });
+  return client;
 }
