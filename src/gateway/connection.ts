@@ -177,12 +177,20 @@ export class Connection {
     this.writeAll(this.order.reached(key, seq));
   }
 
-  /** Ends a sync: sends the held live frames the sync did not already send. */
+  /**
+   * Ends a sync: sends the held live frames the sync did not already send, but not the stored
+   * frame of a message this device sent meanwhile (a repair may have read it before its ack was
+   * written, and held it ahead of the ack's silent position): the device has that one.
+   */
   endSync(): void {
     const held = this.held ?? [];
+    const own = this.ownDuringSync;
     this.held = undefined;
     this.ownDuringSync = undefined;
-    for (const frame of held) this.deliver(frame);
+    for (const frame of held) {
+      if (own && 'wire' in frame && frame.stream && own.has(`${frame.stream.key}:${frame.stream.seq}`)) continue;
+      this.deliver(frame);
+    }
   }
 
   /** Where the socket stands in each stream it knows (`key → next seq`), and whether that is all of them. */
