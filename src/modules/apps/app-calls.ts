@@ -6,7 +6,7 @@ import type { RawBodyRequest } from '../../http/body-reader.js';
 import { addressKey, clientIp } from '../../http/client-ip.js';
 import { AppError } from '../../errors.js';
 import { signedHeadersOf, verifySignedCall } from '../push/push.auth.js';
-import { beginKey, fingerprintOf, idempotencyKeyOf, type IdempotencyOptions, replay, settleOnAnswer } from '../push/push.idempotency.js';
+import { claimKey, type IdempotencyOptions, rawRequestKey, settleOnAnswer } from '../push/push.idempotency.js';
 import type { App, AppRegistry } from './apps.registry.js';
 import type { AppsService } from './apps.service.js';
 
@@ -44,27 +44,23 @@ export interface Refusal {
 /**
  * Who may call an app's routes: a call signed with the app's secret, as the push API signs (each
  * nonce once), or an unsigned one from `apps.trusted_networks`. Answers the app, or why not (in
- * woodylan's words for a missing or unknown systemId: every seed's users know them). `owner`: a
- * retry of the same signed request with the same Idempotency-Key may repeat its nonce.
+ * woodylan's words for a missing or unknown systemId: every seed's users know them); a signature
+ * that does not hold throws its AppError. `owner`: a retry of the same signed request with the
+ * same Idempotency-Key may repeat its nonce.
  */
-export function appCaller(options: Pick<AppRoutesOptions, 'registry' | 'once' | 'trusted' | 'trustProxyHops' | 'maxSkewSeconds' | 'clock'>) {
-  return async (req: Request, systemId: string | undefined, owner?: string): Promise<{ app: App; signed: boolean } | Refusal> => {
+function appCaller(options: Pick<AppRoutesOptions, 'registry' | 'once' | 'trusted' | 'trustProxyHops' | 'maxSkewSeconds' | 'clock'>) {
+  return async (req: Request, systemId: string | undefined, owner?: string): Promise<{ app: App } | Refusal> => {
     if (!systemId) return { status: 200, msg: '系统ID不能为空' };
     const app = await options.registry.enabled(systemId);
     if (!app) return { status: 200, msg: '系统ID无效' };
     if (req.get('x-weim-signature') === undefined) {
       const ip = addressKey(clientIp(req, options.trustProxyHops));
-      if (options.trusted.check(ip, isIPv4(ip) ? 'ipv4' : 'ipv6')) return { app, signed: false };
+      if (options.trusted.check(ip, isIPv4(ip) ? 'ipv4' : 'ipv6')) return { app };
       return { status: 401, msg: 'unsigned call from an untrusted network: sign it (X-Weim-Timestamp, X-Weim-Nonce, X-Weim-Signature) or list the network in apps.trusted_networks' };
     }
-    try {
-      const headers = signedHeadersOf(req);
-      await verifySignedCall(req, app.secret, headers, { once: options.once, maxSkewSeconds: options.maxSkewSeconds, clock: options.clock, onceKey: `app:${app.key}:${headers.nonce}`, owner });
-    } catch (err) {
-      if (err instanceof AppError) return refusalOf(err);
-      throw err;
-    }
-    return { app, signed: true };
+    const headers = signedHeadersOf(req);
+    await verifySignedCall(req, app.secret, headers, { once: options.once, maxSkewSeconds: options.maxSkewSeconds, clock: options.clock, onceKey: `app:${app.key}:${headers.nonce}`, owner });
+    return { app };
   };
 }
 
@@ -88,30 +84,19 @@ export function appRoutes(router: Router, reader: RequestHandler, options: AppRo
   const caller = appCaller(options);
   return <S extends z.ZodType>(path: string, schema: S, run: (app: App, input: z.output<S>, res: Response) => Promise<void>) => {
     router.post(path, reader, async (req: Request, res: Response) => {
-      let key: string | undefined;
       try {
-        key = options.idempotency ? idempotencyKeyOf(req) : undefined;
-      } catch (err) {
-        if (err instanceof AppError) return flavour.refuse(res, refusalOf(err));
-        throw err;
-      }
-      const fingerprint = key === undefined ? undefined : fingerprintOf(req.method, req.originalUrl.split('?', 1)[0]!, (req as RawBodyRequest).rawBody ?? '');
-      const verdict = await caller(req, flavour.systemIdOf(req), key === undefined ? undefined : fingerprintOf('KEY', key, fingerprint!));
-      if (!('app' in verdict)) return flavour.refuse(res, verdict);
-      const { app } = verdict;
-      if (key !== undefined) {
-        const begun = await beginKey(options.idempotency!, `seed:${app.key}`, key, fingerprint!);
-        if (begun.kind === 'done') return replay(res, begun.answer);
-        if (begun.kind === 'running') return flavour.refuse(res, refusalOf(new AppError('idempotency_in_progress')));
-        if (begun.kind === 'mismatch') return flavour.refuse(res, refusalOf(new AppError('idempotency_key_reused')));
-        settleOnAnswer(res, begun.claim, options.idempotency!);
-      }
-      const parsed = schema.safeParse(req.body ?? {});
-      if (!parsed.success) return flavour.invalid(res, app, parsed.error);
-      try {
+        const keyed = options.idempotency ? rawRequestKey(req) : undefined;
+        const verdict = await caller(req, flavour.systemIdOf(req), keyed?.owner);
+        if (!('app' in verdict)) return flavour.refuse(res, verdict);
+        const { app } = verdict;
+        const claim = keyed === undefined ? undefined : await claimKey(options.idempotency!, `seed:${app.key}`, keyed, res);
+        if (claim === 'replayed') return;
+        if (claim) settleOnAnswer(res, claim, options.idempotency!);
+        const parsed = schema.safeParse(req.body ?? {});
+        if (!parsed.success) return flavour.invalid(res, app, parsed.error);
         await run(app, parsed.data, res);
       } catch (err) {
-        // weim's own refusals (a node that did not answer) in the seed's envelope.
+        // weim's own refusals (a bad signature, a malformed or reused key, a node that did not answer) in the seed's envelope.
         if (err instanceof AppError && !res.headersSent) return flavour.refuse(res, refusalOf(err));
         throw err;
       }

@@ -4,7 +4,7 @@ import { z } from 'zod';
 import type { OnceStore } from '../../cluster/once.js';
 import { AppError } from '../../errors.js';
 import { spendNonce } from '../push/push.auth.js';
-import { beginKey, fingerprintOf, idempotencyKeyOf, type IdempotencyOptions, replay, settleOnAnswer } from '../push/push.idempotency.js';
+import { claimKey, fingerprintOf, idempotencyKeyOf, type IdempotencyOptions, requestKey, type RequestKey, settleOnAnswer } from '../push/push.idempotency.js';
 import type { AppRegistry } from './apps.registry.js';
 import type { AppsService } from './apps.service.js';
 
@@ -54,6 +54,14 @@ export function xlveinSign(fields: Record<string, string>, secret: string): stri
   return createHash('md5').update(`${text}&key=${secret}`).digest('hex').toUpperCase();
 }
 
+/** weim's refusals of a push in xlvein's words (its codes: 1002 a stale or replayed push). */
+const XLVEIN_REFUSALS = {
+  push_timestamp_skew: [1002, 'ts is too far from the server clock'],
+  nonce_replayed: [1002, 'nonce used before (a replayed push)'],
+  idempotency_in_progress: [409, 'a push with this Idempotency-Key is still in progress; retry later'],
+  idempotency_key_reused: [422, 'this Idempotency-Key was used for another push'],
+} as const;
+
 function reply(res: Response, error: number, message = ''): void {
   res.json(error === 0 ? { error: 0, data: {}, message: '' } : { error, message });
 }
@@ -86,25 +94,22 @@ export function xlveinPushRoute(router: Router, options: XlveinOptions): void {
     if (!timingSafeEqual(Buffer.from(expected), Buffer.from(p.sign.toUpperCase()))) return reply(res, 1002, 'sign error');
     const seconds = p.ts.length === 13 ? Number(p.ts) / 1000 : Number(p.ts);
     // An Idempotency-Key: a retry of the same push (its nonce included) gets the first answer.
-    let key: string | undefined;
+    let keyed: RequestKey | undefined;
     try {
-      key = options.idempotency ? idempotencyKeyOf(req) : undefined;
+      const key = options.idempotency ? idempotencyKeyOf(req) : undefined;
+      keyed = key === undefined ? undefined : requestKey(key, fingerprintOf('POST', '/api/v1/im/push', JSON.stringify([p.app_key, p.send_to, p.message, p.nonce, p.ts])));
     } catch {
       return reply(res, 400, '请求参数错误: Idempotency-Key');
     }
-    const fingerprint = key === undefined ? undefined : fingerprintOf('POST', '/api/v1/im/push', JSON.stringify([p.app_key, p.send_to, p.message, p.nonce, p.ts]));
     try {
-      await spendNonce({ once: options.once, maxSkewSeconds: options.maxSkewSeconds, clock }, seconds, `xlvein:${app.key}:${p.nonce}`, key === undefined ? undefined : fingerprintOf('KEY', key, fingerprint!));
+      await spendNonce({ once: options.once, maxSkewSeconds: options.maxSkewSeconds, clock }, seconds, `xlvein:${app.key}:${p.nonce}`, keyed?.owner);
+      const claim = keyed === undefined ? undefined : await claimKey(options.idempotency!, `xlvein:${app.key}`, keyed, res);
+      if (claim === 'replayed') return;
+      if (claim) settleOnAnswer(res, claim, options.idempotency!);
     } catch (err) {
-      if (err instanceof AppError) return reply(res, 1002, err.reason === 'push_timestamp_skew' ? 'ts is too far from the server clock' : 'nonce used before (a replayed push)');
-      throw err;
-    }
-    if (key !== undefined) {
-      const begun = await beginKey(options.idempotency!, `xlvein:${app.key}`, key, fingerprint!);
-      if (begun.kind === 'done') return replay(res, begun.answer);
-      if (begun.kind === 'running') return reply(res, 409, 'a push with this Idempotency-Key is still in progress; retry later');
-      if (begun.kind === 'mismatch') return reply(res, 422, 'this Idempotency-Key was used for another push');
-      settleOnAnswer(res, begun.claim, options.idempotency!);
+      const refusal = err instanceof AppError ? (XLVEIN_REFUSALS as Partial<Record<string, readonly [number, string]>>)[err.reason] : undefined;
+      if (!refusal) throw err;
+      return reply(res, refusal[0], refusal[1]);
     }
     let data: unknown;
     try {

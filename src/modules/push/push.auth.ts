@@ -4,7 +4,7 @@ import type { OnceStore } from '../../cluster/once.js';
 import { AppError } from '../../errors.js';
 import type { RawBodyRequest } from '../../http/body-reader.js';
 import type { RateLimiter } from '../../http/rate-limiter.js';
-import { beginKey, fingerprintOf, idempotencyKeyOf, type IdempotencyOptions, replay, settleOnAnswer } from './push.idempotency.js';
+import { claimKey, type IdempotencyOptions, rawRequestKey, settleOnAnswer } from './push.idempotency.js';
 
 export interface PushAuthOptions {
   /** App key → secret (config `push.apps`; or the realtime gateway's apps, read from their table). */
@@ -117,18 +117,12 @@ export function requirePushApp(options: PushAuthOptions): RequestHandler {
     const headers = signedHeadersOf(req);
     const secret = await options.apps.get(app);
     checkSignature(req, secret, headers);
-    const path = req.originalUrl.split('?', 1)[0]!;
     const idempotency = options.idempotency;
-    const key = idempotency ? idempotencyKeyOf(req) : undefined;
-    const fingerprint = key === undefined ? undefined : fingerprintOf(req.method, path, (req as RawBodyRequest).rawBody ?? '');
+    const keyed = idempotency ? rawRequestKey(req) : undefined;
     const once = `push:${app}:${headers.nonce}`;
-    const owner = key === undefined ? undefined : fingerprintOf('KEY', key, fingerprint!);
-    await spendNonce({ once: options.once, maxSkewSeconds: options.maxSkewSeconds, clock }, Number(headers.timestamp), once, owner);
-    const begun = key === undefined ? undefined : await beginKey(idempotency!, app, key, fingerprint!);
-    if (begun?.kind === 'done') return replay(res, begun.answer);
-    if (begun?.kind === 'running') throw new AppError('idempotency_in_progress', undefined, { retryAfterSeconds: 1 });
-    if (begun?.kind === 'mismatch') throw new AppError('idempotency_key_reused');
-    const claim = begun?.claim;
+    await spendNonce({ once: options.once, maxSkewSeconds: options.maxSkewSeconds, clock }, Number(headers.timestamp), once, keyed?.owner);
+    const claim = keyed === undefined ? undefined : await claimKey(idempotency!, app, keyed, res);
+    if (claim === 'replayed') return;
     // After the nonce (a replay does not count against the app), and a request refused here (429)
     // can be sent again as it is: without a key it gets its nonce back; with one, the nonce lets
     // the same request through again anyway, and its attempt is failed so that it runs then.

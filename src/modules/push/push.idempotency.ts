@@ -3,6 +3,7 @@ import type { Request, Response } from 'express';
 import type { Logger } from 'pino';
 import type { Begun, IdempotencyStore, StoredAnswer } from '../../cluster/idempotency.js';
 import { AppError } from '../../errors.js';
+import type { RawBodyRequest } from '../../http/body-reader.js';
 
 export interface IdempotencyOptions {
   store: IdempotencyStore;
@@ -32,6 +33,43 @@ export function fingerprintOf(method: string, path: string, rawBody: string): st
   return createHash('sha256').update(`${method}\n${path}\n${rawBody}`).digest('hex');
 }
 
+/**
+ * A request's Idempotency-Key with what a retry must repeat (`fingerprint`) and the owner its
+ * nonce is spent for: the very same request under the same key may repeat its nonce, nothing else.
+ */
+export interface RequestKey {
+  key: string;
+  fingerprint: string;
+  owner: string;
+}
+
+export function requestKey(key: string, fingerprint: string): RequestKey {
+  return { key, fingerprint, owner: fingerprintOf('KEY', key, fingerprint) };
+}
+
+/** A signed request's key (`idempotencyKeyOf`) over its method, path (no query) and raw body; undefined without one. */
+export function rawRequestKey(req: Request): RequestKey | undefined {
+  const key = idempotencyKeyOf(req);
+  return key === undefined ? undefined : requestKey(key, fingerprintOf(req.method, req.originalUrl.split('?', 1)[0]!, (req as RawBodyRequest).rawBody ?? ''));
+}
+
+/**
+ * Claims the key for this attempt (scoped by `scope`: an app). A key whose first request was
+ * answered: that answer is sent again (`Idempotent-Replayed: true`) and this is `'replayed'`.
+ * Throws `idempotency_in_progress` (its first attempt still runs) or `idempotency_key_reused`
+ * (another request holds the key).
+ */
+export async function claimKey(options: IdempotencyOptions, scope: string, k: RequestKey, res: Response): Promise<Claim | 'replayed'> {
+  const begun = await beginKey(options, scope, k.key, k.fingerprint);
+  if (begun.kind === 'done') {
+    replay(res, begun.answer);
+    return 'replayed';
+  }
+  if (begun.kind === 'running') throw new AppError('idempotency_in_progress', undefined, { retryAfterSeconds: 1 });
+  if (begun.kind === 'mismatch') throw new AppError('idempotency_key_reused');
+  return begun.claim;
+}
+
 /** An app's key, claimed by one attempt (`begin` said `started`). */
 export interface Claim {
   key: string;
@@ -41,7 +79,7 @@ export interface Claim {
 }
 
 /** The key's state for this request: a claim of it, or what already holds it. */
-export async function beginKey(options: IdempotencyOptions, app: string, key: string, fingerprint: string): Promise<Exclude<Begun, { kind: 'started' }> | { kind: 'started'; claim: Claim }> {
+async function beginKey(options: IdempotencyOptions, app: string, key: string, fingerprint: string): Promise<Exclude<Begun, { kind: 'started' }> | { kind: 'started'; claim: Claim }> {
   const scoped = `${app}:${key}`;
   const begun = await options.store.begin(scoped, fingerprint, { ttlSeconds: options.ttlSeconds, leaseMs: options.leaseMs ?? LEASE_MS });
   if (begun.kind !== 'started') return begun;
@@ -49,7 +87,7 @@ export async function beginKey(options: IdempotencyOptions, app: string, key: st
 }
 
 /** Answers with what the key's first request was answered, marked `Idempotent-Replayed: true`. */
-export function replay(res: Response, answer: StoredAnswer): void {
+function replay(res: Response, answer: StoredAnswer): void {
   res.statusCode = answer.status;
   res.setHeader('Content-Type', 'application/json; charset=utf-8');
   res.setHeader('Idempotent-Replayed', 'true');
