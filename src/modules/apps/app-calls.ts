@@ -2,7 +2,6 @@ import { BlockList, isIPv4 } from 'node:net';
 import type { Request, RequestHandler, Response, Router } from 'express';
 import { z } from 'zod';
 import type { OnceStore } from '../../cluster/once.js';
-import type { RawBodyRequest } from '../../http/body-reader.js';
 import { addressKey, clientIp } from '../../http/client-ip.js';
 import { AppError } from '../../errors.js';
 import { signedHeadersOf, verifySignedCall } from '../push/push.auth.js';

@@ -1,4 +1,4 @@
-import type { Redis } from 'ioredis';
+import type { ChainableCommander, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Discovery } from '../../cluster/discovery.js';
 import { withRedisLock } from '../../cluster/redis-lock.js';
@@ -90,11 +90,16 @@ export class RedisAppGroups implements AppGroups {
   }
 
   async join(app: string, group: string, clientId: string, node: string): Promise<void> {
-    await this.written(this.redis.eval(JOIN, 4, this.members_(app, group), this.nodes_(app, group), this.groups_(app), this.index_(node), clientId, node, group, entry(['g', app, group, clientId])));
+    await this.written(this.redis.eval(JOIN, 4, ...this.membership(app, group, clientId, node)));
   }
 
   async leave(app: string, groups: readonly string[], clientId: string, node: string): Promise<void> {
-    for (const group of groups) await this.written(this.redis.eval(LEAVE, 4, this.members_(app, group), this.nodes_(app, group), this.groups_(app), this.index_(node), clientId, node, group, entry(['g', app, group, clientId])));
+    for (const group of groups) await this.written(this.redis.eval(LEAVE, 4, ...this.membership(app, group, clientId, node)));
+  }
+
+  /** The keys and arguments of JOIN and LEAVE for one membership of a connection held by `node`. */
+  private membership(app: string, group: string, clientId: string, node: string): [string, string, string, string, string, string, string, string] {
+    return [this.members_(app, group), this.nodes_(app, group), this.groups_(app), this.index_(node), clientId, node, group, entry(['g', app, group, clientId])];
   }
 
   async members(app: string, group: string): Promise<string[]> {
@@ -114,12 +119,7 @@ export class RedisAppGroups implements AppGroups {
   }
 
   async writeInfo(app: string, clientId: string, info: Record<string, string>, merge: boolean): Promise<void> {
-    const key = this.info_(app, clientId);
-    const multi = this.redis.multi();
-    if (!merge) multi.del(key);
-    if (Object.keys(info).length > 0) multi.hset(key, info);
-    multi.sadd(this.index_(this.node), entry(['i', app, clientId]));
-    await this.written(execOrThrow(multi));
+    await this.written(execOrThrow(this.infoWrite(this.redis.multi(), app, clientId, info, merge)));
   }
 
   async dropInfo(app: string, clientId: string): Promise<void> {
@@ -127,9 +127,21 @@ export class RedisAppGroups implements AppGroups {
   }
 
   async setUser(app: string, clientId: string, userId: string): Promise<void> {
-    const indexed = entry(['u', app, clientId]);
-    if (userId) await this.written(execOrThrow(this.redis.multi().hset(this.users_(app), clientId, userId).sadd(this.index_(this.node), indexed)));
-    else await this.written(execOrThrow(this.redis.multi().hdel(this.users_(app), clientId).srem(this.index_(this.node), indexed)));
+    if (userId) await this.written(execOrThrow(this.userWrite(this.redis.multi(), app, clientId, userId)));
+    else await this.written(execOrThrow(this.redis.multi().hdel(this.users_(app), clientId).srem(this.index_(this.node), entry(['u', app, clientId]))));
+  }
+
+  /** Adds to `commands` the writing of a connection's info here (replaced, or merged into), indexed. */
+  private infoWrite(commands: ChainableCommander, app: string, clientId: string, info: Record<string, string>, merge: boolean): ChainableCommander {
+    const key = this.info_(app, clientId);
+    if (!merge) commands.del(key);
+    if (Object.keys(info).length > 0) commands.hset(key, info);
+    return commands.sadd(this.index_(this.node), entry(['i', app, clientId]));
+  }
+
+  /** Adds to `commands` the binding of a connection here to the app's user, indexed. */
+  private userWrite(commands: ChainableCommander, app: string, clientId: string, userId: string): ChainableCommander {
+    return commands.hset(this.users_(app), clientId, userId).sadd(this.index_(this.node), entry(['u', app, clientId]));
   }
 
   async usersOf(app: string, clientIds: readonly string[]): Promise<string[]> {
@@ -198,14 +210,9 @@ export class RedisAppGroups implements AppGroups {
     for (let i = 0; i < all.length; i += CHUNK) {
       const pipeline = this.redis.pipeline();
       for (const c of all.slice(i, i + CHUNK)) {
-        for (const group of c.groups) pipeline.eval(JOIN, 4, this.members_(c.app, group), this.nodes_(c.app, group), this.groups_(c.app), this.index_(this.node), c.clientId, this.node, group, entry(['g', c.app, group, c.clientId]));
-        if (c.userId) pipeline.hset(this.users_(c.app), c.clientId, c.userId).sadd(this.index_(this.node), entry(['u', c.app, c.clientId]));
-        if (c.info) {
-          const key = this.info_(c.app, c.clientId);
-          pipeline.del(key);
-          if (Object.keys(c.info).length > 0) pipeline.hset(key, c.info);
-          pipeline.sadd(this.index_(this.node), entry(['i', c.app, c.clientId]));
-        }
+        for (const group of c.groups) pipeline.eval(JOIN, 4, ...this.membership(c.app, group, c.clientId, this.node));
+        if (c.userId) this.userWrite(pipeline, c.app, c.clientId, c.userId);
+        if (c.info) this.infoWrite(pipeline, c.app, c.clientId, c.info, false);
       }
       await execOrThrow(pipeline);
     }
@@ -217,21 +224,26 @@ export class RedisAppGroups implements AppGroups {
    * connections as they are in the same turn as its removals are sent: a join made meanwhile is in
    * the connection's groups before its own write is sent, so it is never taken out.
    */
-  private async prune(): Promise<number> {
-    const index = this.index_(this.node);
+  private prune(): Promise<number> {
+    return this.removeEntries(this.node, (e) => {
+      const c = this.local.get(e[1], e[0] === 'g' ? e[3] : e[2]);
+      return c !== undefined && !c.closed && (e[0] === 'g' ? c.groups.has(e[2]) : e[0] === 'u' ? c.userId !== '' : c.info !== undefined);
+    });
+  }
+
+  /** Takes out `node`'s index entries (and what they stand for) but those `keep` wants, page by page; answers how many. */
+  private async removeEntries(node: string, keep: (e: Entry) => boolean): Promise<number> {
     let cursor = '0';
     let removed = 0;
     do {
-      const [next, entries] = await this.redis.sscan(index, cursor, 'COUNT', CHUNK);
+      const [next, entries] = await this.redis.sscan(this.index_(node), cursor, 'COUNT', CHUNK);
       cursor = next;
       const pipeline = this.redis.pipeline();
       for (const raw of entries) {
         const e = JSON.parse(raw) as Entry;
-        const c = this.local.get(e[1], e[0] === 'g' ? e[3] : e[2]);
-        const wanted = c !== undefined && !c.closed && (e[0] === 'g' ? c.groups.has(e[2]) : e[0] === 'u' ? c.userId !== '' : c.info !== undefined);
-        if (wanted) continue;
+        if (keep(e)) continue;
         removed++;
-        this.removal(pipeline, this.node, raw, e);
+        this.removal(pipeline, node, raw, e);
       }
       await execOrThrow(pipeline);
     } while (cursor !== '0');
@@ -241,7 +253,7 @@ export class RedisAppGroups implements AppGroups {
   /** Adds to `pipeline` the commands that take one index entry of `node` out, with what it stands for. */
   private removal(pipeline: ReturnType<Redis['pipeline']>, node: string, raw: string, e: Entry): void {
     const index = this.index_(node);
-    if (e[0] === 'g') pipeline.eval(LEAVE, 4, this.members_(e[1], e[2]), this.nodes_(e[1], e[2]), this.groups_(e[1]), index, e[3], node, e[2], raw);
+    if (e[0] === 'g') pipeline.eval(LEAVE, 4, ...this.membership(e[1], e[2], e[3], node));
     else if (e[0] === 'u') pipeline.hdel(this.users_(e[1]), e[2]).srem(index, raw);
     else pipeline.del(this.info_(e[1], e[2])).srem(index, raw);
   }
@@ -276,28 +288,12 @@ export class RedisAppGroups implements AppGroups {
    */
   private async clearNode(node: string): Promise<void> {
     await this.redis.del(this.up_(node));
-    const index = this.index_(node);
-    let cursor = '0';
-    let cleared = 0;
-    do {
-      const [next, entries] = await this.redis.sscan(index, cursor, 'COUNT', CHUNK);
-      cursor = next;
-      const pipeline = this.redis.pipeline();
-      for (const raw of entries) this.removal(pipeline, node, raw, JSON.parse(raw) as Entry);
-      await execOrThrow(pipeline);
-      cleared += entries.length;
-    } while (cursor !== '0');
+    const cleared = await this.removeEntries(node, () => false);
     if (cleared > 0) this.log.info({ node, entries: cleared }, 'realtime gateway: cleared a node\'s connections from Redis');
   }
 
-  private withLock(node: string, wait: boolean, work: () => Promise<void>): Promise<void>;
-  private withLock<T>(node: string, wait: boolean, work: () => Promise<T>): Promise<T | undefined>;
-  private async withLock<T>(node: string, wait: boolean, work: () => Promise<T>): Promise<T | undefined> {
-    let result: T | undefined;
-    await withRedisLock(this.redis, `${this.prefix}:appnode-lock:${node}`, this.node, { wait, seconds: CLEAR_LOCK_SECONDS }, async () => {
-      result = await work();
-    });
-    return result;
+  private withLock<T>(node: string, wait: boolean, work: () => Promise<T>): Promise<T | undefined> {
+    return withRedisLock(this.redis, `${this.prefix}:appnode-lock:${node}`, this.node, { wait, seconds: CLEAR_LOCK_SECONDS }, work);
   }
 
   private inBackground(work: () => Promise<void>): void {
