@@ -102,6 +102,7 @@ export class AppsService {
 
   /** Sends to each of `clientIds` (each gets its own message id when `oneIdEach`); unknown ids are skipped. Answers the first message id. */
   async sendToClients(app: string, clientIds: readonly string[], m: AppMessage, oneIdEach = false): Promise<string> {
+    if (oneIdEach) return (await this.sendEach(app, clientIds, m))[0] ?? messageId();
     const byNode = new Map<string, string[]>();
     for (const id of clientIds) {
       // Not filtered by liveness (a node whose lease lapsed for a moment still holds its
@@ -113,25 +114,27 @@ export class AppsService {
       ids.push(id);
     }
     const first = messageId();
-    if (!oneIdEach) {
-      const payload = frameOf(first, m);
-      await Promise.all([...byNode].map(([node, ids]) => this.toNode(node, { app, clientIds: ids }, payload)));
-      return first;
-    }
-    let n = 0;
-    for (const [node, ids] of byNode) for (const id of ids) await this.toNode(node, { app, clientIds: [id] }, frameOf(n++ === 0 ? first : messageId(), m));
+    const payload = frameOf(first, m);
+    await Promise.all([...byNode].map(([node, ids]) => this.toNode(node, { app, clientIds: ids }, payload)));
     return first;
   }
 
   /** Sends to every connection bound to the app's user, each with its own message id; answers the ids (none: nobody online). */
   async sendToUser(app: string, userId: string, m: AppMessage): Promise<string[]> {
-    const ids: string[] = [];
-    for (const clientId of await this.groups.members(app, userGroup(userId))) {
+    return this.sendEach(app, await this.groups.members(app, userGroup(userId)), m);
+  }
+
+  /** Sends to each of `clientIds` with a message id of its own (unknown ids skipped); answers the ids. */
+  private async sendEach(app: string, clientIds: readonly string[], m: AppMessage): Promise<string[]> {
+    const sent: string[] = [];
+    for (const clientId of clientIds) {
+      const node = this.ids.nodeOf(app, clientId);
+      if (node === undefined) continue;
       const id = messageId();
-      await this.toNode(this.ids.nodeOf(app, clientId)!, { app, clientIds: [clientId] }, frameOf(id, m));
-      ids.push(id);
+      await this.toNode(node, { app, clientIds: [clientId] }, frameOf(id, m));
+      sent.push(id);
     }
-    return ids;
+    return sent;
   }
 
   /** Closes every connection of the app's user; answers their clientIds. */
