@@ -1,8 +1,7 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket, { WebSocketServer } from 'ws';
+import WebSocket from 'ws';
 import { type AppConnection, AppHub } from '../src/modules/apps/app-hub.js';
+import { startWsServer } from './helpers/ws-server.js';
 
 /**
  * The realtime gateway's hub over real sockets: frames built once and written a slice of
@@ -10,21 +9,14 @@ import { type AppConnection, AppHub } from '../src/modules/apps/app-hub.js';
  * queued before it.
  */
 describe('AppHub: sliced delivery in order, closes behind the frames queued before them', () => {
-  let server: Server;
-  let wss: WebSocketServer;
+  let server: Awaited<ReturnType<typeof startWsServer>>;
   let url: string;
   const accepted: AppConnection[] = [];
   beforeAll(async () => {
-    server = createServer();
-    wss = new WebSocketServer({ server, perMessageDeflate: false });
-    wss.on('connection', (ws, req) => accepted.push({ app: 'a', clientId: `c${accepted.length}`, ws, socket: req.socket, groups: new Set(), userId: '', extend: '' }));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await startWsServer((ws, socket) => accepted.push({ app: 'a', clientId: `c${accepted.length}`, ws, socket, groups: new Set(), userId: '', extend: '' }));
+    url = server.url;
   });
-  afterAll(async () => {
-    for (const c of wss.clients) c.terminate();
-    await new Promise((r) => server.close(r));
-  });
+  afterAll(() => server.close());
 
   /** `n` client sockets, each with what it received (texts, then `close <code>`). */
   async function clients(n: number): Promise<{ got: string[][]; conns: AppConnection[] }> {
@@ -38,18 +30,23 @@ describe('AppHub: sliced delivery in order, closes behind the frames queued befo
       await new Promise((r) => ws.once('open', r));
     }));
     while (accepted.length < from + n) await new Promise((r) => setTimeout(r, 5));
-    // Accepted in any order: match each server side to its client by a first frame.
-    const conns = accepted.slice(from);
-    return { got, conns };
+    // In the order accepted, not necessarily the clients': the tests do not pair them.
+    return { got, conns: accepted.slice(from) };
   }
 
-  it('every member gets every frame, in the order sent, though each frame is written over several turns', async () => {
-    const { got, conns } = await clients(7);
+  /** `n` clients in `group` of a hub that writes 2 connections a turn. */
+  async function inGroup(n: number, group: string) {
+    const { got, conns } = await clients(n);
     const hub = new AppHub(2);
     for (const c of conns) {
       hub.add(c);
-      hub.join(c, 'room');
+      hub.join(c, group);
     }
+    return { got, conns, hub };
+  }
+
+  it('every member gets every frame, in the order sent, though each frame is written over several turns', async () => {
+    const { got, conns, hub } = await inGroup(7, 'room');
     // Counts the frames written to the sockets.
     let writes = 0;
     for (const c of conns) {
@@ -70,12 +67,7 @@ describe('AppHub: sliced delivery in order, closes behind the frames queued befo
   });
 
   it('a close waits for the frames queued before it; one with nothing queued closes at once', async () => {
-    const { got, conns } = await clients(5);
-    const hub = new AppHub(2);
-    for (const c of conns) {
-      hub.add(c);
-      hub.join(c, 'hall');
-    }
+    const { got, conns, hub } = await inGroup(5, 'hall');
     const last = conns[4]!;
     hub.deliver({ app: 'a', group: 'hall' }, 'to the hall');
     hub.deliver({ app: 'a', clientIds: [last.clientId] }, 'bye');

@@ -1,9 +1,8 @@
-import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import WebSocket, { WebSocketServer } from 'ws';
+import WebSocket from 'ws';
 import { Connection } from '../src/gateway/connection.js';
 import { LiveFrame } from '../src/gateway/wire-frame.js';
+import { startWsServer } from './helpers/ws-server.js';
 
 /**
  * A socket during a sync, over a real WebSocket: live frames are held and sent afterwards unless
@@ -13,21 +12,14 @@ import { LiveFrame } from '../src/gateway/wire-frame.js';
  * the ack's silent position.
  */
 describe('Connection: the device\'s own message is not sent back when a sync ends', () => {
-  let server: Server;
-  let wss: WebSocketServer;
+  let server: Awaited<ReturnType<typeof startWsServer>>;
   let url: string;
   const accepted: Connection[] = [];
   beforeAll(async () => {
-    server = createServer();
-    wss = new WebSocketServer({ server, perMessageDeflate: false });
-    wss.on('connection', (ws, req) => accepted.push(new Connection(ws, req.socket, 1 << 20)));
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
-    url = `ws://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    server = await startWsServer((ws, socket) => accepted.push(new Connection(ws, socket, 1 << 20)));
+    url = server.url;
   });
-  afterAll(async () => {
-    for (const c of wss.clients) c.terminate();
-    await new Promise((r) => server.close(r));
-  });
+  afterAll(() => server.close());
 
   it('a stored frame held during the sync before the ack\'s silent position is dropped, the rest sent in order', async () => {
     const client = new WebSocket(url);
