@@ -26,6 +26,12 @@ export class ClosePacer {
     this.times.push(now);
   }
 
+  /** Waits until another close may happen, then counts it (the caller closes in the same turn). */
+  async take(): Promise<void> {
+    for (let wait = this.waitMs(); wait > 0; wait = this.waitMs()) await new Promise((r) => setTimeout(r, wait));
+    this.record();
+  }
+
   /** Closes counted so far. */
   get count(): number {
     return this.times.length;

@@ -357,8 +357,7 @@ export class Gateway {
     let timer: NodeJS.Timeout | undefined;
     await Promise.race([connection.serial, new Promise((resolve) => (timer = setTimeout(resolve, 1000)))]);
     clearTimeout(timer);
-    for (let wait = pacer.waitMs(); wait > 0; wait = pacer.waitMs()) await sleep(wait);
-    pacer.record();
+    await pacer.take();
     connection.close(CloseCode.ServiceRestart, 'server restarting, reconnect');
   }
 

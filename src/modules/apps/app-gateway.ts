@@ -186,8 +186,7 @@ export class AppGateway {
     clearInterval(this.heartbeat);
     let connections = 0;
     for (const c of [...this.hub.all()]) {
-      for (let wait = pacer.waitMs(); wait > 0; wait = pacer.waitMs()) await new Promise((r) => setTimeout(r, wait));
-      pacer.record();
+      await pacer.take();
       this.hub.close(c, 1012, 'server restarting, reconnect');
       connections++;
     }
