@@ -257,7 +257,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
       if (config.server.drain_delay_ms > 0) await new Promise((resolve) => setTimeout(resolve, config.server.drain_delay_ms));
       // One rate for every close: the IM sockets', then the realtime gateway's connections (their protocols have no "move" frame).
       const pacer = new ClosePacer(config.server.drain_closes_per_second);
-      const drained = await gateway.drain(config.server.drain_closes_per_second, pacer);
+      const drained = await gateway.drain(pacer);
       log.info({ ...drained, closesPerSecond: config.server.drain_closes_per_second }, 'drained: sockets told to move and closed');
       const apps = await gatewayApps.drain(pacer);
       if (apps.connections > 0) log.info({ ...apps, peakPerSecond: pacer.peakPerSecond() }, 'drained: app connections closed');

@@ -9,7 +9,7 @@
  */
 export class ClosePacer {
   private readonly times: number[] = [];
-  private readonly perSecond: number;
+  readonly perSecond: number;
 
   constructor(perSecond: number) {
     this.perSecond = Math.max(1, Math.floor(perSecond));

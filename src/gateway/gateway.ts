@@ -8,7 +8,7 @@ import { addressKey, clientIp } from '../http/client-ip.js';
 import { type Locale, localeOf } from '../i18n.js';
 import { Cmd } from '../notify/cmd.js';
 import { reconnectFrame, syncNeededFrame } from '../notify/frames.js';
-import { ClosePacer } from './close-pacer.js';
+import type { ClosePacer } from './close-pacer.js';
 import { Connection, type StreamRepairPort } from './connection.js';
 import { type FrameLimit, FrameLimits } from './frame-limits.js';
 import { createHandlers, type HandlerDeps, type Handlers } from './handlers.js';
@@ -328,17 +328,18 @@ export class Gateway {
   /**
    * The first step of a graceful stop, which spreads the reconnects of this node's sockets over
    * time instead of sending them all to the other nodes at once: stops accepting sockets (503), tells
-   * each open one when it will be closed (Cmd 26; the k-th at k / `closesPerSecond` s, jittered
+   * each open one when it will be closed (Cmd 26; the k-th at k / `pacer.perSecond` s, jittered
    * within its slot), then closes them (1012) on that schedule, each after the sends it is handling
-   * have been answered (1 s at most), and never more than `closesPerSecond` in any second (after
-   * the event loop was held up, the overdue ones follow at that rate, a little after their time).
+   * have been answered (1 s at most), and never more than `pacer.perSecond` in any second, with
+   * whatever else the pacer counts (after the event loop was held up, the overdue ones follow at
+   * that rate, a little after their time).
    * Frames keep flowing to a socket until its turn. Resolves when the last one has been closed, with
    * how many were closed, over how long, and the most closed in one second.
    */
-  async drain(closesPerSecond: number, pacer = new ClosePacer(closesPerSecond)): Promise<DrainReport> {
+  async drain(pacer: ClosePacer): Promise<DrainReport> {
     this.closing = true;
     const sockets = [...this.connections];
-    const slotMs = 1000 / closesPerSecond;
+    const slotMs = 1000 / pacer.perSecond;
     const began = Date.now();
     const schedule = sockets.map((connection, k) => ({ connection, at: Math.round((k + Math.random()) * slotMs) }));
     for (const { connection, at } of schedule) connection.sendFrame(reconnectFrame(at));
