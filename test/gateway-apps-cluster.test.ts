@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import jwt from 'jsonwebtoken';
 import { afterAll, afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import WebSocket from 'ws';
-import { A, AppClient, appApi, APPS, C, call, closeOpenClients, connect, okami, open } from './helpers/app-clients.js';
+import { A, AppClient, appApi, APPS, C, call, closeOpenClients, connect, okami, open, xlveinClient } from './helpers/app-clients.js';
 import { type ChildNode, startChildNode } from './helpers/child-node.js';
 import { clusterEnv, startClusterNodes } from './helpers/cluster.js';
 import type { TestNode } from './helpers/node.js';
@@ -20,16 +20,9 @@ const TRUSTED = { WEIM_APPS_LIST: APPS, WEIM_APPS_TRUSTED_NETWORKS: '127.0.0.0/8
 
 afterEach(() => closeOpenClients());
 
-/** An xlvein client, the app's user `sub`. */
+/** An xlvein client, the app's user `sub`, once it is registered (bound to its user: it can be pushed to). */
 async function xlveinUser(base: string, sub: string): Promise<AppClient> {
-  const token = jwt.sign({ sub }, A.secret, { algorithm: 'HS256', expiresIn: '1h' });
-  const client = new AppClient(new WebSocket(`${base.replace(/^http/, 'ws')}/ws/connect?app_id=${A.key}&token=${token}`));
-  open.push(client);
-  await new Promise((resolve, reject) => {
-    client.ws.once('open', resolve);
-    client.ws.once('error', reject);
-  });
-  // Registered (bound to its user) before it can be pushed to.
+  const client = await xlveinClient(base, A, sub);
   await expect.poll(async () => (await appApi(base, 'online', A, { user_id: sub })).data.count, { interval: 20 }).toBeGreaterThan(0);
   return client;
 }
