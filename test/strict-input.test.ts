@@ -109,6 +109,15 @@ describe.each(testDialects())('number fields refuse what is not a number, on %s'
     expect(await location()).toEqual(before);
     expect((await post(t.api, '/user/update/location', { longitude: '-12.5', latitude: '30.25' }, { token: a.token, form: true })).code).toBe(0);
     expect(await location()).toEqual({ longitude: -12.5, latitude: 30.25 });
+    // A double as JavaScript or Go writes it: up to 17 significant digits, so 17 or more after the
+    // point below 1 (seen refused in CI: '-0.12608860895939245'); past 24 fraction digits, refused.
+    for (const [longitude, latitude] of [['-0.12608860895939245', '0.050506086326795325'], ['0.0000012608860895939245', '-0.000009999999999999999']]) {
+      const res = await post(t.api, '/user/update/location', { longitude, latitude }, { token: a.token, form: true });
+      expect([res.status, res.code], longitude).toEqual([200, 0]);
+      expect(await location()).toEqual({ longitude: Number(longitude), latitude: Number(latitude) });
+    }
+    const tooLong = await post(t.api, '/user/update/location', { longitude: `0.${'1'.repeat(25)}`, latitude: '1' }, { token: a.token, form: true });
+    expect([tooLong.status, tooLong.msg]).toEqual([400, 'longitude: must be a number']);
   });
 
   it('text message bodies refuse control characters but tab and newlines (NUL, ESC, DEL, C1), over HTTP and the socket', async () => {

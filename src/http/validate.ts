@@ -35,8 +35,13 @@ export function numeric<S extends z.ZodType<number>>(schema: S) {
   return z.preprocess((value) => (typeof value === 'string' && DECIMAL.test(value) ? Number(value) : value), schema);
 }
 
-/** A decimal number as a form writes one: digits, an optional leading minus and fraction. */
-const DECIMAL_FRACTION = /^-?\d{1,16}(\.\d{1,16})?$/;
+/**
+ * A decimal number as a form writes one: digits, an optional leading minus and fraction. A double
+ * written in full (JavaScript's String, Go's FormatFloat 'f' -1) has up to 17 significant digits,
+ * so below 1 its fraction runs past 16 digits (-0.12608860895939245); 24 takes every double from
+ * 1e-6 up, which JavaScript writes without an exponent.
+ */
+const DECIMAL_FRACTION = /^-?\d{1,16}(\.\d{1,24})?$/;
 
 /**
  * A fractional number field (coordinates, distances): a JSON number, or a string of decimal digits
