@@ -26,7 +26,9 @@ export interface ChildNode {
 export async function startChildNode(env: Record<string, string> = {}): Promise<ChildNode> {
   const dataDir = mkdtempSync(join(tmpdir(), 'weim-child-'));
   const port = await freePort();
-  const child: ChildProcess = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  // WEIM_BENCH_SERVER_ARGS: extra node flags, as for the benches' servers (bench/targets.ts), e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
+  const extra = (process.env.WEIM_BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...extra, '--import', 'tsx', 'src/main.ts'], {
     cwd: root,
     env: {
       PATH: process.env.PATH ?? '',
