@@ -10,7 +10,7 @@ import type { FrameLimits } from './frame-limits.js';
 import { type FeatureName, NO_FEATURES } from '../notify/features.js';
 import { CloseCode } from './protocol.js';
 import { StreamOrder } from './stream-order.js';
-import type { OrderedFrame } from './wire-frame.js';
+import { type OrderedFrame, textFrame } from './wire-frame.js';
 
 /** Connection ids are unique across the cluster: an `except` travels to other nodes with a frame. */
 const ID_PREFIX = randomBytes(6).toString('base64url');
@@ -105,11 +105,14 @@ export class Connection {
     return this.sendFrame(failFrame(error, this.locale, clientMsgId));
   }
 
-  /** Sends a serialised frame; returns false if the socket was closed instead. */
+  /**
+   * Sends a serialised frame; returns false if the socket was closed instead. Written whole, as
+   * one buffer (`textFrame`), like the live frames: `ws.send` corks the socket and writes its
+   * header and the payload apart (a `writev`), which cost the ack of every message about 7 µs
+   * more on the gateway bench (docs/benchmarks.md).
+   */
   send(payload: string): boolean {
-    if (!this.hasRoomFor(Buffer.byteLength(payload))) return false;
-    this.ws.send(payload);
-    return true;
+    return this.write(textFrame(payload));
   }
 
   /** Writes a whole text frame (`textFrame`); returns false if the socket was closed instead. */
