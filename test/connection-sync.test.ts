@@ -46,3 +46,43 @@ describe('Connection: the device\'s own message is not sent back when a sync end
     client.terminate();
   });
 });
+
+/** A sync page goes to the socket in writes of up to 64 KB, not one write (one system call) per frame. */
+describe('Connection.sendAll', () => {
+  let server: Awaited<ReturnType<typeof startWsServer>>;
+  const accepted: Array<{ connection: Connection; writes: number[] }> = [];
+  beforeAll(async () => {
+    server = await startWsServer((ws, socket) => {
+      const writes: number[] = [];
+      const write = socket.write.bind(socket) as (chunk: Buffer) => boolean;
+      (socket as unknown as { write: (chunk: Buffer) => boolean }).write = (chunk: Buffer) => {
+        writes.push(chunk.length);
+        return write(chunk);
+      };
+      accepted.push({ connection: new Connection(ws, socket, 4 << 20), writes });
+    });
+  });
+  afterAll(() => server.close());
+
+  it('200 frames of about 1 KB arrive whole and in order, in 4 writes', async () => {
+    const client = new WebSocket(server.url);
+    const got: number[] = [];
+    client.on('message', (d) => got.push(JSON.parse(String(d)).Seq as number));
+    await new Promise((r) => client.once('open', r));
+    while (accepted.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const { connection, writes } = accepted[0]!;
+    const payloads = Array.from({ length: 200 }, (_, i) => JSON.stringify({ Cmd: 6, Seq: i + 1, Body: 'x'.repeat(1000) }));
+    expect(await connection.sendAll(payloads)).toBe(true);
+    await expect.poll(() => got.length).toBe(200);
+    expect(got).toEqual(Array.from({ length: 200 }, (_, i) => i + 1));
+    // About 206 KB: three writes that each just pass 64 KB, and the rest.
+    const total = payloads.reduce((sum, p) => sum + 4 + Buffer.byteLength(p), 0);
+    expect(writes).toHaveLength(4);
+    expect(writes.reduce((a, b) => a + b, 0)).toBe(total);
+    for (const bytes of writes.slice(0, 3)) expect(bytes).toBeGreaterThanOrEqual(64 * 1024);
+    for (const bytes of writes.slice(0, 3)) expect(bytes).toBeLessThan(64 * 1024 + 1100);
+    expect(await connection.sendAll([])).toBe(true);
+    expect(writes).toHaveLength(4);
+    client.terminate();
+  });
+});

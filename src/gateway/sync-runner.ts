@@ -19,13 +19,15 @@ export async function runSync(connection: Connection, sync: SyncService, cursors
     let more = false;
     for (let page = 0; page < MAX_PAGES; page++) {
       const result = await sync.page(connection.userId!, current);
+      // A page's frames go out together: a write per 64 KB (`sendAll`), not one per frame.
+      const payloads: string[] = [];
       for (const item of result.items) {
         if (connection.has(item.stream)) continue;
         // Frames of a feature the socket did not declare are left out; the cursors still pass them.
         if (!servesCmd(connection.features, item.frame.Cmd)) continue;
-        if (!connection.send(JSON.stringify(item.frame))) return;
-        if (connection.ws.bufferedAmount > 0) await connection.drain();
+        payloads.push(JSON.stringify(item.frame));
       }
+      if (!(await connection.sendAll(payloads))) return;
       for (const [id, seq] of result.next.conversations) connection.synced(`c${id}`, seq);
       connection.synced('e', result.next.events);
       current = result.next;
@@ -37,3 +39,4 @@ export async function runSync(connection: Connection, sync: SyncService, cursors
     connection.endSync();
   }
 }
+
