@@ -1,4 +1,6 @@
 import type { Executor } from '../../db/database.js';
+import { executeRows } from '../../db/prepared.js';
+import { shapedQuery } from '../../db/shaped-query.js';
 import type { StoredUserEventFrame, UserEventFrame } from '../../notify/frames.js';
 import type { Notification } from '../../notify/notifier.js';
 
@@ -22,7 +24,9 @@ export async function recordUserEvent(db: Executor, userId: number, frame: UserE
 }
 
 export async function userEventsAfter(db: Executor, userId: number, after: number, limit: number) {
-  return db.selectFrom('user_events').selectAll().where('user_id', '=', userId).where('seq', '>', after).orderBy('seq').limit(limit).execute();
+  // Read by every sync: built once, prepared on MySQL (prepared.ts).
+  return executeRows(db, shapedQuery(db, 'user-events-after', { userId, after, limit }, (p) =>
+    db.selectFrom('user_events').selectAll().where('user_id', '=', p.userId).where('seq', '>', p.after).orderBy('seq').limit(p.limit).compile()));
 }
 
 export async function lastUserEventSeq(db: Executor, userId: number): Promise<number> {

@@ -1,4 +1,6 @@
 import type { Executor } from '../../db/database.js';
+import { executeRows } from '../../db/prepared.js';
+import { shapedQuery } from '../../db/shaped-query.js';
 import { forUpdate } from '../../db/locking.js';
 import { RequestStatus } from './friends.table.js';
 
@@ -105,6 +107,8 @@ export async function listPendingIncoming(db: Executor, toUid: number, limit: nu
 
 /** Ids of a user's friends, ascending, at most `limit`. */
 export async function friendIds(db: Executor, userId: number, limit: number): Promise<number[]> {
-  const rows = await db.selectFrom('friends').select('friend_id').where('user_id', '=', userId).orderBy('friend_id').limit(limit).execute();
+  // Read at every sign-in and sign-out (presence): built once, prepared on MySQL (prepared.ts).
+  const rows = await executeRows(db, shapedQuery(db, 'friend-ids', { userId, limit }, (p) =>
+    db.selectFrom('friends').select('friend_id').where('user_id', '=', p.userId).orderBy('friend_id').limit(p.limit).compile()));
   return rows.map((r) => Number(r.friend_id));
 }

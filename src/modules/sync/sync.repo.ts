@@ -1,23 +1,33 @@
+import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
+import { executeRows } from '../../db/prepared.js';
+import { shapedQuery } from '../../db/shaped-query.js';
 
-/** Every conversation `userId` takes part in (or just `onlyId`), with where it starts for them (group join seq). */
+/**
+ * Every conversation `userId` takes part in (or just `onlyId`), with where it starts for them
+ * (group join seq). Read by every sync: built once per shape, prepared on MySQL (prepared.ts).
+ */
 export async function conversationsOf(db: Executor, userId: number, onlyId?: number) {
-  let friends = db
-    .selectFrom('conversations')
-    .select(['id', 'kind', 'user_lo', 'user_hi', 'group_id', 'last_seq', 'last_message_at'])
-    .select((eb) => eb.val(0).as('start_seq'))
-    .where((eb) => eb.or([eb('user_lo', '=', userId), eb('user_hi', '=', userId)]));
-  let groups = db
-    .selectFrom('group_members')
-    .innerJoin('conversations', 'conversations.group_id', 'group_members.group_id')
-    .select(['conversations.id', 'conversations.kind', 'conversations.user_lo', 'conversations.user_hi', 'conversations.group_id', 'conversations.last_seq', 'conversations.last_message_at'])
-    .select('group_members.joined_seq as start_seq')
-    .where('group_members.user_id', '=', userId);
-  if (onlyId !== undefined) {
-    friends = friends.where('id', '=', onlyId);
-    groups = groups.where('conversations.id', '=', onlyId);
-  }
-  const rows = await friends.unionAll(groups).execute();
+  const build = (p: { userId: number; onlyId: number }, one: boolean) => {
+    let friends = db
+      .selectFrom('conversations')
+      .select(['id', 'kind', 'user_lo', 'user_hi', 'group_id', 'last_seq', 'last_message_at'])
+      .select(sql<number>`0`.as('start_seq'))
+      .where((eb) => eb.or([eb('user_lo', '=', p.userId), eb('user_hi', '=', p.userId)]));
+    let groups = db
+      .selectFrom('group_members')
+      .innerJoin('conversations', 'conversations.group_id', 'group_members.group_id')
+      .select(['conversations.id', 'conversations.kind', 'conversations.user_lo', 'conversations.user_hi', 'conversations.group_id', 'conversations.last_seq', 'conversations.last_message_at'])
+      .select('group_members.joined_seq as start_seq')
+      .where('group_members.user_id', '=', p.userId);
+    if (one) {
+      friends = friends.where('id', '=', p.onlyId);
+      groups = groups.where('conversations.id', '=', p.onlyId);
+    }
+    return friends.unionAll(groups).compile();
+  };
+  const one = onlyId !== undefined;
+  const rows = await executeRows(db, shapedQuery(db, one ? 'conversations-of-one' : 'conversations-of', { userId, onlyId: onlyId ?? 0 }, (p) => build(p, one)));
   return rows.map((r) => ({
     id: Number(r.id), kind: Number(r.kind), userLo: r.user_lo === null ? null : Number(r.user_lo), userHi: r.user_hi === null ? null : Number(r.user_hi),
     groupId: r.group_id === null ? null : Number(r.group_id), lastSeq: Number(r.last_seq), lastMessageAt: Number(r.last_message_at), startSeq: Number(r.start_seq),
@@ -33,7 +43,8 @@ const messageColumns = ['id', 'seq', 'sender_id', 'ope', 'to_id', 'type', 'body'
  * `seq`, or (`by: 'withdraw_seq'`) withdraws by the seq the withdraw took.
  */
 export async function streamBetween(db: Executor, conversationId: number, by: 'seq' | 'withdraw_seq', after: number, upTo: number, limit: number) {
-  return streamQuery(db, conversationId, by, after, upTo, limit).execute();
+  // Read by every sync, for each conversation it reads: built once, prepared on MySQL (prepared.ts).
+  return executeRows(db, shapedQuery(db, `stream-${by}`, { conversationId, after, upTo, limit }, (p) => streamQuery(db, p.conversationId, by, p.after, p.upTo, p.limit).compile()));
 }
 
 /** The statement of `streamBetween`, unexecuted (tests check its plan). */
