@@ -59,6 +59,28 @@ export function streamQuery(db: Executor, conversationId: number, by: 'seq' | 'w
     .limit(limit);
 }
 
+/** Conversations whose ranges one statement of `messagesInRanges` reads at most. */
+const RANGES_PER_STATEMENT = 100;
+
+/**
+ * The messages of several conversations' ranges (`after < seq <= upTo` each), unordered, with
+ * their conversation: one statement per 100 ranges (a probe of the (conversation, seq) index per
+ * range), built once per count and prepared on MySQL (prepared.ts).
+ */
+export async function messagesInRanges(db: Executor, ranges: ReadonlyArray<{ conversationId: number; after: number; upTo: number }>) {
+  const rows = [];
+  for (let at = 0; at < ranges.length; at += RANGES_PER_STATEMENT) {
+    const chunk = ranges.slice(at, at + RANGES_PER_STATEMENT);
+    const params = { ids: chunk.map((r) => r.conversationId), afters: chunk.map((r) => r.after), upTos: chunk.map((r) => r.upTo) };
+    rows.push(...(await executeRows(db, shapedQuery(db, 'messages-in-ranges', params, (p) => db
+      .selectFrom('messages')
+      .select([...messageColumns, 'conversation_id'])
+      .where((eb) => eb.or(p.ids.map((id, i) => eb.and([eb('conversation_id', '=', id), eb('seq', '>', p.afters[i]!), eb('seq', '<=', p.upTos[i]!)]))))
+      .compile()))));
+  }
+  return rows;
+}
+
 /** Messages before `beforeSeq` (newest first) but after `startSeq`. */
 export async function historyPage(db: Executor, conversationId: number, startSeq: number, beforeSeq: number, limit: number) {
   return db

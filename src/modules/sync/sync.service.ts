@@ -4,7 +4,7 @@ import type { ServerFrame } from '../../notify/server-frames.js';
 import type { Cursors } from './cursors.js';
 import { lastUserEventSeq, userEventsAfter } from '../conversations/index.js';
 import { editFromRow, eventFromRow, groupEventFromRow, messageFromRow, reactionFromRow, withdrawFromRow } from './frames.js';
-import { conversationsOf, editsBetween, groupEventsBetween, reactionsBetween, streamBetween } from './sync.repo.js';
+import { type ConversationRef, conversationsOf, editsBetween, groupEventsBetween, type MessageRow, messagesInRanges, reactionsBetween, streamBetween } from './sync.repo.js';
 
 export interface SyncItem {
   frame: ServerFrame;
@@ -35,6 +35,14 @@ export interface PageScope {
   events?: boolean;
 }
 
+/** What a page reads of one conversation: `from < seq <= upTo`, with `room` items at most. */
+interface Range {
+  c: ConversationRef;
+  from: number;
+  upTo: number;
+  room: number;
+}
+
 export class SyncService {
   constructor(
     private readonly db: Db,
@@ -42,47 +50,34 @@ export class SyncService {
   ) {}
 
   async page(userId: number, cursors: Cursors, limit = this.pageSize, scope: PageScope = {}): Promise<SyncPage> {
-    const items: SyncItem[] = [];
     const next: Cursors = { conversations: new Map(), events: cursors.events };
     const start = new Map<number, number>();
     let more = false;
     const only = scope.conversations;
     const onlyId = only?.size === 1 ? [...only][0] : undefined;
+    // Every seq of a conversation is taken by exactly one event: a message, a withdraw, an edit, a
+    // reaction or a group event (one counter hands them all out, in the transaction that writes
+    // the event). So a range of n seqs is n items, and the page's room is shared out among the
+    // conversations before anything is read.
+    const ranges: Range[] = [];
+    let left = limit;
     for (const c of await conversationsOf(this.db, userId, onlyId)) {
       if (only && !only.has(c.id)) continue;
       const from = Math.max(cursors.conversations.get(c.id) ?? 0, c.startSeq);
       next.conversations.set(c.id, from);
       start.set(c.id, from);
       if (c.lastSeq <= from) continue;
-      const room = limit - items.length;
-      if (room <= 0) {
+      if (left <= 0) {
         more = true;
         continue;
       }
-      const upTo = Math.min(c.lastSeq, from + room);
-      const messages = await streamBetween(this.db, c.id, 'seq', from, upTo, room);
-      // Every seq of a conversation is taken by exactly one event: a message, a withdraw, an edit,
-      // a reaction or a group event (one counter hands them all out, in the transaction that
-      // writes the event). Messages that fill the range leave nothing for the other four
-      // statements to find, which then are not run: a sync of plain messages, the usual one,
-      // costs one statement a conversation instead of four or five (sign-in storms, rolling restarts).
-      const [withdraws, edits, reactions, groupEvents] = messages.length === upTo - from ? [[], [], [], []] : await Promise.all([
-        streamBetween(this.db, c.id, 'withdraw_seq', from, upTo, room),
-        editsBetween(this.db, c.id, from, upTo, room),
-        reactionsBetween(this.db, c.id, from, upTo, room),
-        c.groupId === null ? [] : groupEventsBetween(this.db, c.id, from, upTo, room),
-      ]);
-      const merged = [
-        ...messages.map((m) => ({ frame: messageFromRow(m, c.id, userId), stream: { key: `c${c.id}`, seq: Number(m.seq) } })),
-        ...withdraws.map((w) => ({ frame: withdrawFromRow(w, c.id), stream: { key: `c${c.id}`, seq: Number(w.withdraw_seq) } })),
-        ...edits.map((e) => ({ frame: editFromRow(e, c.id), stream: { key: `c${c.id}`, seq: Number(e.seq) } })),
-        ...reactions.map((r) => ({ frame: reactionFromRow(r, c.id), stream: { key: `c${c.id}`, seq: Number(r.seq) } })),
-        ...groupEvents.map((g) => ({ frame: groupEventFromRow(g, c.id), stream: { key: `c${c.id}`, seq: Number(g.seq) } })),
-      ].sort((a, b) => a.stream.seq - b.stream.seq);
-      items.push(...merged);
+      const upTo = Math.min(c.lastSeq, from + left);
+      ranges.push({ c, from, upTo, room: left });
+      left -= upTo - from;
       next.conversations.set(c.id, upTo);
       if (upTo < c.lastSeq) more = true;
     }
+    const items = await this.read(userId, ranges);
     if (scope.events === false) return { items, next, start, more };
     const room = limit - items.length;
     if (room > 0) {
@@ -94,5 +89,39 @@ export class SyncService {
       more = true;
     }
     return { items, next, start, more };
+  }
+  /**
+   * The items of `ranges`, conversation by conversation, each in seq order. The messages of every
+   * range are read by one statement; a conversation's withdraws, edits, reactions and group
+   * events only when its messages leave seqs of its range unaccounted for. A sync of plain
+   * messages is then one statement whatever the number of conversations (a reconnect storm's
+   * sign-ins, a user back after days), instead of four or five a conversation, one after another.
+   */
+  private async read(userId: number, ranges: readonly Range[]): Promise<SyncItem[]> {
+    if (ranges.length === 0) return [];
+    const messagesOf = new Map<number, MessageRow[]>();
+    for (const m of await messagesInRanges(this.db, ranges.map((r) => ({ conversationId: r.c.id, after: r.from, upTo: r.upTo })))) {
+      const id = Number(m.conversation_id);
+      const list = messagesOf.get(id);
+      if (list) list.push(m);
+      else messagesOf.set(id, [m]);
+    }
+    const perRange = await Promise.all(ranges.map(async ({ c, from, upTo, room }) => {
+      const messages = messagesOf.get(c.id) ?? [];
+      const [withdraws, edits, reactions, groupEvents] = messages.length === upTo - from ? [[], [], [], []] : await Promise.all([
+        streamBetween(this.db, c.id, 'withdraw_seq', from, upTo, room),
+        editsBetween(this.db, c.id, from, upTo, room),
+        reactionsBetween(this.db, c.id, from, upTo, room),
+        c.groupId === null ? [] : groupEventsBetween(this.db, c.id, from, upTo, room),
+      ]);
+      return [
+        ...messages.map((m) => ({ frame: messageFromRow(m, c.id, userId), stream: { key: `c${c.id}`, seq: Number(m.seq) } })),
+        ...withdraws.map((w) => ({ frame: withdrawFromRow(w, c.id), stream: { key: `c${c.id}`, seq: Number(w.withdraw_seq) } })),
+        ...edits.map((e) => ({ frame: editFromRow(e, c.id), stream: { key: `c${c.id}`, seq: Number(e.seq) } })),
+        ...reactions.map((r) => ({ frame: reactionFromRow(r, c.id), stream: { key: `c${c.id}`, seq: Number(r.seq) } })),
+        ...groupEvents.map((g) => ({ frame: groupEventFromRow(g, c.id), stream: { key: `c${c.id}`, seq: Number(g.seq) } })),
+      ].sort((a, b) => a.stream.seq - b.stream.seq);
+    }));
+    return perRange.flat();
   }
 }
