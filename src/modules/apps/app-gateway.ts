@@ -27,7 +27,11 @@ const RELAYS_PER_MINUTE = 600;
 type Ask = { style: 'woodylan' | 'okami' | 'xlvein'; app: string; token: string | undefined };
 
 function askOf(req: IncomingMessage): Ask | undefined {
-  const url = new URL(req.url ?? '/', 'http://x');
+  const raw = req.url ?? '/';
+  // Most upgrades are the IM gateway's (`/ws`, its query without systemId): told apart without
+  // parsing a URL (every sign-in paid for one). An escaped name (%) is parsed, as anything else.
+  if (raw === '/ws' || (raw.startsWith('/ws?') && !raw.includes('systemId') && !raw.includes('%'))) return undefined;
+  const url = new URL(raw, 'http://x');
   const q = url.searchParams;
   if (url.pathname === '/ws/connect') return { style: 'xlvein', app: q.get('app_id') ?? '', token: q.get('token') ?? undefined };
   if (url.pathname === '/api/websocket/ws') return { style: 'okami', app: q.get('systemId') ?? '', token: q.get('token') ?? undefined };
