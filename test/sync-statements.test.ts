@@ -75,6 +75,33 @@ describe.each(testDialects())('sync page statements on %s', (dialect) => {
     expect(mixed.statements).toBeGreaterThan(3);
   });
 
+  it('the user\'s events fill what the conversations leave of a page; the rest comes on the next pages', async () => {
+    const { a, b: f } = await makeFriends(t.api);
+    const first = await post(t.api, '/im/chat/send/user', { to_uid: a.user.id, type: 0, body: 'hello' }, { token: f.token });
+    const friendConv = await conversationOf(first.data.id);
+    const eventsBefore = Number((await t.dbh.db.selectFrom('users').select('event_seq').where('id', '=', a.user.id).executeTakeFirstOrThrow()).event_seq);
+    const cursors: Cursors = { conversations: new Map([[friendConv, await lastSeq(friendConv)]]), events: eventsBefore };
+    for (let i = 0; i < 2; i++) await post(t.api, '/im/chat/send/user', { to_uid: a.user.id, type: 0, body: `m${i}` }, { token: f.token });
+    // Five friend requests: five events of A's.
+    for (let i = 0; i < 5; i++) {
+      const stranger = await registerUser(t.api);
+      expect((await post(t.api, '/im/friend/add/request', { f_uid: a.user.id, reason: `r${i}` }, { token: stranger.token })).code).toBe(0);
+    }
+    const sync = new SyncService(t.dbh.db);
+    const one = await sync.page(a.user.id, cursors, 4);
+    expect(one.items.map((i) => i.stream.key)).toEqual([`c${friendConv}`, `c${friendConv}`, 'e', 'e']);
+    expect(one.items.filter((i) => i.stream.key === 'e').map((i) => i.stream.seq)).toEqual([eventsBefore + 1, eventsBefore + 2]);
+    expect(one.more).toBe(true);
+    expect(one.next.events).toBe(eventsBefore + 2);
+    const two = await sync.page(a.user.id, one.next, 2);
+    expect(two.items.map((i) => i.stream.seq)).toEqual([eventsBefore + 3, eventsBefore + 4]);
+    expect(two.more).toBe(true);
+    const three = await sync.page(a.user.id, two.next, 2);
+    expect(three.items.map((i) => i.stream.seq)).toEqual([eventsBefore + 5]);
+    expect(three.more).toBe(false);
+    expect(three.next.events).toBe(eventsBefore + 5);
+  });
+
   async function page(userId: number, cursors: Cursors) {
     const counter = statementCounter();
     const result = await new SyncService(t.dbh.db.withPlugin(counter)).page(userId, cursors);

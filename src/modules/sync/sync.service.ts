@@ -61,7 +61,13 @@ export class SyncService {
     // conversations before anything is read.
     const ranges: Range[] = [];
     let left = limit;
-    for (const c of await conversationsOf(this.db, userId, onlyId)) {
+    // The user's events do not depend on the conversations: read beside them, as many as a whole
+    // page holds (what the conversations leave room for is kept), one round trip fewer a sync.
+    const [conversations, events] = await Promise.all([
+      conversationsOf(this.db, userId, onlyId),
+      scope.events === false ? undefined : userEventsAfter(this.db, userId, cursors.events, limit),
+    ]);
+    for (const c of conversations) {
       if (only && !only.has(c.id)) continue;
       const from = Math.max(cursors.conversations.get(c.id) ?? 0, c.startSeq);
       next.conversations.set(c.id, from);
@@ -78,16 +84,13 @@ export class SyncService {
       if (upTo < c.lastSeq) more = true;
     }
     const items = await this.read(userId, ranges);
-    if (scope.events === false) return { items, next, start, more };
-    const room = limit - items.length;
-    if (room > 0) {
-      const events = await userEventsAfter(this.db, userId, cursors.events, room);
-      for (const e of events) items.push({ frame: eventFromRow(e), stream: { key: 'e', seq: Number(e.seq) } });
-      if (events.length > 0) next.events = Number(events.at(-1)!.seq);
-      if (events.length === room && (await lastUserEventSeq(this.db, userId)) > next.events) more = true;
-    } else if ((await lastUserEventSeq(this.db, userId)) > cursors.events) {
-      more = true;
-    }
+    if (events === undefined) return { items, next, start, more };
+    const room = Math.max(0, limit - items.length);
+    const kept = events.length > room ? events.slice(0, room) : events;
+    for (const e of kept) items.push({ frame: eventFromRow(e), stream: { key: 'e', seq: Number(e.seq) } });
+    if (kept.length > 0) next.events = Number(kept.at(-1)!.seq);
+    // Events left out for want of room, or a whole page of them read: there may be more.
+    if (events.length > kept.length || (events.length === limit && (await lastUserEventSeq(this.db, userId)) > next.events)) more = true;
     return { items, next, start, more };
   }
   /**
