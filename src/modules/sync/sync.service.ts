@@ -93,6 +93,7 @@ export class SyncService {
     if (events.length > kept.length || (events.length === limit && (await lastUserEventSeq(this.db, userId)) > next.events)) more = true;
     return { items, next, start, more };
   }
+
   /**
    * The items of `ranges`, conversation by conversation, each in seq order. The messages of every
    * range are read by one statement; a conversation's withdraws, edits, reactions and group
@@ -109,7 +110,10 @@ export class SyncService {
       if (list) list.push(m);
       else messagesOf.set(id, [m]);
     }
-    const perRange = await Promise.all(ranges.map(async ({ c, from, upTo, room }) => {
+    const items: SyncItem[] = [];
+    // One conversation at a time, as before, when its other tables are read (a burst of four
+    // statements a conversation at once would hold the pool from everyone else).
+    for (const { c, from, upTo, room } of ranges) {
       const messages = messagesOf.get(c.id) ?? [];
       const [withdraws, edits, reactions, groupEvents] = messages.length === upTo - from ? [[], [], [], []] : await Promise.all([
         streamBetween(this.db, c.id, 'withdraw_seq', from, upTo, room),
@@ -117,14 +121,15 @@ export class SyncService {
         reactionsBetween(this.db, c.id, from, upTo, room),
         c.groupId === null ? [] : groupEventsBetween(this.db, c.id, from, upTo, room),
       ]);
-      return [
+      const merged = [
         ...messages.map((m) => ({ frame: messageFromRow(m, c.id, userId), stream: { key: `c${c.id}`, seq: Number(m.seq) } })),
         ...withdraws.map((w) => ({ frame: withdrawFromRow(w, c.id), stream: { key: `c${c.id}`, seq: Number(w.withdraw_seq) } })),
         ...edits.map((e) => ({ frame: editFromRow(e, c.id), stream: { key: `c${c.id}`, seq: Number(e.seq) } })),
         ...reactions.map((r) => ({ frame: reactionFromRow(r, c.id), stream: { key: `c${c.id}`, seq: Number(r.seq) } })),
         ...groupEvents.map((g) => ({ frame: groupEventFromRow(g, c.id), stream: { key: `c${c.id}`, seq: Number(g.seq) } })),
       ].sort((a, b) => a.stream.seq - b.stream.seq);
-    }));
-    return perRange.flat();
+      items.push(...merged);
+    }
+    return items;
   }
 }
