@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DbHandle } from '../src/db/connect.js';
 import { boundingBox } from '../src/search/geo.js';
 import { boxQuery, nearestQuery } from '../src/search/nearby.repo.js';
-import { streamQuery } from '../src/modules/sync/sync.repo.js';
+import { rangesQuery, streamQuery } from '../src/modules/sync/sync.repo.js';
 import { openTestDatabase, testDialects } from './helpers/database.js';
 import { recordStatements } from './helpers/mysql-statements.js';
 import { runnerOf } from '../src/db/prepared.js';
@@ -83,5 +83,17 @@ describe.each(testDialects())('query plans on %s', (dialect) => {
     const shown = await plan(streamQuery(dbh.db, 1, 'withdraw_seq', 0, 100, 50));
     if (dialect === 'sqlite') expect(shown).toContain('SEARCH messages USING INDEX messages_conversation_withdraw_idx (conversation_id=? AND withdraw_seq>? AND withdraw_seq<?)');
     else expect(shown).toContain('messages_conversation_withdraw_idx');
+  });
+
+  it('reads the missed messages of several conversations by one (conversation, seq) index range each', async () => {
+    const shown = await plan(rangesQuery(dbh.db, [{ conversationId: 1, after: 0, upTo: 10 }, { conversationId: 2, after: 5, upTo: 9 }, { conversationId: 3, after: 1, upTo: 4 }]));
+    if (dialect === 'sqlite') {
+      expect(shown).toContain('MULTI-INDEX OR');
+      expect(shown.match(/SEARCH messages USING INDEX messages_conversation_seq_uq \(conversation_id=\? AND seq>\? AND seq<\?\)/g)).toHaveLength(3);
+      expect(shown).not.toContain('SCAN');
+    } else {
+      expect(shown).toMatch(/"key":"messages_conversation_seq_uq"/);
+      expect(shown).toMatch(/"type":"range"/);
+    }
   });
 });

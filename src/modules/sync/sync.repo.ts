@@ -67,18 +67,30 @@ const RANGES_PER_STATEMENT = 100;
  * their conversation: one statement per 100 ranges (a probe of the (conversation, seq) index per
  * range), built once per count and prepared on MySQL (prepared.ts).
  */
-export async function messagesInRanges(db: Executor, ranges: ReadonlyArray<{ conversationId: number; after: number; upTo: number }>) {
+export async function messagesInRanges(db: Executor, ranges: readonly SeqRange[]) {
   const rows = [];
   for (let at = 0; at < ranges.length; at += RANGES_PER_STATEMENT) {
     const chunk = ranges.slice(at, at + RANGES_PER_STATEMENT);
     const params = { ids: chunk.map((r) => r.conversationId), afters: chunk.map((r) => r.after), upTos: chunk.map((r) => r.upTo) };
-    rows.push(...(await executeRows(db, shapedQuery(db, 'messages-in-ranges', params, (p) => db
-      .selectFrom('messages')
-      .select([...messageColumns, 'conversation_id'])
-      .where((eb) => eb.or(p.ids.map((id, i) => eb.and([eb('conversation_id', '=', id), eb('seq', '>', p.afters[i]!), eb('seq', '<=', p.upTos[i]!)]))))
-      .compile()))));
+    rows.push(...(await executeRows(db, shapedQuery(db, 'messages-in-ranges', params, (p) =>
+      rangesQuery(db, p.ids.map((conversationId, i) => ({ conversationId, after: p.afters[i]!, upTo: p.upTos[i]! }))).compile()))));
   }
   return rows;
+}
+
+/** A conversation's seqs `after < seq <= upTo`. */
+export interface SeqRange {
+  conversationId: number;
+  after: number;
+  upTo: number;
+}
+
+/** The statement of one chunk of `messagesInRanges`, unexecuted (tests check its plan). */
+export function rangesQuery(db: Executor, ranges: readonly SeqRange[]) {
+  return db
+    .selectFrom('messages')
+    .select([...messageColumns, 'conversation_id'])
+    .where((eb) => eb.or(ranges.map((r) => eb.and([eb('conversation_id', '=', r.conversationId), eb('seq', '>', r.after), eb('seq', '<=', r.upTo)]))));
 }
 
 /** Messages before `beforeSeq` (newest first) but after `startSeq`. */
