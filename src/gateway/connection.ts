@@ -110,9 +110,9 @@ export class Connection {
 
   /**
    * Sends a serialised frame; returns false if the socket was closed instead. Written whole, as
-   * one buffer (`textFrame`), like the live frames: `ws.send` corks the socket and writes its
-   * header and the payload apart (a `writev`), which cost the ack of every message about 7 µs
-   * more on the gateway bench (docs/benchmarks.md).
+   * one buffer (`textFrame`), like the live frames, so every frame takes one write path (`ws.send`
+   * corks the socket and writes header and payload apart; the difference on the gateway bench was
+   * within the spread between runs, docs/benchmarks.md).
    */
   send(payload: string): boolean {
     return this.write(textFrame(payload));

@@ -39,4 +39,3 @@ export async function runSync(connection: Connection, sync: SyncService, cursors
     connection.endSync();
   }
 }
-
