@@ -13,7 +13,7 @@ import { issueTokens, seedDatabase } from './gateway-seed.js';
 import { type MessageFigures, messageFigures, type RestartFigures, restartFigures, type RestartTimes, type Scrape } from './rolling-check.js';
 import type { DeviceLog } from './rolling-device.js';
 import type { FromLoad, ToLoad } from './rolling-load.js';
-import { benchNodeEnv, cpuSeconds, repoRoot, sleep, weimNodeArgs } from './targets.js';
+import { benchNodeEnv, benchServerFlags, cpuSeconds, repoRoot, sleep, weimNodeArgs } from './targets.js';
 
 /**
  * Rolling restart of a 3-node cluster under load (issue 18): N signed-in sockets spread evenly over
@@ -113,9 +113,7 @@ async function main(): Promise<void> {
     }
     const startNode = async (n: WeimNode): Promise<void> => {
       const out = openSync(n.logFile, 'a');
-      // WEIM_BENCH_SERVER_ARGS: extra node flags for the nodes, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
-      const extra = (process.env.WEIM_BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
-      const child = spawn(process.execPath, [...extra, ...weimNodeArgs()], {
+      const child = spawn(process.execPath, [...benchServerFlags(), ...weimNodeArgs()], {
         cwd: repoRoot,
         env: { ...process.env, ...env(n.index), PORT: String(n.port) },
         stdio: ['ignore', out, out],

@@ -38,6 +38,11 @@ export function benchNodeEnv(secret: string, sockets: number): Record<string, st
   };
 }
 
+/** WEIM_BENCH_SERVER_ARGS: extra node flags for the servers a bench starts, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof". */
+export function benchServerFlags(): string[] {
+  return (process.env.WEIM_BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
+}
+
 let built = false;
 
 /**
@@ -76,9 +81,7 @@ function newestIn(dir: string): number {
  * environment, and waits until `http://127.0.0.1:<port>/healthz` answers 200.
  */
 export async function startTarget(name: Target['name'], script: string, port: number, env: Record<string, string>): Promise<Target> {
-  // WEIM_BENCH_SERVER_ARGS: extra node flags for the servers, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof".
-  const extra = (process.env.WEIM_BENCH_SERVER_ARGS ?? '').split(' ').filter(Boolean);
-  const child: ChildProcess = spawn(process.execPath, [...extra, ...(script === 'src/main.ts' ? weimNodeArgs() : ['--import', 'tsx', script])], {
+  const child: ChildProcess = spawn(process.execPath, [...benchServerFlags(), ...(script === 'src/main.ts' ? weimNodeArgs() : ['--import', 'tsx', script])], {
     cwd: repoRoot,
     env: { ...process.env, ...env, PORT: String(port) },
     stdio: ['ignore', 'inherit', 'inherit'],
