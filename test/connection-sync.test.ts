@@ -2,6 +2,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { Connection } from '../src/gateway/connection.js';
 import { LiveFrame } from '../src/gateway/wire-frame.js';
+import { runSync } from '../src/gateway/sync-runner.js';
+import type { SyncPage, SyncService } from '../src/modules/sync/index.js';
 import { startWsServer } from './helpers/ws-server.js';
 
 /**
@@ -43,6 +45,63 @@ describe('Connection: the device\'s own message is not sent back when a sync end
     connection.sendFrame({ Cmd: 10, Seq: 99 } as never);
     await expect.poll(() => got.at(-1)).toBe(99);
     expect(got).toEqual([6, 8, 99]);
+    client.terminate();
+  });
+});
+
+/**
+ * The other way a device got its own message twice (the chaos run, once in CI): it sends a message
+ * during its sign-in sync; the message commits, the sync's page reads it, and the page is sent
+ * before the send's ack comes back from the writer and records its position. The sync waits for
+ * the sends queued when its page was read. The page read here is a stand-in for SyncService (its
+ * reads are tested against both databases elsewhere): it returns what a read after the commit
+ * returns, while the send's ack is still pending, which no timing of real services makes certain.
+ */
+describe('runSync: a message the device sends during its sync comes back once, as its ack', () => {
+  let server: Awaited<ReturnType<typeof startWsServer>>;
+  const accepted: Connection[] = [];
+  beforeAll(async () => {
+    server = await startWsServer((ws, socket) => accepted.push(new Connection(ws, socket, 1 << 20)));
+  });
+  afterAll(() => server.close());
+
+  it('the page\'s copy of the own message is left out: the ack (not held by a sync), the page\'s other frame, SyncDone', async () => {
+    const client = new WebSocket(server.url);
+    const got: string[] = [];
+    client.on('message', (d) => {
+      const f = JSON.parse(String(d)) as { Cmd: number; Seq?: number };
+      got.push(`${f.Cmd}:${f.Seq ?? ''}`);
+    });
+    await new Promise((r) => client.once('open', r));
+    while (accepted.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const connection = accepted[0]!;
+    connection.userId = 1;
+
+    // The send of seq 7: stored, its ack on the way back (the writer thread's answer).
+    let ackArrives!: () => void;
+    const stored = new Promise<void>((r) => (ackArrives = r));
+    connection.serial = connection.serial.then(async () => {
+      await stored;
+      connection.skip({ key: 'c1', seq: 7 });
+      connection.sendFrame({ Cmd: 18, Seq: 7 } as never);
+    });
+    const page: SyncPage = {
+      items: [6, 7].map((seq) => ({ frame: { Cmd: 10, Seq: seq } as never, stream: { key: 'c1', seq } })),
+      next: { conversations: new Map([[1, 7]]), events: 0 },
+      start: new Map([[1, 5]]),
+      more: false,
+    } as SyncPage;
+    const sync = {
+      page: async () => {
+        // The page has been read; the ack comes back a moment later.
+        setTimeout(ackArrives, 20);
+        return page;
+      },
+    } as unknown as SyncService;
+
+    await runSync(connection, sync, { conversations: new Map([[1, 5]]), events: 0 });
+    await expect.poll(() => got.length).toBe(3);
+    expect(got).toEqual(['18:7', '10:6', '23:']);
     client.terminate();
   });
 });

@@ -19,6 +19,10 @@ export async function runSync(connection: Connection, sync: SyncService, cursors
     let more = false;
     for (let page = 0; page < MAX_PAGES; page++) {
       const result = await sync.page(connection.userId!, current);
+      // A message this device sent may have committed before the page read it while its ack is
+      // still on the way back from the writer: wait for the sends queued so far (they never
+      // reject), so each one's position is known (`skip`) and the page does not send it back.
+      await connection.serial;
       // A page's frames go out together: a write per 64 KB (`sendAll`), not one per frame.
       const payloads: string[] = [];
       for (const item of result.items) {
