@@ -3,6 +3,8 @@ import WebSocket from 'ws';
 import { Connection } from '../src/gateway/connection.js';
 import { LiveFrame } from '../src/gateway/wire-frame.js';
 import { runSync } from '../src/gateway/sync-runner.js';
+import { StreamRepair } from '../src/gateway/stream-repair.js';
+import { pino } from 'pino';
 import type { SyncPage, SyncService } from '../src/modules/sync/index.js';
 import { startWsServer } from './helpers/ws-server.js';
 
@@ -102,6 +104,58 @@ describe('runSync: a message the device sends during its sync comes back once, a
     await runSync(connection, sync, { conversations: new Map([[1, 5]]), events: 0 });
     await expect.poll(() => got.length).toBe(3);
     expect(got).toEqual(['18:7', '10:6', '23:']);
+    client.terminate();
+  });
+});
+
+/**
+ * The same race in a repair (a gap's, or the one after another node died): the device's own message
+ * commits, a frame after it arrives early, the repair reads the gap (the own message) before the
+ * send's ack has moved the stream past it. The repair waits for the sends queued when it read.
+ */
+describe('StreamRepair: a message the device is sending is not repaired to it', () => {
+  let server: Awaited<ReturnType<typeof startWsServer>>;
+  const accepted: Connection[] = [];
+  beforeAll(async () => {
+    server = await startWsServer((ws, socket) => accepted.push(new Connection(ws, socket, 1 << 20)));
+  });
+  afterAll(() => server.close());
+
+  it('the gap\'s own message comes once, as its ack; the early frame after it is let through', async () => {
+    const client = new WebSocket(server.url);
+    const got: string[] = [];
+    client.on('message', (d) => {
+      const f = JSON.parse(String(d)) as { Cmd: number; Seq?: number };
+      got.push(`${f.Cmd}:${f.Seq ?? ''}`);
+    });
+    await new Promise((r) => client.once('open', r));
+    while (accepted.length === 0) await new Promise((r) => setTimeout(r, 5));
+    const connection = accepted[0]!;
+    connection.userId = 1;
+    connection.synced('c1', 5);
+    const frame = (seq: number) => ({ frame: { Cmd: 10, Seq: seq } as never, stream: { key: 'c1', seq } });
+    // Seq 7 (the friend's) came early: 6, the device's own, is committed but not yet acked.
+    connection.deliver(new LiveFrame(JSON.stringify(frame(7).frame), frame(7).stream));
+
+    let ackArrives!: () => void;
+    const stored = new Promise<void>((r) => (ackArrives = r));
+    connection.serial = connection.serial.then(async () => {
+      await stored;
+      connection.skip({ key: 'c1', seq: 6 });
+      connection.sendFrame({ Cmd: 18, Seq: 6 } as never);
+    });
+    const sync = {
+      page: async () => {
+        setTimeout(ackArrives, 20);
+        return { items: [frame(6), frame(7)], next: { conversations: new Map([[1, 7]]), events: 0 }, start: new Map([[1, 5]]), more: false } as SyncPage;
+      },
+    } as unknown as SyncService;
+
+    expect(await new StreamRepair(sync, 200, pino({ level: 'silent' })).repair(connection, ['c1'])).toBe(true);
+    connection.sendFrame({ Cmd: 99 } as never);
+    await expect.poll(() => got.at(-1)).toBe('99:');
+    // The ack's position lets the early 7 through, then the ack itself goes.
+    expect(got).toEqual(['10:7', '18:6', '99:']);
     client.terminate();
   });
 });

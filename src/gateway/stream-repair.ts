@@ -69,6 +69,10 @@ export class StreamRepair implements StreamRepairPort {
       for (let page = 0; page < MAX_PAGES && !this.stopped; page++) {
         const result = await this.sync.page(userId, current, PAGE_SIZE, { conversations: only, events });
         frames += result.items.length;
+        // As in a sync (sync-runner.ts): a message this socket sent may be in the page while its
+        // ack is on its way; once the sends queued so far are answered, the socket has moved past
+        // them and drops their frames.
+        await connection.serial;
         connection.repaired(this.streamsOf(result, current, wanted, connection.features));
         if (!result.more) break;
         current = result.next;

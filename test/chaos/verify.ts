@@ -190,14 +190,15 @@ export function verify(input: VerifyInput): Report {
       const k = key(a.convId, a.seq);
       if (a.afterSocketLoss) r.answeredAfterSocketLoss++;
       if (frames.has(k)) {
+        const f = firstFrame.get(k)!;
         r.dupFrameAck++;
         if (a.afterSocketLoss) {
           r.dupFrameAckAfterLoss++;
-          const f = firstFrame.get(k)!;
           if (!f.live && f.at <= a.at) r.dupFrameAckBySyncBeforeResendAck++;
         }
         phases[phaseOf(at(a.convId, a.seq, a.at))]!.duplicated++;
-        sample(samples.frameAndAck, `${d.name} conv ${a.convId} seq ${a.seq} as a frame and as its own ack (${a.clientMsgId}, ${a.attempts} attempts${a.afterSocketLoss ? ', resent after socket loss' : ''})`);
+        sample(samples.frameAndAck, `${d.name} conv ${a.convId} seq ${a.seq} as a frame and as its own ack (${a.clientMsgId}, ${a.attempts} attempts${a.afterSocketLoss ? ', resent after socket loss' : ''}; ` +
+          `frame ${f.live ? 'live' : 'by sync'} on socket ${f.socketNo} ${f.at - a.at} ms after the ack)`);
       }
     }
     for (const [convId, from] of mine) {
