@@ -59,7 +59,9 @@ export interface ServiceOptions {
 
 /** Constructs every feature service from config, the database, a rate-limit store and the notifier. */
 export function createServices(config: Config, db: Db, store: RateLimitStore, notifier: Notifier, search: SearchBackend, options: ServiceOptions = {}): Services {
-  const limit = (name: string, points: number, windowSeconds: number) => createRateLimiter(store, { name, points, windowSeconds });
+  const limit = (name: string, points: number, windowSeconds: number, lease?: number) => createRateLimiter(store, { name, points, windowSeconds, ...(lease ? { lease } : {}) });
+  // Counted on every message: in a cluster a node takes a tenth of the limit from Redis at a time.
+  const perMessage = (name: string, points: number, windowSeconds: number) => limit(name, points, windowSeconds, Math.max(1, Math.floor(points / 10)));
   const moderation = options.moderation ?? NO_MODERATION;
   const webhooks = options.webhooks ?? NO_WEBHOOKS;
   const sentEvents = webhooks.endpoints('message.sent');
@@ -108,16 +110,16 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
       pageSize: config.geo.page_size,
     }),
     conversations: new ConversationsService(db, notifier, { readNotices: config.messages.read_notices === 'true' }),
-    messages: new MessagesService(db, writer, notifier, friends, limit('message-send', config.messages.send_max_per_10s, 10), new MediaBodies(db, blobs, mediaOrigins(config)), {
+    messages: new MessagesService(db, writer, notifier, friends, perMessage('message-send', config.messages.send_max_per_10s, 10), new MediaBodies(db, blobs, mediaOrigins(config)), {
       maxBodyChars: config.messages.max_body_chars,
       withdrawWindowMs: config.messages.withdraw_window_seconds * 1000,
     }, moderation, webhooks),
     typing: new TypingService(db, notifier, friends, config.messages.typing_group_max_members),
-    edits: new EditsService(db, notifier, limit('message-edit', config.messages.send_max_per_10s, 10), {
+    edits: new EditsService(db, notifier, perMessage('message-edit', config.messages.send_max_per_10s, 10), {
       maxBodyChars: config.messages.max_body_chars,
       editWindowMs: config.messages.edit_window_seconds * 1000,
     }, moderation, webhooks),
-    reactions: new ReactionsService(db, notifier, limit('message-react', config.messages.send_max_per_10s, 10), { maxKinds: config.messages.reaction_kinds_max }),
+    reactions: new ReactionsService(db, notifier, perMessage('message-react', config.messages.send_max_per_10s, 10), { maxKinds: config.messages.reaction_kinds_max }),
     receipts: new ReceiptsService(db, { listMax: config.messages.receipt_list_max }),
     devices: new DevicesService(db),
   };
