@@ -74,6 +74,13 @@ async function main(): Promise<void> {
     }
     const redis = new Redis(redisUrl);
     const publishes = async () => Number(/cmdstat_publish:calls=(\d+)/.exec(await redis.info('commandstats'))?.[1] ?? 0);
+    /** Every command Redis has run, and its CPU seconds (user + system), for the 1:1 phase's share. */
+    const redisWork = async () => {
+      const info = await redis.info('all');
+      const commands = [...info.matchAll(/^cmdstat_[^:]+:calls=(\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+      const cpu = ['used_cpu_user', 'used_cpu_sys'].reduce((t, k) => t + Number(new RegExp(`^${k}:([\\d.]+)`, 'm').exec(info)?.[1] ?? 0), 0);
+      return { commands, cpu };
+    };
 
     const client = new LoadClient(log);
     const open = await client.openAll(targets.map((t) => t.wsUrl), tokens, 300);
@@ -90,17 +97,21 @@ async function main(): Promise<void> {
       log(`  warm-up (not measured): ${warm.sent} sent in ${warmup} s, ${warm.delivered} delivered`);
     }
     before = await publishes();
+    const redisBefore = await redisWork();
     const cpuBefore = targets.map((t) => cpuSeconds(t.pid));
     const machine = cpuTicks();
     const direct = await client.direct(seeded.pairs, seeded.userIds, rate, duration);
     const nodeCpu = targets.map((t, i) => cpuSeconds(t.pid) - cpuBefore[i]!);
     const directPublishes = (await publishes()) - before;
+    const redisAfter = await redisWork();
     const at = (q: number) => percentile(direct.latencies, q).toFixed(1);
     log(`\n== results: 2 nodes, ${sockets} sockets ==`);
     log(`group msg → last member: ${fanout.lastMs.map((ms) => ms.toFixed(1)).join(', ')} ms (median member ${fanout.medianMs.map((ms) => ms.toFixed(1)).join(', ')}), missed ${fanout.missing.reduce((a, b) => a + b, 0)}`);
     log(`group: ${(groupPublishes / repeats).toFixed(1)} Redis publishes a message (1 = to the other node only)`);
     log(`1:1 across nodes: ${direct.sent} sent, ${Math.round(direct.ackedPerSecond)} acked/s, ${direct.delivered} delivered, ${direct.failures} refused; p50 ${at(0.5)} ms, p99 ${at(0.99)} ms`);
     log(`1:1: ${(directPublishes / Math.max(1, direct.sent)).toFixed(2)} Redis publishes a message; node CPU ${nodeCpu.map((s) => Math.round((s / Math.max(1, direct.sent)) * 1e6)).join(' + ')} µs a message; steal ${stealPercent(machine).toFixed(1)}%`);
+    const perMessage = (n: number) => n / Math.max(1, direct.sent);
+    log(`1:1: Redis ${perMessage(redisAfter.commands - redisBefore.commands).toFixed(2)} commands and ${Math.round(perMessage(redisAfter.cpu - redisBefore.cpu) * 1e6)} µs CPU a message`);
     await client.closeAll();
     redis.disconnect();
   } finally {
