@@ -72,6 +72,45 @@ describe.each(testDialects())('sync after reconnect on %s', (dialect) => {
     for (const seqs of d.seqsByStream().values()) expect(new Set(seqs).size).toBe(seqs.length);
   });
 
+  it('seqs the client holds above its cursor (Held: its own acked send past a gap) are not sent again, on sign-in and Cmd 22', async () => {
+    const { a, f } = await scene();
+    // Seqs 1–5: 1, 2 and 4, 5 from the friend; 3 is A's own (acked). A holds 1 and 3, not 2 (a gap).
+    const sent = [];
+    for (const [from, to, body] of [[f, a, 'm1'], [f, a, 'm2'], [a, f, 'mine'], [f, a, 'm4'], [f, a, 'm5']] as const) {
+      sent.push((await sendFriend(from, to.user.id, body)).data);
+    }
+    const conv = String(sent[0].conversation_id);
+    const bodies = (s: Awaited<ReturnType<typeof openSocket>>) => s.frames.filter((x) => x.Cmd === 6).map((x) => [x.Seq, x.Body]);
+
+    const signIn = await openSocket(t.url);
+    signIn.send({ Cmd: 3, Body: a.token, Sync: { Cursors: { [conv]: 1 }, EventSeq: 0, Held: { [conv]: [3] } } });
+    await signIn.next((x) => x.Cmd === 23);
+    expect(bodies(signIn)).toEqual([[2, 'm2'], [4, 'm4'], [5, 'm5']]);
+
+    const again = await openSocket(t.url);
+    again.send({ Cmd: 3, Body: a.token });
+    await again.next((x) => x.Cmd === 4);
+    again.send({ Cmd: 22, Cursors: { [conv]: 1 }, EventSeq: 0, Held: { [conv]: [3, 5] } });
+    await again.next((x) => x.Cmd === 23);
+    expect(bodies(again)).toEqual([[2, 'm2'], [4, 'm4']]);
+
+    // Without Held the own message comes, as docs/protocol.md says (the client tells it by its Id).
+    const plain = await openSocket(t.url);
+    plain.send({ Cmd: 3, Body: a.token, Sync: { Cursors: { [conv]: 1 }, EventSeq: 0 } });
+    await plain.next((x) => x.Cmd === 23);
+    expect(bodies(plain)).toEqual([[2, 'm2'], [3, 'mine'], [4, 'm4'], [5, 'm5']]);
+
+    // Malformed or too many: refused with the field named, nothing synced.
+    const bad = await openSocket(t.url);
+    bad.send({ Cmd: 22, Cursors: {}, Held: { [conv]: [0] } });
+    bad.send({ Cmd: 3, Body: a.token, Sync: { Cursors: {}, Held: { [conv]: Array.from({ length: 1001 }, (_, i) => i + 1) } } });
+    bad.send({ Cmd: 3, Body: a.token, Sync: { Cursors: {}, Held: { [conv]: ['3'] } } });
+    await expect.poll(() => bad.of(2).length).toBe(3);
+    for (const refusal of bad.of(2)) expect(refusal.Body).toMatch(/Held/);
+    expect(bad.frames.filter((x) => x.Cmd !== 2)).toEqual([]);
+    for (const x of [signIn, again, plain, bad]) x.close();
+  });
+
   it('the same while 5 senders keep sending during the sync: no gap, no repeat', async () => {
     const { a, f, s, group } = await scene();
     const others = await Promise.all([1, 2, 3].map(async () => {

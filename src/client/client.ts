@@ -123,6 +123,19 @@ export class WeimClient extends Emitter<ClientEvents> {
     return { conversations, events: this.events.cursor ?? 0 };
   }
 
+  /** Seqs held above the cursors (`Held` of a sync: not sent again), at most 1000. */
+  private held(): { Held?: Record<string, number[]> } {
+    const held: Record<string, number[]> = {};
+    let count = 0;
+    for (const [conv, gate] of this.gates) {
+      const seqs = gate.heldSeqs().slice(0, 1000 - count);
+      if (seqs.length === 0) continue;
+      held[conv] = seqs;
+      count += seqs.length;
+    }
+    return count > 0 ? { Held: held } : {};
+  }
+
   /**
    * Sends a message (`ope` 0 to a friend, 1 to a group); resolves with its id and place once the
    * server stored it. Written again after a reconnect or a timeout until answered; stored once.
@@ -190,7 +203,7 @@ export class WeimClient extends Emitter<ClientEvents> {
     this.syncing = true;
     const { conversations, events } = this.cursors();
     // Features: the frames newer than weIm-go's this client reads (docs/protocol.md, Features).
-    ws.send(JSON.stringify({ Cmd: 3, Body: token, Sync: { Cursors: conversations, EventSeq: events }, Features: ['typing', 'edit', 'reactions', 'group-events'], ...(this.options.lang?.() ? { Lang: this.options.lang() } : {}) }));
+    ws.send(JSON.stringify({ Cmd: 3, Body: token, Sync: { Cursors: conversations, EventSeq: events, ...this.held() }, Features: ['typing', 'edit', 'reactions', 'group-events'], ...(this.options.lang?.() ? { Lang: this.options.lang() } : {}) }));
   }
 
   private requestSync(): void {
@@ -201,7 +214,7 @@ export class WeimClient extends Emitter<ClientEvents> {
     }
     this.syncing = true;
     const { conversations, events } = this.cursors();
-    this.ws.send(JSON.stringify({ Cmd: 22, Cursors: conversations, EventSeq: events }));
+    this.ws.send(JSON.stringify({ Cmd: 22, Cursors: conversations, EventSeq: events, ...this.held() }));
   }
 
   private onFrame(f: ServerFrame): void {

@@ -72,6 +72,11 @@ export class StreamGate<T> {
 
   constructor(public cursor: number | undefined = undefined) {}
 
+  /** The seqs held above the cursor, waiting for the ones before them (a sync need not send them again). */
+  heldSeqs(): number[] {
+    return [...this.held.keys()];
+  }
+
   /**
    * Takes `seq` (with its item); returns what may now be delivered, in order. `inOrder`: it came in
    * the server's order for this socket (a frame), not as the answer to a send.

@@ -5,7 +5,7 @@ import { localeOf } from '../i18n.js';
 import type { TokenService } from '../modules/auth/index.js';
 import type { MessagesService, TypingService } from '../modules/messages/index.js';
 import type { PresenceService } from '../modules/presence/index.js';
-import { type ConversationsService, cursorsFrom, type SyncService } from '../modules/sync/index.js';
+import { type ConversationsService, cursorsFrom, heldKeys, type SyncService } from '../modules/sync/index.js';
 import { acceptedFeatures } from '../notify/features.js';
 import { Cmd } from '../notify/cmd.js';
 import { pongFrame, sendAckFrame, signedInFrame } from '../notify/frames.js';
@@ -74,7 +74,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
     // A client that declared features learns which this server accepted; one that declared none
     // (weIm-go's) gets the Cmd 4 it always got.
     connection.sendFrame(signedInFrame(claims.userId, frame.Features ? [...connection.features] : undefined));
-    if (cursors) await runSync(connection, deps.sync, cursors);
+    if (cursors) await runSync(connection, deps.sync, cursors, heldKeys(frame.Sync?.Held));
   };
 
   return {
@@ -99,7 +99,7 @@ export function createHandlers(deps: HandlerDeps): Handlers {
         return;
       }
       const cursors = cursorsOrFail(connection, frame);
-      if (cursors) await runSync(connection, deps.sync, cursors);
+      if (cursors) await runSync(connection, deps.sync, cursors, heldKeys(frame.Held));
     },
 
     [Cmd.Read]: async (connection, frame) => {

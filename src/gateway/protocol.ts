@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AppError } from '../errors.js';
 import { issueDetail } from '../issue-text.js';
-import { cursorRecord } from '../modules/sync/cursors.js';
+import { cursorRecord, heldRecord } from '../modules/sync/cursors.js';
 import { Cmd } from '../notify/cmd.js';
 
 /** Close codes weim uses (4000–4999 are the application's). */
@@ -30,8 +30,10 @@ const syncSpec = {
   Token: z.string().max(1_000_000).optional(),
   Cursors: cursorRecord.optional(),
   EventSeq: seq.optional(),
+  /** Seqs held above the cursors (with either form): not sent again. */
+  Held: heldRecord.optional(),
 };
-export type SyncSpec = { Token?: string; Cursors?: Record<string, number>; EventSeq?: number };
+export type SyncSpec = { Token?: string; Cursors?: Record<string, number>; EventSeq?: number; Held?: Record<string, number[]> };
 
 /** Feature names a client understands (features.ts); unknown ones are ignored, malformed ones refused. */
 const features = z.array(z.string().min(1).max(32).regex(/^[a-z][a-z0-9_-]*$/, 'a feature name is lower-case letters, digits, _ and -')).max(16);

@@ -3,6 +3,8 @@ import { servesCmd } from '../notify/features.js';
 import type { Connection } from './connection.js';
 import { syncDoneFrame } from '../notify/frames.js';
 
+const NO_HELD: ReadonlySet<string> = new Set();
+
 /** Most pages one sync sends before answering SyncDone with More (the client asks again). */
 const MAX_PAGES = 50;
 
@@ -12,7 +14,7 @@ const MAX_PAGES = 50;
  * in) are skipped; live stream frames are held meanwhile and sent afterwards unless the sync sent
  * them, so each frame arrives once and in seq order per stream.
  */
-export async function runSync(connection: Connection, sync: SyncService, cursors: Cursors): Promise<void> {
+export async function runSync(connection: Connection, sync: SyncService, cursors: Cursors, held: ReadonlySet<string> = NO_HELD): Promise<void> {
   connection.beginSync();
   try {
     let current = cursors;
@@ -27,6 +29,8 @@ export async function runSync(connection: Connection, sync: SyncService, cursors
       const payloads: string[] = [];
       for (const item of result.items) {
         if (connection.has(item.stream)) continue;
+        // Held by the client above its cursor (`Held`): it has this one.
+        if (held.size > 0 && held.has(`${item.stream.key}:${item.stream.seq}`)) continue;
         // Frames of a feature the socket did not declare are left out; the cursors still pass them.
         if (!servesCmd(connection.features, item.frame.Cmd)) continue;
         payloads.push(JSON.stringify(item.frame));

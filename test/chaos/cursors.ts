@@ -36,8 +36,19 @@ export class StreamCursors {
     while (this.eventsAbove.delete(this.eventCursor + 1)) this.eventCursor++;
   }
 
-  /** What a sign-in `Sync` or a `Cmd 22` presents. */
-  position(): { Cursors: Record<string, number>; EventSeq: number } {
-    return { Cursors: Object.fromEntries([...this.cursors].map(([c, s]) => [String(c), s])), EventSeq: this.eventCursor };
+  /**
+   * What a sign-in `Sync` or a `Cmd 22` presents: with `Held`, the seqs held above a gap (its own
+   * acked sends among them), which the sync then does not send again (at most 1000).
+   */
+  position(): { Cursors: Record<string, number>; EventSeq: number; Held?: Record<string, number[]> } {
+    const held: Record<string, number[]> = {};
+    let count = 0;
+    for (const [convId, seqs] of this.above) {
+      const list = [...seqs].slice(0, 1000 - count);
+      if (list.length === 0) continue;
+      held[String(convId)] = list;
+      count += list.length;
+    }
+    return { Cursors: Object.fromEntries([...this.cursors].map(([c, s]) => [String(c), s])), EventSeq: this.eventCursor, ...(count > 0 ? { Held: held } : {}) };
   }
 }

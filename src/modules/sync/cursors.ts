@@ -18,6 +18,25 @@ export const cursorRecord = z
   .custom<unknown>((v) => !(typeof v === 'object' && v !== null && Object.hasOwn(v, '__proto__')), 'keys must be conversation ids')
   .pipe(z.record(z.string().regex(/^\d{1,16}$/, 'keys must be conversation ids'), seq));
 
+/** At most this many seqs in `Held`, over every conversation. */
+export const MAX_HELD = 1000;
+
+/**
+ * `{"<conversation id>": [seq, …]}`: the seqs a client holds above its cursor in a conversation
+ * (the answers to its own sends, frames that came past a gap). A sync does not send them again.
+ */
+export const heldRecord = z
+  .custom<unknown>((v) => !(typeof v === 'object' && v !== null && Object.hasOwn(v, '__proto__')), 'keys must be conversation ids')
+  .pipe(z.record(z.string().regex(/^\d{1,16}$/, 'keys must be conversation ids'), z.array(seq.min(1)).max(MAX_HELD)))
+  .refine((held) => Object.values(held).reduce((n, seqs) => n + seqs.length, 0) <= MAX_HELD, `at most ${MAX_HELD} held seqs in all`);
+
+/** The `c<conversation>:<seq>` keys of `Held`, as the sync runner skips them. */
+export function heldKeys(held: Record<string, number[]> | undefined): ReadonlySet<string> {
+  const keys = new Set<string>();
+  for (const [id, seqs] of Object.entries(held ?? {})) for (const s of seqs) keys.add(`c${Number(id)}:${s}`);
+  return keys;
+}
+
 const tokenShape = z.object({ c: cursorRecord, e: seq }).strict();
 /** At most this many conversations in one set of cursors. */
 const MAX_CONVERSATIONS = 20_000;
