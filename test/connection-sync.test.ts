@@ -51,6 +51,37 @@ describe('Connection: the device\'s own message is not sent back when a sync end
   });
 });
 
+/** A client socket and the server's Connection for it; `got` lists what arrives as `Cmd:Seq`. */
+async function signedInPair(server: Awaited<ReturnType<typeof startWsServer>>, accepted: Connection[]) {
+  const client = new WebSocket(server.url);
+  const got: string[] = [];
+  client.on('message', (d) => {
+    const f = JSON.parse(String(d)) as { Cmd: number; Seq?: number };
+    got.push(`${f.Cmd}:${f.Seq ?? ''}`);
+  });
+  await new Promise((r) => client.once('open', r));
+  while (accepted.length === 0) await new Promise((r) => setTimeout(r, 5));
+  const connection = accepted[0]!;
+  connection.userId = 1;
+  return { client, got, connection };
+}
+
+/**
+ * A send of `seq` in conversation 1 whose message is stored and whose ack is on its way back (the
+ * writer thread's answer): queued on the socket as the gateway queues sends; the ack comes 20 ms
+ * after `pageRead()` is called, so after the page that read the message.
+ */
+function sendInFlight(connection: Connection, seq: number): { pageRead: () => void } {
+  let ackArrives!: () => void;
+  const stored = new Promise<void>((r) => (ackArrives = r));
+  connection.serial = connection.serial.then(async () => {
+    await stored;
+    connection.skip({ key: 'c1', seq });
+    connection.sendFrame({ Cmd: 18, Seq: seq } as never);
+  });
+  return { pageRead: () => setTimeout(ackArrives, 20) };
+}
+
 /**
  * The other way a device got its own message twice (the chaos run, once in CI): it sends a message
  * during its sign-in sync; the message commits, the sync's page reads it, and the page is sent
@@ -68,25 +99,8 @@ describe('runSync: a message the device sends during its sync comes back once, a
   afterAll(() => server.close());
 
   it('the page\'s copy of the own message is left out: the ack (not held by a sync), the page\'s other frame, SyncDone', async () => {
-    const client = new WebSocket(server.url);
-    const got: string[] = [];
-    client.on('message', (d) => {
-      const f = JSON.parse(String(d)) as { Cmd: number; Seq?: number };
-      got.push(`${f.Cmd}:${f.Seq ?? ''}`);
-    });
-    await new Promise((r) => client.once('open', r));
-    while (accepted.length === 0) await new Promise((r) => setTimeout(r, 5));
-    const connection = accepted[0]!;
-    connection.userId = 1;
-
-    // The send of seq 7: stored, its ack on the way back (the writer thread's answer).
-    let ackArrives!: () => void;
-    const stored = new Promise<void>((r) => (ackArrives = r));
-    connection.serial = connection.serial.then(async () => {
-      await stored;
-      connection.skip({ key: 'c1', seq: 7 });
-      connection.sendFrame({ Cmd: 18, Seq: 7 } as never);
-    });
+    const { client, got, connection } = await signedInPair(server, accepted);
+    const send = sendInFlight(connection, 7);
     const page: SyncPage = {
       items: [6, 7].map((seq) => ({ frame: { Cmd: 10, Seq: seq } as never, stream: { key: 'c1', seq } })),
       next: { conversations: new Map([[1, 7]]), events: 0 },
@@ -95,8 +109,7 @@ describe('runSync: a message the device sends during its sync comes back once, a
     } as SyncPage;
     const sync = {
       page: async () => {
-        // The page has been read; the ack comes back a moment later.
-        setTimeout(ackArrives, 20);
+        send.pageRead();
         return page;
       },
     } as unknown as SyncService;
@@ -122,31 +135,16 @@ describe('StreamRepair: a message the device is sending is not repaired to it', 
   afterAll(() => server.close());
 
   it('the gap\'s own message comes once, as its ack; the early frame after it is let through', async () => {
-    const client = new WebSocket(server.url);
-    const got: string[] = [];
-    client.on('message', (d) => {
-      const f = JSON.parse(String(d)) as { Cmd: number; Seq?: number };
-      got.push(`${f.Cmd}:${f.Seq ?? ''}`);
-    });
-    await new Promise((r) => client.once('open', r));
-    while (accepted.length === 0) await new Promise((r) => setTimeout(r, 5));
-    const connection = accepted[0]!;
-    connection.userId = 1;
+    const { client, got, connection } = await signedInPair(server, accepted);
     connection.synced('c1', 5);
     const frame = (seq: number) => ({ frame: { Cmd: 10, Seq: seq } as never, stream: { key: 'c1', seq } });
     // Seq 7 (the friend's) came early: 6, the device's own, is committed but not yet acked.
     connection.deliver(new LiveFrame(JSON.stringify(frame(7).frame), frame(7).stream));
 
-    let ackArrives!: () => void;
-    const stored = new Promise<void>((r) => (ackArrives = r));
-    connection.serial = connection.serial.then(async () => {
-      await stored;
-      connection.skip({ key: 'c1', seq: 6 });
-      connection.sendFrame({ Cmd: 18, Seq: 6 } as never);
-    });
+    const send = sendInFlight(connection, 6);
     const sync = {
       page: async () => {
-        setTimeout(ackArrives, 20);
+        send.pageRead();
         return { items: [frame(6), frame(7)], next: { conversations: new Map([[1, 7]]), events: 0 }, start: new Map([[1, 5]]), more: false } as SyncPage;
       },
     } as unknown as SyncService;
