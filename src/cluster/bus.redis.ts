@@ -5,7 +5,7 @@ import type { Batch, Bus, ClusterEvent } from './bus.js';
 
 /** A batch on the wire: the frame stays the string it was serialised to, once. */
 interface WireBatch {
-  u: number[];
+  u: readonly number[];
   p: string;
   e?: Batch['except'];
   s?: Batch['stream'];

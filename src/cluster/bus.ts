@@ -4,7 +4,7 @@ import type { StreamPosition } from '../notify/notifier.js';
 
 /** Frames for some users on one node, serialised once. */
 export interface Batch {
-  userIds: number[];
+  userIds: readonly number[];
   payload: string;
   except?: Except;
   stream?: StreamPosition;

@@ -64,7 +64,7 @@ export class Delivery implements Notifier {
   async deliver(notification: Notification): Promise<void> {
     if (notification.userIds.length === 0) return;
     const payload = JSON.stringify(notification.frame);
-    const nodes = await this.directory.locate(notification.userIds);
+    const nodes = await this.directory.routes(notification.userIds);
     const sends: Promise<unknown>[] = [];
     for (const [nodeId, userIds] of nodes) {
       if (nodeId === this.nodeId) sends.push(this.hub.deliver(userIds, payload, notification.except, notification.stream, notification.feature));
