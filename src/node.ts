@@ -29,6 +29,7 @@ import { createSearchBackend, type SearchBackend } from './search/backend.js';
 import type { Client as ElasticClient } from '@elastic/elasticsearch';
 import { RecordingNotifier } from './notify/notifier.recording.js';
 import { createMetrics, watchGauge } from './ops/metrics.js';
+import { watchLoopStalls } from './ops/loop-stalls.js';
 import { AdminService } from './modules/admin/index.js';
 import { createModeration } from './modules/moderation/index.js';
 import { createOfflinePush } from './modules/offline-push/index.js';
@@ -228,6 +229,8 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     pruneProgress(dbh.db, Date.now() - config.push.idempotency_ttl_seconds * 1000 - 3600_000).catch((err: unknown) => log.warn({ err }, 'pruning push progress failed'));
   }, 3600_000);
   pruner.unref();
+  // Logged when the loop was held up a second or more (the cluster lease, pings and timers wait).
+  const stopStallWatch = watchLoopStalls(log, { thresholdMs: 1000, ...(config.cluster.mode === 'cluster' ? { leaseSeconds: config.cluster.lease_seconds } : {}) });
 
   return {
     nodeId,
@@ -252,6 +255,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     },
     async stop() {
       draining = true;
+      stopStallWatch();
       // Readiness first: load balancers stop sending new sockets and requests here, then the open
       // sockets move to other nodes at a bounded rate (no reconnect storm), then the rest stops.
       if (config.server.drain_delay_ms > 0) await new Promise((resolve) => setTimeout(resolve, config.server.drain_delay_ms));
