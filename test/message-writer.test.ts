@@ -456,7 +456,12 @@ describe.each(testDialects())('message writer on %s', (dialect) => {
       expect(stuckWrite!.result.seq).toBe(first!.result.seq + 1);
       expect(shared[0]!.result.seq).toBe(first!.result.seq + 2);
       expect(passing[0]!.result.fresh).toBe(true);
-      expect(sizes).toEqual([1, 3, 1, 3]);
+      // The batches: the first, the spare one (a, b, c), then the stuck one and the one sharing its
+      // conversation. The database commits those two in seq order (checked above), but their
+      // answers come on two connections, and a loaded host once read the later one first
+      // (CI, [1, 3, 3, 1]): their callbacks' order is not what this test is about.
+      expect(sizes.slice(0, 2)).toEqual([1, 3]);
+      expect(sizes.slice(2).sort()).toEqual([1, 3]);
       await spareWriter.idle();
       await expectConsistent(dbh.db, stored);
     } finally {
