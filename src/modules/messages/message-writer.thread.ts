@@ -42,8 +42,7 @@ interface Waiting {
  *
  * Messages are posted once a turn (all `write` calls of one turn in one message), and answers come
  * back the same way, in the order the thread settled them: a batch's messages in batch order, and
- * batches that share a conversation in commit order (the database's row lock orders them), so
- * frames still leave in seq order.
+ * batches that share a conversation in seq order (settle-order.ts), so frames leave in seq order.
  *
  * If the thread dies, the writes in flight fail (some may have been stored: a resend with the
  * same client_msg_id is answered with the stored message) and the next write starts a new thread.

@@ -5,6 +5,7 @@ import { retryPause, shouldRetry, transact } from '../../db/transaction.js';
 import { setBounded } from '../../bounded-map.js';
 import { AppError, isUniqueViolation } from '../../errors.js';
 import { storeBatch } from './batch-store.js';
+import { SettleOrder } from './settle-order.js';
 import { type BatchStatements, sqliteStatements } from './batch-statements.js';
 import { mysqlStatementsFor } from './batch-statements.mysql.js';
 import { ConversationKind } from '../conversations/index.js';
@@ -118,6 +119,8 @@ export class MessageWriter implements MessageStore {
    */
   private readonly stored = new Map<string, true>();
   private readonly webhooks: readonly string[];
+  /** With a spare session two batches run at once: those sharing a conversation settle in seq order. */
+  private readonly order: SettleOrder | undefined;
 
   constructor(private readonly db: Db, options: WriterOptions = {}) {
     this.clock = options.clock ?? Date.now;
@@ -127,6 +130,7 @@ export class MessageWriter implements MessageStore {
     this.onBatch = options.onBatch;
     this.free = options.session ? [options.session, ...(options.spareSession ? [options.spareSession] : [])] : [undefined];
     if (options.statements) this.statements = Promise.resolve(options.statements);
+    if (this.free.length > 1) this.order = new SettleOrder();
   }
 
   write(message: PendingMessage): Promise<WriteResult> {
@@ -160,8 +164,8 @@ export class MessageWriter implements MessageStore {
    *
    * Two batches running at once stay consistent: each locks its conversations' counter rows in
    * key order at its first statement and holds them until it commits, so a batch sharing a
-   * conversation with the other waits for it and takes the seqs after it, and its messages are
-   * committed, so their frames leave, after the other's.
+   * conversation with the other waits for it and takes the seqs after it. Their answers come on
+   * two connections, in either order: `order` settles them in seq order, so frames leave in it.
    */
   private pump(): void {
     while (this.queue.length > 0 && this.free.length > 0 && (this.running === 0 || this.queue.length >= this.spareAfter)) {
@@ -183,6 +187,7 @@ export class MessageWriter implements MessageStore {
 
   private async runBatch(batch: Queued[], session: Db | undefined): Promise<void> {
     let started = performance.now();
+    const inFlight = this.order?.begin(new Set(batch.map((q) => q.message.convKey)));
     try {
       const statements = await this.batchStatements();
       started = performance.now();
@@ -201,6 +206,7 @@ export class MessageWriter implements MessageStore {
         }
       };
       const results = session ? await this.inSession(session, attempt) : await transact(this.db, attempt, { retryOnUnique: true, attempts: ATTEMPTS });
+      if (inFlight) await this.order!.committed(inFlight, highestSeqs(batch, results));
       batch.forEach((q, i) => {
         const result = results[i]!;
         if (result instanceof AppError) {
@@ -212,6 +218,8 @@ export class MessageWriter implements MessageStore {
       });
     } catch (err) {
       for (const q of batch) q.reject(err);
+    } finally {
+      if (inFlight) this.order!.settled(inFlight);
     }
     try {
       this.onBatch?.(batch.length, (performance.now() - started) / 1000);
@@ -255,4 +263,15 @@ export class MessageWriter implements MessageStore {
     });
     return this.statements;
   }
+}
+
+/** The highest seq each conversation took in a committed batch (its new messages only: a resend keeps its old seq). */
+function highestSeqs(batch: readonly Queued[], results: ReadonlyArray<WriteResult | AppError>): Map<string, number> {
+  const seqs = new Map<string, number>();
+  results.forEach((result, i) => {
+    if (result instanceof AppError || !result.fresh) return;
+    const key = batch[i]!.message.convKey;
+    if (result.seq > (seqs.get(key) ?? 0)) seqs.set(key, result.seq);
+  });
+  return seqs;
 }
