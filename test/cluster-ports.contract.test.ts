@@ -113,6 +113,58 @@ describe.runIf(redisUrl && etcdUrl)('Redis directory with etcd discovery', () =>
     expect(await redis.smembers(`${keys}:u:7`)).toEqual(['a']);
   });
 
+  it('the users whose last socket closed in one turn are removed in one transaction; one who signed in again in that turn keeps the entry', async () => {
+    const keys = prefix();
+    const redis = redisClient();
+    const d = new RedisDirectory('a', redisClient(), await discovery('a', keys), log, keys);
+    await d.start();
+    for (const id of [1, 2, 3, 4]) await d.register(id);
+    const removals: string[][] = [];
+    const monitor = await redisClient().monitor();
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[0]!.toLowerCase() === 'srem' && args[1] === `${keys}:n:a`) removals.push(args.slice(2));
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    // One turn: three last sockets close, and user 2 signs in again before the turn ends.
+    const done = [d.unregister(1), d.unregister(2), d.unregister(3)];
+    done.push(d.register(2));
+    await Promise.all(done);
+    expect(Object.fromEntries(await d.locate([1, 2, 3, 4]))).toEqual({ a: [2, 4] });
+    expect((await redis.smembers(`${keys}:n:a`)).sort()).toEqual(['2', '4']);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(removals).toEqual([['1', '3']]);
+    monitor.disconnect();
+  });
+
+  it('a removal that failed while Redis was out of reach is written once it answers, unless the user is back', async () => {
+    const keys = prefix();
+    const admin = redisClient();
+    // No offline queue: a command while disconnected fails at once instead of waiting.
+    const client = new Redis(redisUrl!, { enableOfflineQueue: false });
+    opened.push({ close: () => client.quit() });
+    await new Promise((resolve) => client.once('ready', resolve));
+    const here = new Set([7, 8]);
+    const d = new RedisDirectory('a', client, await discovery('a', keys), log, keys, 100);
+    await d.start({ userIds: () => [...here], has: (id) => here.has(id) });
+    await d.register(7);
+    await d.register(8);
+    const name = `dir-test-${randomBytes(4).toString('hex')}`;
+    await client.client('SETNAME', name);
+    const line = ((await admin.client('LIST')) as string).split('\n').find((l) => l.includes(` name=${name} `))!;
+    const closed = new Promise((resolve) => client.once('close', resolve));
+    await admin.client('KILL', 'ID', line.match(/^id=(\d+)/)![1]!);
+    await closed;
+    // Both users' last sockets close while the node cannot reach Redis; 8 signs in again before it can.
+    here.delete(7);
+    here.delete(8);
+    await d.unregister(7);
+    await d.unregister(8);
+    here.add(8);
+    await expect.poll(async () => Object.fromEntries(await d.locate([7, 8]).catch(() => new Map([['unreachable', []]]))), { timeout: 5000, interval: 50 }).toEqual({ a: [8] });
+    expect((await admin.smembers(`${keys}:n:a`)).sort()).toEqual(['8']);
+    await d.close();
+  });
+
   it('a node back after losing its lease: not cleared once live again, and it registers its users again only after a clear in progress', async () => {
     const keys = prefix();
     const redis = redisClient();

@@ -94,6 +94,22 @@ describe.runIf(redisUrl && etcdUrl)('Redis socket counts', () => {
     expect(await b.acquire('user:3', 2)).toBe(false);
   });
 
+  it('the releases of one turn are written together: one HDEL for the keys at zero, one HSET for the rest', async () => {
+    const { a, redis, keys } = await redisPair();
+    for (const key of ['ip:1', 'ip:2', 'user:1', 'user:1', 'user:2']) expect(await a.acquire(key, 5)).toBe(true);
+    const writes: string[][] = [];
+    const monitor = await redisClient().monitor();
+    monitor.on('monitor', (_time: string, args: string[]) => {
+      if (args[1] === `${keys}:sockets:a` && /^h(set|del)$/i.test(args[0]!)) writes.push(args.map((arg, i) => (i === 0 ? arg.toLowerCase() : arg)));
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    await Promise.all(['ip:1', 'ip:2', 'user:1', 'user:2'].map((key) => a.release(key)));
+    expect(await redis.hgetall(`${keys}:sockets:a`)).toEqual({ 'user:1': '1' });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(writes).toEqual([['hdel', `${keys}:sockets:a`, 'ip:1', 'ip:2', 'user:2'], ['hset', `${keys}:sockets:a`, 'user:1', '1']]);
+    monitor.disconnect();
+  });
+
   it('a node starting under the id of an earlier run clears what that run left', async () => {
     const { keys, redis, d1 } = await redisPair();
     await redis.hset(`${keys}:sockets:a`, 'ip:1.1.1.1', 50);

@@ -50,12 +50,17 @@ export class RedisDirectory implements Directory {
   private stopping = false;
   private readonly clearing = new Tasks();
   private readonly rebuiltListeners: Array<(reason: string) => void> = [];
-  private local: LocalUsers = { userIds: () => [] };
+  private local: LocalUsers = { userIds: () => [], has: () => false };
   /** A write of this node's entries failed, or the connection dropped: rebuild when Redis answers. */
   private dirty = false;
   private rebuilding: Promise<void> | undefined;
   private checkTimer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Users whose last socket here closed this turn: removed together (see `unregister`). */
+  private leaving = new Set<number>();
+  private leavingWritten: Promise<void> | undefined;
+  /** Users whose removal failed (Redis out of reach): written by the next rebuild, unless they are back. */
+  private unwritten = new Set<number>();
 
   constructor(
     private readonly nodeId: string,
@@ -119,7 +124,8 @@ export class RedisDirectory implements Directory {
     }
     this.dirty = false;
     this.rebuilding = this.restore(() => this.local.userIds()).then(
-      () => {
+      async () => {
+        await this.removeUnwritten();
         this.log.warn({ reason, users: this.local.userIds().length }, 'directory: wrote this node\'s entries again');
         for (const listener of this.rebuiltListeners) listener(reason);
       },
@@ -184,6 +190,9 @@ export class RedisDirectory implements Directory {
   }
 
   async register(userId: number): Promise<void> {
+    // Back before their removal was written: it is not written (it would follow this entry).
+    this.leaving.delete(userId);
+    this.unwritten.delete(userId);
     try {
       await this.addEntries(this.redis.multi(), userId).exec();
     } catch (err) {
@@ -192,8 +201,47 @@ export class RedisDirectory implements Directory {
     }
   }
 
-  async unregister(userId: number): Promise<void> {
-    await this.redis.multi().srem(this.userKey(userId), this.nodeId).srem(this.nodeKey(this.nodeId), String(userId)).exec();
+  /**
+   * Removes the user at the end of this turn, with every user whose last socket closed in it, in
+   * one transaction per thousand users (a MULTI is a write of its own: one per close made ~17,000
+   * sockets closing at once stall a node's event loop for seconds). Sent before any timer of a
+   * later turn asks Redis (presence's offline claim reads these sets).
+   */
+  unregister(userId: number): Promise<void> {
+    this.leaving.add(userId);
+    this.leavingWritten ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      const userIds = [...this.leaving];
+      this.leaving = new Set();
+      this.leavingWritten = undefined;
+      return this.remove(userIds);
+    });
+    return this.leavingWritten;
+  }
+
+  /**
+   * Sends the removals now, all in this turn (a user who signs in again later is written after
+   * them). A failure keeps them for the next rebuild, which the node's check starts.
+   */
+  private async remove(userIds: readonly number[]): Promise<void> {
+    const sent: Array<Promise<unknown>> = [];
+    for (let i = 0; i < userIds.length; i += CHUNK) {
+      const chunk = userIds.slice(i, i + CHUNK);
+      const multi = this.redis.multi();
+      for (const userId of chunk) multi.srem(this.userKey(userId), this.nodeId);
+      sent.push(multi.srem(this.nodeKey(this.nodeId), ...chunk.map(String)).exec());
+    }
+    const failed = (await Promise.allSettled(sent)).find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    if (!failed) return;
+    for (const userId of userIds) if (!this.local.has(userId)) this.unwritten.add(userId);
+    this.dirty = true;
+    this.log.warn({ err: failed.reason, users: userIds.length }, 'directory: removing users failed; written again when Redis answers');
+  }
+
+  /** The removals that failed, for users still not back on this node. */
+  private removeUnwritten(): Promise<void> {
+    const userIds = [...this.unwritten].filter((userId) => !this.local.has(userId));
+    this.unwritten = new Set();
+    return this.remove(userIds);
   }
 
   /**

@@ -1,6 +1,7 @@
 /** The users with a signed-in socket on this node (the hub), as the directory reads them. */
 export interface LocalUsers {
   userIds(): readonly number[];
+  has(userId: number): boolean;
 }
 
 /**
@@ -20,6 +21,7 @@ export interface Directory {
    * when the store answers again (the user is in `local`).
    */
   register(userId: number): Promise<void>;
+  /** Removes the user from this node; like `register`, a failure to reach the store is not thrown (the removal is written when it answers again). */
   unregister(userId: number): Promise<void>;
   /** The nodes holding any of `userIds`, each with the subset it holds. Offline users are absent. */
   locate(userIds: readonly number[]): Promise<Map<string, number[]>>;

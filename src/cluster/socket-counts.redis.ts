@@ -34,6 +34,9 @@ export class RedisSocketCounts implements SocketCounts {
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
+  /** Keys released this turn, whose counts are written together (see `release`). */
+  private released = new Set<string>();
+  private releasesWritten: Promise<void> | undefined;
 
   constructor(
     private readonly nodeId: string,
@@ -66,14 +69,39 @@ export class RedisSocketCounts implements SocketCounts {
     return counted;
   }
 
-  async release(key: string): Promise<void> {
+  /**
+   * Counts down now; Redis is told at the end of the turn, for every key released in it, in two
+   * commands (each close writing its own made a mass disconnect stall the event loop).
+   */
+  release(key: string): Promise<void> {
     const left = (this.counts.get(key) ?? 0) - 1;
     if (left > 0) this.counts.set(key, left);
     else this.counts.delete(key);
+    if (this.closed) return Promise.resolve();
+    this.released.add(key);
+    this.releasesWritten ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.writeReleases());
+    return this.releasesWritten;
+  }
+
+  /** Writes the released keys' counts as they are now (an acquire since then has written its own). */
+  private async writeReleases(): Promise<void> {
+    const keys = [...this.released];
+    this.released = new Set();
+    this.releasesWritten = undefined;
     if (this.closed) return;
+    const hash = this.hashOf(this.nodeId);
+    const counted: Record<string, number> = {};
+    const gone: string[] = [];
+    for (const key of keys) {
+      const count = this.counts.get(key);
+      if (count === undefined) gone.push(key);
+      else counted[key] = count;
+    }
     try {
-      if (left > 0) await this.redis.hset(this.hashOf(this.nodeId), key, left);
-      else await this.redis.hdel(this.hashOf(this.nodeId), key);
+      await Promise.all([
+        gone.length > 0 ? this.redis.hdel(hash, ...gone) : undefined,
+        gone.length < keys.length ? this.redis.hset(hash, counted) : undefined,
+      ]);
     } catch {
       this.dirty = true;
     }

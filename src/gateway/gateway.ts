@@ -241,7 +241,7 @@ export class Gateway {
       // While the node shuts down its users stay in the directory: when it leaves the cluster, a
       // live node clears its entries and tells the friends of those who did not reconnect elsewhere.
       if (this.deps.hub.remove(connection) && !this.closing) {
-        this.deps.directory.unregister(connection.userId!).catch((err: unknown) => this.deps.log.warn({ err }, 'directory unregister failed'));
+        void this.deps.directory.unregister(connection.userId!);
         this.deps.presence.changed(connection.userId!);
       }
     });
