@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Executor } from '../../db/database.js';
 import { executeRows } from '../../db/prepared.js';
 import { shapedQuery } from '../../db/shaped-query.js';
@@ -103,6 +104,36 @@ export async function listPendingIncoming(db: Executor, toUid: number, limit: nu
     .orderBy('friend_requests.id', 'desc')
     .limit(limit)
     .execute();
+}
+
+/** Users one statement of `friendIdsOfMany` reads the friends of. */
+const FRIENDS_OF_MANY_CHUNK = 500;
+
+/**
+ * Ids of each user's friends, ascending, at most `limit` each: one statement per 500 users
+ * (presence announces many at once when a node's sockets all close or sign in again).
+ */
+export async function friendIdsOfMany(db: Executor, userIds: readonly number[], limit: number): Promise<Map<number, number[]>> {
+  const friends = new Map<number, number[]>(userIds.map((userId) => [userId, []]));
+  if (userIds.length === 1) {
+    friends.set(userIds[0]!, await friendIds(db, userIds[0]!, limit));
+    return friends;
+  }
+  for (let i = 0; i < userIds.length; i += FRIENDS_OF_MANY_CHUNK) {
+    const rows = await db
+      .selectFrom((eb) => eb
+        .selectFrom('friends')
+        .select(['user_id', 'friend_id', sql<number>`row_number() over (partition by user_id order by friend_id)`.as('rank')])
+        .where('user_id', 'in', userIds.slice(i, i + FRIENDS_OF_MANY_CHUNK))
+        .as('ranked'))
+      .select(['user_id', 'friend_id'])
+      .where('rank', '<=', limit)
+      .orderBy('user_id')
+      .orderBy('friend_id')
+      .execute();
+    for (const row of rows) friends.get(Number(row.user_id))?.push(Number(row.friend_id));
+  }
+  return friends;
 }
 
 /** Ids of a user's friends, ascending, at most `limit`. */

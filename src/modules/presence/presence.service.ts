@@ -5,7 +5,7 @@ import type { Db } from '../../db/database.js';
 import { presenceFrame } from '../../notify/frames.js';
 import { NO_WEBHOOKS, orderKey, type WebhookRecorder } from '../webhooks/index.js';
 import type { Notifier } from '../../notify/notifier.js';
-import { friendIds } from '../friends/index.js';
+import { friendIds, friendIdsOfMany } from '../friends/index.js';
 
 export interface PresenceOptions {
   /** Changes within this window are announced once, as the state at its end. */
@@ -25,8 +25,14 @@ export interface PresenceOptions {
  * claim makes sure only one node announces each change, so a user on two nodes is announced online
  * once, and offline once, when the last device anywhere goes.
  */
+/** Windows end on multiples of this (ms): changes of users whose windows end together are announced together. */
+const GRAIN_MS = 20;
+
 export class PresenceService {
-  private readonly timers = new Map<number, NodeJS.Timeout>();
+  /** Users in a window, not announced yet. */
+  private readonly pending = new Set<number>();
+  /** Windows by the time they end (epoch ms): their users and timer. */
+  private readonly windows = new Map<number, { userIds: number[]; timer: NodeJS.Timeout }>();
   /** Set when the node stops: no new changes are taken. */
   private stopping = false;
   private readonly inFlight = new Tasks();
@@ -41,12 +47,29 @@ export class PresenceService {
     private readonly webhooks: WebhookRecorder = NO_WEBHOOKS,
   ) {}
 
-  /** A socket of the user signed in or closed on this node: the state is read when the window ends. */
+  /**
+   * A socket of the user signed in or closed on this node: the state is read when the window
+   * ends. Windows end on a 20-ms grain, so the users of one (a node's sockets all closing, or
+   * signing in again) are announced with a lookup, claims and a read of friends for all of them:
+   * one each per user stalled a node's event loop for seconds.
+   */
   changed(userId: number): void {
-    if (this.stopping || this.timers.has(userId)) return;
-    const timer = setTimeout(() => void this.announceLogged(userId), this.options.coalesceMs);
+    if (this.stopping || this.pending.has(userId)) return;
+    this.pending.add(userId);
+    const now = Date.now();
+    const endsAt = Math.ceil((now + this.options.coalesceMs) / GRAIN_MS) * GRAIN_MS;
+    const window = this.windows.get(endsAt);
+    if (window) {
+      window.userIds.push(userId);
+      return;
+    }
+    const timer = setTimeout(() => {
+      this.windows.delete(endsAt);
+      void this.announceLogged(userIds);
+    }, endsAt - now);
     timer.unref();
-    this.timers.set(userId, timer);
+    const userIds = [userId];
+    this.windows.set(endsAt, { userIds, timer });
   }
 
   /**
@@ -58,21 +81,32 @@ export class PresenceService {
   }
 
   /** Announces, logging a failure; kept in `inFlight` until done (stop waits for it). */
-  private announceLogged(userId: number): Promise<void> {
-    return this.inFlight.run(this.announce(userId), (err) => this.log?.warn({ err, userId }, 'announcing presence failed'));
+  private announceLogged(userIds: readonly number[]): Promise<void> {
+    return this.inFlight.run(this.announce(userIds), (err) => this.log?.warn({ err, users: userIds.length }, 'announcing presence failed'));
   }
 
-  private async announce(userId: number): Promise<void> {
-    this.timers.delete(userId);
-    const nodes = await this.directory.locate([userId]);
-    const online = nodes.size > 0;
+  private async announce(userIds: readonly number[]): Promise<void> {
+    for (const userId of userIds) this.pending.delete(userId);
+    const located = await this.directory.locate(userIds);
+    const here = new Set(located.get(this.nodeId));
+    const anywhere = new Set([...located.values()].flat());
     // Held elsewhere only: a node that holds them speaks for them.
-    if (online && !nodes.has(this.nodeId)) return;
-    if (!(await this.directory.claimPresence(userId, online))) return;
+    const changes = userIds.filter((userId) => here.has(userId) || !anywhere.has(userId));
+    const claimed = await Promise.allSettled(changes.map((userId) => this.claim(userId, anywhere.has(userId))));
+    const failed = claimed.filter((c): c is PromiseRejectedResult => c.status === 'rejected');
+    if (failed.length > 0) this.log?.warn({ err: failed[0]!.reason, users: failed.length }, 'announcing presence failed');
+    const told = changes.filter((_, i) => claimed[i]!.status === 'fulfilled' && (claimed[i] as PromiseFulfilledResult<boolean>).value);
+    if (told.length === 0) return;
+    const friends = await friendIdsOfMany(this.db, told, this.options.maxFanout);
+    for (const userId of told) this.notifier.notify({ userIds: friends.get(userId)!, frame: presenceFrame(userId, anywhere.has(userId)) });
+  }
+
+  /** The cluster-wide claim to announce the change, then its webhook event; false if another node has it (or nothing changed). */
+  private async claim(userId: number, online: boolean): Promise<boolean> {
+    if (!(await this.directory.claimPresence(userId, online))) return false;
     // `at`: when this node settled it (after the cluster-wide claim), for a receiver to order a user's flips by.
     await this.webhooks.record(this.db, online ? 'user.online' : 'user.offline', orderKey.user(userId), { user_id: userId, node: this.nodeId, at: Date.now() });
-    const friends = await friendIds(this.db, userId, this.options.maxFanout);
-    this.notifier.notify({ userIds: friends, frame: presenceFrame(userId, online) });
+    return true;
   }
 
   /** Which of the user's friends (or of `ids` among them) are online now. */
@@ -92,10 +126,9 @@ export class PresenceService {
    */
   async stop(): Promise<void> {
     this.stopping = true;
-    const pending = [...this.timers.keys()];
-    for (const timer of this.timers.values()) clearTimeout(timer);
-    this.timers.clear();
-    for (const userId of pending) void this.announceLogged(userId);
+    for (const { timer } of this.windows.values()) clearTimeout(timer);
+    this.windows.clear();
+    if (this.pending.size > 0) void this.announceLogged([...this.pending]);
     await this.inFlight.settled();
   }
 }
