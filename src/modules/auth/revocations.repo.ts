@@ -22,6 +22,30 @@ export async function sessionValid(db: Executor, jti: string, userId: number, is
   return row !== undefined && !Number(row.revoked) && row.banned_at === null && issuedAtMs >= Number(row.sessions_valid_after);
 }
 
+/**
+ * `sessionValid` for many sessions (a reconnect storm signs in thousands a second): two
+ * statements per 500, whatever their number; one session alone takes the prepared statement.
+ */
+export async function sessionsValid(db: Executor, sessions: readonly HeldSession[]): Promise<boolean[]> {
+  if (sessions.length === 1) return [await sessionValid(db, sessions[0]!.jti, sessions[0]!.userId, sessions[0]!.issuedAtMs)];
+  const valid: boolean[] = [];
+  for (let i = 0; i < sessions.length; i += 500) {
+    const chunk = sessions.slice(i, i + 500);
+    const [users, revoked] = await Promise.all([
+      db.selectFrom('users').select(['id', 'sessions_valid_after', 'banned_at']).where('id', 'in', [...new Set(chunk.map((s) => s.userId))]).execute(),
+      db.selectFrom('token_revocations').select('jti').where('jti', 'in', chunk.map((s) => s.jti)).execute(),
+    ]);
+    const byId = new Map(users.map((u) => [Number(u.id), u]));
+    const revokedJtis = new Set(revoked.map((r) => r.jti));
+    for (const s of chunk) {
+      const user = byId.get(s.userId);
+      // As sessionValid: a banned user's tokens are refused whenever they were issued.
+      valid.push(user !== undefined && !revokedJtis.has(s.jti) && user.banned_at === null && s.issuedAtMs >= Number(user.sessions_valid_after));
+    }
+  }
+  return valid;
+}
+
 /** Ends every session of a user issued before `now` (epoch ms); never moves the mark back. */
 export async function endSessionsBefore(db: Executor, userId: number, now: number): Promise<boolean> {
   const result = await db.updateTable('users').set({ sessions_valid_after: now }).where('id', '=', userId).where('sessions_valid_after', '<', now).executeTakeFirst();
