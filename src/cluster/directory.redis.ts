@@ -56,9 +56,9 @@ export class RedisDirectory implements Directory {
   private rebuilding: Promise<void> | undefined;
   private checkTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  /** Users whose last socket here closed this turn: removed together (see `unregister`). */
-  private leaving = new Set<number>();
-  private leavingWritten: Promise<void> | undefined;
+  /** Users added (true) or removed (false) here this turn: written together at its end (see `unregister`). */
+  private changes = new Map<number, boolean>();
+  private changesWritten: Promise<void> | undefined;
   /** Users whose removal failed (Redis out of reach): written by the next rebuild, unless they are back. */
   private unwritten = new Set<number>();
 
@@ -189,33 +189,45 @@ export class RedisDirectory implements Directory {
     await this.clearing.settled();
   }
 
-  async register(userId: number): Promise<void> {
-    // Back before their removal was written: it is not written (it would follow this entry).
-    this.leaving.delete(userId);
+  /** Adds the user at the end of this turn, with every other change of it (see `unregister`). */
+  register(userId: number): Promise<void> {
     this.unwritten.delete(userId);
-    try {
-      await this.addEntries(this.redis.multi(), userId).exec();
-    } catch (err) {
-      this.dirty = true;
-      this.log.warn({ err, userId }, 'directory: registering a user failed; written again when Redis answers');
-    }
+    return this.change(userId, true);
   }
 
   /**
-   * Removes the user at the end of this turn, with every user whose last socket closed in it, in
-   * one transaction per thousand users (a MULTI is a write of its own: one per close made ~17,000
-   * sockets closing at once stall a node's event loop for seconds). Sent before any timer of a
-   * later turn asks Redis (presence's offline claim reads these sets).
+   * Removes the user at the end of this turn. The users added and removed in one turn are written
+   * together, one MULTI per thousand of each (a MULTI is a write of its own: one per socket made
+   * ~17,000 sockets closing at once stall a node's event loop for seconds, and each sign-in of a
+   * reconnect storm paid one); a user changed twice in the turn is written as they are at its end.
+   * Sent before any timer of a later turn asks Redis (presence reads these sets).
    */
   unregister(userId: number): Promise<void> {
-    this.leaving.add(userId);
-    this.leavingWritten ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-      const userIds = [...this.leaving];
-      this.leaving = new Set();
-      this.leavingWritten = undefined;
-      return this.remove(userIds);
+    return this.change(userId, false);
+  }
+
+  private change(userId: number, added: boolean): Promise<void> {
+    this.changes.set(userId, added);
+    this.changesWritten ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
+      const changes = this.changes;
+      this.changes = new Map();
+      this.changesWritten = undefined;
+      const userIds: [number[], number[]] = [[], []];
+      for (const [id, add] of changes) userIds[add ? 0 : 1].push(id);
+      return Promise.all([this.add(userIds[0]), this.remove(userIds[1])]).then(() => {});
     });
-    return this.leavingWritten;
+    return this.changesWritten;
+  }
+
+  /** Sends the additions now; a failure is not thrown: the node is dirty, and its rebuild writes every user it holds. */
+  private async add(userIds: readonly number[]): Promise<void> {
+    const failed = await this.inTransactions(userIds, (multi, chunk) => {
+      for (const userId of chunk) multi.sadd(this.userKey(userId), this.nodeId);
+      multi.sadd(this.nodeKey(this.nodeId), ...chunk.map(String));
+    });
+    if (!failed) return;
+    this.dirty = true;
+    this.log.warn({ err: failed, users: userIds.length }, 'directory: registering users failed; written again when Redis answers');
   }
 
   /**
@@ -223,18 +235,26 @@ export class RedisDirectory implements Directory {
    * them). A failure keeps them for the next rebuild, which the node's check starts.
    */
   private async remove(userIds: readonly number[]): Promise<void> {
-    const sent: Array<Promise<unknown>> = [];
-    for (let i = 0; i < userIds.length; i += CHUNK) {
-      const chunk = userIds.slice(i, i + CHUNK);
-      const multi = this.redis.multi();
+    const failed = await this.inTransactions(userIds, (multi, chunk) => {
       for (const userId of chunk) multi.srem(this.userKey(userId), this.nodeId);
-      sent.push(multi.srem(this.nodeKey(this.nodeId), ...chunk.map(String)).exec());
-    }
-    const failed = (await Promise.allSettled(sent)).find((s): s is PromiseRejectedResult => s.status === 'rejected');
+      multi.srem(this.nodeKey(this.nodeId), ...chunk.map(String));
+    });
     if (!failed) return;
     for (const userId of userIds) if (!this.local.has(userId)) this.unwritten.add(userId);
     this.dirty = true;
-    this.log.warn({ err: failed.reason, users: userIds.length }, 'directory: removing users failed; written again when Redis answers');
+    this.log.warn({ err: failed, users: userIds.length }, 'directory: removing users failed; written again when Redis answers');
+  }
+
+  /** One MULTI per CHUNK users, all sent in this turn; the first failure, if any. */
+  private async inTransactions(userIds: readonly number[], fill: (multi: ChainableCommander, chunk: readonly number[]) => void): Promise<unknown> {
+    const sent: Array<Promise<unknown>> = [];
+    for (let i = 0; i < userIds.length; i += CHUNK) {
+      const multi = this.redis.multi();
+      fill(multi, userIds.slice(i, i + CHUNK));
+      sent.push(multi.exec());
+    }
+    const failed = (await Promise.allSettled(sent)).find((s): s is PromiseRejectedResult => s.status === 'rejected');
+    return failed?.reason;
   }
 
   /** The removals that failed, for users still not back on this node. */
