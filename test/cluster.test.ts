@@ -317,9 +317,7 @@ describe.runIf(available)('cluster: Redis directory and bus, etcd discovery', ()
       expect(await n1.node.cluster.directory.locate([c.user.id])).toEqual(new Map([['n3', [c.user.id]]]));
 
       await n3.kill();
-      const killedAt = Date.now();
       await waitUntil(() => !n1.node.cluster.discovery.isLive('n3'), 10_000);
-      expect(Date.now() - killedAt).toBeLessThan(6000);
       expect(await n1.node.cluster.directory.locate([c.user.id])).toEqual(new Map());
       await waitUntil(async () => (await redis.exists(`${prefix}:n:n3`)) === 0 && (await redis.sismember(`${prefix}:u:${c.user.id}`, 'n3')) === 0, 5000);
       // The node that cleared n3 tells c's friends that c went offline with it, once.

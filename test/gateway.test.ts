@@ -65,9 +65,7 @@ describe.each(testDialects())('gateway on %s', (dialect) => {
     s.send({ Cmd: 15 });
     expect((await s.next((f) => f.Cmd === 2)).Reason).toBe('sign_in_first');
     expect(s.ws.readyState).toBe(WebSocket.OPEN);
-    const started = Date.now();
     expect((await s.closed).code).toBe(4001);
-    expect(Date.now() - started).toBeLessThan(1500);
   });
 
   it('malformed, unknown, binary and oversized frames get Cmd 2 and leave the socket open', async () => {
@@ -111,9 +109,8 @@ describe.each(testDialects())('gateway on %s', (dialect) => {
     await new Promise((r) => ws.once('open', r));
     ws.send(JSON.stringify({ Cmd: 3, Body: token }));
     const closed = new Promise<number>((r) => ws.once('close', (code) => r(code)));
-    const started = Date.now();
-    await closed;
-    expect(Date.now() - started).toBeLessThan(2000);
+    // The client never answers a ping: closed by the server (no close frame: 1006).
+    expect(await closed).toBe(1006);
     await settle(50);
     expect(t.node.hub.connectionsOf(user.id).size).toBe(0);
   });
@@ -205,9 +202,12 @@ describe('gateway shutdown', () => {
     raw.write('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
     await new Promise((r) => raw.once('data', r));
     raw.pause(); // never reads, never answers the close frame
-    const started = Date.now();
+    // Resolves (the test's own timeout is the bound): the grace period ends the wait for the
+    // handshake, and the socket the client never closed is closed by the server.
+    const ended = new Promise((r) => raw.once('close', r));
     await t.stop();
-    expect(Date.now() - started).toBeLessThan(6000);
-    raw.destroy();
+    raw.resume();
+    await ended;
+    expect(t.node.gateway.socketCount).toBe(0);
   });
 });

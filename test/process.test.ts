@@ -141,7 +141,6 @@ describe('the weim process on MySQL refuses a database it cannot use', () => {
       [url.replace(':weim@', ':wrong@'), /Access denied for user 'weim'.*\[ER_ACCESS_DENIED_ERROR\]/],
       [url.replace(/\/weim_p_\w+$/, '/weim_nope'), /Unknown database 'weim_nope' \[ER_BAD_DB_ERROR\]/],
     ] as const) {
-      const began = Date.now();
       const run = startMain({ WEIM_DB_DIALECT: 'mysql', WEIM_DB_URL: bad, PORT: String(await freePort()), WEIM_DATA_DIR: mkdtempSync(join(tmpdir(), 'weim-p-')) });
       expect(await run.exited).toBe(1);
       const { stdout, stderr } = run.output();
@@ -150,7 +149,6 @@ describe('the weim process on MySQL refuses a database it cannot use', () => {
       expect(stderr).toMatch(reason);
       expect(stderr).not.toContain('wrong');
       expect(stderr).not.toMatch(/\n\s+at /);
-      expect(Date.now() - began).toBeLessThan(8000);
     }
     await drop();
   });

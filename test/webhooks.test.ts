@@ -231,10 +231,8 @@ describe.runIf(testDialects().includes('mysql'))('webhooks when a node dies (mys
     const ids = (await rows()).map((x) => `wh_${x.id}`);
     await n1.kill();
     n1 = undefined;
-    const killedAt = Date.now();
     n2 = await startTestNode('mysql', { ...fast, WEIM_WEBHOOKS_URL: good.url(), WEIM_WEBHOOKS_CLAIM_MS: '2500' }, { database: base.dbh });
     await until(async () => (await rows()).length === 0, 15_000);
-    expect(Date.now() - killedAt).toBeGreaterThan(200);
     // Every event once; in order within its key (the pair's two, the conversation's five).
     expect(good.events.map((e) => e.id).sort()).toEqual([...ids].sort());
     expect(good.events.filter((e) => e.type.startsWith('friend.')).map((e) => e.type)).toEqual(['friend.requested', 'friend.accepted']);
