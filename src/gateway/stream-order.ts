@@ -3,6 +3,7 @@ import type { OrderedFrame } from './wire-frame.js';
 
 /** Early frames one socket holds for one stream at most; past this the gap is repaired at once. */
 const MAX_EARLY = 1000;
+const NO_POSITIONS: ReadonlyMap<string, number> = new Map();
 
 /**
  * Where each stream of one socket stands, so that every conversation's frames reach it once and
@@ -20,8 +21,9 @@ const MAX_EARLY = 1000;
  * first frame of a stream sets its position.
  */
 export class StreamOrder {
-  private readonly next = new Map<string, number>();
-  private readonly from = new Map<string, number>();
+  /** Made with the first position (an idle socket has none: two empty maps were ~0.35 KB of it). */
+  private next: Map<string, number> | undefined;
+  private from: Map<string, number> | undefined;
   private early: Map<string, Map<number, OrderedFrame>> | undefined;
   /** When the oldest early frame of each stream with a gap arrived. */
   private waitingSince: Map<string, number> | undefined;
@@ -34,8 +36,9 @@ export class StreamOrder {
    */
   takeNext(stream: { key: string; seq: number }): boolean {
     if (this.early?.has(stream.key)) return false;
-    if (this.next.get(stream.key) !== stream.seq) return false;
-    this.next.set(stream.key, stream.seq + 1);
+    const next = this.next;
+    if (next === undefined || next.get(stream.key) !== stream.seq) return false;
+    next.set(stream.key, stream.seq + 1);
     return true;
   }
 
@@ -45,23 +48,23 @@ export class StreamOrder {
    */
   accept(frame: OrderedFrame, now: number): OrderedFrame[] {
     const { key, seq } = frame.stream!;
-    const expected = this.next.get(key);
+    const expected = this.next?.get(key);
     if (expected === undefined) {
       if (this.complete && seq > 1) return this.hold(key, seq, frame, now);
-      this.from.set(key, seq);
-      this.next.set(key, seq + 1);
+      (this.from ??= new Map()).set(key, seq);
+      (this.next ??= new Map()).set(key, seq + 1);
       return this.release(key, [frame]);
     }
     if (seq < expected) {
       // Below where a socket that never synced started this stream (its first frame came ahead
       // of an earlier one): not had, so written, late rather than never.
-      const from = this.from.get(key);
+      const from = this.from?.get(key);
       if (from === undefined || seq >= from) return [];
-      if (seq === from - 1) this.from.set(key, seq);
+      if (seq === from - 1) this.from!.set(key, seq);
       return [frame];
     }
     if (seq > expected) return this.hold(key, seq, frame, now);
-    this.next.set(key, seq + 1);
+    this.next!.set(key, seq + 1);
     return this.release(key, [frame]);
   }
 
@@ -70,17 +73,17 @@ export class StreamOrder {
    * device's own message waiting in order behind a gap.
    */
   has(stream: StreamPosition): boolean {
-    const expected = this.next.get(stream.key);
-    if (expected !== undefined && stream.seq < expected && stream.seq >= (this.from.get(stream.key) ?? 0)) return true;
+    const expected = this.next?.get(stream.key);
+    if (expected !== undefined && stream.seq < expected && stream.seq >= (this.from?.get(stream.key) ?? 0)) return true;
     const early = this.early?.get(stream.key)?.get(stream.seq);
     return early !== undefined && 'silent' in early;
   }
 
   /** A sync or repair sent the stream up to `seq` (or found nothing past it): the socket has it all. */
   reached(key: string, seq: number): OrderedFrame[] {
-    const expected = this.next.get(key);
-    this.from.delete(key);
-    if (expected === undefined || seq + 1 > expected) this.next.set(key, seq + 1);
+    const expected = this.next?.get(key);
+    this.from?.delete(key);
+    if (expected === undefined || seq + 1 > expected) (this.next ??= new Map()).set(key, seq + 1);
     return this.release(key, []);
   }
 
@@ -90,21 +93,21 @@ export class StreamOrder {
    * received below a live start (`from`) stays as it was, since the repair did not read it.
    */
   startAt(key: string, seq: number): OrderedFrame[] {
-    const expected = this.next.get(key);
+    const expected = this.next?.get(key);
     if (expected !== undefined && expected >= seq + 1) return [];
-    if (expected !== undefined) this.from.delete(key);
-    this.next.set(key, seq + 1);
+    if (expected !== undefined) this.from?.delete(key);
+    (this.next ??= new Map()).set(key, seq + 1);
     return this.release(key, []);
   }
 
   /** The seq the socket needs next in `key`, if known. */
   position(key: string): number | undefined {
-    return this.next.get(key);
+    return this.next?.get(key);
   }
 
   /** Every stream with a known position, as `key → next`. */
   positions(): ReadonlyMap<string, number> {
-    return this.next;
+    return this.next ?? NO_POSITIONS;
   }
 
   /** Streams whose early frames have waited at least `waitMs` for the seqs before them. */
@@ -126,7 +129,7 @@ export class StreamOrder {
   skipGap(key: string): OrderedFrame[] {
     const held = this.early?.get(key);
     if (!held || held.size === 0) return [];
-    this.next.set(key, Math.min(...held.keys()));
+    (this.next ??= new Map()).set(key, Math.min(...held.keys()));
     return this.release(key, []);
   }
 
@@ -135,7 +138,7 @@ export class StreamOrder {
     const held = this.early?.get(key);
     if (!held) return first;
     const out = first;
-    let expected = this.next.get(key)!;
+    let expected = this.next!.get(key)!;
     for (const seq of [...held.keys()].sort((a, b) => a - b)) {
       if (seq < expected) held.delete(seq);
       else if (seq === expected) {
@@ -144,7 +147,7 @@ export class StreamOrder {
         expected++;
       }
     }
-    this.next.set(key, expected);
+    this.next!.set(key, expected);
     if (held.size === 0) {
       this.early!.delete(key);
       this.waitingSince!.delete(key);
