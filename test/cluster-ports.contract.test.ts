@@ -17,6 +17,22 @@ const prefix = () => `weim-c-${randomBytes(4).toString('hex')}`;
 
 const { opened, redisClient, discovery } = clusterClients();
 
+/** The id Redis knows `client`'s connection by (for CLIENT KILL). */
+async function clientId(admin: Redis, client: Redis): Promise<string> {
+  const name = `test-${randomBytes(4).toString('hex')}`;
+  await client.client('SETNAME', name);
+  const line = ((await admin.client('LIST')) as string).split('\n').find((l) => l.includes(` name=${name} `));
+  return line!.match(/^id=(\d+)/)![1]!;
+}
+
+/** A connected client without an offline queue: a command while it is disconnected fails at once instead of waiting. */
+async function failFastClient(): Promise<Redis> {
+  const client = new Redis(redisUrl!, { enableOfflineQueue: false });
+  opened.push({ close: () => client.quit() });
+  await new Promise((resolve) => client.once('ready', resolve));
+  return client;
+}
+
 async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -139,20 +155,15 @@ describe.runIf(redisUrl && etcdUrl)('Redis directory with etcd discovery', () =>
   it('a removal that failed while Redis was out of reach is written once it answers, unless the user is back', async () => {
     const keys = prefix();
     const admin = redisClient();
-    // No offline queue: a command while disconnected fails at once instead of waiting.
-    const client = new Redis(redisUrl!, { enableOfflineQueue: false });
-    opened.push({ close: () => client.quit() });
-    await new Promise((resolve) => client.once('ready', resolve));
+    const client = await failFastClient();
     const here = new Set([7, 8]);
     const d = new RedisDirectory('a', client, await discovery('a', keys), log, keys, 100);
     await d.start({ userIds: () => [...here], has: (id) => here.has(id) });
     await d.register(7);
     await d.register(8);
-    const name = `dir-test-${randomBytes(4).toString('hex')}`;
-    await client.client('SETNAME', name);
-    const line = ((await admin.client('LIST')) as string).split('\n').find((l) => l.includes(` name=${name} `))!;
+    const id = await clientId(admin, client);
     const closed = new Promise((resolve) => client.once('close', resolve));
-    await admin.client('KILL', 'ID', line.match(/^id=(\d+)/)![1]!);
+    await admin.client('KILL', 'ID', id);
     await closed;
     // Both users' last sockets close while the node cannot reach Redis; 8 signs in again before it can.
     here.delete(7);
@@ -304,13 +315,6 @@ describe.runIf(redisUrl)('Redis bus: what arrives on the cluster channel is chec
 });
 
 describe.runIf(redisUrl)('Redis bus: batches lost on the way', () => {
-  async function clientId(admin: Redis, client: Redis): Promise<string> {
-    const name = `bus-test-${randomBytes(4).toString('hex')}`;
-    await client.client('SETNAME', name);
-    const line = ((await admin.client('LIST')) as string).split('\n').find((l) => l.includes(` name=${name} `));
-    return line!.match(/^id=(\d+)/)![1]!;
-  }
-
   it('a subscription that drops and comes back asks once for a resync; batches after it arrive', async () => {
     const keys = prefix();
     const admin = redisClient();
@@ -339,10 +343,7 @@ describe.runIf(redisUrl)('Redis bus: batches lost on the way', () => {
   it('a node whose publish failed tells every other node, and its own sockets, once it reaches Redis again, once', async () => {
     const keys = prefix();
     const admin = redisClient();
-    // No offline queue: a publish while disconnected fails at once instead of waiting.
-    const publisher = new Redis(redisUrl!, { enableOfflineQueue: false });
-    opened.push({ close: () => publisher.quit() });
-    await new Promise((resolve) => publisher.once('ready', resolve));
+    const publisher = await failFastClient();
     const id = await clientId(admin, publisher);
     const from = new RedisBus('r1', publisher, redisClient(), log, keys);
     const to = new RedisBus('r2', redisClient(), redisClient(), log, keys);
