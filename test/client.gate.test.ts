@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { StreamGate } from '../src/client/cursors.js';
+import { MAX_HELD_SEQS } from '../src/client/frames.js';
+import { MAX_HELD } from '../src/modules/sync/cursors.js';
 
 /** The client's per-stream order (src/client/cursors.ts). */
 describe('StreamGate', () => {
@@ -27,5 +29,11 @@ describe('StreamGate', () => {
     expect(gate.take(1, 'other device', 2)).toEqual(['other device', 'own']);
     // Seq 1 of a new conversation is its start, however it comes.
     expect(new StreamGate<string>().take(1, 'first', 1, false)).toEqual(['first']);
+  });
+});
+
+describe('the SDK and the server agree on the sync\'s Held cap', () => {
+  it('is the same number (the SDK does not import the server\'s schemas)', () => {
+    expect(MAX_HELD_SEQS).toBe(MAX_HELD);
   });
 });

@@ -1,6 +1,6 @@
 import { type CursorState, type CursorStore, MemoryCursorStore, StreamGate } from './cursors.js';
 import { Emitter } from './emitter.js';
-import type { ClientEvents, MessageFrame, SendAck, ServerFrame } from './frames.js';
+import { type ClientEvents, MAX_HELD_SEQS, type MessageFrame, type SendAck, type ServerFrame } from './frames.js';
 
 /** What the client needs of a WebSocket: the browser's, Node 22's, or the `ws` package's. */
 export interface SocketLike {
@@ -123,12 +123,12 @@ export class WeimClient extends Emitter<ClientEvents> {
     return { conversations, events: this.events.cursor ?? 0 };
   }
 
-  /** Seqs held above the cursors (`Held` of a sync: not sent again), at most 1000. */
+  /** Seqs held above the cursors (`Held` of a sync: not sent again), at most MAX_HELD_SEQS. */
   private held(): { Held?: Record<string, number[]> } {
     const held: Record<string, number[]> = {};
     let count = 0;
     for (const [conv, gate] of this.gates) {
-      const seqs = gate.heldSeqs().slice(0, 1000 - count);
+      const seqs = gate.heldSeqs().slice(0, MAX_HELD_SEQS - count);
       if (seqs.length === 0) continue;
       held[conv] = seqs;
       count += seqs.length;

@@ -1,6 +1,9 @@
 // A type only (erased at build): the frame the server's notifier sends.
 import type { Frame } from '../notify/notifier.js';
 
+/** At most this many seqs in a sync's `Held`, over every conversation (docs/protocol.md; the server refuses more). */
+export const MAX_HELD_SEQS = 1000;
+
 /** A frame as the server sends it (docs/protocol.md), with what acks, refusals and syncs add. */
 export interface ServerFrame extends Frame {
   ClientMsgId?: string;

@@ -1,3 +1,5 @@
+import { MAX_HELD } from '../../src/modules/sync/cursors.js';
+
 /**
  * A device's position in its streams, as docs/protocol.md defines it: per conversation the highest
  * seq below which it holds everything (frames received plus its own acked sends), and the same for
@@ -38,13 +40,13 @@ export class StreamCursors {
 
   /**
    * What a sign-in `Sync` or a `Cmd 22` presents: with `Held`, the seqs held above a gap (its own
-   * acked sends among them), which the sync then does not send again (at most 1000).
+   * acked sends among them), which the sync then does not send again (at most MAX_HELD).
    */
   position(): { Cursors: Record<string, number>; EventSeq: number; Held?: Record<string, number[]> } {
     const held: Record<string, number[]> = {};
     let count = 0;
     for (const [convId, seqs] of this.above) {
-      const list = [...seqs].slice(0, 1000 - count);
+      const list = [...seqs].slice(0, MAX_HELD - count);
       if (list.length === 0) continue;
       held[String(convId)] = list;
       count += list.length;
