@@ -358,6 +358,8 @@ const configSchema = z
         trusted_networks: z.string().default(''),
         /** Bytes one pushed message's `data` may take, JSON-encoded. */
         max_message_bytes: int(16, 1024 * 1024).default(64 * 1024),
+        /** How long an operation on a connection held by another node waits for that node's answer (then 503 `app_node_unreachable`, or "no such client" once the node is gone). */
+        node_call_timeout_ms: int(100, 60_000).default(5000),
       })
       .strict()
       .prefault({}),

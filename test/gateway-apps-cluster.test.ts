@@ -286,3 +286,40 @@ describe('realtime gateway apps: a node the others see gone for a moment', () =>
     }
   });
 });
+
+describe('realtime gateway apps: a node that does not answer (stopped, not dead)', () => {
+  let cluster: Awaited<ReturnType<typeof startClusterNodes>>;
+  let frozen: ChildNode | undefined;
+  beforeAll(async () => {
+    cluster = await startClusterNodes(`appsz${Date.now()}`, ['z1'], { ...TRUSTED, WEIM_APPS_NODE_CALL_TIMEOUT_MS: '300' });
+  });
+  afterAll(async () => {
+    if (frozen) process.kill(frozen.pid, 'SIGCONT');
+    await frozen?.kill();
+    await cluster.stop();
+  });
+
+  it('a call to its connection answers 503 app_node_unreachable after apps.node_call_timeout_ms while it is live, "no such client" once it is gone, and runs again once it is back', async () => {
+    const z1 = cluster.nodes[0]!;
+    frozen = await startChildNode({ ...clusterEnv(z1.config.cluster.key_prefix, 'z2', TRUSTED), WEIM_DB_DIALECT: 'mysql', WEIM_DB_URL: cluster.dbUrl, WEIM_AUTH_JWT_SECRET: z1.config.auth.jwt_secret });
+    const member = await connect(frozen.url, A.key);
+    expect((await call(z1.url, 'bind_to_group', A.key, { clientId: member.clientId, groupName: 'g' })).code).toBe(0);
+    process.kill(frozen.pid, 'SIGSTOP');
+    // Within its 2-s lease: live, but silent.
+    const silent = await call(z1.url, 'bind_to_group', A.key, { clientId: member.clientId, groupName: 'g2' });
+    expect([silent.status, silent.msg]).toEqual([503, 'the node holding this connection did not answer in time, retry']);
+    // Its lease runs out: the connection is gone with it.
+    await expect.poll(() => z1.node.cluster.discovery.isLive('z2'), { timeout: 15_000, interval: 100 }).toBe(false);
+    // As woodylan answers a bind of a client it does not have: success, and nothing bound.
+    const gone = await call(z1.url, 'bind_to_group', A.key, { clientId: member.clientId, groupName: 'g3' });
+    expect([gone.status, gone.code]).toEqual([200, 0]);
+    expect((await call(z1.url, 'get_online_list', A.key, { groupName: 'g3' })).data).toEqual({ count: 0, list: null });
+    // Back: it announces itself again, and the call runs there.
+    process.kill(frozen.pid, 'SIGCONT');
+    await expect.poll(() => z1.node.cluster.discovery.isLive('z2'), { timeout: 15_000, interval: 100 }).toBe(true);
+    await expect.poll(async () => {
+      await call(z1.url, 'bind_to_group', A.key, { clientId: member.clientId, groupName: 'g4' });
+      return (await call(z1.url, 'get_online_list', A.key, { groupName: 'g4' })).data;
+    }, { timeout: 15_000, interval: 200 }).toEqual({ count: 1, list: [member.clientId] });
+  });
+});

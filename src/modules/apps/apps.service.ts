@@ -57,8 +57,9 @@ export class AppsService {
     private readonly log: Pick<Logger, 'warn'>,
     private readonly db?: Db,
     private readonly webhooks: WebhookRecorder = NO_WEBHOOKS,
+    nodeCallTimeoutMs?: number,
   ) {
-    this.calls = new NodeCalls(nodeId, bus, discovery, log);
+    this.calls = new NodeCalls(nodeId, bus, discovery, log, nodeCallTimeoutMs);
   }
 
   private readonly calls: NodeCalls;

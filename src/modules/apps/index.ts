@@ -48,7 +48,7 @@ export function createApps(config: Config, db: Db, cluster: Pick<Cluster, 'appGr
   const registry = new AppRegistry(db);
   const ids = new ClientIds(config.auth.jwt_secret);
   const hub = new AppHub();
-  const service = new AppsService(nodeId, ids, hub, cluster.appGroups, cluster.bus, cluster.discovery, log, db, webhooks);
+  const service = new AppsService(nodeId, ids, hub, cluster.appGroups, cluster.bus, cluster.discovery, log, db, webhooks, config.apps.node_call_timeout_ms);
   delivery.appBatches = (target, payload) => service.received(target, payload);
   const gateway = new AppGateway(nodeId, registry, ids, hub, service, log, config.gateway.ping_interval_ms);
   const idempotency = { store: cluster.idempotency, ttlSeconds: config.push.idempotency_ttl_seconds, log };

@@ -5,9 +5,6 @@ import type { Discovery } from '../../cluster/discovery.js';
 import { AppError } from '../../errors.js';
 import type { AppTarget } from './app-hub.js';
 
-/** How long an operation carried to another node waits for its answer. */
-const CALL_TIMEOUT_MS = 5000;
-
 /**
  * Operations on app connections carried to the node that holds them, over the bus, and answered
  * from there once they ran (true: done; false: no such connection there).
@@ -21,12 +18,14 @@ export class NodeCalls {
     private readonly bus: Bus,
     private readonly discovery: Pick<Discovery, 'isLive'>,
     private readonly log: Pick<Logger, 'warn'>,
+    /** How long an operation carried to another node waits for its answer (`apps.node_call_timeout_ms`). */
+    private readonly timeoutMs = 5000,
   ) {}
 
   /**
    * Carries `payload` (an operation) for `clientId` to `node` and waits for its answer. Carried
    * whatever the discovery says right now: a node whose lease lapsed for a moment under load still
-   * holds its connections, and answers. No answer within CALL_TIMEOUT_MS: false when the discovery
+   * holds its connections, and answers. No answer within `timeoutMs`: false when the discovery
    * no longer sees the node (it has no connections), `app_node_unreachable` (503, retry) when it
    * does (it is slow).
    */
@@ -35,7 +34,7 @@ export class NodeCalls {
     let timer: NodeJS.Timeout | undefined;
     const answered = new Promise<boolean | undefined>((resolve) => {
       this.waiting.set(id, resolve);
-      timer = setTimeout(() => resolve(this.discovery.isLive(node) ? undefined : false), CALL_TIMEOUT_MS);
+      timer = setTimeout(() => resolve(this.discovery.isLive(node) ? undefined : false), this.timeoutMs);
     });
     try {
       await this.bus.publish(node, { userIds: [], payload, app: { app, clientIds: [clientId], op: true, reply: { node: this.nodeId, id } } });
