@@ -14,6 +14,9 @@ export interface PresenceOptions {
   maxFanout: number;
 }
 
+/** Windows end on multiples of this (ms): changes of users whose windows end together are announced together. */
+const GRAIN_MS = 20;
+
 /**
  * Tells a user's friends when the user's first device comes online and the last goes offline
  * (Cmd 19). A user flapping within `coalesceMs` produces at most one notice per window, and only
@@ -25,9 +28,6 @@ export interface PresenceOptions {
  * claim makes sure only one node announces each change, so a user on two nodes is announced online
  * once, and offline once, when the last device anywhere goes.
  */
-/** Windows end on multiples of this (ms): changes of users whose windows end together are announced together. */
-const GRAIN_MS = 20;
-
 export class PresenceService {
   /** Users in a window, not announced yet. */
   private readonly pending = new Set<number>();
@@ -95,7 +95,10 @@ export class PresenceService {
     const claimed = await Promise.allSettled(changes.map((userId) => this.claim(userId, anywhere.has(userId))));
     const failed = claimed.filter((c): c is PromiseRejectedResult => c.status === 'rejected');
     if (failed.length > 0) this.log?.warn({ err: failed[0]!.reason, users: failed.length }, 'announcing presence failed');
-    const told = changes.filter((_, i) => claimed[i]!.status === 'fulfilled' && (claimed[i] as PromiseFulfilledResult<boolean>).value);
+    const told = changes.filter((_, i) => {
+      const claim = claimed[i]!;
+      return claim.status === 'fulfilled' && claim.value;
+    });
     if (told.length === 0) return;
     const friends = await friendIdsOfMany(this.db, told, this.options.maxFanout);
     for (const userId of told) this.notifier.notify({ userIds: friends.get(userId)!, frame: presenceFrame(userId, anywhere.has(userId)) });
