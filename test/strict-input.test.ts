@@ -82,7 +82,7 @@ describe.each(testDialects())('number fields refuse what is not a number, on %s'
     expect(await me()).toBe('100%zz');
   });
 
-  it('cursors with a "__proto__" key are refused, not read as no cursors (a sync from the start)', async () => {
+  it('cursors (and Held) with a "__proto__" key are refused, not read as no cursors (a sync from the start)', async () => {
     // z.record drops a "__proto__" key without a word; found by the input property suite.
     const { a } = await makeFriends(t.api);
     for (const cursors of ['{"__proto__":1}', '{"1":0,"__proto__":{"2":1}}']) {
@@ -94,6 +94,9 @@ describe.each(testDialects())('number fields refuse what is not a number, on %s'
     const socket = await signedInSocket(t.url, a.token);
     socket.send(`{"Cmd":22,"Cursors":{"__proto__":1},"EventSeq":0}`);
     expect(await socket.next((f) => f.Cmd === 2 || f.Cmd === 23)).toMatchObject({ Cmd: 2, Body: 'invalid frame: Cursors: keys must be conversation ids' });
+    // The same for the seqs a client holds (`Held`, the same kind of record).
+    socket.send(`{"Cmd":22,"Cursors":{},"EventSeq":0,"Held":{"__proto__":[1]}}`);
+    expect(await socket.next((f) => (f.Cmd === 2 && f.Body !== 'invalid frame: Cursors: keys must be conversation ids') || f.Cmd === 23)).toMatchObject({ Cmd: 2, Body: 'invalid frame: Held: keys must be conversation ids' });
     socket.close();
   });
 

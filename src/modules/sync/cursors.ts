@@ -10,13 +10,18 @@ export interface Cursors {
 const seq = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER);
 
 /**
- * `{"<conversation id>": seq}`. z.record skips a `__proto__` key without a word (JSON.parse makes
+ * `{"<conversation id>": value}`. z.record skips a `__proto__` key without a word (JSON.parse makes
  * it an own key), which read `{"__proto__": 1}` as no cursors at all (a sync from the start): such
  * a key is refused before.
  */
-export const cursorRecord = z
-  .custom<unknown>((v) => !(typeof v === 'object' && v !== null && Object.hasOwn(v, '__proto__')), 'keys must be conversation ids')
-  .pipe(z.record(z.string().regex(/^\d{1,16}$/, 'keys must be conversation ids'), seq));
+function byConversation<T extends z.ZodType>(value: T) {
+  return z
+    .custom<unknown>((v) => !(typeof v === 'object' && v !== null && Object.hasOwn(v, '__proto__')), 'keys must be conversation ids')
+    .pipe(z.record(z.string().regex(/^\d{1,16}$/, 'keys must be conversation ids'), value));
+}
+
+/** `{"<conversation id>": seq}`. */
+export const cursorRecord = byConversation(seq);
 
 /** At most this many seqs in `Held`, over every conversation. */
 export const MAX_HELD = 1000;
@@ -25,9 +30,7 @@ export const MAX_HELD = 1000;
  * `{"<conversation id>": [seq, …]}`: the seqs a client holds above its cursor in a conversation
  * (the answers to its own sends, frames that came past a gap). A sync does not send them again.
  */
-export const heldRecord = z
-  .custom<unknown>((v) => !(typeof v === 'object' && v !== null && Object.hasOwn(v, '__proto__')), 'keys must be conversation ids')
-  .pipe(z.record(z.string().regex(/^\d{1,16}$/, 'keys must be conversation ids'), z.array(seq.min(1)).max(MAX_HELD)))
+export const heldRecord = byConversation(z.array(seq.min(1)).max(MAX_HELD))
   .refine((held) => Object.values(held).reduce((n, seqs) => n + seqs.length, 0) <= MAX_HELD, `at most ${MAX_HELD} held seqs in all`);
 
 /** The `c<conversation>:<seq>` keys of `Held`, as the sync runner skips them. */
