@@ -17,9 +17,14 @@ export async function sessionValid(db: Executor, jti: string, userId: number, is
     .select((eb) => ['sessions_valid_after', 'banned_at', eb.exists(eb.selectFrom('token_revocations').select('jti').where('jti', '=', p.jti)).as('revoked')])
     .where('id', '=', p.userId)
     .compile()));
+  return stillValid(row, Boolean(Number(row?.revoked)), issuedAtMs);
+}
+
+/** What decides whether a session is still good: its user's row (undefined: gone) and its revocation. */
+function stillValid(user: { sessions_valid_after: number; banned_at: number | null } | undefined, revoked: boolean, issuedAtMs: number): boolean {
   // A banned user's tokens are refused whenever they were issued (one issued while the ban was
   // being written, or refreshed since, included).
-  return row !== undefined && !Number(row.revoked) && row.banned_at === null && issuedAtMs >= Number(row.sessions_valid_after);
+  return user !== undefined && !revoked && user.banned_at === null && issuedAtMs >= Number(user.sessions_valid_after);
 }
 
 /**
@@ -29,19 +34,8 @@ export async function sessionValid(db: Executor, jti: string, userId: number, is
 export async function sessionsValid(db: Executor, sessions: readonly HeldSession[]): Promise<boolean[]> {
   if (sessions.length === 1) return [await sessionValid(db, sessions[0]!.jti, sessions[0]!.userId, sessions[0]!.issuedAtMs)];
   const valid: boolean[] = [];
-  for (let i = 0; i < sessions.length; i += 500) {
-    const chunk = sessions.slice(i, i + 500);
-    const [users, revoked] = await Promise.all([
-      db.selectFrom('users').select(['id', 'sessions_valid_after', 'banned_at']).where('id', 'in', [...new Set(chunk.map((s) => s.userId))]).execute(),
-      db.selectFrom('token_revocations').select('jti').where('jti', 'in', chunk.map((s) => s.jti)).execute(),
-    ]);
-    const byId = new Map(users.map((u) => [Number(u.id), u]));
-    const revokedJtis = new Set(revoked.map((r) => r.jti));
-    for (const s of chunk) {
-      const user = byId.get(s.userId);
-      // As sessionValid: a banned user's tokens are refused whenever they were issued.
-      valid.push(user !== undefined && !revokedJtis.has(s.jti) && user.banned_at === null && s.issuedAtMs >= Number(user.sessions_valid_after));
-    }
+  for await (const { chunk, users, revoked } of sessionMarks(db, sessions)) {
+    for (const s of chunk) valid.push(stillValid(users.get(s.userId), revoked.has(s.jti), s.issuedAtMs));
   }
   return valid;
 }
@@ -63,15 +57,24 @@ export interface HeldSession {
 /** The jtis of those sessions that ended: revoked, or issued before their user ended every session (500 to a query). */
 export async function endedAmong(db: Executor, sessions: readonly HeldSession[]): Promise<Set<string>> {
   const ended = new Set<string>();
-  for (let i = 0; i < sessions.length; i += 500) {
-    const chunk = sessions.slice(i, i + 500);
-    const revoked = await db.selectFrom('token_revocations').select('jti').where('jti', 'in', chunk.map((s) => s.jti)).execute();
-    for (const row of revoked) ended.add(row.jti);
-    const marks = await db.selectFrom('users').select(['id', 'sessions_valid_after']).where('id', 'in', [...new Set(chunk.map((s) => s.userId))]).execute();
-    const validAfter = new Map(marks.map((m) => [Number(m.id), Number(m.sessions_valid_after)]));
-    for (const s of chunk) if (s.issuedAtMs < (validAfter.get(s.userId) ?? Number.MAX_SAFE_INTEGER)) ended.add(s.jti);
+  for await (const { chunk, users, revoked } of sessionMarks(db, sessions)) {
+    for (const s of chunk) {
+      if (revoked.has(s.jti) || s.issuedAtMs < Number(users.get(s.userId)?.sessions_valid_after ?? Number.MAX_SAFE_INTEGER)) ended.add(s.jti);
+    }
   }
   return ended;
+}
+
+/** The sessions 500 at a time, each chunk with its users' rows (by id) and which of its tokens are revoked: two statements a chunk. */
+async function* sessionMarks(db: Executor, sessions: readonly HeldSession[]) {
+  for (let i = 0; i < sessions.length; i += 500) {
+    const chunk = sessions.slice(i, i + 500);
+    const [users, revoked] = await Promise.all([
+      db.selectFrom('users').select(['id', 'sessions_valid_after', 'banned_at']).where('id', 'in', [...new Set(chunk.map((s) => s.userId))]).execute(),
+      db.selectFrom('token_revocations').select('jti').where('jti', 'in', chunk.map((s) => s.jti)).execute(),
+    ]);
+    yield { chunk, users: new Map(users.map((u) => [Number(u.id), u])), revoked: new Set(revoked.map((r) => r.jti)) };
+  }
 }
 
 /** Deletes revocations of tokens that have expired by `now`; returns how many. */
