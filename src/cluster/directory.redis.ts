@@ -1,3 +1,4 @@
+import DataLoader from 'dataloader';
 import type { ChainableCommander, Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Tasks } from '../tasks.js';
@@ -56,9 +57,18 @@ export class RedisDirectory implements Directory {
   private rebuilding: Promise<void> | undefined;
   private checkTimer: NodeJS.Timeout | undefined;
   private closed = false;
-  /** Users added (true) or removed (false) here this turn: written together at its end (see `unregister`). */
-  private changes = new Map<number, boolean>();
-  private changesWritten: Promise<void> | undefined;
+  /** Users added (true) or removed (false) here in one turn of the event loop: written together at its end (see `unregister`). */
+  private readonly changes = new DataLoader<readonly [userId: number, added: boolean], void>(
+    async (changes) => {
+      // A user changed twice in the turn is written as they are at its end.
+      const last = new Map(changes);
+      const added = [...last].filter(([, add]) => add).map(([userId]) => userId);
+      const removed = [...last].filter(([, add]) => !add).map(([userId]) => userId);
+      await Promise.all([this.add(added), this.remove(removed)]);
+      return changes.map(() => undefined);
+    },
+    { cache: false, batchScheduleFn: (write) => setImmediate(write) },
+  );
   /** Users whose removal failed (Redis out of reach): written by the next rebuild, unless they are back. */
   private unwritten = new Set<number>();
 
@@ -192,7 +202,7 @@ export class RedisDirectory implements Directory {
   /** Adds the user at the end of this turn, with every other change of it (see `unregister`). */
   register(userId: number): Promise<void> {
     this.unwritten.delete(userId);
-    return this.change(userId, true);
+    return this.changes.load([userId, true]);
   }
 
   /**
@@ -203,20 +213,7 @@ export class RedisDirectory implements Directory {
    * Sent before any timer of a later turn asks Redis (presence reads these sets).
    */
   unregister(userId: number): Promise<void> {
-    return this.change(userId, false);
-  }
-
-  private change(userId: number, added: boolean): Promise<void> {
-    this.changes.set(userId, added);
-    this.changesWritten ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => {
-      const changes = this.changes;
-      this.changes = new Map();
-      this.changesWritten = undefined;
-      const userIds: [number[], number[]] = [[], []];
-      for (const [id, add] of changes) userIds[add ? 0 : 1].push(id);
-      return Promise.all([this.add(userIds[0]), this.remove(userIds[1])]).then(() => {});
-    });
-    return this.changesWritten;
+    return this.changes.load([userId, false]);
   }
 
   /** Sends the additions now; a failure is not thrown: the node is dirty, and its rebuild writes every user it holds. */

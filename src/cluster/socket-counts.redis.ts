@@ -1,3 +1,4 @@
+import DataLoader from 'dataloader';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Discovery } from './discovery.js';
@@ -34,9 +35,14 @@ export class RedisSocketCounts implements SocketCounts {
   private dirty = false;
   private timer: NodeJS.Timeout | undefined;
   private closed = false;
-  /** Keys released this turn, whose counts are written together (see `release`). */
-  private released = new Set<string>();
-  private releasesWritten: Promise<void> | undefined;
+  /** The keys released in one turn of the event loop, whose counts are written together at its end (see `release`). */
+  private readonly releases = new DataLoader<string, void>(
+    async (keys) => {
+      await this.writeReleases(new Set(keys));
+      return keys.map(() => undefined);
+    },
+    { cache: false, batchScheduleFn: (write) => setImmediate(write) },
+  );
 
   constructor(
     private readonly nodeId: string,
@@ -78,16 +84,11 @@ export class RedisSocketCounts implements SocketCounts {
     if (left > 0) this.counts.set(key, left);
     else this.counts.delete(key);
     if (this.closed) return Promise.resolve();
-    this.released.add(key);
-    this.releasesWritten ??= new Promise<void>((resolve) => setImmediate(resolve)).then(() => this.writeReleases());
-    return this.releasesWritten;
+    return this.releases.load(key);
   }
 
   /** Writes the released keys' counts as they are now (an acquire since then has written its own). */
-  private async writeReleases(): Promise<void> {
-    const keys = [...this.released];
-    this.released = new Set();
-    this.releasesWritten = undefined;
+  private async writeReleases(keys: ReadonlySet<string>): Promise<void> {
     if (this.closed) return;
     const hash = this.hashOf(this.nodeId);
     const counted: Record<string, number> = {};
@@ -100,7 +101,7 @@ export class RedisSocketCounts implements SocketCounts {
     try {
       await Promise.all([
         gone.length > 0 ? this.redis.hdel(hash, ...gone) : undefined,
-        gone.length < keys.length ? this.redis.hset(hash, counted) : undefined,
+        gone.length < keys.size ? this.redis.hset(hash, counted) : undefined,
       ]);
     } catch {
       this.dirty = true;
