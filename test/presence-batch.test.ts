@@ -91,4 +91,29 @@ describe.each(testDialects())('presence of many users in one window (%s)', (dial
     expect(told[0]).toMatchObject({ userIds: [FRIEND_OF(500)], frame: { FromId: 500, Body: 'offline' } });
     await presence.stop();
   });
+
+  it('a claim that fails (its store out of reach) leaves that user unannounced, logged once, and the rest of the window told', async () => {
+    class FailingClaims extends MemoryDirectory {
+      override claimPresence(userId: number, online: boolean): Promise<boolean> {
+        return userId % 100 === 0 ? Promise.reject(new Error('store out of reach')) : super.claimPresence(userId, online);
+      }
+    }
+    const directory = new FailingClaims('n1');
+    const told: Notification[] = [];
+    const warnings: Array<{ users?: number }> = [];
+    const presence = new PresenceService(dbh.db, { notify: (n) => told.push(n) }, directory, 'n1', { coalesceMs: 30, maxFanout: 5 }, { warn: (o: object) => warnings.push(o) });
+    for (let userId = 1; userId <= 300; userId++) {
+      await directory.register(userId);
+      presence.changed(userId);
+    }
+    await expect.poll(() => told.length, { timeout: 10_000, interval: 20 }).toBe(297);
+    await presence.stop();
+    const ids = new Set(told.map((n) => (n.frame as { FromId: number }).FromId));
+    expect(ids.size).toBe(297);
+    for (const failed of [100, 200, 300]) expect(ids.has(failed)).toBe(false);
+    // One warning per window, however many claims failed in it (one window, or two across a grain).
+    expect(warnings.length).toBeGreaterThanOrEqual(1);
+    expect(warnings.length).toBeLessThanOrEqual(2);
+    expect(warnings.reduce((n, w) => n + (w.users ?? 0), 0)).toBe(3);
+  });
 });
