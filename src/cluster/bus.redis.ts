@@ -2,6 +2,7 @@ import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Batch, Bus, ClusterEvent } from './bus.js';
+import { busChannel } from './redis-keys.js';
 
 /** A batch on the wire: the frame stays the string it was serialised to, once. */
 interface WireBatch {
@@ -16,6 +17,12 @@ interface WireBatch {
   f?: string;
   /** Batch.app (a node of an older build would deliver nothing of it: `u` is empty). */
   a?: Batch['app'];
+}
+
+/** A batch as it is published to a node's channel. */
+export function encodeBatch(batch: Batch): string {
+  const wire: WireBatch = { u: batch.userIds, p: batch.payload, ...(batch.except ? { e: batch.except } : {}), ...(batch.stream ? { s: batch.stream } : {}), ...(batch.feature ? { f: batch.feature } : {}), ...(batch.app ? { a: batch.app } : {}) };
+  return JSON.stringify(wire);
 }
 
 const userId = z.number().int().positive().max(Number.MAX_SAFE_INTEGER);
@@ -81,13 +88,20 @@ export class RedisBus implements Bus {
   }
 
   async publish(nodeId: string, batch: Batch): Promise<void> {
-    const wire: WireBatch = { u: batch.userIds, p: batch.payload, ...(batch.except ? { e: batch.except } : {}), ...(batch.stream ? { s: batch.stream } : {}), ...(batch.feature ? { f: batch.feature } : {}), ...(batch.app ? { a: batch.app } : {}) };
     try {
-      await this.publisher.publish(this.channel(nodeId), JSON.stringify(wire));
+      await this.publisher.publish(this.channel(nodeId), encodeBatch(batch));
     } catch (err) {
-      this.oweResync();
+      this.publishFailed();
       throw err;
     }
+  }
+
+  /**
+   * Batches may have been lost: a publish (here or by the relay) failed. Every other node is told,
+   * as soon as Redis takes it, and this node's sockets too (see `onResync`).
+   */
+  publishFailed(): void {
+    this.oweResync();
   }
 
   /** Receives this node's batches (and, from then on, the others' events). */
@@ -203,6 +217,6 @@ export class RedisBus implements Bus {
   }
 
   private channel(nodeId: string): string {
-    return `${this.prefix}:bus:${nodeId}`;
+    return busChannel(this.prefix, nodeId);
   }
 }

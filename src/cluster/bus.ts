@@ -52,3 +52,20 @@ export interface Bus {
   onResync(handler: () => void): void;
   close(): Promise<void>;
 }
+
+/**
+ * A frame for a few users handed to the nodes holding them in one step, instead of a directory
+ * lookup and then a publish: the cluster finds the users' live nodes and publishes the batch to
+ * the others itself. Only for a few users (each node gets all of them; its hub skips those it
+ * does not hold).
+ */
+export interface Relay {
+  /** Users one relayed batch may name; more go through the directory and the bus. */
+  readonly maxUsers: number;
+  /**
+   * Publishes `batch` to every other live node holding any of its users; true when this node holds
+   * one (its hub delivers it). Rejects when the store could not be reached (the bus then resyncs).
+   */
+  relay(batch: Batch): Promise<boolean>;
+}
+

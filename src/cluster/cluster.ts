@@ -3,12 +3,13 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { redactUrl, StartupError } from '../errors.js';
 import { withTimeout } from '../timeout.js';
-import type { Bus } from './bus.js';
+import type { Bus, Relay } from './bus.js';
 import { MemoryBus } from './bus.memory.js';
 import { RedisBus } from './bus.redis.js';
 import type { Directory, LocalUsers } from './directory.js';
 import { MemoryDirectory } from './directory.memory.js';
 import { RedisDirectory } from './directory.redis.js';
+import { RedisRelay } from './relay.redis.js';
 import type { Discovery } from './discovery.js';
 import { EtcdDiscovery } from './discovery.etcd.js';
 import { StaticDiscovery } from './discovery.static.js';
@@ -25,6 +26,8 @@ import { RedisAppGroups } from '../modules/apps/app-groups.redis.js';
 export interface Cluster {
   directory: Directory;
   bus: Bus;
+  /** Cluster mode: frames for a few users, looked up and published in one step (Delivery). */
+  relay?: Relay;
   discovery: Discovery;
   /** Keys seen once across the cluster (the push API's nonces). */
   once: OnceStore;
@@ -98,6 +101,7 @@ export function createCluster(config: Pick<Config, 'cluster' | 'server'>, nodeId
       return {
         directory,
         bus,
+        relay: new RedisRelay(nodeId, redis, discovery, () => bus.publishFailed(), prefix),
         discovery,
         once: new RedisOnceStore(redis, prefix),
         idempotency: new RedisIdempotencyStore(redis, prefix),

@@ -2,12 +2,14 @@ import type { Logger } from 'pino';
 import type { Hub } from '../gateway/hub.js';
 import type { AppTarget } from '../modules/apps/app-hub.js';
 import type { Frame, Notification, Notifier } from '../notify/notifier.js';
-import type { Bus } from './bus.js';
+import type { Bus, Relay } from './bus.js';
 import type { Directory } from './directory.js';
 
 /**
  * The notifier of a running node: serialises each frame once, asks the directory which nodes hold
  * the recipients, delivers this node's share to its hub and publishes one batch per other node.
+ * In a cluster, a frame for a few users goes to the relay instead, which does the lookup and the
+ * publishes in one step (one Redis call for every such frame of a turn).
  * Best effort: failures are logged, never thrown (the sync API is the guarantee).
  */
 export class Delivery implements Notifier {
@@ -21,6 +23,8 @@ export class Delivery implements Notifier {
     private readonly bus: Bus,
     private readonly hub: Hub,
     private readonly log: Logger,
+    /** In a cluster: frames for a few users go through it (one step instead of a lookup, then publishes). */
+    private readonly relay?: Relay,
   ) {}
 
   /** Wires the bus to this node's hub. */
@@ -64,6 +68,11 @@ export class Delivery implements Notifier {
   async deliver(notification: Notification): Promise<void> {
     if (notification.userIds.length === 0) return;
     const payload = JSON.stringify(notification.frame);
+    if (this.relay && notification.userIds.length <= this.relay.maxUsers) {
+      const batch = { userIds: notification.userIds, payload, except: notification.except, stream: notification.stream, feature: notification.feature };
+      if (await this.relay.relay(batch)) await this.hub.deliver(batch.userIds, payload, batch.except, batch.stream, batch.feature);
+      return;
+    }
     const nodes = await this.directory.routes(notification.userIds);
     const sends: Promise<unknown>[] = [];
     for (const [nodeId, userIds] of nodes) {

@@ -4,12 +4,13 @@ import type { Logger } from 'pino';
 import { Tasks } from '../tasks.js';
 import type { Directory, LocalUsers } from './directory.js';
 import type { Discovery } from './discovery.js';
+import { userKey } from './redis-keys.js';
 import { withRedisLock } from './redis-lock.js';
 
 /** Users one pipeline registers again or clears. */
 const CHUNK = 1000;
 /** From this many users a lookup asks each live node's set instead of each user's. */
-const BY_NODE_FROM = 32;
+export const BY_NODE_FROM = 32;
 /** How long a node clearing a dead one holds its lock at most. */
 const CLEAR_LOCK_SECONDS = 30;
 /**
@@ -375,7 +376,7 @@ export class RedisDirectory implements Directory {
   }
 
   private userKey(userId: number): string {
-    return `${this.prefix}:u:${userId}`;
+    return userKey(this.prefix, userId);
   }
 
   private clearLockKey(nodeId: string): string {
