@@ -51,7 +51,7 @@ describe.runIf(redisUrl && etcdUrl)('the relay (Redis): a frame for a few users 
     monitor.on('monitor', (_time: string, args: string[]) => calls.push(args[0]!.toLowerCase()));
     await new Promise((r) => setTimeout(r, 50));
     const sent: Batch[] = [
-      { ...frame(1), userIds: [7, 8], except: { userId: 7, deviceId: 'd1' }, stream: { key: 'c1', seq: 1 } },
+      { ...frame(1), userIds: [7, 8], except: { connectionId: 'c-7', jti: 'j-7' }, stream: { key: 'c1', seq: 1 } },
       { ...frame(2), userIds: [8] },
       { ...frame(3), userIds: [10] },
       { ...frame(4), userIds: [11, 12] },
@@ -66,7 +66,7 @@ describe.runIf(redisUrl && etcdUrl)('the relay (Redis): a frame for a few users 
     await new Promise((r) => setTimeout(r, 100));
     // b gets what it holds a user of, in the order relayed, as it was sent; the dead node z nothing.
     expect(atB.map((b) => b.payload)).toEqual([1, 2, 6, 7].map((n) => frame(n).payload));
-    expect(atB[0]).toMatchObject({ userIds: [7, 8], except: { userId: 7, deviceId: 'd1' }, stream: { key: 'c1', seq: 1 } });
+    expect(atB[0]).toMatchObject({ userIds: [7, 8], except: { connectionId: 'c-7', jti: 'j-7' }, stream: { key: 'c1', seq: 1 } });
     expect(atB[2]).toMatchObject({ userIds: [9], feature: 'reactions' });
     // One script call from the relay for the seven; the lookups and publishes ran inside it.
     expect(calls.filter((c) => c === 'eval' || c === 'evalsha')).toHaveLength(1);
