@@ -118,6 +118,8 @@ const configSchema = z
         receipt_list_max: int(0, 10_000).default(200),
         /** MySQL: store messages on a thread of its own, with its own connections ("false": on the event loop). */
         writer_thread: z.enum(['true', 'false']).default('true'),
+        /** How long a batch of messages waits for more when they come within this long of each other (group commit); 0: never. */
+        batch_delay_ms: int(0, 100).default(5),
         /**
          * Origins (`scheme://host[:port]`, comma-separated) whose URLs picture, voice, video and file
          * messages may carry besides weim's own uploads. Empty: only uploads made with /im/chat/upload.

@@ -80,8 +80,8 @@ export function createServices(config: Config, db: Db, store: RateLimitStore, no
     search.index,
   );
   const writer = options.writerThreadLocation
-    ? new ThreadedMessageWriter(options.writerThreadLocation, { onBatch: options.onMessageBatch, webhooks: sentEvents })
-    : new MessageWriter(db, { onBatch: options.onMessageBatch, session: options.writerSession, spareSession: options.writerSpareSession, webhooks: sentEvents });
+    ? new ThreadedMessageWriter(options.writerThreadLocation, { onBatch: options.onMessageBatch, webhooks: sentEvents, delayMs: config.messages.batch_delay_ms })
+    : new MessageWriter(db, { onBatch: options.onMessageBatch, session: options.writerSession, spareSession: options.writerSpareSession, webhooks: sentEvents, delayMs: config.messages.batch_delay_ms });
   const users = new UsersService(db, config.realname.id_card_secret, search.index, moderation);
   const friends = new FriendsService(db, notifier, webhooks);
   const blobs = createBlobStore(config);

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { AppError, type ParamValue, type Reason } from '../../errors.js';
+import { BatchDelay } from './batch-delay.js';
 import type { MessageStore, PendingMessage, WriteResult } from './message-writer.js';
 
 /** What the thread is started with. */
@@ -27,6 +28,9 @@ export interface WriterReply {
   ready?: true;
 }
 
+/** Messages waiting to be posted with which they go to the thread at once, without waiting out the batch delay (its writer's largest batch). */
+const MAX_POSTED = 500;
+
 interface Waiting {
   resolve: (result: WriteResult) => void;
   reject: (err: Error) => void;
@@ -53,15 +57,17 @@ export class ThreadedMessageWriter implements MessageStore {
   private ready: Promise<void> | undefined;
   private readonly waiting = new Map<number, Waiting>();
   private outbox: Array<[number, PendingMessage]> = [];
-  private scheduled = false;
+  private readonly delay: BatchDelay;
   private nextId = 0;
   private closing: Promise<void> | undefined;
   private idleWaiters: Array<() => void> = [];
 
   constructor(
     private readonly location: string,
-    private readonly options: { onBatch?: (size: number, seconds: number) => void; webhooks?: readonly string[] } = {},
-  ) {}
+    private readonly options: { onBatch?: (size: number, seconds: number) => void; webhooks?: readonly string[]; delayMs?: number } = {},
+  ) {
+    this.delay = new BatchDelay(options.delayMs ?? 0, () => this.flush());
+  }
 
   /**
    * Starts the thread now and resolves once it is up, instead of on the first write (loading the
@@ -79,9 +85,7 @@ export class ThreadedMessageWriter implements MessageStore {
       const id = ++this.nextId;
       this.waiting.set(id, { resolve, reject });
       this.outbox.push([id, message]);
-      if (this.scheduled) return;
-      this.scheduled = true;
-      setImmediate(() => this.flush());
+      this.delay.arrived(true, this.outbox.length, MAX_POSTED);
     });
   }
 
@@ -106,7 +110,6 @@ export class ThreadedMessageWriter implements MessageStore {
   }
 
   private flush(): void {
-    this.scheduled = false;
     const messages = this.outbox;
     this.outbox = [];
     if (messages.length === 0) return;

@@ -5,6 +5,7 @@ import { retryPause, shouldRetry, transact } from '../../db/transaction.js';
 import { setBounded } from '../../bounded-map.js';
 import { AppError, isUniqueViolation } from '../../errors.js';
 import { storeBatch } from './batch-store.js';
+import { BatchDelay } from './batch-delay.js';
 import { SettleOrder } from './settle-order.js';
 import { type BatchStatements, sqliteStatements } from './batch-statements.js';
 import { mysqlStatementsFor } from './batch-statements.mysql.js';
@@ -76,6 +77,8 @@ export interface WriterOptions {
   spareAfter?: number;
   /** The webhook endpoints that get a `message.sent` event for each stored message, recorded in its batch's transaction. */
   webhooks?: readonly string[];
+  /** How long a batch waits for more messages when they come close together (`messages.batch_delay_ms`; BatchDelay). Default 0. */
+  delayMs?: number;
 }
 
 /** Attempts at a batch before its messages are rejected (deadlocks, unique collisions). */
@@ -101,8 +104,8 @@ const KNOWN_CONVERSATIONS = 50_000;
  */
 export class MessageWriter implements MessageStore {
   private queue: Queued[] = [];
-  /** A first batch is due on the next turn of the event loop (messages of this turn join it). */
-  private scheduled = false;
+  /** When a batch starts while none runs (see BatchDelay); one that ends starts the next at once. */
+  private readonly delay: BatchDelay;
   private running = 0;
   /** Where a batch can run now: sessions not in use, or `undefined` for a pooled transaction. */
   private readonly free: Array<Db | undefined>;
@@ -131,25 +134,19 @@ export class MessageWriter implements MessageStore {
     this.free = options.session ? [options.session, ...(options.spareSession ? [options.spareSession] : [])] : [undefined];
     if (options.statements) this.statements = Promise.resolve(options.statements);
     if (this.free.length > 1) this.order = new SettleOrder();
+    this.delay = new BatchDelay(options.delayMs ?? 0, () => this.pump());
   }
 
   write(message: PendingMessage): Promise<WriteResult> {
     return new Promise((resolve, reject) => {
       this.queue.push({ message, resolve, reject });
-      if (this.running > 0) {
-        if (this.queue.length >= this.spareAfter) this.pump();
-      } else if (!this.scheduled) {
-        this.scheduled = true;
-        setImmediate(() => {
-          this.scheduled = false;
-          this.pump();
-        });
-      }
+      this.delay.arrived(this.running === 0, this.queue.length, this.maxBatch);
+      if (this.running > 0 && this.queue.length >= this.spareAfter) this.pump();
     });
   }
 
   idle(): Promise<void> {
-    if (this.running === 0 && this.queue.length === 0 && !this.scheduled) return Promise.resolve();
+    if (this.running === 0 && this.queue.length === 0 && !this.delay.pending) return Promise.resolve();
     return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
