@@ -19,7 +19,8 @@ export class LoadProcess {
       if (reply.error !== undefined) waiting?.reject(new Error(`${name}: ${reply.error}`));
       else waiting?.resolve(reply.result);
     });
-    this.child.once('exit', (code) => {
+    // 'close', not 'exit': the channel is read to its end first (see bench/workers.ts).
+    this.child.once('close', (code) => {
       for (const w of this.pending.values()) w.reject(new Error(`${name} exited with ${code}`));
       this.pending.clear();
     });

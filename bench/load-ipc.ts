@@ -13,8 +13,11 @@ export function serveLoadRequests(handle: (request: LoadRequest) => Promise<unkn
     const request = message as LoadRequest;
     handle(request).then(
       (result) => {
-        process.send!({ id: request.id, result });
-        if (request.op === 'close') process.disconnect();
+        // Let go only once the answer is out: disconnecting right after send() could drop it, and
+        // the orchestrator then saw the process exit (0) with `close` unanswered.
+        process.send!({ id: request.id, result }, undefined, {}, () => {
+          if (request.op === 'close') process.disconnect();
+        });
       },
       (err: unknown) => process.send!({ id: request.id, error: err instanceof Error ? err.stack ?? err.message : String(err) }),
     );

@@ -73,7 +73,9 @@ class LoadProcess {
       if (reply.error !== undefined) waiting?.reject(new Error(`load ${index}: ${reply.error}`));
       else waiting?.resolve(reply.result);
     });
-    child.once('exit', (code) => {
+    // 'close', not 'exit': the channel is read to its end first, so an answer sent just before
+    // the process exited (its answer to `close`) is not taken for a crash.
+    child.once('close', (code) => {
       for (const w of this.pending.values()) w.reject(new Error(`load ${index} exited with ${code}`));
       this.pending.clear();
     });
