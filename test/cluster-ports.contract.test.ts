@@ -65,15 +65,6 @@ describe.each(directories)('directory contract: %s', (_name, make) => {
     expect(await here.locate([2])).toEqual(new Map([[nodeId, [2]]]));
   });
 
-  it.runIf(make)('routes: the nodes a frame for a few users goes to (none when all are offline)', async () => {
-    const { here, nodeId } = await make!();
-    expect(await here.routes([])).toEqual(new Map());
-    await here.register(41);
-    expect([...(await here.routes([41, 42])).keys()]).toEqual([nodeId]);
-    expect((await here.routes([41, 42])).get(nodeId)).toEqual(expect.arrayContaining([41]));
-    expect(await here.routes([42, 43])).toEqual(new Map());
-  });
-
   it.runIf(make)('presence claims: each change is claimed once, online then offline, whoever asks', async () => {
     const { here } = await make!();
     expect(await here.claimPresence(7, false)).toBe(false);
@@ -112,9 +103,6 @@ describe.runIf(redisUrl && etcdUrl)('Redis directory with etcd discovery', () =>
     await b.register(8);
     const both = await a.locate([7, 8]);
     expect(Object.fromEntries(both)).toEqual({ a: [7], b: [7, 8] });
-    // A frame for both (a 1:1 message): each node that holds either, found in one command, given both.
-    expect(Object.fromEntries(await a.routes([7, 8]))).toEqual({ a: [7, 8], b: [7, 8] });
-    expect(Object.fromEntries(await a.routes([8, 99]))).toEqual({ b: [8, 99] });
     // The same through the per-node lookup a large group takes.
     const many = [7, 8, ...Array.from({ length: 40 }, (_, i) => 100 + i)];
     expect(Object.fromEntries(await a.locate(many))).toEqual({ a: [7], b: [7, 8] });
@@ -123,7 +111,6 @@ describe.runIf(redisUrl && etcdUrl)('Redis directory with etcd discovery', () =>
     await d2.close();
     await waitUntil(() => gone.includes('b'));
     expect(Object.fromEntries(await a.locate([7, 8]))).toEqual({ a: [7] });
-    expect(Object.fromEntries(await a.routes([7, 8]))).toEqual({ a: [7, 8] });
     for (let i = 0; i < 100 && (await redis.exists(`${keys}:n:b`)); i++) await new Promise((r) => setTimeout(r, 20));
     expect(await redis.exists(`${keys}:n:b`)).toBe(0);
     expect(await redis.smembers(`${keys}:u:7`)).toEqual(['a']);

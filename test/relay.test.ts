@@ -38,7 +38,7 @@ async function rig(relayClient?: Redis) {
   busB.onResync(() => resyncsAtB.push(Date.now()));
   for (const bus of [busA, busB]) opened.push(bus);
   const relay = new RedisRelay('a', relayClient ?? redisClient(), da, () => busA.publishFailed(), keys);
-  return { keys, admin, relay, atB, resyncsAtB };
+  return { keys, admin, relay, atB, resyncsAtB, da, db };
 }
 
 const frame = (n: number): Batch => ({ userIds: [], payload: `{"Cmd":6,"n":${n}}` });
@@ -73,6 +73,18 @@ describe.runIf(redisUrl && etcdUrl)('the relay (Redis): a frame for a few users 
     expect(calls.filter((c) => c === 'sunion')).toHaveLength(7);
     expect(calls.filter((c) => c === 'publish')).toHaveLength(4);
     monitor.disconnect();
+  });
+
+  it('leaves out a node that stops as soon as discovery drops it, before its entries are cleared', async () => {
+    const { relay, atB, da, db } = await rig();
+    expect(await relay.relay({ ...frame(1), userIds: [7, 8] })).toBe(true);
+    await waitUntil(() => atB.length === 1);
+    await db.close();
+    await waitUntil(() => !da.isLive('b'));
+    expect(await relay.relay({ ...frame(2), userIds: [7, 8] })).toBe(true);
+    expect(await relay.relay({ ...frame(3), userIds: [8] })).toBe(false);
+    await new Promise((r) => setTimeout(r, 100));
+    expect(atB.map((b) => b.payload)).toEqual([frame(1).payload]);
   });
 
   it('works again after Redis forgot its scripts (as after a restart), and refuses an empty or too large batch', async () => {

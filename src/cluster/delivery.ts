@@ -73,7 +73,7 @@ export class Delivery implements Notifier {
       if (await this.relay.relay(batch)) await this.hub.deliver(batch.userIds, payload, batch.except, batch.stream, batch.feature);
       return;
     }
-    const nodes = await this.directory.routes(notification.userIds);
+    const nodes = await this.directory.locate(notification.userIds);
     const sends: Promise<unknown>[] = [];
     for (const [nodeId, userIds] of nodes) {
       if (nodeId === this.nodeId) sends.push(this.hub.deliver(userIds, payload, notification.except, notification.stream, notification.feature));

@@ -20,10 +20,6 @@ export class MemoryDirectory implements Directory {
     return here.length > 0 ? new Map([[this.nodeId, here]]) : new Map();
   }
 
-  routes(userIds: readonly number[]): Promise<Map<string, readonly number[]>> {
-    return this.locate(userIds);
-  }
-
   async claimPresence(userId: number, online: boolean): Promise<boolean> {
     if (online === this.announced.has(userId) || (!online && this.online.has(userId))) return false;
     if (online) this.announced.add(userId);

@@ -26,12 +26,6 @@ export interface Directory {
   /** The nodes holding any of `userIds`, each with the subset it holds. Offline users are absent. */
   locate(userIds: readonly number[]): Promise<Map<string, number[]>>;
   /**
-   * Where a frame for `userIds` goes: the nodes holding any of them, each with users to deliver
-   * to there, which for a few users may include some it does not hold (its hub skips them): the
-   * nodes are then found in one command. Not for telling who is online (`locate`).
-   */
-  routes(userIds: readonly number[]): Promise<Map<string, readonly number[]>>;
-  /**
    * Records what the user's friends were last told, for the whole cluster: `online` true returns
    * true only if they were not told "online"; false returns true only if they were. The one caller that gets true tells them, so each change is announced once
    * however many nodes see it.
