@@ -8,6 +8,7 @@ import { login, registerUser } from './helpers/http.js';
 import type { TestNode } from './helpers/node.js';
 import { signedPush } from './helpers/push.js';
 import { openSocket, TestSocket, wsUrl } from './helpers/ws.js';
+import { waitUntil } from './helpers/wait.js';
 
 const available = clusterRigAvailable();
 if (!available) console.warn('!!! cluster caps suite needs MariaDB, Redis and etcd: SKIPPED (CI would fail instead)');
@@ -40,13 +41,8 @@ async function signIn(url: string, token: string, sockets: TestSocket[]) {
   return { socket: s, signedIn: false, code: (answer as { Code?: number }).Code, closed: (await s.closed).code };
 }
 
-async function waitUntil(check: () => Promise<boolean> | boolean, timeoutMs = 8000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** This file's waits: longer or slower than the shared default. */
+const until = (check: () => boolean | Promise<boolean>, timeoutMs?: number) => waitUntil(check, timeoutMs ?? 8000, 100);
 
 describe.runIf(available)('cluster: socket caps and push idempotency across nodes', () => {
   const prefix = `weim-cc-${randomBytes(4).toString('hex')}`;
@@ -79,7 +75,7 @@ describe.runIf(available)('cluster: socket caps and push idempotency across node
     for (const node of [n1, n2]) expect(await signIn(node.url, u.token, sockets)).toMatchObject({ signedIn: false, code: 1005, closed: 4010 });
     onN2.socket.close();
     await onN2.socket.closed;
-    await waitUntil(async () => (await signIn(n1.url, u.token, sockets)).signedIn);
+    await until(async () => (await signIn(n1.url, u.token, sockets)).signedIn);
   });
 
   it('a client address\'s sockets count on every node: past max_sockets_per_ip the upgrade gets 429 on either node', async () => {
@@ -99,7 +95,7 @@ describe.runIf(available)('cluster: socket caps and push idempotency across node
 
     it('its sockets stop counting once its lease is gone, though nothing cleared them', async () => {
       n3 = await startChildNode({ ...clusterEnv(prefix, 'n3', settings), WEIM_DB_DIALECT: 'mysql', WEIM_DB_URL: started!.dbUrl, WEIM_LOG_LEVEL: 'silent' });
-      await waitUntil(() => n1.node.cluster.discovery.isLive('n3'));
+      await until(() => n1.node.cluster.discovery.isLive('n3'));
       const u = await registerUser(n1.api);
       const ip = '203.0.113.60';
       for (let i = 0; i < 2; i++) expect((await signIn(n3.url, u.token, sockets)).signedIn).toBe(true);
@@ -108,7 +104,7 @@ describe.runIf(available)('cluster: socket caps and push idempotency across node
       expect((await fromAddress(n1.url, ip)).status).toBe(429);
       await n3.kill();
       n3 = undefined;
-      await waitUntil(() => !n1.node.cluster.discovery.isLive('n3'));
+      await until(() => !n1.node.cluster.discovery.isLive('n3'));
       const freed = await fromAddress(n1.url, ip);
       sockets.push(freed.socket!);
       expect(freed.status).toBe(101);

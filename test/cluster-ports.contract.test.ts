@@ -9,6 +9,7 @@ import { RedisBus } from '../src/cluster/bus.redis.js';
 import type { Directory } from '../src/cluster/directory.js';
 import { MemoryDirectory } from '../src/cluster/directory.memory.js';
 import { RedisDirectory } from '../src/cluster/directory.redis.js';
+import { waitUntil } from './helpers/wait.js';
 
 const log = pino({ level: 'silent' });
 const redisUrl = inject('redisUrl');
@@ -33,13 +34,6 @@ async function failFastClient(): Promise<Redis> {
   return client;
 }
 
-async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 type DirectoryMaker = () => Promise<{ here: Directory; nodeId: string }>;
 const directories: Array<[string, DirectoryMaker | undefined]> = [

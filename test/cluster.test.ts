@@ -9,6 +9,7 @@ import { clusterEnv as clusterSettings, clusterRigAvailable, startClusterNodes }
 import { startTestNode, type TestNode } from './helpers/node.js';
 import { SyncDevice } from './helpers/sync-client.js';
 import { openSocket, settle, signedInSocket, type TestSocket } from './helpers/ws.js';
+import { waitUntil } from './helpers/wait.js';
 
 const PUSH_SECRET = randomBytes(24).toString('hex');
 const available = clusterRigAvailable();
@@ -155,7 +156,7 @@ describe.runIf(available)('cluster: Redis directory and bus, etcd discovery', ()
     const bystander = await on(n2, (await registerUser(n2.api)).token);
     expect((await post(n1.api, '/logout/all', {}, { token: u.token })).code).toBe(0);
     for (const s of [s1, s2]) expect((await s.closed).code).toBe(4003);
-    await waitUntil(async () => (await post(n2.api, '/user/info', {}, { token: other })).status === 401, 5000);
+    await until(async () => (await post(n2.api, '/user/info', {}, { token: other })).status === 401, 5000);
     expect(bystander.ws.readyState).toBe(bystander.ws.OPEN);
   });
 
@@ -257,7 +258,7 @@ describe.runIf(available)('cluster: Redis directory and bus, etcd discovery', ()
     expect((await post(n2.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: 'still friends' }, { token: a.token })).code).toBe(0);
     expect((await post(n1.api, '/im/friend/del', { f_uid: b.user.id }, { token: a.token })).code).toBe(0);
     // Told through the bus: well within the cache's 5 s.
-    await waitUntil(async () => !(await n2.node.services.friends.areFriends(a.user.id, b.user.id)), 1000);
+    await until(async () => !(await n2.node.services.friends.areFriends(a.user.id, b.user.id)), 1000);
     const refused = await post(n2.api, '/im/chat/send/user', { to_uid: a.user.id, type: 0, body: 'no longer friends' }, { token: b.token });
     expect([refused.status, refused.code]).toEqual([403, 1003]);
   });
@@ -273,7 +274,7 @@ describe.runIf(available)('cluster: Redis directory and bus, etcd discovery', ()
     const n4 = await startTestNode('mysql', { ...clusterEnv('n4'), WEIM_DB_DIALECT: 'mysql', WEIM_DB_URL: dbUrl }, { database: shared });
     let stopped = false;
     try {
-      await waitUntil(() => n1.node.cluster.discovery.isLive('n4'));
+      await until(() => n1.node.cluster.discovery.isLive('n4'));
       const { a, b: gone } = await makeFriends(n1.api);
       const { b: moved } = await makeFriends(n1.api, a);
       const watcher = await on(n1, a.token);
@@ -306,7 +307,7 @@ describe.runIf(available)('cluster: Redis directory and bus, etcd discovery', ()
     it('is dropped within its lease and cleared from the directory; its users get what they missed by sync on another node', async () => {
       n3 = await startChildNode({ ...clusterEnv('n3'), WEIM_DB_DIALECT: 'mysql', WEIM_DB_URL: dbUrl, WEIM_LOG_LEVEL: 'silent' });
       const { a, b: c } = await makeFriends(n1.api);
-      await waitUntil(() => n1.node.cluster.discovery.isLive('n3'));
+      await until(() => n1.node.cluster.discovery.isLive('n3'));
       const friendOfC = await on(n1, a.token);
       const device = new SyncDevice(n3.url, c.token);
       await device.connect();
@@ -317,9 +318,9 @@ describe.runIf(available)('cluster: Redis directory and bus, etcd discovery', ()
       expect(await n1.node.cluster.directory.locate([c.user.id])).toEqual(new Map([['n3', [c.user.id]]]));
 
       await n3.kill();
-      await waitUntil(() => !n1.node.cluster.discovery.isLive('n3'), 10_000);
+      await until(() => !n1.node.cluster.discovery.isLive('n3'), 10_000);
       expect(await n1.node.cluster.directory.locate([c.user.id])).toEqual(new Map());
-      await waitUntil(async () => (await redis.exists(`${prefix}:n:n3`)) === 0 && (await redis.sismember(`${prefix}:u:${c.user.id}`, 'n3')) === 0, 5000);
+      await until(async () => (await redis.exists(`${prefix}:n:n3`)) === 0 && (await redis.sismember(`${prefix}:u:${c.user.id}`, 'n3')) === 0, 5000);
       // The node that cleared n3 tells c's friends that c went offline with it, once.
       expect(await friendOfC.next((f) => f.Cmd === 19 && f.FromId === c.user.id && f.Body === 'offline')).toBeDefined();
       await settle(300);
@@ -339,13 +340,8 @@ describe.runIf(available)('cluster: Redis directory and bus, etcd discovery', ()
   });
 });
 
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** This file's waits: longer or slower than the shared default. */
+const until = (check: () => boolean | Promise<boolean>, timeoutMs?: number) => waitUntil(check, timeoutMs ?? 5000, 50);
 
 /** The id of the Redis connection named `name` (ioredis names it again after every reconnect). */
 async function clientId(redis: Redis, name: string): Promise<string> {

@@ -8,6 +8,7 @@ import { EtcdDiscovery } from '../src/cluster/discovery.etcd.js';
 import { StaticDiscovery } from '../src/cluster/discovery.static.js';
 import { findBinary, stopProcess } from './setup/processes.js';
 import { startEtcd } from './setup/services.js';
+import { waitUntil } from './helpers/wait.js';
 
 const log = pino({ level: 'silent' });
 const etcdUrl = inject('etcdUrl');
@@ -19,13 +20,6 @@ afterAll(async () => {
   for (const o of opened.reverse()) await o.close();
 });
 
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 async function etcdNode(nodeId: string, keys: string): Promise<EtcdDiscovery> {
   const d = new EtcdDiscovery(nodeId, { hosts: etcdUrl!, leaseSeconds: 2, prefix: keys }, log);

@@ -7,6 +7,7 @@ import { testDialects } from './helpers/database.js';
 import { login, registerUser } from './helpers/http.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
 import { openSocket, settle, signedInSocket, TestSocket, wsUrl } from './helpers/ws.js';
+import { waitUntil } from './helpers/wait.js';
 
 /** Opens a socket; resolves with it, or with the HTTP status (and Retry-After) the upgrade was refused with. */
 function tryUpgrade(url: string, headers: Record<string, string> = {}): Promise<{ socket?: TestSocket; status: number; retryAfter?: string }> {
@@ -23,13 +24,8 @@ function tryUpgrade(url: string, headers: Record<string, string> = {}): Promise<
   });
 }
 
-async function waitUntil(check: () => boolean, timeoutMs = 3000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+/** This file's waits: longer or slower than the shared default. */
+const until = (check: () => boolean | Promise<boolean>, timeoutMs?: number) => waitUntil(check, timeoutMs ?? 3000, 20);
 
 describe('client address', () => {
   it('is what Express\'s req.ip says for the same request, for every trust_proxy_hops', async () => {
@@ -84,7 +80,7 @@ describe.each(testDialects())('gateway caps on %s', (dialect) => {
   // of 3), and leaves no count behind.
   afterEach(async () => {
     for (const s of sockets.splice(0)) s.ws.terminate();
-    await waitUntil(() => t.node.gateway.socketCount === 0);
+    await until(() => t.node.gateway.socketCount === 0);
     expect(ipCount('127.0.0.1')).toBe(0);
   });
   afterAll(async () => {
@@ -102,7 +98,7 @@ describe.each(testDialects())('gateway caps on %s', (dialect) => {
     expect(ipCount('198.51.100.20')).toBe(3);
     open[0]!.close();
     await open[0]!.closed;
-    await waitUntil(() => ipCount('198.51.100.20') === 2);
+    await until(() => ipCount('198.51.100.20') === 2);
     track((await tryUpgrade(t.url, from)).socket);
     expect((await tryUpgrade(t.url, from)).status).toBe(429);
   });
@@ -123,7 +119,7 @@ describe.each(testDialects())('gateway caps on %s', (dialect) => {
     raw.write('GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nX-Forwarded-For: 198.51.100.30\r\nSec-WebSocket-Version: 13\r\n\r\n');
     await new Promise((r) => raw.once('close', r));
     expect(answer).toMatch(/^HTTP\/1.1 400/);
-    await waitUntil(() => ipCount('198.51.100.30') === 0);
+    await until(() => ipCount('198.51.100.30') === 0);
   });
 
   it('past max_sockets_per_user signed-in sockets, a sign-in gets Cmd 2 (Code 1005) and close 4010; the others stay; a closed one makes room', async () => {
@@ -141,7 +137,7 @@ describe.each(testDialects())('gateway caps on %s', (dialect) => {
     expect(t.node.cluster.sockets.localCount(`user:${u.user.id}`)).toBe(2);
     s1.close();
     await s1.closed;
-    await waitUntil(() => t.node.cluster.sockets.localCount(`user:${u.user.id}`) === 1);
+    await until(() => t.node.cluster.sockets.localCount(`user:${u.user.id}`) === 1);
     expect((await track(await signedInSocket(t.url, u.token)).next((f) => f.Cmd === 4)).Body).toBe(String(u.user.id));
   });
 

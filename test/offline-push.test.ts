@@ -10,6 +10,7 @@ import { makeFriends, post } from './helpers/http.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
 import { type Delivered, fakeApns, fakeFcm, STALE } from './helpers/push-fakes.js';
 import { signedInSocket } from './helpers/ws.js';
+import { waitUntil } from './helpers/wait.js';
 
 const SECRET = 'push-webhook-secret-of-32-characters!';
 
@@ -30,14 +31,6 @@ async function fakePusher() {
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return { delivered, unsigned: () => unsigned, url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/push`, close: () => server.close() };
-}
-
-async function until(check: () => boolean | Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
 
 /**
@@ -78,7 +71,7 @@ describe.each(testDialects())('offline push on %s', (dialect) => {
       expect((await post(t.api, '/user/device/register', { platform, token }, { token: b.token })).code).toBe(0);
     }
     const sent = (await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: 'are you there?' }, { token: a.token })).data;
-    await until(async () => fcm.delivered.length + apns.delivered.length + pusher.delivered.length === 3 && (await devices(b.user.id)).length === 3);
+    await waitUntil(async () => fcm.delivered.length + apns.delivered.length + pusher.delivered.length === 3 && (await devices(b.user.id)).length === 3);
     const expected = { title: 'Alice', body: 'are you there?', badge: 1, data: { conversation_id: String(sent.conversation_id), seq: String(sent.seq), message_id: String(sent.id), ope: '0' } };
     expect(fcm.delivered).toEqual([{ token: 'fcm-good', ...expected }]);
     expect(apns.delivered).toEqual([{ token: 'a1b2c3', ...expected }]);
@@ -102,7 +95,7 @@ describe.each(testDialects())('offline push on %s', (dialect) => {
     await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: 'secret plans' }, { token: a.token });
     await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 1, body: 'https://x/1.png' }, { token: a.token }).catch(() => undefined);
     await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: 'more' }, { token: a.token });
-    await until(() => pusher.delivered.filter((d) => d.token === `w-${b.user.id}`).length >= 2);
+    await waitUntil(() => pusher.delivered.filter((d) => d.token === `w-${b.user.id}`).length >= 2);
     const mine = pusher.delivered.filter((d) => d.token === `w-${b.user.id}`);
     expect(mine.map((d) => d.body)).toEqual(['New message', 'New message']);
     expect(mine.at(-1)!.badge).toBeGreaterThanOrEqual(2);

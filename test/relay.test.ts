@@ -7,17 +7,11 @@ import type { Batch } from '../src/cluster/bus.js';
 import { RedisBus } from '../src/cluster/bus.redis.js';
 import { RedisDirectory } from '../src/cluster/directory.redis.js';
 import { RedisRelay } from '../src/cluster/relay.redis.js';
+import { waitUntil } from './helpers/wait.js';
 
 const log = pino({ level: 'silent' });
 const { redisUrl, etcdUrl, opened, redisClient, discovery } = clusterClients();
 
-async function waitUntil(check: () => boolean, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Nodes a and b live (a relays), z dead; 7 on a, 8 on b, 9 on both, 10 only on z. */
 async function rig(relayClient?: Redis) {

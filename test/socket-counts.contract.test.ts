@@ -5,6 +5,7 @@ import { describe, expect, inject, it } from 'vitest';
 import { clusterClients } from './helpers/cluster-clients.js';
 import { MemorySocketCounts, type SocketCounts } from '../src/cluster/socket-counts.js';
 import { RedisSocketCounts } from '../src/cluster/socket-counts.redis.js';
+import { waitUntil } from './helpers/wait.js';
 
 const log = pino({ level: 'silent' });
 const redisUrl = inject('redisUrl');
@@ -13,13 +14,6 @@ if (!redisUrl || !etcdUrl) console.warn('!!! socket-counts contract needs Redis 
 
 const { opened, redisClient, discovery } = clusterClients();
 
-async function waitUntil(check: () => boolean | Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`condition not met within ${timeoutMs} ms`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
 
 /** Two nodes' counts on one Redis and etcd, started, with what they run on. */
 async function redisPair(checkMs = 1000) {

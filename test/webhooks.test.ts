@@ -7,6 +7,7 @@ import { testDialects } from './helpers/database.js';
 import { makeFriends, post, registerUser } from './helpers/http.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
 import { signedInSocket } from './helpers/ws.js';
+import { waitUntil } from './helpers/wait.js';
 
 const SECRET = 'webhook-secret-of-at-least-32-chars!!';
 type Event = { id: string; type: string; created_at: number; data: Record<string, any> };
@@ -58,13 +59,8 @@ function receiver(secret = SECRET) {
   };
 }
 
-async function until(check: () => boolean | Promise<boolean>, ms = 10_000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+/** This file's waits: longer than the shared default. */
+const until = (check: () => boolean | Promise<boolean>, ms?: number) => waitUntil(check, ms ?? 10_000, 50);
 
 const fast = { WEIM_WEBHOOKS_SECRET: SECRET, WEIM_WEBHOOKS_INTERVAL_MS: '50', WEIM_WEBHOOKS_MAX_BACKOFF_MS: '400', WEIM_WEBHOOKS_TIMEOUT_MS: '2000' };
 
