@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { AppError, type ParamValue, type Reason } from '../../errors.js';
 import { BatchDelay } from './batch-delay.js';
-import type { MessageStore, PendingMessage, WriteResult } from './message-writer.js';
+import { MAX_BATCH, type MessageStore, type PendingMessage, type WriteResult } from './message-writer.js';
 
 /** What the thread is started with. */
 export interface WriterThreadData {
@@ -27,9 +27,6 @@ export interface WriterReply {
   /** The thread is up (its modules loaded, its connections made on first use). */
   ready?: true;
 }
-
-/** Messages waiting to be posted with which they go to the thread at once, without waiting out the batch delay (its writer's largest batch). */
-const MAX_POSTED = 500;
 
 interface Waiting {
   resolve: (result: WriteResult) => void;
@@ -85,7 +82,8 @@ export class ThreadedMessageWriter implements MessageStore {
       const id = ++this.nextId;
       this.waiting.set(id, { resolve, reject });
       this.outbox.push([id, message]);
-      this.delay.arrived(true, this.outbox.length, MAX_POSTED);
+      // A full batch of the thread's writer goes at once, without waiting out the delay.
+      this.delay.arrived(true, this.outbox.length, MAX_BATCH);
     });
   }
 

@@ -81,6 +81,9 @@ export interface WriterOptions {
   delayMs?: number;
 }
 
+/** Messages one batch stores at most, unless told otherwise (`WriterOptions.maxBatch`). */
+export const MAX_BATCH = 500;
+
 /** Attempts at a batch before its messages are rejected (deadlocks, unique collisions). */
 const ATTEMPTS = 4;
 /** Conversation keys a writer remembers as stored (see `MessageWriter.stored`). */
@@ -128,7 +131,7 @@ export class MessageWriter implements MessageStore {
   constructor(private readonly db: Db, options: WriterOptions = {}) {
     this.clock = options.clock ?? Date.now;
     this.webhooks = options.webhooks ?? [];
-    this.maxBatch = options.maxBatch ?? 500;
+    this.maxBatch = options.maxBatch ?? MAX_BATCH;
     this.spareAfter = options.spareAfter ?? 50;
     this.onBatch = options.onBatch;
     this.free = options.session ? [options.session, ...(options.spareSession ? [options.spareSession] : [])] : [undefined];
