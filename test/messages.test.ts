@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { testDialects } from './helpers/database.js';
 import { login, makeFriends, post, registerUser } from './helpers/http.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
@@ -132,6 +132,30 @@ describe.each(testDialects())('messages and delivery on %s', (dialect) => {
     expect(ok.code).toBe(0);
     expect(await storedMessages(a.user.id)).toHaveLength(0);
     expect(await storedMessages(f1.user.id)).toHaveLength(1);
+    // Refused in the writer's transaction: the stranger pair has no conversation either.
+    expect(await t.dbh.db.selectFrom('conversations').select('id').where('conv_key', '=', friendConversationKey(a.user.id, stranger.user.id)).execute()).toEqual([]);
+  });
+
+  it("a friend's text message goes to the writer without a friendship lookup on the node first; a reply is checked before", async () => {
+    const lookups = vi.spyOn(t.node.services.friends, 'areFriends');
+    try {
+      const { a, b } = await makeFriends(t.api);
+      const stranger = await registerUser(t.api);
+      const text = await post(t.api, '/im/chat/send/user', { to_uid: b.user.id, type: 0, body: 'hi' }, { token: a.token });
+      expect(text.code).toBe(0);
+      const refused = await post(t.api, '/im/chat/send/user', { to_uid: stranger.user.id, type: 0, body: 'hi' }, { token: a.token });
+      expect([refused.status, refused.code]).toEqual([403, 1003]);
+      expect(lookups).not.toHaveBeenCalled();
+      const reply = await post(t.api, '/im/chat/send/user', { to_uid: a.user.id, type: 0, body: 're', reply_to: text.data.id }, { token: b.token });
+      expect(reply.code).toBe(0);
+      const strangerReply = await post(t.api, '/im/chat/send/user', { to_uid: a.user.id, type: 0, body: 're', reply_to: text.data.id }, { token: stranger.token });
+      expect([strangerReply.status, strangerReply.code]).toEqual([403, 1003]);
+      expect(lookups.mock.calls).toEqual([[b.user.id, a.user.id], [stranger.user.id, a.user.id]]);
+      expect((await storedMessages(b.user.id)).map((m) => [m.body, m.reply_to])).toEqual([['re', text.data.id]]);
+      expect(await storedMessages(stranger.user.id)).toEqual([]);
+    } finally {
+      lookups.mockRestore();
+    }
   });
 
   it('ending a friendship stops messages at once, from either side', async () => {

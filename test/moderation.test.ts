@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { signHookCall } from '../src/modules/moderation/index.js';
 import { testDialects } from './helpers/database.js';
-import { makeFriends, post } from './helpers/http.js';
+import { makeFriends, post, registerUser } from './helpers/http.js';
 import { startTestNode, type TestNode } from './helpers/node.js';
 import { featuredSocket, settle, type TestSocket } from './helpers/ws.js';
 
@@ -92,6 +92,16 @@ describe.each(testDialects())('moderation (before-send hook, word filter) on %s'
     const edit = await post(strict.api, '/im/chat/edit/user', { message_id: rewritten.data.id, body: 'now REJECT' }, { token: a.token });
     expect([edit.status, edit.code]).toEqual([403, 1008]);
     expect(receiver.calls.at(-1)!.message).toMatchObject({ edit_of: rewritten.data.id });
+  });
+
+  it("the hook sees only messages their senders may send: a stranger's is refused before it is asked", async () => {
+    const a = await registerUser(strict.api);
+    const stranger = await registerUser(strict.api);
+    const before = receiver.calls.length;
+    const refused = await send(strict, stranger, a.user.id, 'hello stranger');
+    expect([refused.status, refused.code]).toEqual([403, 1003]);
+    expect(receiver.calls.length).toBe(before);
+    expect(await stored(strict, stranger.user.id)).toEqual([]);
   });
 
   it('a hook that times out or fails: reject mode refuses (503 / 1503) and stores nothing; allow mode stores the message as sent', async () => {

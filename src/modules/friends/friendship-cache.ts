@@ -17,8 +17,9 @@ interface Lookup {
 }
 
 /**
- * Remembers, for `ttlMs`, pairs found to be friends, so the message hot path does not query the
- * database for every message. Only positive answers are kept; `forget` drops a pair the moment
+ * Remembers, for `ttlMs`, pairs found to be friends, so that the checks in front of the message
+ * writer (a friend message with a reply, an upload or a before-send hook; a typing indicator) do
+ * not query the database every time. Only positive answers are kept; `forget` drops a pair the moment
  * this node ends the friendship, and when another node tells of one (through the bus; a node
  * that may have missed that drops every pair). Otherwise a change elsewhere is seen within `ttlMs`.
  * The cache only refuses early: the message writer checks the friendship again in the database,

@@ -55,7 +55,11 @@ export class MessagesService {
     this.check(input);
     await this.sendLimit.consume(String(senderId));
     if (input.mentions !== undefined) throw new AppError('mentions_group_only');
-    if (toUid === senderId || !(await this.friends.areFriends(senderId, toUid))) throw notEntitled(ConversationKind.Friend);
+    if (toUid === senderId) throw notEntitled(ConversationKind.Friend);
+    // The writer checks the friendship in the transaction that stores the message (friends for a
+    // conversation it has not stored, the conversation's closed flag for one it has): a message
+    // needs no read of its own here unless something before the writer depends on the answer.
+    if (this.checksBeforeWriter(input) && !(await this.friends.areFriends(senderId, toUid))) throw notEntitled(ConversationKind.Friend);
     await this.checkMedia(input);
     if (input.replyTo !== undefined) await this.checkReply(input.replyTo, (m) => m.ope === Ope.Friend && ((m.senderId === senderId && m.toId === toUid) || (m.senderId === toUid && m.toId === senderId)));
     const pending = {
@@ -187,6 +191,16 @@ export class MessagesService {
     const problem = bodyProblem(pending.type, body, this.options.maxBodyChars);
     if (problem) throw new AppError('hook_rewrite_invalid');
     return { ...pending, body };
+  }
+
+  /**
+   * Whether a friend message's sender must be known to be a friend before the writer: a reply or
+   * an upload is looked up (a stranger learns nothing of either), and the before-send hook is
+   * shown only messages their senders may send. The rest go to the writer, which refuses a
+   * stranger's message with the same 403 in its transaction, without a read on this node first.
+   */
+  private checksBeforeWriter(input: SendInput): boolean {
+    return input.replyTo !== undefined || isMediaType(input.type) || this.moderation.hook !== undefined;
   }
 
   /** The checks that need nothing but the input (run before the rate limit counts the send). */
