@@ -323,3 +323,26 @@ describe('realtime gateway apps: a node that does not answer (stopped, not dead)
     }, { timeout: 15_000, interval: 200 }).toEqual({ count: 1, list: [member.clientId] });
   });
 });
+
+describe('realtime gateway apps: a node that drains', () => {
+  it("its connections' departures reach the group's members on other nodes, one 1002 each, and not each other (they are all leaving)", async () => {
+    // Paced closes (two a second), so a notice sent to this node's members reaches those still open.
+    const cluster = await startClusterNodes(`appsd${Date.now()}`, ['d1', 'd2'], { ...TRUSTED, WEIM_SERVER_DRAIN_CLOSES_PER_SECOND: '2' });
+    const [n1, n2] = cluster.nodes as [TestNode, TestNode];
+    try {
+      const leaving = await Promise.all(Array.from({ length: 5 }, () => connect(n1.url, C.key)));
+      const staying = await connect(n2.url, C.key);
+      for (const c of [...leaving, staying]) await call(n2.url, 'bind_to_group', C.key, { clientId: c.clientId, groupName: 'arena' });
+      await n1.stop();
+      await expect.poll(() => leaving.map((c) => c.closed)).toEqual(Array(5).fill(1012));
+      const departures = () => staying.frames.filter((f) => f.code === 1002).map((f) => JSON.parse(f.data).clientId as string);
+      await expect.poll(() => departures().length, { interval: 20 }).toBe(5);
+      expect(departures().sort()).toEqual(leaving.map((c) => c.clientId).sort());
+      expect(leaving.flatMap((c) => c.frames.filter((f) => f.code === 1002))).toEqual([]);
+      expect((await call(n2.url, 'get_online_list', C.key, { groupName: 'arena' })).data).toEqual({ count: 1, list: [staying.clientId] });
+    } finally {
+      await n2.stop();
+      await cluster.shared.close();
+    }
+  });
+});

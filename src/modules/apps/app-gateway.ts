@@ -204,6 +204,7 @@ export class AppGateway {
    */
   async drain(pacer: ClosePacer): Promise<{ connections: number }> {
     clearInterval(this.heartbeat);
+    this.service.draining();
     let connections = 0;
     for (const c of [...this.hub.all()]) {
       await pacer.take();
