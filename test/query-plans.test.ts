@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DbHandle } from '../src/db/connect.js';
 import { boundingBox } from '../src/search/geo.js';
 import { boxQuery, nearestQuery } from '../src/search/nearby.repo.js';
-import { rangesQuery, streamQuery } from '../src/modules/sync/sync.repo.js';
+import { rangesQuery, withdrawsQuery } from '../src/modules/sync/sync.repo.js';
 import { openTestDatabase, testDialects } from './helpers/database.js';
 import { recordStatements } from './helpers/mysql-statements.js';
 import { runnerOf } from '../src/db/prepared.js';
@@ -80,7 +80,7 @@ describe.each(testDialects())('query plans on %s', (dialect) => {
   });
 
   it('finds withdraws of a conversation through its withdraw index', async () => {
-    const shown = await plan(streamQuery(dbh.db, 1, 'withdraw_seq', 0, 100, 50));
+    const shown = await plan(withdrawsQuery(dbh.db, 1, 0, 100, 50));
     if (dialect === 'sqlite') expect(shown).toContain('SEARCH messages USING INDEX messages_conversation_withdraw_idx (conversation_id=? AND withdraw_seq>? AND withdraw_seq<?)');
     else expect(shown).toContain('messages_conversation_withdraw_idx');
   });

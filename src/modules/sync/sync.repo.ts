@@ -39,23 +39,24 @@ export type ConversationRef = Awaited<ReturnType<typeof conversationsOf>>[number
 const messageColumns = ['id', 'seq', 'sender_id', 'ope', 'to_id', 'type', 'body', 'client_msg_id', 'created_at', 'withdrawn_at', 'withdraw_seq', 'reply_to', 'mentions', 'edited_at'] as const;
 
 /**
- * The stream events of a conversation with `after < seq <= upTo`, oldest first: messages by their
- * `seq`, or (`by: 'withdraw_seq'`) withdraws by the seq the withdraw took.
+ * The withdraws of a conversation whose own seq (the seq the withdraw took) is in
+ * `after < withdraw_seq <= upTo`, oldest first (the messages themselves are read by
+ * `messagesInRanges`).
  */
-export async function streamBetween(db: Executor, conversationId: number, by: 'seq' | 'withdraw_seq', after: number, upTo: number, limit: number) {
+export async function withdrawsBetween(db: Executor, conversationId: number, after: number, upTo: number, limit: number) {
   // Read by every sync, for each conversation it reads: built once, prepared on MySQL (prepared.ts).
-  return executeRows(db, shapedQuery(db, `stream-${by}`, { conversationId, after, upTo, limit }, (p) => streamQuery(db, p.conversationId, by, p.after, p.upTo, p.limit).compile()));
+  return executeRows(db, shapedQuery(db, 'stream-withdraw_seq', { conversationId, after, upTo, limit }, (p) => withdrawsQuery(db, p.conversationId, p.after, p.upTo, p.limit).compile()));
 }
 
-/** The statement of `streamBetween`, unexecuted (tests check its plan). */
-export function streamQuery(db: Executor, conversationId: number, by: 'seq' | 'withdraw_seq', after: number, upTo: number, limit: number) {
+/** The statement of `withdrawsBetween`, unexecuted (tests check its plan). */
+export function withdrawsQuery(db: Executor, conversationId: number, after: number, upTo: number, limit: number) {
   return db
     .selectFrom('messages')
     .select(messageColumns)
     .where('conversation_id', '=', conversationId)
-    .where(by, '>', after)
-    .where(by, '<=', upTo)
-    .orderBy(by)
+    .where('withdraw_seq', '>', after)
+    .where('withdraw_seq', '<=', upTo)
+    .orderBy('withdraw_seq')
     .limit(limit);
 }
 
@@ -106,7 +107,7 @@ export async function historyPage(db: Executor, conversationId: number, startSeq
     .execute();
 }
 
-export type MessageRow = Awaited<ReturnType<typeof streamBetween>>[number];
+export type MessageRow = Awaited<ReturnType<typeof withdrawsBetween>>[number];
 
 /** The edits of a conversation with `after < seq <= upTo`, oldest first, with what their frames name of the message. */
 export async function editsBetween(db: Executor, conversationId: number, after: number, upTo: number, limit: number) {

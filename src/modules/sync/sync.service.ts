@@ -4,7 +4,7 @@ import type { ServerFrame } from '../../notify/server-frames.js';
 import type { Cursors } from './cursors.js';
 import { lastUserEventSeq, userEventsAfter } from '../conversations/index.js';
 import { editFromRow, eventFromRow, groupEventFromRow, messageFromRow, reactionFromRow, withdrawFromRow } from './frames.js';
-import { type ConversationRef, conversationsOf, editsBetween, groupEventsBetween, type MessageRow, messagesInRanges, reactionsBetween, streamBetween } from './sync.repo.js';
+import { type ConversationRef, conversationsOf, editsBetween, groupEventsBetween, type MessageRow, messagesInRanges, reactionsBetween, withdrawsBetween } from './sync.repo.js';
 
 export interface SyncItem {
   frame: ServerFrame;
@@ -116,7 +116,7 @@ export class SyncService {
     for (const { c, from, upTo, room } of ranges) {
       const messages = messagesOf.get(c.id) ?? [];
       const [withdraws, edits, reactions, groupEvents] = messages.length === upTo - from ? [[], [], [], []] : await Promise.all([
-        streamBetween(this.db, c.id, 'withdraw_seq', from, upTo, room),
+        withdrawsBetween(this.db, c.id, from, upTo, room),
         editsBetween(this.db, c.id, from, upTo, room),
         reactionsBetween(this.db, c.id, from, upTo, room),
         c.groupId === null ? [] : groupEventsBetween(this.db, c.id, from, upTo, room),
