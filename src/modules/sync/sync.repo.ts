@@ -45,7 +45,7 @@ const messageColumns = ['id', 'seq', 'sender_id', 'ope', 'to_id', 'type', 'body'
  */
 export async function withdrawsBetween(db: Executor, conversationId: number, after: number, upTo: number, limit: number) {
   // Read by every sync, for each conversation it reads: built once, prepared on MySQL (prepared.ts).
-  return executeRows(db, shapedQuery(db, 'stream-withdraw_seq', { conversationId, after, upTo, limit }, (p) => withdrawsQuery(db, p.conversationId, p.after, p.upTo, p.limit).compile()));
+  return executeRows(db, shapedQuery(db, 'withdraws', { conversationId, after, upTo, limit }, (p) => withdrawsQuery(db, p.conversationId, p.after, p.upTo, p.limit).compile()));
 }
 
 /** The statement of `withdrawsBetween`, unexecuted (tests check its plan). */
