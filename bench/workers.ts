@@ -281,7 +281,7 @@ async function groupFanout(loads: LoadProcess[], groupId: number): Promise<Worke
     result.lastMs.push(times.at(-1) ?? Number.NaN);
     result.medianMs.push(percentile(times, 0.5));
     result.missing.push(expected - times.length);
-    log(`group message ${r + 1}/${repeats}: last of ${times.length}/${expected} members after ${result.lastMs.at(-1)!.toFixed(1)} ms (median ${result.medianMs.at(-1)!.toFixed(1)} ms)`);
+    log(`group message ${r + 1}/${repeats}: last of ${times.length}/${expected} members after ${result.lastMs.at(-1)!.toFixed(1)} ms (first ${(times[0] ?? Number.NaN).toFixed(1)}, 10th percentile ${percentile(times, 0.1).toFixed(1)}, median ${result.medianMs.at(-1)!.toFixed(1)} ms)`);
     await sleep(1000);
   }
   return result;

@@ -88,7 +88,7 @@ export async function createNode(config: Config, log: Logger, options: NodeOptio
     if (ownsDatabase) await dbh.close();
     throw err;
   }
-  const delivery = new Delivery(nodeId, directory, cluster.bus, hub, log, cluster.relay);
+  const delivery = new Delivery(nodeId, directory, cluster.bus, hub, log, cluster.relay, config.cluster.mode === 'cluster' ? () => cluster.discovery.liveNodes() : undefined);
   await delivery.start();
   const recorder = options.recordNotifications ? new RecordingNotifier(delivery) : undefined;
   const notifier: Notifier = recorder ?? delivery;
