@@ -93,16 +93,22 @@ describe.runIf(available)('cluster: Redis directory and bus, etcd discovery', ()
     expect(bLegacy.of(28)).toEqual([]);
   });
 
-  it('a group message reaches every member device once, whichever node holds it; the directory holds each user under its nodes', async () => {
+  /** A group of an owner and `count` members who joined (through n1), the owner first. */
+  async function groupOf(count: number) {
     const owner = await registerUser(n1.api);
     const group = (await post(n1.api, '/im/group/create', { name: 'spread' }, { token: owner.token })).data.group;
     const members = [owner];
-    for (let i = 0; i < 4; i++) {
+    for (let i = 0; i < count; i++) {
       const u = await registerUser(n1.api);
       const join = await post(n1.api, '/im/group/join/request', { group_id: group.id }, { token: u.token });
       await post(n1.api, '/im/group/join/handle', { join_id: join.data.join_id, status: 1 }, { token: owner.token });
       members.push(u);
     }
+    return { group, members };
+  }
+
+  it('a group message reaches every member device once, whichever node holds it; the directory holds each user under its nodes', async () => {
+    const { group, members } = await groupOf(4);
     const devices = await Promise.all(members.map((m, i) => on(i % 2 ? n2 : n1, m.token)));
     const both = await on(n2, await login(n2.api, members[2]!.username));
     const located = await n1.node.cluster.directory.locate(members.map((m) => m.user.id));
@@ -120,15 +126,8 @@ describe.runIf(available)('cluster: Redis directory and bus, etcd discovery', ()
   });
 
   it('a group message for many users (past the relay\'s 31, and 8 a live node or more) reaches every member on every node, though the directory lost some of their entries', async () => {
-    const owner = await registerUser(n1.api);
-    const group = (await post(n1.api, '/im/group/create', { name: 'crowd' }, { token: owner.token })).data.group;
-    const members = [owner];
-    for (let i = 0; i < 32; i++) {
-      const u = await registerUser(n1.api);
-      const join = await post(n1.api, '/im/group/join/request', { group_id: group.id }, { token: u.token });
-      await post(n1.api, '/im/group/join/handle', { join_id: join.data.join_id, status: 1 }, { token: owner.token });
-      members.push(u);
-    }
+    const { group, members } = await groupOf(32);
+    const owner = members[0]!;
     const devices = await Promise.all(members.map((m, i) => on(i % 2 ? n2 : n1, m.token)));
     // The entries of n2's members but one are lost (as a write Redis never got); the set stays,
     // so n2 does not notice and write them again.
