@@ -2,7 +2,7 @@ import type { Logger } from 'pino';
 import type { Hub } from '../gateway/hub.js';
 import type { AppTarget } from '../modules/apps/app-hub.js';
 import type { Frame, Notification, Notifier } from '../notify/notifier.js';
-import type { Bus, Relay } from './bus.js';
+import type { Batch, Bus, Relay } from './bus.js';
 import type { Directory } from './directory.js';
 
 /**
@@ -44,7 +44,7 @@ export class Delivery implements Notifier {
         this.appBatches?.(batch.app, batch.payload);
         return;
       }
-      this.hub.deliver(batch.userIds, batch.payload, batch.except, batch.stream, batch.feature).catch((err: unknown) => this.log.warn({ err }, 'local delivery failed'));
+      this.toHub(batch).catch((err: unknown) => this.log.warn({ err }, 'local delivery failed'));
     });
     await this.bus.onEvent((event) => {
       if (event.kind === 'broadcast') this.toEverySocketHere(event.payload);
@@ -77,33 +77,33 @@ export class Delivery implements Notifier {
 
   async deliver(notification: Notification): Promise<void> {
     if (notification.userIds.length === 0) return;
-    const payload = JSON.stringify(notification.frame);
-    if (this.relay && notification.userIds.length <= this.relay.maxUsers) {
-      const batch = { userIds: notification.userIds, payload, except: notification.except, stream: notification.stream, feature: notification.feature };
-      if (await this.relay.relay(batch)) await this.hub.deliver(batch.userIds, payload, batch.except, batch.stream, batch.feature);
+    const batch: Batch = { userIds: notification.userIds, payload: JSON.stringify(notification.frame), except: notification.except, stream: notification.stream, feature: notification.feature };
+    if (this.relay && batch.userIds.length <= this.relay.maxUsers) {
+      if (await this.relay.relay(batch)) await this.toHub(batch);
       return;
     }
     const live = this.liveNodes?.();
-    if (live && notification.userIds.length >= SPREAD_PER_NODE * live.length) {
+    if (live && batch.userIds.length >= SPREAD_PER_NODE * live.length) {
       // So many users that every live node holds some of them, all but surely: each node is sent
       // the whole list and delivers to those it holds, without asking the directory where they
       // are. That lookup (one SMISMEMBER per node over every user: 60 ms of a worker's CPU for a
       // group of 30,000) would only confirm it, and it misses users whose directory entries were
       // lost (a Redis restart, a failed write) until they are written again.
-      const batch = { userIds: notification.userIds, payload, except: notification.except, stream: notification.stream, feature: notification.feature };
       // The other nodes first: their publishes leave at the end of this tick (Redis auto-pipelining),
       // and this hub starts on its sockets in the next turn, not before them.
       const published = live.filter((nodeId) => nodeId !== this.nodeId).map((nodeId) => this.bus.publish(nodeId, batch));
-      const here = new Promise((resolve) => setImmediate(resolve)).then(() => this.hub.deliver(batch.userIds, payload, batch.except, batch.stream, batch.feature));
+      const here = new Promise((resolve) => setImmediate(resolve)).then(() => this.toHub(batch));
       await Promise.all([...published, here]);
       return;
     }
-    const nodes = await this.directory.locate(notification.userIds);
+    const nodes = await this.directory.locate(batch.userIds);
     const sends: Promise<unknown>[] = [];
-    for (const [nodeId, userIds] of nodes) {
-      if (nodeId === this.nodeId) sends.push(this.hub.deliver(userIds, payload, notification.except, notification.stream, notification.feature));
-      else sends.push(this.bus.publish(nodeId, { userIds, payload, except: notification.except, stream: notification.stream, feature: notification.feature }));
-    }
+    for (const [nodeId, userIds] of nodes) sends.push(nodeId === this.nodeId ? this.toHub({ ...batch, userIds }) : this.bus.publish(nodeId, { ...batch, userIds }));
     await Promise.all(sends);
+  }
+
+  /** A batch's frame to its users' sockets on this node (the hub skips users it does not hold). */
+  private toHub(batch: Batch): Promise<number> {
+    return this.hub.deliver(batch.userIds, batch.payload, batch.except, batch.stream, batch.feature);
   }
 }

@@ -147,9 +147,9 @@ export class AppsService {
     return clientIds;
   }
 
-  async sendToGroup(app: string, group: string, m: AppMessage): Promise<string> {
+  async sendToGroup(app: string, group: string, m: AppMessage, skipNode?: string): Promise<string> {
     const id = messageId();
-    await this.toGroup(app, group, frameOf(id, m));
+    await this.toGroup(app, group, frameOf(id, m), skipNode);
     return id;
   }
 
@@ -352,7 +352,7 @@ export class AppsService {
       await this.groups.leave(c.app, groups, c.clientId, this.nodeId);
       const m = { sendUserId: '', code: OFFLINE_CODE, msg: '客户端下线', data: presenceData(c) };
       const skip = this.leaving ? this.nodeId : undefined;
-      for (const group of groups) if (!isInternal(group)) await this.toGroup(c.app, group, frameOf(messageId(), m), skip);
+      for (const group of groups) if (!isInternal(group)) await this.sendToGroup(c.app, group, m, skip);
     });
   }
 
