@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { ChildProcess } from 'node:child_process';
 import { createConnection } from 'mysql2/promise';
-import { findBinary, freePort, startProcess, waitUntil } from './processes.js';
+import { findBinary, onFreePorts, startProcess, waitUntil } from './processes.js';
 
 /** A service started on loopback: its URL, process and temporary data directory. */
 export interface StartedService {
@@ -29,7 +29,6 @@ export interface MariadbOptions {
  */
 export async function startMariadb(binary: string, options: MariadbOptions = {}): Promise<StartedService> {
   const dir = mkdtempSync(join(tmpdir(), 'weim-mariadb-'));
-  const port = await freePort();
   const install = findBinary('mariadb-install-db') ?? findBinary('mysql_install_db');
   if (!install) throw new Error('MariaDB: mariadb-install-db not found next to mariadbd');
   const init = startProcess('mariadb-install-db', install, [
@@ -41,20 +40,22 @@ export async function startMariadb(binary: string, options: MariadbOptions = {})
     `${dir}/init.sql`,
     "CREATE USER IF NOT EXISTS 'weim'@'127.0.0.1' IDENTIFIED BY 'weim';\nGRANT ALL PRIVILEGES ON *.* TO 'weim'@'127.0.0.1' WITH GRANT OPTION;\n",
   );
-  const server = startProcess('mariadbd', binary, [
-    '--no-defaults', '--user=root', `--datadir=${dir}/data`, '--bind-address=127.0.0.1', `--port=${port}`,
-    `--socket=${dir}/s.sock`, `--pid-file=${dir}/mariadb.pid`, `--init-file=${dir}/init.sql`,
-    '--character-set-server=utf8mb4', '--collation-server=utf8mb4_unicode_ci', '--skip-name-resolve',
-    '--skip-log-bin', `--innodb-flush-log-at-trx-commit=${options.durable ? 1 : 2}`,
-    `--innodb-buffer-pool-size=${options.bufferPoolSize ?? '256M'}`, '--max-connections=1000',
-  ]);
-  const url = `mysql://weim:weim@127.0.0.1:${port}/mysql`;
-  await waitUntil('MariaDB', async () => {
-    const connection = await createConnection({ uri: url });
-    await connection.end();
-    return true;
-  }, 60_000, server.output);
-  return { url, child: server.child, dir };
+  return onFreePorts(1, async ([port]) => {
+    const server = startProcess('mariadbd', binary, [
+      '--no-defaults', '--user=root', `--datadir=${dir}/data`, '--bind-address=127.0.0.1', `--port=${port}`,
+      `--socket=${dir}/s.sock`, `--pid-file=${dir}/mariadb.pid`, `--init-file=${dir}/init.sql`,
+      '--character-set-server=utf8mb4', '--collation-server=utf8mb4_unicode_ci', '--skip-name-resolve',
+      '--skip-log-bin', `--innodb-flush-log-at-trx-commit=${options.durable ? 1 : 2}`,
+      `--innodb-buffer-pool-size=${options.bufferPoolSize ?? '256M'}`, '--max-connections=1000',
+    ]);
+    const url = `mysql://weim:weim@127.0.0.1:${port}/mysql`;
+    await waitUntil('MariaDB', async () => {
+      const connection = await createConnection({ uri: url });
+      await connection.end();
+      return true;
+    }, 60_000, server.output, server.child);
+    return { url, child: server.child, dir };
+  });
 }
 
 /** Creates database `name` (utf8mb4) on the MariaDB at `adminUrl`; returns its URL. */

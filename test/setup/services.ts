@@ -5,7 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { Socket } from 'node:net';
 import type { TestProject } from 'vitest/node';
 import { startMariadb } from './mariadb.js';
-import { findBinary, freePort, startProcess, stopProcess, waitUntil } from './processes.js';
+import { findBinary, onFreePorts, startProcess, stopProcess, waitUntil } from './processes.js';
 
 /**
  * Vitest global setup: private MariaDB, Redis and etcd on loopback (ephemeral ports, temp data
@@ -66,32 +66,34 @@ async function provideService(
 }
 
 /** A private redis-server on a free loopback port (also used by bench/cluster.ts). */
-export async function startRedis(binary: string): Promise<Started> {
-  const dir = mkdtempSync(join(tmpdir(), 'weim-redis-'));
-  const port = await freePort();
-  const server = startProcess('redis-server', binary, [
-    '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
-  ]);
-  await waitUntil('Redis', () => redisPing(port), 20_000, server.output);
-  return { url: `redis://127.0.0.1:${port}`, child: server.child, dir };
+export function startRedis(binary: string): Promise<Started> {
+  return onFreePorts(1, async ([port]) => {
+    const dir = mkdtempSync(join(tmpdir(), 'weim-redis-'));
+    const server = startProcess('redis-server', binary, [
+      '--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir,
+    ]);
+    await waitUntil('Redis', () => redisPing(port!), 20_000, server.output, server.child);
+    return { url: `redis://127.0.0.1:${port}`, child: server.child, dir };
+  });
 }
 
 /** A private single-member etcd on free loopback ports (also used by bench/cluster.ts). */
-export async function startEtcd(binary: string): Promise<Started> {
-  const dir = mkdtempSync(join(tmpdir(), 'weim-etcd-'));
-  const [client, peer] = [await freePort(), await freePort()];
-  const server = startProcess('etcd', binary, [
-    '--name', 'n1', '--data-dir', `${dir}/data`,
-    '--listen-client-urls', `http://127.0.0.1:${client}`, '--advertise-client-urls', `http://127.0.0.1:${client}`,
-    '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
-    '--initial-cluster', `n1=http://127.0.0.1:${peer}`, '--log-level', 'error',
-  ]);
-  const url = `http://127.0.0.1:${client}`;
-  await waitUntil('etcd', async () => {
-    const response = await fetch(`${url}/health`);
-    return response.ok && ((await response.json()) as { health?: string }).health === 'true';
-  }, 30_000, server.output);
-  return { url, child: server.child, dir };
+export function startEtcd(binary: string): Promise<Started> {
+  return onFreePorts(2, async ([client, peer]) => {
+    const dir = mkdtempSync(join(tmpdir(), 'weim-etcd-'));
+    const server = startProcess('etcd', binary, [
+      '--name', 'n1', '--data-dir', `${dir}/data`,
+      '--listen-client-urls', `http://127.0.0.1:${client}`, '--advertise-client-urls', `http://127.0.0.1:${client}`,
+      '--listen-peer-urls', `http://127.0.0.1:${peer}`, '--initial-advertise-peer-urls', `http://127.0.0.1:${peer}`,
+      '--initial-cluster', `n1=http://127.0.0.1:${peer}`, '--log-level', 'error',
+    ]);
+    const url = `http://127.0.0.1:${client}`;
+    await waitUntil('etcd', async () => {
+      const response = await fetch(`${url}/health`);
+      return response.ok && ((await response.json()) as { health?: string }).health === 'true';
+    }, 30_000, server.output, server.child);
+    return { url, child: server.child, dir };
+  });
 }
 
 /** Whether a Redis answers PING on this loopback port (also used by the chaos rig). */
